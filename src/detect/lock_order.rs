@@ -1,0 +1,586 @@
+//! The lock-order graph: an edge A → B for every lock B acquired while A was
+//! held, and a cycle check whenever an edge (or a new kind of edge) appears.
+//!
+//! Edges carry lockdep's typing: whether the held lock was held shared (S) or
+//! exclusive (E), and whether the new lock was taken as a recursive read (R) or
+//! not (N). A cycle is reported only when it is a *strong* cycle in lockdep's
+//! sense: no edge into a lock by recursive read is followed by an edge out of
+//! that lock held shared, because a recursive reader never waits for a reader.
+//! So `read_recursive` inside a held `read` of another lock is not a deadlock,
+//! while the same shape with writers is.
+
+use std::collections::{HashMap, VecDeque};
+
+use backtrace::Backtrace;
+use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableDiGraph};
+use petgraph::visit::EdgeRef;
+use petgraph::Direction;
+
+use crate::event::{AcquireMode, HeldLock, LockId, LockInfo, Site, ThreadId, ThreadInfo};
+
+/// Whether order is checked between lock instances or lock classes.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub enum OrderGranularity {
+    /// Each lock instance is a node (the default: no false cycles between
+    /// instances of one class that are never used together).
+    #[default]
+    Instance,
+    /// Locks of one class (same name, or same creation site) are one node,
+    /// as in Linux lockdep: finds cycles between instances never seen together.
+    Class,
+}
+
+/// The lockdep type of an edge: held shared? acquired as recursive read?
+fn type_bit(held: AcquireMode, acquired: AcquireMode) -> u8 {
+    1 << (((held.is_shared() as u8) << 1) | acquired.is_recursive_read() as u8)
+}
+
+fn bit_held_shared(bit: u8) -> bool {
+    bit >= 4
+}
+
+fn bit_acquired_recursive(bit: u8) -> bool {
+    bit == 2 || bit == 8
+}
+
+struct Node {
+    lock: LockInfo,
+    alive: bool,
+}
+
+/// What is known of one edge: where it was first seen, and what held at
+/// every occurrence (to decide whether a cycle is guarded).
+struct EdgeData {
+    types: u8,
+    from_site: Site,
+    to_site: Site,
+    held_mode: AcquireMode,
+    acquire_mode: AcquireMode,
+    thread: ThreadInfo,
+    backtrace: Option<Backtrace>,
+    /// Locks held exclusively at *every* occurrence of this edge, besides its
+    /// own endpoints: candidates for a gate lock.
+    gates: Vec<LockInfo>,
+    other_thread: Option<ThreadId>,
+}
+
+/// One edge of a detected cycle, with where it was first seen.
+#[derive(Clone, Debug)]
+pub struct CycleEdge {
+    /// Held lock.
+    pub from: LockInfo,
+    /// Lock acquired while `from` was held.
+    pub to: LockInfo,
+    /// Where `from` was acquired.
+    pub from_site: Site,
+    /// Where `to` was acquired.
+    pub to_site: Site,
+    /// Mode `from` was held in.
+    pub held_mode: AcquireMode,
+    /// Mode `to` was acquired in.
+    pub acquire_mode: AcquireMode,
+    /// Thread that first took the edge.
+    pub thread: ThreadInfo,
+    /// Unresolved backtrace of the first acquisition, if captured.
+    pub backtrace: Option<Backtrace>,
+}
+
+/// A strong cycle in the lock-order graph.
+#[derive(Clone, Debug)]
+pub struct Cycle {
+    /// Edges in order; the last edge's `to` is the first edge's `from`.
+    pub edges: Vec<CycleEdge>,
+    /// A lock held exclusively at every occurrence of every edge.
+    pub guard: Option<LockInfo>,
+    /// All edges were only ever taken by one thread.
+    pub single_thread: bool,
+}
+
+/// The lock-order graph. A pure state machine: acquisitions in, cycles out.
+///
+/// ```
+/// use lockcheck::detect::lock_order::LockOrderGraph;
+/// use lockcheck::event::*;
+/// let lock = |id| LockInfo { id: LockId(id), kind: LockKind::Mutex, name: None, created: Site::caller() };
+/// let held = |id| HeldLock { lock: lock(id), mode: AcquireMode::Exclusive, site: Site::caller() };
+/// let t = ThreadInfo { id: ThreadId(1), name: None };
+/// let mut g = LockOrderGraph::default();
+/// assert!(g.on_acquire(&t, &[held(1)], &held(2), &mut || None).is_empty());
+/// let cycles = g.on_acquire(&t, &[held(2)], &held(1), &mut || None);
+/// assert_eq!(cycles[0].edges.len(), 2);
+/// ```
+#[derive(Default)]
+pub struct LockOrderGraph {
+    granularity: OrderGranularity,
+    graph: StableDiGraph<Node, EdgeData>,
+    index: HashMap<u64, NodeIndex>,
+    dead: usize,
+}
+
+impl LockOrderGraph {
+    /// An empty graph over instances or classes.
+    pub fn new(granularity: OrderGranularity) -> Self {
+        LockOrderGraph {
+            granularity,
+            ..Default::default()
+        }
+    }
+
+    /// Which granularity this graph checks.
+    pub fn granularity(&self) -> OrderGranularity {
+        self.granularity
+    }
+
+    /// The node key of a lock under this graph's granularity.
+    pub fn key(&self, lock: &LockInfo) -> u64 {
+        match self.granularity {
+            OrderGranularity::Instance => lock.id.0,
+            OrderGranularity::Class => lock.class_key(),
+        }
+    }
+
+    /// Number of live locks (or classes) in the graph.
+    pub fn node_count(&self) -> usize {
+        self.graph.node_count() - self.dead
+    }
+
+    /// Number of edges, including those of dropped locks not yet compacted.
+    pub fn edge_count(&self) -> usize {
+        self.graph.edge_count()
+    }
+
+    /// Records that `thread`, holding `held`, acquires `new` by a blocking
+    /// acquire. Returns every strong cycle that an edge new in this call (or an
+    /// edge whose classification changed) closes. `backtrace` is called at most
+    /// once, and only when something new is learned.
+    pub fn on_acquire(
+        &mut self,
+        thread: &ThreadInfo,
+        held: &[HeldLock],
+        new: &HeldLock,
+        backtrace: &mut dyn FnMut() -> Option<Backtrace>,
+    ) -> Vec<Cycle> {
+        let new_key = self.key(&new.lock);
+        let mut cycles = Vec::new();
+        let mut captured: Option<Option<Backtrace>> = None;
+        for (i, h) in held.iter().enumerate() {
+            if h.lock.id == new.lock.id {
+                // Re-acquiring the same instance is a self-deadlock question,
+                // answered before the order graph is asked.
+                continue;
+            }
+            let from_key = self.key(&h.lock);
+            if held[..i].iter().any(|p| self.key(&p.lock) == from_key) {
+                continue;
+            }
+            let gates: Vec<LockInfo> = held
+                .iter()
+                .filter(|g| {
+                    let k = self.key(&g.lock);
+                    k != from_key && k != new_key && g.mode.blocked_by(g.mode)
+                })
+                .map(|g| g.lock)
+                .collect();
+            let from = self.node(&h.lock);
+            let to = self.node(&new.lock);
+            let bit = type_bit(h.mode, new.mode);
+            let recheck = match self.graph.find_edge(from, to) {
+                Some(e) => {
+                    let data = &mut self.graph[e];
+                    let mut changed = data.types & bit == 0;
+                    data.types |= bit;
+                    let before = data.gates.len();
+                    data.gates.retain(|g| gates.iter().any(|n| n.id == g.id));
+                    changed |= data.gates.len() != before;
+                    if data.thread.id != thread.id && data.other_thread.is_none() {
+                        data.other_thread = Some(thread.id);
+                        changed = true;
+                    }
+                    changed.then_some(e)
+                }
+                None => {
+                    let bt = captured.get_or_insert_with(&mut *backtrace).clone();
+                    let e = self.graph.add_edge(
+                        from,
+                        to,
+                        EdgeData {
+                            types: bit,
+                            from_site: h.site,
+                            to_site: new.site,
+                            held_mode: h.mode,
+                            acquire_mode: new.mode,
+                            thread: thread.clone(),
+                            backtrace: bt,
+                            gates,
+                            other_thread: None,
+                        },
+                    );
+                    Some(e)
+                }
+            };
+            if let Some(e) = recheck {
+                if let Some(cycle) = self.cycle_through(e, bit) {
+                    cycles.push(cycle);
+                }
+            }
+        }
+        cycles
+    }
+
+    /// The edge `from → to` as a cycle edge, if the graph has it. Used to show
+    /// the order behind a deadlock.
+    pub fn edge(&self, from: &LockInfo, to: &LockInfo) -> Option<CycleEdge> {
+        let a = *self.index.get(&self.key(from))?;
+        let b = *self.index.get(&self.key(to))?;
+        self.graph.find_edge(a, b).map(|e| self.cycle_edge(e))
+    }
+
+    /// Forgets a dropped lock. Under class granularity the class stays (other
+    /// instances of it may come). Memory follows the live locks: dead nodes are
+    /// compacted away once they outnumber the live ones.
+    pub fn remove_lock(&mut self, id: LockId) {
+        if self.granularity == OrderGranularity::Class {
+            return;
+        }
+        if let Some(ix) = self.index.remove(&id.0) {
+            if let Some(node) = self.graph.node_weight_mut(ix) {
+                node.alive = false;
+                self.dead += 1;
+            }
+        }
+        if self.dead > 64 && self.dead > self.graph.node_count() / 2 {
+            self.compact();
+        }
+    }
+
+    fn node(&mut self, lock: &LockInfo) -> NodeIndex {
+        let key = self.key(lock);
+        if let Some(ix) = self.index.get(&key) {
+            return *ix;
+        }
+        let ix = self.graph.add_node(Node {
+            lock: *lock,
+            alive: true,
+        });
+        self.index.insert(key, ix);
+        ix
+    }
+
+    /// Rebuilds the graph without dead nodes. Removing nodes one by one from a
+    /// petgraph graph costs the degree of every neighbour (an outer lock with
+    /// 10,000 edges makes that quadratic); a rebuild is linear.
+    fn compact(&mut self) {
+        let old = std::mem::take(&mut self.graph);
+        let mut map = HashMap::with_capacity(self.index.len());
+        let (nodes, edges) = old.into_nodes_edges_iters();
+        for node in nodes {
+            if node.weight.alive {
+                let key = self.key(&node.weight.lock);
+                let ix = self.graph.add_node(node.weight);
+                self.index.insert(key, ix);
+                map.insert(node.index, ix);
+            }
+        }
+        for edge in edges {
+            if let (Some(a), Some(b)) = (map.get(&edge.source), map.get(&edge.target)) {
+                self.graph.add_edge(*a, *b, edge.weight);
+            }
+        }
+        self.dead = 0;
+    }
+
+    fn cycle_edge(&self, e: EdgeIndex) -> CycleEdge {
+        let (a, b) = self.graph.edge_endpoints(e).expect("edge index is live");
+        let d = &self.graph[e];
+        CycleEdge {
+            from: self.graph[a].lock,
+            to: self.graph[b].lock,
+            from_site: d.from_site,
+            to_site: d.to_site,
+            held_mode: d.held_mode,
+            acquire_mode: d.acquire_mode,
+            thread: d.thread.clone(),
+            backtrace: d.backtrace.clone(),
+        }
+    }
+
+    /// The shortest strong cycle through edge `e` taken with type `bit`.
+    fn cycle_through(&self, e: EdgeIndex, bit: u8) -> Option<Cycle> {
+        let (u, v) = self.graph.edge_endpoints(e)?;
+        let path = if u == v {
+            // A class nested in itself (two instances of one class).
+            if bit_acquired_recursive(bit) && bit_held_shared(bit) {
+                return None;
+            }
+            Vec::new()
+        } else {
+            self.strong_path(v, u, bit_acquired_recursive(bit), bit_held_shared(bit))?
+        };
+        let mut edges = vec![e];
+        edges.extend(path);
+        Some(self.classify(&edges))
+    }
+
+    /// Breadth-first search for a strong path `from ⇝ to`. The state is the
+    /// node and whether it was entered by a recursive read, since that decides
+    /// which edges may leave it.
+    fn strong_path(
+        &self,
+        from: NodeIndex,
+        to: NodeIndex,
+        entered_recursive: bool,
+        closing_edge_held_shared: bool,
+    ) -> Option<Vec<EdgeIndex>> {
+        type State = (NodeIndex, bool);
+        let mut parent: HashMap<State, (State, EdgeIndex)> = HashMap::new();
+        let start = (from, entered_recursive);
+        let mut queue = VecDeque::from([start]);
+        parent.insert(start, (start, e_none()));
+        while let Some(state @ (node, recursive)) = queue.pop_front() {
+            for edge in self.graph.edges_directed(node, Direction::Outgoing) {
+                let target = edge.target();
+                if !self.graph[target].alive {
+                    continue;
+                }
+                for b in (0..4).map(|i| 1u8 << i) {
+                    if edge.weight().types & b == 0 || (recursive && bit_held_shared(b)) {
+                        continue;
+                    }
+                    let next = (target, bit_acquired_recursive(b));
+                    if target == to {
+                        if next.1 && closing_edge_held_shared {
+                            continue;
+                        }
+                        let mut path = vec![edge.id()];
+                        let mut s = state;
+                        while s != start {
+                            let (prev, e) = parent[&s];
+                            path.push(e);
+                            s = prev;
+                        }
+                        path.reverse();
+                        return Some(path);
+                    }
+                    if let std::collections::hash_map::Entry::Vacant(slot) = parent.entry(next) {
+                        slot.insert((state, edge.id()));
+                        queue.push_back(next);
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    fn classify(&self, edges: &[EdgeIndex]) -> Cycle {
+        let cycle_edges: Vec<CycleEdge> = edges.iter().map(|e| self.cycle_edge(*e)).collect();
+        let in_cycle = |l: &LockInfo| {
+            cycle_edges
+                .iter()
+                .any(|c| self.key(&c.from) == self.key(l) || self.key(&c.to) == self.key(l))
+        };
+        let first = &self.graph[edges[0]];
+        let guard = first
+            .gates
+            .iter()
+            .find(|g| {
+                !in_cycle(g)
+                    && edges
+                        .iter()
+                        .all(|e| self.graph[*e].gates.iter().any(|h| h.id == g.id))
+            })
+            .copied();
+        let thread = first.thread.id;
+        let single_thread = edges.iter().all(|e| {
+            let d = &self.graph[*e];
+            d.thread.id == thread && d.other_thread.is_none()
+        });
+        Cycle {
+            edges: cycle_edges,
+            guard,
+            single_thread,
+        }
+    }
+}
+
+fn e_none() -> EdgeIndex {
+    EdgeIndex::end()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{LockKind, ThreadId};
+
+    fn lock(id: u64) -> LockInfo {
+        LockInfo {
+            id: LockId(id),
+            kind: LockKind::RwLock,
+            name: None,
+            created: Site {
+                file: "t.rs",
+                line: id as u32,
+                column: 1,
+            },
+        }
+    }
+    fn held(id: u64, mode: AcquireMode) -> HeldLock {
+        HeldLock {
+            lock: lock(id),
+            mode,
+            site: Site {
+                file: "t.rs",
+                line: 100 + id as u32,
+                column: 1,
+            },
+        }
+    }
+    fn ex(id: u64) -> HeldLock {
+        held(id, AcquireMode::Exclusive)
+    }
+    fn thread(id: u64) -> ThreadInfo {
+        ThreadInfo {
+            id: ThreadId(id),
+            name: None,
+        }
+    }
+    fn acquire(g: &mut LockOrderGraph, t: u64, held: &[HeldLock], new: HeldLock) -> Vec<Cycle> {
+        g.on_acquire(&thread(t), held, &new, &mut || None)
+    }
+
+    #[test]
+    fn same_order_nesting_is_not_a_cycle() {
+        let mut g = LockOrderGraph::default();
+        for t in 0..3 {
+            assert!(acquire(&mut g, t, &[ex(1)], ex(2)).is_empty());
+            assert!(acquire(&mut g, t, &[ex(1), ex(2)], ex(3)).is_empty());
+        }
+        assert_eq!(g.edge_count(), 3);
+    }
+
+    #[test]
+    fn opposite_orders_in_two_threads_form_a_cycle() {
+        let mut g = LockOrderGraph::default();
+        assert!(acquire(&mut g, 1, &[ex(1)], ex(2)).is_empty());
+        let cycles = acquire(&mut g, 2, &[ex(2)], ex(1));
+        assert_eq!(cycles.len(), 1);
+        let c = &cycles[0];
+        assert_eq!(c.edges.len(), 2);
+        assert_eq!(c.edges[0].from.id, LockId(2));
+        assert_eq!(c.edges[1].from.id, LockId(1));
+        assert!(!c.single_thread);
+        assert!(c.guard.is_none());
+    }
+
+    #[test]
+    fn long_cycle_is_found_with_every_edge() {
+        let mut g = LockOrderGraph::default();
+        for i in 0..4 {
+            assert!(acquire(&mut g, i, &[ex(i)], ex(i + 1)).is_empty());
+        }
+        let cycles = acquire(&mut g, 9, &[ex(4)], ex(0));
+        assert_eq!(cycles[0].edges.len(), 5);
+    }
+
+    #[test]
+    fn one_thread_cycle_is_flagged_single_thread() {
+        let mut g = LockOrderGraph::default();
+        acquire(&mut g, 1, &[ex(1)], ex(2));
+        let cycles = acquire(&mut g, 1, &[ex(2)], ex(1));
+        assert!(cycles[0].single_thread);
+    }
+
+    #[test]
+    fn gate_lock_guards_the_cycle_until_an_edge_is_seen_without_it() {
+        let mut g = LockOrderGraph::default();
+        acquire(&mut g, 1, &[ex(9)], ex(1));
+        acquire(&mut g, 1, &[ex(9), ex(1)], ex(2));
+        acquire(&mut g, 2, &[ex(9)], ex(2));
+        let cycles = acquire(&mut g, 2, &[ex(9), ex(2)], ex(1));
+        assert_eq!(cycles.len(), 1);
+        assert_eq!(cycles[0].guard.map(|l| l.id), Some(LockId(9)));
+        // The same edge without the gate: the cycle is now a real hazard.
+        let cycles = acquire(&mut g, 3, &[ex(2)], ex(1));
+        assert_eq!(cycles.len(), 1);
+        assert!(cycles[0].guard.is_none());
+    }
+
+    #[test]
+    fn a_gate_held_for_reading_guards_nothing() {
+        let mut g = LockOrderGraph::default();
+        let r9 = held(9, AcquireMode::Read);
+        acquire(&mut g, 1, &[r9, ex(1)], ex(2));
+        let cycles = acquire(&mut g, 2, &[r9, ex(2)], ex(1));
+        assert!(cycles[0].guard.is_none());
+    }
+
+    #[test]
+    fn recursive_read_under_read_is_not_a_strong_cycle() {
+        // T1: read(A) then read_recursive(B); T2: read(B) then read_recursive(A).
+        // Recursive readers never wait for readers: no deadlock (lockdep agrees).
+        let mut g = LockOrderGraph::default();
+        let ra = held(1, AcquireMode::Read);
+        let rb = held(2, AcquireMode::Read);
+        acquire(&mut g, 1, &[ra], held(2, AcquireMode::RecursiveRead));
+        let cycles = acquire(&mut g, 2, &[rb], held(1, AcquireMode::RecursiveRead));
+        assert!(cycles.is_empty());
+    }
+
+    #[test]
+    fn writers_on_both_sides_of_recursive_reads_still_deadlock() {
+        // T1: write(A) then read_recursive(B); T2: write(B) then write(A).
+        let mut g = LockOrderGraph::default();
+        acquire(&mut g, 1, &[ex(1)], held(2, AcquireMode::RecursiveRead));
+        let cycles = acquire(&mut g, 2, &[ex(2)], ex(1));
+        assert_eq!(cycles.len(), 1);
+    }
+
+    #[test]
+    fn plain_reads_in_opposite_orders_with_a_writer_are_a_cycle() {
+        // T1: read(A) then write(B); T2: write(B)... read(B) then read(A) is
+        // non-recursive, so it can queue behind a writer: strong.
+        let mut g = LockOrderGraph::default();
+        acquire(&mut g, 1, &[held(1, AcquireMode::Read)], ex(2));
+        let cycles = acquire(&mut g, 2, &[ex(2)], held(1, AcquireMode::Read));
+        assert_eq!(cycles.len(), 1);
+    }
+
+    #[test]
+    fn dropped_locks_leave_the_graph() {
+        let mut g = LockOrderGraph::default();
+        for i in 10..1000 {
+            acquire(&mut g, 1, &[ex(1)], ex(i));
+            g.remove_lock(LockId(i));
+        }
+        assert!(g.node_count() <= 2);
+        assert!(g.edge_count() <= 200, "edges: {}", g.edge_count());
+        // A dead lock cannot close a cycle.
+        acquire(&mut g, 1, &[ex(2)], ex(3));
+        g.remove_lock(LockId(3));
+        assert!(acquire(&mut g, 1, &[ex(4)], ex(2)).is_empty());
+    }
+
+    #[test]
+    fn classes_join_instances_made_at_one_site() {
+        let mut g = LockOrderGraph::new(OrderGranularity::Class);
+        let fork = |id: u64| HeldLock {
+            lock: LockInfo {
+                name: Some("fork"),
+                ..lock(id)
+            },
+            mode: AcquireMode::Exclusive,
+            site: Site::caller(),
+        };
+        let cycles = acquire(&mut g, 1, &[fork(1)], fork(2));
+        assert_eq!(cycles.len(), 1, "a class nested in itself");
+        assert_eq!(cycles[0].edges.len(), 1);
+    }
+
+    #[test]
+    fn try_locks_held_are_sources_of_edges() {
+        // Held locks are sources whatever the way they were taken; the runtime
+        // simply does not call on_acquire for the try itself.
+        let mut g = LockOrderGraph::default();
+        acquire(&mut g, 1, &[ex(1)], ex(2));
+        assert_eq!(g.edge_count(), 1);
+    }
+}

@@ -1,0 +1,11 @@
+//! Detectors: pure state machines, events in, findings out. They hold no
+//! global state and do no I/O; the live runtime and the trace analyser feed
+//! them the same events.
+
+pub mod findings;
+pub mod lock_order;
+pub mod self_deadlock;
+pub mod wait_for;
+
+pub use lock_order::{Cycle, LockOrderGraph, OrderGranularity};
+pub use wait_for::{WaitForGraph, Waiter};

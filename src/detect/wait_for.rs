@@ -1,0 +1,228 @@
+//! The wait-for graph: which blocked thread waits for which other thread.
+//!
+//! Only blocked threads are in it. A thread that holds a lock but is running
+//! will release it eventually, so a path through it is no deadlock; a cycle of
+//! blocked threads is one. Each waiter brings a snapshot of the locks it holds,
+//! taken when it blocked (a blocked thread's held locks cannot change), so the
+//! graph needs no view into running threads and readers of an `RwLock` count as
+//! holders like any owner.
+
+use std::collections::HashMap;
+
+use backtrace::Backtrace;
+
+use crate::event::{AcquireMode, HeldLock, LockInfo, Site, ThreadId, ThreadInfo};
+
+/// A blocked thread: what it waits for, and what it holds meanwhile.
+#[derive(Clone, Debug)]
+pub struct Waiter {
+    /// The thread.
+    pub thread: ThreadInfo,
+    /// The lock it waits for.
+    pub lock: LockInfo,
+    /// The mode it asks for.
+    pub mode: AcquireMode,
+    /// Where it waits.
+    pub site: Site,
+    /// What it holds.
+    pub held: Vec<HeldLock>,
+    /// Unresolved backtrace at the wait, if captured.
+    pub backtrace: Option<Backtrace>,
+}
+
+impl Waiter {
+    fn holds_against(&self, other: &Waiter) -> bool {
+        self.held
+            .iter()
+            .any(|h| h.lock.id == other.lock.id && other.mode.blocked_by(h.mode))
+    }
+
+    /// A plain reader (or upgradable reader) queues behind a writer that waits
+    /// for the lock, even while other readers hold it: parking_lot is fair to
+    /// writers.
+    fn queues_behind(&self, other: &Waiter) -> bool {
+        matches!(self.mode, AcquireMode::Read | AcquireMode::Upgradable)
+            && other.lock.id == self.lock.id
+            && other.mode == AcquireMode::Exclusive
+    }
+}
+
+/// The wait-for graph. A pure state machine: blocks and unblocks in, deadlock
+/// cycles out.
+///
+/// ```
+/// use lockcheck::detect::wait_for::{WaitForGraph, Waiter};
+/// use lockcheck::event::*;
+/// let lock = |id| LockInfo { id: LockId(id), kind: LockKind::Mutex, name: None, created: Site::caller() };
+/// let held = |id| HeldLock { lock: lock(id), mode: AcquireMode::Exclusive, site: Site::caller() };
+/// let waiter = |t, holds, wants| Waiter {
+///     thread: ThreadInfo { id: ThreadId(t), name: None }, lock: lock(wants),
+///     mode: AcquireMode::Exclusive, site: Site::caller(), held: vec![held(holds)], backtrace: None };
+/// let mut g = WaitForGraph::default();
+/// assert!(g.block(waiter(1, 1, 2)).is_none());
+/// let cycle = g.block(waiter(2, 2, 1)).unwrap();
+/// assert_eq!(cycle.len(), 2);
+/// ```
+#[derive(Default)]
+pub struct WaitForGraph {
+    waiting: HashMap<ThreadId, Waiter>,
+}
+
+impl WaitForGraph {
+    /// Registers a blocked thread. When its wait closes a cycle of blocked
+    /// threads, returns the cycle (starting with this waiter, each waiting for
+    /// the next) and leaves the waiter unregistered: the caller breaks the
+    /// deadlock instead of blocking.
+    pub fn block(&mut self, waiter: Waiter) -> Option<Vec<Waiter>> {
+        let id = waiter.thread.id;
+        self.waiting.insert(id, waiter);
+        let path = self.cycle_from(id)?;
+        let cycle = path
+            .iter()
+            .filter_map(|t| self.waiting.get(t).cloned())
+            .collect();
+        self.waiting.remove(&id);
+        Some(cycle)
+    }
+
+    /// The thread got its lock (or gave up).
+    pub fn unblock(&mut self, thread: ThreadId) {
+        self.waiting.remove(&thread);
+    }
+
+    /// Number of blocked threads.
+    pub fn len(&self) -> usize {
+        self.waiting.len()
+    }
+
+    /// No thread is blocked.
+    pub fn is_empty(&self) -> bool {
+        self.waiting.is_empty()
+    }
+
+    /// The blocked threads that `w` waits for.
+    fn blockers<'a>(&'a self, w: &'a Waiter) -> impl Iterator<Item = ThreadId> + 'a {
+        self.waiting
+            .values()
+            .filter(move |o| o.thread.id != w.thread.id)
+            .filter(move |o| o.holds_against(w) || w.queues_behind(o))
+            .map(|o| o.thread.id)
+    }
+
+    /// Depth-first search for a path of waits from `start` back to itself.
+    fn cycle_from(&self, start: ThreadId) -> Option<Vec<ThreadId>> {
+        let mut stack: Vec<(ThreadId, Vec<ThreadId>)> = Vec::new();
+        let mut seen = vec![start];
+        let first = self.waiting.get(&start)?;
+        stack.push((start, self.blockers(first).collect()));
+        while let Some((_, next)) = stack.last_mut() {
+            let Some(t) = next.pop() else {
+                stack.pop();
+                continue;
+            };
+            if t == start {
+                return Some(stack.iter().map(|(t, _)| *t).collect());
+            }
+            if seen.contains(&t) {
+                continue;
+            }
+            seen.push(t);
+            if let Some(w) = self.waiting.get(&t) {
+                stack.push((t, self.blockers(w).collect()));
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{LockId, LockKind};
+
+    fn lock(id: u64) -> LockInfo {
+        LockInfo {
+            id: LockId(id),
+            kind: LockKind::RwLock,
+            name: None,
+            created: Site::caller(),
+        }
+    }
+    fn waiter(t: u64, holds: &[(u64, AcquireMode)], wants: u64, mode: AcquireMode) -> Waiter {
+        Waiter {
+            thread: ThreadInfo {
+                id: ThreadId(t),
+                name: None,
+            },
+            lock: lock(wants),
+            mode,
+            site: Site::caller(),
+            held: holds
+                .iter()
+                .map(|(id, m)| HeldLock {
+                    lock: lock(*id),
+                    mode: *m,
+                    site: Site::caller(),
+                })
+                .collect(),
+            backtrace: None,
+        }
+    }
+    use AcquireMode::*;
+
+    #[test]
+    fn two_threads_in_opposite_waits_deadlock() {
+        let mut g = WaitForGraph::default();
+        assert!(g.block(waiter(1, &[(1, Exclusive)], 2, Exclusive)).is_none());
+        let cycle = g.block(waiter(2, &[(2, Exclusive)], 1, Exclusive)).unwrap();
+        assert_eq!(cycle[0].thread.id, ThreadId(2));
+        assert_eq!(cycle[1].thread.id, ThreadId(1));
+        assert_eq!(g.len(), 1, "the closer is not left registered");
+    }
+
+    #[test]
+    fn a_chain_that_ends_in_a_running_thread_is_no_deadlock() {
+        let mut g = WaitForGraph::default();
+        // Thread 3 holds lock 3 and is running: not in the graph.
+        assert!(g.block(waiter(1, &[(1, Exclusive)], 2, Exclusive)).is_none());
+        assert!(g.block(waiter(2, &[(2, Exclusive)], 3, Exclusive)).is_none());
+        assert_eq!(g.len(), 2);
+    }
+
+    #[test]
+    fn unblocked_threads_leave_the_graph() {
+        let mut g = WaitForGraph::default();
+        g.block(waiter(1, &[(1, Exclusive)], 2, Exclusive));
+        g.unblock(ThreadId(1));
+        assert!(g.block(waiter(2, &[(2, Exclusive)], 1, Exclusive)).is_none());
+    }
+
+    #[test]
+    fn readers_hold_against_a_writer() {
+        let mut g = WaitForGraph::default();
+        g.block(waiter(1, &[(1, Read)], 2, Exclusive));
+        assert!(g.block(waiter(2, &[(2, Exclusive)], 1, Exclusive)).is_some());
+    }
+
+    #[test]
+    fn readers_do_not_block_readers() {
+        let mut g = WaitForGraph::default();
+        g.block(waiter(1, &[(1, Read)], 2, RecursiveRead));
+        assert!(g.block(waiter(2, &[(2, Read)], 1, RecursiveRead)).is_none());
+    }
+
+    #[test]
+    fn a_plain_reader_queues_behind_a_waiting_writer() {
+        // 1 holds read(A) and waits to write B; 2 holds read(B)... 3 waits to
+        // write A (queued behind reader 1); 2 asks read(A): queued behind 3.
+        let mut g = WaitForGraph::default();
+        g.block(waiter(1, &[(1, Read)], 2, Exclusive));
+        g.block(waiter(3, &[], 1, Exclusive));
+        assert!(g.block(waiter(2, &[(2, Read)], 1, Read)).is_some());
+        // The same with read_recursive does not queue: no cycle.
+        let mut g = WaitForGraph::default();
+        g.block(waiter(1, &[(1, Read)], 2, Exclusive));
+        g.block(waiter(3, &[], 1, Exclusive));
+        assert!(g.block(waiter(2, &[(2, Read)], 1, RecursiveRead)).is_none());
+    }
+}

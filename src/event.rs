@@ -1,0 +1,211 @@
+//! The event model: the one contract between instrumentation, trace readers,
+//! detectors and reports.
+//!
+//! Everything here is small and `Copy`, so that the live runtime can keep it in
+//! thread-local stacks without allocating, and a trace reader can build the same
+//! values from text.
+
+use std::fmt;
+use std::panic::Location;
+
+use serde::{Deserialize, Serialize};
+
+/// Identity of a thread, unique for the life of the process (never reused).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ThreadId(pub u64);
+
+/// Identity of a lock instance, unique for the life of the process (never
+/// reused, so a dropped lock can never be confused with a new one).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct LockId(pub u64);
+
+/// A source location: where a lock was created or acquired.
+///
+/// ```
+/// let site = lockcheck::event::Site::caller();
+/// assert!(site.file.ends_with(".rs"));
+/// ```
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Site {
+    /// Source file, as the compiler names it (relative to the crate root).
+    pub file: &'static str,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub column: u32,
+}
+
+impl Site {
+    /// The site of the caller (through any chain of `#[track_caller]` functions).
+    #[track_caller]
+    pub fn caller() -> Site {
+        Site::from(Location::caller())
+    }
+}
+
+impl From<&'static Location<'static>> for Site {
+    fn from(loc: &'static Location<'static>) -> Site {
+        Site {
+            file: loc.file(),
+            line: loc.line(),
+            column: loc.column(),
+        }
+    }
+}
+
+impl fmt::Display for Site {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+/// What kind of lock a lock id names; decides which re-acquisitions are legal.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LockKind {
+    /// Exclusive, non-reentrant (`lockcheck::Mutex`).
+    Mutex,
+    /// Reader-writer lock (`lockcheck::RwLock`).
+    RwLock,
+    /// Exclusive, reentrant: its owner may lock it again (`lockcheck::ReentrantMutex`).
+    ReentrantMutex,
+}
+
+impl LockKind {
+    /// The name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LockKind::Mutex => "mutex",
+            LockKind::RwLock => "rwlock",
+            LockKind::ReentrantMutex => "reentrant mutex",
+        }
+    }
+}
+
+/// The mode a lock is acquired (and then held) in.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AcquireMode {
+    /// Exclusive: `Mutex::lock`, `RwLock::write`, `ReentrantMutex::lock`.
+    Exclusive,
+    /// Shared, queued behind waiting writers: `RwLock::read`.
+    Read,
+    /// Shared, never queued behind writers while readers hold the lock:
+    /// `RwLock::read_recursive`.
+    RecursiveRead,
+    /// Shared with readers, exclusive with writers and other upgradable
+    /// readers: `RwLock::upgradable_read`.
+    Upgradable,
+}
+
+impl AcquireMode {
+    /// True when a lock held in `held` mode by one thread keeps another thread
+    /// from acquiring it in `self` mode.
+    ///
+    /// ```
+    /// use lockcheck::event::AcquireMode::*;
+    /// assert!(Exclusive.blocked_by(Read));
+    /// assert!(!Read.blocked_by(Read));
+    /// assert!(Upgradable.blocked_by(Upgradable));
+    /// ```
+    pub fn blocked_by(self, held: AcquireMode) -> bool {
+        use AcquireMode::*;
+        match self {
+            Exclusive => true,
+            Read | RecursiveRead => held == Exclusive,
+            Upgradable => matches!(held, Exclusive | Upgradable),
+        }
+    }
+
+    /// Held as a shared (reader) lock, in lockdep's sense.
+    pub fn is_shared(self) -> bool {
+        matches!(self, AcquireMode::Read | AcquireMode::RecursiveRead)
+    }
+
+    /// Acquired as a recursive read, in lockdep's sense: it never waits for a
+    /// writer while readers hold the lock.
+    pub fn is_recursive_read(self) -> bool {
+        self == AcquireMode::RecursiveRead
+    }
+
+    /// The name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AcquireMode::Exclusive => "exclusive",
+            AcquireMode::Read => "read",
+            AcquireMode::RecursiveRead => "recursive read",
+            AcquireMode::Upgradable => "upgradable read",
+        }
+    }
+}
+
+/// A lock as the detectors see it: identity, kind, and how a person knows it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct LockInfo {
+    /// The instance.
+    pub id: LockId,
+    /// Mutex, rwlock or reentrant mutex.
+    pub kind: LockKind,
+    /// The name given with `named`/`with_name`, if any.
+    pub name: Option<&'static str>,
+    /// Where the lock was created.
+    pub created: Site,
+}
+
+impl LockInfo {
+    /// The lock's class: its name if it has one, else its creation site.
+    /// Locks of one class are one node when order is checked on classes
+    /// (lockdep's view), so that forks made in one loop form one class.
+    pub fn class_key(&self) -> u64 {
+        match self.name {
+            Some(name) => fnv1a(name.as_bytes(), 0x6e61_6d65),
+            None => {
+                let h = fnv1a(self.created.file.as_bytes(), 0x7369_7465);
+                fnv1a(
+                    &((self.created.line as u64) << 32 | self.created.column as u64).to_le_bytes(),
+                    h,
+                )
+            }
+        }
+    }
+}
+
+fn fnv1a(bytes: &[u8], seed: u64) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325 ^ seed;
+    for b in bytes {
+        h ^= *b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// A thread as reports name it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ThreadInfo {
+    /// Process-unique id.
+    pub id: ThreadId,
+    /// The name std gave the thread (`main`, or `Builder::name`), if any.
+    pub name: Option<String>,
+}
+
+/// One lock a thread holds: which, in what mode, acquired where.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct HeldLock {
+    /// The lock.
+    pub lock: LockInfo,
+    /// The mode it is held in.
+    pub mode: AcquireMode,
+    /// Where it was acquired.
+    pub site: Site,
+}
+
+/// How an acquisition was attempted.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Attempt {
+    /// Waits until the lock is free: may deadlock, adds lock-order edges.
+    Blocking,
+    /// `try_lock` or a timed `try_lock_for`: gives up instead of waiting
+    /// forever, so it adds no edge into the tried lock (lockdep's rule).
+    Try,
+}

@@ -1,0 +1,408 @@
+//! Findings: what the detectors report, in a form every output format renders
+//! and that survives a trip through JSON (the library writes findings to a file,
+//! `lockcheck run` reads them back).
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::event::{self, AcquireMode, LockKind};
+
+/// The stable ids of what lockcheck detects (see DESIGN.md).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingKind {
+    /// A thread acquires a lock it already holds in a mode that waits for itself.
+    SelfDeadlock,
+    /// The lock-order graph has a cycle: some schedule can deadlock.
+    LockOrderCycle,
+    /// Threads are blocked right now in a cycle of waits.
+    Deadlock,
+    /// Two unordered accesses to one shared variable, at least one a write.
+    DataRace,
+    /// A lock used against its contract (exited while held, unlocked by a non-owner).
+    LockMisuse,
+}
+
+impl FindingKind {
+    /// The stable id, as in reports and fixture headers.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingKind::SelfDeadlock => "self-deadlock",
+            FindingKind::LockOrderCycle => "lock-order-cycle",
+            FindingKind::Deadlock => "deadlock",
+            FindingKind::DataRace => "data-race",
+            FindingKind::LockMisuse => "lock-misuse",
+        }
+    }
+
+    /// Every kind, in report order.
+    pub const ALL: [FindingKind; 5] = [
+        FindingKind::SelfDeadlock,
+        FindingKind::Deadlock,
+        FindingKind::LockOrderCycle,
+        FindingKind::DataRace,
+        FindingKind::LockMisuse,
+    ];
+
+    /// Parses a stable id.
+    ///
+    /// ```
+    /// use lockcheck::FindingKind;
+    /// assert_eq!(FindingKind::parse("deadlock"), Some(FindingKind::Deadlock));
+    /// ```
+    pub fn parse(id: &str) -> Option<FindingKind> {
+        FindingKind::ALL.into_iter().find(|k| k.as_str() == id)
+    }
+}
+
+impl fmt::Display for FindingKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A source location in a report.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SourceLocation {
+    /// File as the compiler names it.
+    pub file: String,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub column: u32,
+}
+
+impl From<event::Site> for SourceLocation {
+    fn from(site: event::Site) -> Self {
+        SourceLocation {
+            file: site.file.to_owned(),
+            line: site.line,
+            column: site.column,
+        }
+    }
+}
+
+impl fmt::Display for SourceLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+/// One frame of a (trimmed) backtrace.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Frame {
+    /// Demangled function name.
+    pub function: String,
+    /// `file:line:col` when debug info has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<SourceLocation>,
+}
+
+/// A thread as a report names it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadRef {
+    /// Process-unique id.
+    pub id: u64,
+    /// Name, if the thread has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl From<&event::ThreadInfo> for ThreadRef {
+    fn from(t: &event::ThreadInfo) -> Self {
+        ThreadRef {
+            id: t.id.0,
+            name: t.name.clone(),
+        }
+    }
+}
+
+impl fmt::Display for ThreadRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.name {
+            Some(name) => write!(f, "thread '{}' (#{})", name, self.id),
+            None => write!(f, "thread #{}", self.id),
+        }
+    }
+}
+
+/// A lock as a report names it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockRef {
+    /// Process-unique id (for a class-level report, the first instance seen).
+    pub id: u64,
+    /// Mutex, rwlock or reentrant mutex.
+    pub kind: LockKind,
+    /// The name given in the program, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Where the lock was created.
+    pub created: SourceLocation,
+}
+
+impl From<&event::LockInfo> for LockRef {
+    fn from(l: &event::LockInfo) -> Self {
+        LockRef {
+            id: l.id.0,
+            kind: l.kind,
+            name: l.name.map(str::to_owned),
+            created: l.created.into(),
+        }
+    }
+}
+
+impl fmt::Display for LockRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.name {
+            Some(name) => write!(f, "`{}`", name),
+            None => write!(f, "{} created at {}", self.kind.as_str(), self.created),
+        }
+    }
+}
+
+/// A lock a thread holds, in a report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldRef {
+    /// The lock.
+    pub lock: LockRef,
+    /// Mode it is held in.
+    pub mode: AcquireMode,
+    /// Where it was acquired.
+    pub site: SourceLocation,
+}
+
+/// One edge of a lock-order cycle: `to` was acquired while `from` was held.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderEdge {
+    /// The lock already held.
+    pub from: LockRef,
+    /// The lock acquired while `from` was held.
+    pub to: LockRef,
+    /// Where `from` had been acquired when this edge was first seen.
+    pub from_site: SourceLocation,
+    /// Where `to` was acquired when this edge was first seen.
+    pub to_site: SourceLocation,
+    /// Mode `from` was held in.
+    pub held_mode: AcquireMode,
+    /// Mode `to` was acquired in.
+    pub acquire_mode: AcquireMode,
+    /// The thread that first took this edge.
+    pub thread: ThreadRef,
+    /// User frames of the first acquisition, when backtraces are on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backtrace: Vec<Frame>,
+}
+
+/// What makes a lock-order cycle more or less likely to bite.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CycleDetail {
+    /// The edges, in cycle order (the last edge's `to` is the first's `from`).
+    pub edges: Vec<OrderEdge>,
+    /// A lock held at every edge of the cycle: a gate that serialises both
+    /// halves, so the cycle cannot deadlock. Guarded cycles fail a run only
+    /// under `--strict`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guarded_by: Option<LockRef>,
+    /// Every edge was taken by one thread. Still a finding: a second thread
+    /// running the same code would deadlock.
+    #[serde(default)]
+    pub single_thread: bool,
+}
+
+/// A thread taking part in a deadlock or self-deadlock.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadWait {
+    /// The thread.
+    pub thread: ThreadRef,
+    /// What it holds.
+    pub holds: Vec<HeldRef>,
+    /// The lock it waits for (or asks for, for a self-deadlock).
+    pub waits_for: LockRef,
+    /// The mode it asks for.
+    pub mode: AcquireMode,
+    /// Where it waits.
+    pub site: SourceLocation,
+    /// User frames at the wait, when backtraces are on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backtrace: Vec<Frame>,
+}
+
+/// A labelled site: one event of a finding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteNote {
+    /// What happened there ("acquired", "released", …).
+    pub label: String,
+    /// Where.
+    pub site: SourceLocation,
+    /// Thread it happened in.
+    pub thread: ThreadRef,
+}
+
+/// One thing lockcheck found. Rendered by [`crate::report`] in every format.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// What was found.
+    pub kind: FindingKind,
+    /// One line, for a person.
+    pub summary: String,
+    /// The same `key` means the same finding (same sites); repeated
+    /// detections add to `count` instead of adding findings.
+    pub key: String,
+    /// How many times it was detected.
+    pub count: u64,
+    /// Threads involved.
+    pub threads: Vec<ThreadRef>,
+    /// Locks involved.
+    pub locks: Vec<LockRef>,
+    /// Deadlock and self-deadlock: each thread with what it holds and waits for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waits: Vec<ThreadWait>,
+    /// Lock-order cycle, or the order edges behind a deadlock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cycle: Option<CycleDetail>,
+    /// Other participating events, each a labelled site (lock misuse: where
+    /// the lock was taken and never released).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<SiteNote>,
+    /// Free-form notes ("a plain read re-entered while a writer may wait", …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+impl Finding {
+    /// Whether this finding fails a run. A lock-order cycle guarded by a gate
+    /// lock cannot deadlock, so it fails only when `strict`.
+    pub fn is_failing(&self, strict: bool) -> bool {
+        strict || !self.is_guarded()
+    }
+
+    /// A lock-order cycle that a gate lock makes harmless.
+    pub fn is_guarded(&self) -> bool {
+        self.kind == FindingKind::LockOrderCycle
+            && self.cycle.as_ref().is_some_and(|c| c.guarded_by.is_some())
+    }
+
+    /// Every source location the finding names, in order of appearance.
+    pub fn sites(&self) -> Vec<&SourceLocation> {
+        let mut out = Vec::new();
+        for w in &self.waits {
+            out.push(&w.site);
+            out.extend(w.holds.iter().map(|h| &h.site));
+        }
+        out.extend(self.events.iter().map(|e| &e.site));
+        if let Some(c) = &self.cycle {
+            for e in &c.edges {
+                out.push(&e.from_site);
+                out.push(&e.to_site);
+            }
+        }
+        out
+    }
+
+    fn lock_ids(&self) -> Vec<u64> {
+        let mut ids: Vec<u64> = self.locks.iter().map(|l| l.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+}
+
+/// Findings of one run, deduplicated: the same finding seen again adds to its
+/// count, and a lock-order cycle that really deadlocked is folded into the
+/// `deadlock` finding, so the user reads one finding, not two.
+#[derive(Clone, Debug, Default)]
+pub struct FindingSet {
+    findings: Vec<Finding>,
+}
+
+impl FindingSet {
+    /// An empty set.
+    pub fn new() -> Self {
+        FindingSet::default()
+    }
+
+    /// Adds a finding; returns true when it was new (not merged into another).
+    ///
+    /// ```
+    /// # use lockcheck::finding::*;
+    /// # fn f(key: &str) -> Finding { Finding { kind: FindingKind::LockMisuse, summary: String::new(),
+    /// #   key: key.into(), count: 1, threads: vec![], locks: vec![], waits: vec![], cycle: None, events: vec![], notes: vec![] } }
+    /// let mut set = FindingSet::new();
+    /// assert!(set.add(f("a")));
+    /// assert!(!set.add(f("a")));
+    /// assert_eq!(set.findings()[0].count, 2);
+    /// ```
+    pub fn add(&mut self, finding: Finding) -> bool {
+        if let Some(existing) = self.findings.iter_mut().find(|f| f.key == finding.key) {
+            existing.count += finding.count;
+            // A cycle first seen under a gate and later without it is no
+            // longer guarded: keep the stronger verdict.
+            if let (Some(old), Some(new)) = (&mut existing.cycle, &finding.cycle) {
+                if old.guarded_by.is_some() && new.guarded_by.is_none() {
+                    old.guarded_by = None;
+                }
+                old.single_thread &= new.single_thread;
+            }
+            return false;
+        }
+        match finding.kind {
+            FindingKind::LockOrderCycle => {
+                let ids = finding.lock_ids();
+                if let Some(deadlock) = self
+                    .findings
+                    .iter_mut()
+                    .find(|f| f.kind == FindingKind::Deadlock && same_locks(&f.lock_ids(), &ids))
+                {
+                    absorb_cycle(deadlock, finding);
+                    return false;
+                }
+                self.findings.push(finding);
+            }
+            FindingKind::Deadlock => {
+                let ids = finding.lock_ids();
+                let mut deadlock = finding;
+                let mut i = 0;
+                while i < self.findings.len() {
+                    let f = &self.findings[i];
+                    if f.kind == FindingKind::LockOrderCycle && same_locks(&f.lock_ids(), &ids) {
+                        let cycle = self.findings.remove(i);
+                        absorb_cycle(&mut deadlock, cycle);
+                    } else {
+                        i += 1;
+                    }
+                }
+                self.findings.push(deadlock);
+            }
+            _ => self.findings.push(finding),
+        }
+        true
+    }
+
+    /// The findings, in the order first seen.
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+
+    /// Takes the findings out.
+    pub fn into_vec(self) -> Vec<Finding> {
+        self.findings
+    }
+}
+
+fn same_locks(a: &[u64], b: &[u64]) -> bool {
+    !a.is_empty() && a == b
+}
+
+/// The deadlock keeps its waits; the cycle's edges (with their first-seen
+/// sites) are what a person needs to fix the order, so they move over.
+fn absorb_cycle(deadlock: &mut Finding, cycle: Finding) {
+    if deadlock.cycle.is_none() {
+        deadlock.cycle = cycle.cycle;
+    }
+    for t in cycle.threads {
+        if !deadlock.threads.iter().any(|d| d.id == t.id) {
+            deadlock.threads.push(t);
+        }
+    }
+}

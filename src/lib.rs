@@ -1,0 +1,46 @@
+//! # lockcheck
+//!
+//! Deadlock detection for Rust programs. Swap `parking_lot::Mutex` for
+//! `lockcheck::Mutex` (and `RwLock`, `ReentrantMutex`, `Condvar`), run your
+//! tests or `lockcheck run -- ./your-program`, and every deadlock hazard in
+//! what ran is reported with lock names, threads and source lines:
+//!
+//! - `self-deadlock`: a thread re-locks a lock it holds (a `Mutex` twice, a
+//!   `write` under its own `read`, …), reported at the call instead of hanging;
+//! - `lock-order-cycle`: locks taken in orders that can deadlock on another
+//!   schedule (predicted even when this run did not hang);
+//! - `deadlock`: threads blocked in a cycle right now, reported and broken;
+//! - `lock-misuse`: a thread that ends holding a lock, an unlock by a thread
+//!   that does not hold it.
+//!
+//! ```
+//! use lockcheck::Mutex;
+//! let a = Mutex::named("a", 0);
+//! let b = Mutex::named("b", 0);
+//! {
+//!     let _a = a.lock();
+//!     let _b = b.lock(); // a -> b, same order everywhere: no finding
+//! }
+//! assert!(lockcheck::findings().is_empty());
+//! ```
+//!
+//! The library's design (one event model, pure detectors, a thread-local hot
+//! path) is described in the repository's DESIGN.md; the README lists the
+//! environment switches (see also [`config`]).
+
+#![warn(missing_docs)]
+
+pub mod detect;
+pub mod event;
+pub mod finding;
+pub mod report;
+mod runtime;
+pub mod sync;
+
+pub use finding::{Finding, FindingKind};
+pub use runtime::config;
+pub use runtime::{assert_no_findings, findings, take_findings};
+pub use sync::{
+    Condvar, Mutex, MutexGuard, ReentrantMutex, ReentrantMutexGuard, RwLock, RwLockReadGuard,
+    RwLockUpgradableReadGuard, RwLockWriteGuard,
+};

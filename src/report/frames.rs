@@ -1,0 +1,92 @@
+//! Backtraces trimmed to the user's frames, symbolised only when a report is
+//! made (capture is cheap, symbolisation is not).
+
+use backtrace::Backtrace;
+
+use crate::finding::{Frame, SourceLocation};
+
+/// Most frames a report shows per backtrace.
+const MAX_FRAMES: usize = 12;
+
+/// Frames of lockcheck itself, the standard library, the lock crates and the
+/// runtime start-up: none of them tell the user where their code went wrong.
+fn is_internal(function: &str) -> bool {
+    let name = function.trim_start_matches('<');
+    const PREFIXES: [&str; 10] = [
+        "lockcheck::",
+        "std::",
+        "core::",
+        "alloc::",
+        "backtrace::",
+        "parking_lot",
+        "lock_api::",
+        "__rust",
+        "__libc",
+        "_start",
+    ];
+    PREFIXES.iter().any(|p| name.starts_with(p)) || name.starts_with("clone")
+}
+
+/// Symbolises `bt` and keeps the user's frames, innermost first.
+pub fn user_frames(bt: &Backtrace) -> Vec<Frame> {
+    let mut bt = bt.clone();
+    bt.resolve();
+    let mut out = Vec::new();
+    for frame in bt.frames() {
+        for sym in frame.symbols() {
+            let Some(name) = sym.name() else { continue };
+            let function = format!("{name:#}");
+            if function.contains("__rust_begin_short_backtrace") {
+                return out;
+            }
+            if is_internal(&function) {
+                continue;
+            }
+            let location = match (sym.filename(), sym.lineno()) {
+                (Some(file), Some(line)) => Some(SourceLocation {
+                    file: file.display().to_string(),
+                    line,
+                    column: sym.colno().unwrap_or(0),
+                }),
+                _ => None,
+            };
+            out.push(Frame { function, location });
+            if out.len() >= MAX_FRAMES {
+                return out;
+            }
+        }
+    }
+    out
+}
+
+/// [`user_frames`] of an optional backtrace.
+pub fn user_frames_of(bt: &Option<Backtrace>) -> Vec<Frame> {
+    bt.as_ref().map(user_frames).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_frames_are_recognised() {
+        assert!(is_internal("<lockcheck::sync::Mutex<T>>::lock"));
+        assert!(is_internal("std::thread::local::LocalKey<T>::with"));
+        assert!(is_internal("parking_lot::raw_mutex::RawMutex::lock_slow"));
+        assert!(!is_internal("my_service::handler::run"));
+        assert!(!is_internal("mutex_reacquire::main"));
+    }
+
+    #[inline(never)]
+    fn user_function_for_backtrace() -> Backtrace {
+        Backtrace::new_unresolved()
+    }
+
+    #[test]
+    fn user_frames_keep_the_callers_frames() {
+        let frames = user_frames(&user_function_for_backtrace());
+        // This test lives in the lockcheck crate, so its own frames are
+        // trimmed too; what remains must contain no internal frame.
+        assert!(frames.iter().all(|f| !is_internal(&f.function)));
+    }
+}

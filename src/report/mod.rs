@@ -1,0 +1,5 @@
+//! Findings rendered for people and machines: every format in one place.
+
+pub mod frames;
+pub mod json;
+pub mod text;

@@ -1,0 +1,162 @@
+//! The text report, shaped like a compiler diagnostic: kind, one-line
+//! summary, the primary site, then each thread, lock and edge with its site.
+
+use std::fmt::Write;
+
+use crate::finding::{Finding, FindingKind, Frame, HeldRef, OrderEdge, ThreadWait};
+
+struct Style {
+    color: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_owned()
+        }
+    }
+}
+
+/// Renders findings as text; `color` adds ANSI colours (for a terminal).
+pub fn render(findings: &[Finding], color: bool) -> String {
+    let style = Style { color };
+    let mut out = String::new();
+    for f in findings {
+        render_one(&mut out, f, &style);
+    }
+    out
+}
+
+fn primary_site(f: &Finding) -> Option<String> {
+    f.sites().last().map(|s| s.to_string()).filter(|_| f.kind != FindingKind::LockOrderCycle).or_else(|| {
+        f.cycle
+            .as_ref()
+            .and_then(|c| c.edges.first())
+            .map(|e| e.to_site.to_string())
+    })
+}
+
+fn render_one(out: &mut String, f: &Finding, style: &Style) {
+    let (level, code) = if f.is_guarded() {
+        ("warning", "1;33")
+    } else {
+        ("error", "1;31")
+    };
+    let head = style.paint(code, &format!("{level}[{}]", f.kind));
+    let _ = write!(out, "{head}: {}", f.summary);
+    if f.count > 1 {
+        let _ = write!(out, " (seen {} times)", f.count);
+    }
+    out.push('\n');
+    if let Some(site) = primary_site(f) {
+        let _ = writeln!(out, "  --> {site}");
+    }
+    for w in &f.waits {
+        render_wait(out, f.kind, w);
+    }
+    for e in &f.events {
+        let _ = writeln!(out, "   = {} {} at {}", e.thread, e.label, e.site);
+    }
+    if let Some(c) = &f.cycle {
+        let title = if f.kind == FindingKind::Deadlock {
+            "lock order behind this deadlock"
+        } else {
+            "lock order"
+        };
+        let _ = writeln!(out, "   = {title}:");
+        for e in &c.edges {
+            render_edge(out, e);
+        }
+    }
+    for n in &f.notes {
+        let _ = writeln!(out, "   = {}: {n}", style.paint("1", "note"));
+    }
+    out.push('\n');
+}
+
+fn render_wait(out: &mut String, kind: FindingKind, w: &ThreadWait) {
+    let verb = if kind == FindingKind::Deadlock {
+        "waits for"
+    } else {
+        "asks for"
+    };
+    let _ = writeln!(out, "   = {}", w.thread);
+    for h in &w.holds {
+        render_held(out, h);
+    }
+    let _ = writeln!(
+        out,
+        "       {verb} {} ({}) at {}",
+        w.waits_for,
+        w.mode.as_str(),
+        w.site
+    );
+    render_frames(out, &w.backtrace);
+}
+
+fn render_held(out: &mut String, h: &HeldRef) {
+    let _ = writeln!(
+        out,
+        "       holds {} ({}), acquired at {}",
+        h.lock,
+        h.mode.as_str(),
+        h.site
+    );
+}
+
+fn render_edge(out: &mut String, e: &OrderEdge) {
+    let _ = writeln!(
+        out,
+        "       {} -> {}: {} took {} ({}) at {} while holding {} (acquired at {})",
+        e.from,
+        e.to,
+        e.thread,
+        e.to,
+        e.acquire_mode.as_str(),
+        e.to_site,
+        e.from,
+        e.from_site
+    );
+    render_frames(out, &e.backtrace);
+}
+
+fn render_frames(out: &mut String, frames: &[Frame]) {
+    for fr in frames {
+        match &fr.location {
+            Some(loc) => {
+                let _ = writeln!(out, "           at {} ({loc})", fr.function);
+            }
+            None => {
+                let _ = writeln!(out, "           at {}", fr.function);
+            }
+        }
+    }
+}
+
+/// The closing summary line: how many findings of each kind, and how many fail.
+pub fn summary(findings: &[Finding], strict: bool) -> String {
+    if findings.is_empty() {
+        return "lockcheck: no findings".to_owned();
+    }
+    let mut parts = Vec::new();
+    for kind in FindingKind::ALL {
+        let n = findings.iter().filter(|f| f.kind == kind).count();
+        if n > 0 {
+            parts.push(format!("{n} {kind}"));
+        }
+    }
+    let failing = findings.iter().filter(|f| f.is_failing(strict)).count();
+    let guarded = findings.len() - failing;
+    let mut line = format!(
+        "lockcheck: {} finding{} ({})",
+        findings.len(),
+        if findings.len() == 1 { "" } else { "s" },
+        parts.join(", ")
+    );
+    if guarded > 0 {
+        let _ = write!(line, "; {guarded} guarded by a gate lock, not failing (use --strict to fail on them)");
+    }
+    line
+}

@@ -1,0 +1,429 @@
+//! The acquisition protocol shared by every wrapper lock.
+//!
+//! Fast path (the case that matters for speed): nothing held, or a held-lock
+//! stack whose chain key this thread validated before, and the raw `try_lock`
+//! succeeds. Then the cost is one thread-local push: no global lock, no
+//! allocation, no backtrace, no graph search.
+//!
+//! Slow paths, in order:
+//! 1. a new held-lock stack: check self-deadlock, add order edges and look for
+//!    cycles (under the graph's lock), remember the chain key;
+//! 2. the lock is taken: check self-deadlock against what this thread holds,
+//!    wait a short grace period (most contention ends there), then register in
+//!    the wait-for graph; if that closes a cycle of blocked threads, report the
+//!    deadlock and panic in this thread, which breaks it.
+
+use std::panic::Location;
+use std::time::Duration;
+
+use backtrace::Backtrace;
+
+use crate::detect::findings;
+use crate::detect::lock_order::Cycle;
+use crate::detect::self_deadlock;
+use crate::detect::wait_for::Waiter;
+use crate::detect::OrderGranularity;
+use crate::event::{AcquireMode, HeldLock, LockInfo, LockKind, Site, ThreadInfo};
+use crate::finding::Finding;
+use crate::runtime::config;
+use crate::runtime::global::global;
+use crate::runtime::policy::{report, Severity};
+use crate::runtime::thread_state::{chain_mix, with_thread, HeldEntry, ThreadState};
+use crate::sync::meta::LockMeta;
+
+/// How long a contended acquire waits before it joins the wait-for graph.
+/// Short waits are the common case and should not pay for the global graph;
+/// a real deadlock is still reported well within a second.
+const GRACE: Duration = Duration::from_millis(50);
+
+/// The raw operations of one acquisition, supplied by the wrapper.
+pub(crate) struct RawAcquire<TryNow, TryFor, Block> {
+    /// Take the lock if it is free now.
+    pub(crate) try_now: TryNow,
+    /// Take it within a timeout.
+    pub(crate) try_for: TryFor,
+    /// Take it, however long that takes.
+    pub(crate) block: Block,
+}
+
+enum Plan {
+    /// Checking is off or the thread is being torn down.
+    Untracked,
+    /// A reentrant mutex this thread owns: it cannot block.
+    Reentry,
+    /// A stack already validated (or empty): only the raw lock is left.
+    Known(u64),
+    /// A stack never seen: validate first.
+    Validate(u64),
+}
+
+#[inline]
+fn order_key(lock: &LockInfo) -> u64 {
+    match config::order_granularity() {
+        OrderGranularity::Instance => lock.id.0,
+        OrderGranularity::Class => lock.class_key(),
+    }
+}
+
+fn capture() -> Option<Backtrace> {
+    config::backtraces().then(Backtrace::new_unresolved)
+}
+
+fn thread_and_held() -> (ThreadInfo, Vec<HeldLock>) {
+    with_thread(|t| (t.info().clone(), t.held_locks())).unwrap_or_else(|| {
+        (
+            ThreadInfo {
+                id: crate::event::ThreadId(0),
+                name: None,
+            },
+            Vec::new(),
+        )
+    })
+}
+
+/// Acquires a lock by a blocking call, with every check. Returns the raw
+/// guard and whether the acquisition was tracked (the guard must then call
+/// [`release`] when dropped).
+#[inline]
+pub(crate) fn acquire<G>(
+    meta: &LockMeta,
+    mode: AcquireMode,
+    site: &'static Location<'static>,
+    raw: RawAcquire<impl FnOnce() -> Option<G>, impl FnOnce(Duration) -> Option<G>, impl FnOnce() -> G>,
+) -> (G, bool) {
+    if !config::enabled() {
+        return ((raw.block)(), false);
+    }
+    let lock = meta.info();
+    let key = order_key(&lock);
+    let plan = with_thread(|t| plan(t, &lock, key, mode)).unwrap_or(Plan::Untracked);
+    match plan {
+        Plan::Untracked => ((raw.block)(), false),
+        Plan::Reentry => ((raw.block)(), true),
+        Plan::Known(chain) => {
+            let guard = match (raw.try_now)() {
+                Some(g) => g,
+                None => contended(&lock, mode, site, Vec::new(), raw.try_for, raw.block),
+            };
+            push(&lock, mode, site, key, chain, false);
+            (guard, true)
+        }
+        Plan::Validate(chain) => {
+            let pending = validate(meta, &lock, mode, site);
+            let (guard, pending) = match (raw.try_now)() {
+                Some(g) => (g, pending),
+                None => (
+                    contended(&lock, mode, site, pending, raw.try_for, raw.block),
+                    Vec::new(),
+                ),
+            };
+            // A panic here (policy `panic`) drops `guard`, so the raw lock
+            // is released and nothing is pushed.
+            emit(pending);
+            push(&lock, mode, site, key, chain, true);
+            (guard, true)
+        }
+    }
+}
+
+/// Acquires by `try_lock` (or a timed try): it cannot wait forever, so it adds
+/// no order edge into the tried lock and never joins the wait-for graph; once
+/// held, the lock is a source of edges like any other.
+#[inline]
+pub(crate) fn try_acquire<G>(
+    meta: &LockMeta,
+    mode: AcquireMode,
+    site: &'static Location<'static>,
+    attempt: impl FnOnce() -> Option<G>,
+) -> Option<(G, bool)> {
+    if !config::enabled() {
+        return attempt().map(|g| (g, false));
+    }
+    let lock = meta.info();
+    let key = order_key(&lock);
+    let reentry = with_thread(|t| {
+        if lock.kind == LockKind::ReentrantMutex {
+            if let Some(e) = t.find_mut(lock.id) {
+                e.reentries += 1;
+                return Some(true);
+            }
+        }
+        Some(false)
+    })
+    .flatten();
+    let guard = attempt();
+    match (reentry, guard) {
+        (None, g) => g.map(|g| (g, false)),
+        (Some(true), Some(g)) => Some((g, true)),
+        (Some(true), None) => {
+            // The owner's try cannot fail; undo the count if it somehow did.
+            with_thread(|t| {
+                if let Some(e) = t.find_mut(lock.id) {
+                    e.reentries -= 1;
+                }
+            });
+            None
+        }
+        (Some(false), Some(g)) => {
+            let chain = with_thread(|t| chain_mix(t.chain(), key, mode)).unwrap_or(0);
+            push(&lock, mode, site, key, chain, false);
+            Some((g, true))
+        }
+        (Some(false), None) => None,
+    }
+}
+
+fn plan(t: &mut ThreadState, lock: &LockInfo, key: u64, mode: AcquireMode) -> Plan {
+    if lock.kind == LockKind::ReentrantMutex {
+        if let Some(e) = t.find_mut(lock.id) {
+            e.reentries += 1;
+            return Plan::Reentry;
+        }
+    }
+    let chain = chain_mix(t.chain(), key, mode);
+    if t.held.is_empty() || t.knows(chain) {
+        Plan::Known(chain)
+    } else {
+        Plan::Validate(chain)
+    }
+}
+
+#[inline]
+fn push(
+    lock: &LockInfo,
+    mode: AcquireMode,
+    site: &'static Location<'static>,
+    key: u64,
+    chain: u64,
+    remember: bool,
+) {
+    with_thread(|t| {
+        if remember {
+            t.remember(chain);
+            // Every held lock is now a source of an order edge: a node that
+            // must leave the graph when its lock is dropped (see `release`).
+            for e in &mut t.held {
+                e.in_graph = true;
+            }
+        }
+        t.push(
+            HeldLock {
+                lock: *lock,
+                mode,
+                site: Site::from(site),
+            },
+            key,
+            chain,
+        );
+    });
+}
+
+/// Releases one hold; called by a guard's `Drop` before the raw unlock.
+#[inline]
+pub(crate) fn release(meta: &LockMeta, mode: AcquireMode) {
+    let id = meta.info().id;
+    if let Some(Some(entry)) = with_thread(|t| t.release(id, mode)) {
+        if entry.in_graph {
+            meta.mark_in_graph();
+        }
+    }
+}
+
+/// Findings of a validation, reported once the lock is acquired (or before
+/// the thread blocks), so that a cycle that turns into a real deadlock is
+/// one `deadlock` finding.
+type Pending = Vec<(Finding, Severity)>;
+
+fn emit(pending: Pending) {
+    for (finding, severity) in pending {
+        report(finding, severity);
+    }
+}
+
+fn validate(
+    meta: &LockMeta,
+    lock: &LockInfo,
+    mode: AcquireMode,
+    site: &'static Location<'static>,
+) -> Pending {
+    let site = Site::from(site);
+    let (thread, held) = thread_and_held();
+    let mut pending = Pending::new();
+    if let Some((conflict, _)) = self_deadlock::check(&held, lock, mode) {
+        let finding =
+            findings::self_deadlock(&thread, &held, lock, mode, site, conflict, &capture());
+        match conflict {
+            self_deadlock::SelfConflict::Certain => report(finding, Severity::Fatal),
+            self_deadlock::SelfConflict::WhenWriterWaits => {
+                pending.push((finding, Severity::Hazard))
+            }
+        }
+    }
+    let new = HeldLock {
+        lock: *lock,
+        mode,
+        site,
+    };
+    let cycles = global()
+        .order
+        .lock()
+        .on_acquire(&thread, &held, &new, &mut capture);
+    meta.mark_in_graph();
+    for cycle in cycles {
+        pending.push((findings::lock_order_cycle(&cycle), Severity::Hazard));
+    }
+    pending
+}
+
+/// The raw lock is taken by someone. Never returns if this thread would wait
+/// forever: it reports and panics instead.
+fn contended<G>(
+    lock: &LockInfo,
+    mode: AcquireMode,
+    site: &'static Location<'static>,
+    pending: Pending,
+    try_for: impl FnOnce(Duration) -> Option<G>,
+    block: impl FnOnce() -> G,
+) -> G {
+    let site = Site::from(site);
+    let (thread, held) = thread_and_held();
+    if let Some((_, _)) = self_deadlock::check(&held, lock, mode) {
+        // Whatever the mode, the lock is taken and this thread holds it in a
+        // conflicting way (or a writer queued behind its read): a certain hang.
+        let conflict = self_deadlock::SelfConflict::Certain;
+        let finding =
+            findings::self_deadlock(&thread, &held, lock, mode, site, conflict, &capture());
+        report(finding, Severity::Fatal);
+    }
+    if let Some(g) = try_for(GRACE) {
+        emit(pending);
+        return g;
+    }
+    // Report what validation found before blocking: a hang must not swallow it.
+    emit(pending);
+    let waiter = Waiter {
+        thread: thread.clone(),
+        lock: *lock,
+        mode,
+        site,
+        held,
+        backtrace: capture(),
+    };
+    let deadlock = global().waits.lock().block(waiter);
+    if let Some(waiters) = deadlock {
+        let order = order_behind(&waiters);
+        report(
+            findings::deadlock(&waiters, order.as_ref()),
+            Severity::Fatal,
+        );
+    }
+    let guard = block();
+    global().waits.lock().unblock(thread.id);
+    guard
+}
+
+/// The lock-order edges behind a deadlock: waiter `i` waits for a lock that
+/// waiter `i + 1` holds while it waits for the next one, so each waiter took
+/// the edge "lock it holds that the previous waits for → lock it waits for".
+fn order_behind(waiters: &[Waiter]) -> Option<Cycle> {
+    let graph = global().order.lock();
+    let n = waiters.len();
+    let mut edges = Vec::with_capacity(n);
+    for i in 0..n {
+        let prev = &waiters[(i + n - 1) % n];
+        let w = &waiters[i];
+        let held = w.held.iter().find(|h| h.lock.id == prev.lock.id)?;
+        edges.push(graph.edge(&held.lock, &w.lock)?);
+    }
+    Some(Cycle {
+        edges,
+        guard: None,
+        single_thread: false,
+    })
+}
+
+/// Checks an `upgrade()` of an upgradable read, which waits for every reader.
+pub(crate) fn check_upgrade(meta: &LockMeta, site: &'static Location<'static>) {
+    if !config::enabled() {
+        return;
+    }
+    let lock = meta.info();
+    let (thread, held) = thread_and_held();
+    if self_deadlock::check_upgrade(&held, &lock).is_some() {
+        let finding = findings::self_deadlock(
+            &thread,
+            &held,
+            &lock,
+            AcquireMode::Exclusive,
+            Site::from(site),
+            self_deadlock::SelfConflict::Certain,
+            &capture(),
+        );
+        report(finding, Severity::Fatal);
+    }
+}
+
+/// Changes the mode of a held lock in place (upgrade, downgrade).
+pub(crate) fn change_mode(meta: &LockMeta, from: AcquireMode, to: AcquireMode) {
+    let id = meta.info().id;
+    with_thread(|t| {
+        if let Some(i) = t
+            .held
+            .iter()
+            .rposition(|e| e.held.lock.id == id && e.held.mode == from)
+        {
+            t.held[i].held.mode = to;
+            t.rechain(i);
+        }
+    });
+}
+
+/// Takes a held lock off this thread's stack while a condition variable
+/// waits (the wait releases it); [`resume`] puts it back.
+pub(crate) fn suspend(meta: &LockMeta, mode: AcquireMode) -> Option<HeldEntry> {
+    if !config::enabled() {
+        return None;
+    }
+    let id = meta.info().id;
+    with_thread(|t| {
+        let i = t
+            .held
+            .iter()
+            .rposition(|e| e.held.lock.id == id && e.held.mode == mode)?;
+        let entry = t.held.remove(i);
+        t.rechain(i);
+        Some(entry)
+    })
+    .flatten()
+}
+
+/// Puts back a lock taken off by [`suspend`], now re-acquired.
+pub(crate) fn resume(entry: Option<HeldEntry>) {
+    let Some(entry) = entry else { return };
+    with_thread(|t| {
+        t.held.push(entry);
+        let last = t.held.len() - 1;
+        t.rechain(last);
+    });
+}
+
+/// `force_unlock` and friends: the API lets any thread unlock, but unlocking
+/// a lock this thread does not hold is misuse (the owner's guard will unlock
+/// it a second time). Reported, then the caller goes on as asked.
+pub(crate) fn force_release(meta: &LockMeta, mode: AcquireMode, site: &'static Location<'static>) {
+    if !config::enabled() {
+        return;
+    }
+    let lock = meta.info();
+    let held = with_thread(|t| t.release(lock.id, mode).is_some() || t.holds(lock.id));
+    if held == Some(false) {
+        let (thread, _) = thread_and_held();
+        let finding = findings::lock_misuse(
+            &thread,
+            &lock,
+            "unlocked a lock it does not hold:",
+            &[("force-unlocked here", Site::from(site))],
+        );
+        report(finding, Severity::Hazard);
+    }
+}

@@ -1,0 +1,216 @@
+//! Configuration, from the environment and from code.
+//!
+//! | variable | values | default |
+//! |---|---|---|
+//! | `LOCKCHECK` | `off`/`0`/`false` turns all checking off at run time | on |
+//! | `LOCKCHECK_POLICY` | `panic`, `log`, `collect` | `panic` (fails the `#[test]`); `collect` under `lockcheck run` |
+//! | `LOCKCHECK_REPORT` | file that findings are appended to, one JSON object a line (set by `lockcheck run`) | none |
+//! | `LOCKCHECK_STRICT` | `1`: a lock-order cycle guarded by a gate lock fails too | off |
+//! | `LOCKCHECK_BACKTRACE` | `1`/`0`: capture backtraces for new order edges and blocked acquires | on when `RUST_BACKTRACE` is set and not `0` |
+//! | `LOCKCHECK_ORDER` | `instance` or `class` (lockdep-style classes: name or creation site) | `instance` |
+//!
+//! Code can set the same things (they win over the environment):
+//!
+//! ```
+//! use lockcheck::config::{self, Policy};
+//! config::set_policy(Policy::Collect);
+//! config::set_backtraces(false);
+//! assert_eq!(config::policy(), Policy::Collect);
+//! ```
+
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering::Relaxed};
+
+use crate::detect::OrderGranularity;
+
+/// What the library does when it finds something.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Policy {
+    /// Panic in the offending thread with the full report (fails a `#[test]`).
+    Panic,
+    /// Print the report to stderr once per finding and go on.
+    Log,
+    /// Only collect: [`crate::findings`] returns them (and the report file gets them).
+    Collect,
+}
+
+const UNSET: u8 = 0;
+const ON: u8 = 1;
+const OFF: u8 = 2;
+
+static ENABLED: AtomicU8 = AtomicU8::new(UNSET);
+static POLICY: AtomicU8 = AtomicU8::new(UNSET);
+static STRICT: AtomicU8 = AtomicU8::new(UNSET);
+static BACKTRACES: AtomicU8 = AtomicU8::new(UNSET);
+static CLASS_ORDER: AtomicU8 = AtomicU8::new(UNSET);
+static ORDER_FROZEN: AtomicBool = AtomicBool::new(false);
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Each setting is read from the environment once, so this warns once.
+fn warn_once(name: &str, value: &str, expected: &str) {
+    eprintln!("lockcheck: warning: {name}={value:?} is not one of {expected}; using the default");
+}
+
+fn flag(name: &str) -> Option<bool> {
+    let value = env(name)?;
+    match value.to_ascii_lowercase().as_str() {
+        "1" | "on" | "true" | "yes" | "full" => Some(true),
+        "0" | "off" | "false" | "no" => Some(false),
+        _ => {
+            warn_once(name, &value, "1, 0, on, off");
+            None
+        }
+    }
+}
+
+fn cached(slot: &AtomicU8, init: impl FnOnce() -> bool) -> bool {
+    match slot.load(Relaxed) {
+        ON => true,
+        OFF => false,
+        _ => {
+            let v = init();
+            // A racing `set_*` from code wins over the environment.
+            let _ = slot.compare_exchange(UNSET, if v { ON } else { OFF }, Relaxed, Relaxed);
+            slot.load(Relaxed) == ON
+        }
+    }
+}
+
+/// Whether checking is on: the `checks` cargo feature, then `LOCKCHECK`, then
+/// [`set_enabled`]. When off, the wrappers are plain parking_lot locks.
+#[inline(always)]
+pub fn enabled() -> bool {
+    if !cfg!(feature = "checks") {
+        return false;
+    }
+    match ENABLED.load(Relaxed) {
+        ON => true,
+        OFF => false,
+        _ => cached(&ENABLED, || flag("LOCKCHECK").unwrap_or(true)),
+    }
+}
+
+/// Turns checking on or off for locks acquired from now on.
+pub fn set_enabled(on: bool) {
+    ENABLED.store(if on { ON } else { OFF }, Relaxed);
+}
+
+/// The file findings are appended to (`LOCKCHECK_REPORT`), if any.
+pub fn report_path() -> Option<String> {
+    env("LOCKCHECK_REPORT")
+}
+
+/// The policy on a finding.
+pub fn policy() -> Policy {
+    let code = POLICY.load(Relaxed);
+    if code != UNSET {
+        return decode_policy(code);
+    }
+    let from_env = match env("LOCKCHECK_POLICY") {
+        Some(v) => match v.to_ascii_lowercase().as_str() {
+            "panic" => Some(Policy::Panic),
+            "log" => Some(Policy::Log),
+            "collect" => Some(Policy::Collect),
+            _ => {
+                warn_once("LOCKCHECK_POLICY", &v, "panic, log, collect");
+                None
+            }
+        },
+        None => None,
+    };
+    let policy = from_env.unwrap_or(if report_path().is_some() {
+        Policy::Collect
+    } else {
+        Policy::Panic
+    });
+    let _ = POLICY.compare_exchange(UNSET, encode_policy(policy), Relaxed, Relaxed);
+    decode_policy(POLICY.load(Relaxed))
+}
+
+fn encode_policy(p: Policy) -> u8 {
+    match p {
+        Policy::Panic => 1,
+        Policy::Log => 2,
+        Policy::Collect => 3,
+    }
+}
+
+fn decode_policy(code: u8) -> Policy {
+    match code {
+        2 => Policy::Log,
+        3 => Policy::Collect,
+        _ => Policy::Panic,
+    }
+}
+
+/// Sets the policy on a finding.
+pub fn set_policy(policy: Policy) {
+    POLICY.store(encode_policy(policy), Relaxed);
+}
+
+/// Whether a lock-order cycle guarded by a gate lock counts as failing.
+pub fn strict() -> bool {
+    cached(&STRICT, || flag("LOCKCHECK_STRICT").unwrap_or(false))
+}
+
+/// Makes guarded cycles fail too.
+pub fn set_strict(on: bool) {
+    STRICT.store(if on { ON } else { OFF }, Relaxed);
+}
+
+/// Whether backtraces are captured when something new is learned (a new
+/// order edge, a blocked acquire). Sites from `#[track_caller]` are always
+/// recorded; backtraces add the frames above them.
+pub fn backtraces() -> bool {
+    cached(&BACKTRACES, || {
+        flag("LOCKCHECK_BACKTRACE").unwrap_or_else(|| {
+            std::env::var("RUST_BACKTRACE").is_ok_and(|v| !v.is_empty() && v != "0")
+        })
+    })
+}
+
+/// Turns backtrace capture on or off.
+pub fn set_backtraces(on: bool) {
+    BACKTRACES.store(if on { ON } else { OFF }, Relaxed);
+}
+
+/// Whether order is checked on lock instances or classes.
+pub fn order_granularity() -> OrderGranularity {
+    let class = cached(&CLASS_ORDER, || match env("LOCKCHECK_ORDER") {
+        Some(v) if v.eq_ignore_ascii_case("class") => true,
+        Some(v) if v.eq_ignore_ascii_case("instance") => false,
+        Some(v) => {
+            warn_once("LOCKCHECK_ORDER", &v, "instance, class");
+            false
+        }
+        None => false,
+    });
+    if !ORDER_FROZEN.load(Relaxed) {
+        ORDER_FROZEN.store(true, Relaxed);
+    }
+    if class {
+        OrderGranularity::Class
+    } else {
+        OrderGranularity::Instance
+    }
+}
+
+/// Chooses instance or class order checking. It takes effect only before
+/// the first lock is tracked (the graph cannot change its nodes' meaning
+/// half-way); returns whether it took effect.
+pub fn set_order_granularity(granularity: OrderGranularity) -> bool {
+    if ORDER_FROZEN.load(Relaxed) {
+        return order_granularity() == granularity;
+    }
+    CLASS_ORDER.store(
+        if granularity == OrderGranularity::Class {
+            ON
+        } else {
+            OFF
+        },
+        Relaxed,
+    );
+    true
+}

@@ -1,0 +1,255 @@
+//! Per-thread state: the locks this thread holds, and the cache of held-lock
+//! stacks already validated (lockdep's chain keys). Thread-local, so the hot
+//! path takes no global lock.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use crate::event::{AcquireMode, HeldLock, LockId, ThreadId, ThreadInfo};
+
+/// Slots in the chain-key cache. Direct-mapped: a collision only costs one
+/// more validation, and memory stays bounded however many contexts a long
+/// run sees (keys of dropped locks simply get overwritten).
+const CHAIN_CACHE_SLOTS: usize = 1024;
+
+/// The chain key of an empty held-lock stack.
+const EMPTY_CHAIN: u64 = 0x243f_6a88_85a3_08d3;
+
+static NEXT_THREAD: AtomicU64 = AtomicU64::new(1);
+
+/// Hash of a held-lock stack, extended by one more lock.
+#[inline]
+pub(crate) fn chain_mix(prev: u64, key: u64, mode: AcquireMode) -> u64 {
+    let mut x = prev.rotate_left(23) ^ key.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (mode as u64 + 1);
+    x ^= x >> 31;
+    x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    (x ^ (x >> 29)) | 1
+}
+
+/// One lock this thread holds.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct HeldEntry {
+    pub(crate) held: HeldLock,
+    /// Re-entries of a reentrant mutex beyond the first.
+    pub(crate) reentries: u32,
+    /// Order key (instance id or class key) the chain was built with.
+    pub(crate) key: u64,
+    /// Chain key of the stack up to and including this entry.
+    pub(crate) chain: u64,
+    /// An order edge left this lock while it was held: it is a graph node.
+    pub(crate) in_graph: bool,
+}
+
+/// The locks one thread holds, innermost last, with their chain keys.
+pub(crate) struct ThreadState {
+    info: Option<ThreadInfo>,
+    pub(crate) held: Vec<HeldEntry>,
+    cache: Vec<u64>,
+}
+
+impl ThreadState {
+    const fn new() -> Self {
+        ThreadState {
+            info: None,
+            held: Vec::new(),
+            cache: Vec::new(),
+        }
+    }
+
+    /// This thread's id and name, assigned on first need.
+    pub(crate) fn info(&mut self) -> &ThreadInfo {
+        self.info.get_or_insert_with(|| ThreadInfo {
+            id: ThreadId(NEXT_THREAD.fetch_add(1, Relaxed)),
+            name: std::thread::current().name().map(str::to_owned),
+        })
+    }
+
+    /// Chain key of the current stack.
+    #[inline]
+    pub(crate) fn chain(&self) -> u64 {
+        self.held.last().map_or(EMPTY_CHAIN, |e| e.chain)
+    }
+
+    /// Whether a stack with this chain key has been validated already.
+    #[inline]
+    pub(crate) fn knows(&self, chain: u64) -> bool {
+        !self.cache.is_empty() && self.cache[slot(chain)] == chain
+    }
+
+    /// Remembers a validated stack.
+    pub(crate) fn remember(&mut self, chain: u64) {
+        if self.cache.is_empty() {
+            self.cache = vec![0; CHAIN_CACHE_SLOTS];
+        }
+        let i = slot(chain);
+        self.cache[i] = chain;
+    }
+
+    /// Pushes a newly acquired lock.
+    #[inline]
+    pub(crate) fn push(&mut self, held: HeldLock, key: u64, chain: u64) {
+        self.held.push(HeldEntry {
+            held,
+            reentries: 0,
+            key,
+            chain,
+            in_graph: false,
+        });
+    }
+
+    /// The entry for a lock this thread holds, innermost first.
+    pub(crate) fn find_mut(&mut self, id: LockId) -> Option<&mut HeldEntry> {
+        self.held.iter_mut().rev().find(|e| e.held.lock.id == id)
+    }
+
+    /// Whether this thread holds `id` in any mode.
+    pub(crate) fn holds(&self, id: LockId) -> bool {
+        self.held.iter().any(|e| e.held.lock.id == id)
+    }
+
+    /// Releases one hold of `id` in `mode` (the innermost such); returns the
+    /// entry when it was the last hold. Guards may be dropped in any order, so
+    /// entries above a removed one get their chain keys recomputed.
+    #[inline]
+    pub(crate) fn release(&mut self, id: LockId, mode: AcquireMode) -> Option<HeldEntry> {
+        let last = self.held.len().checked_sub(1)?;
+        let top = &mut self.held[last];
+        if top.held.lock.id == id && top.held.mode == mode {
+            if top.reentries > 0 {
+                top.reentries -= 1;
+                return None;
+            }
+            return self.held.pop();
+        }
+        let i = self
+            .held
+            .iter()
+            .rposition(|e| e.held.lock.id == id && e.held.mode == mode)?;
+        if self.held[i].reentries > 0 {
+            self.held[i].reentries -= 1;
+            return None;
+        }
+        let removed = self.held.remove(i);
+        self.rechain(i);
+        Some(removed)
+    }
+
+    /// Recomputes chain keys from position `from` up.
+    pub(crate) fn rechain(&mut self, from: usize) {
+        let mut prev = if from == 0 {
+            EMPTY_CHAIN
+        } else {
+            self.held[from - 1].chain
+        };
+        for e in &mut self.held[from..] {
+            e.chain = chain_mix(prev, e.key, e.held.mode);
+            prev = e.chain;
+        }
+    }
+
+    /// The held locks, as the detectors see them.
+    pub(crate) fn held_locks(&self) -> Vec<HeldLock> {
+        self.held.iter().map(|e| e.held).collect()
+    }
+}
+
+impl Drop for ThreadState {
+    /// A thread that ends while its state says it holds locks leaked a guard
+    /// (`mem::forget`): the locks stay locked forever.
+    fn drop(&mut self) {
+        if self.held.is_empty() {
+            return;
+        }
+        let held = std::mem::take(&mut self.held);
+        let thread = self.info().clone();
+        for entry in held {
+            super::policy::thread_exited_holding(&thread, &entry.held);
+        }
+    }
+}
+
+#[inline]
+fn slot(chain: u64) -> usize {
+    (chain >> 54) as usize & (CHAIN_CACHE_SLOTS - 1)
+}
+
+thread_local! {
+    static THREAD: RefCell<ThreadState> = const { RefCell::new(ThreadState::new()) };
+}
+
+/// Runs `f` on this thread's state; `None` while the thread is being torn
+/// down (its thread-locals destroyed), when nothing is tracked any more.
+#[inline]
+pub(crate) fn with_thread<R>(f: impl FnOnce(&mut ThreadState) -> R) -> Option<R> {
+    THREAD
+        .try_with(|cell| cell.try_borrow_mut().ok().map(|mut s| f(&mut s)))
+        .ok()
+        .flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{LockInfo, LockKind, Site};
+
+    fn held(id: u64, mode: AcquireMode) -> HeldLock {
+        HeldLock {
+            lock: LockInfo {
+                id: LockId(id),
+                kind: LockKind::RwLock,
+                name: None,
+                created: Site::caller(),
+            },
+            mode,
+            site: Site::caller(),
+        }
+    }
+
+    fn push(s: &mut ThreadState, id: u64, mode: AcquireMode) {
+        let chain = chain_mix(s.chain(), id, mode);
+        s.push(held(id, mode), id, chain);
+    }
+
+    #[test]
+    fn chain_key_depends_on_stack_not_history() {
+        let mut s = ThreadState::new();
+        push(&mut s, 1, AcquireMode::Exclusive);
+        push(&mut s, 2, AcquireMode::Exclusive);
+        push(&mut s, 3, AcquireMode::Exclusive);
+        let mut t = ThreadState::new();
+        push(&mut t, 1, AcquireMode::Exclusive);
+        push(&mut t, 3, AcquireMode::Exclusive);
+        // Out-of-order release of 2: the stack is now [1, 3].
+        s.release(LockId(2), AcquireMode::Exclusive);
+        assert_eq!(s.chain(), t.chain());
+        assert_ne!(s.chain(), EMPTY_CHAIN);
+    }
+
+    #[test]
+    fn modes_make_different_chains() {
+        assert_ne!(
+            chain_mix(EMPTY_CHAIN, 1, AcquireMode::Read),
+            chain_mix(EMPTY_CHAIN, 1, AcquireMode::RecursiveRead)
+        );
+    }
+
+    #[test]
+    fn reentries_release_one_at_a_time() {
+        let mut s = ThreadState::new();
+        push(&mut s, 1, AcquireMode::Exclusive);
+        s.find_mut(LockId(1)).unwrap().reentries += 2;
+        assert!(s.release(LockId(1), AcquireMode::Exclusive).is_none());
+        assert!(s.release(LockId(1), AcquireMode::Exclusive).is_none());
+        assert!(s.release(LockId(1), AcquireMode::Exclusive).is_some());
+        assert!(s.held.is_empty());
+    }
+
+    #[test]
+    fn cache_remembers_validated_chains() {
+        let mut s = ThreadState::new();
+        let key = chain_mix(EMPTY_CHAIN, 5, AcquireMode::Exclusive);
+        assert!(!s.knows(key));
+        s.remember(key);
+        assert!(s.knows(key));
+    }
+}

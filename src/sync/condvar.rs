@@ -1,0 +1,98 @@
+//! `Condvar`: parking_lot's condition variable, for [`crate::Mutex`] guards.
+//! A wait releases the mutex, so the mutex leaves the thread's held locks for
+//! the wait and comes back when the wait returns.
+
+use std::time::{Duration, Instant};
+
+use crate::event::AcquireMode;
+use crate::runtime::acquire;
+use crate::sync::mutex::MutexGuard;
+
+pub use parking_lot::WaitTimeoutResult;
+
+/// A condition variable with parking_lot's API.
+///
+/// ```
+/// use std::sync::Arc;
+/// use lockcheck::{Condvar, Mutex};
+/// let pair = Arc::new((Mutex::new(false), Condvar::new()));
+/// let pair2 = Arc::clone(&pair);
+/// let t = std::thread::spawn(move || {
+///     *pair2.0.lock() = true;
+///     pair2.1.notify_one();
+/// });
+/// let mut ready = pair.0.lock();
+/// pair.1.wait_while(&mut ready, |r| !*r);
+/// drop(ready);
+/// t.join().unwrap();
+/// ```
+#[derive(Default)]
+pub struct Condvar {
+    inner: parking_lot::Condvar,
+}
+
+impl Condvar {
+    /// A new condition variable.
+    pub const fn new() -> Self {
+        Condvar {
+            inner: parking_lot::Condvar::new(),
+        }
+    }
+
+    /// Wakes one waiting thread; returns whether one was woken.
+    pub fn notify_one(&self) -> bool {
+        self.inner.notify_one()
+    }
+
+    /// Wakes every waiting thread; returns how many were woken.
+    pub fn notify_all(&self) -> usize {
+        self.inner.notify_all()
+    }
+
+    fn around<T: ?Sized, R>(guard: &mut MutexGuard<'_, T>, wait: impl FnOnce(&mut parking_lot::MutexGuard<'_, T>) -> R) -> R {
+        let entry = if guard.tracked {
+            acquire::suspend(&guard.mutex.meta, AcquireMode::Exclusive)
+        } else {
+            None
+        };
+        let result = wait(&mut guard.inner);
+        acquire::resume(entry);
+        result
+    }
+
+    /// Releases the mutex, waits for a notification, re-acquires the mutex.
+    pub fn wait<T: ?Sized>(&self, guard: &mut MutexGuard<'_, T>) {
+        Self::around(guard, |g| self.inner.wait(g))
+    }
+
+    /// As [`Self::wait`], giving up after `timeout`.
+    pub fn wait_for<T: ?Sized>(&self, guard: &mut MutexGuard<'_, T>, timeout: Duration) -> WaitTimeoutResult {
+        Self::around(guard, |g| self.inner.wait_for(g, timeout))
+    }
+
+    /// As [`Self::wait`], giving up at `deadline`.
+    pub fn wait_until<T: ?Sized>(&self, guard: &mut MutexGuard<'_, T>, deadline: Instant) -> WaitTimeoutResult {
+        Self::around(guard, |g| self.inner.wait_until(g, deadline))
+    }
+
+    /// Waits while `condition` holds.
+    pub fn wait_while<T: ?Sized>(&self, guard: &mut MutexGuard<'_, T>, condition: impl FnMut(&mut T) -> bool) {
+        Self::around(guard, |g| self.inner.wait_while(g, condition))
+    }
+
+    /// Waits while `condition` holds, giving up after `timeout`.
+    pub fn wait_while_for<T: ?Sized>(
+        &self,
+        guard: &mut MutexGuard<'_, T>,
+        condition: impl FnMut(&mut T) -> bool,
+        timeout: Duration,
+    ) -> WaitTimeoutResult {
+        Self::around(guard, |g| self.inner.wait_while_for(g, condition, timeout))
+    }
+}
+
+impl std::fmt::Debug for Condvar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Condvar { .. }")
+    }
+}

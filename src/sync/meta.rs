@@ -1,0 +1,104 @@
+//! What every wrapper lock carries beside its raw lock: identity, name,
+//! creation site. Kept small and lazily initialised, so that creating and
+//! dropping a lock that is never contended costs next to nothing.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::panic::Location;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::OnceLock;
+
+use crate::event::{LockId, LockInfo, LockKind, Site};
+
+static NEXT_LOCK: AtomicU64 = AtomicU64::new(1);
+
+/// Identity and description of one wrapper lock.
+pub(crate) struct LockMeta {
+    /// 0 until first tracked use; then a process-unique id.
+    id: AtomicU64,
+    kind: LockKind,
+    name: Option<&'static str>,
+    created: &'static Location<'static>,
+    /// The lock is a node of the lock-order graph, so dropping it must
+    /// remove it there.
+    in_graph: AtomicBool,
+}
+
+impl LockMeta {
+    pub(crate) const fn new(
+        kind: LockKind,
+        name: Option<&'static str>,
+        created: &'static Location<'static>,
+    ) -> Self {
+        LockMeta {
+            id: AtomicU64::new(0),
+            kind,
+            name,
+            created,
+            in_graph: AtomicBool::new(false),
+        }
+    }
+
+    /// Gives the lock a name (interned: names live as long as the process,
+    /// and each distinct name is stored once).
+    pub(crate) fn set_name(&mut self, name: Cow<'static, str>) {
+        self.name = Some(intern(name));
+    }
+
+    /// The lock's id, assigned on first use.
+    #[inline]
+    pub(crate) fn id(&self) -> LockId {
+        let id = self.id.load(Relaxed);
+        if id != 0 {
+            return LockId(id);
+        }
+        let fresh = NEXT_LOCK.fetch_add(1, Relaxed);
+        match self.id.compare_exchange(0, fresh, Relaxed, Relaxed) {
+            Ok(_) => LockId(fresh),
+            Err(other) => LockId(other),
+        }
+    }
+
+    /// The lock as the detectors see it.
+    #[inline]
+    pub(crate) fn info(&self) -> LockInfo {
+        LockInfo {
+            id: self.id(),
+            kind: self.kind,
+            name: self.name,
+            created: Site::from(self.created),
+        }
+    }
+
+    /// Notes that the lock-order graph has a node for this lock.
+    #[inline]
+    pub(crate) fn mark_in_graph(&self) {
+        if !self.in_graph.load(Relaxed) {
+            self.in_graph.store(true, Relaxed);
+        }
+    }
+}
+
+impl Drop for LockMeta {
+    fn drop(&mut self) {
+        if *self.in_graph.get_mut() {
+            crate::runtime::forget_lock(LockId(*self.id.get_mut()));
+        }
+    }
+}
+
+fn intern(name: Cow<'static, str>) -> &'static str {
+    match name {
+        Cow::Borrowed(s) => s,
+        Cow::Owned(s) => {
+            static NAMES: OnceLock<parking_lot::Mutex<HashSet<&'static str>>> = OnceLock::new();
+            let mut names = NAMES.get_or_init(Default::default).lock();
+            if let Some(existing) = names.get(s.as_str()) {
+                return existing;
+            }
+            let leaked: &'static str = Box::leak(s.into_boxed_str());
+            names.insert(leaked);
+            leaked
+        }
+    }
+}

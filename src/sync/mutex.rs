@@ -1,0 +1,236 @@
+//! `Mutex<T>`: parking_lot's mutex, with every acquisition checked.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+use std::panic::Location;
+use std::time::{Duration, Instant};
+
+use crate::event::{AcquireMode, LockKind};
+use crate::runtime::acquire::{self, RawAcquire};
+use crate::sync::meta::LockMeta;
+
+/// A mutual-exclusion lock with parking_lot's API, whose acquisitions are
+/// checked for self-deadlock, lock-order cycles and deadlocks.
+///
+/// ```
+/// use lockcheck::Mutex;
+/// let noodles = Mutex::named("noodles", 0);
+/// *noodles.lock() += 1;
+/// assert_eq!(noodles.into_inner(), 1);
+/// ```
+pub struct Mutex<T: ?Sized> {
+    pub(crate) meta: LockMeta,
+    pub(crate) inner: parking_lot::Mutex<T>,
+}
+
+impl<T> Mutex<T> {
+    /// A new unlocked mutex; its creation site is its class.
+    #[track_caller]
+    pub const fn new(value: T) -> Self {
+        Mutex {
+            meta: LockMeta::new(LockKind::Mutex, None, Location::caller()),
+            inner: parking_lot::Mutex::new(value),
+        }
+    }
+
+    /// A new unlocked mutex with a name for reports (and its class).
+    ///
+    /// ```
+    /// static FORK: lockcheck::Mutex<()> = lockcheck::Mutex::named("fork", ());
+    /// drop(FORK.lock());
+    /// ```
+    #[track_caller]
+    pub const fn named(name: &'static str, value: T) -> Self {
+        Mutex {
+            meta: LockMeta::new(LockKind::Mutex, Some(name), Location::caller()),
+            inner: parking_lot::Mutex::new(value),
+        }
+    }
+
+    /// Names the mutex with a name made at run time (names are interned).
+    ///
+    /// ```
+    /// let fork = lockcheck::Mutex::new(()).with_name(format!("fork {}", 3));
+    /// assert_eq!(fork.name(), Some("fork 3"));
+    /// ```
+    pub fn with_name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.meta.set_name(name.into());
+        self
+    }
+
+    /// Consumes the mutex, returning its value.
+    pub fn into_inner(self) -> T {
+        self.inner.into_inner()
+    }
+}
+
+impl<T: ?Sized> Mutex<T> {
+    /// Locks, blocking until the lock is free. Re-locking from the thread that
+    /// holds it is a self-deadlock: reported (and the thread panics) instead of
+    /// hanging.
+    #[track_caller]
+    pub fn lock(&self) -> MutexGuard<'_, T> {
+        let (inner, tracked) = acquire::acquire(
+            &self.meta,
+            AcquireMode::Exclusive,
+            Location::caller(),
+            RawAcquire {
+                try_now: || self.inner.try_lock(),
+                try_for: |t| self.inner.try_lock_for(t),
+                block: || self.inner.lock(),
+            },
+        );
+        MutexGuard {
+            mutex: self,
+            inner,
+            tracked,
+        }
+    }
+
+    /// Locks if the lock is free now. Adds no lock-order edge (it cannot wait).
+    #[track_caller]
+    pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+        self.try_with(|| self.inner.try_lock())
+    }
+
+    /// Locks if the lock becomes free within `timeout`. A timed wait cannot
+    /// hang, so it counts as a try: no edge into this lock.
+    #[track_caller]
+    pub fn try_lock_for(&self, timeout: Duration) -> Option<MutexGuard<'_, T>> {
+        self.try_with(|| self.inner.try_lock_for(timeout))
+    }
+
+    /// Locks if the lock becomes free before `deadline`; like [`Self::try_lock_for`].
+    #[track_caller]
+    pub fn try_lock_until(&self, deadline: Instant) -> Option<MutexGuard<'_, T>> {
+        self.try_with(|| self.inner.try_lock_until(deadline))
+    }
+
+    #[track_caller]
+    fn try_with<'a>(
+        &'a self,
+        attempt: impl FnOnce() -> Option<parking_lot::MutexGuard<'a, T>>,
+    ) -> Option<MutexGuard<'a, T>> {
+        acquire::try_acquire(
+            &self.meta,
+            AcquireMode::Exclusive,
+            Location::caller(),
+            attempt,
+        )
+        .map(|(inner, tracked)| MutexGuard {
+            mutex: self,
+            inner,
+            tracked,
+        })
+    }
+
+    /// Whether some thread holds the lock now.
+    pub fn is_locked(&self) -> bool {
+        self.inner.is_locked()
+    }
+
+    /// The name given at creation, if any.
+    pub fn name(&self) -> Option<&'static str> {
+        self.meta.info().name
+    }
+
+    /// The value, through a unique borrow: no locking needed.
+    pub fn get_mut(&mut self) -> &mut T {
+        self.inner.get_mut()
+    }
+
+    /// A raw pointer to the value (see parking_lot's `data_ptr`).
+    pub fn data_ptr(&self) -> *mut T {
+        self.inner.data_ptr()
+    }
+
+    /// Unlocks without a guard, as parking_lot's `force_unlock`. Unlocking a
+    /// mutex that this thread does not hold is reported as `lock-misuse`.
+    ///
+    /// # Safety
+    /// As parking_lot: the mutex must be locked, and the guard that locked it
+    /// must have been forgotten (`mem::forget`).
+    #[track_caller]
+    pub unsafe fn force_unlock(&self) {
+        acquire::force_release(&self.meta, AcquireMode::Exclusive, Location::caller());
+        // SAFETY: the caller upholds parking_lot's contract.
+        unsafe { self.inner.force_unlock() }
+    }
+}
+
+impl<T: Default> Default for Mutex<T> {
+    #[track_caller]
+    fn default() -> Self {
+        Mutex::new(T::default())
+    }
+}
+
+impl<T> From<T> for Mutex<T> {
+    #[track_caller]
+    fn from(value: T) -> Self {
+        Mutex::new(value)
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Mutex");
+        if let Some(name) = self.name() {
+            d.field("name", &name);
+        }
+        match self.inner.try_lock() {
+            Some(v) => d.field("data", &&*v),
+            None => d.field("data", &format_args!("<locked>")),
+        };
+        d.finish()
+    }
+}
+
+/// Holds a [`Mutex`] locked; unlocks when dropped. Derefs to the value.
+#[must_use = "if unused the Mutex will immediately unlock"]
+pub struct MutexGuard<'a, T: ?Sized> {
+    pub(crate) mutex: &'a Mutex<T>,
+    pub(crate) inner: parking_lot::MutexGuard<'a, T>,
+    pub(crate) tracked: bool,
+}
+
+impl<'a, T: ?Sized> MutexGuard<'a, T> {
+    /// The mutex this guard holds.
+    pub fn mutex(guard: &Self) -> &'a Mutex<T> {
+        guard.mutex
+    }
+}
+
+impl<T: ?Sized> Drop for MutexGuard<'_, T> {
+    fn drop(&mut self) {
+        if self.tracked {
+            acquire::release(&self.mutex.meta, AcquireMode::Exclusive);
+        }
+    }
+}
+
+impl<T: ?Sized> Deref for MutexGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.inner
+    }
+}
+
+impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.inner
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for MutexGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized + fmt::Display> fmt::Display for MutexGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&**self, f)
+    }
+}

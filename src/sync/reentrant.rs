@@ -1,0 +1,174 @@
+//! `ReentrantMutex<T>`: a lock its owner may take again. Re-entry is not a
+//! self-deadlock, but two reentrant mutexes taken in opposite orders still
+//! form a lock-order cycle like any two locks.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::ops::Deref;
+use std::panic::Location;
+use std::time::Duration;
+
+use crate::event::{AcquireMode, LockKind};
+use crate::runtime::acquire::{self, RawAcquire};
+use crate::sync::meta::LockMeta;
+
+/// A reentrant mutex with parking_lot's API. Guards give shared access only
+/// (several guards of one thread may be alive at once).
+///
+/// ```
+/// use lockcheck::ReentrantMutex;
+/// let log = ReentrantMutex::named("log", ());
+/// let outer = log.lock();
+/// let inner = log.lock(); // same thread: fine
+/// drop(inner);
+/// drop(outer);
+/// ```
+pub struct ReentrantMutex<T: ?Sized> {
+    meta: LockMeta,
+    inner: parking_lot::ReentrantMutex<T>,
+}
+
+impl<T> ReentrantMutex<T> {
+    /// A new unlocked reentrant mutex; its creation site is its class.
+    #[track_caller]
+    pub const fn new(value: T) -> Self {
+        ReentrantMutex {
+            meta: LockMeta::new(LockKind::ReentrantMutex, None, Location::caller()),
+            inner: parking_lot::ReentrantMutex::new(value),
+        }
+    }
+
+    /// A new unlocked reentrant mutex with a name for reports.
+    #[track_caller]
+    pub const fn named(name: &'static str, value: T) -> Self {
+        ReentrantMutex {
+            meta: LockMeta::new(LockKind::ReentrantMutex, Some(name), Location::caller()),
+            inner: parking_lot::ReentrantMutex::new(value),
+        }
+    }
+
+    /// Names the lock with a name made at run time (names are interned).
+    pub fn with_name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.meta.set_name(name.into());
+        self
+    }
+
+    /// Consumes the lock, returning its value.
+    pub fn into_inner(self) -> T {
+        self.inner.into_inner()
+    }
+}
+
+impl<T: ?Sized> ReentrantMutex<T> {
+    /// Locks, blocking until free; returns at once if this thread owns it.
+    #[track_caller]
+    pub fn lock(&self) -> ReentrantMutexGuard<'_, T> {
+        let (inner, tracked) = acquire::acquire(
+            &self.meta,
+            AcquireMode::Exclusive,
+            Location::caller(),
+            RawAcquire {
+                try_now: || self.inner.try_lock(),
+                try_for: |t| self.inner.try_lock_for(t),
+                block: || self.inner.lock(),
+            },
+        );
+        ReentrantMutexGuard {
+            lock: self,
+            inner,
+            tracked,
+        }
+    }
+
+    /// Locks if free now or owned by this thread (no order edge).
+    #[track_caller]
+    pub fn try_lock(&self) -> Option<ReentrantMutexGuard<'_, T>> {
+        acquire::try_acquire(&self.meta, AcquireMode::Exclusive, Location::caller(), || {
+            self.inner.try_lock()
+        })
+        .map(|(inner, tracked)| ReentrantMutexGuard {
+            lock: self,
+            inner,
+            tracked,
+        })
+    }
+
+    /// Locks if free within `timeout` (a try: no order edge).
+    #[track_caller]
+    pub fn try_lock_for(&self, timeout: Duration) -> Option<ReentrantMutexGuard<'_, T>> {
+        acquire::try_acquire(&self.meta, AcquireMode::Exclusive, Location::caller(), || {
+            self.inner.try_lock_for(timeout)
+        })
+        .map(|(inner, tracked)| ReentrantMutexGuard {
+            lock: self,
+            inner,
+            tracked,
+        })
+    }
+
+    /// Whether some thread holds the lock.
+    pub fn is_locked(&self) -> bool {
+        self.inner.is_locked()
+    }
+
+    /// Whether this thread holds the lock.
+    pub fn is_owned_by_current_thread(&self) -> bool {
+        self.inner.is_owned_by_current_thread()
+    }
+
+    /// The name given at creation, if any.
+    pub fn name(&self) -> Option<&'static str> {
+        self.meta.info().name
+    }
+
+    /// The value, through a unique borrow: no locking needed.
+    pub fn get_mut(&mut self) -> &mut T {
+        self.inner.get_mut()
+    }
+}
+
+impl<T: Default> Default for ReentrantMutex<T> {
+    #[track_caller]
+    fn default() -> Self {
+        ReentrantMutex::new(T::default())
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for ReentrantMutex<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("ReentrantMutex");
+        if let Some(name) = self.name() {
+            d.field("name", &name);
+        }
+        d.finish_non_exhaustive()
+    }
+}
+
+/// Holds a [`ReentrantMutex`]; releases one level of it when dropped.
+#[must_use = "if unused the ReentrantMutex will immediately unlock"]
+pub struct ReentrantMutexGuard<'a, T: ?Sized> {
+    lock: &'a ReentrantMutex<T>,
+    inner: parking_lot::ReentrantMutexGuard<'a, T>,
+    tracked: bool,
+}
+
+impl<T: ?Sized> Drop for ReentrantMutexGuard<'_, T> {
+    fn drop(&mut self) {
+        if self.tracked {
+            acquire::release(&self.lock.meta, AcquireMode::Exclusive);
+        }
+    }
+}
+
+impl<T: ?Sized> Deref for ReentrantMutexGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.inner
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for ReentrantMutexGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}

@@ -1,0 +1,465 @@
+//! `RwLock<T>`: parking_lot's reader-writer lock, with every acquisition
+//! checked in its mode (lockdep's exclusive / shared / recursive-read typing).
+
+use std::borrow::Cow;
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+use std::panic::Location;
+use std::time::Duration;
+
+use crate::event::{AcquireMode, LockKind};
+use crate::runtime::acquire::{self, RawAcquire};
+use crate::sync::meta::LockMeta;
+
+/// A reader-writer lock with parking_lot's API. Writers are preferred: a plain
+/// `read` queues behind a waiting writer, so a thread that takes `read` twice
+/// can deadlock with a writer; `read_recursive` does not queue and is the
+/// right call for a nested read.
+///
+/// ```
+/// use lockcheck::RwLock;
+/// let config = RwLock::named("config", 1);
+/// {
+///     let a = config.read();
+///     let b = config.read_recursive(); // nested read: fine
+///     assert_eq!(*a + *b, 2);
+/// }
+/// *config.write() = 2;
+/// ```
+pub struct RwLock<T: ?Sized> {
+    meta: LockMeta,
+    inner: parking_lot::RwLock<T>,
+}
+
+impl<T> RwLock<T> {
+    /// A new unlocked lock; its creation site is its class.
+    #[track_caller]
+    pub const fn new(value: T) -> Self {
+        RwLock {
+            meta: LockMeta::new(LockKind::RwLock, None, Location::caller()),
+            inner: parking_lot::RwLock::new(value),
+        }
+    }
+
+    /// A new unlocked lock with a name for reports (and its class).
+    #[track_caller]
+    pub const fn named(name: &'static str, value: T) -> Self {
+        RwLock {
+            meta: LockMeta::new(LockKind::RwLock, Some(name), Location::caller()),
+            inner: parking_lot::RwLock::new(value),
+        }
+    }
+
+    /// Names the lock with a name made at run time (names are interned).
+    pub fn with_name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.meta.set_name(name.into());
+        self
+    }
+
+    /// Consumes the lock, returning its value.
+    pub fn into_inner(self) -> T {
+        self.inner.into_inner()
+    }
+}
+
+macro_rules! blocking {
+    ($self:ident, $mode:expr, $try_now:ident, $try_for:ident, $block:ident) => {
+        acquire::acquire(
+            &$self.meta,
+            $mode,
+            Location::caller(),
+            RawAcquire {
+                try_now: || $self.inner.$try_now(),
+                try_for: |t| $self.inner.$try_for(t),
+                block: || $self.inner.$block(),
+            },
+        )
+    };
+}
+
+impl<T: ?Sized> RwLock<T> {
+    /// Shared read access, queued behind waiting writers. Taking it while this
+    /// thread already reads the lock is reported as `self-deadlock` (it hangs
+    /// the moment a writer arrives in between); use [`Self::read_recursive`].
+    #[track_caller]
+    pub fn read(&self) -> RwLockReadGuard<'_, T> {
+        let (inner, tracked) = blocking!(self, AcquireMode::Read, try_read, try_read_for, read);
+        self.read_guard(inner, AcquireMode::Read, tracked)
+    }
+
+    /// Shared read access that does not queue behind writers while readers
+    /// hold the lock: safe to nest inside another read of the same lock.
+    #[track_caller]
+    pub fn read_recursive(&self) -> RwLockReadGuard<'_, T> {
+        let (inner, tracked) = blocking!(
+            self,
+            AcquireMode::RecursiveRead,
+            try_read_recursive,
+            try_read_recursive_for,
+            read_recursive
+        );
+        self.read_guard(inner, AcquireMode::RecursiveRead, tracked)
+    }
+
+    /// Exclusive write access.
+    #[track_caller]
+    pub fn write(&self) -> RwLockWriteGuard<'_, T> {
+        let (inner, tracked) =
+            blocking!(self, AcquireMode::Exclusive, try_write, try_write_for, write);
+        RwLockWriteGuard {
+            lock: self,
+            inner,
+            tracked,
+        }
+    }
+
+    /// Upgradable read access: shared with readers, exclusive with writers
+    /// and other upgradable readers; can be upgraded to a write.
+    #[track_caller]
+    pub fn upgradable_read(&self) -> RwLockUpgradableReadGuard<'_, T> {
+        let (inner, tracked) = blocking!(
+            self,
+            AcquireMode::Upgradable,
+            try_upgradable_read,
+            try_upgradable_read_for,
+            upgradable_read
+        );
+        RwLockUpgradableReadGuard {
+            lock: self,
+            inner,
+            tracked,
+        }
+    }
+
+    /// Read access if available now (no order edge).
+    #[track_caller]
+    pub fn try_read(&self) -> Option<RwLockReadGuard<'_, T>> {
+        acquire::try_acquire(&self.meta, AcquireMode::Read, Location::caller(), || {
+            self.inner.try_read()
+        })
+        .map(|(g, tracked)| self.read_guard(g, AcquireMode::Read, tracked))
+    }
+
+    /// Read access if available within `timeout` (a try: no order edge).
+    #[track_caller]
+    pub fn try_read_for(&self, timeout: Duration) -> Option<RwLockReadGuard<'_, T>> {
+        acquire::try_acquire(&self.meta, AcquireMode::Read, Location::caller(), || {
+            self.inner.try_read_for(timeout)
+        })
+        .map(|(g, tracked)| self.read_guard(g, AcquireMode::Read, tracked))
+    }
+
+    /// Recursive read access if available now (no order edge).
+    #[track_caller]
+    pub fn try_read_recursive(&self) -> Option<RwLockReadGuard<'_, T>> {
+        let mode = AcquireMode::RecursiveRead;
+        acquire::try_acquire(&self.meta, mode, Location::caller(), || {
+            self.inner.try_read_recursive()
+        })
+        .map(|(g, tracked)| self.read_guard(g, mode, tracked))
+    }
+
+    /// Write access if available now (no order edge).
+    #[track_caller]
+    pub fn try_write(&self) -> Option<RwLockWriteGuard<'_, T>> {
+        acquire::try_acquire(&self.meta, AcquireMode::Exclusive, Location::caller(), || {
+            self.inner.try_write()
+        })
+        .map(|(inner, tracked)| RwLockWriteGuard {
+            lock: self,
+            inner,
+            tracked,
+        })
+    }
+
+    /// Write access if available within `timeout` (a try: no order edge).
+    #[track_caller]
+    pub fn try_write_for(&self, timeout: Duration) -> Option<RwLockWriteGuard<'_, T>> {
+        acquire::try_acquire(&self.meta, AcquireMode::Exclusive, Location::caller(), || {
+            self.inner.try_write_for(timeout)
+        })
+        .map(|(inner, tracked)| RwLockWriteGuard {
+            lock: self,
+            inner,
+            tracked,
+        })
+    }
+
+    /// Upgradable read access if available now (no order edge).
+    #[track_caller]
+    pub fn try_upgradable_read(&self) -> Option<RwLockUpgradableReadGuard<'_, T>> {
+        let mode = AcquireMode::Upgradable;
+        acquire::try_acquire(&self.meta, mode, Location::caller(), || {
+            self.inner.try_upgradable_read()
+        })
+        .map(|(inner, tracked)| RwLockUpgradableReadGuard {
+            lock: self,
+            inner,
+            tracked,
+        })
+    }
+
+    fn read_guard<'a>(
+        &'a self,
+        inner: parking_lot::RwLockReadGuard<'a, T>,
+        mode: AcquireMode,
+        tracked: bool,
+    ) -> RwLockReadGuard<'a, T> {
+        RwLockReadGuard {
+            lock: self,
+            inner,
+            mode,
+            tracked,
+        }
+    }
+
+    /// Whether some thread holds the lock in any mode.
+    pub fn is_locked(&self) -> bool {
+        self.inner.is_locked()
+    }
+
+    /// Whether some thread holds the lock for writing.
+    pub fn is_locked_exclusive(&self) -> bool {
+        self.inner.is_locked_exclusive()
+    }
+
+    /// The name given at creation, if any.
+    pub fn name(&self) -> Option<&'static str> {
+        self.meta.info().name
+    }
+
+    /// The value, through a unique borrow: no locking needed.
+    pub fn get_mut(&mut self) -> &mut T {
+        self.inner.get_mut()
+    }
+
+    /// A raw pointer to the value.
+    pub fn data_ptr(&self) -> *mut T {
+        self.inner.data_ptr()
+    }
+
+    /// Releases a read lock without a guard; releasing one this thread does
+    /// not hold is reported as `lock-misuse`.
+    ///
+    /// # Safety
+    /// As parking_lot: a read lock must be held through a forgotten guard.
+    #[track_caller]
+    pub unsafe fn force_unlock_read(&self) {
+        acquire::force_release(&self.meta, AcquireMode::Read, Location::caller());
+        // SAFETY: the caller upholds parking_lot's contract.
+        unsafe { self.inner.force_unlock_read() }
+    }
+
+    /// Releases the write lock without a guard; releasing one this thread
+    /// does not hold is reported as `lock-misuse`.
+    ///
+    /// # Safety
+    /// As parking_lot: the write lock must be held through a forgotten guard.
+    #[track_caller]
+    pub unsafe fn force_unlock_write(&self) {
+        acquire::force_release(&self.meta, AcquireMode::Exclusive, Location::caller());
+        // SAFETY: the caller upholds parking_lot's contract.
+        unsafe { self.inner.force_unlock_write() }
+    }
+}
+
+impl<T: Default> Default for RwLock<T> {
+    #[track_caller]
+    fn default() -> Self {
+        RwLock::new(T::default())
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("RwLock");
+        if let Some(name) = self.name() {
+            d.field("name", &name);
+        }
+        match self.inner.try_read_recursive() {
+            Some(v) => d.field("data", &&*v),
+            None => d.field("data", &format_args!("<locked>")),
+        };
+        d.finish()
+    }
+}
+
+/// Holds an [`RwLock`] for reading; releases it when dropped.
+#[must_use = "if unused the RwLock will immediately unlock"]
+pub struct RwLockReadGuard<'a, T: ?Sized> {
+    lock: &'a RwLock<T>,
+    inner: parking_lot::RwLockReadGuard<'a, T>,
+    mode: AcquireMode,
+    tracked: bool,
+}
+
+/// Holds an [`RwLock`] for writing; releases it when dropped.
+#[must_use = "if unused the RwLock will immediately unlock"]
+pub struct RwLockWriteGuard<'a, T: ?Sized> {
+    lock: &'a RwLock<T>,
+    inner: parking_lot::RwLockWriteGuard<'a, T>,
+    tracked: bool,
+}
+
+/// Holds an [`RwLock`] for upgradable reading; releases it when dropped.
+#[must_use = "if unused the RwLock will immediately unlock"]
+pub struct RwLockUpgradableReadGuard<'a, T: ?Sized> {
+    lock: &'a RwLock<T>,
+    inner: parking_lot::RwLockUpgradableReadGuard<'a, T>,
+    tracked: bool,
+}
+
+impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
+    /// Turns the write lock into a read lock without letting a writer in.
+    pub fn downgrade(guard: Self) -> RwLockReadGuard<'a, T> {
+        let (lock, inner, tracked) = guard.into_parts();
+        if tracked {
+            acquire::change_mode(&lock.meta, AcquireMode::Exclusive, AcquireMode::Read);
+        }
+        RwLockReadGuard {
+            lock,
+            inner: parking_lot::RwLockWriteGuard::downgrade(inner),
+            mode: AcquireMode::Read,
+            tracked,
+        }
+    }
+
+    fn into_parts(self) -> (&'a RwLock<T>, parking_lot::RwLockWriteGuard<'a, T>, bool) {
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never dropped, so each field is moved out once.
+        unsafe { (this.lock, std::ptr::read(&this.inner), this.tracked) }
+    }
+}
+
+impl<'a, T: ?Sized> RwLockUpgradableReadGuard<'a, T> {
+    /// Upgrades to a write lock, waiting for the readers to leave. If this
+    /// thread itself still reads the lock through another guard, it would
+    /// wait for itself: reported as `self-deadlock` instead.
+    #[track_caller]
+    pub fn upgrade(guard: Self) -> RwLockWriteGuard<'a, T> {
+        let (lock, inner, tracked) = guard.into_parts();
+        if tracked {
+            acquire::check_upgrade(&lock.meta, Location::caller());
+        }
+        let inner = parking_lot::RwLockUpgradableReadGuard::upgrade(inner);
+        if tracked {
+            acquire::change_mode(&lock.meta, AcquireMode::Upgradable, AcquireMode::Exclusive);
+        }
+        RwLockWriteGuard {
+            lock,
+            inner,
+            tracked,
+        }
+    }
+
+    /// Upgrades if no reader holds the lock now.
+    pub fn try_upgrade(guard: Self) -> Result<RwLockWriteGuard<'a, T>, Self> {
+        let (lock, inner, tracked) = guard.into_parts();
+        match parking_lot::RwLockUpgradableReadGuard::try_upgrade(inner) {
+            Ok(inner) => {
+                if tracked {
+                    acquire::change_mode(&lock.meta, AcquireMode::Upgradable, AcquireMode::Exclusive);
+                }
+                Ok(RwLockWriteGuard {
+                    lock,
+                    inner,
+                    tracked,
+                })
+            }
+            Err(inner) => Err(RwLockUpgradableReadGuard {
+                lock,
+                inner,
+                tracked,
+            }),
+        }
+    }
+
+    /// Turns the upgradable read into a plain read.
+    pub fn downgrade(guard: Self) -> RwLockReadGuard<'a, T> {
+        let (lock, inner, tracked) = guard.into_parts();
+        if tracked {
+            acquire::change_mode(&lock.meta, AcquireMode::Upgradable, AcquireMode::Read);
+        }
+        RwLockReadGuard {
+            lock,
+            inner: parking_lot::RwLockUpgradableReadGuard::downgrade(inner),
+            mode: AcquireMode::Read,
+            tracked,
+        }
+    }
+
+    fn into_parts(
+        self,
+    ) -> (
+        &'a RwLock<T>,
+        parking_lot::RwLockUpgradableReadGuard<'a, T>,
+        bool,
+    ) {
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never dropped, so each field is moved out once.
+        unsafe { (this.lock, std::ptr::read(&this.inner), this.tracked) }
+    }
+}
+
+impl<T: ?Sized> Drop for RwLockReadGuard<'_, T> {
+    fn drop(&mut self) {
+        if self.tracked {
+            acquire::release(&self.lock.meta, self.mode);
+        }
+    }
+}
+
+impl<T: ?Sized> Drop for RwLockWriteGuard<'_, T> {
+    fn drop(&mut self) {
+        if self.tracked {
+            acquire::release(&self.lock.meta, AcquireMode::Exclusive);
+        }
+    }
+}
+
+impl<T: ?Sized> Drop for RwLockUpgradableReadGuard<'_, T> {
+    fn drop(&mut self) {
+        if self.tracked {
+            acquire::release(&self.lock.meta, AcquireMode::Upgradable);
+        }
+    }
+}
+
+impl<T: ?Sized> Deref for RwLockReadGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.inner
+    }
+}
+
+impl<T: ?Sized> Deref for RwLockWriteGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.inner
+    }
+}
+
+impl<T: ?Sized> DerefMut for RwLockWriteGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.inner
+    }
+}
+
+impl<T: ?Sized> Deref for RwLockUpgradableReadGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.inner
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockReadGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockWriteGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
