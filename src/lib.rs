@@ -33,6 +33,7 @@
 pub mod detect;
 pub mod event;
 pub mod finding;
+pub mod fixture;
 pub mod report;
 mod runtime;
 pub mod sync;

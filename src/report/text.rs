@@ -29,13 +29,17 @@ pub fn render(findings: &[Finding], color: bool) -> String {
     out
 }
 
+/// The site a reader looks at first: where the thread waits (the closing
+/// wait of a deadlock), where a cycle's closing edge was taken, or the first
+/// event.
 fn primary_site(f: &Finding) -> Option<String> {
-    f.sites().last().map(|s| s.to_string()).filter(|_| f.kind != FindingKind::LockOrderCycle).or_else(|| {
-        f.cycle
-            .as_ref()
-            .and_then(|c| c.edges.first())
-            .map(|e| e.to_site.to_string())
-    })
+    if let Some(w) = f.waits.first() {
+        return Some(w.site.to_string());
+    }
+    if let Some(e) = f.cycle.as_ref().and_then(|c| c.edges.first()) {
+        return Some(e.to_site.to_string());
+    }
+    f.events.first().map(|e| e.site.to_string())
 }
 
 fn render_one(out: &mut String, f: &Finding, style: &Style) {

@@ -85,6 +85,7 @@ fn thread_and_held() -> (ThreadInfo, Vec<HeldLock>) {
 /// guard and whether the acquisition was tracked (the guard must then call
 /// [`release`] when dropped).
 #[inline]
+#[track_caller]
 pub(crate) fn acquire<G>(
     meta: &LockMeta,
     mode: AcquireMode,
@@ -234,12 +235,14 @@ pub(crate) fn release(meta: &LockMeta, mode: AcquireMode) {
 /// one `deadlock` finding.
 type Pending = Vec<(Finding, Severity)>;
 
+#[track_caller]
 fn emit(pending: Pending) {
     for (finding, severity) in pending {
         report(finding, severity);
     }
 }
 
+#[track_caller]
 fn validate(
     meta: &LockMeta,
     lock: &LockInfo,
@@ -277,6 +280,7 @@ fn validate(
 
 /// The raw lock is taken by someone. Never returns if this thread would wait
 /// forever: it reports and panics instead.
+#[track_caller]
 fn contended<G>(
     lock: &LockInfo,
     mode: AcquireMode,
@@ -343,6 +347,7 @@ fn order_behind(waiters: &[Waiter]) -> Option<Cycle> {
 }
 
 /// Checks an `upgrade()` of an upgradable read, which waits for every reader.
+#[track_caller]
 pub(crate) fn check_upgrade(meta: &LockMeta, site: &'static Location<'static>) {
     if !config::enabled() {
         return;
@@ -410,6 +415,7 @@ pub(crate) fn resume(entry: Option<HeldEntry>) {
 /// `force_unlock` and friends: the API lets any thread unlock, but unlocking
 /// a lock this thread does not hold is misuse (the owner's guard will unlock
 /// it a second time). Reported, then the caller goes on as asked.
+#[track_caller]
 pub(crate) fn force_release(meta: &LockMeta, mode: AcquireMode, site: &'static Location<'static>) {
     if !config::enabled() {
         return;

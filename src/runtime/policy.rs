@@ -21,6 +21,9 @@ pub(crate) enum Severity {
 }
 
 /// Records a finding and acts on it. Returns only when the program may go on.
+/// A panic is located at the user's call (every caller up to the wrapper's
+/// method tracks its caller).
+#[track_caller]
 pub(crate) fn report(finding: Finding, severity: Severity) {
     let g = global();
     g.write_to_sink(&finding);

@@ -1,0 +1,184 @@
+//! `lockcheck fixtures`: build the fixture programs of a checkout, run each
+//! through `run`, and print a table: fixture, lesson, expected verdict,
+//! verdict found, whether they agree.
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use lockcheck::fixture::{FixtureSpec, Verdict};
+
+use super::run::{collect, ProgramOutput};
+use super::{CheckOptions, CliError, Format, Order, EXIT_CLEAN, EXIT_FINDINGS};
+
+fn find_manifest(given: Option<PathBuf>) -> Result<PathBuf, CliError> {
+    if let Some(path) = given {
+        return Ok(path);
+    }
+    let cwd = std::env::current_dir()
+        .map_err(|e| CliError(format!("cannot read the current directory: {e}")))?;
+    cwd.ancestors()
+        .map(|d| d.join("Cargo.toml"))
+        .find(|m| m.is_file() && m.with_file_name("fixtures").is_dir())
+        .ok_or_else(|| {
+            CliError(format!(
+                "{}: not inside a lockcheck checkout (no Cargo.toml beside a fixtures/ folder); use --manifest-path",
+                cwd.display()
+            ))
+        })
+}
+
+/// Builds the examples and returns each one's executable by name, as cargo
+/// reports them (this follows CARGO_TARGET_DIR and profiles).
+fn build_examples(manifest: &Path, release: bool) -> Result<HashMap<String, PathBuf>, CliError> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
+    let mut cmd = Command::new(cargo);
+    cmd.arg("build")
+        .arg("--examples")
+        .arg("--message-format=json-render-diagnostics")
+        .arg("--manifest-path")
+        .arg(manifest)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    if release {
+        cmd.arg("--release");
+    }
+    eprintln!("lockcheck: building the fixtures (cargo build --examples{})", if release { " --release" } else { "" });
+    let out = cmd
+        .output()
+        .map_err(|e| CliError(format!("cannot run cargo: {e}")))?;
+    if !out.status.success() {
+        return Err(CliError(format!(
+            "{}: building the fixtures failed (cargo exited with {})",
+            manifest.display(),
+            out.status
+        )));
+    }
+    let mut exes = HashMap::new();
+    for line in out.stdout.lines() {
+        let line = line.map_err(|e| CliError(format!("cannot read cargo's output: {e}")))?;
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        let is_example = msg["target"]["kind"]
+            .as_array()
+            .is_some_and(|k| k.iter().any(|k| k == "example"));
+        if let (true, Some(name), Some(exe)) = (
+            is_example,
+            msg["target"]["name"].as_str(),
+            msg["executable"].as_str(),
+        ) {
+            exes.insert(name.to_owned(), PathBuf::from(exe));
+        }
+    }
+    Ok(exes)
+}
+
+struct Row {
+    name: String,
+    lesson: String,
+    expected: String,
+    found: String,
+    agrees: bool,
+}
+
+fn print_table(rows: &[Row]) {
+    let headers = ["fixture", "lesson", "expected", "found", "agree"];
+    let cells: Vec<[String; 5]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.name.clone(),
+                r.lesson.clone(),
+                r.expected.clone(),
+                r.found.clone(),
+                if r.agrees { "yes" } else { "NO" }.to_owned(),
+            ]
+        })
+        .collect();
+    let mut widths = headers.map(str::len);
+    for row in &cells {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |row: &[String]| {
+        row.iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_owned()
+    };
+    println!("{}", line(&headers.map(str::to_owned)));
+    println!("{}", line(&widths.map(|w| "-".repeat(w))));
+    for row in &cells {
+        println!("{}", line(row));
+    }
+}
+
+/// `lockcheck fixtures`.
+pub(super) fn fixtures(
+    manifest_path: Option<PathBuf>,
+    release: bool,
+    verbose: bool,
+    names: &[String],
+) -> Result<i32, CliError> {
+    let manifest = find_manifest(manifest_path)?;
+    let dir = manifest.with_file_name("fixtures");
+    let mut specs = FixtureSpec::read_dir(&dir).map_err(CliError)?;
+    if !names.is_empty() {
+        if let Some(unknown) = names.iter().find(|n| !specs.iter().any(|s| &s.name == *n)) {
+            return Err(CliError(format!("{}: no fixture named `{unknown}`", dir.display())));
+        }
+        specs.retain(|s| names.contains(&s.name));
+    }
+    let exes = build_examples(&manifest, release)?;
+    let options = CheckOptions {
+        format: Format::Text,
+        strict: false,
+        no_backtrace: true,
+        order: Order::Instance,
+    };
+    let output = if verbose {
+        ProgramOutput::Inherit
+    } else {
+        ProgramOutput::Quiet
+    };
+    let mut rows = Vec::new();
+    for spec in &specs {
+        let exe = exes.get(&spec.name).ok_or_else(|| {
+            CliError(format!(
+                "{}: not built as an example (add an [[example]] entry to Cargo.toml)",
+                spec.path.display()
+            ))
+        })?;
+        let outcome = collect(&options, &[exe.clone().into_os_string()], output)?;
+        let found = Verdict::of(&outcome.findings);
+        let missing = spec.unreported_lines(&outcome.findings);
+        let mut found_text = found.to_string();
+        if !missing.is_empty() {
+            let lines: Vec<String> = missing.iter().map(u32::to_string).collect();
+            found_text.push_str(&format!(" (line {} not named)", lines.join(", ")));
+        }
+        rows.push(Row {
+            name: spec.name.clone(),
+            lesson: spec.lesson.clone(),
+            expected: spec.expected.to_string(),
+            agrees: found == spec.expected && missing.is_empty(),
+            found: found_text,
+        });
+    }
+    print_table(&rows);
+    let failed = rows.iter().filter(|r| !r.agrees).count();
+    if failed == 0 {
+        println!("\nall {} fixtures agree with their expected verdicts", rows.len());
+        Ok(EXIT_CLEAN)
+    } else {
+        println!("\n{failed} of {} fixtures disagree", rows.len());
+        Ok(EXIT_FINDINGS)
+    }
+}

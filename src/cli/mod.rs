@@ -1,0 +1,123 @@
+//! Command-line parsing and dispatch. Exit codes: 0 nothing found, 1
+//! findings, 2 lockcheck's own error; `run` passes on the program's own
+//! failure when there is no finding.
+
+mod fixtures;
+mod run;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// lockcheck's own error, reported as one line with exit status 2.
+#[derive(Debug)]
+pub struct CliError(pub String);
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Exit status: nothing found.
+pub const EXIT_CLEAN: i32 = 0;
+/// Exit status: findings that fail the run.
+pub const EXIT_FINDINGS: i32 = 1;
+/// Exit status: lockcheck itself failed.
+pub const EXIT_ERROR: i32 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "lockcheck",
+    version,
+    about = "Finds deadlocks in Rust programs built with the lockcheck library",
+    after_help = "Exit status: 0 nothing found, 1 findings, 2 lockcheck's own error; \
+                  `run` passes on the program's own failing status when nothing was found."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum Order {
+    Instance,
+    Class,
+}
+
+#[derive(clap::Args, Clone)]
+struct CheckOptions {
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Fail on lock-order cycles guarded by a gate lock too.
+    #[arg(long)]
+    strict: bool,
+    /// Do not capture backtraces (sites from #[track_caller] remain).
+    #[arg(long)]
+    no_backtrace: bool,
+    /// Check lock order between lock instances or lock classes (name or creation site).
+    #[arg(long, value_enum, default_value_t = Order::Instance)]
+    order: Order,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run PROGRAM with detection on and report what it found.
+    Run {
+        #[command(flatten)]
+        options: CheckOptions,
+        /// The program, then its arguments.
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "PROGRAM")]
+        command: Vec<OsString>,
+    },
+    /// Build the fixture programs of a lockcheck checkout and check each verdict.
+    Fixtures {
+        /// The checkout's Cargo.toml (default: found from the current directory).
+        #[arg(long)]
+        manifest_path: Option<PathBuf>,
+        /// Build the fixtures with --release.
+        #[arg(long)]
+        release: bool,
+        /// Show each fixture's own output.
+        #[arg(long, short)]
+        verbose: bool,
+        /// Only these fixtures.
+        names: Vec<String>,
+    },
+}
+
+/// Parses the command line, runs the command, returns the exit status.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_ERROR } else { EXIT_CLEAN };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let result = match cli.command {
+        Command::Run { options, command } => run::run(&options, &command),
+        Command::Fixtures {
+            manifest_path,
+            release,
+            verbose,
+            names,
+        } => fixtures::fixtures(manifest_path, release, verbose, &names),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("lockcheck: error: {e}");
+            EXIT_ERROR
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! `lockcheck run`: run a program with detection on, collect the findings the
+//! library writes to a report file, print them.
+
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, IsTerminal};
+use std::process::{Command, ExitStatus, Stdio};
+
+use lockcheck::finding::{Finding, FindingSet};
+use lockcheck::report;
+
+use super::{CheckOptions, CliError, Format, Order, EXIT_CLEAN, EXIT_FINDINGS};
+
+/// Where the program's own output goes.
+#[derive(Copy, Clone, PartialEq, Eq)]
+pub(super) enum ProgramOutput {
+    /// Its stdout and stderr reach the user's.
+    Inherit,
+    /// Its stdout goes to our stderr (our stdout carries the JSON report).
+    StdoutToStderr,
+    /// Discarded (the fixture table).
+    Quiet,
+}
+
+/// What one run of a program gave.
+pub(super) struct Outcome {
+    pub(super) findings: Vec<Finding>,
+    pub(super) status: ExitStatus,
+}
+
+/// Runs `command` with detection on and collects its findings.
+pub(super) fn collect(
+    options: &CheckOptions,
+    command: &[OsString],
+    output: ProgramOutput,
+) -> Result<Outcome, CliError> {
+    let (program, args) = command
+        .split_first()
+        .ok_or_else(|| CliError("no program to run".to_owned()))?;
+    let report_file = tempfile::Builder::new()
+        .prefix("lockcheck-report-")
+        .suffix(".jsonl")
+        .tempfile()
+        .map_err(|e| CliError(format!("cannot create a report file: {e}")))?;
+    let mut cmd = Command::new(program);
+    cmd.args(args)
+        .env("LOCKCHECK_REPORT", report_file.path())
+        .env("LOCKCHECK_POLICY", "collect")
+        .env("LOCKCHECK_STRICT", if options.strict { "1" } else { "0" })
+        .env("LOCKCHECK_BACKTRACE", if options.no_backtrace { "0" } else { "1" })
+        .env(
+            "LOCKCHECK_ORDER",
+            match options.order {
+                Order::Instance => "instance",
+                Order::Class => "class",
+            },
+        )
+        .env_remove("LOCKCHECK");
+    match output {
+        ProgramOutput::Inherit => {}
+        ProgramOutput::StdoutToStderr => {
+            use std::os::fd::AsFd;
+            let stderr = std::io::stderr()
+                .as_fd()
+                .try_clone_to_owned()
+                .map_err(|e| CliError(format!("cannot pass the program's output on: {e}")))?;
+            cmd.stdout(stderr);
+        }
+        ProgramOutput::Quiet => {
+            cmd.stdout(Stdio::null()).stderr(Stdio::null());
+        }
+    }
+    let status = cmd.status().map_err(|e| {
+        let what = if e.kind() == std::io::ErrorKind::NotFound {
+            "program not found".to_owned()
+        } else {
+            e.to_string()
+        };
+        CliError(format!("cannot run `{}`: {what}", program.to_string_lossy()))
+    })?;
+    let findings = read_report(report_file.path())?;
+    Ok(Outcome { findings, status })
+}
+
+/// Reads the findings the library appended, one JSON object a line, and
+/// merges repeats (the library writes every detection; counts add up here).
+fn read_report(path: &std::path::Path) -> Result<Vec<Finding>, CliError> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| CliError(format!("{}: cannot read the report: {e}", path.display())))?;
+    let mut set = FindingSet::new();
+    for (i, line) in BufReader::new(file).lines().enumerate() {
+        let line = line.map_err(|e| {
+            CliError(format!("{}:{}: cannot read the report: {e}", path.display(), i + 1))
+        })?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let finding: Finding = serde_json::from_str(&line).map_err(|e| {
+            CliError(format!("{}:{}: malformed finding: {e}", path.display(), i + 1))
+        })?;
+        set.add(finding);
+    }
+    Ok(set.into_vec())
+}
+
+/// The exit status of a run: 1 for failing findings; else the program's own
+/// failure (128+N for a signal), so that a crash is never read as clean.
+pub(super) fn exit_code(findings: &[Finding], strict: bool, status: ExitStatus) -> i32 {
+    if findings.iter().any(|f| f.is_failing(strict)) {
+        return EXIT_FINDINGS;
+    }
+    if status.success() {
+        return EXIT_CLEAN;
+    }
+    if let Some(code) = status.code() {
+        return code;
+    }
+    use std::os::unix::process::ExitStatusExt;
+    status.signal().map_or(EXIT_FINDINGS, |s| 128 + s)
+}
+
+fn use_color() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// `lockcheck run`.
+pub(super) fn run(options: &CheckOptions, command: &[OsString]) -> Result<i32, CliError> {
+    let output = match options.format {
+        Format::Json => ProgramOutput::StdoutToStderr,
+        Format::Text => ProgramOutput::Inherit,
+    };
+    let outcome = collect(options, command, output)?;
+    match options.format {
+        Format::Json => println!("{}", report::json::render(&outcome.findings, options.strict)),
+        Format::Text => {
+            print!("{}", report::text::render(&outcome.findings, use_color()));
+            println!("{}", report::text::summary(&outcome.findings, options.strict));
+        }
+    }
+    Ok(exit_code(&outcome.findings, options.strict, outcome.status))
+}
