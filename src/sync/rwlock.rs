@@ -337,10 +337,12 @@ impl<'a, T: ?Sized> RwLockUpgradableReadGuard<'a, T> {
     /// wait for itself: reported as `self-deadlock` instead.
     #[track_caller]
     pub fn upgrade(guard: Self) -> RwLockWriteGuard<'a, T> {
-        let (lock, inner, tracked) = guard.into_parts();
-        if tracked {
-            acquire::check_upgrade(&lock.meta, Location::caller());
+        // Checked while the guard is whole, so that the panic that breaks the
+        // hang releases the upgradable read like any unwinding guard.
+        if guard.tracked {
+            acquire::check_upgrade(&guard.lock.meta, Location::caller());
         }
+        let (lock, inner, tracked) = guard.into_parts();
         let inner = parking_lot::RwLockUpgradableReadGuard::upgrade(inner);
         if tracked {
             acquire::change_mode(&lock.meta, AcquireMode::Upgradable, AcquireMode::Exclusive);
