@@ -1,0 +1,22 @@
+//! With the `checks` feature off (`default-features = false`) the wrappers
+//! are plain parking_lot locks: nothing is tracked, nothing is reported.
+//! Run with `cargo test --no-default-features --test feature_off`.
+#![cfg(not(feature = "checks"))]
+
+use lockcheck::Mutex;
+
+#[test]
+fn nothing_is_checked_when_the_feature_is_off() {
+    assert!(!lockcheck::config::enabled());
+    let a = Mutex::named("off.a", ());
+    let b = Mutex::named("off.b", ());
+    {
+        let _a = a.lock();
+        let _b = b.lock();
+    }
+    {
+        let _b = b.lock();
+        let _a = a.lock();
+    }
+    assert!(lockcheck::findings().is_empty());
+}
