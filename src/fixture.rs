@@ -123,8 +123,7 @@ impl FixtureSpec {
         Ok(FixtureSpec {
             name,
             path: path.to_owned(),
-            lesson: lesson
-                .ok_or_else(|| format!("{}:1: no `//! lesson:` line", path.display()))?,
+            lesson: lesson.ok_or_else(|| format!("{}:1: no `//! lesson:` line", path.display()))?,
             expected: expected
                 .ok_or_else(|| format!("{}:1: no `//! expect:` line", path.display()))?,
             marked_lines,

@@ -45,7 +45,10 @@ fn build_examples(manifest: &Path, release: bool) -> Result<HashMap<String, Path
     if release {
         cmd.arg("--release");
     }
-    eprintln!("lockcheck: building the fixtures (cargo build --examples{})", if release { " --release" } else { "" });
+    eprintln!(
+        "lockcheck: building the fixtures (cargo build --examples{})",
+        if release { " --release" } else { "" }
+    );
     let out = cmd
         .output()
         .map_err(|e| CliError(format!("cannot run cargo: {e}")))?;
@@ -132,7 +135,10 @@ pub(super) fn fixtures(
     let mut specs = FixtureSpec::read_dir(&dir).map_err(CliError)?;
     if !names.is_empty() {
         if let Some(unknown) = names.iter().find(|n| !specs.iter().any(|s| &s.name == *n)) {
-            return Err(CliError(format!("{}: no fixture named `{unknown}`", dir.display())));
+            return Err(CliError(format!(
+                "{}: no fixture named `{unknown}`",
+                dir.display()
+            )));
         }
         specs.retain(|s| names.contains(&s.name));
     }
@@ -175,7 +181,10 @@ pub(super) fn fixtures(
     print_table(&rows);
     let failed = rows.iter().filter(|r| !r.agrees).count();
     if failed == 0 {
-        println!("\nall {} fixtures agree with their expected verdicts", rows.len());
+        println!(
+            "\nall {} fixtures agree with their expected verdicts",
+            rows.len()
+        );
         Ok(EXIT_CLEAN)
     } else {
         println!("\n{failed} of {} fixtures disagree", rows.len());

@@ -46,7 +46,10 @@ pub(super) fn collect(
         .env("LOCKCHECK_REPORT", report_file.path())
         .env("LOCKCHECK_POLICY", "collect")
         .env("LOCKCHECK_STRICT", if options.strict { "1" } else { "0" })
-        .env("LOCKCHECK_BACKTRACE", if options.no_backtrace { "0" } else { "1" })
+        .env(
+            "LOCKCHECK_BACKTRACE",
+            if options.no_backtrace { "0" } else { "1" },
+        )
         .env(
             "LOCKCHECK_ORDER",
             match options.order {
@@ -75,7 +78,10 @@ pub(super) fn collect(
         } else {
             e.to_string()
         };
-        CliError(format!("cannot run `{}`: {what}", program.to_string_lossy()))
+        CliError(format!(
+            "cannot run `{}`: {what}",
+            program.to_string_lossy()
+        ))
     })?;
     let findings = read_report(report_file.path())?;
     Ok(Outcome { findings, status })
@@ -89,13 +95,21 @@ fn read_report(path: &std::path::Path) -> Result<Vec<Finding>, CliError> {
     let mut set = FindingSet::new();
     for (i, line) in BufReader::new(file).lines().enumerate() {
         let line = line.map_err(|e| {
-            CliError(format!("{}:{}: cannot read the report: {e}", path.display(), i + 1))
+            CliError(format!(
+                "{}:{}: cannot read the report: {e}",
+                path.display(),
+                i + 1
+            ))
         })?;
         if line.trim().is_empty() {
             continue;
         }
         let finding: Finding = serde_json::from_str(&line).map_err(|e| {
-            CliError(format!("{}:{}: malformed finding: {e}", path.display(), i + 1))
+            CliError(format!(
+                "{}:{}: malformed finding: {e}",
+                path.display(),
+                i + 1
+            ))
         })?;
         set.add(finding);
     }
@@ -130,10 +144,16 @@ pub(super) fn run(options: &CheckOptions, command: &[OsString]) -> Result<i32, C
     };
     let outcome = collect(options, command, output)?;
     match options.format {
-        Format::Json => println!("{}", report::json::render(&outcome.findings, options.strict)),
+        Format::Json => println!(
+            "{}",
+            report::json::render(&outcome.findings, options.strict)
+        ),
         Format::Text => {
             print!("{}", report::text::render(&outcome.findings, use_color()));
-            println!("{}", report::text::summary(&outcome.findings, options.strict));
+            println!(
+                "{}",
+                report::text::summary(&outcome.findings, options.strict)
+            );
         }
     }
     Ok(exit_code(&outcome.findings, options.strict, outcome.status))

@@ -151,7 +151,10 @@ pub fn deadlock(waiters: &[Waiter], order: Option<&Cycle>) -> Finding {
         waits,
         cycle: order.map(cycle_detail),
         events: Vec::new(),
-        notes: vec!["lockcheck broke this deadlock by panicking in the thread that closed the cycle".to_owned()],
+        notes: vec![
+            "lockcheck broke this deadlock by panicking in the thread that closed the cycle"
+                .to_owned(),
+        ],
     }
 }
 

@@ -92,7 +92,10 @@ mod tests {
 
     #[test]
     fn reentrant_relock_is_fine() {
-        assert_eq!(verdict(LockKind::ReentrantMutex, Exclusive, Exclusive), None);
+        assert_eq!(
+            verdict(LockKind::ReentrantMutex, Exclusive, Exclusive),
+            None
+        );
     }
 
     #[test]
@@ -136,10 +139,7 @@ mod tests {
     #[test]
     fn other_locks_do_not_count() {
         let l = lock(LockKind::Mutex);
-        let other = LockInfo {
-            id: LockId(8),
-            ..l
-        };
+        let other = LockInfo { id: LockId(8), ..l };
         let h = [HeldLock {
             lock: other,
             mode: Exclusive,

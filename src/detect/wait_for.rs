@@ -173,7 +173,9 @@ mod tests {
     #[test]
     fn two_threads_in_opposite_waits_deadlock() {
         let mut g = WaitForGraph::default();
-        assert!(g.block(waiter(1, &[(1, Exclusive)], 2, Exclusive)).is_none());
+        assert!(g
+            .block(waiter(1, &[(1, Exclusive)], 2, Exclusive))
+            .is_none());
         let cycle = g.block(waiter(2, &[(2, Exclusive)], 1, Exclusive)).unwrap();
         assert_eq!(cycle[0].thread.id, ThreadId(2));
         assert_eq!(cycle[1].thread.id, ThreadId(1));
@@ -184,8 +186,12 @@ mod tests {
     fn a_chain_that_ends_in_a_running_thread_is_no_deadlock() {
         let mut g = WaitForGraph::default();
         // Thread 3 holds lock 3 and is running: not in the graph.
-        assert!(g.block(waiter(1, &[(1, Exclusive)], 2, Exclusive)).is_none());
-        assert!(g.block(waiter(2, &[(2, Exclusive)], 3, Exclusive)).is_none());
+        assert!(g
+            .block(waiter(1, &[(1, Exclusive)], 2, Exclusive))
+            .is_none());
+        assert!(g
+            .block(waiter(2, &[(2, Exclusive)], 3, Exclusive))
+            .is_none());
         assert_eq!(g.len(), 2);
     }
 
@@ -194,14 +200,18 @@ mod tests {
         let mut g = WaitForGraph::default();
         g.block(waiter(1, &[(1, Exclusive)], 2, Exclusive));
         g.unblock(ThreadId(1));
-        assert!(g.block(waiter(2, &[(2, Exclusive)], 1, Exclusive)).is_none());
+        assert!(g
+            .block(waiter(2, &[(2, Exclusive)], 1, Exclusive))
+            .is_none());
     }
 
     #[test]
     fn readers_hold_against_a_writer() {
         let mut g = WaitForGraph::default();
         g.block(waiter(1, &[(1, Read)], 2, Exclusive));
-        assert!(g.block(waiter(2, &[(2, Exclusive)], 1, Exclusive)).is_some());
+        assert!(g
+            .block(waiter(2, &[(2, Exclusive)], 1, Exclusive))
+            .is_some());
     }
 
     #[test]

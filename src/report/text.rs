@@ -3,7 +3,9 @@
 
 use std::fmt::Write;
 
-use crate::finding::{Finding, FindingKind, Frame, HeldRef, OrderEdge, ThreadWait};
+use crate::finding::{
+    Finding, FindingKind, Frame, HeldRef, OrderEdge, SourceLocation, ThreadWait,
+};
 
 struct Style {
     color: bool,
@@ -97,7 +99,7 @@ fn render_wait(out: &mut String, kind: FindingKind, w: &ThreadWait) {
         w.mode.as_str(),
         w.site
     );
-    render_frames(out, &w.backtrace);
+    render_frames(out, &w.backtrace, &w.site);
 }
 
 fn render_held(out: &mut String, h: &HeldRef) {
@@ -123,11 +125,19 @@ fn render_edge(out: &mut String, e: &OrderEdge) {
         e.from,
         e.from_site
     );
-    render_frames(out, &e.backtrace);
+    render_frames(out, &e.backtrace, &e.to_site);
 }
 
-fn render_frames(out: &mut String, frames: &[Frame]) {
-    for fr in frames {
+/// The frames above `site`: the innermost user frame is the site itself,
+/// already shown, so it is skipped.
+fn render_frames(out: &mut String, frames: &[Frame], site: &SourceLocation) {
+    let is_site = |fr: &Frame| {
+        fr.location
+            .as_ref()
+            .is_some_and(|l| l.line == site.line && l.file.ends_with(&site.file))
+    };
+    let skip = usize::from(frames.first().is_some_and(is_site));
+    for fr in &frames[skip..] {
         match &fr.location {
             Some(loc) => {
                 let _ = writeln!(out, "           at {} ({loc})", fr.function);
@@ -160,7 +170,10 @@ pub fn summary(findings: &[Finding], strict: bool) -> String {
         parts.join(", ")
     );
     if guarded > 0 {
-        let _ = write!(line, "; {guarded} guarded by a gate lock, not failing (use --strict to fail on them)");
+        let _ = write!(
+            line,
+            "; {guarded} guarded by a gate lock, not failing (use --strict to fail on them)"
+        );
     }
     line
 }

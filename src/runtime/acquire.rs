@@ -90,7 +90,11 @@ pub(crate) fn acquire<G>(
     meta: &LockMeta,
     mode: AcquireMode,
     site: &'static Location<'static>,
-    raw: RawAcquire<impl FnOnce() -> Option<G>, impl FnOnce(Duration) -> Option<G>, impl FnOnce() -> G>,
+    raw: RawAcquire<
+        impl FnOnce() -> Option<G>,
+        impl FnOnce(Duration) -> Option<G>,
+        impl FnOnce() -> G,
+    >,
 ) -> (G, bool) {
     if !config::enabled() {
         return ((raw.block)(), false);

@@ -42,7 +42,9 @@ pub(crate) fn report(finding: Finding, severity: Severity) {
         if panicking {
             // A panic during unwinding aborts anyway; say why first.
             eprint!("{rendered}");
-            eprintln!("lockcheck: aborting: this thread would block forever while already panicking");
+            eprintln!(
+                "lockcheck: aborting: this thread would block forever while already panicking"
+            );
             std::process::abort();
         }
         let summary = rendered.lines().next().unwrap_or_default().to_owned();

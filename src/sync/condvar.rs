@@ -49,7 +49,10 @@ impl Condvar {
         self.inner.notify_all()
     }
 
-    fn around<T: ?Sized, R>(guard: &mut MutexGuard<'_, T>, wait: impl FnOnce(&mut parking_lot::MutexGuard<'_, T>) -> R) -> R {
+    fn around<T: ?Sized, R>(
+        guard: &mut MutexGuard<'_, T>,
+        wait: impl FnOnce(&mut parking_lot::MutexGuard<'_, T>) -> R,
+    ) -> R {
         let entry = if guard.tracked {
             acquire::suspend(&guard.mutex.meta, AcquireMode::Exclusive)
         } else {
@@ -66,17 +69,29 @@ impl Condvar {
     }
 
     /// As [`Self::wait`], giving up after `timeout`.
-    pub fn wait_for<T: ?Sized>(&self, guard: &mut MutexGuard<'_, T>, timeout: Duration) -> WaitTimeoutResult {
+    pub fn wait_for<T: ?Sized>(
+        &self,
+        guard: &mut MutexGuard<'_, T>,
+        timeout: Duration,
+    ) -> WaitTimeoutResult {
         Self::around(guard, |g| self.inner.wait_for(g, timeout))
     }
 
     /// As [`Self::wait`], giving up at `deadline`.
-    pub fn wait_until<T: ?Sized>(&self, guard: &mut MutexGuard<'_, T>, deadline: Instant) -> WaitTimeoutResult {
+    pub fn wait_until<T: ?Sized>(
+        &self,
+        guard: &mut MutexGuard<'_, T>,
+        deadline: Instant,
+    ) -> WaitTimeoutResult {
         Self::around(guard, |g| self.inner.wait_until(g, deadline))
     }
 
     /// Waits while `condition` holds.
-    pub fn wait_while<T: ?Sized>(&self, guard: &mut MutexGuard<'_, T>, condition: impl FnMut(&mut T) -> bool) {
+    pub fn wait_while<T: ?Sized>(
+        &self,
+        guard: &mut MutexGuard<'_, T>,
+        condition: impl FnMut(&mut T) -> bool,
+    ) {
         Self::around(guard, |g| self.inner.wait_while(g, condition))
     }
 

@@ -83,9 +83,12 @@ impl<T: ?Sized> ReentrantMutex<T> {
     /// Locks if free now or owned by this thread (no order edge).
     #[track_caller]
     pub fn try_lock(&self) -> Option<ReentrantMutexGuard<'_, T>> {
-        acquire::try_acquire(&self.meta, AcquireMode::Exclusive, Location::caller(), || {
-            self.inner.try_lock()
-        })
+        acquire::try_acquire(
+            &self.meta,
+            AcquireMode::Exclusive,
+            Location::caller(),
+            || self.inner.try_lock(),
+        )
         .map(|(inner, tracked)| ReentrantMutexGuard {
             lock: self,
             inner,
@@ -96,9 +99,12 @@ impl<T: ?Sized> ReentrantMutex<T> {
     /// Locks if free within `timeout` (a try: no order edge).
     #[track_caller]
     pub fn try_lock_for(&self, timeout: Duration) -> Option<ReentrantMutexGuard<'_, T>> {
-        acquire::try_acquire(&self.meta, AcquireMode::Exclusive, Location::caller(), || {
-            self.inner.try_lock_for(timeout)
-        })
+        acquire::try_acquire(
+            &self.meta,
+            AcquireMode::Exclusive,
+            Location::caller(),
+            || self.inner.try_lock_for(timeout),
+        )
         .map(|(inner, tracked)| ReentrantMutexGuard {
             lock: self,
             inner,

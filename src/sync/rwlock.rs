@@ -104,8 +104,13 @@ impl<T: ?Sized> RwLock<T> {
     /// Exclusive write access.
     #[track_caller]
     pub fn write(&self) -> RwLockWriteGuard<'_, T> {
-        let (inner, tracked) =
-            blocking!(self, AcquireMode::Exclusive, try_write, try_write_for, write);
+        let (inner, tracked) = blocking!(
+            self,
+            AcquireMode::Exclusive,
+            try_write,
+            try_write_for,
+            write
+        );
         RwLockWriteGuard {
             lock: self,
             inner,
@@ -162,9 +167,12 @@ impl<T: ?Sized> RwLock<T> {
     /// Write access if available now (no order edge).
     #[track_caller]
     pub fn try_write(&self) -> Option<RwLockWriteGuard<'_, T>> {
-        acquire::try_acquire(&self.meta, AcquireMode::Exclusive, Location::caller(), || {
-            self.inner.try_write()
-        })
+        acquire::try_acquire(
+            &self.meta,
+            AcquireMode::Exclusive,
+            Location::caller(),
+            || self.inner.try_write(),
+        )
         .map(|(inner, tracked)| RwLockWriteGuard {
             lock: self,
             inner,
@@ -175,9 +183,12 @@ impl<T: ?Sized> RwLock<T> {
     /// Write access if available within `timeout` (a try: no order edge).
     #[track_caller]
     pub fn try_write_for(&self, timeout: Duration) -> Option<RwLockWriteGuard<'_, T>> {
-        acquire::try_acquire(&self.meta, AcquireMode::Exclusive, Location::caller(), || {
-            self.inner.try_write_for(timeout)
-        })
+        acquire::try_acquire(
+            &self.meta,
+            AcquireMode::Exclusive,
+            Location::caller(),
+            || self.inner.try_write_for(timeout),
+        )
         .map(|(inner, tracked)| RwLockWriteGuard {
             lock: self,
             inner,
@@ -360,7 +371,11 @@ impl<'a, T: ?Sized> RwLockUpgradableReadGuard<'a, T> {
         match parking_lot::RwLockUpgradableReadGuard::try_upgrade(inner) {
             Ok(inner) => {
                 if tracked {
-                    acquire::change_mode(&lock.meta, AcquireMode::Upgradable, AcquireMode::Exclusive);
+                    acquire::change_mode(
+                        &lock.meta,
+                        AcquireMode::Upgradable,
+                        AcquireMode::Exclusive,
+                    );
                 }
                 Ok(RwLockWriteGuard {
                     lock,
