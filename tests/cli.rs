@@ -1,0 +1,214 @@
+//! The `lockcheck run` command line, end to end: exit statuses (clean, findings,
+//! lockcheck's own errors, the program's own failure or signal passed on),
+//! the text and JSON reports, where the program's own output goes, `--strict`,
+//! and the merging of repeated findings from the report file.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use lockcheck::Finding;
+
+/// The fixture `name`, as a plain `cargo test` builds it (target/<profile>/examples).
+/// `cargo test --test cli` alone does not build examples: run
+/// `cargo build --examples` first.
+fn fixture(name: &str) -> PathBuf {
+    // This test runs from target/<profile>/deps.
+    let exe = std::env::current_exe().expect("test executable path");
+    let path = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target profile dir")
+        .join("examples")
+        .join(name);
+    assert!(
+        path.is_file(),
+        "{} is not built; run `cargo build --examples` (or a plain `cargo test`) first",
+        path.display()
+    );
+    path
+}
+
+/// `lockcheck <args>`, with its output captured.
+fn lockcheck(args: &[&str]) -> Output {
+    lockcheck_cmd(args).output().expect("run lockcheck")
+}
+
+fn lockcheck_cmd(args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lockcheck"));
+    cmd.args(args);
+    cmd
+}
+
+/// `lockcheck run <options> -- <fixture>`.
+fn run_fixture(name: &str, options: &[&str]) -> Output {
+    let exe = fixture(name);
+    let mut args = vec!["run"];
+    args.extend_from_slice(options);
+    args.push("--");
+    args.push(exe.to_str().expect("utf-8 path"));
+    lockcheck(&args)
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().expect("lockcheck exits, not killed")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).expect("utf-8 stdout")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8(out.stderr.clone()).expect("utf-8 stderr")
+}
+
+/// The findings of a `--format json` report; panics unless the whole of
+/// stdout is one JSON document.
+fn json_findings(out: &Output) -> Vec<Finding> {
+    let text = stdout(out);
+    let doc: serde_json::Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{text}"));
+    serde_json::from_value(doc["findings"].clone())
+        .unwrap_or_else(|e| panic!("findings do not parse as lockcheck::Finding ({e}):\n{text}"))
+}
+
+/// Asserts that stderr is exactly one line starting `lockcheck: error:`; returns it.
+fn single_error_line(out: &Output) -> String {
+    let err = stderr(out);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "stderr is not one line:\n{err}");
+    assert!(
+        lines[0].starts_with("lockcheck: error:"),
+        "stderr does not start with `lockcheck: error:`:\n{err}"
+    );
+    lines[0].to_owned()
+}
+
+#[test]
+fn program_not_found_is_a_lockcheck_error_naming_the_program() {
+    let name = "lockcheck-test-no-such-program";
+    let out = lockcheck(&["run", "--", name]);
+    assert_eq!(code(&out), 2, "stderr:\n{}", stderr(&out));
+    let line = single_error_line(&out);
+    assert!(line.contains(name), "program name missing: {line}");
+    assert!(line.contains("program not found"), "reason missing: {line}");
+    assert_eq!(stdout(&out), "", "stdout should be empty");
+}
+
+#[test]
+fn failing_program_without_findings_passes_its_exit_code_on() {
+    let out = lockcheck(&["run", "--", "sh", "-c", "exit 3"]);
+    assert_eq!(code(&out), 3, "stderr:\n{}", stderr(&out));
+}
+
+#[test]
+fn clean_program_exits_0_with_no_findings_summary() {
+    let out = lockcheck(&["run", "--", "true"]);
+    assert_eq!(code(&out), 0, "stderr:\n{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.trim_end().ends_with("lockcheck: no findings"),
+        "stdout:\n{text}"
+    );
+}
+
+#[test]
+fn program_killed_by_signal_exits_128_plus_signal() {
+    let out = lockcheck(&["run", "--", "sh", "-c", "kill -9 $$"]);
+    assert_eq!(code(&out), 128 + 9, "stderr:\n{}", stderr(&out));
+}
+
+#[test]
+fn json_format_prints_one_document_and_moves_program_stdout_to_stderr() {
+    let out = run_fixture("noodles_and_fork", &["--format", "json"]);
+    let findings = json_findings(&out);
+    assert_eq!(findings.len(), 1, "findings: {findings:#?}");
+    assert_eq!(findings[0].kind.as_str(), "lock-order-cycle");
+    assert!(
+        stderr(&out).contains("noodles left"),
+        "program output missing from stderr:\n{}",
+        stderr(&out)
+    );
+    assert!(
+        !stdout(&out).contains("noodles left"),
+        "program output leaked into stdout"
+    );
+    assert_eq!(code(&out), 1, "stderr:\n{}", stderr(&out));
+}
+
+#[test]
+fn malformed_report_line_is_an_error_naming_file_and_line() {
+    // The program prints the report path (text format: its stdout is ours),
+    // then writes a line that is not JSON into the report.
+    let script = r#"echo "$LOCKCHECK_REPORT"; echo not-json >> "$LOCKCHECK_REPORT""#;
+    let out = lockcheck(&["run", "--", "sh", "-c", script]);
+    assert_eq!(code(&out), 2, "stderr:\n{}", stderr(&out));
+    let report_path = stdout(&out).trim().to_owned();
+    assert!(!report_path.is_empty(), "the program printed no report path");
+    let line = single_error_line(&out);
+    assert!(
+        line.contains(&format!("{report_path}:1:")),
+        "report path and line 1 missing: {line}"
+    );
+    assert!(line.contains("malformed finding"), "reason missing: {line}");
+}
+
+#[test]
+fn text_format_reports_self_deadlock_with_site_and_summary() {
+    let out = run_fixture("mutex_reacquire", &[]);
+    let text = stdout(&out);
+    assert!(text.contains("error[self-deadlock]"), "stdout:\n{text}");
+    assert!(text.contains("fixtures/mutex_reacquire.rs:"), "stdout:\n{text}");
+    assert!(
+        text.contains("lockcheck: 1 finding (1 self-deadlock)"),
+        "stdout:\n{text}"
+    );
+    assert_eq!(code(&out), 1, "stderr:\n{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("panicked") && err.contains("lockcheck broke a hang"),
+        "the program's panic message is missing from stderr:\n{err}"
+    );
+}
+
+#[test]
+fn strict_turns_guarded_cycle_into_failure() {
+    let relaxed = run_fixture("gate_lock", &[]);
+    assert_eq!(code(&relaxed), 0, "stdout:\n{}", stdout(&relaxed));
+    let summary = stdout(&relaxed)
+        .lines()
+        .rfind(|l| l.starts_with("lockcheck:"))
+        .map(str::to_owned)
+        .expect("summary line");
+    assert!(summary.contains("guarded"), "summary: {summary}");
+
+    let strict = run_fixture("gate_lock", &["--strict"]);
+    assert_eq!(code(&strict), 1, "stdout:\n{}", stdout(&strict));
+}
+
+#[test]
+fn repeated_findings_are_merged_with_a_count() {
+    let finding = serde_json::json!({
+        "kind": "lock-misuse",
+        "summary": "a test finding written twice",
+        "key": "cli-test-repeated",
+        "count": 1,
+        "threads": [],
+        "locks": [],
+    });
+    // Check the test's own premise: this is a valid lockcheck::Finding.
+    serde_json::from_value::<Finding>(finding.clone()).expect("valid Finding");
+    let script = r#"printf '%s\n%s\n' "$FINDING" "$FINDING" >> "$LOCKCHECK_REPORT""#;
+    let out = lockcheck_cmd(&["run", "--format", "json", "--", "sh", "-c", script])
+        .env("FINDING", finding.to_string())
+        .output()
+        .expect("run lockcheck");
+    let findings = json_findings(&out);
+    assert_eq!(findings.len(), 1, "findings: {findings:#?}");
+    assert_eq!(findings[0].count, 2, "findings: {findings:#?}");
+}
+
+#[test]
+fn run_without_program_is_a_usage_error() {
+    let out = lockcheck(&["run"]);
+    assert_eq!(code(&out), 2, "stderr:\n{}", stderr(&out));
+}
