@@ -114,6 +114,9 @@ pub struct LockOrderGraph {
     granularity: OrderGranularity,
     graph: StableDiGraph<Node, EdgeData>,
     index: HashMap<u64, NodeIndex>,
+    /// petgraph's `find_edge` walks the source's edge list, which makes an
+    /// outer lock with many inner locks quadratic; this map is O(1).
+    edges: HashMap<(NodeIndex, NodeIndex), EdgeIndex>,
     dead: usize,
 }
 
@@ -184,7 +187,7 @@ impl LockOrderGraph {
             let from = self.node(&h.lock);
             let to = self.node(&new.lock);
             let bit = type_bit(h.mode, new.mode);
-            let recheck = match self.graph.find_edge(from, to) {
+            let recheck = match self.edges.get(&(from, to)).copied() {
                 Some(e) => {
                     let data = &mut self.graph[e];
                     let mut changed = data.types & bit == 0;
@@ -215,6 +218,7 @@ impl LockOrderGraph {
                             other_thread: None,
                         },
                     );
+                    self.edges.insert((from, to), e);
                     Some(e)
                 }
             };
@@ -232,7 +236,7 @@ impl LockOrderGraph {
     pub fn edge(&self, from: &LockInfo, to: &LockInfo) -> Option<CycleEdge> {
         let a = *self.index.get(&self.key(from))?;
         let b = *self.index.get(&self.key(to))?;
-        self.graph.find_edge(a, b).map(|e| self.cycle_edge(e))
+        self.edges.get(&(a, b)).map(|e| self.cycle_edge(*e))
     }
 
     /// Forgets a dropped lock. Under class granularity the class stays (other
@@ -271,6 +275,7 @@ impl LockOrderGraph {
     /// 10,000 edges makes that quadratic); a rebuild is linear.
     fn compact(&mut self) {
         let old = std::mem::take(&mut self.graph);
+        self.edges.clear();
         let mut map = HashMap::with_capacity(self.index.len());
         let (nodes, edges) = old.into_nodes_edges_iters();
         for node in nodes {
@@ -283,7 +288,8 @@ impl LockOrderGraph {
         }
         for edge in edges {
             if let (Some(a), Some(b)) = (map.get(&edge.source), map.get(&edge.target)) {
-                self.graph.add_edge(*a, *b, edge.weight);
+                let e = self.graph.add_edge(*a, *b, edge.weight);
+                self.edges.insert((*a, *b), e);
             }
         }
         self.dead = 0;

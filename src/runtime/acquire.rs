@@ -101,21 +101,35 @@ pub(crate) fn acquire<G>(
     }
     let lock = meta.info();
     let key = order_key(&lock);
-    let plan = with_thread(|t| plan(t, &lock, key, mode)).unwrap_or(Plan::Untracked);
-    match plan {
-        Plan::Untracked => ((raw.block)(), false),
-        Plan::Reentry => ((raw.block)(), true),
-        Plan::Known(chain) => {
-            let guard = match (raw.try_now)() {
-                Some(g) => g,
-                None => contended(&lock, mode, site, Vec::new(), raw.try_for, raw.block),
-            };
+    let mut try_now = Some(raw.try_now);
+    // The fast path in one visit to the thread's state: a known stack and a
+    // free lock cost one raw try and one push.
+    let outcome = with_thread(|t| {
+        let plan = plan(t, &lock, key, mode);
+        if let Plan::Known(chain) = plan {
+            if let Some(guard) = try_now.take().and_then(|attempt| attempt()) {
+                t.push(held(&lock, mode, site), key, chain);
+                return Ok(guard);
+            }
+        }
+        Err(plan)
+    });
+    let plan = match outcome {
+        Some(Ok(guard)) => return (guard, true),
+        Some(Err(plan)) => plan,
+        None => Plan::Untracked,
+    };
+    match (plan, try_now) {
+        (Plan::Untracked, _) => ((raw.block)(), false),
+        (Plan::Reentry, _) => ((raw.block)(), true),
+        (Plan::Known(chain), _) => {
+            let guard = contended(&lock, mode, site, Vec::new(), raw.try_for, raw.block);
             push(&lock, mode, site, key, chain, false);
             (guard, true)
         }
-        Plan::Validate(chain) => {
+        (Plan::Validate(chain), try_now) => {
             let pending = validate(meta, &lock, mode, site);
-            let (guard, pending) = match (raw.try_now)() {
+            let (guard, pending) = match try_now.and_then(|attempt| attempt()) {
                 Some(g) => (g, pending),
                 None => (
                     contended(&lock, mode, site, pending, raw.try_for, raw.block),
@@ -128,6 +142,15 @@ pub(crate) fn acquire<G>(
             push(&lock, mode, site, key, chain, true);
             (guard, true)
         }
+    }
+}
+
+#[inline]
+fn held(lock: &LockInfo, mode: AcquireMode, site: &'static Location<'static>) -> HeldLock {
+    HeldLock {
+        lock: *lock,
+        mode,
+        site: Site::from(site),
     }
 }
 
@@ -211,22 +234,14 @@ fn push(
                 e.in_graph = true;
             }
         }
-        t.push(
-            HeldLock {
-                lock: *lock,
-                mode,
-                site: Site::from(site),
-            },
-            key,
-            chain,
-        );
+        t.push(held(lock, mode, site), key, chain);
     });
 }
 
 /// Releases one hold; called by a guard's `Drop` before the raw unlock.
 #[inline]
 pub(crate) fn release(meta: &LockMeta, mode: AcquireMode) {
-    let id = meta.info().id;
+    let id = meta.id();
     if let Some(Some(entry)) = with_thread(|t| t.release(id, mode)) {
         if entry.in_graph {
             meta.mark_in_graph();
