@@ -9,7 +9,9 @@
 //! ```
 //!
 //! `expect` is `clean`, or kinds separated by commas; a lock-order cycle
-//! guarded by a gate lock is written `lock-order-cycle (guarded)`.
+//! guarded by a gate lock is written `lock-order-cycle (guarded)`. An
+//! optional `//! run-with:` line gives options for `lockcheck run` (such as
+//! `--order class`).
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -91,6 +93,8 @@ pub struct FixtureSpec {
     pub expected: Verdict,
     /// Lines marked `// <- reported`.
     pub marked_lines: Vec<u32>,
+    /// Options for `lockcheck run`, from the `run-with:` line.
+    pub run_with: Vec<String>,
 }
 
 impl FixtureSpec {
@@ -106,10 +110,13 @@ impl FixtureSpec {
         let mut lesson = None;
         let mut expected = None;
         let mut marked_lines = Vec::new();
+        let mut run_with = Vec::new();
         for (i, line) in text.lines().enumerate() {
             let n = i as u32 + 1;
             if let Some(rest) = line.strip_prefix("//! lesson:") {
                 lesson = Some(rest.trim().to_owned());
+            } else if let Some(rest) = line.strip_prefix("//! run-with:") {
+                run_with = rest.split_whitespace().map(str::to_owned).collect();
             } else if let Some(rest) = line.strip_prefix("//! expect:") {
                 expected = Some(
                     Verdict::parse(rest)
@@ -127,6 +134,7 @@ impl FixtureSpec {
             expected: expected
                 .ok_or_else(|| format!("{}:1: no `//! expect:` line", path.display()))?,
             marked_lines,
+            run_with,
         })
     }
 

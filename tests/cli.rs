@@ -143,7 +143,10 @@ fn malformed_report_line_is_an_error_naming_file_and_line() {
     let out = lockcheck(&["run", "--", "sh", "-c", script]);
     assert_eq!(code(&out), 2, "stderr:\n{}", stderr(&out));
     let report_path = stdout(&out).trim().to_owned();
-    assert!(!report_path.is_empty(), "the program printed no report path");
+    assert!(
+        !report_path.is_empty(),
+        "the program printed no report path"
+    );
     let line = single_error_line(&out);
     assert!(
         line.contains(&format!("{report_path}:1:")),
@@ -157,7 +160,10 @@ fn text_format_reports_self_deadlock_with_site_and_summary() {
     let out = run_fixture("mutex_reacquire", &[]);
     let text = stdout(&out);
     assert!(text.contains("error[self-deadlock]"), "stdout:\n{text}");
-    assert!(text.contains("fixtures/mutex_reacquire.rs:"), "stdout:\n{text}");
+    assert!(
+        text.contains("fixtures/mutex_reacquire.rs:"),
+        "stdout:\n{text}"
+    );
     assert!(
         text.contains("lockcheck: 1 finding (1 self-deadlock)"),
         "stdout:\n{text}"

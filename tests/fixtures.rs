@@ -58,10 +58,14 @@ fn specs() -> Vec<FixtureSpec> {
 #[test]
 fn every_fixture_gets_its_expected_verdict_and_names_its_lines() {
     let specs = specs();
-    assert!(specs.len() >= 10, "the catalogue has at least the ten lessons");
+    assert!(
+        specs.len() >= 10,
+        "the catalogue has at least the ten lessons"
+    );
     let mut failures = Vec::new();
     for spec in &specs {
-        let run = run_fixture(&spec.name, &[]);
+        let options: Vec<&str> = spec.run_with.iter().map(String::as_str).collect();
+        let run = run_fixture(&spec.name, &options);
         let found = Verdict::of(&run.findings);
         if found != spec.expected {
             failures.push(format!(
@@ -90,10 +94,9 @@ fn every_fixture_gets_its_expected_verdict_and_names_its_lines() {
 
 #[test]
 fn every_fixture_is_listed_in_the_fixture_readme() {
-    let readme = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/README.md"),
-    )
-    .expect("fixtures/README.md");
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/README.md"))
+            .expect("fixtures/README.md");
     for spec in specs() {
         assert!(
             readme.contains(&format!("`{}`", spec.name)),
@@ -153,6 +156,16 @@ fn the_same_fixture_without_a_hang_is_a_cycle_not_a_deadlock() {
     assert_eq!(run.findings.len(), 1);
     assert_eq!(run.findings[0].kind, FindingKind::LockOrderCycle);
     assert!(!run.findings[0].cycle.as_ref().unwrap().single_thread);
+}
+
+#[test]
+fn class_order_finds_what_instance_order_cannot() {
+    // Near miss of bank_transfer_classes: the same run checked on instances.
+    let run = run_fixture("bank_transfer_classes", &["--order", "instance"]);
+    assert!(run.findings.is_empty(), "{:#?}", run.findings);
+    let run = run_fixture("bank_transfer_classes", &["--order", "class"]);
+    assert_eq!(run.findings.len(), 1);
+    assert_eq!(run.findings[0].cycle.as_ref().unwrap().edges.len(), 1);
 }
 
 #[test]

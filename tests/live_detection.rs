@@ -63,7 +63,9 @@ fn a_reentrant_mutex_relocked_is_clean_and_counts_its_levels() {
     drop(a);
     let other = || {
         let m = m.clone();
-        thread::spawn(move || m.try_lock().is_some()).join().unwrap()
+        thread::spawn(move || m.try_lock().is_some())
+            .join()
+            .unwrap()
     };
     assert!(!other(), "one level is still held");
     drop(c);
@@ -152,7 +154,10 @@ fn a_cycle_in_one_thread_is_reported_and_says_so() {
     let found = about("onethread.");
     assert_eq!(kinds(&found), [FindingKind::LockOrderCycle]);
     assert!(found[0].cycle.as_ref().unwrap().single_thread);
-    assert!(found[0].is_failing(false), "still a hazard for a second thread");
+    assert!(
+        found[0].is_failing(false),
+        "still a hazard for a second thread"
+    );
 }
 
 #[test]
@@ -220,7 +225,13 @@ fn a_gate_lock_marks_the_cycle_guarded_and_its_absence_does_not() {
     assert!(found[0].is_guarded());
     assert!(!found[0].is_failing(false));
     assert!(found[0].is_failing(true));
-    let gate_name = found[0].cycle.as_ref().unwrap().guarded_by.as_ref().unwrap();
+    let gate_name = found[0]
+        .cycle
+        .as_ref()
+        .unwrap()
+        .guarded_by
+        .as_ref()
+        .unwrap();
     assert_eq!(gate_name.name.as_deref(), Some("gate.g"));
 
     // Near miss: the same orders without the gate.

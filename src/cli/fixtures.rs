@@ -8,10 +8,11 @@ use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use clap::Parser;
 use lockcheck::fixture::{FixtureSpec, Verdict};
 
 use super::run::{collect, ProgramOutput};
-use super::{CheckOptions, CliError, Format, Order, EXIT_CLEAN, EXIT_FINDINGS};
+use super::{CheckOptions, Cli, CliError, Command as CliCommand, EXIT_CLEAN, EXIT_FINDINGS};
 
 fn find_manifest(given: Option<PathBuf>) -> Result<PathBuf, CliError> {
     if let Some(path) = given {
@@ -79,6 +80,30 @@ fn build_examples(manifest: &Path, release: bool) -> Result<HashMap<String, Path
     Ok(exes)
 }
 
+/// The options of a fixture's `run-with:` line, parsed as `lockcheck run`
+/// would parse them.
+fn options_for(spec: &FixtureSpec) -> Result<CheckOptions, CliError> {
+    let args = ["lockcheck", "run"]
+        .into_iter()
+        .map(str::to_owned)
+        .chain(spec.run_with.iter().cloned())
+        .chain(["--".to_owned(), spec.name.clone()]);
+    let bad = |why: String| CliError(format!("{}: bad run-with line: {why}", spec.path.display()));
+    match Cli::try_parse_from(args).map(|cli| cli.command) {
+        Ok(CliCommand::Run { mut options, .. }) => {
+            options.no_backtrace = true;
+            Ok(options)
+        }
+        Ok(_) => Err(bad("not options of `lockcheck run`".to_owned())),
+        Err(e) => Err(bad(e
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_owned())),
+    }
+}
+
 struct Row {
     name: String,
     lesson: String,
@@ -143,12 +168,6 @@ pub(super) fn fixtures(
         specs.retain(|s| names.contains(&s.name));
     }
     let exes = build_examples(&manifest, release)?;
-    let options = CheckOptions {
-        format: Format::Text,
-        strict: false,
-        no_backtrace: true,
-        order: Order::Instance,
-    };
     let output = if verbose {
         ProgramOutput::Inherit
     } else {
@@ -162,6 +181,7 @@ pub(super) fn fixtures(
                 spec.path.display()
             ))
         })?;
+        let options = options_for(spec)?;
         let outcome = collect(&options, &[exe.clone().into_os_string()], output)?;
         let found = Verdict::of(&outcome.findings);
         let missing = spec.unreported_lines(&outcome.findings);

@@ -3,9 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::finding::{
-    Finding, FindingKind, Frame, HeldRef, OrderEdge, SourceLocation, ThreadWait,
-};
+use crate::finding::{Finding, FindingKind, Frame, HeldRef, OrderEdge, SourceLocation, ThreadWait};
 
 struct Style {
     color: bool,

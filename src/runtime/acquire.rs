@@ -23,7 +23,7 @@ use crate::detect::lock_order::Cycle;
 use crate::detect::self_deadlock;
 use crate::detect::wait_for::Waiter;
 use crate::detect::OrderGranularity;
-use crate::event::{AcquireMode, HeldLock, LockInfo, LockKind, Site, ThreadInfo};
+use crate::event::{AcquireMode, HeldLock, LockId, LockInfo, LockKind, Site, ThreadInfo};
 use crate::finding::Finding;
 use crate::runtime::config;
 use crate::runtime::global::global;
@@ -58,10 +58,10 @@ enum Plan {
 }
 
 #[inline]
-fn order_key(lock: &LockInfo) -> u64 {
+fn order_key(meta: &LockMeta, id: LockId) -> u64 {
     match config::order_granularity() {
-        OrderGranularity::Instance => lock.id.0,
-        OrderGranularity::Class => lock.class_key(),
+        OrderGranularity::Instance => id.0,
+        OrderGranularity::Class => meta.info().class_key(),
     }
 }
 
@@ -84,7 +84,7 @@ fn thread_and_held() -> (ThreadInfo, Vec<HeldLock>) {
 /// Acquires a lock by a blocking call, with every check. Returns the raw
 /// guard and whether the acquisition was tracked (the guard must then call
 /// [`release`] when dropped).
-#[inline]
+#[inline(always)]
 #[track_caller]
 pub(crate) fn acquire<G>(
     meta: &LockMeta,
@@ -99,16 +99,16 @@ pub(crate) fn acquire<G>(
     if !config::enabled() {
         return ((raw.block)(), false);
     }
-    let lock = meta.info();
-    let key = order_key(&lock);
+    let id = meta.id();
+    let key = order_key(meta, id);
     let mut try_now = Some(raw.try_now);
     // The fast path in one visit to the thread's state: a known stack and a
     // free lock cost one raw try and one push.
     let outcome = with_thread(|t| {
-        let plan = plan(t, &lock, key, mode);
+        let plan = plan(t, meta, id, key, mode);
         if let Plan::Known(chain) = plan {
             if let Some(guard) = try_now.take().and_then(|attempt| attempt()) {
-                t.push(held(&lock, mode, site), key, chain);
+                t.push(entry(meta, id, key, chain, mode, site));
                 return Ok(guard);
             }
         }
@@ -123,11 +123,13 @@ pub(crate) fn acquire<G>(
         (Plan::Untracked, _) => ((raw.block)(), false),
         (Plan::Reentry, _) => ((raw.block)(), true),
         (Plan::Known(chain), _) => {
+            let lock = meta.info();
             let guard = contended(&lock, mode, site, Vec::new(), raw.try_for, raw.block);
-            push(&lock, mode, site, key, chain, false);
+            push(entry(meta, id, key, chain, mode, site), false);
             (guard, true)
         }
         (Plan::Validate(chain), try_now) => {
+            let lock = meta.info();
             let pending = validate(meta, &lock, mode, site);
             let (guard, pending) = match try_now.and_then(|attempt| attempt()) {
                 Some(g) => (g, pending),
@@ -139,18 +141,35 @@ pub(crate) fn acquire<G>(
             // A panic here (policy `panic`) drops `guard`, so the raw lock
             // is released and nothing is pushed.
             emit(pending);
-            push(&lock, mode, site, key, chain, true);
+            push(entry(meta, id, key, chain, mode, site), true);
+            if let Some(salt) = with_thread(|t| t.salt()) {
+                meta.set_validated(chain ^ salt);
+            }
             (guard, true)
         }
     }
 }
 
-#[inline]
-fn held(lock: &LockInfo, mode: AcquireMode, site: &'static Location<'static>) -> HeldLock {
-    HeldLock {
-        lock: *lock,
+#[inline(always)]
+fn entry(
+    meta: &LockMeta,
+    id: LockId,
+    key: u64,
+    chain: u64,
+    mode: AcquireMode,
+    site: &'static Location<'static>,
+) -> HeldEntry {
+    HeldEntry {
+        id,
+        key,
+        chain,
+        name: meta.name(),
+        created: meta.created(),
+        site,
+        kind: meta.kind(),
         mode,
-        site: Site::from(site),
+        in_graph: false,
+        reentries: 0,
     }
 }
 
@@ -167,11 +186,11 @@ pub(crate) fn try_acquire<G>(
     if !config::enabled() {
         return attempt().map(|g| (g, false));
     }
-    let lock = meta.info();
-    let key = order_key(&lock);
+    let id = meta.id();
+    let key = order_key(meta, id);
     let reentry = with_thread(|t| {
-        if lock.kind == LockKind::ReentrantMutex {
-            if let Some(e) = t.find_mut(lock.id) {
+        if meta.kind() == LockKind::ReentrantMutex {
+            if let Some(e) = t.find_mut(id) {
                 e.reentries += 1;
                 return Some(true);
             }
@@ -186,7 +205,7 @@ pub(crate) fn try_acquire<G>(
         (Some(true), None) => {
             // The owner's try cannot fail; undo the count if it somehow did.
             with_thread(|t| {
-                if let Some(e) = t.find_mut(lock.id) {
+                if let Some(e) = t.find_mut(id) {
                     e.reentries -= 1;
                 }
             });
@@ -194,22 +213,26 @@ pub(crate) fn try_acquire<G>(
         }
         (Some(false), Some(g)) => {
             let chain = with_thread(|t| chain_mix(t.chain(), key, mode)).unwrap_or(0);
-            push(&lock, mode, site, key, chain, false);
+            push(entry(meta, id, key, chain, mode, site), false);
             Some((g, true))
         }
         (Some(false), None) => None,
     }
 }
 
-fn plan(t: &mut ThreadState, lock: &LockInfo, key: u64, mode: AcquireMode) -> Plan {
-    if lock.kind == LockKind::ReentrantMutex {
-        if let Some(e) = t.find_mut(lock.id) {
+#[inline(always)]
+fn plan(t: &mut ThreadState, meta: &LockMeta, id: LockId, key: u64, mode: AcquireMode) -> Plan {
+    if meta.kind() == LockKind::ReentrantMutex {
+        if let Some(e) = t.find_mut(id) {
             e.reentries += 1;
             return Plan::Reentry;
         }
     }
     let chain = chain_mix(t.chain(), key, mode);
-    if t.held.is_empty() || t.knows(chain) {
+    // The thread's cache is small and bounded; the lock's own one-entry
+    // memory covers the case that overflows it: many locks, each taken
+    // under the same held stack (an outer lock and thousands of inner ones).
+    if t.held.is_empty() || t.knows(chain) || meta.validated() == chain ^ t.salt() {
         Plan::Known(chain)
     } else {
         Plan::Validate(chain)
@@ -217,35 +240,26 @@ fn plan(t: &mut ThreadState, lock: &LockInfo, key: u64, mode: AcquireMode) -> Pl
 }
 
 #[inline]
-fn push(
-    lock: &LockInfo,
-    mode: AcquireMode,
-    site: &'static Location<'static>,
-    key: u64,
-    chain: u64,
-    remember: bool,
-) {
+fn push(entry: HeldEntry, validated: bool) {
     with_thread(|t| {
-        if remember {
-            t.remember(chain);
+        if validated {
+            t.remember(entry.chain);
             // Every held lock is now a source of an order edge: a node that
             // must leave the graph when its lock is dropped (see `release`).
             for e in &mut t.held {
                 e.in_graph = true;
             }
         }
-        t.push(held(lock, mode, site), key, chain);
+        t.push(entry);
     });
 }
 
 /// Releases one hold; called by a guard's `Drop` before the raw unlock.
-#[inline]
+#[inline(always)]
 pub(crate) fn release(meta: &LockMeta, mode: AcquireMode) {
     let id = meta.id();
-    if let Some(Some(entry)) = with_thread(|t| t.release(id, mode)) {
-        if entry.in_graph {
-            meta.mark_in_graph();
-        }
+    if let Some(Some(true)) = with_thread(|t| t.release(id, mode)) {
+        meta.mark_in_graph();
     }
 }
 
@@ -389,14 +403,10 @@ pub(crate) fn check_upgrade(meta: &LockMeta, site: &'static Location<'static>) {
 
 /// Changes the mode of a held lock in place (upgrade, downgrade).
 pub(crate) fn change_mode(meta: &LockMeta, from: AcquireMode, to: AcquireMode) {
-    let id = meta.info().id;
+    let id = meta.id();
     with_thread(|t| {
-        if let Some(i) = t
-            .held
-            .iter()
-            .rposition(|e| e.held.lock.id == id && e.held.mode == from)
-        {
-            t.held[i].held.mode = to;
+        if let Some(i) = t.held.iter().rposition(|e| e.id == id && e.mode == from) {
+            t.held[i].mode = to;
             t.rechain(i);
         }
     });
@@ -408,12 +418,9 @@ pub(crate) fn suspend(meta: &LockMeta, mode: AcquireMode) -> Option<HeldEntry> {
     if !config::enabled() {
         return None;
     }
-    let id = meta.info().id;
+    let id = meta.id();
     with_thread(|t| {
-        let i = t
-            .held
-            .iter()
-            .rposition(|e| e.held.lock.id == id && e.held.mode == mode)?;
+        let i = t.held.iter().rposition(|e| e.id == id && e.mode == mode)?;
         let entry = t.held.remove(i);
         t.rechain(i);
         Some(entry)

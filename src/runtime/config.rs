@@ -65,17 +65,22 @@ fn flag(name: &str) -> Option<bool> {
     }
 }
 
-fn cached(slot: &AtomicU8, init: impl FnOnce() -> bool) -> bool {
+#[inline(always)]
+fn cached(slot: &AtomicU8, init: fn() -> bool) -> bool {
     match slot.load(Relaxed) {
         ON => true,
         OFF => false,
-        _ => {
-            let v = init();
-            // A racing `set_*` from code wins over the environment.
-            let _ = slot.compare_exchange(UNSET, if v { ON } else { OFF }, Relaxed, Relaxed);
-            slot.load(Relaxed) == ON
-        }
+        _ => resolve(slot, init),
     }
+}
+
+#[cold]
+#[inline(never)]
+fn resolve(slot: &AtomicU8, init: fn() -> bool) -> bool {
+    let v = init();
+    // A racing `set_*` from code wins over the environment.
+    let _ = slot.compare_exchange(UNSET, if v { ON } else { OFF }, Relaxed, Relaxed);
+    slot.load(Relaxed) == ON
 }
 
 /// Whether checking is on: the `checks` cargo feature, then `LOCKCHECK`, then
@@ -85,11 +90,7 @@ pub fn enabled() -> bool {
     if !cfg!(feature = "checks") {
         return false;
     }
-    match ENABLED.load(Relaxed) {
-        ON => true,
-        OFF => false,
-        _ => cached(&ENABLED, || flag("LOCKCHECK").unwrap_or(true)),
-    }
+    cached(&ENABLED, || flag("LOCKCHECK").unwrap_or(true))
 }
 
 /// Turns checking on or off for locks acquired from now on.
@@ -177,6 +178,7 @@ pub fn set_backtraces(on: bool) {
 }
 
 /// Whether order is checked on lock instances or classes.
+#[inline]
 pub fn order_granularity() -> OrderGranularity {
     let class = cached(&CLASS_ORDER, || match env("LOCKCHECK_ORDER") {
         Some(v) if v.eq_ignore_ascii_case("class") => true,
@@ -187,9 +189,6 @@ pub fn order_granularity() -> OrderGranularity {
         }
         None => false,
     });
-    if !ORDER_FROZEN.load(Relaxed) {
-        ORDER_FROZEN.store(true, Relaxed);
-    }
     if class {
         OrderGranularity::Class
     } else {
@@ -197,8 +196,14 @@ pub fn order_granularity() -> OrderGranularity {
     }
 }
 
+/// Fixes the granularity: the lock-order graph now exists.
+pub(crate) fn freeze_order_granularity() -> OrderGranularity {
+    ORDER_FROZEN.store(true, Relaxed);
+    order_granularity()
+}
+
 /// Chooses instance or class order checking. It takes effect only before
-/// the first lock is tracked (the graph cannot change its nodes' meaning
+/// the first lock-order edge is recorded (the graph cannot change its nodes' meaning
 /// half-way); returns whether it took effect.
 pub fn set_order_granularity(granularity: OrderGranularity) -> bool {
     if ORDER_FROZEN.load(Relaxed) {

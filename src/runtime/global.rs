@@ -33,7 +33,7 @@ impl Global {
             }
         });
         Global {
-            order: Mutex::new(LockOrderGraph::new(config::order_granularity())),
+            order: Mutex::new(LockOrderGraph::new(config::freeze_order_granularity())),
             waits: Mutex::new(WaitForGraph::default()),
             findings: Mutex::new(FindingSet::new()),
             sink,

@@ -5,7 +5,9 @@
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use crate::event::{AcquireMode, HeldLock, LockId, ThreadId, ThreadInfo};
+use std::panic::Location;
+
+use crate::event::{AcquireMode, HeldLock, LockId, LockInfo, LockKind, Site, ThreadId, ThreadInfo};
 
 /// Slots in the chain-key cache. Direct-mapped: a collision only costs one
 /// more validation, and memory stays bounded however many contexts a long
@@ -18,7 +20,7 @@ const EMPTY_CHAIN: u64 = 0x243f_6a88_85a3_08d3;
 static NEXT_THREAD: AtomicU64 = AtomicU64::new(1);
 
 /// Hash of a held-lock stack, extended by one more lock.
-#[inline]
+#[inline(always)]
 pub(crate) fn chain_mix(prev: u64, key: u64, mode: AcquireMode) -> u64 {
     let mut x = prev.rotate_left(23) ^ key.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (mode as u64 + 1);
     x ^= x >> 31;
@@ -26,18 +28,42 @@ pub(crate) fn chain_mix(prev: u64, key: u64, mode: AcquireMode) -> u64 {
     (x ^ (x >> 29)) | 1
 }
 
-/// One lock this thread holds.
+/// One lock this thread holds. Kept small and free of pointers into the
+/// lock itself (a lock may be dropped while a forgotten guard still names
+/// it): pointers to statics only.
 #[derive(Copy, Clone, Debug)]
 pub(crate) struct HeldEntry {
-    pub(crate) held: HeldLock,
-    /// Re-entries of a reentrant mutex beyond the first.
-    pub(crate) reentries: u32,
+    pub(crate) id: LockId,
     /// Order key (instance id or class key) the chain was built with.
     pub(crate) key: u64,
     /// Chain key of the stack up to and including this entry.
     pub(crate) chain: u64,
+    pub(crate) name: Option<&'static str>,
+    pub(crate) created: &'static Location<'static>,
+    /// Where it was acquired.
+    pub(crate) site: &'static Location<'static>,
+    pub(crate) kind: LockKind,
+    pub(crate) mode: AcquireMode,
     /// An order edge left this lock while it was held: it is a graph node.
     pub(crate) in_graph: bool,
+    /// Re-entries of a reentrant mutex beyond the first.
+    pub(crate) reentries: u32,
+}
+
+impl HeldEntry {
+    /// The held lock as the detectors see it.
+    pub(crate) fn held_lock(&self) -> HeldLock {
+        HeldLock {
+            lock: LockInfo {
+                id: self.id,
+                kind: self.kind,
+                name: self.name,
+                created: Site::from(self.created),
+            },
+            mode: self.mode,
+            site: Site::from(self.site),
+        }
+    }
 }
 
 /// The locks one thread holds, innermost last, with their chain keys.
@@ -64,6 +90,14 @@ impl ThreadState {
         })
     }
 
+    /// A per-thread value mixed into what a lock remembers of its last
+    /// validation, so that a stack validated by one thread is validated again
+    /// by the next (which may make an edge multi-threaded).
+    #[inline]
+    pub(crate) fn salt(&mut self) -> u64 {
+        self.info().id.0.wrapping_mul(0xd6e8_feb8_6659_fd93)
+    }
+
     /// Chain key of the current stack.
     #[inline]
     pub(crate) fn chain(&self) -> u64 {
@@ -87,51 +121,51 @@ impl ThreadState {
 
     /// Pushes a newly acquired lock.
     #[inline]
-    pub(crate) fn push(&mut self, held: HeldLock, key: u64, chain: u64) {
-        self.held.push(HeldEntry {
-            held,
-            reentries: 0,
-            key,
-            chain,
-            in_graph: false,
-        });
+    pub(crate) fn push(&mut self, entry: HeldEntry) {
+        self.held.push(entry);
     }
 
     /// The entry for a lock this thread holds, innermost first.
     pub(crate) fn find_mut(&mut self, id: LockId) -> Option<&mut HeldEntry> {
-        self.held.iter_mut().rev().find(|e| e.held.lock.id == id)
+        self.held.iter_mut().rev().find(|e| e.id == id)
     }
 
     /// Whether this thread holds `id` in any mode.
     pub(crate) fn holds(&self, id: LockId) -> bool {
-        self.held.iter().any(|e| e.held.lock.id == id)
+        self.held.iter().any(|e| e.id == id)
     }
 
-    /// Releases one hold of `id` in `mode` (the innermost such); returns the
-    /// entry when it was the last hold. Guards may be dropped in any order, so
+    /// Releases one hold of `id` in `mode` (the innermost such). Returns
+    /// `Some(in_graph)` when it was the last hold, `None` for a re-entry or a
+    /// lock this thread does not hold. Guards may be dropped in any order, so
     /// entries above a removed one get their chain keys recomputed.
-    #[inline]
-    pub(crate) fn release(&mut self, id: LockId, mode: AcquireMode) -> Option<HeldEntry> {
-        let last = self.held.len().checked_sub(1)?;
-        let top = &mut self.held[last];
-        if top.held.lock.id == id && top.held.mode == mode {
-            if top.reentries > 0 {
-                top.reentries -= 1;
-                return None;
+    #[inline(always)]
+    pub(crate) fn release(&mut self, id: LockId, mode: AcquireMode) -> Option<bool> {
+        if let Some(top) = self.held.last_mut() {
+            if top.id == id && top.mode == mode && top.reentries == 0 {
+                let in_graph = top.in_graph;
+                self.held.pop();
+                return Some(in_graph);
             }
-            return self.held.pop();
         }
+        self.release_inner(id, mode)
+    }
+
+    #[cold]
+    fn release_inner(&mut self, id: LockId, mode: AcquireMode) -> Option<bool> {
         let i = self
             .held
             .iter()
-            .rposition(|e| e.held.lock.id == id && e.held.mode == mode)?;
+            .rposition(|e| e.id == id && e.mode == mode)?;
         if self.held[i].reentries > 0 {
             self.held[i].reentries -= 1;
             return None;
         }
         let removed = self.held.remove(i);
-        self.rechain(i);
-        Some(removed)
+        if i < self.held.len() {
+            self.rechain(i);
+        }
+        Some(removed.in_graph)
     }
 
     /// Recomputes chain keys from position `from` up.
@@ -142,14 +176,14 @@ impl ThreadState {
             self.held[from - 1].chain
         };
         for e in &mut self.held[from..] {
-            e.chain = chain_mix(prev, e.key, e.held.mode);
+            e.chain = chain_mix(prev, e.key, e.mode);
             prev = e.chain;
         }
     }
 
     /// The held locks, as the detectors see them.
     pub(crate) fn held_locks(&self) -> Vec<HeldLock> {
-        self.held.iter().map(|e| e.held).collect()
+        self.held.iter().map(HeldEntry::held_lock).collect()
     }
 }
 
@@ -163,7 +197,7 @@ impl Drop for ThreadState {
         let held = std::mem::take(&mut self.held);
         let thread = self.info().clone();
         for entry in held {
-            super::policy::thread_exited_holding(&thread, &entry.held);
+            super::policy::thread_exited_holding(&thread, &entry.held_lock());
         }
     }
 }
@@ -179,7 +213,7 @@ thread_local! {
 
 /// Runs `f` on this thread's state; `None` while the thread is being torn
 /// down (its thread-locals destroyed), when nothing is tracked any more.
-#[inline]
+#[inline(always)]
 pub(crate) fn with_thread<R>(f: impl FnOnce(&mut ThreadState) -> R) -> Option<R> {
     THREAD
         .try_with(|cell| cell.try_borrow_mut().ok().map(|mut s| f(&mut s)))
@@ -190,24 +224,21 @@ pub(crate) fn with_thread<R>(f: impl FnOnce(&mut ThreadState) -> R) -> Option<R>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{LockInfo, LockKind, Site};
-
-    fn held(id: u64, mode: AcquireMode) -> HeldLock {
-        HeldLock {
-            lock: LockInfo {
-                id: LockId(id),
-                kind: LockKind::RwLock,
-                name: None,
-                created: Site::caller(),
-            },
-            mode,
-            site: Site::caller(),
-        }
-    }
 
     fn push(s: &mut ThreadState, id: u64, mode: AcquireMode) {
         let chain = chain_mix(s.chain(), id, mode);
-        s.push(held(id, mode), id, chain);
+        s.push(HeldEntry {
+            id: LockId(id),
+            key: id,
+            chain,
+            name: None,
+            created: Location::caller(),
+            site: Location::caller(),
+            kind: LockKind::RwLock,
+            mode,
+            in_graph: false,
+            reentries: 0,
+        });
     }
 
     #[test]
@@ -238,9 +269,9 @@ mod tests {
         let mut s = ThreadState::new();
         push(&mut s, 1, AcquireMode::Exclusive);
         s.find_mut(LockId(1)).unwrap().reentries += 2;
-        assert!(s.release(LockId(1), AcquireMode::Exclusive).is_none());
-        assert!(s.release(LockId(1), AcquireMode::Exclusive).is_none());
-        assert!(s.release(LockId(1), AcquireMode::Exclusive).is_some());
+        assert_eq!(s.release(LockId(1), AcquireMode::Exclusive), None);
+        assert_eq!(s.release(LockId(1), AcquireMode::Exclusive), None);
+        assert_eq!(s.release(LockId(1), AcquireMode::Exclusive), Some(false));
         assert!(s.held.is_empty());
     }
 

@@ -22,6 +22,9 @@ pub(crate) struct LockMeta {
     /// The lock is a node of the lock-order graph, so dropping it must
     /// remove it there.
     in_graph: AtomicBool,
+    /// Chain key (salted with the thread) of the last held stack this lock
+    /// was validated under: a one-entry cache beside the thread's own.
+    validated: AtomicU64,
 }
 
 impl LockMeta {
@@ -36,6 +39,7 @@ impl LockMeta {
             name,
             created,
             in_graph: AtomicBool::new(false),
+            validated: AtomicU64::new(0),
         }
     }
 
@@ -46,17 +50,41 @@ impl LockMeta {
     }
 
     /// The lock's id, assigned on first use.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn id(&self) -> LockId {
         let id = self.id.load(Relaxed);
         if id != 0 {
             return LockId(id);
         }
+        self.assign_id()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn assign_id(&self) -> LockId {
         let fresh = NEXT_LOCK.fetch_add(1, Relaxed);
         match self.id.compare_exchange(0, fresh, Relaxed, Relaxed) {
             Ok(_) => LockId(fresh),
             Err(other) => LockId(other),
         }
+    }
+
+    /// Mutex, rwlock or reentrant mutex.
+    #[inline]
+    pub(crate) fn kind(&self) -> LockKind {
+        self.kind
+    }
+
+    /// The name, if the lock has one.
+    #[inline]
+    pub(crate) fn name(&self) -> Option<&'static str> {
+        self.name
+    }
+
+    /// Where the lock was created.
+    #[inline]
+    pub(crate) fn created(&self) -> &'static Location<'static> {
+        self.created
     }
 
     /// The lock as the detectors see it.
@@ -68,6 +96,18 @@ impl LockMeta {
             name: self.name,
             created: Site::from(self.created),
         }
+    }
+
+    /// What the lock remembers of its last validation.
+    #[inline]
+    pub(crate) fn validated(&self) -> u64 {
+        self.validated.load(Relaxed)
+    }
+
+    /// Remembers a validation.
+    #[inline]
+    pub(crate) fn set_validated(&self, token: u64) {
+        self.validated.store(token, Relaxed);
     }
 
     /// Notes that the lock-order graph has a node for this lock.

@@ -1,0 +1,456 @@
+//! Lock overhead of `lockcheck::Mutex` next to a plain `parking_lot::Mutex`
+//! (the baseline) and two other deadlock detectors, `tracing-mutex` and
+//! `deloxide`, all measured in the same run.
+//!
+//! Run it with
+//!
+//! ```text
+//! cargo bench --bench locks                  # every group
+//! cargo bench --bench locks -- chain4        # one group (criterion filter)
+//! python3 benches/ratios.py                  # Markdown table: mean ns and ratio to parking_lot
+//! ```
+//!
+//! If your shell exports `RUST_BACKTRACE` (or `RUST_LIB_BACKTRACE`), run
+//! `env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE cargo bench --bench locks`
+//! instead; see `tracing-mutex` below.
+//!
+//! # Implementations (criterion function ids)
+//!
+//! * `parking_lot`: `parking_lot::Mutex`, the baseline every ratio is taken against.
+//! * `lockcheck`: `lockcheck::Mutex` with default features (`checks` on).
+//!   Backtrace capture is switched off with `lockcheck::config::set_backtraces(false)`
+//!   at the start of every benchmark function. (Outside this bench,
+//!   `LOCKCHECK_BACKTRACE=1` turns capture on, and so does `RUST_BACKTRACE`
+//!   when `LOCKCHECK_BACKTRACE` is unset; the call wins over both, so the
+//!   numbers do not depend on the environment.) `LOCKCHECK=off` would disable
+//!   checking altogether; the bench warns if it is set.
+//! * `tracing-mutex`: `tracing_mutex::parkinglot::tracing::Mutex` (the crate's
+//!   `parking_lot` feature), a tracing wrapper around the same parking_lot
+//!   mutex as the baseline. Not `tracing_mutex::parkinglot::Mutex`: that alias
+//!   resolves to the *untraced* lock when `debug_assertions` are off, as they
+//!   are in the bench profile. tracing-mutex captures a
+//!   `std::backtrace::Backtrace` for every new lock-order edge (default
+//!   `backtraces` feature); whether that capture does any work is decided by
+//!   `RUST_LIB_BACKTRACE` / `RUST_BACKTRACE`. Do not set them when running this
+//!   bench (it prints a warning if they are set).
+//! * `deloxide`: `deloxide::Mutex` in its default *wait-for-graph* mode.
+//!   Deloxide's lock-order-graph mode is not a run-time switch: it is the cargo
+//!   feature `lock-order-graph`, compiled in for the whole build (and with the
+//!   feature on, `Deloxide::new()` enables lock-order checking by default and
+//!   every acquisition goes through the global detector). So one build measures
+//!   one mode. To measure the other mode, rebuild with the feature on the command
+//!   line (no Cargo.toml change is needed):
+//!
+//!   ```text
+//!   cargo bench --bench locks --features deloxide/lock-order-graph -- deloxide
+//!   ```
+//!
+//!   The bench finds out at start-up which mode was compiled in (it provokes a
+//!   harmless lock-order inversion on two private locks and waits up to one
+//!   second for deloxide to report it) and names the implementation `deloxide`
+//!   (wait-for graph only) or `deloxide-lock-order`, so results of both builds
+//!   sit side by side under `target/criterion/`. `Deloxide::start` prints a banner
+//!   on stdout; that is expected.
+//!
+//! All locks hold a `u64`. Helper threads are plain `std::thread::scope` threads
+//! for every implementation.
+//!
+//! # Groups (criterion group ids)
+//!
+//! * `uncontended`: one thread, one mutex: lock, read the value, unlock.
+//! * `chain4`: four mutexes locked nested in a fixed order (0, 1, 2, 3), then the
+//!   guards are dropped in reverse order (3, 2, 1, 0). The lock-order edges all
+//!   exist after the first iteration, so this is the steady-state cost of
+//!   acquiring while holding other locks.
+//! * `create_lock_under_outer`: with an outer lock held (taken once per criterion
+//!   sample, outside the timed loop), each iteration creates a new mutex, locks
+//!   and unlocks it, and drops it. Every iteration therefore adds a brand-new
+//!   lock-order edge (outer -> new) and then removes the lock from the detector.
+//! * `contended2`: two threads on one mutex. A helper thread locks and unlocks
+//!   the mutex in a loop until a stop flag (`AtomicBool`) is set; the measured
+//!   thread does `iters` lock/unlock pairs. A `std::sync::Barrier` starts both;
+//!   there are no sleeps. Only the measured thread's loop is timed
+//!   (`iter_custom`); the helper is spawned and joined outside the timing.
+//! * `locks_10k`: 10,000 distinct mutexes plus one outer mutex are created
+//!   *before* the measurement (creation is not timed). One iteration locks the
+//!   outer mutex, then locks and unlocks each of the 10,000 mutexes once while
+//!   holding it, then unlocks the outer one. The reported time is for the whole
+//!   10,000 (`Throughput::Elements(10_000)`, so criterion also prints
+//!   elements/s). The same locks are reused every iteration, so the 10,000
+//!   outer -> lock edges are recorded during warm-up and the timed loop measures
+//!   acquisition with a 10,000-lock graph in place; the cost of recording a new
+//!   edge is what `create_lock_under_outer` measures.
+//! * `locks_n`: the `locks_10k` workload for n = 1,000, 10,000 and 100,000,
+//!   `parking_lot` and `lockcheck` only, so that linearity can be read off (the
+//!   time per element should not grow with n).
+//!
+//! `locks_10k` and `locks_n` use flat sampling with 30 samples; every group uses
+//! 0.5 s of warm-up and 2 s of measurement per benchmark, so the whole run takes
+//! a few minutes on a 2-core machine.
+//!
+//! # Result layout (what `benches/ratios.py` reads)
+//!
+//! ```text
+//! target/criterion/<group>/<impl>/new/estimates.json           all groups but locks_n
+//! target/criterion/locks_n/<impl>/<n>/new/estimates.json       n = 1000, 10000, 100000
+//! ```
+
+use std::hint::black_box;
+use std::ops::Deref;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Barrier, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use criterion::measurement::WallTime;
+use criterion::{
+    criterion_group, criterion_main, Bencher, BenchmarkGroup, BenchmarkId, Criterion, SamplingMode,
+    Throughput,
+};
+use deloxide::{DeadlockInfo, DeadlockSource, Deloxide};
+
+type Group<'a> = BenchmarkGroup<'a, WallTime>;
+
+type ParkingLotMutex = parking_lot::Mutex<u64>;
+type LockcheckMutex = lockcheck::Mutex<u64>;
+type TracingMutex = tracing_mutex::parkinglot::tracing::Mutex<u64>;
+type DeloxideMutex = deloxide::Mutex<u64>;
+
+/// The common surface of the four mutexes. Every benchmark is written once,
+/// generically, and monomorphised per implementation.
+trait BenchMutex: Sync {
+    /// Criterion function id, and directory name under `target/criterion/<group>/`.
+    fn name() -> &'static str;
+    fn new(value: u64) -> Self;
+    fn lock(&self) -> impl Deref<Target = u64> + '_;
+}
+
+impl BenchMutex for ParkingLotMutex {
+    fn name() -> &'static str {
+        "parking_lot"
+    }
+
+    fn new(value: u64) -> Self {
+        parking_lot::Mutex::new(value)
+    }
+
+    #[inline]
+    fn lock(&self) -> impl Deref<Target = u64> + '_ {
+        parking_lot::Mutex::lock(self)
+    }
+}
+
+impl BenchMutex for LockcheckMutex {
+    fn name() -> &'static str {
+        "lockcheck"
+    }
+
+    fn new(value: u64) -> Self {
+        lockcheck::Mutex::new(value)
+    }
+
+    #[inline]
+    fn lock(&self) -> impl Deref<Target = u64> + '_ {
+        lockcheck::Mutex::lock(self)
+    }
+}
+
+impl BenchMutex for TracingMutex {
+    fn name() -> &'static str {
+        "tracing-mutex"
+    }
+
+    fn new(value: u64) -> Self {
+        tracing_mutex::parkinglot::tracing::Mutex::new(value)
+    }
+
+    #[inline]
+    fn lock(&self) -> impl Deref<Target = u64> + '_ {
+        tracing_mutex::parkinglot::tracing::Mutex::lock(self)
+    }
+}
+
+impl BenchMutex for DeloxideMutex {
+    fn name() -> &'static str {
+        deloxide_name()
+    }
+
+    fn new(value: u64) -> Self {
+        deloxide::Mutex::new(value)
+    }
+
+    #[inline]
+    fn lock(&self) -> impl Deref<Target = u64> + '_ {
+        deloxide::Mutex::lock(self)
+    }
+}
+
+/// The deloxide implementation name for this build: `deloxide` (wait-for
+/// graph, the default) or `deloxide-lock-order` (built with
+/// `--features deloxide/lock-order-graph`). Starts deloxide on first call.
+fn deloxide_name() -> &'static str {
+    static NAME: OnceLock<&'static str> = OnceLock::new();
+    NAME.get_or_init(start_deloxide)
+}
+
+/// Starts deloxide (once per process, see `deloxide_name`) and finds out
+/// which mode was compiled in.
+fn start_deloxide() -> &'static str {
+    static PROBING: AtomicBool = AtomicBool::new(true);
+    let (probe_tx, probe_rx) = mpsc::sync_channel::<()>(1);
+    Deloxide::new()
+        .callback(move |info: DeadlockInfo| {
+            if PROBING.load(Ordering::SeqCst)
+                && matches!(info.source, DeadlockSource::LockOrderViolation)
+            {
+                let _ = probe_tx.try_send(());
+            } else {
+                eprintln!("deloxide reported a deadlock during the benchmark: {info:?}");
+            }
+        })
+        .start()
+        .expect("failed to start deloxide");
+
+    // Take two private locks in both orders, on one thread: nothing blocks,
+    // but a lock-order graph sees the cycle and reports it (asynchronously,
+    // from deloxide's dispatcher thread). The wait-for graph sees nothing.
+    let a = deloxide::Mutex::new(());
+    let b = deloxide::Mutex::new(());
+    {
+        let _a = a.lock();
+        let _b = b.lock();
+    }
+    {
+        let _b = b.lock();
+        let _a = a.lock();
+    }
+    let lock_order = probe_rx.recv_timeout(Duration::from_secs(1)).is_ok();
+    PROBING.store(false, Ordering::SeqCst);
+    if lock_order {
+        "deloxide-lock-order"
+    } else {
+        "deloxide"
+    }
+}
+
+/// Per-benchmark-function setup; cheap after the first call.
+fn setup() {
+    // Backtrace capture off; `LOCKCHECK_BACKTRACE=1` would turn it on.
+    lockcheck::config::set_backtraces(false);
+
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        // std::backtrace::Backtrace::capture, used by tracing-mutex, reads
+        // RUST_LIB_BACKTRACE first and falls back to RUST_BACKTRACE.
+        let capture = std::env::var_os("RUST_LIB_BACKTRACE")
+            .or_else(|| std::env::var_os("RUST_BACKTRACE"))
+            .is_some_and(|v| v != "0");
+        if capture {
+            eprintln!(
+                "warning: RUST_LIB_BACKTRACE/RUST_BACKTRACE enable backtraces: tracing-mutex will \
+                 capture one for every new lock-order edge, which skews its numbers; unset them \
+                 for comparable results"
+            );
+        }
+        if !lockcheck::config::enabled() {
+            eprintln!(
+                "warning: lockcheck checking is off (LOCKCHECK=off or the `checks` feature is \
+                 disabled): the `lockcheck` numbers measure plain parking_lot locks"
+            );
+        }
+        deloxide_name();
+    });
+}
+
+// ---------------------------------------------------------------------------
+// 1. uncontended
+
+fn uncontended_case<M: BenchMutex>(group: &mut Group<'_>) {
+    let mutex = M::new(1);
+    group.bench_function(M::name(), |b| {
+        b.iter(|| {
+            let guard = black_box(&mutex).lock();
+            black_box(*guard);
+        });
+    });
+}
+
+fn uncontended(c: &mut Criterion) {
+    setup();
+    let mut group = c.benchmark_group("uncontended");
+    uncontended_case::<ParkingLotMutex>(&mut group);
+    uncontended_case::<LockcheckMutex>(&mut group);
+    uncontended_case::<TracingMutex>(&mut group);
+    uncontended_case::<DeloxideMutex>(&mut group);
+    group.finish();
+}
+
+// ---------------------------------------------------------------------------
+// 2. chain4
+
+fn chain4_case<M: BenchMutex>(group: &mut Group<'_>) {
+    let locks: [M; 4] = std::array::from_fn(|i| M::new(i as u64));
+    group.bench_function(M::name(), |b| {
+        b.iter(|| {
+            let locks = black_box(&locks);
+            let g0 = locks[0].lock();
+            let g1 = locks[1].lock();
+            let g2 = locks[2].lock();
+            let g3 = locks[3].lock();
+            black_box(*g0 + *g1 + *g2 + *g3);
+            drop(g3);
+            drop(g2);
+            drop(g1);
+            drop(g0);
+        });
+    });
+}
+
+fn chain4(c: &mut Criterion) {
+    setup();
+    let mut group = c.benchmark_group("chain4");
+    chain4_case::<ParkingLotMutex>(&mut group);
+    chain4_case::<LockcheckMutex>(&mut group);
+    chain4_case::<TracingMutex>(&mut group);
+    chain4_case::<DeloxideMutex>(&mut group);
+    group.finish();
+}
+
+// ---------------------------------------------------------------------------
+// 3. create_lock_under_outer
+
+fn create_lock_under_outer_case<M: BenchMutex>(group: &mut Group<'_>) {
+    let outer = M::new(0);
+    group.bench_function(M::name(), |b| {
+        // Held for the whole sample; only the inner create/lock/unlock/drop is
+        // repeated `iters` times.
+        let outer_guard = outer.lock();
+        b.iter(|| {
+            let inner = M::new(black_box(1));
+            let guard = inner.lock();
+            black_box(*guard);
+            drop(guard);
+            drop(inner);
+        });
+        drop(outer_guard);
+    });
+}
+
+fn create_lock_under_outer(c: &mut Criterion) {
+    setup();
+    let mut group = c.benchmark_group("create_lock_under_outer");
+    create_lock_under_outer_case::<ParkingLotMutex>(&mut group);
+    create_lock_under_outer_case::<LockcheckMutex>(&mut group);
+    create_lock_under_outer_case::<TracingMutex>(&mut group);
+    create_lock_under_outer_case::<DeloxideMutex>(&mut group);
+    group.finish();
+}
+
+// ---------------------------------------------------------------------------
+// 4. contended2
+
+fn contended2_case<M: BenchMutex>(group: &mut Group<'_>) {
+    group.bench_function(M::name(), |b| {
+        b.iter_custom(|iters| {
+            let mutex = M::new(0);
+            let stop = AtomicBool::new(false);
+            let barrier = Barrier::new(2);
+            thread::scope(|s| {
+                s.spawn(|| {
+                    barrier.wait();
+                    while !stop.load(Ordering::Relaxed) {
+                        let guard = mutex.lock();
+                        black_box(*guard);
+                    }
+                });
+                barrier.wait();
+                let start = Instant::now();
+                for _ in 0..iters {
+                    let guard = mutex.lock();
+                    black_box(*guard);
+                }
+                let elapsed = start.elapsed();
+                stop.store(true, Ordering::Relaxed);
+                elapsed
+            })
+        });
+    });
+}
+
+fn contended2(c: &mut Criterion) {
+    setup();
+    let mut group = c.benchmark_group("contended2");
+    contended2_case::<ParkingLotMutex>(&mut group);
+    contended2_case::<LockcheckMutex>(&mut group);
+    contended2_case::<TracingMutex>(&mut group);
+    contended2_case::<DeloxideMutex>(&mut group);
+    group.finish();
+}
+
+// ---------------------------------------------------------------------------
+// 5. locks_10k and locks_n
+
+/// Creates `n` locks plus an outer lock (not timed), then times: lock outer,
+/// lock + unlock each of the `n` locks once, unlock outer. The benchmark id is
+/// `<impl>` or, with `n_in_id`, `<impl>/<n>`.
+fn many_locks_case<M: BenchMutex>(group: &mut Group<'_>, n: usize, n_in_id: bool) {
+    let outer = M::new(0);
+    let locks: Vec<M> = (0..n as u64).map(M::new).collect();
+    let routine = |b: &mut Bencher<'_>| {
+        b.iter(|| {
+            let outer_guard = outer.lock();
+            for lock in black_box(&locks) {
+                let guard = lock.lock();
+                black_box(*guard);
+            }
+            drop(outer_guard);
+        });
+    };
+    group.throughput(Throughput::Elements(n as u64));
+    if n_in_id {
+        group.bench_function(BenchmarkId::new(M::name(), n), routine);
+    } else {
+        group.bench_function(M::name(), routine);
+    }
+}
+
+fn slow_group<'a>(c: &'a mut Criterion, name: &str) -> Group<'a> {
+    let mut group = c.benchmark_group(name);
+    group.sample_size(30).sampling_mode(SamplingMode::Flat);
+    group
+}
+
+fn locks_10k(c: &mut Criterion) {
+    setup();
+    const N: usize = 10_000;
+    let mut group = slow_group(c, "locks_10k");
+    many_locks_case::<ParkingLotMutex>(&mut group, N, false);
+    many_locks_case::<LockcheckMutex>(&mut group, N, false);
+    many_locks_case::<TracingMutex>(&mut group, N, false);
+    many_locks_case::<DeloxideMutex>(&mut group, N, false);
+    group.finish();
+}
+
+fn locks_n(c: &mut Criterion) {
+    setup();
+    let mut group = slow_group(c, "locks_n");
+    for n in [1_000, 10_000, 100_000] {
+        many_locks_case::<ParkingLotMutex>(&mut group, n, true);
+        many_locks_case::<LockcheckMutex>(&mut group, n, true);
+    }
+    group.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = uncontended, chain4, create_lock_under_outer, contended2, locks_10k, locks_n
+}
+criterion_main!(benches);
