@@ -66,6 +66,11 @@
 //!   sample, outside the timed loop), each iteration creates a new mutex, locks
 //!   and unlocks it, and drops it. Every iteration therefore adds a brand-new
 //!   lock-order edge (outer -> new) and then removes the lock from the detector.
+//! * `create_lock_under_outer_bt`: the same with backtrace capture on in both
+//!   predicting detectors (lockcheck and tracing-mutex; deloxide captures
+//!   none). Runs only when `RUST_BACKTRACE` is set, which is what turns
+//!   tracing-mutex's capture on:
+//!   `RUST_BACKTRACE=1 cargo bench --bench locks -- create_lock_under_outer_bt`.
 //! * `contended2`: two threads on one mutex. A helper thread locks and unlocks
 //!   the mutex in a loop until a stop flag (`AtomicBool`) is set; the measured
 //!   thread does `iters` lock/unlock pairs. A `std::sync::Barrier` starts both;
@@ -347,6 +352,27 @@ fn create_lock_under_outer(c: &mut Criterion) {
     group.finish();
 }
 
+/// `create_lock_under_outer` with both predicting detectors capturing a
+/// backtrace for every new edge. Runs only when `RUST_BACKTRACE` (or
+/// `RUST_LIB_BACKTRACE`) is set, since that is what turns tracing-mutex's
+/// capture on: `RUST_BACKTRACE=1 cargo bench --bench locks -- create_lock_under_outer_bt`.
+fn create_lock_under_outer_bt(c: &mut Criterion) {
+    setup();
+    let tracing_mutex_captures = std::env::var_os("RUST_LIB_BACKTRACE")
+        .or_else(|| std::env::var_os("RUST_BACKTRACE"))
+        .is_some_and(|v| v != "0");
+    if !tracing_mutex_captures {
+        return;
+    }
+    lockcheck::config::set_backtraces(true);
+    let mut group = c.benchmark_group("create_lock_under_outer_bt");
+    create_lock_under_outer_case::<ParkingLotMutex>(&mut group);
+    create_lock_under_outer_case::<LockcheckMutex>(&mut group);
+    create_lock_under_outer_case::<TracingMutex>(&mut group);
+    group.finish();
+    lockcheck::config::set_backtraces(false);
+}
+
 // ---------------------------------------------------------------------------
 // 4. contended2
 
@@ -451,6 +477,7 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = uncontended, chain4, create_lock_under_outer, contended2, locks_10k, locks_n
+    targets = uncontended, chain4, create_lock_under_outer, create_lock_under_outer_bt, contended2,
+        locks_10k, locks_n
 }
 criterion_main!(benches);

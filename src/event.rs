@@ -185,7 +185,8 @@ pub struct ThreadInfo {
     /// Process-unique id.
     pub id: ThreadId,
     /// The name std gave the thread (`main`, or `Builder::name`), if any.
-    pub name: Option<String>,
+    /// Shared, so that the slow path can copy a thread's identity cheaply.
+    pub name: Option<std::sync::Arc<str>>,
 }
 
 /// One lock a thread holds: which, in what mode, acquired where.

@@ -113,7 +113,7 @@ impl From<&event::ThreadInfo> for ThreadRef {
     fn from(t: &event::ThreadInfo) -> Self {
         ThreadRef {
             id: t.id.0,
-            name: t.name.clone(),
+            name: t.name.as_deref().map(str::to_owned),
         }
     }
 }

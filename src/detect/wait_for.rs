@@ -7,7 +7,7 @@
 //! graph needs no view into running threads and readers of an `RwLock` count as
 //! holders like any owner.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use backtrace::Backtrace;
 

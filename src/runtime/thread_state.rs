@@ -86,7 +86,7 @@ impl ThreadState {
     pub(crate) fn info(&mut self) -> &ThreadInfo {
         self.info.get_or_insert_with(|| ThreadInfo {
             id: ThreadId(NEXT_THREAD.fetch_add(1, Relaxed)),
-            name: std::thread::current().name().map(str::to_owned),
+            name: std::thread::current().name().map(std::sync::Arc::from),
         })
     }
 
