@@ -70,7 +70,7 @@ fn capture() -> Option<Backtrace> {
 }
 
 fn thread_and_held() -> (ThreadInfo, Vec<HeldLock>) {
-    with_thread(|t| (t.info().clone(), t.held_locks())).unwrap_or_else(|| {
+    with_thread(|t| (t.info(), t.held_locks())).unwrap_or_else(|| {
         (
             ThreadInfo {
                 id: crate::event::ThreadId(0),
@@ -246,7 +246,7 @@ fn push(entry: HeldEntry, validated: bool) {
             t.remember(entry.chain);
             // Every held lock is now a source of an order edge: a node that
             // must leave the graph when its lock is dropped (see `release`).
-            for e in &mut t.held {
+            for e in t.held.iter_mut() {
                 e.in_graph = true;
             }
         }
@@ -432,7 +432,7 @@ pub(crate) fn suspend(meta: &LockMeta, mode: AcquireMode) -> Option<HeldEntry> {
 pub(crate) fn resume(entry: Option<HeldEntry>) {
     let Some(entry) = entry else { return };
     with_thread(|t| {
-        t.held.push(entry);
+        t.push(entry);
         let last = t.held.len() - 1;
         t.rechain(last);
     });

@@ -2,12 +2,12 @@
 //! stacks already validated (lockdep's chain keys). Thread-local, so the hot
 //! path takes no global lock.
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use std::panic::Location;
-
-use crate::event::{AcquireMode, HeldLock, LockId, LockInfo, LockKind, Site, ThreadId, ThreadInfo};
+pub(crate) use super::held_stack::HeldEntry;
+use super::held_stack::{HeldStack, MAX_HELD};
+use crate::event::{AcquireMode, HeldLock, LockId, ThreadId, ThreadInfo};
 
 /// Slots in the chain-key cache. Direct-mapped: a collision only costs one
 /// more validation, and memory stays bounded however many contexts a long
@@ -28,66 +28,44 @@ pub(crate) fn chain_mix(prev: u64, key: u64, mode: AcquireMode) -> u64 {
     (x ^ (x >> 29)) | 1
 }
 
-/// One lock this thread holds. Kept small and free of pointers into the
-/// lock itself (a lock may be dropped while a forgotten guard still names
-/// it): pointers to statics only.
-#[derive(Copy, Clone, Debug)]
-pub(crate) struct HeldEntry {
-    pub(crate) id: LockId,
-    /// Order key (instance id or class key) the chain was built with.
-    pub(crate) key: u64,
-    /// Chain key of the stack up to and including this entry.
-    pub(crate) chain: u64,
-    pub(crate) name: Option<&'static str>,
-    pub(crate) created: &'static Location<'static>,
-    /// Where it was acquired.
-    pub(crate) site: &'static Location<'static>,
-    pub(crate) kind: LockKind,
-    pub(crate) mode: AcquireMode,
-    /// An order edge left this lock while it was held: it is a graph node.
-    pub(crate) in_graph: bool,
-    /// Re-entries of a reentrant mutex beyond the first.
-    pub(crate) reentries: u32,
-}
-
-impl HeldEntry {
-    /// The held lock as the detectors see it.
-    pub(crate) fn held_lock(&self) -> HeldLock {
-        HeldLock {
-            lock: LockInfo {
-                id: self.id,
-                kind: self.kind,
-                name: self.name,
-                created: Site::from(self.created),
-            },
-            mode: self.mode,
-            site: Site::from(self.site),
-        }
-    }
-}
-
-/// The locks one thread holds, innermost last, with their chain keys.
+/// The locks one thread holds, innermost last, with their chain keys, and
+/// the cache of validated chains. Plain data with no destructor, so that its
+/// thread-local is reached without the checks a destructor needs; the
+/// thread's exit is watched by [`ExitWatch`] instead.
 pub(crate) struct ThreadState {
-    info: Option<ThreadInfo>,
-    pub(crate) held: Vec<HeldEntry>,
-    cache: Vec<u64>,
+    /// This thread's id, 0 until first needed.
+    id: u64,
+    /// [`ExitWatch`] is registered for this thread.
+    watched: bool,
+    pub(crate) held: HeldStack,
+    cache: [u64; CHAIN_CACHE_SLOTS],
 }
 
 impl ThreadState {
     const fn new() -> Self {
         ThreadState {
-            info: None,
-            held: Vec::new(),
-            cache: Vec::new(),
+            id: 0,
+            watched: false,
+            held: HeldStack::new(),
+            cache: [0; CHAIN_CACHE_SLOTS],
         }
     }
 
     /// This thread's id and name, assigned on first need.
-    pub(crate) fn info(&mut self) -> &ThreadInfo {
-        self.info.get_or_insert_with(|| ThreadInfo {
-            id: ThreadId(NEXT_THREAD.fetch_add(1, Relaxed)),
-            name: std::thread::current().name().map(std::sync::Arc::from),
-        })
+    pub(crate) fn info(&mut self) -> ThreadInfo {
+        let info = EXIT_WATCH
+            .try_with(|w| w.info.get_or_init(new_thread_info).clone())
+            .unwrap_or_else(|_| ThreadInfo {
+                id: ThreadId(if self.id == 0 {
+                    next_thread_id()
+                } else {
+                    self.id
+                }),
+                name: None,
+            });
+        self.id = info.id.0;
+        self.watched = true;
+        info
     }
 
     /// A per-thread value mixed into what a lock remembers of its last
@@ -95,7 +73,10 @@ impl ThreadState {
     /// by the next (which may make an edge multi-threaded).
     #[inline]
     pub(crate) fn salt(&mut self) -> u64 {
-        self.info().id.0.wrapping_mul(0xd6e8_feb8_6659_fd93)
+        if self.id == 0 {
+            self.info();
+        }
+        self.id.wrapping_mul(0xd6e8_feb8_6659_fd93)
     }
 
     /// Chain key of the current stack.
@@ -107,22 +88,23 @@ impl ThreadState {
     /// Whether a stack with this chain key has been validated already.
     #[inline]
     pub(crate) fn knows(&self, chain: u64) -> bool {
-        !self.cache.is_empty() && self.cache[slot(chain)] == chain
+        self.cache[slot(chain)] == chain
     }
 
     /// Remembers a validated stack.
     pub(crate) fn remember(&mut self, chain: u64) {
-        if self.cache.is_empty() {
-            self.cache = vec![0; CHAIN_CACHE_SLOTS];
-        }
-        let i = slot(chain);
-        self.cache[i] = chain;
+        self.cache[slot(chain)] = chain;
     }
 
     /// Pushes a newly acquired lock.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push(&mut self, entry: HeldEntry) {
-        self.held.push(entry);
+        if !self.watched {
+            self.info();
+        }
+        if !self.held.push(entry) {
+            too_deep();
+        }
     }
 
     /// The entry for a lock this thread holds, innermost first.
@@ -141,7 +123,7 @@ impl ThreadState {
     /// entries above a removed one get their chain keys recomputed.
     #[inline(always)]
     pub(crate) fn release(&mut self, id: LockId, mode: AcquireMode) -> Option<bool> {
-        if let Some(top) = self.held.last_mut() {
+        if let Some(top) = self.held.last() {
             if top.id == id && top.mode == mode && top.reentries == 0 {
                 let in_graph = top.in_graph;
                 self.held.pop();
@@ -187,19 +169,44 @@ impl ThreadState {
     }
 }
 
-impl Drop for ThreadState {
-    /// A thread that ends while its state says it holds locks leaked a guard
-    /// (`mem::forget`): the locks stay locked forever.
+/// Watches the thread's exit: a thread that ends while its state says it
+/// holds locks leaked a guard (`mem::forget`), and the locks stay locked
+/// forever. Also keeps the thread's identity for reports.
+struct ExitWatch {
+    info: OnceCell<ThreadInfo>,
+}
+
+impl Drop for ExitWatch {
     fn drop(&mut self) {
-        if self.held.is_empty() {
+        let Some(held) = with_thread(|t| t.held.take_all()) else {
             return;
-        }
-        let held = std::mem::take(&mut self.held);
-        let thread = self.info().clone();
+        };
+        let Some(thread) = self.info.get() else {
+            return;
+        };
         for entry in held {
-            super::policy::thread_exited_holding(&thread, &entry.held_lock());
+            super::policy::thread_exited_holding(thread, &entry.held_lock());
         }
     }
+}
+
+fn next_thread_id() -> u64 {
+    NEXT_THREAD.fetch_add(1, Relaxed)
+}
+
+fn new_thread_info() -> ThreadInfo {
+    ThreadInfo {
+        id: ThreadId(next_thread_id()),
+        name: std::thread::current().name().map(std::sync::Arc::from),
+    }
+}
+
+#[cold]
+fn too_deep() {
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    WARNED.call_once(|| {
+        eprintln!("lockcheck: warning: a thread holds more than {MAX_HELD} locks at once; deeper acquisitions are not checked");
+    });
 }
 
 #[inline]
@@ -209,10 +216,11 @@ fn slot(chain: u64) -> usize {
 
 thread_local! {
     static THREAD: RefCell<ThreadState> = const { RefCell::new(ThreadState::new()) };
+    static EXIT_WATCH: ExitWatch = const { ExitWatch { info: OnceCell::new() } };
 }
 
-/// Runs `f` on this thread's state; `None` while the thread is being torn
-/// down (its thread-locals destroyed), when nothing is tracked any more.
+/// Runs `f` on this thread's state; `None` when the state is already in use
+/// further up this thread's stack (a report being made).
 #[inline(always)]
 pub(crate) fn with_thread<R>(f: impl FnOnce(&mut ThreadState) -> R) -> Option<R> {
     THREAD
@@ -232,9 +240,9 @@ mod tests {
             key: id,
             chain,
             name: None,
-            created: Location::caller(),
-            site: Location::caller(),
-            kind: LockKind::RwLock,
+            created: std::panic::Location::caller(),
+            site: std::panic::Location::caller(),
+            kind: crate::event::LockKind::RwLock,
             mode,
             in_graph: false,
             reentries: 0,

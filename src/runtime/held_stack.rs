@@ -1,0 +1,169 @@
+//! The stack of locks one thread holds, in a fixed-size array: no heap, no
+//! destructor, so the thread-local that holds it is reached without the
+//! registration checks a destructor needs. Linux lockdep bounds the depth the
+//! same way (MAX_LOCK_DEPTH, 48).
+
+use std::ops::{Deref, DerefMut};
+use std::panic::Location;
+
+use crate::event::{AcquireMode, HeldLock, LockId, LockInfo, LockKind, Site};
+
+/// Most locks one thread can hold at once and still be tracked. Deeper
+/// acquisitions still lock; they are not checked (and a warning says so).
+pub(crate) const MAX_HELD: usize = 48;
+
+/// One lock this thread holds. Kept small and free of pointers into the
+/// lock itself (a lock may be dropped while a forgotten guard still names
+/// it): pointers to statics only.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct HeldEntry {
+    pub(crate) id: LockId,
+    /// Order key (instance id or class key) the chain was built with.
+    pub(crate) key: u64,
+    /// Chain key of the stack up to and including this entry.
+    pub(crate) chain: u64,
+    pub(crate) name: Option<&'static str>,
+    pub(crate) created: &'static Location<'static>,
+    /// Where it was acquired.
+    pub(crate) site: &'static Location<'static>,
+    pub(crate) kind: LockKind,
+    pub(crate) mode: AcquireMode,
+    /// An order edge left this lock while it was held: it is a graph node.
+    pub(crate) in_graph: bool,
+    /// Re-entries of a reentrant mutex beyond the first.
+    pub(crate) reentries: u32,
+}
+
+impl HeldEntry {
+    /// The held lock as the detectors see it.
+    pub(crate) fn held_lock(&self) -> HeldLock {
+        HeldLock {
+            lock: LockInfo {
+                id: self.id,
+                kind: self.kind,
+                name: self.name,
+                created: Site::from(self.created),
+            },
+            mode: self.mode,
+            site: Site::from(self.site),
+        }
+    }
+
+    /// Filler for unused slots.
+    #[track_caller]
+    const fn unused() -> Self {
+        HeldEntry {
+            id: LockId(0),
+            key: 0,
+            chain: 0,
+            name: None,
+            created: Location::caller(),
+            site: Location::caller(),
+            kind: LockKind::Mutex,
+            mode: AcquireMode::Exclusive,
+            in_graph: false,
+            reentries: 0,
+        }
+    }
+}
+
+/// Held locks, innermost last. Derefs to the slice of live entries.
+pub(crate) struct HeldStack {
+    entries: [HeldEntry; MAX_HELD],
+    len: usize,
+}
+
+impl HeldStack {
+    pub(crate) const fn new() -> Self {
+        HeldStack {
+            entries: [HeldEntry::unused(); MAX_HELD],
+            len: 0,
+        }
+    }
+
+    /// Pushes an entry; false when the stack is full.
+    #[inline(always)]
+    pub(crate) fn push(&mut self, entry: HeldEntry) -> bool {
+        match self.entries.get_mut(self.len) {
+            Some(slot) => {
+                *slot = entry;
+                self.len += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Drops the innermost entry.
+    #[inline(always)]
+    pub(crate) fn pop(&mut self) {
+        self.len = self.len.saturating_sub(1);
+    }
+
+    /// Removes entry `i`, shifting the ones above it down.
+    pub(crate) fn remove(&mut self, i: usize) -> HeldEntry {
+        let removed = self.entries[i];
+        self.entries.copy_within(i + 1..self.len, i);
+        self.len -= 1;
+        removed
+    }
+
+    /// Empties the stack, returning what it held.
+    pub(crate) fn take_all(&mut self) -> Vec<HeldEntry> {
+        let all = self.to_vec();
+        self.len = 0;
+        all
+    }
+}
+
+impl Deref for HeldStack {
+    type Target = [HeldEntry];
+    #[inline(always)]
+    fn deref(&self) -> &[HeldEntry] {
+        &self.entries[..self.len]
+    }
+}
+
+impl DerefMut for HeldStack {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut [HeldEntry] {
+        &mut self.entries[..self.len]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(id: u64) -> HeldEntry {
+        HeldEntry {
+            id: LockId(id),
+            ..HeldEntry::unused()
+        }
+    }
+
+    #[test]
+    fn push_pop_remove_keep_order() {
+        let mut s = HeldStack::new();
+        for i in 1..=4 {
+            assert!(s.push(entry(i)));
+        }
+        assert_eq!(s.remove(1).id, LockId(2));
+        let ids: Vec<u64> = s.iter().map(|e| e.id.0).collect();
+        assert_eq!(ids, [1, 3, 4]);
+        s.pop();
+        assert_eq!(s.len(), 2);
+        assert_eq!(s.take_all().len(), 2);
+        assert!(s.is_empty());
+    }
+
+    #[test]
+    fn a_full_stack_refuses_more() {
+        let mut s = HeldStack::new();
+        for i in 0..MAX_HELD as u64 {
+            assert!(s.push(entry(i)));
+        }
+        assert!(!s.push(entry(99)));
+        assert_eq!(s.len(), MAX_HELD);
+    }
+}
