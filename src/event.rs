@@ -210,3 +210,39 @@ pub enum Attempt {
     /// forever, so it adds no edge into the tried lock (lockdep's rule).
     Try,
 }
+
+/// Identity of a shared variable (`lockcheck::Shared`), unique for the life
+/// of the process.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct VarId(pub u64);
+
+/// A shared variable as the detectors see it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct VarInfo {
+    /// The variable.
+    pub id: VarId,
+    /// The name given with `named`, if any.
+    pub name: Option<&'static str>,
+    /// Where it was created.
+    pub created: Site,
+}
+
+/// Whether an access reads or writes.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AccessKind {
+    /// Reads the value.
+    Read,
+    /// Writes the value.
+    Write,
+}
+
+impl AccessKind {
+    /// The name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessKind::Read => "read",
+            AccessKind::Write => "write",
+        }
+    }
+}

@@ -228,6 +228,56 @@ pub struct ThreadWait {
     pub backtrace: Vec<Frame>,
 }
 
+/// A shared variable as a report names it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VarRef {
+    /// Process-unique id.
+    pub id: u64,
+    /// The name given in the program, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Where the variable was created.
+    pub created: SourceLocation,
+}
+
+impl From<&event::VarInfo> for VarRef {
+    fn from(v: &event::VarInfo) -> Self {
+        VarRef {
+            id: v.id.0,
+            name: v.name.map(str::to_owned),
+            created: v.created.into(),
+        }
+    }
+}
+
+impl fmt::Display for VarRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.name {
+            Some(name) => write!(f, "`{}`", name),
+            None => write!(f, "shared variable created at {}", self.created),
+        }
+    }
+}
+
+/// One access of a data race: who, read or write, where, holding what.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessNote {
+    /// The accessing thread.
+    pub thread: ThreadRef,
+    /// Read or write.
+    pub kind: event::AccessKind,
+    /// Where.
+    pub site: SourceLocation,
+    /// Locks held at the access (ThreadSanitizer's "mutexes:" line).
+    pub held: Vec<HeldRef>,
+    /// Part of a read-modify-write (`Shared::update`).
+    #[serde(default)]
+    pub in_update: bool,
+    /// User frames, when captured (the current access only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backtrace: Vec<Frame>,
+}
+
 /// A labelled site: one event of a finding.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SiteNote {
@@ -261,6 +311,12 @@ pub struct Finding {
     /// Lock-order cycle, or the order edges behind a deadlock.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cycle: Option<CycleDetail>,
+    /// Data race: the variable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variable: Option<VarRef>,
+    /// Data race: the two accesses, the one that found the race first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accesses: Vec<AccessNote>,
     /// Other participating events, each a labelled site (lock misuse: where
     /// the lock was taken and never released).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -271,6 +327,24 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// A finding with a summary and a dedup key and nothing else yet.
+    pub fn new(kind: FindingKind, summary: String, key: String) -> Self {
+        Finding {
+            kind,
+            summary,
+            key,
+            count: 1,
+            threads: Vec::new(),
+            locks: Vec::new(),
+            waits: Vec::new(),
+            cycle: None,
+            variable: None,
+            accesses: Vec::new(),
+            events: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
     /// Whether this finding fails a run. A lock-order cycle guarded by a gate
     /// lock cannot deadlock, so it fails only when `strict`.
     pub fn is_failing(&self, strict: bool) -> bool {
@@ -290,6 +364,7 @@ impl Finding {
             out.push(&w.site);
             out.extend(w.holds.iter().map(|h| &h.site));
         }
+        out.extend(self.accesses.iter().map(|a| &a.site));
         out.extend(self.events.iter().map(|e| &e.site));
         if let Some(c) = &self.cycle {
             for e in &c.edges {
@@ -326,8 +401,7 @@ impl FindingSet {
     ///
     /// ```
     /// # use lockcheck::finding::*;
-    /// # fn f(key: &str) -> Finding { Finding { kind: FindingKind::LockMisuse, summary: String::new(),
-    /// #   key: key.into(), count: 1, threads: vec![], locks: vec![], waits: vec![], cycle: None, events: vec![], notes: vec![] } }
+    /// # fn f(key: &str) -> Finding { Finding::new(FindingKind::LockMisuse, String::new(), key.into()) }
     /// let mut set = FindingSet::new();
     /// assert!(set.add(f("a")));
     /// assert!(!set.add(f("a")));

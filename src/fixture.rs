@@ -11,7 +11,8 @@
 //! `expect` is `clean`, or kinds separated by commas; a lock-order cycle
 //! guarded by a gate lock is written `lock-order-cycle (guarded)`. An
 //! optional `//! run-with:` line gives options for `lockcheck run` (such as
-//! `--order class`).
+//! `--order class`), and `//! runs: N` asks for the verdict to hold on each
+//! of N runs.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -95,6 +96,9 @@ pub struct FixtureSpec {
     pub marked_lines: Vec<u32>,
     /// Options for `lockcheck run`, from the `run-with:` line.
     pub run_with: Vec<String>,
+    /// How many runs must each give the verdict (`runs:` line; 1 if absent):
+    /// a race must be found whether or not this run lost an update.
+    pub runs: u32,
 }
 
 impl FixtureSpec {
@@ -111,10 +115,18 @@ impl FixtureSpec {
         let mut expected = None;
         let mut marked_lines = Vec::new();
         let mut run_with = Vec::new();
+        let mut runs = 1;
         for (i, line) in text.lines().enumerate() {
             let n = i as u32 + 1;
             if let Some(rest) = line.strip_prefix("//! lesson:") {
                 lesson = Some(rest.trim().to_owned());
+            } else if let Some(rest) = line.strip_prefix("//! runs:") {
+                runs = rest.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    format!(
+                        "{}:{n}: `runs:` takes a positive whole number",
+                        path.display()
+                    )
+                })?;
             } else if let Some(rest) = line.strip_prefix("//! run-with:") {
                 run_with = rest.split_whitespace().map(str::to_owned).collect();
             } else if let Some(rest) = line.strip_prefix("//! expect:") {
@@ -135,6 +147,7 @@ impl FixtureSpec {
                 .ok_or_else(|| format!("{}:1: no `//! expect:` line", path.display()))?,
             marked_lines,
             run_with,
+            runs,
         })
     }
 

@@ -36,11 +36,14 @@ pub mod finding;
 pub mod fixture;
 pub mod report;
 mod runtime;
+pub mod shared;
 pub mod sync;
+pub mod thread;
 
 pub use finding::{Finding, FindingKind};
 pub use runtime::config;
 pub use runtime::{assert_no_findings, findings, take_findings};
+pub use shared::Shared;
 pub use sync::{
     Condvar, Mutex, MutexGuard, ReentrantMutex, ReentrantMutexGuard, RwLock, RwLockReadGuard,
     RwLockUpgradableReadGuard, RwLockWriteGuard,

@@ -65,28 +65,30 @@ fn every_fixture_gets_its_expected_verdict_and_names_its_lines() {
     let mut failures = Vec::new();
     for spec in &specs {
         let options: Vec<&str> = spec.run_with.iter().map(String::as_str).collect();
-        let run = run_fixture(&spec.name, &options);
-        let found = Verdict::of(&run.findings);
-        if found != spec.expected {
-            failures.push(format!(
-                "{}: expected {}, found {}",
-                spec.name, spec.expected, found
-            ));
-        }
-        let missing = spec.unreported_lines(&run.findings);
-        if !missing.is_empty() {
-            failures.push(format!(
-                "{}: marked lines {missing:?} not named by the report",
-                spec.name
-            ));
-        }
-        let failing = run.findings.iter().any(|f| f.is_failing(false));
-        let expected_code = if failing { 1 } else { 0 };
-        if run.code != expected_code {
-            failures.push(format!(
-                "{}: exit {} (expected {expected_code})",
-                spec.name, run.code
-            ));
+        for run_number in 1..=spec.runs {
+            let run = run_fixture(&spec.name, &options);
+            let label = format!("{} (run {run_number} of {})", spec.name, spec.runs);
+            let found = Verdict::of(&run.findings);
+            if found != spec.expected {
+                failures.push(format!(
+                    "{label}: expected {}, found {}",
+                    spec.expected, found
+                ));
+            }
+            let missing = spec.unreported_lines(&run.findings);
+            if !missing.is_empty() {
+                failures.push(format!(
+                    "{label}: marked lines {missing:?} not named by the report"
+                ));
+            }
+            let failing = run.findings.iter().any(|f| f.is_failing(false));
+            let expected_code = if failing { 1 } else { 0 };
+            if run.code != expected_code {
+                failures.push(format!(
+                    "{label}: exit {} (expected {expected_code})",
+                    run.code
+                ));
+            }
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -182,19 +182,33 @@ pub(super) fn fixtures(
             ))
         })?;
         let options = options_for(spec)?;
-        let outcome = collect(&options, &[exe.clone().into_os_string()], output)?;
-        let found = Verdict::of(&outcome.findings);
-        let missing = spec.unreported_lines(&outcome.findings);
-        let mut found_text = found.to_string();
-        if !missing.is_empty() {
-            let lines: Vec<String> = missing.iter().map(u32::to_string).collect();
-            found_text.push_str(&format!(" (line {} not named)", lines.join(", ")));
+        let mut found_text = String::new();
+        let mut agrees = true;
+        for _ in 0..spec.runs {
+            let outcome = collect(&options, &[exe.clone().into_os_string()], output)?;
+            let found = Verdict::of(&outcome.findings);
+            let missing = spec.unreported_lines(&outcome.findings);
+            let mut text = found.to_string();
+            if !missing.is_empty() {
+                let lines: Vec<String> = missing.iter().map(u32::to_string).collect();
+                text.push_str(&format!(" (line {} not named)", lines.join(", ")));
+            }
+            let this_agrees = found == spec.expected && missing.is_empty();
+            // Show the first disagreeing run, else the first run.
+            if found_text.is_empty() || (agrees && !this_agrees) {
+                found_text = text;
+            }
+            agrees &= this_agrees;
+        }
+        if spec.runs > 1 {
+            let verdict = if agrees { "every run" } else { "not every run" };
+            found_text.push_str(&format!(" ({verdict} of {})", spec.runs));
         }
         rows.push(Row {
             name: spec.name.clone(),
             lesson: spec.lesson.clone(),
             expected: spec.expected.to_string(),
-            agrees: found == spec.expected && missing.is_empty(),
+            agrees,
             found: found_text,
         });
     }

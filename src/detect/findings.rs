@@ -2,11 +2,13 @@
 //! backtraces symbolised now that a report is being made.
 
 use crate::detect::lock_order::{Cycle, CycleEdge};
+use crate::detect::race::{Access, Race};
 use crate::detect::self_deadlock::SelfConflict;
 use crate::detect::wait_for::Waiter;
-use crate::event::{AcquireMode, HeldLock, LockInfo, Site, ThreadInfo};
+use crate::event::{AcquireMode, HeldLock, LockInfo, Site, ThreadInfo, VarInfo};
 use crate::finding::{
-    CycleDetail, Finding, FindingKind, HeldRef, LockRef, OrderEdge, SiteNote, ThreadRef, ThreadWait,
+    AccessNote, CycleDetail, Finding, FindingKind, HeldRef, LockRef, OrderEdge, SiteNote,
+    ThreadRef, ThreadWait, VarRef,
 };
 use crate::report::frames::user_frames_of;
 
@@ -89,16 +91,15 @@ pub fn lock_order_cycle(cycle: &Cycle) -> Finding {
         );
     }
     Finding {
-        kind: FindingKind::LockOrderCycle,
-        summary,
-        key: cycle_key(&cycle.edges),
-        count: 1,
         threads,
         locks,
-        waits: Vec::new(),
         cycle: Some(cycle_detail(cycle)),
-        events: Vec::new(),
         notes,
+        ..Finding::new(
+            FindingKind::LockOrderCycle,
+            summary,
+            cycle_key(&cycle.edges),
+        )
     }
 }
 
@@ -142,19 +143,19 @@ pub fn deadlock(waiters: &[Waiter], order: Option<&Cycle>) -> Finding {
             .join(", ")
     );
     Finding {
-        kind: FindingKind::Deadlock,
-        summary,
-        key: format!("deadlock:{}", sites.join(",")),
-        count: 1,
         threads,
         locks,
         waits,
         cycle: order.map(cycle_detail),
-        events: Vec::new(),
         notes: vec![
             "lockcheck broke this deadlock by panicking in the thread that closed the cycle"
                 .to_owned(),
         ],
+        ..Finding::new(
+            FindingKind::Deadlock,
+            summary,
+            format!("deadlock:{}", sites.join(",")),
+        )
     }
 }
 
@@ -197,10 +198,6 @@ pub fn self_deadlock(
     };
     let held_site = first.map(|h| h.site.to_string()).unwrap_or_default();
     Finding {
-        kind: FindingKind::SelfDeadlock,
-        summary,
-        key: format!("self-deadlock:{held_site}>{site}"),
-        count: 1,
         threads: vec![thread.into()],
         locks: vec![lock.into()],
         waits: vec![ThreadWait {
@@ -211,9 +208,12 @@ pub fn self_deadlock(
             site: site.into(),
             backtrace: user_frames_of(backtrace),
         }],
-        cycle: None,
-        events: Vec::new(),
         notes,
+        ..Finding::new(
+            FindingKind::SelfDeadlock,
+            summary,
+            format!("self-deadlock:{held_site}>{site}"),
+        )
     }
 }
 
@@ -227,14 +227,8 @@ pub fn lock_misuse(
 ) -> Finding {
     let sites: Vec<String> = events.iter().map(|(_, s)| s.to_string()).collect();
     Finding {
-        kind: FindingKind::LockMisuse,
-        summary: format!("{} {} {}", ThreadRef::from(thread), what, name_of(lock)),
-        key: format!("lock-misuse:{what}:{}", sites.join(",")),
-        count: 1,
         threads: vec![thread.into()],
         locks: vec![lock.into()],
-        waits: Vec::new(),
-        cycle: None,
         events: events
             .iter()
             .map(|(label, site)| SiteNote {
@@ -243,6 +237,110 @@ pub fn lock_misuse(
                 thread: thread.into(),
             })
             .collect(),
-        notes: Vec::new(),
+        ..Finding::new(
+            FindingKind::LockMisuse,
+            format!("{} {} {}", ThreadRef::from(thread), what, name_of(lock)),
+            format!("lock-misuse:{what}:{}", sites.join(",")),
+        )
+    }
+}
+
+fn access_note(
+    access: &Access,
+    thread: ThreadRef,
+    backtrace: Vec<crate::finding::Frame>,
+) -> AccessNote {
+    AccessNote {
+        thread,
+        kind: access.kind,
+        site: access.site.into(),
+        held: access
+            .held
+            .locks()
+            .map(|h| HeldRef {
+                lock: (&h.lock).into(),
+                mode: h.mode,
+                site: h.site.into(),
+            })
+            .collect(),
+        in_update: access.in_update,
+        backtrace,
+    }
+}
+
+/// A data-race finding on `var`. `thread_ref` names a thread by id (the
+/// earlier access's thread may have ended); `backtrace` is the current
+/// access's.
+pub fn data_race(
+    var: &VarInfo,
+    race: &Race,
+    thread_ref: &dyn Fn(crate::event::ThreadId) -> ThreadRef,
+    backtrace: &Option<backtrace::Backtrace>,
+) -> Finding {
+    let variable = VarRef::from(var);
+    let (current, previous) = (&race.current, &race.previous);
+    let lost_update = current.in_update || previous.in_update;
+    let mut sites = [current.site.to_string(), previous.site.to_string()];
+    sites.sort();
+    let summary = format!(
+        "data race on {variable}: {} by {} and {} by {} are not ordered by any synchronisation{}",
+        current.kind.as_str(),
+        thread_ref(current.thread),
+        previous.kind.as_str(),
+        thread_ref(previous.thread),
+        if lost_update { " (lost update)" } else { "" }
+    );
+    let mut notes = Vec::new();
+    if lost_update {
+        notes.push("a read-modify-write (`update`) raced: two threads can read the same value and one increment overwrites the other; hold one lock around the whole update, or use an atomic".to_owned());
+    }
+    let threads = vec![thread_ref(current.thread), thread_ref(previous.thread)];
+    Finding {
+        threads,
+        variable: Some(variable),
+        accesses: vec![
+            access_note(
+                current,
+                thread_ref(current.thread),
+                user_frames_of(backtrace),
+            ),
+            access_note(previous, thread_ref(previous.thread), Vec::new()),
+        ],
+        notes,
+        ..Finding::new(
+            FindingKind::DataRace,
+            summary,
+            format!("data-race:{}:{}", sites[0], sites[1]),
+        )
+    }
+}
+
+/// A `Shared` declared guarded by a lock was accessed without holding it.
+pub fn unguarded_access(
+    var: &VarInfo,
+    guard: &LockInfo,
+    access: &Access,
+    thread: ThreadRef,
+    backtrace: &Option<backtrace::Backtrace>,
+) -> Finding {
+    let variable = VarRef::from(var);
+    let guard_ref = LockRef::from(guard);
+    Finding {
+        threads: vec![thread.clone()],
+        locks: vec![guard_ref.clone()],
+        variable: Some(variable.clone()),
+        accesses: vec![access_note(access, thread.clone(), user_frames_of(backtrace))],
+        notes: vec![format!(
+            "{variable} is declared guarded by {guard_ref}: every access must hold it (predicted: another thread may access it at the same time)"
+        )],
+        ..Finding::new(
+            FindingKind::DataRace,
+            format!(
+                "{} {}s {variable} without holding {guard_ref}, its guard",
+                thread,
+                access.kind.as_str()
+            ),
+            format!("data-race:unguarded:{}", access.site),
+        )
     }
 }

@@ -4,7 +4,9 @@
 
 pub mod findings;
 pub mod lock_order;
+pub mod race;
 pub mod self_deadlock;
+pub mod vector_clock;
 pub mod wait_for;
 
 pub use lock_order::{Cycle, LockOrderGraph, OrderGranularity};

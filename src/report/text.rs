@@ -3,7 +3,9 @@
 
 use std::fmt::Write;
 
-use crate::finding::{Finding, FindingKind, Frame, HeldRef, OrderEdge, SourceLocation, ThreadWait};
+use crate::finding::{
+    AccessNote, Finding, FindingKind, Frame, HeldRef, OrderEdge, SourceLocation, ThreadWait,
+};
 
 struct Style {
     color: bool,
@@ -36,6 +38,9 @@ fn primary_site(f: &Finding) -> Option<String> {
     if let Some(w) = f.waits.first() {
         return Some(w.site.to_string());
     }
+    if let Some(a) = f.accesses.first() {
+        return Some(a.site.to_string());
+    }
     if let Some(e) = f.cycle.as_ref().and_then(|c| c.edges.first()) {
         return Some(e.to_site.to_string());
     }
@@ -59,6 +64,12 @@ fn render_one(out: &mut String, f: &Finding, style: &Style) {
     }
     for w in &f.waits {
         render_wait(out, f.kind, w);
+    }
+    for (i, a) in f.accesses.iter().enumerate() {
+        render_access(out, a, i > 0);
+    }
+    if let Some(v) = &f.variable {
+        let _ = writeln!(out, "   = {v} was created at {}", v.created);
     }
     for e in &f.events {
         let _ = writeln!(out, "   = {} {} at {}", e.thread, e.label, e.site);
@@ -98,6 +109,25 @@ fn render_wait(out: &mut String, kind: FindingKind, w: &ThreadWait) {
         w.site
     );
     render_frames(out, &w.backtrace, &w.site);
+}
+
+fn render_access(out: &mut String, a: &AccessNote, previous: bool) {
+    let what = if previous { "previous " } else { "" };
+    let update = if a.in_update { " (in an update)" } else { "" };
+    let _ = writeln!(
+        out,
+        "   = {what}{} by {} at {}{update}",
+        a.kind.as_str(),
+        a.thread,
+        a.site
+    );
+    if a.held.is_empty() {
+        let _ = writeln!(out, "       holding no locks");
+    }
+    for h in &a.held {
+        render_held(out, h);
+    }
+    render_frames(out, &a.backtrace, &a.site);
 }
 
 fn render_held(out: &mut String, h: &HeldRef) {

@@ -27,6 +27,7 @@ use crate::event::{AcquireMode, HeldLock, LockId, LockInfo, LockKind, Site, Thre
 use crate::finding::Finding;
 use crate::runtime::config;
 use crate::runtime::global::global;
+use crate::runtime::hb;
 use crate::runtime::policy::{report, Severity};
 use crate::runtime::thread_state::{chain_mix, with_thread, HeldEntry, ThreadState};
 use crate::sync::meta::LockMeta;
@@ -115,7 +116,10 @@ pub(crate) fn acquire<G>(
         Err(plan)
     });
     let plan = match outcome {
-        Some(Ok(guard)) => return (guard, true),
+        Some(Ok(guard)) => {
+            synchronised(meta, mode);
+            return (guard, true);
+        }
         Some(Err(plan)) => plan,
         None => Plan::Untracked,
     };
@@ -126,6 +130,7 @@ pub(crate) fn acquire<G>(
             let lock = meta.info();
             let guard = contended(&lock, mode, site, Vec::new(), raw.try_for, raw.block);
             push(entry(meta, id, key, chain, mode, site), false);
+            synchronised(meta, mode);
             (guard, true)
         }
         (Plan::Validate(chain), try_now) => {
@@ -145,6 +150,7 @@ pub(crate) fn acquire<G>(
             if let Some(salt) = with_thread(|t| t.salt()) {
                 meta.set_validated(chain ^ salt);
             }
+            synchronised(meta, mode);
             (guard, true)
         }
     }
@@ -214,6 +220,7 @@ pub(crate) fn try_acquire<G>(
         (Some(false), Some(g)) => {
             let chain = with_thread(|t| chain_mix(t.chain(), key, mode)).unwrap_or(0);
             push(entry(meta, id, key, chain, mode, site), false);
+            synchronised(meta, mode);
             Some((g, true))
         }
         (Some(false), None) => None,
@@ -254,11 +261,24 @@ fn push(entry: HeldEntry, validated: bool) {
     });
 }
 
+/// Happens-before from the lock's last release to this acquisition (race
+/// checking; one relaxed load while no `Shared` exists).
+#[inline(always)]
+fn synchronised(meta: &LockMeta, mode: AcquireMode) {
+    if hb::active() {
+        hb::acquired(&meta.clocks, mode);
+    }
+}
+
 /// Releases one hold; called by a guard's `Drop` before the raw unlock.
 #[inline(always)]
 pub(crate) fn release(meta: &LockMeta, mode: AcquireMode) {
     let id = meta.id();
-    if let Some(Some(true)) = with_thread(|t| t.release(id, mode)) {
+    let last_hold = with_thread(|t| t.release(id, mode)).flatten();
+    if last_hold.is_some() && hb::active() {
+        hb::releasing(&meta.clocks, mode);
+    }
+    if last_hold == Some(true) {
         meta.mark_in_graph();
     }
 }
@@ -410,6 +430,15 @@ pub(crate) fn change_mode(meta: &LockMeta, from: AcquireMode, to: AcquireMode) {
             t.rechain(i);
         }
     });
+    if hb::active() {
+        match (from, to) {
+            // A downgrade lets readers in: what the writer did is released.
+            (AcquireMode::Exclusive, _) => hb::releasing(&meta.clocks, AcquireMode::Exclusive),
+            // An upgrade waited for the readers to leave: it acquires them.
+            (_, AcquireMode::Exclusive) => hb::acquired(&meta.clocks, AcquireMode::Exclusive),
+            _ => {}
+        }
+    }
 }
 
 /// Takes a held lock off this thread's stack while a condition variable
@@ -417,6 +446,9 @@ pub(crate) fn change_mode(meta: &LockMeta, from: AcquireMode, to: AcquireMode) {
 pub(crate) fn suspend(meta: &LockMeta, mode: AcquireMode) -> Option<HeldEntry> {
     if !config::enabled() {
         return None;
+    }
+    if hb::active() {
+        hb::releasing(&meta.clocks, mode);
     }
     let id = meta.id();
     with_thread(|t| {
@@ -429,8 +461,9 @@ pub(crate) fn suspend(meta: &LockMeta, mode: AcquireMode) -> Option<HeldEntry> {
 }
 
 /// Puts back a lock taken off by [`suspend`], now re-acquired.
-pub(crate) fn resume(entry: Option<HeldEntry>) {
+pub(crate) fn resume(meta: &LockMeta, entry: Option<HeldEntry>) {
     let Some(entry) = entry else { return };
+    synchronised(meta, entry.mode);
     with_thread(|t| {
         t.push(entry);
         let last = t.held.len() - 1;

@@ -4,6 +4,7 @@
 pub(crate) mod acquire;
 pub mod config;
 pub(crate) mod global;
+pub(crate) mod hb;
 mod held_stack;
 pub(crate) mod policy;
 pub(crate) mod thread_state;

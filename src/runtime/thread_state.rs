@@ -68,6 +68,15 @@ impl ThreadState {
         info
     }
 
+    /// This thread's id, assigned on first need.
+    #[inline]
+    pub(crate) fn id(&mut self) -> ThreadId {
+        if self.id == 0 {
+            self.info();
+        }
+        ThreadId(self.id)
+    }
+
     /// A per-thread value mixed into what a lock remembers of its last
     /// validation, so that a stack validated by one thread is validated again
     /// by the next (which may make an edge multi-threaded).
@@ -195,9 +204,29 @@ fn next_thread_id() -> u64 {
 }
 
 fn new_thread_info() -> ThreadInfo {
-    ThreadInfo {
+    let info = ThreadInfo {
         id: ThreadId(next_thread_id()),
         name: std::thread::current().name().map(std::sync::Arc::from),
+    };
+    if let Some(name) = &info.name {
+        thread_names().lock().insert(info.id.0, name.clone());
+    }
+    info
+}
+
+fn thread_names() -> &'static parking_lot::Mutex<rustc_hash::FxHashMap<u64, std::sync::Arc<str>>> {
+    static NAMES: std::sync::OnceLock<
+        parking_lot::Mutex<rustc_hash::FxHashMap<u64, std::sync::Arc<str>>>,
+    > = std::sync::OnceLock::new();
+    NAMES.get_or_init(Default::default)
+}
+
+/// The thread with this id, named as it was when it first used lockcheck
+/// (it may have ended since).
+pub(crate) fn thread_info(id: ThreadId) -> ThreadInfo {
+    ThreadInfo {
+        id,
+        name: thread_names().lock().get(&id.0).cloned(),
     }
 }
 

@@ -4,8 +4,10 @@
 
 use std::time::{Duration, Instant};
 
+use crate::detect::vector_clock::VectorClock;
 use crate::event::AcquireMode;
 use crate::runtime::acquire;
+use crate::runtime::hb;
 use crate::sync::mutex::MutexGuard;
 
 pub use parking_lot::WaitTimeoutResult;
@@ -29,6 +31,8 @@ pub use parking_lot::WaitTimeoutResult;
 #[derive(Default)]
 pub struct Condvar {
     inner: parking_lot::Condvar,
+    /// Everything notifiers knew when they notified (race checking).
+    clock: parking_lot::Mutex<VectorClock>,
 }
 
 impl Condvar {
@@ -36,20 +40,32 @@ impl Condvar {
     pub const fn new() -> Self {
         Condvar {
             inner: parking_lot::Condvar::new(),
+            clock: parking_lot::Mutex::new(VectorClock::new()),
         }
     }
 
-    /// Wakes one waiting thread; returns whether one was woken.
+    /// Wakes one waiting thread; returns whether one was woken. What the
+    /// notifier did happens before the woken wait returns.
     pub fn notify_one(&self) -> bool {
+        self.publish();
         self.inner.notify_one()
     }
 
     /// Wakes every waiting thread; returns how many were woken.
     pub fn notify_all(&self) -> usize {
+        self.publish();
         self.inner.notify_all()
     }
 
+    fn publish(&self) {
+        if hb::active() {
+            let mine = hb::release_clock();
+            self.clock.lock().join(&mine);
+        }
+    }
+
     fn around<T: ?Sized, R>(
+        &self,
         guard: &mut MutexGuard<'_, T>,
         wait: impl FnOnce(&mut parking_lot::MutexGuard<'_, T>) -> R,
     ) -> R {
@@ -59,13 +75,16 @@ impl Condvar {
             None
         };
         let result = wait(&mut guard.inner);
-        acquire::resume(entry);
+        acquire::resume(&guard.mutex.meta, entry);
+        if hb::active() {
+            hb::acquire_clock(&self.clock.lock());
+        }
         result
     }
 
     /// Releases the mutex, waits for a notification, re-acquires the mutex.
     pub fn wait<T: ?Sized>(&self, guard: &mut MutexGuard<'_, T>) {
-        Self::around(guard, |g| self.inner.wait(g))
+        self.around(guard, |g| self.inner.wait(g))
     }
 
     /// As [`Self::wait`], giving up after `timeout`.
@@ -74,7 +93,7 @@ impl Condvar {
         guard: &mut MutexGuard<'_, T>,
         timeout: Duration,
     ) -> WaitTimeoutResult {
-        Self::around(guard, |g| self.inner.wait_for(g, timeout))
+        self.around(guard, |g| self.inner.wait_for(g, timeout))
     }
 
     /// As [`Self::wait`], giving up at `deadline`.
@@ -83,7 +102,7 @@ impl Condvar {
         guard: &mut MutexGuard<'_, T>,
         deadline: Instant,
     ) -> WaitTimeoutResult {
-        Self::around(guard, |g| self.inner.wait_until(g, deadline))
+        self.around(guard, |g| self.inner.wait_until(g, deadline))
     }
 
     /// Waits while `condition` holds.
@@ -92,7 +111,7 @@ impl Condvar {
         guard: &mut MutexGuard<'_, T>,
         condition: impl FnMut(&mut T) -> bool,
     ) {
-        Self::around(guard, |g| self.inner.wait_while(g, condition))
+        self.around(guard, |g| self.inner.wait_while(g, condition))
     }
 
     /// Waits while `condition` holds, giving up after `timeout`.
@@ -102,7 +121,7 @@ impl Condvar {
         condition: impl FnMut(&mut T) -> bool,
         timeout: Duration,
     ) -> WaitTimeoutResult {
-        Self::around(guard, |g| self.inner.wait_while_for(g, condition, timeout))
+        self.around(guard, |g| self.inner.wait_while_for(g, condition, timeout))
     }
 }
 

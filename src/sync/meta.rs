@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::OnceLock;
 
 use crate::event::{LockId, LockInfo, LockKind, Site};
+use crate::runtime::hb::LockClocks;
 
 static NEXT_LOCK: AtomicU64 = AtomicU64::new(1);
 
@@ -25,6 +26,8 @@ pub(crate) struct LockMeta {
     /// Chain key (salted with the thread) of the last held stack this lock
     /// was validated under: a one-entry cache beside the thread's own.
     validated: AtomicU64,
+    /// Happens-before carried from releases to acquisitions (race checking).
+    pub(crate) clocks: parking_lot::Mutex<LockClocks>,
 }
 
 impl LockMeta {
@@ -40,6 +43,7 @@ impl LockMeta {
             created,
             in_graph: AtomicBool::new(false),
             validated: AtomicU64::new(0),
+            clocks: parking_lot::Mutex::new(LockClocks::new()),
         }
     }
 

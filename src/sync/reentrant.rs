@@ -24,7 +24,7 @@ use crate::sync::meta::LockMeta;
 /// drop(outer);
 /// ```
 pub struct ReentrantMutex<T: ?Sized> {
-    meta: LockMeta,
+    pub(crate) meta: LockMeta,
     inner: parking_lot::ReentrantMutex<T>,
 }
 

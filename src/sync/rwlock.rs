@@ -27,7 +27,7 @@ use crate::sync::meta::LockMeta;
 /// *config.write() = 2;
 /// ```
 pub struct RwLock<T: ?Sized> {
-    meta: LockMeta,
+    pub(crate) meta: LockMeta,
     inner: parking_lot::RwLock<T>,
 }
 

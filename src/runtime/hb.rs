@@ -1,0 +1,142 @@
+//! Happens-before in the live runtime: each thread's vector clock, and the
+//! clocks that synchronisation carries from one thread to another (lock
+//! release → acquire, spawn, join, message, notify → wake).
+//!
+//! Race checking costs nothing until the first `Shared` is made: before
+//! that, locks skip the clock work (one relaxed load). Spawn, join and
+//! channels always carry clocks, since a thread's clock must be right by the
+//! time a `Shared` appears.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+
+use crate::detect::vector_clock::VectorClock;
+use crate::event::{AcquireMode, ThreadId};
+use crate::runtime::config;
+use crate::runtime::thread_state::with_thread;
+
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+/// Whether race checking is live (a `Shared` exists or existed).
+#[inline(always)]
+pub(crate) fn active() -> bool {
+    ACTIVE.load(Relaxed)
+}
+
+/// Turns race checking on; called when a `Shared` is made.
+pub(crate) fn activate() {
+    if !ACTIVE.load(Relaxed) {
+        ACTIVE.store(true, Relaxed);
+    }
+}
+
+/// A thread's own clock. A thread that lockcheck did not spawn starts from
+/// nothing: it is ordered after no other thread until it synchronises.
+struct ThreadClock {
+    id: u64,
+    clock: VectorClock,
+}
+
+thread_local! {
+    static CLOCK: RefCell<ThreadClock> = const {
+        RefCell::new(ThreadClock { id: 0, clock: VectorClock::new() })
+    };
+}
+
+/// Runs `f` on this thread's clock (with its id), starting it on first use.
+pub(crate) fn with_clock<R>(f: impl FnOnce(ThreadId, &mut VectorClock) -> R) -> Option<R> {
+    CLOCK
+        .try_with(|cell| {
+            let mut c = cell.try_borrow_mut().ok()?;
+            if c.id == 0 {
+                c.id = with_thread(|t| t.id())?.0;
+                let id = c.id;
+                if c.clock.get(id) == 0 {
+                    c.clock.set(id, 1);
+                }
+            }
+            let id = ThreadId(c.id);
+            Some(f(id, &mut c.clock))
+        })
+        .ok()
+        .flatten()
+}
+
+/// A copy of this thread's clock to hand to another thread (spawn, send,
+/// the end of a thread); this thread then moves to a new epoch, so that what
+/// it does next is not ordered before the receiver.
+pub(crate) fn release_clock() -> VectorClock {
+    with_clock(|id, clock| {
+        let out = clock.clone();
+        clock.tick(id.0);
+        out
+    })
+    .unwrap_or_default()
+}
+
+/// Orders this thread after everything `other` knows.
+pub(crate) fn acquire_clock(other: &VectorClock) {
+    with_clock(|_, clock| clock.join(other));
+}
+
+/// A thread spawned by lockcheck starts after its parent's spawn.
+pub(crate) fn start_child(parent: &VectorClock) {
+    with_clock(|id, clock| {
+        clock.join(parent);
+        clock.tick(id.0);
+    });
+}
+
+/// The clocks a lock carries from its releases to its next acquisitions.
+/// Readers of an `RwLock` do not order each other: their releases gather in
+/// `read_release`, which only a writer (or upgradable reader) acquires.
+#[derive(Default)]
+pub(crate) struct LockClocks {
+    release: VectorClock,
+    read_release: VectorClock,
+}
+
+impl LockClocks {
+    pub(crate) const fn new() -> Self {
+        LockClocks {
+            release: VectorClock::new(),
+            read_release: VectorClock::new(),
+        }
+    }
+}
+
+/// The lock was just acquired in `mode`.
+pub(crate) fn acquired(clocks: &parking_lot::Mutex<LockClocks>, mode: AcquireMode) {
+    if !config::enabled() {
+        return;
+    }
+    let lock = clocks.lock();
+    with_clock(|_, clock| {
+        clock.join(&lock.release);
+        if matches!(mode, AcquireMode::Exclusive | AcquireMode::Upgradable) {
+            clock.join(&lock.read_release);
+        }
+    });
+}
+
+/// The lock is about to be released from `mode`.
+pub(crate) fn releasing(clocks: &parking_lot::Mutex<LockClocks>, mode: AcquireMode) {
+    if !config::enabled() {
+        return;
+    }
+    let mut lock = clocks.lock();
+    with_clock(|id, clock| {
+        match mode {
+            AcquireMode::Exclusive => {
+                lock.release.clone_from(clock);
+                // The writer saw every earlier reader's release; its own
+                // release clock carries them on.
+                lock.read_release.clear();
+            }
+            AcquireMode::Read | AcquireMode::RecursiveRead | AcquireMode::Upgradable => {
+                lock.read_release.join(clock)
+            }
+        }
+        clock.tick(id.0);
+    });
+}

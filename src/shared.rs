@@ -1,0 +1,266 @@
+//! `Shared<T>`: a shared variable whose every access is checked for data
+//! races under happens-before.
+
+use std::fmt;
+use std::panic::Location;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use crate::detect::findings;
+use crate::detect::race::{Access, HeldSummary, Race, VarShadow};
+use crate::detect::vector_clock::Epoch;
+use crate::event::{AccessKind, LockInfo, Site, ThreadId, VarId, VarInfo};
+use crate::finding::ThreadRef;
+use crate::runtime::config;
+use crate::runtime::hb;
+use crate::runtime::policy::{report, Severity};
+use crate::runtime::thread_state::{thread_info, with_thread, HeldEntry};
+use crate::sync::LockIdentity;
+
+static NEXT_VAR: AtomicU64 = AtomicU64::new(1);
+
+struct Slot<T> {
+    value: T,
+    shadow: VarShadow,
+}
+
+/// A shared variable whose reads and writes are checked for data races: two
+/// accesses from different threads, at least one a write, that no
+/// synchronisation orders (a lock released then acquired, a spawn, a join, a
+/// message, a notify). Each access is atomic on its own — the value is never
+/// torn — but [`Shared::update`] is a read *then* a write, the `n = n + 1` that
+/// loses updates when two threads run it at once.
+///
+/// ```
+/// use std::sync::Arc;
+/// use lockcheck::{Mutex, Shared};
+/// let hits = Arc::new(Shared::named("hits", 0u64));
+/// let lock = Arc::new(Mutex::named("hits lock", ()));
+/// let (h, l) = (hits.clone(), lock.clone());
+/// let t = lockcheck::thread::spawn(move || {
+///     let _g = l.lock();
+///     h.update(|n| n + 1);
+/// });
+/// {
+///     let _g = lock.lock();
+///     hits.update(|n| n + 1);
+/// }
+/// t.join().unwrap();
+/// assert_eq!(hits.get(), 2);
+/// ```
+pub struct Shared<T> {
+    var: VarInfo,
+    guard: Option<LockInfo>,
+    slot: parking_lot::Mutex<Slot<T>>,
+}
+
+impl<T> Shared<T> {
+    /// A new shared variable; its creation site names it in reports.
+    #[track_caller]
+    pub fn new(value: T) -> Self {
+        Self::make(None, value)
+    }
+
+    /// A new shared variable with a name for reports.
+    #[track_caller]
+    pub fn named(name: &'static str, value: T) -> Self {
+        Self::make(Some(name), value)
+    }
+
+    #[track_caller]
+    fn make(name: Option<&'static str>, value: T) -> Self {
+        hb::activate();
+        Shared {
+            var: VarInfo {
+                id: VarId(NEXT_VAR.fetch_add(1, Relaxed)),
+                name,
+                created: Site::caller(),
+            },
+            guard: None,
+            slot: parking_lot::Mutex::new(Slot {
+                value,
+                shadow: VarShadow::default(),
+            }),
+        }
+    }
+
+    /// Declares the lock that guards this variable (like Clang's
+    /// `GUARDED_BY`): every access must hold it, and one that does not is
+    /// reported as a data race at once, whether or not another thread was
+    /// there this time.
+    ///
+    /// ```
+    /// let lock = lockcheck::Mutex::named("balance lock", ());
+    /// let balance = lockcheck::Shared::named("balance", 0).guarded_by(&lock);
+    /// let _g = lock.lock();
+    /// balance.set(10);
+    /// ```
+    pub fn guarded_by(mut self, lock: &impl LockIdentity) -> Self {
+        self.guard = Some(lock.lock_info());
+        self
+    }
+
+    /// Reads the value, returning a clone.
+    #[track_caller]
+    pub fn get(&self) -> T
+    where
+        T: Clone,
+    {
+        self.access(AccessKind::Read, false, Location::caller(), |v| v.clone())
+    }
+
+    /// Reads the value through a closure, without cloning it.
+    #[track_caller]
+    pub fn with<R>(&self, f: impl FnOnce(&T) -> R) -> R {
+        self.access(AccessKind::Read, false, Location::caller(), |v| f(v))
+    }
+
+    /// Writes a new value.
+    #[track_caller]
+    pub fn set(&self, value: T) {
+        self.access(AccessKind::Write, false, Location::caller(), |v| *v = value)
+    }
+
+    /// Changes the value in place: one write (a map insert, a push).
+    #[track_caller]
+    pub fn modify<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        self.access(AccessKind::Write, false, Location::caller(), f)
+    }
+
+    /// Reads the value, computes a new one, writes it, and returns it: a read
+    /// then a write, deliberately *not* atomic — the `n = n + 1` of the
+    /// lessons. Two threads updating without a common lock lose updates, and
+    /// lockcheck reports it as a lost update whether or not one was lost.
+    #[track_caller]
+    pub fn update(&self, f: impl FnOnce(&T) -> T) -> T
+    where
+        T: Clone,
+    {
+        let site = Location::caller();
+        let old = self.access(AccessKind::Read, true, site, |v| v.clone());
+        let new = f(&old);
+        self.access(AccessKind::Write, true, site, |v| *v = new.clone());
+        new
+    }
+
+    /// The value, through a unique borrow: no other thread can access it.
+    pub fn get_mut(&mut self) -> &mut T {
+        &mut self.slot.get_mut().value
+    }
+
+    /// Consumes the variable, returning its value.
+    pub fn into_inner(self) -> T {
+        self.slot.into_inner().value
+    }
+
+    /// The name given at creation, if any.
+    pub fn name(&self) -> Option<&'static str> {
+        self.var.name
+    }
+
+    fn access<R>(
+        &self,
+        kind: AccessKind,
+        in_update: bool,
+        site: &'static Location<'static>,
+        f: impl FnOnce(&mut T) -> R,
+    ) -> R {
+        if !config::enabled() {
+            return f(&mut self.slot.lock().value);
+        }
+        let unguarded = self.check_guard(kind, in_update, site);
+        let mut slot = self.slot.lock();
+        let race = hb::with_clock(|thread, clock| {
+            let now = Epoch::of(thread, clock);
+            if slot.shadow.unchanged(kind, now) {
+                // Same epoch as this thread's last access of this kind: the
+                // one comparison FastTrack promises.
+                return None;
+            }
+            let access = access_record(thread, kind, in_update, site);
+            match kind {
+                AccessKind::Read => slot.shadow.read(clock, access),
+                AccessKind::Write => slot.shadow.write(clock, access),
+            }
+        })
+        .flatten();
+        let result = f(&mut slot.value);
+        drop(slot);
+        if let Some(finding) = unguarded {
+            report(finding, Severity::Hazard);
+        }
+        if let Some(race) = race {
+            self.report_race(&race);
+        }
+        result
+    }
+
+    /// The guarded-by check: `Some(finding)` when this access does not hold
+    /// the declared guard.
+    fn check_guard(
+        &self,
+        kind: AccessKind,
+        in_update: bool,
+        site: &'static Location<'static>,
+    ) -> Option<crate::finding::Finding> {
+        let guard = self.guard.as_ref()?;
+        let holds = with_thread(|t| t.holds(guard.id)).unwrap_or(true);
+        if holds {
+            return None;
+        }
+        let thread = with_thread(|t| t.id()).unwrap_or(ThreadId(0));
+        let access = access_record(thread, kind, in_update, site);
+        Some(findings::unguarded_access(
+            &self.var,
+            guard,
+            &access,
+            ThreadRef::from(&thread_info(thread)),
+            &capture(),
+        ))
+    }
+
+    fn report_race(&self, race: &Race) {
+        let name = |id: ThreadId| ThreadRef::from(&thread_info(id));
+        report(
+            findings::data_race(&self.var, race, &name, &capture()),
+            Severity::Hazard,
+        );
+    }
+}
+
+fn capture() -> Option<backtrace::Backtrace> {
+    config::backtraces().then(backtrace::Backtrace::new_unresolved)
+}
+
+fn access_record(
+    thread: ThreadId,
+    kind: AccessKind,
+    in_update: bool,
+    site: &'static Location<'static>,
+) -> Access {
+    let held = with_thread(|t| HeldSummary::new(t.held.iter().map(HeldEntry::held_lock)))
+        .unwrap_or_default();
+    Access {
+        thread,
+        kind,
+        site: Site::from(site),
+        held,
+        in_update,
+    }
+}
+
+impl<T: Default> Default for Shared<T> {
+    #[track_caller]
+    fn default() -> Self {
+        Shared::new(T::default())
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Shared<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Shared");
+        if let Some(name) = self.var.name {
+            d.field("name", &name);
+        }
+        d.field("value", &self.slot.lock().value).finish()
+    }
+}

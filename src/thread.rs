@@ -1,0 +1,255 @@
+//! `spawn` and `scope` with std's API, recording happens-before: a spawn
+//! orders the parent's past before the child, a join orders the child's
+//! whole run before the joiner, and the end of a `scope` joins every thread
+//! spawned in it.
+//!
+//! ```
+//! use std::sync::Arc;
+//! let total = Arc::new(lockcheck::Shared::named("total", 0));
+//! let t = total.clone();
+//! lockcheck::thread::spawn(move || t.set(42)).join().unwrap();
+//! assert_eq!(total.get(), 42); // ordered by the join: no race
+//! ```
+
+use std::io;
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+
+use crate::detect::vector_clock::VectorClock;
+use crate::runtime::hb;
+
+/// Where a finished thread leaves its clock for whoever joins it.
+type EndClock = Arc<parking_lot::Mutex<VectorClock>>;
+
+/// Wraps a thread body: it starts after the spawn and leaves its final clock
+/// in `end`, even when it panics.
+fn body<F, T>(f: F, end: EndClock) -> impl FnOnce() -> T
+where
+    F: FnOnce() -> T,
+{
+    let start = hb::release_clock();
+    move || {
+        hb::start_child(&start);
+        struct AtEnd(EndClock);
+        impl Drop for AtEnd {
+            fn drop(&mut self) {
+                let last = hb::release_clock();
+                self.0.lock().join(&last);
+            }
+        }
+        let _at_end = AtEnd(end);
+        f()
+    }
+}
+
+/// Handle to a spawned thread, as std's.
+pub struct JoinHandle<T> {
+    inner: std::thread::JoinHandle<T>,
+    end: EndClock,
+}
+
+impl<T> JoinHandle<T> {
+    /// Waits for the thread; everything it did happens before what the
+    /// caller does next.
+    pub fn join(self) -> std::thread::Result<T> {
+        let result = self.inner.join();
+        hb::acquire_clock(&self.end.lock());
+        result
+    }
+
+    /// The thread.
+    pub fn thread(&self) -> &std::thread::Thread {
+        self.inner.thread()
+    }
+
+    /// Whether the thread has finished.
+    pub fn is_finished(&self) -> bool {
+        self.inner.is_finished()
+    }
+}
+
+impl<T> std::fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JoinHandle").finish_non_exhaustive()
+    }
+}
+
+/// Spawns a thread, as `std::thread::spawn`.
+///
+/// # Panics
+/// As std: if the operating system cannot create a thread.
+pub fn spawn<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    Builder::new()
+        .spawn(f)
+        .unwrap_or_else(|e| panic!("failed to spawn thread: {e}"))
+}
+
+/// Thread configuration, as `std::thread::Builder`.
+#[derive(Debug)]
+pub struct Builder {
+    inner: std::thread::Builder,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder::new()
+    }
+}
+
+impl Builder {
+    /// Default configuration.
+    pub fn new() -> Self {
+        Builder {
+            inner: std::thread::Builder::new(),
+        }
+    }
+
+    /// Names the thread (reports use the name).
+    pub fn name(self, name: String) -> Self {
+        Builder {
+            inner: self.inner.name(name),
+        }
+    }
+
+    /// Sets the stack size.
+    pub fn stack_size(self, size: usize) -> Self {
+        Builder {
+            inner: self.inner.stack_size(size),
+        }
+    }
+
+    /// Spawns the thread.
+    pub fn spawn<F, T>(self, f: F) -> io::Result<JoinHandle<T>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let end = EndClock::default();
+        let inner = self.inner.spawn(body(f, end.clone()))?;
+        Ok(JoinHandle { inner, end })
+    }
+
+    /// Spawns a scoped thread.
+    pub fn spawn_scoped<'scope, 'env, F, T>(
+        self,
+        scope: &'scope Scope<'scope, 'env>,
+        f: F,
+    ) -> io::Result<ScopedJoinHandle<'scope, T>>
+    where
+        F: FnOnce() -> T + Send + 'scope,
+        T: Send + 'scope,
+    {
+        let end = scope.end_clock();
+        let inner = self
+            .inner
+            .spawn_scoped(&scope.inner, body(f, end.clone()))?;
+        Ok(ScopedJoinHandle { inner, end })
+    }
+}
+
+/// A scope for spawning threads that borrow from the caller, as
+/// `std::thread::Scope`.
+#[repr(transparent)]
+pub struct Scope<'scope, 'env: 'scope> {
+    inner: std::thread::Scope<'scope, 'env>,
+}
+
+/// Clocks of the threads of each live scope, by the address of std's scope.
+/// A scope's end joins all of them.
+type ScopeEnds = parking_lot::Mutex<FxHashMap<usize, Vec<EndClock>>>;
+
+fn scope_ends() -> &'static ScopeEnds {
+    static ENDS: std::sync::OnceLock<ScopeEnds> = std::sync::OnceLock::new();
+    ENDS.get_or_init(Default::default)
+}
+
+impl<'scope, 'env> Scope<'scope, 'env> {
+    fn key(&self) -> usize {
+        &self.inner as *const std::thread::Scope<'scope, 'env> as usize
+    }
+
+    fn end_clock(&self) -> EndClock {
+        let end = EndClock::default();
+        scope_ends()
+            .lock()
+            .entry(self.key())
+            .or_default()
+            .push(end.clone());
+        end
+    }
+
+    /// Spawns a scoped thread, as `std::thread::Scope::spawn`.
+    ///
+    /// # Panics
+    /// As std: if the operating system cannot create a thread.
+    pub fn spawn<F, T>(&'scope self, f: F) -> ScopedJoinHandle<'scope, T>
+    where
+        F: FnOnce() -> T + Send + 'scope,
+        T: Send + 'scope,
+    {
+        Builder::new()
+            .spawn_scoped(self, f)
+            .unwrap_or_else(|e| panic!("failed to spawn thread: {e}"))
+    }
+}
+
+/// Handle to a scoped thread, as std's.
+pub struct ScopedJoinHandle<'scope, T> {
+    inner: std::thread::ScopedJoinHandle<'scope, T>,
+    end: EndClock,
+}
+
+impl<T> ScopedJoinHandle<'_, T> {
+    /// Waits for the thread; everything it did happens before what the
+    /// caller does next.
+    pub fn join(self) -> std::thread::Result<T> {
+        let result = self.inner.join();
+        hb::acquire_clock(&self.end.lock());
+        result
+    }
+
+    /// The thread.
+    pub fn thread(&self) -> &std::thread::Thread {
+        self.inner.thread()
+    }
+
+    /// Whether the thread has finished.
+    pub fn is_finished(&self) -> bool {
+        self.inner.is_finished()
+    }
+}
+
+/// Runs `f` with a scope for borrowing threads, as `std::thread::scope`;
+/// every thread spawned in it is joined, and ordered before what follows.
+///
+/// ```
+/// let mut counts = [0u32; 2];
+/// lockcheck::thread::scope(|s| {
+///     for c in counts.iter_mut() {
+///         s.spawn(move || *c += 1);
+///     }
+/// });
+/// assert_eq!(counts, [1, 1]);
+/// ```
+pub fn scope<'env, F, T>(f: F) -> T
+where
+    F: for<'scope> FnOnce(&'scope Scope<'scope, 'env>) -> T,
+{
+    let mut key = 0;
+    let result = std::thread::scope(|s| {
+        // SAFETY: `Scope` is a `repr(transparent)` wrapper of std's scope.
+        let ours: &Scope<'_, 'env> = unsafe { &*(s as *const std::thread::Scope<'_, 'env>).cast() };
+        key = ours.key();
+        f(ours)
+    });
+    let ends = scope_ends().lock().remove(&key).unwrap_or_default();
+    for end in ends {
+        hb::acquire_clock(&end.lock());
+    }
+    result
+}
