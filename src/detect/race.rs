@@ -66,6 +66,10 @@ pub struct Race {
     pub current: Access,
 }
 
+// The one-read variant is large (an access record, for the report) and the
+// others small; boxing it would allocate on every read in a new epoch, the
+// path FastTrack keeps cheap.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, Default)]
 enum Reads {
     #[default]
