@@ -246,3 +246,105 @@ impl AccessKind {
         }
     }
 }
+
+/// One thing a thread did that a detector cares about. The live runtime and
+/// the trace readers produce the same events; [`crate::analysis::Analyzer`]
+/// feeds them to every detector.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A thread asks for a lock (STD's `req`): it may block from here on.
+    Request {
+        /// The asking thread.
+        thread: ThreadId,
+        /// The lock.
+        lock: LockInfo,
+        /// The mode asked for.
+        mode: AcquireMode,
+        /// Where.
+        site: Site,
+    },
+    /// A thread acquired a lock.
+    Acquire {
+        /// The acquiring thread.
+        thread: ThreadId,
+        /// The lock.
+        lock: LockInfo,
+        /// The mode it is now held in.
+        mode: AcquireMode,
+        /// A blocking acquire or a try.
+        attempt: Attempt,
+        /// Where.
+        site: Site,
+    },
+    /// A thread released a lock.
+    Release {
+        /// The releasing thread.
+        thread: ThreadId,
+        /// The lock.
+        lock: LockInfo,
+        /// Where.
+        site: Site,
+    },
+    /// A thread read a shared variable.
+    Read {
+        /// The reading thread.
+        thread: ThreadId,
+        /// The variable.
+        var: VarInfo,
+        /// Where.
+        site: Site,
+    },
+    /// A thread wrote a shared variable.
+    Write {
+        /// The writing thread.
+        thread: ThreadId,
+        /// The variable.
+        var: VarInfo,
+        /// Where.
+        site: Site,
+    },
+    /// A thread started another.
+    Spawn {
+        /// The parent.
+        parent: ThreadId,
+        /// The child.
+        child: ThreadId,
+        /// Where.
+        site: Site,
+    },
+    /// A thread waited for another to end.
+    Join {
+        /// The joiner.
+        parent: ThreadId,
+        /// The thread that ended.
+        child: ThreadId,
+        /// Where.
+        site: Site,
+    },
+    /// A thread waits on a condition (Java's `wait(l)`: releases `lock`
+    /// while waiting, holds it again when this event is seen).
+    Wait {
+        /// The waiting thread.
+        thread: ThreadId,
+        /// The condition's object (its monitor lock).
+        lock: LockInfo,
+        /// Where.
+        site: Site,
+    },
+    /// A thread notified waiters of a condition.
+    Notify {
+        /// The notifying thread.
+        thread: ThreadId,
+        /// The condition's object.
+        lock: LockInfo,
+        /// Where.
+        site: Site,
+    },
+    /// A thread names itself (a trace's thread table).
+    ThreadName {
+        /// The thread.
+        thread: ThreadId,
+        /// Its name.
+        name: std::sync::Arc<str>,
+    },
+}

@@ -1,6 +1,7 @@
-//! The fixture convention: a small program whose header says what lockcheck
-//! must find in it, and whose lines marked `// <- reported` must be named by
-//! the report.
+//! The fixture convention: a small program (or trace) whose header says
+//! what lockcheck must find in it, and whose lines marked `// <- reported`
+//! must be named by the report. Programs write the header as `//!` lines,
+//! traces as `#` lines.
 //!
 //! ```text
 //! //! lesson: a mutex re-acquired by its own thread deadlocks
@@ -118,18 +119,24 @@ impl FixtureSpec {
         let mut runs = 1;
         for (i, line) in text.lines().enumerate() {
             let n = i as u32 + 1;
-            if let Some(rest) = line.strip_prefix("//! lesson:") {
+            // `//!` in a program, `#` in a trace.
+            let header = line
+                .strip_prefix("//!")
+                .or_else(|| line.strip_prefix('#'))
+                .map(str::trim_start)
+                .unwrap_or("");
+            if let Some(rest) = header.strip_prefix("lesson:") {
                 lesson = Some(rest.trim().to_owned());
-            } else if let Some(rest) = line.strip_prefix("//! runs:") {
+            } else if let Some(rest) = header.strip_prefix("runs:") {
                 runs = rest.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
                     format!(
                         "{}:{n}: `runs:` takes a positive whole number",
                         path.display()
                     )
                 })?;
-            } else if let Some(rest) = line.strip_prefix("//! run-with:") {
+            } else if let Some(rest) = header.strip_prefix("run-with:") {
                 run_with = rest.split_whitespace().map(str::to_owned).collect();
-            } else if let Some(rest) = line.strip_prefix("//! expect:") {
+            } else if let Some(rest) = header.strip_prefix("expect:") {
                 expected = Some(
                     Verdict::parse(rest)
                         .map_err(|e| format!("{}:{n}: bad expect line: {e}", path.display()))?,
@@ -151,8 +158,13 @@ impl FixtureSpec {
         })
     }
 
-    /// Every fixture under `dir`, by name.
+    /// Every fixture program (`.rs`) under `dir`, by name.
     pub fn read_dir(dir: &Path) -> Result<Vec<FixtureSpec>, String> {
+        Self::read_dir_with(dir, "rs")
+    }
+
+    /// Every fixture with extension `ext` under `dir` (`std` for traces).
+    pub fn read_dir_with(dir: &Path, ext: &str) -> Result<Vec<FixtureSpec>, String> {
         let entries =
             std::fs::read_dir(dir).map_err(|e| format!("{}: cannot list: {e}", dir.display()))?;
         let mut specs = Vec::new();
@@ -160,7 +172,7 @@ impl FixtureSpec {
             let path = entry
                 .map_err(|e| format!("{}: cannot list: {e}", dir.display()))?
                 .path();
-            if path.extension().is_some_and(|e| e == "rs") {
+            if path.extension().is_some_and(|e| e == ext) {
                 specs.push(FixtureSpec::read(&path)?);
             }
         }

@@ -30,6 +30,7 @@
 
 #![warn(missing_docs)]
 
+pub mod analysis;
 pub mod detect;
 pub mod event;
 pub mod finding;
@@ -39,6 +40,7 @@ mod runtime;
 pub mod shared;
 pub mod sync;
 pub mod thread;
+pub mod trace;
 
 pub use finding::{Finding, FindingKind};
 pub use runtime::config;

@@ -2,6 +2,7 @@
 //! findings, 2 lockcheck's own error; `run` passes on the program's own
 //! failure when there is no finding.
 
+mod analyze;
 mod fixtures;
 mod run;
 
@@ -46,6 +47,13 @@ enum Format {
     Json,
 }
 
+/// Trace formats `analyze` reads (detected from the content by default).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum InputFormat {
+    /// RAPID's STD text format.
+    Std,
+}
+
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 enum Order {
     Instance,
@@ -83,6 +91,38 @@ enum Command {
         )]
         command: Vec<OsString>,
     },
+    /// Analyse recorded traces offline with the same detectors.
+    Analyze {
+        /// Report format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// The traces' format (detected from the content by default).
+        #[arg(long, value_enum)]
+        input_format: Option<InputFormat>,
+        /// Fail on lock-order cycles guarded by a gate lock too.
+        #[arg(long)]
+        strict: bool,
+        /// Check lock order between lock instances or lock classes.
+        #[arg(long, value_enum, default_value_t = Order::Instance)]
+        order: Order,
+        /// Trace files.
+        #[arg(required = true, value_name = "TRACE")]
+        traces: Vec<PathBuf>,
+    },
+    /// Print a trace's lock-order graph as Graphviz DOT, cycles in red.
+    Graph {
+        /// Render SVG with Graphviz's `dot` instead.
+        #[arg(long)]
+        svg: bool,
+        /// The trace's format (detected from the content by default).
+        #[arg(long, value_enum)]
+        input_format: Option<InputFormat>,
+        /// Lock instances or lock classes as nodes.
+        #[arg(long, value_enum, default_value_t = Order::Instance)]
+        order: Order,
+        /// The trace file.
+        trace: PathBuf,
+    },
     /// Build the fixture programs of a lockcheck checkout and check each verdict.
     Fixtures {
         /// The checkout's Cargo.toml (default: found from the current directory).
@@ -115,6 +155,19 @@ pub fn main() -> i32 {
     };
     let result = match cli.command {
         Command::Run { options, command } => run::run(&options, &command),
+        Command::Analyze {
+            format,
+            input_format,
+            strict,
+            order,
+            traces,
+        } => analyze::analyze(&traces, format, input_format, order, strict),
+        Command::Graph {
+            svg,
+            input_format,
+            order,
+            trace,
+        } => analyze::graph(&trace, input_format, order, svg),
         Command::Fixtures {
             manifest_path,
             release,

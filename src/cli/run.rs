@@ -132,7 +132,7 @@ pub(super) fn exit_code(findings: &[Finding], strict: bool, status: ExitStatus) 
     status.signal().map_or(EXIT_FINDINGS, |s| 128 + s)
 }
 
-fn use_color() -> bool {
+pub(super) fn use_color() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 

@@ -113,9 +113,18 @@ fn held_refs(held: &[HeldLock]) -> Vec<HeldRef> {
         .collect()
 }
 
+/// How a deadlock was met.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum DeadlockSeen {
+    /// Live: lockcheck broke it by panicking in the thread that closed it.
+    Broken,
+    /// In a trace that ends with these threads still waiting.
+    AtTraceEnd,
+}
+
 /// A deadlock finding: every blocked thread of the cycle, and the lock-order
 /// edges behind it when the order graph has them.
-pub fn deadlock(waiters: &[Waiter], order: Option<&Cycle>) -> Finding {
+pub fn deadlock(waiters: &[Waiter], order: Option<&Cycle>, seen: DeadlockSeen) -> Finding {
     let mut locks = Vec::new();
     let mut threads = Vec::new();
     let mut waits = Vec::new();
@@ -147,10 +156,13 @@ pub fn deadlock(waiters: &[Waiter], order: Option<&Cycle>) -> Finding {
         locks,
         waits,
         cycle: order.map(cycle_detail),
-        notes: vec![
-            "lockcheck broke this deadlock by panicking in the thread that closed the cycle"
-                .to_owned(),
-        ],
+        notes: vec![match seen {
+            DeadlockSeen::Broken => {
+                "lockcheck broke this deadlock by panicking in the thread that closed the cycle"
+            }
+            DeadlockSeen::AtTraceEnd => "the trace ends with these threads waiting",
+        }
+        .to_owned()],
         ..Finding::new(
             FindingKind::Deadlock,
             summary,

@@ -45,17 +45,18 @@ fn bit_acquired_recursive(bit: u8) -> bool {
     bit == 2 || bit == 8
 }
 
-struct Node {
-    lock: LockInfo,
-    alive: bool,
+/// A lock (or class) of the graph.
+pub(crate) struct Node {
+    pub(crate) lock: LockInfo,
+    pub(crate) alive: bool,
 }
 
 /// What is known of one edge: where it was first seen, and what held at
 /// every occurrence (to decide whether a cycle is guarded).
-struct EdgeData {
+pub(crate) struct EdgeData {
     types: u8,
     from_site: Site,
-    to_site: Site,
+    pub(crate) to_site: Site,
     held_mode: AcquireMode,
     acquire_mode: AcquireMode,
     thread: ThreadInfo,
@@ -231,6 +232,11 @@ impl LockOrderGraph {
             }
         }
         cycles
+    }
+
+    /// The petgraph graph itself, for rendering (dead nodes included).
+    pub(crate) fn petgraph(&self) -> &StableDiGraph<Node, EdgeData> {
+        &self.graph
     }
 
     /// The edge `from → to` as a cycle edge, if the graph has it. Used to show

@@ -370,7 +370,7 @@ fn contended<G>(
     if let Some(waiters) = deadlock {
         let order = order_behind(&waiters);
         report(
-            findings::deadlock(&waiters, order.as_ref()),
+            findings::deadlock(&waiters, order.as_ref(), findings::DeadlockSeen::Broken),
             Severity::Fatal,
         );
     }

@@ -1,0 +1,97 @@
+//! Trace files, read as a stream of [`Event`]s for
+//! [`crate::analysis::Analyzer`]. RAPID's STD text format is read today;
+//! lockcheck's own format (recorded from live runs) is not built yet.
+
+pub mod intern;
+pub mod std_format;
+
+use std::fmt;
+use std::io::BufRead;
+use std::path::Path;
+
+use crate::event::Event;
+
+/// A problem at one line of a trace: `file:line: what is wrong`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceError {
+    /// The trace file.
+    pub file: String,
+    /// 1-based line (0: the file as a whole).
+    pub line: u64,
+    /// What is wrong.
+    pub message: String,
+    /// The rest of the trace cannot be read safely.
+    pub fatal: bool,
+}
+
+impl fmt::Display for TraceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file, self.message)
+        } else {
+            write!(f, "{}:{}: {}", self.file, self.line, self.message)
+        }
+    }
+}
+
+/// The trace formats lockcheck reads.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum TraceFormat {
+    /// RAPID's STD: `THREAD|OP(TARGET)|LOCATION`.
+    Std,
+}
+
+impl TraceFormat {
+    /// Detects the format from the first non-empty line.
+    ///
+    /// ```
+    /// use lockcheck::trace::TraceFormat;
+    /// assert_eq!(TraceFormat::detect("T0|acq(L1)|12"), Some(TraceFormat::Std));
+    /// assert_eq!(TraceFormat::detect("hello"), None);
+    /// ```
+    pub fn detect(first_line: &str) -> Option<TraceFormat> {
+        let line = first_line.trim();
+        if line.split('|').count() >= 2 && line.contains('(') {
+            Some(TraceFormat::Std)
+        } else {
+            None
+        }
+    }
+}
+
+/// A stream of events (or per-line problems) from a trace.
+pub type EventStream = Box<dyn Iterator<Item = Result<Event, TraceError>>>;
+
+/// Opens a trace, detecting its format unless one is given.
+pub fn open(path: &Path, format: Option<TraceFormat>) -> Result<EventStream, TraceError> {
+    let name = path.display().to_string();
+    let whole = |message: String| TraceError {
+        file: name.clone(),
+        line: 0,
+        message,
+        fatal: true,
+    };
+    let file = std::fs::File::open(path).map_err(|e| whole(format!("cannot open: {e}")))?;
+    let mut reader = std::io::BufReader::new(file);
+    let format = match format {
+        Some(f) => f,
+        None => {
+            let buf = reader
+                .fill_buf()
+                .map_err(|e| whole(format!("cannot read: {e}")))?;
+            let head = String::from_utf8_lossy(&buf[..buf.len().min(4096)]).into_owned();
+            let first = head
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty() && !l.starts_with('#'))
+                .unwrap_or("");
+            TraceFormat::detect(first).ok_or_else(|| {
+                whole("not a trace lockcheck knows (expected STD lines `THREAD|OP(TARGET)|LOCATION`); use --input-format".to_owned())
+            })?
+        }
+    };
+    let file_name = intern::intern(&name);
+    Ok(match format {
+        TraceFormat::Std => Box::new(std_format::StdReader::new(reader, file_name)),
+    })
+}

@@ -1,0 +1,309 @@
+//! RAPID's STD text format: one event a line, `THREAD|OP(TARGET)|LOCATION`.
+//!
+//! Ops: `r` and `w` (a variable), `acq` and `rel` (a lock), `fork` and `join`
+//! (a thread), `begin` and `end` (transaction markers, which no detector here
+//! uses). The dialect of the SUnhang traces is read too: `req(l)` before
+//! `acq(l)` (the thread asks for the lock: if the trace ends before the
+//! `acq`, it was still waiting), `fork(11)` meaning thread `T11`, and Java's
+//! monitor `wait(l)`, `notify(l)`, `notifyAll(l)`. Locks are Java monitors,
+//! so a thread may take one it holds again. A site is the event's program
+//! location in the trace's file (`trace.std:LOCATION:0`); messages about
+//! malformed lines give the trace's own line.
+
+use std::io::BufRead;
+
+use rustc_hash::FxHashMap;
+
+use super::intern::intern;
+use super::TraceError;
+use crate::event::{
+    AcquireMode, Attempt, Event, LockId, LockInfo, LockKind, Site, ThreadId, VarId, VarInfo,
+};
+
+/// Reads STD events one line at a time (memory: the names seen, not the
+/// trace).
+pub struct StdReader<R> {
+    lines: std::io::Lines<R>,
+    file: &'static str,
+    line: u64,
+    threads: FxHashMap<&'static str, ThreadId>,
+    locks: FxHashMap<&'static str, LockInfo>,
+    vars: FxHashMap<&'static str, VarInfo>,
+    /// Events decoded from the current line but not handed out yet.
+    queued: Vec<Event>,
+    done: bool,
+}
+
+impl<R: BufRead> StdReader<R> {
+    /// A reader of `input`, whose name (for messages and sites) is `file`.
+    pub fn new(input: R, file: &'static str) -> Self {
+        StdReader {
+            lines: input.lines(),
+            file,
+            line: 0,
+            threads: FxHashMap::default(),
+            locks: FxHashMap::default(),
+            vars: FxHashMap::default(),
+            queued: Vec::new(),
+            done: false,
+        }
+    }
+
+    fn error(&self, message: String, fatal: bool) -> TraceError {
+        TraceError {
+            file: self.file.to_owned(),
+            line: self.line,
+            message,
+            fatal,
+        }
+    }
+
+    /// A site is the program location the trace gives (its LOCATION
+    /// field), in the trace's file: the same code is the same site, so
+    /// repeated findings merge. Without a location, the trace line.
+    fn site(&self, location: &str) -> Site {
+        let line = location
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| u32::try_from(self.line).unwrap_or(u32::MAX));
+        Site {
+            file: self.file,
+            line,
+            column: 0,
+        }
+    }
+
+    /// The thread named `name` (`T11`, or a bare `11` meaning `T11`); a
+    /// thread seen for the first time also yields its name.
+    fn thread(&mut self, name: &str) -> ThreadId {
+        let name = if name.bytes().all(|b| b.is_ascii_digit()) {
+            intern(&format!("T{name}"))
+        } else {
+            intern(name)
+        };
+        if let Some(id) = self.threads.get(name) {
+            return *id;
+        }
+        let id = ThreadId(self.threads.len() as u64 + 1);
+        self.threads.insert(name, id);
+        self.queued.push(Event::ThreadName {
+            thread: id,
+            name: name.into(),
+        });
+        id
+    }
+
+    fn lock(&mut self, name: &str, site: Site) -> LockInfo {
+        let name = intern(name);
+        let next = self.locks.len() as u64 + 1;
+        *self.locks.entry(name).or_insert(LockInfo {
+            id: LockId(next),
+            kind: LockKind::ReentrantMutex,
+            name: Some(name),
+            created: site,
+        })
+    }
+
+    fn var(&mut self, name: &str, site: Site) -> VarInfo {
+        let name = intern(name);
+        let next = self.vars.len() as u64 + 1;
+        *self.vars.entry(name).or_insert(VarInfo {
+            id: VarId(next),
+            name: Some(name),
+            created: site,
+        })
+    }
+
+    /// Decodes one line into `self.queued` (in the order the events happen).
+    fn decode(&mut self, text: &str) -> Result<(), TraceError> {
+        let mut fields = text.split('|');
+        let (Some(thread), Some(op), location) = (fields.next(), fields.next(), fields.next())
+        else {
+            return Err(self.error(
+                format!("expected THREAD|OP(TARGET)|LOCATION, found `{text}`"),
+                false,
+            ));
+        };
+        let Some((op, target)) = op.trim().strip_suffix(')').and_then(|o| o.split_once('(')) else {
+            return Err(self.error(format!("expected OP(TARGET), found `{op}`"), false));
+        };
+        if target.is_empty() {
+            return Err(self.error(format!("`{op}` has no target"), false));
+        }
+        let site = self.site(location.unwrap_or(""));
+        let thread = self.thread(thread.trim());
+        let event = match op {
+            "r" | "w" => {
+                let var = self.var(target, site);
+                if op == "r" {
+                    Event::Read { thread, var, site }
+                } else {
+                    Event::Write { thread, var, site }
+                }
+            }
+            "acq" => Event::Acquire {
+                thread,
+                lock: self.lock(target, site),
+                mode: AcquireMode::Exclusive,
+                attempt: Attempt::Blocking,
+                site,
+            },
+            "req" => Event::Request {
+                thread,
+                lock: self.lock(target, site),
+                mode: AcquireMode::Exclusive,
+                site,
+            },
+            "rel" => Event::Release {
+                thread,
+                lock: self.lock(target, site),
+                site,
+            },
+            "fork" => Event::Spawn {
+                parent: thread,
+                child: self.thread(target),
+                site,
+            },
+            "join" => Event::Join {
+                parent: thread,
+                child: self.thread(target),
+                site,
+            },
+            "wait" => Event::Wait {
+                thread,
+                lock: self.lock(target, site),
+                site,
+            },
+            "notify" | "notifyAll" => Event::Notify {
+                thread,
+                lock: self.lock(target, site),
+                site,
+            },
+            "begin" | "end" => return Ok(()),
+            other => {
+                return Err(self.error(
+                    format!("unknown operation `{other}` (expected r, w, acq, rel, req, fork, join, wait, notify, notifyAll, begin, end)"),
+                    false,
+                ))
+            }
+        };
+        self.queued.push(event);
+        Ok(())
+    }
+}
+
+impl<R: BufRead> Iterator for StdReader<R> {
+    type Item = Result<Event, TraceError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if !self.queued.is_empty() {
+                return Some(Ok(self.queued.remove(0)));
+            }
+            if self.done {
+                return None;
+            }
+            let text = match self.lines.next()? {
+                Ok(text) => text,
+                Err(e) => {
+                    self.done = true;
+                    self.line += 1;
+                    return Some(Err(self.error(format!("cannot read: {e}"), true)));
+                }
+            };
+            self.line += 1;
+            let text = text.trim();
+            if text.is_empty() || text.starts_with('#') {
+                continue;
+            }
+            if let Err(e) = self.decode(text) {
+                self.queued.clear();
+                return Some(Err(e));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn events(text: &str) -> Vec<Result<Event, TraceError>> {
+        StdReader::new(text.as_bytes(), "t.std").collect()
+    }
+
+    fn ok_events(text: &str) -> Vec<Event> {
+        events(text).into_iter().map(Result::unwrap).collect()
+    }
+
+    fn kinds(text: &str) -> Vec<&'static str> {
+        ok_events(text)
+            .iter()
+            .map(|e| match e {
+                Event::ThreadName { .. } => "name",
+                Event::Request { .. } => "req",
+                Event::Acquire { .. } => "acq",
+                Event::Release { .. } => "rel",
+                Event::Read { .. } => "r",
+                Event::Write { .. } => "w",
+                Event::Spawn { .. } => "fork",
+                Event::Join { .. } => "join",
+                Event::Wait { .. } => "wait",
+                Event::Notify { .. } => "notify",
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_op_is_read() {
+        let text = "T0|r(V1)|1\nT0|w(V1)|2\nT0|acq(L1)|3\nT0|rel(L1)|4\nT0|fork(T1)|5\n\
+                    T1|req(L1)|6\nT1|acq(L1)|6\nT1|wait(L1)|7\nT1|rel(L1)|8\nT0|notify(L1)|9\n\
+                    T0|notifyAll(L1)|10\nT0|join(T1)|11\nT0|begin(x)|12\nT0|end(x)|13";
+        assert_eq!(
+            kinds(text),
+            [
+                "name", "r", "w", "acq", "rel", "name", "fork", "req", "acq", "wait", "rel",
+                "notify", "notify", "join"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bare_number_in_fork_names_thread_t_number() {
+        let evs = ok_events("T9|fork(11)|22\nT11|r(x)|9");
+        let Event::Spawn { child, .. } = &evs[2] else {
+            panic!("{evs:?}")
+        };
+        let Event::Read { thread, .. } = &evs[3] else {
+            panic!("{evs:?}")
+        };
+        assert_eq!(child, thread, "fork(11) and T11 are one thread");
+    }
+
+    #[test]
+    fn sites_are_program_locations_in_the_trace_file() {
+        let evs = ok_events("\nT0|acq(L1)|345\nT0|rel(L1)");
+        let Event::Acquire { site, lock, .. } = &evs[1] else {
+            panic!("{evs:?}")
+        };
+        assert_eq!((site.file, site.line, site.column), ("t.std", 345, 0));
+        let Event::Release { site, .. } = &evs[2] else {
+            panic!("{evs:?}")
+        };
+        assert_eq!(site.line, 3, "no location: the trace line");
+        assert_eq!(lock.kind, LockKind::ReentrantMutex, "Java monitors");
+    }
+
+    #[test]
+    fn malformed_lines_name_their_line_and_reading_goes_on() {
+        let out = events("T0|acq(L1)|1\ngarbage\nT0|zap(L1)|3\nT0|acq()|4\nT0|rel(L1)|5");
+        let errors: Vec<&TraceError> = out.iter().filter_map(|r| r.as_ref().err()).collect();
+        assert_eq!(errors.len(), 3);
+        assert_eq!(errors[0].line, 2);
+        assert!(errors[1]
+            .to_string()
+            .starts_with("t.std:3: unknown operation `zap`"));
+        assert!(errors.iter().all(|e| !e.fatal));
+        assert!(matches!(out.last(), Some(Ok(Event::Release { .. }))));
+    }
+}
