@@ -118,8 +118,9 @@ impl VarShadow {
         }
     }
 
-    /// A read by `access.thread`, whose clock is `clock`.
-    pub fn read(&mut self, clock: &VectorClock, access: Access) -> Option<Race> {
+    /// A read by `access.thread`, whose clock is `clock`. A race comes
+    /// boxed: it is rare, and the common answer (none) stays one word.
+    pub fn read(&mut self, clock: &VectorClock, access: Access) -> Option<Box<Race>> {
         let now = Epoch::of(access.thread, clock);
         match &self.reads {
             Reads::One(e, _) if *e == now => return None,
@@ -127,10 +128,10 @@ impl VarShadow {
             _ => {}
         }
         let race = match &self.write {
-            Some((w, previous)) if !w.leq(clock) => Some(Race {
+            Some((w, previous)) if !w.leq(clock) => Some(Box::new(Race {
                 previous: *previous,
                 current: access,
-            }),
+            })),
             _ => None,
         };
         self.reads = match std::mem::take(&mut self.reads) {
@@ -155,7 +156,7 @@ impl VarShadow {
     }
 
     /// A write by `access.thread`, whose clock is `clock`.
-    pub fn write(&mut self, clock: &VectorClock, access: Access) -> Option<Race> {
+    pub fn write(&mut self, clock: &VectorClock, access: Access) -> Option<Box<Race>> {
         let now = Epoch::of(access.thread, clock);
         if matches!(&self.write, Some((w, _)) if *w == now) {
             return None;
@@ -173,9 +174,11 @@ impl VarShadow {
         // (reported now): later accesses need only be checked against it.
         self.reads = Reads::None;
         self.write = Some((now, access));
-        previous.map(|previous| Race {
-            previous,
-            current: access,
+        previous.map(|previous| {
+            Box::new(Race {
+                previous,
+                current: access,
+            })
         })
     }
 

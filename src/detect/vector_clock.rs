@@ -44,8 +44,21 @@ impl Epoch {
 
 /// A vector clock: component `i` is the last time of thread `i` known here.
 /// Missing components are zero.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Debug, PartialEq, Eq, Default)]
 pub struct VectorClock(Vec<u32>);
+
+impl Clone for VectorClock {
+    fn clone(&self) -> Self {
+        VectorClock(self.0.clone())
+    }
+
+    /// Reuses this clock's buffer: a lock's release clock is overwritten on
+    /// every release, which must not allocate each time.
+    fn clone_from(&mut self, source: &Self) {
+        self.0.clear();
+        self.0.extend_from_slice(&source.0);
+    }
+}
 
 impl VectorClock {
     /// The zero clock (no allocation).
