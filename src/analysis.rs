@@ -27,6 +27,11 @@ struct ThreadTrack {
     /// Re-entries of reentrant locks held, parallel to `held`.
     depth: Vec<u32>,
     clock: VectorClock,
+    /// Happens-before from spawn, join and notify only, not from locks: a
+    /// lock's release→acquire order is this schedule's accident, while a
+    /// join orders every schedule. Tells whether a cycle's halves could
+    /// overlap on another schedule.
+    structural: VectorClock,
     /// A lock asked for and not yet acquired.
     pending: Option<(LockInfo, AcquireMode, Site)>,
     /// The thread's last event released this lock, which it held this many
@@ -106,6 +111,7 @@ impl Analyzer {
                 info: ThreadInfo { id, name: None },
                 held: Vec::new(),
                 depth: Vec::new(),
+                structural: clock.clone(),
                 clock,
                 pending: None,
                 last_release: None,
@@ -162,20 +168,26 @@ impl Analyzer {
             }
             Event::Spawn { parent, child, .. } => {
                 let p = self.thread(*parent);
-                let start = p.clock.clone();
+                let start = (p.clock.clone(), p.structural.clone());
                 p.clock.tick(parent.0);
+                p.structural.tick(parent.0);
                 let c = self.thread(*child);
-                c.clock.join(&start);
+                c.clock.join(&start.0);
                 c.clock.tick(child.0);
+                c.structural.join(&start.1);
+                c.structural.tick(child.0);
             }
             Event::Join { parent, child, .. } => {
                 let end = {
                     let c = self.thread(*child);
-                    let end = c.clock.clone();
+                    let end = (c.clock.clone(), c.structural.clone());
                     c.clock.tick(child.0);
+                    c.structural.tick(child.0);
                     end
                 };
-                self.thread(*parent).clock.join(&end);
+                let p = self.thread(*parent);
+                p.clock.join(&end.0);
+                p.structural.join(&end.1);
             }
             Event::Notify { thread, lock, .. } => {
                 let t = self.thread(*thread);
@@ -303,7 +315,11 @@ impl Analyzer {
                     &info, &held, lock, mode, site, conflict, &None,
                 ));
             } else {
-                for cycle in self.order.on_acquire(&info, &held, &new, &mut || None) {
+                let clock = self.threads.get(&thread).map(|t| t.structural.clone());
+                let cycles =
+                    self.order
+                        .on_acquire_at(&info, &held, &new, clock.as_ref(), &mut || None);
+                for cycle in cycles {
                     self.findings.add(findings::lock_order_cycle(&cycle));
                 }
             }
@@ -432,6 +448,7 @@ impl Analyzer {
             edges,
             guard: None,
             single_thread: false,
+            ordered: false,
         })
     }
 

@@ -208,6 +208,11 @@ pub struct CycleDetail {
     /// running the same code would deadlock.
     #[serde(default)]
     pub single_thread: bool,
+    /// The edges happened one after the other (a join, a message… ordered
+    /// them), so in this run the two halves could not overlap. Still a
+    /// finding: on another schedule of the same code they can.
+    #[serde(default)]
+    pub ordered_by_happens_before: bool,
 }
 
 /// A thread taking part in a deadlock or self-deadlock.
@@ -417,6 +422,7 @@ impl FindingSet {
                     old.guarded_by = None;
                 }
                 old.single_thread &= new.single_thread;
+                old.ordered_by_happens_before &= new.ordered_by_happens_before;
             }
             return false;
         }

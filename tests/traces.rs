@@ -162,6 +162,26 @@ fn the_dining_philosophers_graph_shows_the_five_cycle_in_red() {
 }
 
 #[test]
+fn a_cycle_whose_halves_a_join_kept_apart_is_classified_as_ordered() {
+    let ordered = |name: &str| {
+        let (findings, out) = analyze(&fixtures_dir().join(name));
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{name}: still a failing finding"
+        );
+        findings[0]
+            .cycle
+            .as_ref()
+            .unwrap()
+            .ordered_by_happens_before
+    };
+    assert!(ordered("joined_halves.std"));
+    // Near miss: both halves forked at once, and only the locks ordered them.
+    assert!(!ordered("opposite_orders.std"));
+}
+
+#[test]
 fn unreadable_and_unknown_traces_are_errors_with_exit_2() {
     let out = lockcheck(&["analyze", "/nonexistent/trace.std"]);
     assert_eq!(out.status.code(), Some(2));

@@ -46,6 +46,7 @@ fn cycle_detail(cycle: &Cycle) -> CycleDetail {
         edges: cycle.edges.iter().map(order_edge).collect(),
         guarded_by: cycle.guard.as_ref().map(LockRef::from),
         single_thread: cycle.single_thread,
+        ordered_by_happens_before: cycle.ordered,
     }
 }
 
@@ -83,6 +84,12 @@ pub fn lock_order_cycle(cycle: &Cycle) -> Finding {
             "every edge of this cycle was taken while holding {}, so the two orders never overlap; it fails a run only under --strict",
             name_of(gate)
         ));
+    }
+    if cycle.ordered {
+        notes.push(
+            "in this run the edges happened one after the other (a spawn, join or message ordered them), so the two orders could not overlap; on another schedule of the same code they can"
+                .to_owned(),
+        );
     }
     if cycle.single_thread {
         notes.push(

@@ -18,6 +18,7 @@ use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableDiGraph};
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
 
+use crate::detect::vector_clock::VectorClock;
 use crate::event::{AcquireMode, HeldLock, LockId, LockInfo, Site, ThreadId, ThreadInfo};
 
 /// Whether order is checked between lock instances or lock classes.
@@ -65,6 +66,9 @@ pub(crate) struct EdgeData {
     /// own endpoints: candidates for a gate lock.
     gates: Vec<LockInfo>,
     other_thread: Option<ThreadId>,
+    /// The taking thread's vector clock when the edge was first taken, when
+    /// happens-before is tracked.
+    clock: Option<VectorClock>,
 }
 
 /// One edge of a detected cycle, with where it was first seen.
@@ -97,6 +101,9 @@ pub struct Cycle {
     pub guard: Option<LockInfo>,
     /// All edges were only ever taken by one thread.
     pub single_thread: bool,
+    /// Every other edge happened before the edge that closed the cycle
+    /// (spawn, join, a message…): this run's halves could not overlap.
+    pub ordered: bool,
 }
 
 /// The lock-order graph. A pure state machine: acquisitions in, cycles out.
@@ -166,6 +173,20 @@ impl LockOrderGraph {
         new: &HeldLock,
         backtrace: &mut dyn FnMut() -> Option<Backtrace>,
     ) -> Vec<Cycle> {
+        self.on_acquire_at(thread, held, new, None, backtrace)
+    }
+
+    /// [`Self::on_acquire`] with the acquiring thread's vector clock, so that
+    /// a cycle whose edges happened one after the other is classified as
+    /// ordered by happens-before.
+    pub fn on_acquire_at(
+        &mut self,
+        thread: &ThreadInfo,
+        held: &[HeldLock],
+        new: &HeldLock,
+        clock: Option<&VectorClock>,
+        backtrace: &mut dyn FnMut() -> Option<Backtrace>,
+    ) -> Vec<Cycle> {
         let new_key = self.key(&new.lock);
         let mut cycles = Vec::new();
         let mut captured: Option<Option<Backtrace>> = None;
@@ -219,6 +240,7 @@ impl LockOrderGraph {
                             backtrace: bt,
                             gates,
                             other_thread: None,
+                            clock: clock.cloned(),
                         },
                     );
                     self.edges.insert((from, to), e);
@@ -226,7 +248,7 @@ impl LockOrderGraph {
                 }
             };
             if let Some(e) = recheck {
-                if let Some(cycle) = self.cycle_through(e, bit) {
+                if let Some(cycle) = self.cycle_through(e, bit, clock) {
                     cycles.push(cycle);
                 }
             }
@@ -325,7 +347,7 @@ impl LockOrderGraph {
     }
 
     /// The shortest strong cycle through edge `e` taken with type `bit`.
-    fn cycle_through(&self, e: EdgeIndex, bit: u8) -> Option<Cycle> {
+    fn cycle_through(&self, e: EdgeIndex, bit: u8, now: Option<&VectorClock>) -> Option<Cycle> {
         let (u, v) = self.graph.edge_endpoints(e)?;
         let path = if u == v {
             // A class nested in itself (two instances of one class).
@@ -338,7 +360,7 @@ impl LockOrderGraph {
         };
         let mut edges = vec![e];
         edges.extend(path);
-        Some(self.classify(&edges))
+        Some(self.classify(&edges, now))
     }
 
     /// Breadth-first search for a strong path `from ⇝ to`. The state is the
@@ -396,7 +418,7 @@ impl LockOrderGraph {
         None
     }
 
-    fn classify(&self, edges: &[EdgeIndex]) -> Cycle {
+    fn classify(&self, edges: &[EdgeIndex], now: Option<&VectorClock>) -> Cycle {
         let cycle_edges: Vec<CycleEdge> = edges.iter().map(|e| self.cycle_edge(*e)).collect();
         let in_cycle = |l: &LockInfo| {
             cycle_edges
@@ -419,10 +441,18 @@ impl LockOrderGraph {
             let d = &self.graph[*e];
             d.thread.id == thread && d.other_thread.is_none()
         });
+        // Ordered: the closing acquisition knows every other edge's time.
+        let ordered = !single_thread
+            && now.is_some_and(|now| {
+                edges[1..]
+                    .iter()
+                    .all(|e| self.graph[*e].clock.as_ref().is_some_and(|c| c.leq(now)))
+            });
         Cycle {
             edges: cycle_edges,
             guard,
             single_thread,
+            ordered,
         }
     }
 }
@@ -504,6 +534,35 @@ mod tests {
         }
         let cycles = acquire(&mut g, 9, &[ex(4)], ex(0));
         assert_eq!(cycles[0].edges.len(), 5);
+    }
+
+    #[test]
+    fn a_cycle_whose_halves_happened_one_after_the_other_is_ordered() {
+        let clock = |parts: &[(u64, u32)]| {
+            let mut c = VectorClock::new();
+            for (t, v) in parts {
+                c.set(*t, *v);
+            }
+            c
+        };
+        let mut g = LockOrderGraph::default();
+        let t1 = thread(1);
+        let t2 = thread(2);
+        g.on_acquire_at(&t1, &[ex(1)], &ex(2), Some(&clock(&[(1, 1)])), &mut || None);
+        // Thread 2 was joined after thread 1's edge: it knows thread 1's time.
+        let ordered = g.on_acquire_at(
+            &t2,
+            &[ex(2)],
+            &ex(1),
+            Some(&clock(&[(1, 2), (2, 1)])),
+            &mut || None,
+        );
+        assert!(ordered[0].ordered);
+        // Near miss: a thread that never synchronised with thread 1.
+        let mut g = LockOrderGraph::default();
+        g.on_acquire_at(&t1, &[ex(1)], &ex(2), Some(&clock(&[(1, 1)])), &mut || None);
+        let racing = g.on_acquire_at(&t2, &[ex(2)], &ex(1), Some(&clock(&[(2, 1)])), &mut || None);
+        assert!(!racing[0].ordered);
     }
 
     #[test]

@@ -320,6 +320,8 @@ fn validate(
         mode,
         site,
     };
+    // Live, threads carry no lock-free happens-before clock yet, so no
+    // cycle is classified as ordered (the trace analysis does it).
     let cycles = global()
         .order
         .lock()
@@ -396,6 +398,7 @@ fn order_behind(waiters: &[Waiter]) -> Option<Cycle> {
         edges,
         guard: None,
         single_thread: false,
+        ordered: false,
     })
 }
 
