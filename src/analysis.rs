@@ -425,7 +425,7 @@ impl Analyzer {
             }
         }
         for cycle in deadlocks {
-            let order = self.order_behind(&cycle);
+            let order = self.order.order_behind(&cycle);
             self.findings.add(findings::deadlock(
                 &cycle,
                 order.as_ref(),
@@ -433,23 +433,6 @@ impl Analyzer {
             ));
         }
         self.findings.into_vec()
-    }
-
-    fn order_behind(&self, waiters: &[Waiter]) -> Option<crate::detect::lock_order::Cycle> {
-        let n = waiters.len();
-        let mut edges = Vec::with_capacity(n);
-        for i in 0..n {
-            let prev = &waiters[(i + n - 1) % n];
-            let w = &waiters[i];
-            let held = w.held.iter().find(|h| h.lock.id == prev.lock.id)?;
-            edges.push(self.order.edge(&held.lock, &w.lock)?);
-        }
-        Some(crate::detect::lock_order::Cycle {
-            edges,
-            guard: None,
-            single_thread: false,
-            ordered: false,
-        })
     }
 
     /// The lock-order graph built so far (for `lockcheck graph`).

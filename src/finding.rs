@@ -329,6 +329,10 @@ pub struct Finding {
     /// Free-form notes ("a plain read re-entered while a writer may wait", …).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Silenced by a suppressions file, with its reason: still reported and
+    /// counted, no longer failing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<String>,
 }
 
 impl Finding {
@@ -347,13 +351,14 @@ impl Finding {
             accesses: Vec::new(),
             events: Vec::new(),
             notes: Vec::new(),
+            suppressed: None,
         }
     }
 
     /// Whether this finding fails a run. A lock-order cycle guarded by a gate
     /// lock cannot deadlock, so it fails only when `strict`.
     pub fn is_failing(&self, strict: bool) -> bool {
-        strict || !self.is_guarded()
+        self.suppressed.is_none() && (strict || !self.is_guarded())
     }
 
     /// A lock-order cycle that a gate lock makes harmless.

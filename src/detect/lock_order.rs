@@ -269,6 +269,27 @@ impl LockOrderGraph {
         self.edges.get(&(a, b)).map(|e| self.cycle_edge(*e))
     }
 
+    /// The order edges behind a deadlock: waiter `i` waits for a lock that
+    /// waiter `i + 1` holds while it waits for the next one, so each waiter
+    /// took the edge "lock it holds that the previous waits for → lock it
+    /// waits for". `None` when the graph lacks one of them.
+    pub fn order_behind(&self, waiters: &[crate::detect::wait_for::Waiter]) -> Option<Cycle> {
+        let n = waiters.len();
+        let mut edges = Vec::with_capacity(n);
+        for i in 0..n {
+            let prev = &waiters[(i + n - 1) % n];
+            let w = &waiters[i];
+            let held = w.held.iter().find(|h| h.lock.id == prev.lock.id)?;
+            edges.push(self.edge(&held.lock, &w.lock)?);
+        }
+        Some(Cycle {
+            edges,
+            guard: None,
+            single_thread: false,
+            ordered: false,
+        })
+    }
+
     /// Forgets a dropped lock. Under class granularity the class stays (other
     /// instances of it may come). Memory follows the live locks: dead nodes are
     /// compacted away once they outnumber the live ones.

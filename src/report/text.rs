@@ -48,7 +48,9 @@ fn primary_site(f: &Finding) -> Option<String> {
 }
 
 fn render_one(out: &mut String, f: &Finding, style: &Style) {
-    let (level, code) = if f.is_guarded() {
+    let (level, code) = if f.suppressed.is_some() {
+        ("suppressed", "1;36")
+    } else if f.is_guarded() {
         ("warning", "1;33")
     } else {
         ("error", "1;31")
@@ -87,6 +89,9 @@ fn render_one(out: &mut String, f: &Finding, style: &Style) {
     }
     for n in &f.notes {
         let _ = writeln!(out, "   = {}: {n}", style.paint("1", "note"));
+    }
+    if let Some(reason) = &f.suppressed {
+        let _ = writeln!(out, "   = {}: {reason}", style.paint("1", "suppressed"));
     }
     out.push('\n');
 }
@@ -189,8 +194,11 @@ pub fn summary(findings: &[Finding], strict: bool) -> String {
             parts.push(format!("{n} {kind}"));
         }
     }
-    let failing = findings.iter().filter(|f| f.is_failing(strict)).count();
-    let guarded = findings.len() - failing;
+    let suppressed = findings.iter().filter(|f| f.suppressed.is_some()).count();
+    let guarded = findings
+        .iter()
+        .filter(|f| f.suppressed.is_none() && !f.is_failing(strict))
+        .count();
     let mut line = format!(
         "lockcheck: {} finding{} ({})",
         findings.len(),
@@ -202,6 +210,9 @@ pub fn summary(findings: &[Finding], strict: bool) -> String {
             line,
             "; {guarded} guarded by a gate lock, not failing (use --strict to fail on them)"
         );
+    }
+    if suppressed > 0 {
+        let _ = write!(line, "; {suppressed} suppressed (not failing)");
     }
     line
 }

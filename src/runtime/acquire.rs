@@ -19,7 +19,6 @@ use std::time::Duration;
 use backtrace::Backtrace;
 
 use crate::detect::findings;
-use crate::detect::lock_order::Cycle;
 use crate::detect::self_deadlock;
 use crate::detect::wait_for::Waiter;
 use crate::detect::OrderGranularity;
@@ -370,7 +369,7 @@ fn contended<G>(
     };
     let deadlock = global().waits.lock().block(waiter);
     if let Some(waiters) = deadlock {
-        let order = order_behind(&waiters);
+        let order = global().order.lock().order_behind(&waiters);
         report(
             findings::deadlock(&waiters, order.as_ref(), findings::DeadlockSeen::Broken),
             Severity::Fatal,
@@ -379,27 +378,6 @@ fn contended<G>(
     let guard = block();
     global().waits.lock().unblock(thread.id);
     guard
-}
-
-/// The lock-order edges behind a deadlock: waiter `i` waits for a lock that
-/// waiter `i + 1` holds while it waits for the next one, so each waiter took
-/// the edge "lock it holds that the previous waits for → lock it waits for".
-fn order_behind(waiters: &[Waiter]) -> Option<Cycle> {
-    let graph = global().order.lock();
-    let n = waiters.len();
-    let mut edges = Vec::with_capacity(n);
-    for i in 0..n {
-        let prev = &waiters[(i + n - 1) % n];
-        let w = &waiters[i];
-        let held = w.held.iter().find(|h| h.lock.id == prev.lock.id)?;
-        edges.push(graph.edge(&held.lock, &w.lock)?);
-    }
-    Some(Cycle {
-        edges,
-        guard: None,
-        single_thread: false,
-        ordered: false,
-    })
 }
 
 /// Checks an `upgrade()` of an upgradable read, which waits for every reader.

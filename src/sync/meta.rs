@@ -3,10 +3,8 @@
 //! dropping a lock that is never contended costs next to nothing.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
 use std::panic::Location;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-use std::sync::OnceLock;
 
 use crate::event::{LockId, LockInfo, LockKind, Site};
 use crate::runtime::hb::LockClocks;
@@ -134,15 +132,6 @@ impl Drop for LockMeta {
 fn intern(name: Cow<'static, str>) -> &'static str {
     match name {
         Cow::Borrowed(s) => s,
-        Cow::Owned(s) => {
-            static NAMES: OnceLock<parking_lot::Mutex<HashSet<&'static str>>> = OnceLock::new();
-            let mut names = NAMES.get_or_init(Default::default).lock();
-            if let Some(existing) = names.get(s.as_str()) {
-                return existing;
-            }
-            let leaked: &'static str = Box::leak(s.into_boxed_str());
-            names.insert(leaked);
-            leaked
-        }
+        Cow::Owned(s) => crate::trace::intern::intern(&s),
     }
 }

@@ -1,5 +1,77 @@
 //! Wrapper locks: parking_lot's types and API, every acquisition checked.
 
+/// What every wrapper lock shares with parking_lot's API: construction
+/// (recording the creation site, its class), naming, and the accessors that
+/// need no locking.
+macro_rules! lock_basics {
+    ($ty:ident, $inner:ident, $kind:expr, $what:literal) => {
+        impl<T> $ty<T> {
+            #[doc = concat!("A new unlocked ", $what, "; its creation site is its class.")]
+            #[track_caller]
+            pub const fn new(value: T) -> Self {
+                $ty {
+                    meta: $crate::sync::meta::LockMeta::new(
+                        $kind,
+                        None,
+                        ::std::panic::Location::caller(),
+                    ),
+                    inner: parking_lot::$inner::new(value),
+                }
+            }
+
+            #[doc = concat!("A new unlocked ", $what, " with a name for reports (and its class).")]
+            #[track_caller]
+            pub const fn named(name: &'static str, value: T) -> Self {
+                $ty {
+                    meta: $crate::sync::meta::LockMeta::new(
+                        $kind,
+                        Some(name),
+                        ::std::panic::Location::caller(),
+                    ),
+                    inner: parking_lot::$inner::new(value),
+                }
+            }
+
+            /// Names the lock with a name made at run time (names are
+            /// interned: each distinct name is stored once, for the life of
+            /// the process).
+            pub fn with_name(mut self, name: impl Into<::std::borrow::Cow<'static, str>>) -> Self {
+                self.meta.set_name(name.into());
+                self
+            }
+
+            /// Consumes the lock, returning its value.
+            pub fn into_inner(self) -> T {
+                self.inner.into_inner()
+            }
+        }
+
+        impl<T: ?Sized> $ty<T> {
+            /// Whether some thread holds the lock now.
+            pub fn is_locked(&self) -> bool {
+                self.inner.is_locked()
+            }
+
+            /// The name given at creation, if any.
+            pub fn name(&self) -> Option<&'static str> {
+                self.meta.info().name
+            }
+
+            /// The value, through a unique borrow: no locking needed.
+            pub fn get_mut(&mut self) -> &mut T {
+                self.inner.get_mut()
+            }
+        }
+
+        impl<T: Default> Default for $ty<T> {
+            #[track_caller]
+            fn default() -> Self {
+                $ty::new(T::default())
+            }
+        }
+    };
+}
+
 mod condvar;
 pub(crate) mod meta;
 pub mod mpsc;

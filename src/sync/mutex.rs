@@ -1,6 +1,5 @@
 //! `Mutex<T>`: parking_lot's mutex, with every acquisition checked.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::panic::Location;
@@ -24,46 +23,7 @@ pub struct Mutex<T: ?Sized> {
     pub(crate) inner: parking_lot::Mutex<T>,
 }
 
-impl<T> Mutex<T> {
-    /// A new unlocked mutex; its creation site is its class.
-    #[track_caller]
-    pub const fn new(value: T) -> Self {
-        Mutex {
-            meta: LockMeta::new(LockKind::Mutex, None, Location::caller()),
-            inner: parking_lot::Mutex::new(value),
-        }
-    }
-
-    /// A new unlocked mutex with a name for reports (and its class).
-    ///
-    /// ```
-    /// static FORK: lockcheck::Mutex<()> = lockcheck::Mutex::named("fork", ());
-    /// drop(FORK.lock());
-    /// ```
-    #[track_caller]
-    pub const fn named(name: &'static str, value: T) -> Self {
-        Mutex {
-            meta: LockMeta::new(LockKind::Mutex, Some(name), Location::caller()),
-            inner: parking_lot::Mutex::new(value),
-        }
-    }
-
-    /// Names the mutex with a name made at run time (names are interned).
-    ///
-    /// ```
-    /// let fork = lockcheck::Mutex::new(()).with_name(format!("fork {}", 3));
-    /// assert_eq!(fork.name(), Some("fork 3"));
-    /// ```
-    pub fn with_name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.meta.set_name(name.into());
-        self
-    }
-
-    /// Consumes the mutex, returning its value.
-    pub fn into_inner(self) -> T {
-        self.inner.into_inner()
-    }
-}
+lock_basics!(Mutex, Mutex, LockKind::Mutex, "mutex");
 
 impl<T: ?Sized> Mutex<T> {
     /// Locks, blocking until the lock is free. Re-locking from the thread that
@@ -125,21 +85,6 @@ impl<T: ?Sized> Mutex<T> {
         })
     }
 
-    /// Whether some thread holds the lock now.
-    pub fn is_locked(&self) -> bool {
-        self.inner.is_locked()
-    }
-
-    /// The name given at creation, if any.
-    pub fn name(&self) -> Option<&'static str> {
-        self.meta.info().name
-    }
-
-    /// The value, through a unique borrow: no locking needed.
-    pub fn get_mut(&mut self) -> &mut T {
-        self.inner.get_mut()
-    }
-
     /// A raw pointer to the value (see parking_lot's `data_ptr`).
     pub fn data_ptr(&self) -> *mut T {
         self.inner.data_ptr()
@@ -156,13 +101,6 @@ impl<T: ?Sized> Mutex<T> {
         acquire::force_release(&self.meta, AcquireMode::Exclusive, Location::caller());
         // SAFETY: the caller upholds parking_lot's contract.
         unsafe { self.inner.force_unlock() }
-    }
-}
-
-impl<T: Default> Default for Mutex<T> {
-    #[track_caller]
-    fn default() -> Self {
-        Mutex::new(T::default())
     }
 }
 

@@ -2,7 +2,6 @@
 //! self-deadlock, but two reentrant mutexes taken in opposite orders still
 //! form a lock-order cycle like any two locks.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::ops::Deref;
 use std::panic::Location;
@@ -28,36 +27,12 @@ pub struct ReentrantMutex<T: ?Sized> {
     inner: parking_lot::ReentrantMutex<T>,
 }
 
-impl<T> ReentrantMutex<T> {
-    /// A new unlocked reentrant mutex; its creation site is its class.
-    #[track_caller]
-    pub const fn new(value: T) -> Self {
-        ReentrantMutex {
-            meta: LockMeta::new(LockKind::ReentrantMutex, None, Location::caller()),
-            inner: parking_lot::ReentrantMutex::new(value),
-        }
-    }
-
-    /// A new unlocked reentrant mutex with a name for reports.
-    #[track_caller]
-    pub const fn named(name: &'static str, value: T) -> Self {
-        ReentrantMutex {
-            meta: LockMeta::new(LockKind::ReentrantMutex, Some(name), Location::caller()),
-            inner: parking_lot::ReentrantMutex::new(value),
-        }
-    }
-
-    /// Names the lock with a name made at run time (names are interned).
-    pub fn with_name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.meta.set_name(name.into());
-        self
-    }
-
-    /// Consumes the lock, returning its value.
-    pub fn into_inner(self) -> T {
-        self.inner.into_inner()
-    }
-}
+lock_basics!(
+    ReentrantMutex,
+    ReentrantMutex,
+    LockKind::ReentrantMutex,
+    "reentrant mutex"
+);
 
 impl<T: ?Sized> ReentrantMutex<T> {
     /// Locks, blocking until free; returns at once if this thread owns it.
@@ -112,31 +87,9 @@ impl<T: ?Sized> ReentrantMutex<T> {
         })
     }
 
-    /// Whether some thread holds the lock.
-    pub fn is_locked(&self) -> bool {
-        self.inner.is_locked()
-    }
-
     /// Whether this thread holds the lock.
     pub fn is_owned_by_current_thread(&self) -> bool {
         self.inner.is_owned_by_current_thread()
-    }
-
-    /// The name given at creation, if any.
-    pub fn name(&self) -> Option<&'static str> {
-        self.meta.info().name
-    }
-
-    /// The value, through a unique borrow: no locking needed.
-    pub fn get_mut(&mut self) -> &mut T {
-        self.inner.get_mut()
-    }
-}
-
-impl<T: Default> Default for ReentrantMutex<T> {
-    #[track_caller]
-    fn default() -> Self {
-        ReentrantMutex::new(T::default())
     }
 }
 

@@ -1,7 +1,6 @@
 //! `RwLock<T>`: parking_lot's reader-writer lock, with every acquisition
 //! checked in its mode (lockdep's exclusive / shared / recursive-read typing).
 
-use std::borrow::Cow;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::panic::Location;
@@ -31,36 +30,7 @@ pub struct RwLock<T: ?Sized> {
     inner: parking_lot::RwLock<T>,
 }
 
-impl<T> RwLock<T> {
-    /// A new unlocked lock; its creation site is its class.
-    #[track_caller]
-    pub const fn new(value: T) -> Self {
-        RwLock {
-            meta: LockMeta::new(LockKind::RwLock, None, Location::caller()),
-            inner: parking_lot::RwLock::new(value),
-        }
-    }
-
-    /// A new unlocked lock with a name for reports (and its class).
-    #[track_caller]
-    pub const fn named(name: &'static str, value: T) -> Self {
-        RwLock {
-            meta: LockMeta::new(LockKind::RwLock, Some(name), Location::caller()),
-            inner: parking_lot::RwLock::new(value),
-        }
-    }
-
-    /// Names the lock with a name made at run time (names are interned).
-    pub fn with_name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.meta.set_name(name.into());
-        self
-    }
-
-    /// Consumes the lock, returning its value.
-    pub fn into_inner(self) -> T {
-        self.inner.into_inner()
-    }
-}
+lock_basics!(RwLock, RwLock, LockKind::RwLock, "reader-writer lock");
 
 macro_rules! blocking {
     ($self:ident, $mode:expr, $try_now:ident, $try_for:ident, $block:ident) => {
@@ -224,24 +194,9 @@ impl<T: ?Sized> RwLock<T> {
         }
     }
 
-    /// Whether some thread holds the lock in any mode.
-    pub fn is_locked(&self) -> bool {
-        self.inner.is_locked()
-    }
-
     /// Whether some thread holds the lock for writing.
     pub fn is_locked_exclusive(&self) -> bool {
         self.inner.is_locked_exclusive()
-    }
-
-    /// The name given at creation, if any.
-    pub fn name(&self) -> Option<&'static str> {
-        self.meta.info().name
-    }
-
-    /// The value, through a unique borrow: no locking needed.
-    pub fn get_mut(&mut self) -> &mut T {
-        self.inner.get_mut()
     }
 
     /// A raw pointer to the value.
@@ -271,13 +226,6 @@ impl<T: ?Sized> RwLock<T> {
         acquire::force_release(&self.meta, AcquireMode::Exclusive, Location::caller());
         // SAFETY: the caller upholds parking_lot's contract.
         unsafe { self.inner.force_unlock_write() }
-    }
-}
-
-impl<T: Default> Default for RwLock<T> {
-    #[track_caller]
-    fn default() -> Self {
-        RwLock::new(T::default())
     }
 }
 
