@@ -69,6 +69,7 @@ pub(super) fn analyze(
     let findings: Vec<Finding> = set.into_vec();
     match format {
         Format::Json => println!("{}", report::json::render(&findings, strict)),
+        Format::Sarif => println!("{}", report::sarif::render(&findings, strict)),
         Format::Text => {
             print!(
                 "{}",

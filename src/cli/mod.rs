@@ -45,6 +45,7 @@ struct Cli {
 enum Format {
     Text,
     Json,
+    Sarif,
 }
 
 /// Trace formats `analyze` reads (detected from the content by default).

@@ -139,7 +139,7 @@ pub(super) fn use_color() -> bool {
 /// `lockcheck run`.
 pub(super) fn run(options: &CheckOptions, command: &[OsString]) -> Result<i32, CliError> {
     let output = match options.format {
-        Format::Json => ProgramOutput::StdoutToStderr,
+        Format::Json | Format::Sarif => ProgramOutput::StdoutToStderr,
         Format::Text => ProgramOutput::Inherit,
     };
     let outcome = collect(options, command, output)?;
@@ -147,6 +147,10 @@ pub(super) fn run(options: &CheckOptions, command: &[OsString]) -> Result<i32, C
         Format::Json => println!(
             "{}",
             report::json::render(&outcome.findings, options.strict)
+        ),
+        Format::Sarif => println!(
+            "{}",
+            report::sarif::render(&outcome.findings, options.strict)
         ),
         Format::Text => {
             print!("{}", report::text::render(&outcome.findings, use_color()));

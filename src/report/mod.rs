@@ -3,4 +3,5 @@
 pub mod dot;
 pub mod frames;
 pub mod json;
+pub mod sarif;
 pub mod text;
