@@ -194,3 +194,69 @@ fn unreadable_and_unknown_traces_are_errors_with_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a trace lockcheck knows"));
 }
+
+#[test]
+fn a_suppressed_finding_is_reported_and_counted_but_does_not_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("known.toml");
+    std::fs::write(
+        &file,
+        "[[suppress]]\nlock = \"noodles\"\nreason = \"known since 2026-11\"\n",
+    )
+    .unwrap();
+    let trace = fixtures_dir().join("opposite_orders.std");
+    let out = lockcheck(&[
+        "analyze",
+        "--suppress",
+        file.to_str().unwrap(),
+        trace.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("suppressed[lock-order-cycle]"), "{stdout}");
+    assert!(stdout.contains("1 suppressed"), "{stdout}");
+    // Near miss: an entry for another lock leaves the finding failing.
+    std::fs::write(&file, "[[suppress]]\nlock = \"spoon\"\n").unwrap();
+    let out = lockcheck(&[
+        "analyze",
+        "--suppress",
+        file.to_str().unwrap(),
+        trace.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn lockcheck_toml_in_the_current_directory_is_read_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("lockcheck.toml"),
+        "[[suppress]]\nkind = \"lock-order-cycle\"\n",
+    )
+    .unwrap();
+    let trace = fixtures_dir().join("opposite_orders.std");
+    let out = Command::new(env!("CARGO_BIN_EXE_lockcheck"))
+        .args(["analyze", trace.to_str().unwrap()])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn a_bad_suppressions_file_is_an_error_naming_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(&file, "[[suppress]]\nlok = \"noodles\"\n").unwrap();
+    let trace = fixtures_dir().join("opposite_orders.std");
+    let out = lockcheck(&[
+        "analyze",
+        "--suppress",
+        file.to_str().unwrap(),
+        trace.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bad.toml:2:1:"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}

@@ -8,6 +8,7 @@ use lockcheck::analysis::Analyzer;
 use lockcheck::detect::OrderGranularity;
 use lockcheck::finding::{Finding, FindingSet};
 use lockcheck::report;
+use lockcheck::suppress::Suppressions;
 use lockcheck::trace::{self, TraceFormat};
 
 use super::{CliError, Format, InputFormat, Order, EXIT_CLEAN, EXIT_FINDINGS};
@@ -58,6 +59,7 @@ pub(super) fn analyze(
     input: Option<InputFormat>,
     order: Order,
     strict: bool,
+    suppressions: &Suppressions,
 ) -> Result<i32, CliError> {
     let mut set = FindingSet::new();
     for path in traces {
@@ -66,7 +68,8 @@ pub(super) fn analyze(
             set.add(finding);
         }
     }
-    let findings: Vec<Finding> = set.into_vec();
+    let mut findings: Vec<Finding> = set.into_vec();
+    suppressions.apply(&mut findings);
     match format {
         Format::Json => println!("{}", report::json::render(&findings, strict)),
         Format::Sarif => println!("{}", report::sarif::render(&findings, strict)),

@@ -7,7 +7,9 @@ mod fixtures;
 mod run;
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use lockcheck::suppress::Suppressions;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -75,6 +77,25 @@ struct CheckOptions {
     /// Check lock order between lock instances or lock classes (name or creation site).
     #[arg(long, value_enum, default_value_t = Order::Instance)]
     order: Order,
+    /// Suppressions file (default: ./lockcheck.toml when it exists).
+    #[arg(long, value_name = "FILE")]
+    suppress: Option<PathBuf>,
+}
+
+/// The suppressions to apply: the file given, else `lockcheck.toml` in the
+/// current directory when there is one.
+fn suppressions(given: Option<&Path>) -> Result<Suppressions, CliError> {
+    match given {
+        Some(path) => Suppressions::read(path).map_err(CliError),
+        None => {
+            let default = Path::new("lockcheck.toml");
+            if default.is_file() {
+                Suppressions::read(default).map_err(CliError)
+            } else {
+                Ok(Suppressions::default())
+            }
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -106,6 +127,9 @@ enum Command {
         /// Check lock order between lock instances or lock classes.
         #[arg(long, value_enum, default_value_t = Order::Instance)]
         order: Order,
+        /// Suppressions file (default: ./lockcheck.toml when it exists).
+        #[arg(long, value_name = "FILE")]
+        suppress: Option<PathBuf>,
         /// Trace files.
         #[arg(required = true, value_name = "TRACE")]
         traces: Vec<PathBuf>,
@@ -161,8 +185,10 @@ pub fn main() -> i32 {
             input_format,
             strict,
             order,
+            suppress,
             traces,
-        } => analyze::analyze(&traces, format, input_format, order, strict),
+        } => suppressions(suppress.as_deref())
+            .and_then(|s| analyze::analyze(&traces, format, input_format, order, strict, &s)),
         Command::Graph {
             svg,
             input_format,

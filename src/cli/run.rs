@@ -142,7 +142,9 @@ pub(super) fn run(options: &CheckOptions, command: &[OsString]) -> Result<i32, C
         Format::Json | Format::Sarif => ProgramOutput::StdoutToStderr,
         Format::Text => ProgramOutput::Inherit,
     };
-    let outcome = collect(options, command, output)?;
+    let suppressions = super::suppressions(options.suppress.as_deref())?;
+    let mut outcome = collect(options, command, output)?;
+    suppressions.apply(&mut outcome.findings);
     match options.format {
         Format::Json => println!(
             "{}",
