@@ -43,12 +43,24 @@ struct ThreadTrack {
 }
 
 /// Happens-before a lock carries, and who holds it.
-#[derive(Default)]
 struct LockTrack {
     release: VectorClock,
     read_release: VectorClock,
     /// Thread holding it exclusively, if any.
     owner: Option<ThreadId>,
+    /// Whose clock `release` is: that thread's own clock already knows it.
+    releaser: ThreadId,
+}
+
+impl Default for LockTrack {
+    fn default() -> Self {
+        LockTrack {
+            release: VectorClock::new(),
+            read_release: VectorClock::new(),
+            owner: None,
+            releaser: ThreadId(0),
+        }
+    }
 }
 
 /// Streams events through every detector and gathers the findings.
@@ -104,30 +116,7 @@ impl Analyzer {
     }
 
     fn thread(&mut self, id: ThreadId) -> &mut ThreadTrack {
-        self.threads.entry(id).or_insert_with(|| {
-            let mut clock = VectorClock::new();
-            clock.set(id.0, 1);
-            ThreadTrack {
-                info: ThreadInfo { id, name: None },
-                held: Vec::new(),
-                depth: Vec::new(),
-                structural: clock.clone(),
-                clock,
-                pending: None,
-                last_release: None,
-                rewait: None,
-            }
-        })
-    }
-
-    fn thread_ref(&self, id: ThreadId) -> ThreadRef {
-        match self.threads.get(&id) {
-            Some(t) => ThreadRef::from(&t.info),
-            None => ThreadRef {
-                id: id.0,
-                name: None,
-            },
-        }
+        track(&mut self.threads, id)
     }
 
     /// Feeds one event to the detectors.
@@ -279,29 +268,16 @@ impl Analyzer {
         attempt: Attempt,
         site: Site,
     ) {
-        let reentrant = lock.kind == LockKind::ReentrantMutex;
-        let t = self.thread(thread);
-        t.pending = None;
-        if reentrant {
-            if let Some(i) = t.held.iter().position(|h| h.lock.id == lock.id) {
-                t.depth[i] += 1;
-                return;
-            }
-        }
-        let info = t.info.clone();
-        let held = t.held.clone();
-        let new = HeldLock {
-            lock: *lock,
-            mode,
-            site,
-        };
-        // Another thread's exclusive hold: the trace is inconsistent here.
+        // Borrow the maps field by field: the thread's record, the lock's,
+        // the graph and the findings are disjoint, so nothing is copied.
         let owner = self.locks.get(&lock.id).and_then(|l| l.owner);
         if let Some(other) = owner.filter(|o| *o != thread) {
+            // Another thread's exclusive hold: the trace is inconsistent.
             let what = format!(
                 "acquired (trace says) while {} holds",
-                self.thread_ref(other)
+                thread_ref(&self.threads, other)
             );
+            let info = track(&mut self.threads, thread).info.clone();
             self.findings.add(findings::lock_misuse(
                 &info,
                 lock,
@@ -309,37 +285,53 @@ impl Analyzer {
                 &[("acquired here", site)],
             ));
         }
-        if attempt == Attempt::Blocking {
-            if let Some((conflict, _)) = self_deadlock::check(&held, lock, mode) {
+        let t = track(&mut self.threads, thread);
+        t.pending = None;
+        if lock.kind == LockKind::ReentrantMutex {
+            if let Some(i) = t.held.iter().position(|h| h.lock.id == lock.id) {
+                t.depth[i] += 1;
+                return;
+            }
+        }
+        let new = HeldLock {
+            lock: *lock,
+            mode,
+            site,
+        };
+        if attempt == Attempt::Blocking && !t.held.is_empty() {
+            if let Some((conflict, _)) = self_deadlock::check(&t.held, lock, mode) {
                 self.findings.add(findings::self_deadlock(
-                    &info, &held, lock, mode, site, conflict, &None,
+                    &t.info, &t.held, lock, mode, site, conflict, &None,
                 ));
             } else {
-                let clock = self.threads.get(&thread).map(|t| t.structural.clone());
-                let cycles =
-                    self.order
-                        .on_acquire_at(&info, &held, &new, clock.as_ref(), &mut || None);
+                let cycles = self.order.on_acquire_at(
+                    &t.info,
+                    &t.held,
+                    &new,
+                    Some(&t.structural),
+                    &mut || None,
+                );
                 for cycle in cycles {
                     self.findings.add(findings::lock_order_cycle(&cycle));
                 }
             }
         }
-        let track = self.locks.entry(lock.id).or_default();
+        let lock_track = self.locks.entry(lock.id).or_default();
         if mode.blocked_by(mode) {
-            track.owner = Some(thread);
+            lock_track.owner = Some(thread);
         }
-        let (release, read_release) = (track.release.clone(), track.read_release.clone());
-        let t = self.thread(thread);
-        t.clock.join(&release);
+        if lock_track.releaser != thread {
+            t.clock.join(&lock_track.release);
+        }
         if matches!(mode, AcquireMode::Exclusive | AcquireMode::Upgradable) {
-            t.clock.join(&read_release);
+            t.clock.join(&lock_track.read_release);
         }
         t.held.push(new);
         t.depth.push(0);
     }
 
     fn release(&mut self, thread: ThreadId, lock: &LockInfo, site: Site) {
-        let t = self.thread(thread);
+        let t = track(&mut self.threads, thread);
         let Some(i) = t.held.iter().rposition(|h| h.lock.id == lock.id) else {
             let info = t.info.clone();
             self.findings.add(findings::lock_misuse(
@@ -357,23 +349,31 @@ impl Analyzer {
         }
         let held = t.held.remove(i);
         t.depth.remove(i);
-        let clock = t.clock.clone();
-        t.clock.tick(thread.0);
-        let track = self.locks.entry(lock.id).or_default();
-        if track.owner == Some(thread) {
-            track.owner = None;
+        let lock_track = self.locks.entry(lock.id).or_default();
+        if lock_track.owner == Some(thread) {
+            lock_track.owner = None;
         }
         match held.mode {
             AcquireMode::Exclusive => {
-                track.release = clock;
-                track.read_release.clear();
+                lock_track.release.clone_from(&t.clock);
+                lock_track.releaser = thread;
+                lock_track.read_release.clear();
             }
-            _ => track.read_release.join(&clock),
+            _ => lock_track.read_release.join(&t.clock),
         }
+        t.clock.tick(thread.0);
     }
 
     fn access(&mut self, thread: ThreadId, var: &VarInfo, kind: AccessKind, site: Site) {
-        let t = self.thread(thread);
+        let t = track(&mut self.threads, thread);
+        let (_, shadow) = self
+            .vars
+            .entry(var.id)
+            .or_insert_with(|| (*var, VarShadow::default()));
+        let now = crate::detect::vector_clock::Epoch::of(thread, &t.clock);
+        if shadow.unchanged(kind, now) {
+            return;
+        }
         let access = Access {
             thread,
             kind,
@@ -381,17 +381,12 @@ impl Analyzer {
             held: HeldSummary::new(t.held.iter().copied()),
             in_update: false,
         };
-        let clock = t.clock.clone();
-        let (_, shadow) = self
-            .vars
-            .entry(var.id)
-            .or_insert_with(|| (*var, VarShadow::default()));
         let race = match kind {
-            AccessKind::Read => shadow.read(&clock, access),
-            AccessKind::Write => shadow.write(&clock, access),
+            AccessKind::Read => shadow.read(&t.clock, access),
+            AccessKind::Write => shadow.write(&t.clock, access),
         };
         if let Some(race) = race {
-            let name = |id: ThreadId| self.thread_ref(id);
+            let name = |id: ThreadId| thread_ref(&self.threads, id);
             let finding = findings::data_race(var, &race, &name, &None);
             self.findings.add(finding);
         }
@@ -438,6 +433,35 @@ impl Analyzer {
     /// The lock-order graph built so far (for `lockcheck graph`).
     pub fn order_graph(&self) -> &LockOrderGraph {
         &self.order
+    }
+}
+
+/// The track of thread `id`, started on first sight.
+fn track(threads: &mut FxHashMap<ThreadId, ThreadTrack>, id: ThreadId) -> &mut ThreadTrack {
+    threads.entry(id).or_insert_with(|| {
+        let mut clock = VectorClock::new();
+        clock.set(id.0, 1);
+        ThreadTrack {
+            info: ThreadInfo { id, name: None },
+            held: Vec::new(),
+            depth: Vec::new(),
+            structural: clock.clone(),
+            clock,
+            pending: None,
+            last_release: None,
+            rewait: None,
+        }
+    })
+}
+
+/// Thread `id` as a report names it.
+fn thread_ref(threads: &FxHashMap<ThreadId, ThreadTrack>, id: ThreadId) -> ThreadRef {
+    match threads.get(&id) {
+        Some(t) => ThreadRef::from(&t.info),
+        None => ThreadRef {
+            id: id.0,
+            name: None,
+        },
     }
 }
 

@@ -23,12 +23,16 @@ use crate::event::{
 /// Reads STD events one line at a time (memory: the names seen, not the
 /// trace).
 pub struct StdReader<R> {
-    lines: std::io::Lines<R>,
+    input: R,
+    /// The current line, its buffer reused from line to line.
+    text: String,
     file: &'static str,
     line: u64,
-    threads: FxHashMap<&'static str, ThreadId>,
-    locks: FxHashMap<&'static str, LockInfo>,
-    vars: FxHashMap<&'static str, VarInfo>,
+    // Keyed by the name as written, so that a name seen before costs one
+    // hash lookup, no interning and no allocation.
+    threads: FxHashMap<String, ThreadId>,
+    locks: FxHashMap<String, LockInfo>,
+    vars: FxHashMap<String, VarInfo>,
     /// Events decoded from the current line but not handed out yet.
     queued: Vec<Event>,
     done: bool,
@@ -38,7 +42,8 @@ impl<R: BufRead> StdReader<R> {
     /// A reader of `input`, whose name (for messages and sites) is `file`.
     pub fn new(input: R, file: &'static str) -> Self {
         StdReader {
-            lines: input.lines(),
+            input,
+            text: String::new(),
             file,
             line: 0,
             threads: FxHashMap::default(),
@@ -76,42 +81,56 @@ impl<R: BufRead> StdReader<R> {
     /// The thread named `name` (`T11`, or a bare `11` meaning `T11`); a
     /// thread seen for the first time also yields its name.
     fn thread(&mut self, name: &str) -> ThreadId {
-        let name = if name.bytes().all(|b| b.is_ascii_digit()) {
-            intern(&format!("T{name}"))
-        } else {
-            intern(name)
-        };
         if let Some(id) = self.threads.get(name) {
             return *id;
         }
-        let id = ThreadId(self.threads.len() as u64 + 1);
-        self.threads.insert(name, id);
-        self.queued.push(Event::ThreadName {
-            thread: id,
-            name: name.into(),
-        });
+        let full = if name.bytes().all(|b| b.is_ascii_digit()) {
+            format!("T{name}")
+        } else {
+            name.to_owned()
+        };
+        // `11` and `T11` are one thread.
+        let id = match self.threads.get(&full) {
+            Some(id) => *id,
+            None => {
+                let id = ThreadId(self.threads.len() as u64 + 1);
+                self.threads.insert(full.clone(), id);
+                self.queued.push(Event::ThreadName {
+                    thread: id,
+                    name: full.as_str().into(),
+                });
+                id
+            }
+        };
+        self.threads.insert(name.to_owned(), id);
         id
     }
 
     fn lock(&mut self, name: &str, site: Site) -> LockInfo {
-        let name = intern(name);
-        let next = self.locks.len() as u64 + 1;
-        *self.locks.entry(name).or_insert(LockInfo {
-            id: LockId(next),
+        if let Some(lock) = self.locks.get(name) {
+            return *lock;
+        }
+        let lock = LockInfo {
+            id: LockId(self.locks.len() as u64 + 1),
             kind: LockKind::ReentrantMutex,
-            name: Some(name),
+            name: Some(intern(name)),
             created: site,
-        })
+        };
+        self.locks.insert(name.to_owned(), lock);
+        lock
     }
 
     fn var(&mut self, name: &str, site: Site) -> VarInfo {
-        let name = intern(name);
-        let next = self.vars.len() as u64 + 1;
-        *self.vars.entry(name).or_insert(VarInfo {
-            id: VarId(next),
-            name: Some(name),
+        if let Some(var) = self.vars.get(name) {
+            return *var;
+        }
+        let var = VarInfo {
+            id: VarId(self.vars.len() as u64 + 1),
+            name: Some(intern(name)),
             created: site,
-        })
+        };
+        self.vars.insert(name.to_owned(), var);
+        var
     }
 
     /// Decodes one line into `self.queued` (in the order the events happen).
@@ -203,20 +222,26 @@ impl<R: BufRead> Iterator for StdReader<R> {
             if self.done {
                 return None;
             }
-            let text = match self.lines.next()? {
-                Ok(text) => text,
+            self.text.clear();
+            match self.input.read_line(&mut self.text) {
+                Ok(0) => return None,
+                Ok(_) => {}
                 Err(e) => {
                     self.done = true;
                     self.line += 1;
                     return Some(Err(self.error(format!("cannot read: {e}"), true)));
                 }
-            };
+            }
             self.line += 1;
-            let text = text.trim();
-            if text.is_empty() || text.starts_with('#') {
+            let text = std::mem::take(&mut self.text);
+            let trimmed = text.trim();
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                self.text = text;
                 continue;
             }
-            if let Err(e) = self.decode(text) {
+            let decoded = self.decode(trimmed);
+            self.text = text;
+            if let Err(e) = decoded {
                 self.queued.clear();
                 return Some(Err(e));
             }
