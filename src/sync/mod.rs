@@ -72,6 +72,23 @@ macro_rules! lock_basics {
     };
 }
 
+/// A blocking acquisition through the runtime's protocol, from the raw
+/// lock's `try_*`, timed `try_*_for` and blocking methods.
+macro_rules! blocking {
+    ($self:ident, $mode:expr, $try_now:ident, $try_for:ident, $block:ident) => {
+        $crate::runtime::acquire::acquire(
+            &$self.meta,
+            $mode,
+            ::std::panic::Location::caller(),
+            $crate::runtime::acquire::RawAcquire {
+                try_now: || $self.inner.$try_now(),
+                try_for: |t| $self.inner.$try_for(t),
+                block: || $self.inner.$block(),
+            },
+        )
+    };
+}
+
 mod condvar;
 pub(crate) mod meta;
 pub mod mpsc;

@@ -6,7 +6,7 @@ use std::panic::Location;
 use std::time::{Duration, Instant};
 
 use crate::event::{AcquireMode, LockKind};
-use crate::runtime::acquire::{self, RawAcquire};
+use crate::runtime::acquire;
 use crate::sync::meta::LockMeta;
 
 /// A mutual-exclusion lock with parking_lot's API, whose acquisitions are
@@ -31,16 +31,8 @@ impl<T: ?Sized> Mutex<T> {
     /// hanging.
     #[track_caller]
     pub fn lock(&self) -> MutexGuard<'_, T> {
-        let (inner, tracked) = acquire::acquire(
-            &self.meta,
-            AcquireMode::Exclusive,
-            Location::caller(),
-            RawAcquire {
-                try_now: || self.inner.try_lock(),
-                try_for: |t| self.inner.try_lock_for(t),
-                block: || self.inner.lock(),
-            },
-        );
+        let (inner, tracked) =
+            blocking!(self, AcquireMode::Exclusive, try_lock, try_lock_for, lock);
         MutexGuard {
             mutex: self,
             inner,

@@ -8,7 +8,7 @@ use std::panic::Location;
 use std::time::Duration;
 
 use crate::event::{AcquireMode, LockKind};
-use crate::runtime::acquire::{self, RawAcquire};
+use crate::runtime::acquire;
 use crate::sync::meta::LockMeta;
 
 /// A reentrant mutex with parking_lot's API. Guards give shared access only
@@ -38,16 +38,8 @@ impl<T: ?Sized> ReentrantMutex<T> {
     /// Locks, blocking until free; returns at once if this thread owns it.
     #[track_caller]
     pub fn lock(&self) -> ReentrantMutexGuard<'_, T> {
-        let (inner, tracked) = acquire::acquire(
-            &self.meta,
-            AcquireMode::Exclusive,
-            Location::caller(),
-            RawAcquire {
-                try_now: || self.inner.try_lock(),
-                try_for: |t| self.inner.try_lock_for(t),
-                block: || self.inner.lock(),
-            },
-        );
+        let (inner, tracked) =
+            blocking!(self, AcquireMode::Exclusive, try_lock, try_lock_for, lock);
         ReentrantMutexGuard {
             lock: self,
             inner,

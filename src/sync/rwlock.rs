@@ -7,7 +7,7 @@ use std::panic::Location;
 use std::time::Duration;
 
 use crate::event::{AcquireMode, LockKind};
-use crate::runtime::acquire::{self, RawAcquire};
+use crate::runtime::acquire;
 use crate::sync::meta::LockMeta;
 
 /// A reader-writer lock with parking_lot's API. Writers are preferred: a plain
@@ -31,21 +31,6 @@ pub struct RwLock<T: ?Sized> {
 }
 
 lock_basics!(RwLock, RwLock, LockKind::RwLock, "reader-writer lock");
-
-macro_rules! blocking {
-    ($self:ident, $mode:expr, $try_now:ident, $try_for:ident, $block:ident) => {
-        acquire::acquire(
-            &$self.meta,
-            $mode,
-            Location::caller(),
-            RawAcquire {
-                try_now: || $self.inner.$try_now(),
-                try_for: |t| $self.inner.$try_for(t),
-                block: || $self.inner.$block(),
-            },
-        )
-    };
-}
 
 impl<T: ?Sized> RwLock<T> {
     /// Shared read access, queued behind waiting writers. Taking it while this
