@@ -33,6 +33,13 @@ pub enum OrderGranularity {
     Class,
 }
 
+fn key_of(granularity: OrderGranularity, lock: &LockInfo) -> u64 {
+    match granularity {
+        OrderGranularity::Instance => lock.id.0,
+        OrderGranularity::Class => lock.class_key(),
+    }
+}
+
 /// The lockdep type of an edge: held shared? acquired as recursive read?
 fn type_bit(held: AcquireMode, acquired: AcquireMode) -> u8 {
     1 << (((held.is_shared() as u8) << 1) | acquired.is_recursive_read() as u8)
@@ -146,10 +153,7 @@ impl LockOrderGraph {
 
     /// The node key of a lock under this graph's granularity.
     pub fn key(&self, lock: &LockInfo) -> u64 {
-        match self.granularity {
-            OrderGranularity::Instance => lock.id.0,
-            OrderGranularity::Class => lock.class_key(),
-        }
+        key_of(self.granularity, lock)
     }
 
     /// Number of live locks (or classes) in the graph.
@@ -200,14 +204,13 @@ impl LockOrderGraph {
             if held[..i].iter().any(|p| self.key(&p.lock) == from_key) {
                 continue;
             }
-            let gates: Vec<LockInfo> = held
-                .iter()
-                .filter(|g| {
-                    let k = self.key(&g.lock);
-                    k != from_key && k != new_key && g.mode.blocked_by(g.mode)
-                })
-                .map(|g| g.lock)
-                .collect();
+            // A gate candidate: another lock held in a mode that excludes
+            // itself (a lock held for reading serialises nothing).
+            let granularity = self.granularity;
+            let is_gate = |g: &HeldLock| {
+                let k = key_of(granularity, &g.lock);
+                k != from_key && k != new_key && g.mode.blocked_by(g.mode)
+            };
             let from = self.node(&h.lock);
             let to = self.node(&new.lock);
             let bit = type_bit(h.mode, new.mode);
@@ -217,7 +220,8 @@ impl LockOrderGraph {
                     let mut changed = data.types & bit == 0;
                     data.types |= bit;
                     let before = data.gates.len();
-                    data.gates.retain(|g| gates.iter().any(|n| n.id == g.id));
+                    data.gates
+                        .retain(|g| held.iter().any(|n| n.lock.id == g.id && is_gate(n)));
                     changed |= data.gates.len() != before;
                     if data.thread.id != thread.id && data.other_thread.is_none() {
                         data.other_thread = Some(thread.id);
@@ -238,7 +242,7 @@ impl LockOrderGraph {
                             acquire_mode: new.mode,
                             thread: thread.clone(),
                             backtrace: bt,
-                            gates,
+                            gates: held.iter().filter(|g| is_gate(g)).map(|g| g.lock).collect(),
                             other_thread: None,
                             clock: clock.cloned(),
                         },
