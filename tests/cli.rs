@@ -3,30 +3,11 @@
 //! the text and JSON reports, where the program's own output goes, `--strict`,
 //! and the merging of repeated findings from the report file.
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use lockcheck::Finding;
 
-/// The fixture `name`, as a plain `cargo test` builds it (target/<profile>/examples).
-/// `cargo test --test cli` alone does not build examples: run
-/// `cargo build --examples` first.
-fn fixture(name: &str) -> PathBuf {
-    // This test runs from target/<profile>/deps.
-    let exe = std::env::current_exe().expect("test executable path");
-    let path = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target profile dir")
-        .join("examples")
-        .join(name);
-    assert!(
-        path.is_file(),
-        "{} is not built; run `cargo build --examples` (or a plain `cargo test`) first",
-        path.display()
-    );
-    path
-}
+mod common;
 
 /// `lockcheck <args>`, with its output captured.
 fn lockcheck(args: &[&str]) -> Output {
@@ -41,7 +22,7 @@ fn lockcheck_cmd(args: &[&str]) -> Command {
 
 /// `lockcheck run <options> -- <fixture>`.
 fn run_fixture(name: &str, options: &[&str]) -> Output {
-    let exe = fixture(name);
+    let exe = common::fixture_exe(name);
     let mut args = vec!["run"];
     args.extend_from_slice(options);
     args.push("--");

@@ -3,22 +3,14 @@
 //! `// <- reported`. A few fixtures also get checks of the details their
 //! lesson is about (the 5-cycle, the gate, the merged deadlock).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use lockcheck::finding::Finding;
 use lockcheck::fixture::{FixtureSpec, Verdict};
 use lockcheck::FindingKind;
 
-fn examples_dir() -> PathBuf {
-    // Integration tests run from target/<profile>/deps; cargo test builds
-    // the examples into target/<profile>/examples.
-    let exe = std::env::current_exe().expect("test executable path");
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("target profile dir")
-        .join("examples")
-}
+mod common;
 
 struct Run {
     findings: Vec<Finding>,
@@ -26,12 +18,7 @@ struct Run {
 }
 
 fn run_fixture(name: &str, extra: &[&str]) -> Run {
-    let exe = examples_dir().join(name);
-    assert!(
-        exe.is_file(),
-        "{} is not built; run the tests with `cargo test`, which builds the examples",
-        exe.display()
-    );
+    let exe = common::fixture_exe(name);
     let out = Command::new(env!("CARGO_BIN_EXE_lockcheck"))
         .args(["run", "--format", "json"])
         .args(extra)
@@ -174,7 +161,7 @@ fn class_order_finds_what_instance_order_cannot() {
 fn lockcheck_off_in_the_environment_turns_checking_off() {
     // The near-miss pair: the same program with and without LOCKCHECK=off,
     // run directly (not through `lockcheck run`, which clears LOCKCHECK).
-    let exe = examples_dir().join("noodles_and_fork");
+    let exe = common::fixture_exe("noodles_and_fork");
     for (off, expected) in [(false, 1), (true, 0)] {
         let report = tempfile::NamedTempFile::new().expect("temp file");
         let mut cmd = Command::new(&exe);

@@ -195,6 +195,15 @@ fn unreadable_and_unknown_traces_are_errors_with_exit_2() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a trace lockcheck knows"));
 }
 
+fn analyze_with_suppressions(file: &Path, trace: &Path) -> Output {
+    lockcheck(&[
+        "analyze",
+        "--suppress",
+        file.to_str().unwrap(),
+        trace.to_str().unwrap(),
+    ])
+}
+
 #[test]
 fn a_suppressed_finding_is_reported_and_counted_but_does_not_fail() {
     let dir = tempfile::tempdir().unwrap();
@@ -205,24 +214,14 @@ fn a_suppressed_finding_is_reported_and_counted_but_does_not_fail() {
     )
     .unwrap();
     let trace = fixtures_dir().join("opposite_orders.std");
-    let out = lockcheck(&[
-        "analyze",
-        "--suppress",
-        file.to_str().unwrap(),
-        trace.to_str().unwrap(),
-    ]);
+    let out = analyze_with_suppressions(&file, &trace);
     assert_eq!(out.status.code(), Some(0));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("suppressed[lock-order-cycle]"), "{stdout}");
     assert!(stdout.contains("1 suppressed"), "{stdout}");
     // Near miss: an entry for another lock leaves the finding failing.
     std::fs::write(&file, "[[suppress]]\nlock = \"spoon\"\n").unwrap();
-    let out = lockcheck(&[
-        "analyze",
-        "--suppress",
-        file.to_str().unwrap(),
-        trace.to_str().unwrap(),
-    ]);
+    let out = analyze_with_suppressions(&file, &trace);
     assert_eq!(out.status.code(), Some(1));
 }
 
@@ -249,12 +248,7 @@ fn a_bad_suppressions_file_is_an_error_naming_its_line() {
     let file = dir.path().join("bad.toml");
     std::fs::write(&file, "[[suppress]]\nlok = \"noodles\"\n").unwrap();
     let trace = fixtures_dir().join("opposite_orders.std");
-    let out = lockcheck(&[
-        "analyze",
-        "--suppress",
-        file.to_str().unwrap(),
-        trace.to_str().unwrap(),
-    ]);
+    let out = analyze_with_suppressions(&file, &trace);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("bad.toml:2:1:"), "{stderr}");
