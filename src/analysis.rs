@@ -86,6 +86,8 @@ pub struct Analyzer {
     vars: FxHashMap<VarId, (VarInfo, VarShadow)>,
     /// Clocks of notifications, by the condition's lock.
     notified: FxHashMap<LockId, VectorClock>,
+    /// Threads that asked for a lock another thread holds, until they get it.
+    waits: WaitForGraph,
     findings: FindingSet,
     events: u64,
 }
@@ -105,6 +107,7 @@ impl Analyzer {
             locks: FxHashMap::default(),
             vars: FxHashMap::default(),
             notified: FxHashMap::default(),
+            waits: WaitForGraph::default(),
             findings: FindingSet::new(),
             events: 0,
         }
@@ -140,9 +143,7 @@ impl Analyzer {
                 lock,
                 mode,
                 site,
-            } => {
-                self.thread(*thread).pending = Some((*lock, *mode, *site));
-            }
+            } => self.request(*thread, lock, *mode, *site),
             Event::Acquire {
                 thread,
                 lock,
@@ -185,6 +186,34 @@ impl Analyzer {
                 self.notified.entry(lock.id).or_default().join(&now);
             }
             Event::Wait { thread, lock, site } => self.wait(*thread, lock, *site),
+        }
+    }
+
+    /// A thread asks for a lock. When another thread holds it, the asker
+    /// waits: if that closes a cycle of waiting threads, the trace shows a
+    /// deadlock right here.
+    fn request(&mut self, thread: ThreadId, lock: &LockInfo, mode: AcquireMode, site: Site) {
+        let owner = self.locks.get(&lock.id).and_then(|l| l.owner);
+        let t = track(&mut self.threads, thread);
+        t.pending = Some((*lock, mode, site));
+        if owner.is_none_or(|o| o == thread) {
+            return;
+        }
+        let waiter = Waiter {
+            thread: t.info.clone(),
+            lock: *lock,
+            mode,
+            site,
+            held: t.held.clone(),
+            backtrace: None,
+        };
+        if let Some(cycle) = self.waits.block(waiter) {
+            let order = self.order.order_behind(&cycle);
+            self.findings.add(findings::deadlock(
+                &cycle,
+                order.as_ref(),
+                findings::DeadlockSeen::InTrace,
+            ));
         }
     }
 
@@ -268,8 +297,15 @@ impl Analyzer {
         attempt: Attempt,
         site: Site,
     ) {
-        // Borrow the maps field by field: the thread's record, the lock's,
-        // the graph and the findings are disjoint, so nothing is copied.
+        self.waits.unblock(thread);
+        let t = track(&mut self.threads, thread);
+        t.pending = None;
+        if lock.kind == LockKind::ReentrantMutex {
+            if let Some(i) = t.held.iter().position(|h| h.lock.id == lock.id) {
+                t.depth[i] += 1;
+                return;
+            }
+        }
         let owner = self.locks.get(&lock.id).and_then(|l| l.owner);
         if let Some(other) = owner.filter(|o| *o != thread) {
             // Another thread's exclusive hold: the trace is inconsistent.
@@ -285,14 +321,9 @@ impl Analyzer {
                 &[("acquired here", site)],
             ));
         }
+        // Borrow the maps field by field: the thread's record, the lock's,
+        // the graph and the findings are disjoint, so nothing is copied.
         let t = track(&mut self.threads, thread);
-        t.pending = None;
-        if lock.kind == LockKind::ReentrantMutex {
-            if let Some(i) = t.held.iter().position(|h| h.lock.id == lock.id) {
-                t.depth[i] += 1;
-                return;
-            }
-        }
         let new = HeldLock {
             lock: *lock,
             mode,
@@ -395,11 +426,13 @@ impl Analyzer {
     /// Ends the stream: threads still waiting for a lock are checked for a
     /// deadlock, then every finding is returned.
     pub fn finish(mut self) -> Vec<Finding> {
-        let mut graph = WaitForGraph::default();
+        // Threads still asking at the end that were not waiting on a holder
+        // when they asked (the holder came later): they wait now.
+        let mut graph = std::mem::take(&mut self.waits);
         let mut waiting: Vec<&ThreadTrack> = self
             .threads
             .values()
-            .filter(|t| t.pending.is_some())
+            .filter(|t| t.pending.is_some() && !graph.is_waiting(t.info.id))
             .collect();
         waiting.sort_by_key(|t| t.info.id);
         let mut deadlocks = Vec::new();

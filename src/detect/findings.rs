@@ -127,6 +127,9 @@ pub enum DeadlockSeen {
     Broken,
     /// In a trace that ends with these threads still waiting.
     AtTraceEnd,
+    /// In a trace, where each of these threads asked for a lock another of
+    /// them held.
+    InTrace,
 }
 
 /// A deadlock finding: every blocked thread of the cycle, and the lock-order
@@ -168,6 +171,9 @@ pub fn deadlock(waiters: &[Waiter], order: Option<&Cycle>, seen: DeadlockSeen) -
                 "lockcheck broke this deadlock by panicking in the thread that closed the cycle"
             }
             DeadlockSeen::AtTraceEnd => "the trace ends with these threads waiting",
+            DeadlockSeen::InTrace => {
+                "in the trace each of these threads asked for a lock another of them held"
+            }
         }
         .to_owned()],
         ..Finding::new(

@@ -90,6 +90,11 @@ impl WaitForGraph {
         self.waiting.remove(&thread);
     }
 
+    /// Whether `thread` is registered as blocked.
+    pub fn is_waiting(&self, thread: ThreadId) -> bool {
+        self.waiting.contains_key(&thread)
+    }
+
     /// Number of blocked threads.
     pub fn len(&self) -> usize {
         self.waiting.len()

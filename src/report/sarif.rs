@@ -165,6 +165,10 @@ fn result(f: &Finding, strict: bool) -> SarifResult {
             props.insert("guardedBy".to_owned(), json!(gate));
         }
         props.insert("singleThread".to_owned(), json!(c.single_thread));
+        props.insert(
+            "orderedByHappensBefore".to_owned(),
+            json!(c.ordered_by_happens_before),
+        );
     }
     let mut out = SarifResult::builder()
         .rule_id(f.kind.as_str())
