@@ -24,7 +24,8 @@ fn is_internal(function: &str) -> bool {
         "__libc",
         "_start",
     ];
-    PREFIXES.iter().any(|p| name.starts_with(p)) || name.starts_with("clone")
+    // `clone`/`clone3`: libc's thread start.
+    PREFIXES.iter().any(|p| name.starts_with(p)) || name == "clone" || name == "clone3"
 }
 
 /// Symbolises `bt` and keeps the user's frames, innermost first.
