@@ -16,11 +16,10 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use crate::detect::vector_clock::VectorClock;
-use crate::runtime::hb;
+use crate::runtime::hb::{self, HandOff};
 
-/// Where a finished thread leaves its clock for whoever joins it.
-type EndClock = Arc<parking_lot::Mutex<VectorClock>>;
+/// Where a finished thread leaves its clocks for whoever joins it.
+type EndClock = Arc<parking_lot::Mutex<HandOff>>;
 
 /// Wraps a thread body: it starts after the spawn and leaves its final clock
 /// in `end`, even when it panics.

@@ -543,3 +543,54 @@ fn class_order_is_off_by_default_so_instances_of_one_site_do_not_join() {
     }
     assert!(about("class.").is_empty());
 }
+
+#[test]
+fn a_cycle_whose_halves_a_join_kept_apart_is_classified_as_ordered() {
+    collect();
+    let take = |first: Arc<Mutex<()>>, second: Arc<Mutex<()>>| {
+        move || {
+            let _f = first.lock();
+            let _s = second.lock();
+        }
+    };
+    // Spawned one after the other, each joined before the next: ordered.
+    let a = Arc::new(Mutex::named("ordered.a", ()));
+    let b = Arc::new(Mutex::named("ordered.b", ()));
+    lockcheck::thread::spawn(take(a.clone(), b.clone()))
+        .join()
+        .unwrap();
+    lockcheck::thread::spawn(take(b.clone(), a.clone()))
+        .join()
+        .unwrap();
+    let found = about("ordered.");
+    assert_eq!(found.len(), 1);
+    assert!(found[0].cycle.as_ref().unwrap().ordered_by_happens_before);
+    assert!(found[0].is_failing(false), "still a finding");
+
+    // Near miss: both spawned at once; only a std channel (invisible to
+    // lockcheck) makes the second wait for the first.
+    let c = Arc::new(Mutex::named("unordered.c", ()));
+    let d = Arc::new(Mutex::named("unordered.d", ()));
+    // (Other lines than `take`'s: a cycle at the same sites would be the
+    // same finding, seen again.)
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let (c1, d1) = (c.clone(), d.clone());
+    let t1 = lockcheck::thread::spawn(move || {
+        {
+            let _c = c1.lock();
+            let _d = d1.lock();
+        }
+        done_tx.send(()).unwrap();
+    });
+    let (c2, d2) = (c.clone(), d.clone());
+    let t2 = lockcheck::thread::spawn(move || {
+        done_rx.recv().unwrap();
+        let _d = d2.lock();
+        let _c = c2.lock();
+    });
+    t1.join().unwrap();
+    t2.join().unwrap();
+    let found = about("unordered.");
+    assert_eq!(found.len(), 1);
+    assert!(!found[0].cycle.as_ref().unwrap().ordered_by_happens_before);
+}

@@ -319,12 +319,16 @@ fn validate(
         mode,
         site,
     };
-    // Live, threads carry no lock-free happens-before clock yet, so no
-    // cycle is classified as ordered (the trace analysis does it).
-    let cycles = global()
-        .order
-        .lock()
-        .on_acquire(&thread, &held, &new, &mut capture);
+    // The structural clock (spawn, join, messages; not locks) tells whether
+    // this cycle's edges happened one after the other on every schedule.
+    let structural = hb::structural_clock();
+    let cycles = global().order.lock().on_acquire_at(
+        &thread,
+        &held,
+        &new,
+        structural.as_ref(),
+        &mut capture,
+    );
     meta.mark_in_graph();
     for cycle in cycles {
         pending.push((findings::lock_order_cycle(&cycle), Severity::Hazard));

@@ -30,21 +30,53 @@ pub(crate) fn activate() {
     }
 }
 
-/// A thread's own clock. A thread that lockcheck did not spawn starts from
+/// A thread's own clocks. A thread that lockcheck did not spawn starts from
 /// nothing: it is ordered after no other thread until it synchronises.
 struct ThreadClock {
     id: u64,
+    /// Happens-before from every synchronisation (races).
     clock: VectorClock,
+    /// Happens-before from spawn, join, messages and notifications only,
+    /// not locks: what orders every schedule, not just this one (tells a
+    /// lock-order cycle whose halves could never overlap).
+    structural: VectorClock,
 }
 
 thread_local! {
     static CLOCK: RefCell<ThreadClock> = const {
-        RefCell::new(ThreadClock { id: 0, clock: VectorClock::new() })
+        RefCell::new(ThreadClock {
+            id: 0,
+            clock: VectorClock::new(),
+            structural: VectorClock::new(),
+        })
     };
 }
 
-/// Runs `f` on this thread's clock (with its id), starting it on first use.
-pub(crate) fn with_clock<R>(f: impl FnOnce(ThreadId, &mut VectorClock) -> R) -> Option<R> {
+/// What one thread hands another through a spawn, a join, a message or a
+/// notification: both of its clocks.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct HandOff {
+    full: VectorClock,
+    structural: VectorClock,
+}
+
+impl HandOff {
+    pub(crate) const fn new() -> Self {
+        HandOff {
+            full: VectorClock::new(),
+            structural: VectorClock::new(),
+        }
+    }
+
+    /// Everything `other` carries, this carries too.
+    pub(crate) fn join(&mut self, other: &HandOff) {
+        self.full.join(&other.full);
+        self.structural.join(&other.structural);
+    }
+}
+
+/// Runs `f` on this thread's clocks (with its id), starting them on first use.
+fn with_clocks<R>(f: impl FnOnce(ThreadId, &mut ThreadClock) -> R) -> Option<R> {
     CLOCK
         .try_with(|cell| {
             let mut c = cell.try_borrow_mut().ok()?;
@@ -53,37 +85,57 @@ pub(crate) fn with_clock<R>(f: impl FnOnce(ThreadId, &mut VectorClock) -> R) -> 
                 let id = c.id;
                 if c.clock.get(id) == 0 {
                     c.clock.set(id, 1);
+                    c.structural.set(id, 1);
                 }
             }
             let id = ThreadId(c.id);
-            Some(f(id, &mut c.clock))
+            Some(f(id, &mut c))
         })
         .ok()
         .flatten()
 }
 
-/// A copy of this thread's clock to hand to another thread (spawn, send,
-/// the end of a thread); this thread then moves to a new epoch, so that what
-/// it does next is not ordered before the receiver.
-pub(crate) fn release_clock() -> VectorClock {
-    with_clock(|id, clock| {
-        let out = clock.clone();
-        clock.tick(id.0);
+/// Runs `f` on this thread's clock (with its id), starting it on first use.
+pub(crate) fn with_clock<R>(f: impl FnOnce(ThreadId, &mut VectorClock) -> R) -> Option<R> {
+    with_clocks(|id, c| f(id, &mut c.clock))
+}
+
+/// A copy of this thread's structural clock (for classifying cycles).
+pub(crate) fn structural_clock() -> Option<VectorClock> {
+    with_clocks(|_, c| c.structural.clone())
+}
+
+/// A copy of this thread's clocks to hand to another thread (spawn, send,
+/// notify, the end of a thread); this thread then moves to a new epoch, so
+/// that what it does next is not ordered before the receiver.
+pub(crate) fn release_clock() -> HandOff {
+    with_clocks(|id, c| {
+        let out = HandOff {
+            full: c.clock.clone(),
+            structural: c.structural.clone(),
+        };
+        c.clock.tick(id.0);
+        c.structural.tick(id.0);
         out
     })
     .unwrap_or_default()
 }
 
-/// Orders this thread after everything `other` knows.
-pub(crate) fn acquire_clock(other: &VectorClock) {
-    with_clock(|_, clock| clock.join(other));
+/// Orders this thread after everything `other` carries.
+pub(crate) fn acquire_clock(other: &HandOff) {
+    with_clocks(|_, c| {
+        c.clock.join(&other.full);
+        c.structural.join(&other.structural);
+    });
 }
 
 /// A thread spawned by lockcheck starts after its parent's spawn.
-pub(crate) fn start_child(parent: &VectorClock) {
-    with_clock(|id, clock| {
-        clock.join(parent);
-        clock.tick(id.0);
+pub(crate) fn start_child(parent: &HandOff) {
+    with_clocks(|id, c| {
+        c.clock.join(&parent.full);
+        c.clock.tick(id.0);
+        c.structural.join(&parent.structural);
+        c.structural.tick(id.0);
     });
 }
 

@@ -4,10 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::detect::vector_clock::VectorClock;
 use crate::event::AcquireMode;
 use crate::runtime::acquire;
-use crate::runtime::hb;
+use crate::runtime::hb::{self, HandOff};
 use crate::sync::mutex::MutexGuard;
 
 pub use parking_lot::WaitTimeoutResult;
@@ -32,7 +31,7 @@ pub use parking_lot::WaitTimeoutResult;
 pub struct Condvar {
     inner: parking_lot::Condvar,
     /// Everything notifiers knew when they notified (race checking).
-    clock: parking_lot::Mutex<VectorClock>,
+    clock: parking_lot::Mutex<HandOff>,
 }
 
 impl Condvar {
@@ -40,7 +39,7 @@ impl Condvar {
     pub const fn new() -> Self {
         Condvar {
             inner: parking_lot::Condvar::new(),
-            clock: parking_lot::Mutex::new(VectorClock::new()),
+            clock: parking_lot::Mutex::new(HandOff::new()),
         }
     }
 

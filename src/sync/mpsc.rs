@@ -21,13 +21,12 @@ use std::time::Duration;
 
 pub use std::sync::mpsc::{RecvError, RecvTimeoutError, TryRecvError};
 
-use crate::detect::vector_clock::VectorClock;
-use crate::runtime::hb;
+use crate::runtime::hb::{self, HandOff};
 
-/// A message and the sender's clock when race checking is live.
+/// A message and the sender's clocks when race checking is live.
 struct Message<T> {
     value: T,
-    clock: Option<VectorClock>,
+    clock: Option<HandOff>,
 }
 
 fn wrap<T>(value: T) -> Message<T> {
