@@ -237,15 +237,46 @@ fn access_record(
     in_update: bool,
     site: &'static Location<'static>,
 ) -> Access {
-    let held = with_thread(|t| HeldSummary::new(t.held.iter().map(HeldEntry::held_lock)))
-        .unwrap_or_default();
     Access {
         thread,
         kind,
         site: Site::from(site),
-        held,
+        held: held_summary(),
         in_update,
     }
+}
+
+thread_local! {
+    /// The summary of this thread's held locks at its last access: a thread
+    /// that accesses again under the same locks (a lock taken and released
+    /// around each access, say) shares it instead of building another.
+    static LAST_HELD: std::cell::RefCell<HeldSummary> =
+        std::cell::RefCell::new(HeldSummary::default());
+}
+
+fn held_summary() -> HeldSummary {
+    with_thread(|t| {
+        if t.held.is_empty() {
+            return HeldSummary::default();
+        }
+        let total = t.held.len();
+        LAST_HELD
+            .try_with(|last| {
+                let mut last = last.borrow_mut();
+                let same = last.total == total
+                    && last.locks().copied().eq(t
+                        .held
+                        .iter()
+                        .take(crate::detect::race::HELD_IN_REPORT)
+                        .map(HeldEntry::held_lock));
+                if !same {
+                    *last = HeldSummary::new(t.held.iter().map(HeldEntry::held_lock));
+                }
+                last.clone()
+            })
+            .unwrap_or_else(|_| HeldSummary::new(t.held.iter().map(HeldEntry::held_lock)))
+    })
+    .unwrap_or_default()
 }
 
 impl<T: Default> Default for Shared<T> {

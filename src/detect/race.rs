@@ -8,6 +8,8 @@
 //! clock in, races out. The live runtime keeps one [`VarShadow`] inside each
 //! `Shared<T>`; a trace analysis keeps one per variable it reads about.
 
+use std::sync::Arc;
+
 use crate::detect::vector_clock::{Epoch, VectorClock};
 use crate::event::{AccessKind, HeldLock, Site, ThreadId};
 
@@ -15,9 +17,12 @@ use crate::event::{AccessKind, HeldLock, Site, ThreadId};
 pub const HELD_IN_REPORT: usize = 4;
 
 /// The locks a thread held at an access, as far as a report needs them.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+/// Shared, and only when some lock is held: an access record stays small, so
+/// a `Shared` costs little memory, and a thread that accesses again under the
+/// same locks reuses one summary instead of building another.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct HeldSummary {
-    locks: [Option<HeldLock>; HELD_IN_REPORT],
+    locks: Option<Arc<[HeldLock]>>,
     /// How many were held in all (may exceed what is kept).
     pub total: usize,
 }
@@ -25,24 +30,28 @@ pub struct HeldSummary {
 impl HeldSummary {
     /// Summarises held locks, innermost last.
     pub fn new(held: impl IntoIterator<Item = HeldLock>) -> Self {
-        let mut summary = HeldSummary::default();
-        for (i, lock) in held.into_iter().enumerate() {
-            if let Some(slot) = summary.locks.get_mut(i) {
-                *slot = Some(lock);
+        let mut total = 0;
+        let mut kept: Vec<HeldLock> = Vec::new();
+        for lock in held {
+            if kept.len() < HELD_IN_REPORT {
+                kept.push(lock);
             }
-            summary.total = i + 1;
+            total += 1;
         }
-        summary
+        HeldSummary {
+            locks: (!kept.is_empty()).then(|| Arc::from(kept)),
+            total,
+        }
     }
 
     /// The locks kept.
     pub fn locks(&self) -> impl Iterator<Item = &HeldLock> {
-        self.locks.iter().flatten()
+        self.locks.iter().flat_map(|l| l.iter())
     }
 }
 
 /// One access, as remembered for a report.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Access {
     /// The accessing thread.
     pub thread: ThreadId,
@@ -58,7 +67,7 @@ pub struct Access {
 
 /// Two accesses to one variable, at least one a write, neither happening
 /// before the other.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Race {
     /// The earlier access, by another thread.
     pub previous: Access,
@@ -66,10 +75,6 @@ pub struct Race {
     pub current: Access,
 }
 
-// The one-read variant is large (an access record, for the report) and the
-// others small; boxing it would allocate on every read in a new epoch, the
-// path FastTrack keeps cheap.
-#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, Default)]
 enum Reads {
     #[default]
@@ -129,8 +134,8 @@ impl VarShadow {
         }
         let race = match &self.write {
             Some((w, previous)) if !w.leq(clock) => Some(Box::new(Race {
-                previous: *previous,
-                current: access,
+                previous: previous.clone(),
+                current: access.clone(),
             })),
             _ => None,
         };
@@ -162,24 +167,25 @@ impl VarShadow {
             return None;
         }
         let previous = match (&self.write, &self.reads) {
-            (Some((w, previous)), _) if !w.leq(clock) => Some(*previous),
-            (_, Reads::One(e, previous)) if !e.leq(clock) => Some(*previous),
+            (Some((w, previous)), _) if !w.leq(clock) => Some(previous.clone()),
+            (_, Reads::One(e, previous)) if !e.leq(clock) => Some(previous.clone()),
             (_, Reads::Many(vc, accesses)) => accesses
                 .iter()
                 .find(|a| vc.get(a.thread.0) > clock.get(a.thread.0))
-                .copied(),
+                .cloned(),
             _ => None,
         };
         // Every read so far happened before this write or raced with it
         // (reported now): later accesses need only be checked against it.
         self.reads = Reads::None;
-        self.write = Some((now, access));
-        previous.map(|previous| {
+        let race = previous.map(|previous| {
             Box::new(Race {
                 previous,
-                current: access,
+                current: access.clone(),
             })
-        })
+        });
+        self.write = Some((now, access));
+        race
     }
 
     /// Bytes this state uses beyond its own size (concurrent readers' clock).
