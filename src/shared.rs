@@ -6,6 +6,7 @@ use std::panic::Location;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use crate::detect::findings;
+use crate::detect::lockset::LocksetShadow;
 use crate::detect::race::{Access, HeldSummary, Race, VarShadow};
 use crate::detect::vector_clock::Epoch;
 use crate::event::{AccessKind, LockInfo, Site, ThreadId, VarId, VarInfo};
@@ -21,6 +22,7 @@ static NEXT_VAR: AtomicU64 = AtomicU64::new(1);
 struct Slot<T> {
     value: T,
     shadow: VarShadow,
+    lockset: LocksetShadow,
 }
 
 /// A shared variable whose reads and writes are checked for data races: two
@@ -79,6 +81,7 @@ impl<T> Shared<T> {
             slot: parking_lot::Mutex::new(Slot {
                 value,
                 shadow: VarShadow::default(),
+                lockset: LocksetShadow::default(),
             }),
         }
     }
@@ -183,15 +186,46 @@ impl<T> Shared<T> {
             }
         })
         .flatten();
+        let predicted = config::lockset() && self.check_lockset(&mut slot.lockset, kind);
         let result = f(&mut slot.value);
         drop(slot);
         if let Some(finding) = unguarded {
             report(finding, Severity::Hazard);
         }
+        if predicted {
+            let thread = with_thread(|t| t.id()).unwrap_or(ThreadId(0));
+            let access = access_record(thread, kind, in_update, site);
+            report(
+                findings::predicted_race(
+                    &self.var,
+                    &access,
+                    ThreadRef::from(&thread_info(thread)),
+                    &capture(),
+                ),
+                Severity::Hazard,
+            );
+        }
         if let Some(race) = race {
             self.report_race(&race);
         }
         result
+    }
+
+    /// The lockset check: true when this access leaves no lock common to
+    /// every access of a variable several threads write.
+    fn check_lockset(&self, lockset: &mut LocksetShadow, kind: AccessKind) -> bool {
+        with_thread(|t| {
+            // A write is protected only by locks that exclude other writers.
+            let held: Vec<crate::event::LockId> = t
+                .held
+                .iter()
+                .filter(|e| kind == AccessKind::Read || e.mode.blocked_by(e.mode))
+                .map(|e| e.id)
+                .collect();
+            let thread = t.id();
+            lockset.access(thread, kind, &held)
+        })
+        .unwrap_or(false)
     }
 
     /// The guarded-by check: `Some(finding)` when this access does not hold

@@ -80,6 +80,9 @@ struct CheckOptions {
     /// Suppressions file (default: ./lockcheck.toml when it exists).
     #[arg(long, value_name = "FILE")]
     suppress: Option<PathBuf>,
+    /// Also the lockset check (Eraser): predicts races the interleaving hid.
+    #[arg(long)]
+    lockset: bool,
 }
 
 /// The suppressions to apply: the file given, else `lockcheck.toml` in the

@@ -46,6 +46,7 @@ pub(super) fn collect(
         .env("LOCKCHECK_REPORT", report_file.path())
         .env("LOCKCHECK_POLICY", "collect")
         .env("LOCKCHECK_STRICT", if options.strict { "1" } else { "0" })
+        .env("LOCKCHECK_LOCKSET", if options.lockset { "1" } else { "0" })
         .env(
             "LOCKCHECK_BACKTRACE",
             if options.no_backtrace { "0" } else { "1" },

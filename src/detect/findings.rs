@@ -369,3 +369,31 @@ pub fn unguarded_access(
         )
     }
 }
+
+/// A race the lockset check predicts: `var` is written by several threads
+/// and no lock was held at every access, this one included.
+pub fn predicted_race(
+    var: &VarInfo,
+    access: &Access,
+    thread: ThreadRef,
+    backtrace: &Option<backtrace::Backtrace>,
+) -> Finding {
+    let variable = VarRef::from(var);
+    Finding {
+        threads: vec![thread.clone()],
+        variable: Some(variable.clone()),
+        accesses: vec![access_note(access, thread.clone(), user_frames_of(backtrace))],
+        notes: vec![
+            "predicted by the lockset check (Eraser): several threads access this variable, one writes, and no lock is held at every access; this run's interleaving did not show the race, another can (data handed over by a join or a message is reported too: the lockset check does not see it)"
+                .to_owned(),
+        ],
+        ..Finding::new(
+            FindingKind::DataRace,
+            format!(
+                "predicted data race on {variable}: {} by {thread} with no lock common to every access",
+                access.kind.as_str()
+            ),
+            format!("data-race:lockset:{}", var.created),
+        )
+    }
+}

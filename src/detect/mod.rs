@@ -4,6 +4,7 @@
 
 pub mod findings;
 pub mod lock_order;
+pub mod lockset;
 pub mod race;
 pub mod self_deadlock;
 pub mod vector_clock;

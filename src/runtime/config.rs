@@ -8,6 +8,7 @@
 //! | `LOCKCHECK_STRICT` | `1`: a lock-order cycle guarded by a gate lock fails too | off |
 //! | `LOCKCHECK_BACKTRACE` | `1`/`0`: capture backtraces for new order edges and blocked acquires | on when `RUST_BACKTRACE` is set and not `0` |
 //! | `LOCKCHECK_ORDER` | `instance` or `class` (lockdep-style classes: name or creation site) | `instance` |
+//! | `LOCKCHECK_LOCKSET` | `1`: also the lockset check (Eraser), whose findings are predicted races | off |
 //!
 //! Code can set the same things (they win over the environment):
 //!
@@ -43,6 +44,7 @@ static STRICT: AtomicU8 = AtomicU8::new(UNSET);
 static BACKTRACES: AtomicU8 = AtomicU8::new(UNSET);
 static CLASS_ORDER: AtomicU8 = AtomicU8::new(UNSET);
 static ORDER_FROZEN: AtomicBool = AtomicBool::new(false);
+static LOCKSET: AtomicU8 = AtomicU8::new(UNSET);
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
@@ -175,6 +177,18 @@ pub fn backtraces() -> bool {
 /// Turns backtrace capture on or off.
 pub fn set_backtraces(on: bool) {
     BACKTRACES.store(if on { ON } else { OFF }, Relaxed);
+}
+
+/// Whether `Shared` accesses also go through the lockset check (Eraser),
+/// which predicts races the interleaving hid; its findings are labelled as
+/// predicted.
+pub fn lockset() -> bool {
+    cached(&LOCKSET, || flag("LOCKCHECK_LOCKSET").unwrap_or(false))
+}
+
+/// Turns the lockset check on or off.
+pub fn set_lockset(on: bool) {
+    LOCKSET.store(if on { ON } else { OFF }, Relaxed);
 }
 
 /// Whether order is checked on lock instances or classes.
