@@ -265,7 +265,7 @@ fn push(entry: HeldEntry, validated: bool) {
 #[inline(always)]
 fn synchronised(meta: &LockMeta, mode: AcquireMode) {
     if hb::active() {
-        hb::acquired(&meta.clocks, mode);
+        hb::acquired(meta, mode);
     }
 }
 
@@ -275,7 +275,7 @@ pub(crate) fn release(meta: &LockMeta, mode: AcquireMode) {
     let id = meta.id();
     let last_hold = with_thread(|t| t.release(id, mode)).flatten();
     if last_hold.is_some() && hb::active() {
-        hb::releasing(&meta.clocks, mode);
+        hb::releasing(meta, mode);
     }
     if last_hold == Some(true) {
         meta.mark_in_graph();
@@ -418,9 +418,9 @@ pub(crate) fn change_mode(meta: &LockMeta, from: AcquireMode, to: AcquireMode) {
     if hb::active() {
         match (from, to) {
             // A downgrade lets readers in: what the writer did is released.
-            (AcquireMode::Exclusive, _) => hb::releasing(&meta.clocks, AcquireMode::Exclusive),
+            (AcquireMode::Exclusive, _) => hb::releasing(meta, AcquireMode::Exclusive),
             // An upgrade waited for the readers to leave: it acquires them.
-            (_, AcquireMode::Exclusive) => hb::acquired(&meta.clocks, AcquireMode::Exclusive),
+            (_, AcquireMode::Exclusive) => hb::acquired(meta, AcquireMode::Exclusive),
             _ => {}
         }
     }
@@ -433,7 +433,7 @@ pub(crate) fn suspend(meta: &LockMeta, mode: AcquireMode) -> Option<HeldEntry> {
         return None;
     }
     if hb::active() {
-        hb::releasing(&meta.clocks, mode);
+        hb::releasing(meta, mode);
     }
     let id = meta.id();
     with_thread(|t| {

@@ -14,6 +14,7 @@ use crate::detect::vector_clock::VectorClock;
 use crate::event::{AcquireMode, ThreadId};
 use crate::runtime::config;
 use crate::runtime::thread_state::with_thread;
+use crate::sync::meta::LockMeta;
 
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 
@@ -163,40 +164,42 @@ impl LockClocks {
 }
 
 /// The lock was just acquired in `mode`.
-pub(crate) fn acquired(clocks: &parking_lot::Mutex<LockClocks>, mode: AcquireMode) {
+pub(crate) fn acquired(meta: &LockMeta, mode: AcquireMode) {
     if !config::enabled() {
         return;
     }
-    let lock = clocks.lock();
-    with_clock(|id, clock| {
-        if lock.releaser != id.0 {
-            clock.join(&lock.release);
-        }
-        if matches!(mode, AcquireMode::Exclusive | AcquireMode::Upgradable) {
-            clock.join(&lock.read_release);
-        }
+    meta.with_clocks(|lock| {
+        with_clock(|id, clock| {
+            if lock.releaser != id.0 {
+                clock.join(&lock.release);
+            }
+            if matches!(mode, AcquireMode::Exclusive | AcquireMode::Upgradable) {
+                clock.join(&lock.read_release);
+            }
+        });
     });
 }
 
 /// The lock is about to be released from `mode`.
-pub(crate) fn releasing(clocks: &parking_lot::Mutex<LockClocks>, mode: AcquireMode) {
+pub(crate) fn releasing(meta: &LockMeta, mode: AcquireMode) {
     if !config::enabled() {
         return;
     }
-    let mut lock = clocks.lock();
-    with_clock(|id, clock| {
-        match mode {
-            AcquireMode::Exclusive => {
-                lock.release.clone_from(clock);
-                lock.releaser = id.0;
-                // The writer saw every earlier reader's release; its own
-                // release clock carries them on.
-                lock.read_release.clear();
+    meta.with_clocks(|lock| {
+        with_clock(|id, clock| {
+            match mode {
+                AcquireMode::Exclusive => {
+                    lock.release.clone_from(clock);
+                    lock.releaser = id.0;
+                    // The writer saw every earlier reader's release; its own
+                    // release clock carries them on.
+                    lock.read_release.clear();
+                }
+                AcquireMode::Read | AcquireMode::RecursiveRead | AcquireMode::Upgradable => {
+                    lock.read_release.join(clock)
+                }
             }
-            AcquireMode::Read | AcquireMode::RecursiveRead | AcquireMode::Upgradable => {
-                lock.read_release.join(clock)
-            }
-        }
-        clock.tick(id.0);
+            clock.tick(id.0);
+        });
     });
 }

@@ -25,7 +25,7 @@ pub(crate) struct LockMeta {
     /// was validated under: a one-entry cache beside the thread's own.
     validated: AtomicU64,
     /// Happens-before carried from releases to acquisitions (race checking).
-    pub(crate) clocks: parking_lot::Mutex<LockClocks>,
+    clocks: parking_lot::Mutex<LockClocks>,
 }
 
 impl LockMeta {
@@ -97,6 +97,23 @@ impl LockMeta {
             kind: self.kind,
             name: self.name,
             created: Site::from(self.created),
+        }
+    }
+
+    /// Runs `f` on the lock's clocks. Must be called only by a thread that
+    /// holds the lock (just acquired, or about to release). An `RwLock`'s
+    /// readers hold it together, so they take the clocks' own mutex; any
+    /// other lock is held by one thread at a time, which is then the only one
+    /// here, so the clocks need no locking of their own.
+    #[inline]
+    pub(crate) fn with_clocks<R>(&self, f: impl FnOnce(&mut LockClocks) -> R) -> R {
+        if self.kind == LockKind::RwLock {
+            f(&mut self.clocks.lock())
+        } else {
+            // SAFETY: the caller holds this exclusive lock, so no other
+            // thread is in this function for it; and only RwLocks ever lock
+            // `clocks`, so no guard of it exists either.
+            f(unsafe { &mut *self.clocks.data_ptr() })
         }
     }
 
