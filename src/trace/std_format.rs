@@ -24,8 +24,9 @@ use crate::event::{
 /// trace).
 pub struct StdReader<R> {
     input: R,
-    /// The current line, its buffer reused from line to line.
-    text: String,
+    /// The current line's bytes, the buffer reused from line to line (the
+    /// line is split as bytes: only names are checked as UTF-8).
+    text: Vec<u8>,
     file: &'static str,
     line: u64,
     // Keyed by the name as written, so that a name seen before costs one
@@ -34,7 +35,7 @@ pub struct StdReader<R> {
     locks: FxHashMap<String, LockInfo>,
     vars: FxHashMap<String, VarInfo>,
     /// Events decoded from the current line but not handed out yet.
-    queued: Vec<Event>,
+    queued: std::collections::VecDeque<Event>,
     done: bool,
 }
 
@@ -43,13 +44,13 @@ impl<R: BufRead> StdReader<R> {
     pub fn new(input: R, file: &'static str) -> Self {
         StdReader {
             input,
-            text: String::new(),
+            text: Vec::new(),
             file,
             line: 0,
             threads: FxHashMap::default(),
             locks: FxHashMap::default(),
             vars: FxHashMap::default(),
-            queued: Vec::new(),
+            queued: std::collections::VecDeque::new(),
             done: false,
         }
     }
@@ -66,11 +67,9 @@ impl<R: BufRead> StdReader<R> {
     /// A site is the program location the trace gives (its LOCATION
     /// field), in the trace's file: the same code is the same site, so
     /// repeated findings merge. Without a location, the trace line.
-    fn site(&self, location: &str) -> Site {
-        let line = location
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| u32::try_from(self.line).unwrap_or(u32::MAX));
+    fn site(&self, location: &[u8]) -> Site {
+        let line =
+            parse_u32(location).unwrap_or_else(|| u32::try_from(self.line).unwrap_or(u32::MAX));
         Site {
             file: self.file,
             line,
@@ -95,7 +94,7 @@ impl<R: BufRead> StdReader<R> {
             None => {
                 let id = ThreadId(self.threads.len() as u64 + 1);
                 self.threads.insert(full.clone(), id);
-                self.queued.push(Event::ThreadName {
+                self.queued.push_back(Event::ThreadName {
                     thread: id,
                     name: full.as_str().into(),
                 });
@@ -134,23 +133,48 @@ impl<R: BufRead> StdReader<R> {
     }
 
     /// Decodes one line into `self.queued` (in the order the events happen).
-    fn decode(&mut self, text: &str) -> Result<(), TraceError> {
-        let mut fields = text.split('|');
-        let (Some(thread), Some(op), location) = (fields.next(), fields.next(), fields.next())
-        else {
+    fn decode(&mut self, text: &[u8]) -> Result<(), TraceError> {
+        let malformed = |this: &Self| {
+            this.error(
+                format!(
+                    "expected THREAD|OP(TARGET)|LOCATION, found `{}`",
+                    String::from_utf8_lossy(text)
+                ),
+                false,
+            )
+        };
+        let Some(bar) = text.iter().position(|b| *b == b'|') else {
+            return Err(malformed(self));
+        };
+        let (thread, rest) = (&text[..bar], &text[bar + 1..]);
+        let (op, location) = match rest.iter().position(|b| *b == b'|') {
+            Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+            None => (rest, None),
+        };
+        let op = op.trim_ascii();
+        let Some((name, target)) = op.strip_suffix(b")").and_then(|o| {
+            o.iter()
+                .position(|b| *b == b'(')
+                .map(|i| (&o[..i], &o[i + 1..]))
+        }) else {
             return Err(self.error(
-                format!("expected THREAD|OP(TARGET)|LOCATION, found `{text}`"),
+                format!(
+                    "expected OP(TARGET), found `{}`",
+                    String::from_utf8_lossy(op)
+                ),
                 false,
             ));
         };
-        let Some((op, target)) = op.trim().strip_suffix(')').and_then(|o| o.split_once('(')) else {
-            return Err(self.error(format!("expected OP(TARGET), found `{op}`"), false));
-        };
+        let not_utf8 = |_| self.error("not UTF-8".to_owned(), false);
+        let op = std::str::from_utf8(name).map_err(not_utf8)?;
+        let target = std::str::from_utf8(target).map_err(not_utf8)?;
+        let thread = std::str::from_utf8(thread.trim_ascii()).map_err(not_utf8)?;
         if target.is_empty() {
             return Err(self.error(format!("`{op}` has no target"), false));
         }
-        let site = self.site(location.unwrap_or(""));
-        let thread = self.thread(thread.trim());
+        let location = location.map(|l| l.trim_ascii());
+        let site = self.site(location.unwrap_or(b""));
+        let thread = self.thread(thread);
         let event = match op {
             "r" | "w" => {
                 let var = self.var(target, site);
@@ -206,7 +230,7 @@ impl<R: BufRead> StdReader<R> {
                 ))
             }
         };
-        self.queued.push(event);
+        self.queued.push_back(event);
         Ok(())
     }
 }
@@ -216,14 +240,14 @@ impl<R: BufRead> Iterator for StdReader<R> {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if !self.queued.is_empty() {
-                return Some(Ok(self.queued.remove(0)));
+            if let Some(event) = self.queued.pop_front() {
+                return Some(Ok(event));
             }
             if self.done {
                 return None;
             }
             self.text.clear();
-            match self.input.read_line(&mut self.text) {
+            match self.input.read_until(b'\n', &mut self.text) {
                 Ok(0) => return None,
                 Ok(_) => {}
                 Err(e) => {
@@ -234,8 +258,8 @@ impl<R: BufRead> Iterator for StdReader<R> {
             }
             self.line += 1;
             let text = std::mem::take(&mut self.text);
-            let trimmed = text.trim();
-            if trimmed.is_empty() || trimmed.starts_with('#') {
+            let trimmed = text.trim_ascii();
+            if trimmed.is_empty() || trimmed.starts_with(b"#") {
                 self.text = text;
                 continue;
             }
@@ -247,6 +271,17 @@ impl<R: BufRead> Iterator for StdReader<R> {
             }
         }
     }
+}
+
+/// A decimal number, or `None` (empty, not digits, too large).
+fn parse_u32(digits: &[u8]) -> Option<u32> {
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u32, |n, d| {
+        let d = d.checked_sub(b'0').filter(|d| *d <= 9)?;
+        n.checked_mul(10)?.checked_add(u32::from(d))
+    })
 }
 
 #[cfg(test)]
@@ -317,6 +352,23 @@ mod tests {
         };
         assert_eq!(site.line, 3, "no location: the trace line");
         assert_eq!(lock.kind, LockKind::ReentrantMutex, "Java monitors");
+    }
+
+    #[test]
+    fn a_name_that_is_not_utf8_is_a_malformed_line() {
+        let bytes = b"T0|acq(\xff)|1\nT0|acq(L1)|2\n";
+        let out: Vec<_> = StdReader::new(&bytes[..], "t.std").collect();
+        let err = out[0].as_ref().unwrap_err();
+        assert_eq!((err.line, err.message.as_str()), (1, "not UTF-8"));
+        assert!(out.iter().any(|e| matches!(e, Ok(Event::Acquire { .. }))));
+    }
+
+    #[test]
+    fn locations_are_whole_decimal_numbers() {
+        assert_eq!(parse_u32(b"345"), Some(345));
+        assert_eq!(parse_u32(b""), None);
+        assert_eq!(parse_u32(b"3a"), None);
+        assert_eq!(parse_u32(b"99999999999"), None);
     }
 
     #[test]
