@@ -28,10 +28,17 @@ pub(crate) fn report(finding: Finding, severity: Severity) {
     let g = global();
     g.write_to_sink(&finding);
     let failing = finding.is_failing(config::strict());
-    let rendered = text::render(std::slice::from_ref(&finding), false);
+    let policy = config::policy();
+    // Under `collect` (as under `lockcheck run`) the text is only needed to
+    // break a hang; a finding seen a thousand times is not rendered each time.
+    let rendered = if policy != Policy::Collect || severity == Severity::Fatal {
+        text::render(std::slice::from_ref(&finding), false)
+    } else {
+        String::new()
+    };
     let new = g.findings.lock().add(finding);
     let panicking = std::thread::panicking();
-    match config::policy() {
+    match policy {
         Policy::Panic if failing && severity != Severity::NoPanic && !panicking => {
             panic!("lockcheck found a problem\n{rendered}");
         }
