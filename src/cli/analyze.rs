@@ -27,7 +27,10 @@ fn analyze_one(
     input: Option<InputFormat>,
     order: Order,
 ) -> Result<Analyzer, CliError> {
-    let format = input.map(|InputFormat::Std| TraceFormat::Std);
+    let format = input.map(|f| match f {
+        InputFormat::Lockcheck => TraceFormat::Lockcheck,
+        InputFormat::Std => TraceFormat::Std,
+    });
     let events = trace::open(path, format).map_err(|e| CliError(e.to_string()))?;
     let mut analyzer = Analyzer::new(granularity(order));
     let mut skipped = 0u64;

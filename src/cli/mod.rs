@@ -53,6 +53,8 @@ enum Format {
 /// Trace formats `analyze` reads (detected from the content by default).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 enum InputFormat {
+    /// lockcheck's own trace format (`lockcheck-trace 1`).
+    Lockcheck,
     /// RAPID's STD text format.
     Std,
 }

@@ -1,8 +1,11 @@
 //! Trace files, read as a stream of [`Event`]s for
-//! [`crate::analysis::Analyzer`]. RAPID's STD text format is read today;
-//! lockcheck's own format (recorded from live runs) is not built yet.
+//! [`crate::analysis::Analyzer`], in two formats: lockcheck's own
+//! ([`lockcheck_format`], `lockcheck-trace 1`, written through the per-thread
+//! [`spool`]) and RAPID's STD text format ([`std_format`]).
 
 pub mod intern;
+pub mod lockcheck_format;
+pub mod spool;
 pub mod std_format;
 
 use std::fmt;
@@ -37,6 +40,8 @@ impl fmt::Display for TraceError {
 /// The trace formats lockcheck reads.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum TraceFormat {
+    /// lockcheck's own: a `lockcheck-trace 1` header, then `SEQ T<thread> OP …`.
+    Lockcheck,
     /// RAPID's STD: `THREAD|OP(TARGET)|LOCATION`.
     Std,
 }
@@ -46,12 +51,17 @@ impl TraceFormat {
     ///
     /// ```
     /// use lockcheck::trace::TraceFormat;
+    /// assert_eq!(TraceFormat::detect("lockcheck-trace 1"), Some(TraceFormat::Lockcheck));
     /// assert_eq!(TraceFormat::detect("T0|acq(L1)|12"), Some(TraceFormat::Std));
     /// assert_eq!(TraceFormat::detect("hello"), None);
     /// ```
     pub fn detect(first_line: &str) -> Option<TraceFormat> {
         let line = first_line.trim();
-        if line.split('|').count() >= 2 && line.contains('(') {
+        // First: any version, so that an unsupported one gets the reader's
+        // "unsupported version" rather than "not a trace".
+        if line.starts_with("lockcheck-trace") {
+            Some(TraceFormat::Lockcheck)
+        } else if line.split('|').count() >= 2 && line.contains('(') {
             Some(TraceFormat::Std)
         } else {
             None
@@ -86,12 +96,15 @@ pub fn open(path: &Path, format: Option<TraceFormat>) -> Result<EventStream, Tra
                 .find(|l| !l.is_empty() && !l.starts_with('#'))
                 .unwrap_or("");
             TraceFormat::detect(first).ok_or_else(|| {
-                whole("not a trace lockcheck knows (expected STD lines `THREAD|OP(TARGET)|LOCATION`); use --input-format".to_owned())
+                whole("not a trace lockcheck knows (expected a lockcheck trace, first line `lockcheck-trace 1`, or STD lines `THREAD|OP(TARGET)|LOCATION`); use --input-format".to_owned())
             })?
         }
     };
     let file_name = intern::intern(&name);
     Ok(match format {
+        TraceFormat::Lockcheck => {
+            Box::new(lockcheck_format::LockcheckReader::new(reader, file_name))
+        }
         TraceFormat::Std => Box::new(std_format::StdReader::new(reader, file_name)),
     })
 }
