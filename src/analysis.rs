@@ -10,6 +10,7 @@ use rustc_hash::FxHashMap;
 
 use crate::detect::findings;
 use crate::detect::lock_order::{LockOrderGraph, OrderGranularity};
+use crate::detect::lockset::LocksetShadow;
 use crate::detect::race::{Access, HeldSummary, VarShadow};
 use crate::detect::self_deadlock;
 use crate::detect::vector_clock::VectorClock;
@@ -32,14 +33,16 @@ struct ThreadTrack {
     /// join orders every schedule. Tells whether a cycle's halves could
     /// overlap on another schedule.
     structural: VectorClock,
-    /// A lock asked for and not yet acquired.
+    /// A lock asked for and not yet acquired; its request was checked for
+    /// self-deadlock and order, so its acquisition is not checked again.
     pending: Option<(LockInfo, AcquireMode, Site)>,
     /// The thread's last event released this lock, which it held this many
     /// times before (a Java `wait` may follow: it releases every hold).
     last_release: Option<(LockId, u32)>,
-    /// A monitor released by `wait`, to be held again (as many times as
-    /// before) when the thread next acquires it or does anything else.
-    rewait: Option<(HeldLock, u32)>,
+    /// A monitor released by `wait` (with the condition waited on), to be
+    /// held again (as many times as before) when the thread next acquires it
+    /// or does anything else.
+    rewait: Option<(HeldLock, u32, LockId)>,
 }
 
 /// Happens-before a lock carries, and who holds it.
@@ -47,7 +50,9 @@ struct LockTrack {
     release: VectorClock,
     read_release: VectorClock,
     /// Thread holding it exclusively, if any.
-    owner: Option<ThreadId>,
+    /// The thread holding it in a mode that excludes its own kind (a
+    /// write, or an upgradable read), and that mode.
+    owner: Option<(ThreadId, AcquireMode)>,
     /// Whose clock `release` is: that thread's own clock already knows it.
     releaser: ThreadId,
 }
@@ -59,6 +64,25 @@ impl Default for LockTrack {
             read_release: VectorClock::new(),
             owner: None,
             releaser: ThreadId(0),
+        }
+    }
+}
+
+/// What the detectors keep of one shared variable.
+struct VarTrack {
+    info: VarInfo,
+    shadow: VarShadow,
+    guard: Option<LockInfo>,
+    lockset: LocksetShadow,
+}
+
+impl VarTrack {
+    fn new(info: VarInfo) -> Self {
+        VarTrack {
+            info,
+            shadow: VarShadow::default(),
+            guard: None,
+            lockset: LocksetShadow::default(),
         }
     }
 }
@@ -83,9 +107,13 @@ pub struct Analyzer {
     order: LockOrderGraph,
     threads: FxHashMap<ThreadId, ThreadTrack>,
     locks: FxHashMap<LockId, LockTrack>,
-    vars: FxHashMap<VarId, (VarInfo, VarShadow)>,
-    /// Clocks of notifications, by the condition's lock.
+    vars: FxHashMap<VarId, VarTrack>,
+    /// Clocks of notifications, by the condition.
     notified: FxHashMap<LockId, VectorClock>,
+    /// Clocks of messages sent and not yet received (full, structural).
+    messages: FxHashMap<u64, (VectorClock, VectorClock)>,
+    /// Run the lockset check (Eraser) too.
+    lockset: bool,
     /// Threads that asked for a lock another thread holds, until they get it.
     waits: WaitForGraph,
     findings: FindingSet,
@@ -107,10 +135,19 @@ impl Analyzer {
             locks: FxHashMap::default(),
             vars: FxHashMap::default(),
             notified: FxHashMap::default(),
+            messages: FxHashMap::default(),
+            lockset: false,
             waits: WaitForGraph::default(),
             findings: FindingSet::new(),
             events: 0,
         }
+    }
+
+    /// Also runs the lockset check (Eraser), as `--lockset` does live: its
+    /// findings are labelled as predicted races.
+    pub fn with_lockset(mut self, on: bool) -> Self {
+        self.lockset = on;
+        self
     }
 
     /// Events seen so far.
@@ -152,10 +189,50 @@ impl Analyzer {
                 site,
             } => self.acquire(*thread, lock, *mode, *attempt, *site),
             Event::Release { thread, lock, site } => self.release(*thread, lock, *site),
-            Event::Read { thread, var, site } => self.access(*thread, var, AccessKind::Read, *site),
-            Event::Write { thread, var, site } => {
-                self.access(*thread, var, AccessKind::Write, *site)
+            Event::Read {
+                thread,
+                var,
+                site,
+                update,
+            } => self.access(*thread, var, AccessKind::Read, *site, *update),
+            Event::Write {
+                thread,
+                var,
+                site,
+                update,
+            } => self.access(*thread, var, AccessKind::Write, *site, *update),
+            Event::GuardedBy { var, lock } => {
+                self.vars
+                    .entry(var.id)
+                    .or_insert_with(|| VarTrack::new(*var))
+                    .guard = Some(*lock);
             }
+            Event::ChangeMode {
+                thread,
+                lock,
+                from,
+                to,
+                ..
+            } => self.change_mode(*thread, lock, *from, *to),
+            Event::Send {
+                thread, message, ..
+            } => {
+                let t = self.thread(*thread);
+                let sent = (t.clock.clone(), t.structural.clone());
+                t.clock.tick(thread.0);
+                t.structural.tick(thread.0);
+                self.messages.insert(*message, sent);
+            }
+            Event::Receive {
+                thread, message, ..
+            } => {
+                if let Some((full, structural)) = self.messages.remove(message) {
+                    let t = self.thread(*thread);
+                    t.clock.join(&full);
+                    t.structural.join(&structural);
+                }
+            }
+            Event::End { thread } => self.end(*thread),
             Event::Spawn { parent, child, .. } => {
                 let p = self.thread(*parent);
                 let start = (p.clock.clone(), p.structural.clone());
@@ -179,13 +256,20 @@ impl Analyzer {
                 p.clock.join(&end.0);
                 p.structural.join(&end.1);
             }
-            Event::Notify { thread, lock, .. } => {
+            Event::Notify {
+                thread, condition, ..
+            } => {
                 let t = self.thread(*thread);
                 let now = t.clock.clone();
                 t.clock.tick(thread.0);
-                self.notified.entry(lock.id).or_default().join(&now);
+                self.notified.entry(*condition).or_default().join(&now);
             }
-            Event::Wait { thread, lock, site } => self.wait(*thread, lock, *site),
+            Event::Wait {
+                thread,
+                lock,
+                condition,
+                site,
+            } => self.wait(*thread, lock, *condition, *site),
         }
     }
 
@@ -193,10 +277,11 @@ impl Analyzer {
     /// waits: if that closes a cycle of waiting threads, the trace shows a
     /// deadlock right here.
     fn request(&mut self, thread: ThreadId, lock: &LockInfo, mode: AcquireMode, site: Site) {
+        self.validate(thread, lock, mode, site);
         let owner = self.locks.get(&lock.id).and_then(|l| l.owner);
         let t = track(&mut self.threads, thread);
         t.pending = Some((*lock, mode, site));
-        if owner.is_none_or(|o| o == thread) {
+        if owner.is_none_or(|(o, held)| o == thread || !mode.blocked_by(held)) {
             return;
         }
         let waiter = Waiter {
@@ -220,7 +305,7 @@ impl Analyzer {
     /// A Java `wait(l)`: releases every hold of `l` (some dialects log a
     /// `rel(l)` just before it, for the monitor exit) until the thread holds
     /// it again.
-    fn wait(&mut self, thread: ThreadId, lock: &LockInfo, site: Site) {
+    fn wait(&mut self, thread: ThreadId, lock: &LockInfo, condition: LockId, site: Site) {
         let t = self.thread(thread);
         let before_rel = match t.last_release {
             Some((id, count)) if id == lock.id => Some(count),
@@ -248,7 +333,7 @@ impl Analyzer {
             track.release = clock;
         }
         if total > 0 {
-            self.thread(thread).rewait = Some((held, total));
+            self.thread(thread).rewait = Some((held, total, condition));
         }
     }
 
@@ -256,7 +341,8 @@ impl Analyzer {
     /// own acquire of it (which restores every hold) or anything else.
     /// Returns true when `event` is that acquire, consumed here.
     fn settle_wait(&mut self, thread: ThreadId, event: &Event) -> bool {
-        let Some((held, count)) = self.threads.get(&thread).and_then(|t| t.rewait) else {
+        let Some((held, count, condition)) = self.threads.get(&thread).and_then(|t| t.rewait)
+        else {
             return false;
         };
         let is_acquire = match event {
@@ -267,20 +353,16 @@ impl Analyzer {
         let t = self.thread(thread);
         t.rewait = None;
         t.pending = None;
-        self.take_back(thread, held, count);
+        self.take_back(thread, held, count, condition);
         is_acquire
     }
 
     /// Holds `held` again, `count` times, ordered after the notifications
     /// and the monitor's holders in between.
-    fn take_back(&mut self, thread: ThreadId, held: HeldLock, count: u32) {
-        let notified = self
-            .notified
-            .get(&held.lock.id)
-            .cloned()
-            .unwrap_or_default();
+    fn take_back(&mut self, thread: ThreadId, held: HeldLock, count: u32, condition: LockId) {
+        let notified = self.notified.get(&condition).cloned().unwrap_or_default();
         let track = self.locks.entry(held.lock.id).or_default();
-        track.owner = Some(thread);
+        track.owner = Some((thread, held.mode));
         let release = track.release.clone();
         let t = self.thread(thread);
         t.clock.join(&notified);
@@ -299,7 +381,7 @@ impl Analyzer {
     ) {
         self.waits.unblock(thread);
         let t = track(&mut self.threads, thread);
-        t.pending = None;
+        let requested = t.pending.take().is_some_and(|(p, _, _)| p.id == lock.id);
         if lock.kind == LockKind::ReentrantMutex {
             if let Some(i) = t.held.iter().position(|h| h.lock.id == lock.id) {
                 t.depth[i] += 1;
@@ -307,7 +389,7 @@ impl Analyzer {
             }
         }
         let owner = self.locks.get(&lock.id).and_then(|l| l.owner);
-        if let Some(other) = owner.filter(|o| *o != thread) {
+        if let Some((other, _)) = owner.filter(|(o, held)| *o != thread && mode.blocked_by(*held)) {
             // Another thread's exclusive hold: the trace is inconsistent.
             let what = format!(
                 "acquired (trace says) while {} holds",
@@ -321,35 +403,18 @@ impl Analyzer {
                 &[("acquired here", site)],
             ));
         }
-        // Borrow the maps field by field: the thread's record, the lock's,
-        // the graph and the findings are disjoint, so nothing is copied.
+        if attempt == Attempt::Blocking && !requested {
+            self.validate(thread, lock, mode, site);
+        }
         let t = track(&mut self.threads, thread);
         let new = HeldLock {
             lock: *lock,
             mode,
             site,
         };
-        if attempt == Attempt::Blocking && !t.held.is_empty() {
-            if let Some((conflict, _)) = self_deadlock::check(&t.held, lock, mode) {
-                self.findings.add(findings::self_deadlock(
-                    &t.info, &t.held, lock, mode, site, conflict, &None,
-                ));
-            } else {
-                let cycles = self.order.on_acquire_at(
-                    &t.info,
-                    &t.held,
-                    &new,
-                    Some(&t.structural),
-                    &mut || None,
-                );
-                for cycle in cycles {
-                    self.findings.add(findings::lock_order_cycle(&cycle));
-                }
-            }
-        }
         let lock_track = self.locks.entry(lock.id).or_default();
         if mode.blocked_by(mode) {
-            lock_track.owner = Some(thread);
+            lock_track.owner = Some((thread, mode));
         }
         if lock_track.releaser != thread {
             t.clock.join(&lock_track.release);
@@ -361,16 +426,102 @@ impl Analyzer {
         t.depth.push(0);
     }
 
+    /// What lockdep checks before a blocking acquisition: a lock this
+    /// thread already holds in a conflicting mode (a self-deadlock), else the
+    /// order edges from every held lock, and the cycles they close.
+    fn validate(&mut self, thread: ThreadId, lock: &LockInfo, mode: AcquireMode, site: Site) {
+        // Borrow the maps field by field: the thread's record, the graph and
+        // the findings are disjoint, so nothing is copied.
+        let t = track(&mut self.threads, thread);
+        if t.held.is_empty() {
+            return;
+        }
+        let upgrade = mode == AcquireMode::Exclusive
+            && t.held
+                .iter()
+                .any(|h| h.lock.id == lock.id && h.mode == AcquireMode::Upgradable);
+        if upgrade {
+            // An upgrade waits for the other readers; it adds no order edge.
+            if self_deadlock::check_upgrade(&t.held, lock).is_some() {
+                let conflict = self_deadlock::SelfConflict::Certain;
+                self.findings.add(findings::self_deadlock(
+                    &t.info, &t.held, lock, mode, site, conflict, &None,
+                ));
+            }
+            return;
+        }
+        if let Some((conflict, _)) = self_deadlock::check(&t.held, lock, mode) {
+            self.findings.add(findings::self_deadlock(
+                &t.info, &t.held, lock, mode, site, conflict, &None,
+            ));
+            return;
+        }
+        let new = HeldLock {
+            lock: *lock,
+            mode,
+            site,
+        };
+        let cycles =
+            self.order
+                .on_acquire_at(&t.info, &t.held, &new, Some(&t.structural), &mut || None);
+        for cycle in cycles {
+            self.findings.add(findings::lock_order_cycle(&cycle));
+        }
+    }
+
+    /// An upgrade or downgrade of a held lock: a downgrade from a write
+    /// releases what the writer did to the readers it lets in; an upgrade
+    /// waited for every reader, so it acquires their releases.
+    fn change_mode(
+        &mut self,
+        thread: ThreadId,
+        lock: &LockInfo,
+        from: AcquireMode,
+        to: AcquireMode,
+    ) {
+        let t = track(&mut self.threads, thread);
+        let Some(i) = t
+            .held
+            .iter()
+            .rposition(|h| h.lock.id == lock.id && h.mode == from)
+        else {
+            return;
+        };
+        t.held[i].mode = to;
+        let lock_track = self.locks.entry(lock.id).or_default();
+        lock_track.owner = to.blocked_by(to).then_some((thread, to));
+        if from == AcquireMode::Exclusive {
+            lock_track.release.clone_from(&t.clock);
+            lock_track.releaser = thread;
+            lock_track.read_release.clear();
+            t.clock.tick(thread.0);
+        } else if to == AcquireMode::Exclusive {
+            t.clock.join(&lock_track.read_release);
+        }
+    }
+
+    /// A thread ended: what it still holds was leaked and stays locked.
+    fn end(&mut self, thread: ThreadId) {
+        let t = track(&mut self.threads, thread);
+        let held = std::mem::take(&mut t.held);
+        t.depth.clear();
+        let info = t.info.clone();
+        for h in &held {
+            self.findings.add(findings::exited_holding(&info, h));
+            if let Some(l) = self.locks.get_mut(&h.lock.id) {
+                if l.owner.is_some_and(|(o, _)| o == thread) {
+                    l.owner = None;
+                }
+            }
+        }
+    }
+
     fn release(&mut self, thread: ThreadId, lock: &LockInfo, site: Site) {
         let t = track(&mut self.threads, thread);
         let Some(i) = t.held.iter().rposition(|h| h.lock.id == lock.id) else {
             let info = t.info.clone();
-            self.findings.add(findings::lock_misuse(
-                &info,
-                lock,
-                "released a lock it does not hold:",
-                &[("released here", site)],
-            ));
+            self.findings
+                .add(findings::released_not_held(&info, lock, site));
             return;
         };
         t.last_release = Some((lock.id, t.depth[i] + 1));
@@ -381,7 +532,7 @@ impl Analyzer {
         let held = t.held.remove(i);
         t.depth.remove(i);
         let lock_track = self.locks.entry(lock.id).or_default();
-        if lock_track.owner == Some(thread) {
+        if lock_track.owner.is_some_and(|(o, _)| o == thread) {
             lock_track.owner = None;
         }
         match held.mode {
@@ -395,27 +546,61 @@ impl Analyzer {
         t.clock.tick(thread.0);
     }
 
-    fn access(&mut self, thread: ThreadId, var: &VarInfo, kind: AccessKind, site: Site) {
+    fn access(
+        &mut self,
+        thread: ThreadId,
+        var: &VarInfo,
+        kind: AccessKind,
+        site: Site,
+        update: bool,
+    ) {
         let t = track(&mut self.threads, thread);
-        let (_, shadow) = self
+        let v = self
             .vars
             .entry(var.id)
-            .or_insert_with(|| (*var, VarShadow::default()));
-        let now = crate::detect::vector_clock::Epoch::of(thread, &t.clock);
-        if shadow.unchanged(kind, now) {
-            return;
-        }
-        let access = Access {
+            .or_insert_with(|| VarTrack::new(*var));
+        let record = |t: &ThreadTrack| Access {
             thread,
             kind,
             site,
             held: HeldSummary::new(t.held.iter().copied()),
-            in_update: false,
+            in_update: update,
         };
-        let race = match kind {
-            AccessKind::Read => shadow.read(&t.clock, access),
-            AccessKind::Write => shadow.write(&t.clock, access),
+        if let Some(guard) = &v.guard {
+            if !t.held.iter().any(|h| h.lock.id == guard.id) {
+                let finding = findings::unguarded_access(
+                    &v.info,
+                    guard,
+                    &record(t),
+                    ThreadRef::from(&t.info),
+                    &None,
+                );
+                self.findings.add(finding);
+            }
+        }
+        let now = crate::detect::vector_clock::Epoch::of(thread, &t.clock);
+        let race = if v.shadow.unchanged(kind, now) {
+            None
+        } else {
+            match kind {
+                AccessKind::Read => v.shadow.read(&t.clock, record(t)),
+                AccessKind::Write => v.shadow.write(&t.clock, record(t)),
+            }
         };
+        if self.lockset {
+            // A write is protected only by locks that exclude other writers.
+            let held: Vec<LockId> = t
+                .held
+                .iter()
+                .filter(|h| kind == AccessKind::Read || h.mode.blocked_by(h.mode))
+                .map(|h| h.lock.id)
+                .collect();
+            if v.lockset.access(thread, kind, &held) {
+                let finding =
+                    findings::predicted_race(&v.info, &record(t), ThreadRef::from(&t.info), &None);
+                self.findings.add(finding);
+            }
+        }
         if let Some(race) = race {
             let name = |id: ThreadId| thread_ref(&self.threads, id);
             let finding = findings::data_race(var, &race, &name, &None);
@@ -501,8 +686,12 @@ fn thread_ref(threads: &FxHashMap<ThreadId, ThreadTrack>, id: ThreadId) -> Threa
 /// The thread an event is about (the acting thread).
 fn event_thread(event: &Event) -> Option<ThreadId> {
     match event {
-        Event::ThreadName { .. } => None,
+        Event::ThreadName { .. } | Event::GuardedBy { .. } => None,
         Event::Request { thread, .. }
+        | Event::ChangeMode { thread, .. }
+        | Event::Send { thread, .. }
+        | Event::Receive { thread, .. }
+        | Event::End { thread }
         | Event::Acquire { thread, .. }
         | Event::Release { thread, .. }
         | Event::Read { thread, .. }

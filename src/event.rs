@@ -293,6 +293,9 @@ pub enum Event {
         var: VarInfo,
         /// Where.
         site: Site,
+        /// The read half of a non-atomic read-modify-write
+        /// (`Shared::update`): a race on it can lose an update.
+        update: bool,
     },
     /// A thread wrote a shared variable.
     Write {
@@ -302,6 +305,16 @@ pub enum Event {
         var: VarInfo,
         /// Where.
         site: Site,
+        /// The write half of a non-atomic read-modify-write.
+        update: bool,
+    },
+    /// A variable must only be accessed while holding `lock`
+    /// (`Shared::guarded_by`): an access without it is reported at once.
+    GuardedBy {
+        /// The variable.
+        var: VarInfo,
+        /// Its guard.
+        lock: LockInfo,
     },
     /// A thread started another.
     Spawn {
@@ -321,13 +334,17 @@ pub enum Event {
         /// Where.
         site: Site,
     },
-    /// A thread waits on a condition (Java's `wait(l)`: releases `lock`
-    /// while waiting, holds it again when this event is seen).
+    /// A thread waits on a condition, releasing `lock` while it waits
+    /// (Java's `wait(l)`, a `Condvar::wait`); it holds the lock again at its
+    /// next event, ordered after every notification of the condition.
     Wait {
         /// The waiting thread.
         thread: ThreadId,
-        /// The condition's object (its monitor lock).
+        /// The lock released while waiting (Java: the monitor).
         lock: LockInfo,
+        /// The condition waited on: the monitor's id in Java, a `Condvar`'s
+        /// own id (drawn from the same counter as lock ids) in Rust.
+        condition: LockId,
         /// Where.
         site: Site,
     },
@@ -335,10 +352,48 @@ pub enum Event {
     Notify {
         /// The notifying thread.
         thread: ThreadId,
-        /// The condition's object.
-        lock: LockInfo,
+        /// The condition (see [`Event::Wait`]).
+        condition: LockId,
         /// Where.
         site: Site,
+    },
+    /// A thread changed the mode of a lock it holds, without releasing it:
+    /// an upgradable read upgraded to a write, a write downgraded to a read.
+    ChangeMode {
+        /// The thread.
+        thread: ThreadId,
+        /// The lock.
+        lock: LockInfo,
+        /// The mode it was held in.
+        from: AcquireMode,
+        /// The mode it is held in now.
+        to: AcquireMode,
+        /// Where.
+        site: Site,
+    },
+    /// A thread sent a message on a channel.
+    Send {
+        /// The sender.
+        thread: ThreadId,
+        /// The message's process-unique id.
+        message: u64,
+        /// Where.
+        site: Site,
+    },
+    /// A thread received a message: ordered after its send.
+    Receive {
+        /// The receiver.
+        thread: ThreadId,
+        /// The message's id.
+        message: u64,
+        /// Where.
+        site: Site,
+    },
+    /// A thread ended. Locks it still holds were leaked (a guard forgotten
+    /// with `mem::forget`) and stay locked forever.
+    End {
+        /// The thread.
+        thread: ThreadId,
     },
     /// A thread names itself (a trace's thread table).
     ThreadName {

@@ -9,11 +9,12 @@ use crate::detect::findings;
 use crate::detect::lockset::LocksetShadow;
 use crate::detect::race::{Access, HeldSummary, Race, VarShadow};
 use crate::detect::vector_clock::Epoch;
-use crate::event::{AccessKind, LockInfo, Site, ThreadId, VarId, VarInfo};
+use crate::event::{AccessKind, Event, LockInfo, Site, ThreadId, VarId, VarInfo};
 use crate::finding::ThreadRef;
 use crate::runtime::config;
 use crate::runtime::hb;
 use crate::runtime::policy::{report, Severity};
+use crate::runtime::recorder;
 use crate::runtime::thread_state::{thread_info, with_thread, HeldEntry};
 use crate::sync::LockIdentity;
 
@@ -187,6 +188,11 @@ impl<T> Shared<T> {
         })
         .flatten();
         let predicted = config::lockset() && self.check_lockset(&mut slot.lockset, kind);
+        if recorder::on() {
+            // Inside the variable's lock: the trace orders this variable's
+            // accesses as the check just did.
+            self.trace(kind, in_update, site);
+        }
         let result = f(&mut slot.value);
         drop(slot);
         if let Some(finding) = unguarded {
@@ -250,6 +256,29 @@ impl<T> Shared<T> {
             ThreadRef::from(&thread_info(thread)),
             &capture(),
         ))
+    }
+
+    #[cold]
+    fn trace(&self, kind: AccessKind, update: bool, site: &'static Location<'static>) {
+        let Some(thread) = with_thread(|t| t.id()) else {
+            return;
+        };
+        let (var, site) = (self.var, Site::from(site));
+        let event = match kind {
+            AccessKind::Read => Event::Read {
+                thread,
+                var,
+                site,
+                update,
+            },
+            AccessKind::Write => Event::Write {
+                thread,
+                var,
+                site,
+                update,
+            },
+        };
+        recorder::record(thread, &event, self.guard.as_ref());
     }
 
     fn report_race(&self, race: &Race) {

@@ -16,19 +16,48 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
+use crate::event::{Event, Site, ThreadId};
 use crate::runtime::hb::{self, HandOff};
+use crate::runtime::recorder;
+use crate::runtime::thread_state::{adopt_thread_id, reserve_thread_id, with_thread};
 
 /// Where a finished thread leaves its clocks for whoever joins it.
 type EndClock = Arc<parking_lot::Mutex<HandOff>>;
 
-/// Wraps a thread body: it starts after the spawn and leaves its final clock
-/// in `end`, even when it panics.
-fn body<F, T>(f: F, end: EndClock) -> impl FnOnce() -> T
+/// Records a spawn or join of `child` by this thread.
+fn trace(child: ThreadId, spawned: bool, site: Site) {
+    if !recorder::on() {
+        return;
+    }
+    let Some(parent) = with_thread(|t| t.id()) else {
+        return;
+    };
+    let event = if spawned {
+        Event::Spawn {
+            parent,
+            child,
+            site,
+        }
+    } else {
+        Event::Join {
+            parent,
+            child,
+            site,
+        }
+    };
+    recorder::record(parent, &event, None);
+}
+
+/// Wraps a thread body: it starts after the spawn (as thread `child`) and
+/// leaves its final clock in `end`, even when it panics.
+fn body<F, T>(f: F, child: ThreadId, end: EndClock, site: Site) -> impl FnOnce() -> T
 where
     F: FnOnce() -> T,
 {
+    trace(child, true, site);
     let start = hb::release_clock();
     move || {
+        adopt_thread_id(child);
         hb::start_child(&start);
         struct AtEnd(EndClock);
         impl Drop for AtEnd {
@@ -45,15 +74,18 @@ where
 /// Handle to a spawned thread, as std's.
 pub struct JoinHandle<T> {
     inner: std::thread::JoinHandle<T>,
+    child: ThreadId,
     end: EndClock,
 }
 
 impl<T> JoinHandle<T> {
     /// Waits for the thread; everything it did happens before what the
     /// caller does next.
+    #[track_caller]
     pub fn join(self) -> std::thread::Result<T> {
         let result = self.inner.join();
         hb::acquire_clock(&self.end.lock());
+        trace(self.child, false, Site::caller());
         result
     }
 
@@ -78,6 +110,7 @@ impl<T> std::fmt::Debug for JoinHandle<T> {
 ///
 /// # Panics
 /// As std: if the operating system cannot create a thread.
+#[track_caller]
 pub fn spawn<F, T>(f: F) -> JoinHandle<T>
 where
     F: FnOnce() -> T + Send + 'static,
@@ -123,17 +156,22 @@ impl Builder {
     }
 
     /// Spawns the thread.
+    #[track_caller]
     pub fn spawn<F, T>(self, f: F) -> io::Result<JoinHandle<T>>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
         let end = EndClock::default();
-        let inner = self.inner.spawn(body(f, end.clone()))?;
-        Ok(JoinHandle { inner, end })
+        let child = reserve_thread_id();
+        let inner = self
+            .inner
+            .spawn(body(f, child, end.clone(), Site::caller()))?;
+        Ok(JoinHandle { inner, child, end })
     }
 
     /// Spawns a scoped thread.
+    #[track_caller]
     pub fn spawn_scoped<'scope, 'env, F, T>(
         self,
         scope: &'scope Scope<'scope, 'env>,
@@ -143,11 +181,12 @@ impl Builder {
         F: FnOnce() -> T + Send + 'scope,
         T: Send + 'scope,
     {
-        let end = scope.end_clock();
+        let child = reserve_thread_id();
+        let end = scope.end_clock(child);
         let inner = self
             .inner
-            .spawn_scoped(&scope.inner, body(f, end.clone()))?;
-        Ok(ScopedJoinHandle { inner, end })
+            .spawn_scoped(&scope.inner, body(f, child, end.clone(), Site::caller()))?;
+        Ok(ScopedJoinHandle { inner, child, end })
     }
 }
 
@@ -160,7 +199,7 @@ pub struct Scope<'scope, 'env: 'scope> {
 
 /// Clocks of the threads of each live scope, by the address of std's scope.
 /// A scope's end joins all of them.
-type ScopeEnds = parking_lot::Mutex<FxHashMap<usize, Vec<EndClock>>>;
+type ScopeEnds = parking_lot::Mutex<FxHashMap<usize, Vec<(ThreadId, EndClock)>>>;
 
 fn scope_ends() -> &'static ScopeEnds {
     static ENDS: std::sync::OnceLock<ScopeEnds> = std::sync::OnceLock::new();
@@ -172,13 +211,13 @@ impl<'scope, 'env> Scope<'scope, 'env> {
         &self.inner as *const std::thread::Scope<'scope, 'env> as usize
     }
 
-    fn end_clock(&self) -> EndClock {
+    fn end_clock(&self, child: ThreadId) -> EndClock {
         let end = EndClock::default();
         scope_ends()
             .lock()
             .entry(self.key())
             .or_default()
-            .push(end.clone());
+            .push((child, end.clone()));
         end
     }
 
@@ -186,6 +225,7 @@ impl<'scope, 'env> Scope<'scope, 'env> {
     ///
     /// # Panics
     /// As std: if the operating system cannot create a thread.
+    #[track_caller]
     pub fn spawn<F, T>(&'scope self, f: F) -> ScopedJoinHandle<'scope, T>
     where
         F: FnOnce() -> T + Send + 'scope,
@@ -200,15 +240,18 @@ impl<'scope, 'env> Scope<'scope, 'env> {
 /// Handle to a scoped thread, as std's.
 pub struct ScopedJoinHandle<'scope, T> {
     inner: std::thread::ScopedJoinHandle<'scope, T>,
+    child: ThreadId,
     end: EndClock,
 }
 
 impl<T> ScopedJoinHandle<'_, T> {
     /// Waits for the thread; everything it did happens before what the
     /// caller does next.
+    #[track_caller]
     pub fn join(self) -> std::thread::Result<T> {
         let result = self.inner.join();
         hb::acquire_clock(&self.end.lock());
+        trace(self.child, false, Site::caller());
         result
     }
 
@@ -235,6 +278,7 @@ impl<T> ScopedJoinHandle<'_, T> {
 /// });
 /// assert_eq!(counts, [1, 1]);
 /// ```
+#[track_caller]
 pub fn scope<'env, F, T>(f: F) -> T
 where
     F: for<'scope> FnOnce(&'scope Scope<'scope, 'env>) -> T,
@@ -247,8 +291,9 @@ where
         f(ours)
     });
     let ends = scope_ends().lock().remove(&key).unwrap_or_default();
-    for end in ends {
+    for (child, end) in ends {
         hb::acquire_clock(&end.lock());
+        trace(child, false, Site::caller());
     }
     result
 }

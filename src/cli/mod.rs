@@ -85,6 +85,9 @@ struct CheckOptions {
     /// Also the lockset check (Eraser): predicts races the interleaving hid.
     #[arg(long)]
     lockset: bool,
+    /// Record the run into FILE as a lockcheck trace (for `lockcheck analyze`).
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
 }
 
 /// The suppressions to apply: the file given, else `lockcheck.toml` in the

@@ -3,6 +3,7 @@
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, IsTerminal};
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 
 use lockcheck::finding::{Finding, FindingSet};
@@ -58,7 +59,12 @@ pub(super) fn collect(
                 Order::Class => "class",
             },
         )
-        .env_remove("LOCKCHECK");
+        .env_remove("LOCKCHECK")
+        .env_remove("LOCKCHECK_TRACE");
+    let trace = options.trace.as_deref().map(prepare_trace).transpose()?;
+    if let Some(trace) = &trace {
+        cmd.env("LOCKCHECK_TRACE", trace);
+    }
     match output {
         ProgramOutput::Inherit => {}
         ProgramOutput::StdoutToStderr => {
@@ -85,7 +91,58 @@ pub(super) fn collect(
         ))
     })?;
     let findings = read_report(report_file.path())?;
+    if let Some(trace) = &trace {
+        finish_trace(trace)?;
+    }
     Ok(Outcome { findings, status })
+}
+
+/// The path to record into, made absolute (the program may change its
+/// directory), with what an earlier recording left there removed.
+fn prepare_trace(path: &Path) -> Result<PathBuf, CliError> {
+    let absolute = std::path::absolute(path).map_err(|e| {
+        CliError(format!(
+            "{}: cannot record a trace there: {e}",
+            path.display()
+        ))
+    })?;
+    for stale in [absolute.clone(), spool_of(&absolute)] {
+        match std::fs::remove_file(&stale) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(CliError(format!(
+                    "{}: cannot replace the earlier recording: {e}",
+                    stale.display()
+                )))
+            }
+        }
+    }
+    Ok(absolute)
+}
+
+fn spool_of(trace: &Path) -> PathBuf {
+    let mut spool = trace.as_os_str().to_owned();
+    spool.push(".spool");
+    PathBuf::from(spool)
+}
+
+/// The program finishes its trace as it exits; one killed before that
+/// leaves the raw recording (the spool), finished here.
+fn finish_trace(trace: &Path) -> Result<(), CliError> {
+    let spool = spool_of(trace);
+    if spool.exists() {
+        lockcheck::trace::spool::finalize(&spool, trace)
+            .map_err(|e| CliError(format!("{}: cannot finish the trace: {e}", spool.display())))?;
+        let _ = std::fs::remove_file(&spool);
+    }
+    if !trace.exists() {
+        eprintln!(
+            "lockcheck: warning: {}: the program recorded no trace (does it use lockcheck's locks, threads or Shared?)",
+            trace.display()
+        );
+    }
+    Ok(())
 }
 
 /// Reads the findings the library appended, one JSON object a line, and

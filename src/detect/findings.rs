@@ -270,6 +270,28 @@ pub fn lock_misuse(
     }
 }
 
+/// A thread ended while holding a lock (its guard was leaked): the lock
+/// stays locked forever.
+pub fn exited_holding(thread: &ThreadInfo, held: &HeldLock) -> Finding {
+    lock_misuse(
+        thread,
+        &held.lock,
+        "exited while holding",
+        &[("acquired here and never released", held.site)],
+    )
+}
+
+/// A thread unlocked a lock it does not hold (`force_unlock` and friends):
+/// the owner's guard will unlock it a second time.
+pub fn released_not_held(thread: &ThreadInfo, lock: &LockInfo, site: Site) -> Finding {
+    lock_misuse(
+        thread,
+        lock,
+        "unlocked a lock it does not hold:",
+        &[("unlocked here", site)],
+    )
+}
+
 fn access_note(
     access: &Access,
     thread: ThreadRef,

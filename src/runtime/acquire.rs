@@ -22,12 +22,15 @@ use crate::detect::findings;
 use crate::detect::self_deadlock;
 use crate::detect::wait_for::Waiter;
 use crate::detect::OrderGranularity;
-use crate::event::{AcquireMode, HeldLock, LockId, LockInfo, LockKind, Site, ThreadInfo};
+use crate::event::{
+    AcquireMode, Attempt, Event, HeldLock, LockId, LockInfo, LockKind, Site, ThreadId, ThreadInfo,
+};
 use crate::finding::Finding;
 use crate::runtime::config;
 use crate::runtime::global::global;
 use crate::runtime::hb;
 use crate::runtime::policy::{report, Severity};
+use crate::runtime::recorder;
 use crate::runtime::thread_state::{chain_mix, with_thread, HeldEntry, ThreadState};
 use crate::sync::meta::LockMeta;
 
@@ -117,6 +120,7 @@ pub(crate) fn acquire<G>(
     let plan = match outcome {
         Some(Ok(guard)) => {
             synchronised(meta, mode);
+            trace_acquire(meta, mode, Attempt::Blocking, site);
             return (guard, true);
         }
         Some(Err(plan)) => plan,
@@ -124,16 +128,23 @@ pub(crate) fn acquire<G>(
     };
     match (plan, try_now) {
         (Plan::Untracked, _) => ((raw.block)(), false),
-        (Plan::Reentry, _) => ((raw.block)(), true),
+        (Plan::Reentry, _) => {
+            let guard = (raw.block)();
+            trace_acquire(meta, mode, Attempt::Blocking, site);
+            (guard, true)
+        }
         (Plan::Known(chain), _) => {
             let lock = meta.info();
+            trace_request(meta, mode, site);
             let guard = contended(&lock, mode, site, Vec::new(), raw.try_for, raw.block);
             push(entry(meta, id, key, chain, mode, site), false);
             synchronised(meta, mode);
+            trace_acquire(meta, mode, Attempt::Blocking, site);
             (guard, true)
         }
         (Plan::Validate(chain), try_now) => {
             let lock = meta.info();
+            trace_request(meta, mode, site);
             let pending = validate(meta, &lock, mode, site);
             let (guard, pending) = match try_now.and_then(|attempt| attempt()) {
                 Some(g) => (g, pending),
@@ -150,6 +161,7 @@ pub(crate) fn acquire<G>(
                 meta.set_validated(chain ^ salt);
             }
             synchronised(meta, mode);
+            trace_acquire(meta, mode, Attempt::Blocking, site);
             (guard, true)
         }
     }
@@ -206,7 +218,10 @@ pub(crate) fn try_acquire<G>(
     let guard = attempt();
     match (reentry, guard) {
         (None, g) => g.map(|g| (g, false)),
-        (Some(true), Some(g)) => Some((g, true)),
+        (Some(true), Some(g)) => {
+            trace_acquire(meta, mode, Attempt::Try, site);
+            Some((g, true))
+        }
         (Some(true), None) => {
             // The owner's try cannot fail; undo the count if it somehow did.
             with_thread(|t| {
@@ -220,6 +235,7 @@ pub(crate) fn try_acquire<G>(
             let chain = with_thread(|t| chain_mix(t.chain(), key, mode)).unwrap_or(0);
             push(entry(meta, id, key, chain, mode, site), false);
             synchronised(meta, mode);
+            trace_acquire(meta, mode, Attempt::Try, site);
             Some((g, true))
         }
         (Some(false), None) => None,
@@ -260,6 +276,47 @@ fn push(entry: HeldEntry, validated: bool) {
     });
 }
 
+/// Records an event about this lock when the run is recorded.
+#[inline(never)]
+fn trace(meta: &LockMeta, make: impl FnOnce(ThreadId, LockInfo) -> Event) {
+    let Some(thread) = with_thread(|t| t.id()) else {
+        return;
+    };
+    recorder::record(thread, &make(thread, meta.info()), None);
+}
+
+/// Records a blocking request: the thread may wait from here on.
+#[inline(always)]
+fn trace_request(meta: &LockMeta, mode: AcquireMode, site: &'static Location<'static>) {
+    if recorder::on() {
+        trace(meta, |thread, lock| Event::Request {
+            thread,
+            lock,
+            mode,
+            site: Site::from(site),
+        });
+    }
+}
+
+/// Records an acquisition, after the raw lock was taken.
+#[inline(always)]
+fn trace_acquire(
+    meta: &LockMeta,
+    mode: AcquireMode,
+    attempt: Attempt,
+    site: &'static Location<'static>,
+) {
+    if recorder::on() {
+        trace(meta, |thread, lock| Event::Acquire {
+            thread,
+            lock,
+            mode,
+            attempt,
+            site: Site::from(site),
+        });
+    }
+}
+
 /// Happens-before from the lock's last release to this acquisition (race
 /// checking; one relaxed load while no `Shared` exists).
 #[inline(always)]
@@ -273,6 +330,16 @@ fn synchronised(meta: &LockMeta, mode: AcquireMode) {
 #[inline(always)]
 pub(crate) fn release(meta: &LockMeta, mode: AcquireMode) {
     let id = meta.id();
+    if recorder::on() {
+        // A guard's drop has no caller location: the release is placed at
+        // the acquisition it ends.
+        let site = with_thread(|t| t.find_mut(id).map(|e| Site::from(e.site))).flatten();
+        trace(meta, |thread, lock| Event::Release {
+            thread,
+            lock,
+            site: site.unwrap_or_else(|| Site::from(meta.created())),
+        });
+    }
     let last_hold = with_thread(|t| t.release(id, mode)).flatten();
     if last_hold.is_some() && hb::active() {
         hb::releasing(meta, mode);
@@ -390,6 +457,7 @@ pub(crate) fn check_upgrade(meta: &LockMeta, site: &'static Location<'static>) {
     if !config::enabled() {
         return;
     }
+    trace_request(meta, AcquireMode::Exclusive, site);
     let lock = meta.info();
     let (thread, held) = thread_and_held();
     if self_deadlock::check_upgrade(&held, &lock).is_some() {
@@ -409,12 +477,22 @@ pub(crate) fn check_upgrade(meta: &LockMeta, site: &'static Location<'static>) {
 /// Changes the mode of a held lock in place (upgrade, downgrade).
 pub(crate) fn change_mode(meta: &LockMeta, from: AcquireMode, to: AcquireMode) {
     let id = meta.id();
-    with_thread(|t| {
-        if let Some(i) = t.held.iter().rposition(|e| e.id == id && e.mode == from) {
-            t.held[i].mode = to;
-            t.rechain(i);
-        }
-    });
+    let site = with_thread(|t| {
+        let i = t.held.iter().rposition(|e| e.id == id && e.mode == from)?;
+        t.held[i].mode = to;
+        t.rechain(i);
+        Some(Site::from(t.held[i].site))
+    })
+    .flatten();
+    if recorder::on() {
+        trace(meta, |thread, lock| Event::ChangeMode {
+            thread,
+            lock,
+            from,
+            to,
+            site: site.unwrap_or_else(|| Site::from(meta.created())),
+        });
+    }
     if hb::active() {
         match (from, to) {
             // A downgrade lets readers in: what the writer did is released.
@@ -428,9 +506,22 @@ pub(crate) fn change_mode(meta: &LockMeta, from: AcquireMode, to: AcquireMode) {
 
 /// Takes a held lock off this thread's stack while a condition variable
 /// waits (the wait releases it); [`resume`] puts it back.
-pub(crate) fn suspend(meta: &LockMeta, mode: AcquireMode) -> Option<HeldEntry> {
+pub(crate) fn suspend(
+    meta: &LockMeta,
+    mode: AcquireMode,
+    condition: LockId,
+    site: &'static Location<'static>,
+) -> Option<HeldEntry> {
     if !config::enabled() {
         return None;
+    }
+    if recorder::on() {
+        trace(meta, |thread, lock| Event::Wait {
+            thread,
+            lock,
+            condition,
+            site: Site::from(site),
+        });
     }
     if hb::active() {
         hb::releasing(meta, mode);
@@ -446,9 +537,10 @@ pub(crate) fn suspend(meta: &LockMeta, mode: AcquireMode) -> Option<HeldEntry> {
 }
 
 /// Puts back a lock taken off by [`suspend`], now re-acquired.
-pub(crate) fn resume(meta: &LockMeta, entry: Option<HeldEntry>) {
+pub(crate) fn resume(meta: &LockMeta, entry: Option<HeldEntry>, site: &'static Location<'static>) {
     let Some(entry) = entry else { return };
     synchronised(meta, entry.mode);
+    trace_acquire(meta, entry.mode, Attempt::Blocking, site);
     with_thread(|t| {
         t.push(entry);
         let last = t.held.len() - 1;
@@ -465,15 +557,17 @@ pub(crate) fn force_release(meta: &LockMeta, mode: AcquireMode, site: &'static L
         return;
     }
     let lock = meta.info();
+    if recorder::on() {
+        trace(meta, |thread, lock| Event::Release {
+            thread,
+            lock,
+            site: Site::from(site),
+        });
+    }
     let held = with_thread(|t| t.release(lock.id, mode).is_some() || t.holds(lock.id));
     if held == Some(false) {
         let (thread, _) = thread_and_held();
-        let finding = findings::lock_misuse(
-            &thread,
-            &lock,
-            "unlocked a lock it does not hold:",
-            &[("force-unlocked here", Site::from(site))],
-        );
+        let finding = findings::released_not_held(&thread, &lock, Site::from(site));
         report(finding, Severity::Hazard);
     }
 }

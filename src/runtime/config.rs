@@ -9,6 +9,7 @@
 //! | `LOCKCHECK_BACKTRACE` | `1`/`0`: capture backtraces for new order edges and blocked acquires | on when `RUST_BACKTRACE` is set and not `0` |
 //! | `LOCKCHECK_ORDER` | `instance` or `class` (lockdep-style classes: name or creation site) | `instance` |
 //! | `LOCKCHECK_LOCKSET` | `1`: also the lockset check (Eraser), whose findings are predicted races | off |
+//! | `LOCKCHECK_TRACE` | file to record the run into, as a lockcheck trace (set by `lockcheck run --trace`) | none |
 //!
 //! Code can set the same things (they win over the environment):
 //!
@@ -45,6 +46,7 @@ static BACKTRACES: AtomicU8 = AtomicU8::new(UNSET);
 static CLASS_ORDER: AtomicU8 = AtomicU8::new(UNSET);
 static ORDER_FROZEN: AtomicBool = AtomicBool::new(false);
 static LOCKSET: AtomicU8 = AtomicU8::new(UNSET);
+static RECORDING: AtomicU8 = AtomicU8::new(UNSET);
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
@@ -103,6 +105,23 @@ pub fn set_enabled(on: bool) {
 /// The file findings are appended to (`LOCKCHECK_REPORT`), if any.
 pub fn report_path() -> Option<String> {
     env("LOCKCHECK_REPORT")
+}
+
+/// The file this run is recorded into (`LOCKCHECK_TRACE`), if any.
+pub fn trace_path() -> Option<String> {
+    env("LOCKCHECK_TRACE")
+}
+
+/// Whether this run is being recorded: checking is on and `LOCKCHECK_TRACE`
+/// names a file (read once).
+#[inline(always)]
+pub(crate) fn recording() -> bool {
+    enabled() && cached(&RECORDING, || trace_path().is_some())
+}
+
+/// Stops recording (the trace is finished, or cannot be written).
+pub(crate) fn stop_recording() {
+    RECORDING.store(OFF, Relaxed);
 }
 
 /// The policy on a finding.

@@ -61,11 +61,5 @@ pub(crate) fn report(finding: Finding, severity: Severity) {
 
 /// A thread ended with locks its state says it holds: a guard was leaked.
 pub(crate) fn thread_exited_holding(thread: &ThreadInfo, held: &HeldLock) {
-    let finding = findings::lock_misuse(
-        thread,
-        &held.lock,
-        "exited while holding",
-        &[("acquired here and never released", held.site)],
-    );
-    report(finding, Severity::NoPanic);
+    report(findings::exited_holding(thread, held), Severity::NoPanic);
 }

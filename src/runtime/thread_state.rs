@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 pub(crate) use super::held_stack::HeldEntry;
 use super::held_stack::{HeldStack, MAX_HELD};
-use crate::event::{AcquireMode, HeldLock, LockId, ThreadId, ThreadInfo};
+use crate::event::{AcquireMode, Event, HeldLock, LockId, ThreadId, ThreadInfo};
 
 /// Slots in the chain-key cache. Direct-mapped: a collision only costs one
 /// more validation, and memory stays bounded however many contexts a long
@@ -187,10 +187,13 @@ struct ExitWatch {
 
 impl Drop for ExitWatch {
     fn drop(&mut self) {
-        let Some(held) = with_thread(|t| t.held.take_all()) else {
+        let Some(thread) = self.info.get() else {
             return;
         };
-        let Some(thread) = self.info.get() else {
+        if super::recorder::on() {
+            super::recorder::record(thread.id, &Event::End { thread: thread.id }, None);
+        }
+        let Some(held) = with_thread(|t| t.held.take_all()) else {
             return;
         };
         for entry in held {
@@ -204,14 +207,36 @@ fn next_thread_id() -> u64 {
 }
 
 fn new_thread_info() -> ThreadInfo {
+    thread_info_with(ThreadId(next_thread_id()))
+}
+
+fn thread_info_with(id: ThreadId) -> ThreadInfo {
     let info = ThreadInfo {
-        id: ThreadId(next_thread_id()),
+        id,
         name: std::thread::current().name().map(std::sync::Arc::from),
     };
     if let Some(name) = &info.name {
         thread_names().lock().insert(info.id.0, name.clone());
+        if super::recorder::on() {
+            let event = Event::ThreadName {
+                thread: id,
+                name: name.clone(),
+            };
+            super::recorder::record(id, &event, None);
+        }
     }
     info
+}
+
+/// An id for a thread about to be spawned, so that its parent can name it
+/// (in a trace's spawn and join) before it runs.
+pub(crate) fn reserve_thread_id() -> ThreadId {
+    ThreadId(next_thread_id())
+}
+
+/// Makes this new thread take the id its parent reserved for it.
+pub(crate) fn adopt_thread_id(id: ThreadId) {
+    let _ = EXIT_WATCH.try_with(|w| w.info.get_or_init(|| thread_info_with(id)).clone());
 }
 
 fn thread_names() -> &'static parking_lot::Mutex<rustc_hash::FxHashMap<u64, std::sync::Arc<str>>> {

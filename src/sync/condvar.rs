@@ -2,11 +2,16 @@
 //! A wait releases the mutex, so the mutex leaves the thread's held locks for
 //! the wait and comes back when the wait returns.
 
+use std::panic::Location;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
-use crate::event::AcquireMode;
+use crate::event::{AcquireMode, Event, LockId, Site};
 use crate::runtime::acquire;
 use crate::runtime::hb::{self, HandOff};
+use crate::runtime::recorder;
+use crate::runtime::thread_state::with_thread;
+use crate::sync::meta::next_object_id;
 use crate::sync::mutex::MutexGuard;
 
 pub use parking_lot::WaitTimeoutResult;
@@ -32,6 +37,8 @@ pub struct Condvar {
     inner: parking_lot::Condvar,
     /// Everything notifiers knew when they notified (race checking).
     clock: parking_lot::Mutex<HandOff>,
+    /// 0 until a recorded trace needs to name this condition variable.
+    id: AtomicU64,
 }
 
 impl Condvar {
@@ -40,41 +47,74 @@ impl Condvar {
         Condvar {
             inner: parking_lot::Condvar::new(),
             clock: parking_lot::Mutex::new(HandOff::new()),
+            id: AtomicU64::new(0),
+        }
+    }
+
+    /// This condition variable's id in a recorded trace.
+    fn id(&self) -> LockId {
+        let id = self.id.load(Relaxed);
+        if id != 0 {
+            return LockId(id);
+        }
+        let fresh = next_object_id();
+        match self.id.compare_exchange(0, fresh, Relaxed, Relaxed) {
+            Ok(_) => LockId(fresh),
+            Err(other) => LockId(other),
         }
     }
 
     /// Wakes one waiting thread; returns whether one was woken. What the
     /// notifier did happens before the woken wait returns.
+    #[track_caller]
     pub fn notify_one(&self) -> bool {
         self.publish();
         self.inner.notify_one()
     }
 
     /// Wakes every waiting thread; returns how many were woken.
+    #[track_caller]
     pub fn notify_all(&self) -> usize {
         self.publish();
         self.inner.notify_all()
     }
 
+    #[track_caller]
     fn publish(&self) {
+        if recorder::on() {
+            if let Some(thread) = with_thread(|t| t.id()) {
+                let event = Event::Notify {
+                    thread,
+                    condition: self.id(),
+                    site: Site::caller(),
+                };
+                recorder::record(thread, &event, None);
+            }
+        }
         if hb::active() {
             let mine = hb::release_clock();
             self.clock.lock().join(&mine);
         }
     }
 
+    #[track_caller]
     fn around<T: ?Sized, R>(
         &self,
         guard: &mut MutexGuard<'_, T>,
         wait: impl FnOnce(&mut parking_lot::MutexGuard<'_, T>) -> R,
     ) -> R {
         let entry = if guard.tracked {
-            acquire::suspend(&guard.mutex.meta, AcquireMode::Exclusive)
+            acquire::suspend(
+                &guard.mutex.meta,
+                AcquireMode::Exclusive,
+                self.id(),
+                Location::caller(),
+            )
         } else {
             None
         };
         let result = wait(&mut guard.inner);
-        acquire::resume(&guard.mutex.meta, entry);
+        acquire::resume(&guard.mutex.meta, entry, Location::caller());
         if hb::active() {
             hb::acquire_clock(&self.clock.lock());
         }
@@ -82,11 +122,13 @@ impl Condvar {
     }
 
     /// Releases the mutex, waits for a notification, re-acquires the mutex.
+    #[track_caller]
     pub fn wait<T: ?Sized>(&self, guard: &mut MutexGuard<'_, T>) {
         self.around(guard, |g| self.inner.wait(g))
     }
 
     /// As [`Self::wait`], giving up after `timeout`.
+    #[track_caller]
     pub fn wait_for<T: ?Sized>(
         &self,
         guard: &mut MutexGuard<'_, T>,
@@ -96,6 +138,7 @@ impl Condvar {
     }
 
     /// As [`Self::wait`], giving up at `deadline`.
+    #[track_caller]
     pub fn wait_until<T: ?Sized>(
         &self,
         guard: &mut MutexGuard<'_, T>,
@@ -105,6 +148,7 @@ impl Condvar {
     }
 
     /// Waits while `condition` holds.
+    #[track_caller]
     pub fn wait_while<T: ?Sized>(
         &self,
         guard: &mut MutexGuard<'_, T>,
@@ -114,6 +158,7 @@ impl Condvar {
     }
 
     /// Waits while `condition` holds, giving up after `timeout`.
+    #[track_caller]
     pub fn wait_while_for<T: ?Sized>(
         &self,
         guard: &mut MutexGuard<'_, T>,

@@ -11,6 +11,12 @@ use crate::runtime::hb::LockClocks;
 
 static NEXT_LOCK: AtomicU64 = AtomicU64::new(1);
 
+/// A fresh process-unique id from the counter lock ids come from (also
+/// used by condition variables, so that a trace can name either).
+pub(crate) fn next_object_id() -> u64 {
+    NEXT_LOCK.fetch_add(1, Relaxed)
+}
+
 /// Identity and description of one wrapper lock.
 pub(crate) struct LockMeta {
     /// 0 until first tracked use; then a process-unique id.
@@ -64,7 +70,7 @@ impl LockMeta {
     #[cold]
     #[inline(never)]
     fn assign_id(&self) -> LockId {
-        let fresh = NEXT_LOCK.fetch_add(1, Relaxed);
+        let fresh = next_object_id();
         match self.id.compare_exchange(0, fresh, Relaxed, Relaxed) {
             Ok(_) => LockId(fresh),
             Err(other) => LockId(other),

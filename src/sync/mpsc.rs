@@ -21,24 +21,62 @@ use std::time::Duration;
 
 pub use std::sync::mpsc::{RecvError, RecvTimeoutError, TryRecvError};
 
-use crate::runtime::hb::{self, HandOff};
+use std::panic::Location;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-/// A message and the sender's clocks when race checking is live.
+use crate::event::{Event, Site};
+use crate::runtime::hb::{self, HandOff};
+use crate::runtime::recorder;
+use crate::runtime::thread_state::with_thread;
+
+/// A message, the sender's clocks when race checking is live, and its id
+/// when the run is recorded (0 otherwise).
 struct Message<T> {
     value: T,
     clock: Option<HandOff>,
+    id: u64,
 }
 
-fn wrap<T>(value: T) -> Message<T> {
-    Message {
-        value,
-        clock: hb::active().then(hb::release_clock),
+/// Records a send or a receive of message `id`.
+#[cold]
+fn trace(
+    id: u64,
+    site: &'static Location<'static>,
+    make: fn(crate::event::ThreadId, u64, Site) -> Event,
+) {
+    if let Some(thread) = with_thread(|t| t.id()) {
+        recorder::record(thread, &make(thread, id, Site::from(site)), None);
     }
 }
 
-fn unwrap<T>(message: Message<T>) -> T {
+fn wrap<T>(value: T, site: &'static Location<'static>) -> Message<T> {
+    static NEXT_MESSAGE: AtomicU64 = AtomicU64::new(1);
+    let mut id = 0;
+    if recorder::on() {
+        id = NEXT_MESSAGE.fetch_add(1, Relaxed);
+        trace(id, site, |thread, message, site| Event::Send {
+            thread,
+            message,
+            site,
+        });
+    }
+    Message {
+        value,
+        clock: hb::active().then(hb::release_clock),
+        id,
+    }
+}
+
+fn unwrap<T>(message: Message<T>, site: &'static Location<'static>) -> T {
     if let Some(clock) = &message.clock {
         hb::acquire_clock(clock);
+    }
+    if message.id != 0 {
+        trace(message.id, site, |thread, message, site| Event::Receive {
+            thread,
+            message,
+            site,
+        });
     }
     message.value
 }
@@ -97,9 +135,10 @@ pub struct Sender<T> {
 
 impl<T> Sender<T> {
     /// Sends a message; it happens before the receive that gets it.
+    #[track_caller]
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
         self.inner
-            .send(wrap(value))
+            .send(wrap(value, Location::caller()))
             .map_err(|e| SendError(e.0.value))
     }
 }
@@ -119,18 +158,22 @@ pub struct SyncSender<T> {
 
 impl<T> SyncSender<T> {
     /// Sends a message, waiting while the channel is full.
+    #[track_caller]
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
         self.inner
-            .send(wrap(value))
+            .send(wrap(value, Location::caller()))
             .map_err(|e| SendError(e.0.value))
     }
 
     /// Sends a message if there is room now.
+    #[track_caller]
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
-        self.inner.try_send(wrap(value)).map_err(|e| match e {
-            std_mpsc::TrySendError::Full(m) => TrySendError::Full(m.value),
-            std_mpsc::TrySendError::Disconnected(m) => TrySendError::Disconnected(m.value),
-        })
+        self.inner
+            .try_send(wrap(value, Location::caller()))
+            .map_err(|e| match e {
+                std_mpsc::TrySendError::Full(m) => TrySendError::Full(m.value),
+                std_mpsc::TrySendError::Disconnected(m) => TrySendError::Disconnected(m.value),
+            })
     }
 }
 
@@ -149,49 +192,64 @@ pub struct Receiver<T> {
 
 impl<T> Receiver<T> {
     /// Waits for a message.
+    #[track_caller]
     pub fn recv(&self) -> Result<T, RecvError> {
-        self.inner.recv().map(unwrap)
+        let site = Location::caller();
+        self.inner.recv().map(|m| unwrap(m, site))
     }
 
     /// Takes a message if one is waiting.
+    #[track_caller]
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
-        self.inner.try_recv().map(unwrap)
+        let site = Location::caller();
+        self.inner.try_recv().map(|m| unwrap(m, site))
     }
 
     /// Waits for a message at most `timeout`.
+    #[track_caller]
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
-        self.inner.recv_timeout(timeout).map(unwrap)
+        let site = Location::caller();
+        self.inner.recv_timeout(timeout).map(|m| unwrap(m, site))
     }
 
     /// Iterates over messages until every sender is gone.
+    #[track_caller]
     pub fn iter(&self) -> impl Iterator<Item = T> + '_ {
-        self.inner.iter().map(unwrap)
+        let site = Location::caller();
+        self.inner.iter().map(move |m| unwrap(m, site))
     }
 
     /// Iterates over the messages waiting now.
+    #[track_caller]
     pub fn try_iter(&self) -> impl Iterator<Item = T> + '_ {
-        self.inner.try_iter().map(unwrap)
+        let site = Location::caller();
+        self.inner.try_iter().map(move |m| unwrap(m, site))
     }
 }
 
 /// Owning iterator over a channel's messages.
 pub struct IntoIter<T> {
     inner: std_mpsc::IntoIter<Message<T>>,
+    /// Where the receiver was turned into this iterator (the `for` loop).
+    site: &'static Location<'static>,
 }
 
 impl<T> Iterator for IntoIter<T> {
     type Item = T;
     fn next(&mut self) -> Option<T> {
-        self.inner.next().map(unwrap)
+        let site = self.site;
+        self.inner.next().map(|m| unwrap(m, site))
     }
 }
 
 impl<T> IntoIterator for Receiver<T> {
     type Item = T;
     type IntoIter = IntoIter<T>;
+    #[track_caller]
     fn into_iter(self) -> IntoIter<T> {
         IntoIter {
             inner: self.inner.into_iter(),
+            site: Location::caller(),
         }
     }
 }

@@ -178,10 +178,21 @@ impl<R: BufRead> StdReader<R> {
         let event = match op {
             "r" | "w" => {
                 let var = self.var(target, site);
+                let update = false;
                 if op == "r" {
-                    Event::Read { thread, var, site }
+                    Event::Read {
+                        thread,
+                        var,
+                        site,
+                        update,
+                    }
                 } else {
-                    Event::Write { thread, var, site }
+                    Event::Write {
+                        thread,
+                        var,
+                        site,
+                        update,
+                    }
                 }
             }
             "acq" => Event::Acquire {
@@ -212,14 +223,18 @@ impl<R: BufRead> StdReader<R> {
                 child: self.thread(target),
                 site,
             },
-            "wait" => Event::Wait {
-                thread,
-                lock: self.lock(target, site),
-                site,
-            },
+            "wait" => {
+                let lock = self.lock(target, site);
+                Event::Wait {
+                    thread,
+                    lock,
+                    condition: lock.id,
+                    site,
+                }
+            }
             "notify" | "notifyAll" => Event::Notify {
                 thread,
-                lock: self.lock(target, site),
+                condition: self.lock(target, site).id,
                 site,
             },
             "begin" | "end" => return Ok(()),
@@ -310,6 +325,7 @@ mod tests {
                 Event::Join { .. } => "join",
                 Event::Wait { .. } => "wait",
                 Event::Notify { .. } => "notify",
+                other => panic!("the STD reader made {other:?}"),
             })
             .collect()
     }

@@ -1,0 +1,299 @@
+//! Recording a run as a lockcheck trace (`LOCKCHECK_TRACE=FILE`, which
+//! `lockcheck run --trace FILE` sets).
+//!
+//! Every event takes a number from one global counter at the moment that
+//! orders it right against other threads (a release before the raw unlock,
+//! an acquisition after the raw lock, a send before the message leaves, a
+//! receive after it arrived) and goes into its own thread's buffer, so
+//! threads never wait for each other to record. A full buffer is appended to
+//! a spool file (`FILE.spool`) as one chunk; when the process exits, the
+//! buffers left are flushed and the spool's chunks are merged by number into
+//! `FILE`. A lock or variable is declared (name, creation site) by the first
+//! thread that names it, with a number smaller than any use of it.
+
+use std::cell::RefCell;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use rustc_hash::FxHashSet;
+
+use crate::event::{Event, LockInfo, ThreadId, VarInfo};
+use crate::runtime::config;
+use crate::trace::{lockcheck_format, spool};
+
+/// A buffer is written out when it grows past this.
+const FLUSH_AT: usize = 64 * 1024;
+
+/// The next event's number. Numbers are only compared, never counted, so
+/// gaps (a buffer lost with a killed process) are harmless.
+static SEQ: AtomicU64 = AtomicU64::new(1);
+
+#[inline]
+fn next_seq() -> u64 {
+    SEQ.fetch_add(1, Ordering::SeqCst)
+}
+
+/// One thread's unwritten lines. Shared with the recorder so that the exit
+/// flush reaches threads that are still running (or blocked) then.
+struct Buffer {
+    thread: ThreadId,
+    lines: Mutex<Vec<u8>>,
+}
+
+/// Locks and variables some thread has declared in the trace.
+#[derive(Default)]
+struct Declared {
+    locks: FxHashSet<u64>,
+    vars: FxHashSet<u64>,
+}
+
+struct Recorder {
+    out: PathBuf,
+    spool_path: PathBuf,
+    /// `None` once the trace is finished (late events are dropped).
+    spool: Mutex<Option<File>>,
+    buffers: Mutex<Vec<Arc<Buffer>>>,
+    declared: Mutex<Declared>,
+}
+
+/// This thread's buffer and what it already knows to be declared.
+struct Local {
+    buffer: Arc<Buffer>,
+    locks: FxHashSet<u64>,
+    vars: FxHashSet<u64>,
+}
+
+impl Drop for Local {
+    fn drop(&mut self) {
+        if let Some(rec) = recorder() {
+            rec.flush(&self.buffer, &mut self.buffer.lines.lock());
+            rec.buffers.lock().retain(|b| !Arc::ptr_eq(b, &self.buffer));
+        }
+    }
+}
+
+thread_local! {
+    static LOCAL: RefCell<Option<Local>> = const { RefCell::new(None) };
+}
+
+fn recorder() -> Option<&'static Recorder> {
+    static RECORDER: OnceLock<Option<Recorder>> = OnceLock::new();
+    RECORDER.get_or_init(start).as_ref()
+}
+
+/// Opens the spool (emptying one left by an earlier run) and arranges for
+/// the trace to be finished at exit.
+fn start() -> Option<Recorder> {
+    let out = PathBuf::from(config::trace_path()?);
+    let mut spool_path = out.clone().into_os_string();
+    spool_path.push(".spool");
+    let spool_path = PathBuf::from(spool_path);
+    let spool = match OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .open(&spool_path)
+    {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!(
+                "lockcheck: warning: cannot record the trace into {}: {e}; not recording",
+                spool_path.display()
+            );
+            config::stop_recording();
+            return None;
+        }
+    };
+    // SAFETY: `finish_at_exit` is a plain `extern "C" fn` that never unwinds.
+    if unsafe { atexit(finish_at_exit) } != 0 {
+        eprintln!("lockcheck: warning: cannot register the trace's exit hook; the trace may be incomplete");
+    }
+    Some(Recorder {
+        out,
+        spool_path,
+        spool: Mutex::new(Some(spool)),
+        buffers: Mutex::new(Vec::new()),
+        declared: Mutex::new(Declared::default()),
+    })
+}
+
+extern "C" {
+    fn atexit(callback: extern "C" fn()) -> std::os::raw::c_int;
+}
+
+extern "C" fn finish_at_exit() {
+    // Nothing may unwind out of an exit hook.
+    let _ = std::panic::catch_unwind(finish);
+}
+
+/// Writes what every thread buffered and merges the spool into the trace.
+/// Called at exit; later events are dropped.
+pub(crate) fn finish() {
+    let Some(rec) = recorder() else { return };
+    config::stop_recording();
+    let buffers: Vec<Arc<Buffer>> = rec.buffers.lock().clone();
+    for buffer in buffers {
+        // A thread is inside its buffer only for a moment; one that is not
+        // done within this time is stuck, and its lines are lost.
+        if let Some(mut lines) = buffer.lines.try_lock_for(Duration::from_millis(200)) {
+            rec.flush(&buffer, &mut lines);
+        }
+    }
+    if rec.spool.lock().take().is_none() {
+        return;
+    }
+    if let Err(e) = spool::finalize(&rec.spool_path, &rec.out) {
+        eprintln!(
+            "lockcheck: warning: cannot write the trace {}: {e} (the raw recording stays in {})",
+            rec.out.display(),
+            rec.spool_path.display()
+        );
+        return;
+    }
+    let _ = std::fs::remove_file(&rec.spool_path);
+}
+
+impl Recorder {
+    /// Appends `lines` to the spool as one chunk of `buffer`'s thread.
+    fn flush(&self, buffer: &Buffer, lines: &mut Vec<u8>) {
+        if lines.is_empty() {
+            return;
+        }
+        let mut chunk = Vec::with_capacity(lines.len() + 32);
+        spool::chunk(&mut chunk, buffer.thread, lines);
+        lines.clear();
+        let mut spool = self.spool.lock();
+        let Some(file) = spool.as_mut() else { return };
+        if let Err(e) = file.write_all(&chunk) {
+            eprintln!(
+                "lockcheck: warning: cannot write the trace's spool {}: {e}; recording stops",
+                self.spool_path.display()
+            );
+            config::stop_recording();
+            *spool = None;
+        }
+    }
+
+    /// Declares `lock` unless some thread did: with the declarations' lock
+    /// held, so that every use another thread records comes later.
+    fn declare_lock(&self, local: &mut Local, lines: &mut Vec<u8>, lock: &LockInfo) {
+        if !local.locks.insert(lock.id.0) {
+            return;
+        }
+        let mut declared = self.declared.lock();
+        if declared.locks.insert(lock.id.0) {
+            lockcheck_format::write_lock(lines, next_seq(), local.buffer.thread, lock);
+        }
+    }
+
+    /// Declares `var` (and its guard) unless some thread did.
+    fn declare_var(
+        &self,
+        local: &mut Local,
+        lines: &mut Vec<u8>,
+        var: &VarInfo,
+        guard: Option<&LockInfo>,
+    ) {
+        if !local.vars.insert(var.id.0) {
+            return;
+        }
+        if let Some(lock) = guard {
+            self.declare_lock(local, lines, lock);
+        }
+        let mut declared = self.declared.lock();
+        if declared.vars.insert(var.id.0) {
+            let thread = local.buffer.thread;
+            lockcheck_format::write_var(lines, next_seq(), thread, var);
+            if let Some(lock) = guard {
+                let event = Event::GuardedBy {
+                    var: *var,
+                    lock: *lock,
+                };
+                lockcheck_format::write_event(lines, next_seq(), thread, &event);
+            }
+        }
+    }
+}
+
+/// Whether this run is being recorded (one relaxed load when it is not).
+#[inline(always)]
+pub(crate) fn on() -> bool {
+    config::recording()
+}
+
+/// Records `event`, done by `thread` (the calling thread). `guard` is the
+/// guard of the variable a `Read`/`Write` accesses, if it has one.
+#[inline(never)]
+pub(crate) fn record(thread: ThreadId, event: &Event, guard: Option<&LockInfo>) {
+    let Some(rec) = recorder() else { return };
+    if !on() {
+        return;
+    }
+    let written = LOCAL.try_with(|cell| {
+        let Ok(mut slot) = cell.try_borrow_mut() else {
+            return false;
+        };
+        let local = slot.get_or_insert_with(|| {
+            let buffer = Arc::new(Buffer {
+                thread,
+                lines: Mutex::new(Vec::with_capacity(FLUSH_AT + 1024)),
+            });
+            rec.buffers.lock().push(Arc::clone(&buffer));
+            Local {
+                buffer,
+                locks: FxHashSet::default(),
+                vars: FxHashSet::default(),
+            }
+        });
+        let buffer = Arc::clone(&local.buffer);
+        let mut lines = buffer.lines.lock();
+        write(rec, local, &mut lines, event, guard);
+        if lines.len() >= FLUSH_AT {
+            rec.flush(&buffer, &mut lines);
+        }
+        true
+    });
+    if !matches!(written, Ok(true)) {
+        // The thread is being torn down (its buffer is gone): write this
+        // event as a chunk of its own.
+        let mut local = Local {
+            buffer: Arc::new(Buffer {
+                thread,
+                lines: Mutex::new(Vec::new()),
+            }),
+            locks: FxHashSet::default(),
+            vars: FxHashSet::default(),
+        };
+        let buffer = Arc::clone(&local.buffer);
+        let mut lines = buffer.lines.lock();
+        write(rec, &mut local, &mut lines, event, guard);
+        rec.flush(&buffer, &mut lines);
+    }
+}
+
+/// Declares what `event` names for the first time, then writes it.
+fn write(
+    rec: &Recorder,
+    local: &mut Local,
+    lines: &mut Vec<u8>,
+    event: &Event,
+    guard: Option<&LockInfo>,
+) {
+    match event {
+        Event::Request { lock, .. }
+        | Event::Acquire { lock, .. }
+        | Event::Release { lock, .. }
+        | Event::ChangeMode { lock, .. }
+        | Event::Wait { lock, .. } => rec.declare_lock(local, lines, lock),
+        Event::Read { var, .. } | Event::Write { var, .. } => {
+            rec.declare_var(local, lines, var, guard)
+        }
+        _ => {}
+    }
+    lockcheck_format::write_event(lines, next_seq(), local.buffer.thread, event);
+}
