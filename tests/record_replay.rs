@@ -91,3 +91,111 @@ fn every_fixture_recorded_then_analysed_gives_the_live_findings() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+fn analyze_json(trace: &Path) -> Vec<Finding> {
+    let out = Command::new(env!("CARGO_BIN_EXE_lockcheck"))
+        .args(["analyze", "--format", "json"])
+        .arg(trace)
+        .output()
+        .expect("run lockcheck analyze");
+    findings_of(&out.stdout, &trace.display().to_string())
+}
+
+#[test]
+fn the_environment_switch_records_a_run_outside_the_command() {
+    let scratch = tempfile::tempdir().expect("temporary directory");
+    let trace = scratch.path().join("noodles.lct");
+    let out = Command::new(common::fixture_exe("noodles_and_fork"))
+        .env("LOCKCHECK_TRACE", &trace)
+        .env("LOCKCHECK_POLICY", "collect")
+        .output()
+        .expect("run the fixture");
+    assert!(out.status.success(), "{out:?}");
+    let text = std::fs::read_to_string(&trace).expect("the trace was written");
+    assert!(text.starts_with("lockcheck-trace 1\n"), "{text}");
+    assert!(
+        !scratch.path().join("noodles.lct.spool").exists(),
+        "the spool is merged and removed at exit"
+    );
+    let kinds: Vec<&str> = analyze_json(&trace)
+        .iter()
+        .map(|f| f.kind.as_str())
+        .collect();
+    assert_eq!(kinds, ["lock-order-cycle"]);
+}
+
+#[test]
+fn a_recording_left_unfinished_by_a_killed_program_is_finished_by_the_command() {
+    // The "program" leaves a spool behind, as one killed before its exit
+    // hook would: two threads' chunks, out of order in the file.
+    let scratch = tempfile::tempdir().expect("temporary directory");
+    let trace = scratch.path().join("killed.lct");
+    let chunk = |thread: u32, body: &str| format!("# chunk T{thread} {}\n{body}", body.len());
+    let spool = [
+        chunk(2, "4 T2 acq L2 exclusive blocking a.rs:4:1\n5 T2 req L1 exclusive a.rs:5:1\n"),
+        chunk(
+            1,
+            "1 T1 lock L1 mutex a.rs:1:1 \"a\"\n2 T1 lock L2 mutex a.rs:2:1 \"b\"\n3 T1 acq L1 exclusive blocking a.rs:3:1\n",
+        ),
+        chunk(1, "6 T1 req L2 exclusive a.rs:6:1\n"),
+    ]
+    .concat();
+    let source = scratch.path().join("left-behind");
+    std::fs::write(&source, spool).expect("write the spool");
+    let out = Command::new(env!("CARGO_BIN_EXE_lockcheck"))
+        .args(["run", "--trace"])
+        .arg(&trace)
+        .args(["--", "sh", "-c", "cp \"$0\" \"$1\""])
+        .arg(&source)
+        .arg(scratch.path().join("killed.lct.spool"))
+        .output()
+        .expect("run lockcheck");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = std::fs::read_to_string(&trace).expect("the command finished the trace");
+    let seqs: Vec<u64> = text
+        .lines()
+        .skip(1)
+        .map(|l| {
+            l.split(' ')
+                .next()
+                .and_then(|s| s.parse().ok())
+                .expect("seq")
+        })
+        .collect();
+    assert_eq!(
+        seqs,
+        [1, 2, 3, 4, 5, 6],
+        "merged in sequence order:\n{text}"
+    );
+    let kinds: Vec<&str> = analyze_json(&trace)
+        .iter()
+        .map(|f| f.kind.as_str())
+        .collect();
+    assert_eq!(kinds, ["deadlock"], "both threads wait for each other");
+}
+
+#[test]
+fn the_graph_of_a_recorded_dining_philosophers_shows_the_five_cycle_in_red() {
+    let scratch = tempfile::tempdir().expect("temporary directory");
+    let trace = scratch.path().join("dining.lct");
+    let status = Command::new(env!("CARGO_BIN_EXE_lockcheck"))
+        .args(["run", "--format", "json", "--trace"])
+        .arg(&trace)
+        .arg("--")
+        .arg(common::fixture_exe("dining_philosophers"))
+        .output()
+        .expect("run lockcheck")
+        .status;
+    assert_eq!(status.code(), Some(1), "the cycle fails the run");
+    let out = Command::new(env!("CARGO_BIN_EXE_lockcheck"))
+        .arg("graph")
+        .arg(&trace)
+        .output()
+        .expect("run lockcheck graph");
+    let dot = String::from_utf8_lossy(&out.stdout);
+    let red = dot
+        .lines()
+        .filter(|l| l.contains("->") && l.contains("red"))
+        .count();
+    assert_eq!(red, 5, "{dot}");
+}

@@ -20,19 +20,28 @@ fn granularity(order: Order) -> OrderGranularity {
     }
 }
 
+/// Which checks an analysis runs, and what fails it.
+#[derive(Copy, Clone)]
+pub(super) struct Checks {
+    pub(super) order: Order,
+    pub(super) strict: bool,
+    pub(super) lockset: bool,
+}
+
 /// Reads one trace through the detectors. Malformed lines are reported on
 /// stderr (`file:line: what`) and skipped; an unreadable trace is an error.
 fn analyze_one(
     path: &Path,
     input: Option<InputFormat>,
     order: Order,
+    lockset: bool,
 ) -> Result<Analyzer, CliError> {
     let format = input.map(|f| match f {
         InputFormat::Lockcheck => TraceFormat::Lockcheck,
         InputFormat::Std => TraceFormat::Std,
     });
     let events = trace::open(path, format).map_err(|e| CliError(e.to_string()))?;
-    let mut analyzer = Analyzer::new(granularity(order));
+    let mut analyzer = Analyzer::new(granularity(order)).with_lockset(lockset);
     let mut skipped = 0u64;
     for item in events {
         match item {
@@ -60,13 +69,13 @@ pub(super) fn analyze(
     traces: &[PathBuf],
     format: Format,
     input: Option<InputFormat>,
-    order: Order,
-    strict: bool,
+    checks: Checks,
     suppressions: &Suppressions,
 ) -> Result<i32, CliError> {
+    let strict = checks.strict;
     let mut set = FindingSet::new();
     for path in traces {
-        let analyzer = analyze_one(path, input, order)?;
+        let analyzer = analyze_one(path, input, checks.order, checks.lockset)?;
         for finding in analyzer.finish() {
             set.add(finding);
         }
@@ -98,11 +107,11 @@ pub(super) fn graph(
     order: Order,
     svg: bool,
 ) -> Result<i32, CliError> {
-    let analyzer = analyze_one(path, input, order)?;
+    let analyzer = analyze_one(path, input, order, false)?;
     let dot = report::dot::render(analyzer.order_graph(), &{
         // Findings are needed for the red edges; the analyzer is consumed
         // by `finish`, so the graph is rendered from a second pass's copy.
-        let again = analyze_one(path, input, order)?;
+        let again = analyze_one(path, input, order, false)?;
         again.finish()
     });
     if !svg {

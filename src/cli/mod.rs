@@ -135,6 +135,9 @@ enum Command {
         /// Check lock order between lock instances or lock classes.
         #[arg(long, value_enum, default_value_t = Order::Instance)]
         order: Order,
+        /// Also the lockset check (Eraser): predicts races the interleaving hid.
+        #[arg(long)]
+        lockset: bool,
         /// Suppressions file (default: ./lockcheck.toml when it exists).
         #[arg(long, value_name = "FILE")]
         suppress: Option<PathBuf>,
@@ -193,10 +196,17 @@ pub fn main() -> i32 {
             input_format,
             strict,
             order,
+            lockset,
             suppress,
             traces,
-        } => suppressions(suppress.as_deref())
-            .and_then(|s| analyze::analyze(&traces, format, input_format, order, strict, &s)),
+        } => suppressions(suppress.as_deref()).and_then(|s| {
+            let checks = analyze::Checks {
+                order,
+                strict,
+                lockset,
+            };
+            analyze::analyze(&traces, format, input_format, checks, &s)
+        }),
         Command::Graph {
             svg,
             input_format,
