@@ -133,8 +133,37 @@ pub struct LockOrderGraph {
     index: HashMap<u64, NodeIndex>,
     /// petgraph's `find_edge` walks the source's edge list, which makes an
     /// outer lock with many inner locks quadratic; this map is O(1).
-    edges: HashMap<(NodeIndex, NodeIndex), EdgeIndex>,
+    edges: HashMap<(NodeIndex, NodeIndex), EdgeSummary>,
     dead: usize,
+}
+
+/// What taking an edge again needs to know, kept beside its index so that
+/// the common case (nothing new) never reaches the edge's data.
+#[derive(Copy, Clone, Debug)]
+struct EdgeSummary {
+    index: EdgeIndex,
+    /// The edge's lockdep types so far.
+    types: u8,
+    /// The one thread that took it so far; `None` once a second one did.
+    only_thread: Option<ThreadId>,
+    /// It has gate candidates, which a new acquisition may rule out.
+    gated: bool,
+}
+
+impl EdgeSummary {
+    fn of(index: EdgeIndex, data: &EdgeData) -> Self {
+        EdgeSummary {
+            index,
+            types: data.types,
+            only_thread: data.other_thread.is_none().then_some(data.thread.id),
+            gated: !data.gates.is_empty(),
+        }
+    }
+
+    /// Taking the edge again with `bit` by `thread` teaches nothing new.
+    fn knows(&self, bit: u8, thread: ThreadId) -> bool {
+        self.types & bit != 0 && !self.gated && self.only_thread.is_none_or(|t| t == thread)
+    }
 }
 
 impl LockOrderGraph {
@@ -192,6 +221,7 @@ impl LockOrderGraph {
         backtrace: &mut dyn FnMut() -> Option<Backtrace>,
     ) -> Vec<Cycle> {
         let new_key = self.key(&new.lock);
+        let to = self.node(&new.lock);
         let mut cycles = Vec::new();
         let mut captured: Option<Option<Backtrace>> = None;
         for (i, h) in held.iter().enumerate() {
@@ -212,10 +242,11 @@ impl LockOrderGraph {
                 k != from_key && k != new_key && g.mode.blocked_by(g.mode)
             };
             let from = self.node(&h.lock);
-            let to = self.node(&new.lock);
             let bit = type_bit(h.mode, new.mode);
             let recheck = match self.edges.get(&(from, to)).copied() {
-                Some(e) => {
+                Some(summary) if summary.knows(bit, thread.id) => None,
+                Some(summary) => {
+                    let e = summary.index;
                     let data = &mut self.graph[e];
                     let mut changed = data.types & bit == 0;
                     data.types |= bit;
@@ -227,6 +258,7 @@ impl LockOrderGraph {
                         data.other_thread = Some(thread.id);
                         changed = true;
                     }
+                    self.edges.insert((from, to), EdgeSummary::of(e, data));
                     changed.then_some(e)
                 }
                 None => {
@@ -247,7 +279,8 @@ impl LockOrderGraph {
                             clock: clock.cloned(),
                         },
                     );
-                    self.edges.insert((from, to), e);
+                    self.edges
+                        .insert((from, to), EdgeSummary::of(e, &self.graph[e]));
                     Some(e)
                 }
             };
@@ -270,7 +303,7 @@ impl LockOrderGraph {
     pub fn edge(&self, from: &LockInfo, to: &LockInfo) -> Option<CycleEdge> {
         let a = *self.index.get(&self.key(from))?;
         let b = *self.index.get(&self.key(to))?;
-        self.edges.get(&(a, b)).map(|e| self.cycle_edge(*e))
+        self.edges.get(&(a, b)).map(|e| self.cycle_edge(e.index))
     }
 
     /// The order edges behind a deadlock: waiter `i` waits for a lock that
@@ -350,7 +383,8 @@ impl LockOrderGraph {
         for edge in edges {
             if let (Some(a), Some(b)) = (map.get(&edge.source), map.get(&edge.target)) {
                 let e = self.graph.add_edge(*a, *b, edge.weight);
-                self.edges.insert((*a, *b), e);
+                self.edges
+                    .insert((*a, *b), EdgeSummary::of(e, &self.graph[e]));
             }
         }
         self.dead = 0;

@@ -87,7 +87,10 @@ impl WaitForGraph {
 
     /// The thread got its lock (or gave up).
     pub fn unblock(&mut self, thread: ThreadId) {
-        self.waiting.remove(&thread);
+        // Called for every acquisition of a trace; mostly nobody waits.
+        if !self.waiting.is_empty() {
+            self.waiting.remove(&thread);
+        }
     }
 
     /// Whether `thread` is registered as blocked.

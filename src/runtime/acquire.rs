@@ -277,12 +277,26 @@ fn push(entry: HeldEntry, validated: bool) {
 }
 
 /// Records an event about this lock when the run is recorded.
+#[cold]
 #[inline(never)]
 fn trace(meta: &LockMeta, make: impl FnOnce(ThreadId, LockInfo) -> Event) {
     let Some(thread) = with_thread(|t| t.id()) else {
         return;
     };
     recorder::record(thread, &make(thread, meta.info()), None);
+}
+
+/// Records a guard's release. Its drop has no caller location, so the
+/// release is placed at the acquisition it ends.
+#[cold]
+#[inline(never)]
+fn trace_release(meta: &LockMeta, id: LockId) {
+    let site = with_thread(|t| t.find_mut(id).map(|e| Site::from(e.site))).flatten();
+    trace(meta, |thread, lock| Event::Release {
+        thread,
+        lock,
+        site: site.unwrap_or_else(|| Site::from(meta.created())),
+    });
 }
 
 /// Records a blocking request: the thread may wait from here on.
@@ -331,14 +345,7 @@ fn synchronised(meta: &LockMeta, mode: AcquireMode) {
 pub(crate) fn release(meta: &LockMeta, mode: AcquireMode) {
     let id = meta.id();
     if recorder::on() {
-        // A guard's drop has no caller location: the release is placed at
-        // the acquisition it ends.
-        let site = with_thread(|t| t.find_mut(id).map(|e| Site::from(e.site))).flatten();
-        trace(meta, |thread, lock| Event::Release {
-            thread,
-            lock,
-            site: site.unwrap_or_else(|| Site::from(meta.created())),
-        });
+        trace_release(meta, id);
     }
     let last_hold = with_thread(|t| t.release(id, mode)).flatten();
     if last_hold.is_some() && hb::active() {

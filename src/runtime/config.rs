@@ -116,7 +116,7 @@ pub fn trace_path() -> Option<String> {
 /// names a file (read once).
 #[inline(always)]
 pub(crate) fn recording() -> bool {
-    enabled() && cached(&RECORDING, || trace_path().is_some())
+    cached(&RECORDING, || enabled() && trace_path().is_some())
 }
 
 /// Stops recording (the trace is finished, or cannot be written).

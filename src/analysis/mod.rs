@@ -17,33 +17,12 @@ use crate::detect::vector_clock::VectorClock;
 use crate::detect::wait_for::{WaitForGraph, Waiter};
 use crate::event::{
     AccessKind, AcquireMode, Attempt, Event, HeldLock, LockId, LockInfo, LockKind, Site, ThreadId,
-    ThreadInfo, VarId, VarInfo,
+    VarId, VarInfo,
 };
 use crate::finding::{Finding, FindingSet, ThreadRef};
 
-/// What one thread is doing, as far as the detectors need it.
-struct ThreadTrack {
-    info: ThreadInfo,
-    held: Vec<HeldLock>,
-    /// Re-entries of reentrant locks held, parallel to `held`.
-    depth: Vec<u32>,
-    clock: VectorClock,
-    /// Happens-before from spawn, join and notify only, not from locks: a
-    /// lock's release→acquire order is this schedule's accident, while a
-    /// join orders every schedule. Tells whether a cycle's halves could
-    /// overlap on another schedule.
-    structural: VectorClock,
-    /// A lock asked for and not yet acquired; its request was checked for
-    /// self-deadlock and order, so its acquisition is not checked again.
-    pending: Option<(LockInfo, AcquireMode, Site)>,
-    /// The thread's last event released this lock, which it held this many
-    /// times before (a Java `wait` may follow: it releases every hold).
-    last_release: Option<(LockId, u32)>,
-    /// A monitor released by `wait` (with the condition waited on), to be
-    /// held again (as many times as before) when the thread next acquires it
-    /// or does anything else.
-    rewait: Option<(HeldLock, u32, LockId)>,
-}
+mod threads;
+use threads::{ThreadTable, ThreadTrack};
 
 /// Happens-before a lock carries, and who holds it.
 struct LockTrack {
@@ -69,11 +48,14 @@ impl Default for LockTrack {
 }
 
 /// What the detectors keep of one shared variable.
+/// The rarely used parts are boxed: every access looks its variable up, and
+/// a small entry keeps more variables in cache.
 struct VarTrack {
     info: VarInfo,
     shadow: VarShadow,
-    guard: Option<LockInfo>,
-    lockset: LocksetShadow,
+    guard: Option<Box<LockInfo>>,
+    /// Made on the first access when the lockset check is on.
+    lockset: Option<Box<LocksetShadow>>,
 }
 
 impl VarTrack {
@@ -82,7 +64,7 @@ impl VarTrack {
             info,
             shadow: VarShadow::default(),
             guard: None,
-            lockset: LocksetShadow::default(),
+            lockset: None,
         }
     }
 }
@@ -105,7 +87,7 @@ impl VarTrack {
 /// ```
 pub struct Analyzer {
     order: LockOrderGraph,
-    threads: FxHashMap<ThreadId, ThreadTrack>,
+    threads: ThreadTable,
     locks: FxHashMap<LockId, LockTrack>,
     vars: FxHashMap<VarId, VarTrack>,
     /// Clocks of notifications, by the condition.
@@ -131,7 +113,7 @@ impl Analyzer {
     pub fn new(granularity: OrderGranularity) -> Self {
         Analyzer {
             order: LockOrderGraph::new(granularity),
-            threads: FxHashMap::default(),
+            threads: ThreadTable::default(),
             locks: FxHashMap::default(),
             vars: FxHashMap::default(),
             notified: FxHashMap::default(),
@@ -156,7 +138,7 @@ impl Analyzer {
     }
 
     fn thread(&mut self, id: ThreadId) -> &mut ThreadTrack {
-        track(&mut self.threads, id)
+        self.threads.get_mut(id)
     }
 
     /// Feeds one event to the detectors.
@@ -205,7 +187,7 @@ impl Analyzer {
                 self.vars
                     .entry(var.id)
                     .or_insert_with(|| VarTrack::new(*var))
-                    .guard = Some(*lock);
+                    .guard = Some(Box::new(*lock));
             }
             Event::ChangeMode {
                 thread,
@@ -279,7 +261,7 @@ impl Analyzer {
     fn request(&mut self, thread: ThreadId, lock: &LockInfo, mode: AcquireMode, site: Site) {
         self.validate(thread, lock, mode, site);
         let owner = self.locks.get(&lock.id).and_then(|l| l.owner);
-        let t = track(&mut self.threads, thread);
+        let t = self.threads.get_mut(thread);
         t.pending = Some((*lock, mode, site));
         if owner.is_none_or(|(o, held)| o == thread || !mode.blocked_by(held)) {
             return;
@@ -341,8 +323,7 @@ impl Analyzer {
     /// own acquire of it (which restores every hold) or anything else.
     /// Returns true when `event` is that acquire, consumed here.
     fn settle_wait(&mut self, thread: ThreadId, event: &Event) -> bool {
-        let Some((held, count, condition)) = self.threads.get(&thread).and_then(|t| t.rewait)
-        else {
+        let Some((held, count, condition)) = self.threads.get(thread).and_then(|t| t.rewait) else {
             return false;
         };
         let is_acquire = match event {
@@ -380,7 +361,7 @@ impl Analyzer {
         site: Site,
     ) {
         self.waits.unblock(thread);
-        let t = track(&mut self.threads, thread);
+        let t = self.threads.get_mut(thread);
         let requested = t.pending.take().is_some_and(|(p, _, _)| p.id == lock.id);
         if lock.kind == LockKind::ReentrantMutex {
             if let Some(i) = t.held.iter().position(|h| h.lock.id == lock.id) {
@@ -388,31 +369,34 @@ impl Analyzer {
                 return;
             }
         }
-        let owner = self.locks.get(&lock.id).and_then(|l| l.owner);
-        if let Some((other, _)) = owner.filter(|(o, held)| *o != thread && mode.blocked_by(*held)) {
+        if attempt == Attempt::Blocking && !requested {
+            self.validate(thread, lock, mode, site);
+        }
+        // The maps are borrowed field by field: one lookup of the lock.
+        let lock_track = self.locks.entry(lock.id).or_default();
+        if let Some((other, _)) = lock_track
+            .owner
+            .filter(|(o, held)| *o != thread && mode.blocked_by(*held))
+        {
             // Another thread's exclusive hold: the trace is inconsistent.
             let what = format!(
                 "acquired (trace says) while {} holds",
-                thread_ref(&self.threads, other)
+                self.threads.name(other)
             );
-            let info = track(&mut self.threads, thread).info.clone();
+            let info = &self.threads.get_mut(thread).info;
             self.findings.add(findings::lock_misuse(
-                &info,
+                info,
                 lock,
                 &what,
                 &[("acquired here", site)],
             ));
         }
-        if attempt == Attempt::Blocking && !requested {
-            self.validate(thread, lock, mode, site);
-        }
-        let t = track(&mut self.threads, thread);
+        let t = self.threads.get_mut(thread);
         let new = HeldLock {
             lock: *lock,
             mode,
             site,
         };
-        let lock_track = self.locks.entry(lock.id).or_default();
         if mode.blocked_by(mode) {
             lock_track.owner = Some((thread, mode));
         }
@@ -432,7 +416,7 @@ impl Analyzer {
     fn validate(&mut self, thread: ThreadId, lock: &LockInfo, mode: AcquireMode, site: Site) {
         // Borrow the maps field by field: the thread's record, the graph and
         // the findings are disjoint, so nothing is copied.
-        let t = track(&mut self.threads, thread);
+        let t = self.threads.get_mut(thread);
         if t.held.is_empty() {
             return;
         }
@@ -479,7 +463,7 @@ impl Analyzer {
         from: AcquireMode,
         to: AcquireMode,
     ) {
-        let t = track(&mut self.threads, thread);
+        let t = self.threads.get_mut(thread);
         let Some(i) = t
             .held
             .iter()
@@ -502,7 +486,7 @@ impl Analyzer {
 
     /// A thread ended: what it still holds was leaked and stays locked.
     fn end(&mut self, thread: ThreadId) {
-        let t = track(&mut self.threads, thread);
+        let t = self.threads.get_mut(thread);
         let held = std::mem::take(&mut t.held);
         t.depth.clear();
         let info = t.info.clone();
@@ -517,7 +501,7 @@ impl Analyzer {
     }
 
     fn release(&mut self, thread: ThreadId, lock: &LockInfo, site: Site) {
-        let t = track(&mut self.threads, thread);
+        let t = self.threads.get_mut(thread);
         let Some(i) = t.held.iter().rposition(|h| h.lock.id == lock.id) else {
             let info = t.info.clone();
             self.findings
@@ -554,7 +538,7 @@ impl Analyzer {
         site: Site,
         update: bool,
     ) {
-        let t = track(&mut self.threads, thread);
+        let t = self.threads.get_mut(thread);
         let v = self
             .vars
             .entry(var.id)
@@ -595,14 +579,15 @@ impl Analyzer {
                 .filter(|h| kind == AccessKind::Read || h.mode.blocked_by(h.mode))
                 .map(|h| h.lock.id)
                 .collect();
-            if v.lockset.access(thread, kind, &held) {
+            let lockset = v.lockset.get_or_insert_with(Box::default);
+            if lockset.access(thread, kind, &held) {
                 let finding =
                     findings::predicted_race(&v.info, &record(t), ThreadRef::from(&t.info), &None);
                 self.findings.add(finding);
             }
         }
         if let Some(race) = race {
-            let name = |id: ThreadId| thread_ref(&self.threads, id);
+            let name = |id: ThreadId| self.threads.name(id);
             let finding = findings::data_race(var, &race, &name, &None);
             self.findings.add(finding);
         }
@@ -616,7 +601,7 @@ impl Analyzer {
         let mut graph = std::mem::take(&mut self.waits);
         let mut waiting: Vec<&ThreadTrack> = self
             .threads
-            .values()
+            .iter()
             .filter(|t| t.pending.is_some() && !graph.is_waiting(t.info.id))
             .collect();
         waiting.sort_by_key(|t| t.info.id);
@@ -651,35 +636,6 @@ impl Analyzer {
     /// The lock-order graph built so far (for `lockcheck graph`).
     pub fn order_graph(&self) -> &LockOrderGraph {
         &self.order
-    }
-}
-
-/// The track of thread `id`, started on first sight.
-fn track(threads: &mut FxHashMap<ThreadId, ThreadTrack>, id: ThreadId) -> &mut ThreadTrack {
-    threads.entry(id).or_insert_with(|| {
-        let mut clock = VectorClock::new();
-        clock.set(id.0, 1);
-        ThreadTrack {
-            info: ThreadInfo { id, name: None },
-            held: Vec::new(),
-            depth: Vec::new(),
-            structural: clock.clone(),
-            clock,
-            pending: None,
-            last_release: None,
-            rewait: None,
-        }
-    })
-}
-
-/// Thread `id` as a report names it.
-fn thread_ref(threads: &FxHashMap<ThreadId, ThreadTrack>, id: ThreadId) -> ThreadRef {
-    match threads.get(&id) {
-        Some(t) => ThreadRef::from(&t.info),
-        None => ThreadRef {
-            id: id.0,
-            name: None,
-        },
     }
 }
 

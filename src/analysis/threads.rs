@@ -1,0 +1,111 @@
+//! The analyzer's record of every thread, reached by id: a dense table with
+//! a one-entry cache in front of its index, since consecutive events mostly
+//! come from the same thread and each event looks its thread up several
+//! times.
+
+use std::cell::Cell;
+
+use rustc_hash::FxHashMap;
+
+use crate::detect::vector_clock::VectorClock;
+use crate::event::{AcquireMode, HeldLock, LockId, LockInfo, Site, ThreadId, ThreadInfo};
+use crate::finding::ThreadRef;
+
+/// What one thread is doing, as far as the detectors need it.
+pub(super) struct ThreadTrack {
+    pub(super) info: ThreadInfo,
+    pub(super) held: Vec<HeldLock>,
+    /// Re-entries of reentrant locks held, parallel to `held`.
+    pub(super) depth: Vec<u32>,
+    pub(super) clock: VectorClock,
+    /// Happens-before from spawn, join and notify only, not from locks: a
+    /// lock's release→acquire order is this schedule's accident, while a
+    /// join orders every schedule. Tells whether a cycle's halves could
+    /// overlap on another schedule.
+    pub(super) structural: VectorClock,
+    /// A lock asked for and not yet acquired; its request was checked for
+    /// self-deadlock and order, so its acquisition is not checked again.
+    pub(super) pending: Option<(LockInfo, AcquireMode, Site)>,
+    /// The thread's last event released this lock, which it held this many
+    /// times before (a Java `wait` may follow: it releases every hold).
+    pub(super) last_release: Option<(LockId, u32)>,
+    /// A monitor released by `wait` (with the condition waited on), to be
+    /// held again (as many times as before) when the thread next acquires it
+    /// or does anything else.
+    pub(super) rewait: Option<(HeldLock, u32, LockId)>,
+}
+
+impl ThreadTrack {
+    fn new(id: ThreadId) -> Self {
+        let mut clock = VectorClock::new();
+        clock.set(id.0, 1);
+        ThreadTrack {
+            info: ThreadInfo { id, name: None },
+            held: Vec::new(),
+            depth: Vec::new(),
+            structural: clock.clone(),
+            clock,
+            pending: None,
+            last_release: None,
+            rewait: None,
+        }
+    }
+}
+
+/// Every thread seen, in order of first sight.
+#[derive(Default)]
+pub(super) struct ThreadTable {
+    tracks: Vec<ThreadTrack>,
+    index: FxHashMap<ThreadId, usize>,
+    /// The thread looked up last, and its slot.
+    last: Cell<Option<(ThreadId, usize)>>,
+}
+
+impl ThreadTable {
+    fn slot(&self, id: ThreadId) -> Option<usize> {
+        if let Some((last, slot)) = self.last.get() {
+            if last == id {
+                return Some(slot);
+            }
+        }
+        let slot = *self.index.get(&id)?;
+        self.last.set(Some((id, slot)));
+        Some(slot)
+    }
+
+    /// Thread `id`'s track, started on first sight.
+    pub(super) fn get_mut(&mut self, id: ThreadId) -> &mut ThreadTrack {
+        let slot = match self.slot(id) {
+            Some(slot) => slot,
+            None => {
+                let slot = self.tracks.len();
+                self.tracks.push(ThreadTrack::new(id));
+                self.index.insert(id, slot);
+                self.last.set(Some((id, slot)));
+                slot
+            }
+        };
+        &mut self.tracks[slot]
+    }
+
+    /// Thread `id`'s track, if it was seen.
+    pub(super) fn get(&self, id: ThreadId) -> Option<&ThreadTrack> {
+        self.slot(id).map(|slot| &self.tracks[slot])
+    }
+
+    /// Thread `id` as a report names it.
+    pub(super) fn name(&self, id: ThreadId) -> ThreadRef {
+        match self.get(id) {
+            Some(t) => ThreadRef::from(&t.info),
+            None => ThreadRef {
+                id: id.0,
+                name: None,
+            },
+        }
+    }
+
+    /// Every thread seen.
+    pub(super) fn iter(&self) -> impl Iterator<Item = &ThreadTrack> {
+        self.tracks.iter()
+    }
+}
