@@ -4,6 +4,7 @@
 //! [`spool`]) and RAPID's STD text format ([`std_format`]).
 
 pub mod intern;
+mod lines;
 pub mod lockcheck_format;
 pub mod spool;
 pub mod std_format;
@@ -12,7 +13,7 @@ use std::fmt;
 use std::io::BufRead;
 use std::path::Path;
 
-use crate::event::Event;
+use crate::event::{AccessKind, Event, Site, ThreadId, VarInfo};
 
 /// A problem at one line of a trace: `file:line: what is wrong`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,6 +67,31 @@ impl TraceFormat {
         } else {
             None
         }
+    }
+}
+
+/// The event of one read or write of `var`. Both readers build it here: the
+/// two formats spell the op alike (`r`, `w`) and differ only in the fields.
+fn access_event(
+    kind: AccessKind,
+    thread: ThreadId,
+    var: VarInfo,
+    site: Site,
+    update: bool,
+) -> Event {
+    match kind {
+        AccessKind::Read => Event::Read {
+            thread,
+            var,
+            site,
+            update,
+        },
+        AccessKind::Write => Event::Write {
+            thread,
+            var,
+            site,
+            update,
+        },
     }
 }
 

@@ -10,73 +10,62 @@
 //! location in the trace's file (`trace.std:LOCATION:0`); messages about
 //! malformed lines give the trace's own line.
 
+use std::collections::VecDeque;
 use std::io::BufRead;
 
 use rustc_hash::FxHashMap;
 
 use super::intern::intern;
-use super::TraceError;
+use super::lines::{Place, TraceLines};
+use super::{access_event, TraceError};
 use crate::event::{
-    AcquireMode, Attempt, Event, LockId, LockInfo, LockKind, Site, ThreadId, VarId, VarInfo,
+    AccessKind, AcquireMode, Attempt, Event, LockId, LockInfo, LockKind, Site, ThreadId, VarId,
+    VarInfo,
 };
 
 /// Reads STD events one line at a time (memory: the names seen, not the
 /// trace).
 pub struct StdReader<R> {
-    input: R,
-    /// The current line's bytes, the buffer reused from line to line (the
-    /// line is split as bytes: only names are checked as UTF-8).
-    text: Vec<u8>,
-    file: &'static str,
-    line: u64,
-    // Keyed by the name as written, so that a name seen before costs one
-    // hash lookup, no interning and no allocation.
-    threads: FxHashMap<String, ThreadId>,
-    locks: FxHashMap<String, LockInfo>,
-    vars: FxHashMap<String, VarInfo>,
-    /// Events decoded from the current line but not handed out yet.
-    queued: std::collections::VecDeque<Event>,
-    done: bool,
+    /// The lines, split as bytes: only names are checked as UTF-8.
+    lines: TraceLines<R>,
+    decoder: Decoder,
 }
 
 impl<R: BufRead> StdReader<R> {
     /// A reader of `input`, whose name (for messages and sites) is `file`.
     pub fn new(input: R, file: &'static str) -> Self {
         StdReader {
-            input,
-            text: Vec::new(),
-            file,
-            line: 0,
-            threads: FxHashMap::default(),
-            locks: FxHashMap::default(),
-            vars: FxHashMap::default(),
-            queued: std::collections::VecDeque::new(),
-            done: false,
+            lines: TraceLines::new(input, file),
+            decoder: Decoder::default(),
         }
     }
+}
 
-    fn error(&self, message: String, fatal: bool) -> TraceError {
-        TraceError {
-            file: self.file.to_owned(),
-            line: self.line,
-            message,
-            fatal,
-        }
+/// Decodes lines into events, giving each name seen its id.
+#[derive(Default)]
+struct Decoder {
+    // Keyed by the name as written, so that a name seen before costs one
+    // hash lookup, no interning and no allocation.
+    threads: FxHashMap<String, ThreadId>,
+    locks: FxHashMap<String, LockInfo>,
+    vars: FxHashMap<String, VarInfo>,
+    /// Events decoded from the current line but not handed out yet.
+    queued: VecDeque<Event>,
+}
+
+/// A site is the program location the trace gives (its LOCATION field), in
+/// the trace's file: the same code is the same site, so repeated findings
+/// merge. Without a location, the trace line.
+fn site_at(place: Place, location: &[u8]) -> Site {
+    let line = parse_u32(location).unwrap_or_else(|| u32::try_from(place.line).unwrap_or(u32::MAX));
+    Site {
+        file: place.file,
+        line,
+        column: 0,
     }
+}
 
-    /// A site is the program location the trace gives (its LOCATION
-    /// field), in the trace's file: the same code is the same site, so
-    /// repeated findings merge. Without a location, the trace line.
-    fn site(&self, location: &[u8]) -> Site {
-        let line =
-            parse_u32(location).unwrap_or_else(|| u32::try_from(self.line).unwrap_or(u32::MAX));
-        Site {
-            file: self.file,
-            line,
-            column: 0,
-        }
-    }
-
+impl Decoder {
     /// The thread named `name` (`T11`, or a bare `11` meaning `T11`); a
     /// thread seen for the first time also yields its name.
     fn thread(&mut self, name: &str) -> ThreadId {
@@ -132,19 +121,17 @@ impl<R: BufRead> StdReader<R> {
         var
     }
 
-    /// Decodes one line into `self.queued` (in the order the events happen).
-    fn decode(&mut self, text: &[u8]) -> Result<(), TraceError> {
-        let malformed = |this: &Self| {
-            this.error(
+    /// Decodes the line at `place` into `self.queued` (in the order the
+    /// events happen).
+    fn decode(&mut self, text: &[u8], place: Place) -> Result<(), TraceError> {
+        let Some(bar) = text.iter().position(|b| *b == b'|') else {
+            return Err(place.error(
                 format!(
                     "expected THREAD|OP(TARGET)|LOCATION, found `{}`",
                     String::from_utf8_lossy(text)
                 ),
                 false,
-            )
-        };
-        let Some(bar) = text.iter().position(|b| *b == b'|') else {
-            return Err(malformed(self));
+            ));
         };
         let (thread, rest) = (&text[..bar], &text[bar + 1..]);
         let (op, location) = match rest.iter().position(|b| *b == b'|') {
@@ -157,7 +144,7 @@ impl<R: BufRead> StdReader<R> {
                 .position(|b| *b == b'(')
                 .map(|i| (&o[..i], &o[i + 1..]))
         }) else {
-            return Err(self.error(
+            return Err(place.error(
                 format!(
                     "expected OP(TARGET), found `{}`",
                     String::from_utf8_lossy(op)
@@ -165,36 +152,20 @@ impl<R: BufRead> StdReader<R> {
                 false,
             ));
         };
-        let not_utf8 = |_| self.error("not UTF-8".to_owned(), false);
+        let not_utf8 = |_| place.error("not UTF-8".to_owned(), false);
         let op = std::str::from_utf8(name).map_err(not_utf8)?;
         let target = std::str::from_utf8(target).map_err(not_utf8)?;
         let thread = std::str::from_utf8(thread.trim_ascii()).map_err(not_utf8)?;
         if target.is_empty() {
-            return Err(self.error(format!("`{op}` has no target"), false));
+            return Err(place.error(format!("`{op}` has no target"), false));
         }
         let location = location.map(|l| l.trim_ascii());
-        let site = self.site(location.unwrap_or(b""));
+        let site = site_at(place, location.unwrap_or(b""));
         let thread = self.thread(thread);
         let event = match op {
-            "r" | "w" => {
-                let var = self.var(target, site);
-                let update = false;
-                if op == "r" {
-                    Event::Read {
-                        thread,
-                        var,
-                        site,
-                        update,
-                    }
-                } else {
-                    Event::Write {
-                        thread,
-                        var,
-                        site,
-                        update,
-                    }
-                }
-            }
+            // STD has no read-modify-writes: `update` is always false.
+            "r" => access_event(AccessKind::Read, thread, self.var(target, site), site, false),
+            "w" => access_event(AccessKind::Write, thread, self.var(target, site), site, false),
             "acq" => Event::Acquire {
                 thread,
                 lock: self.lock(target, site),
@@ -239,7 +210,7 @@ impl<R: BufRead> StdReader<R> {
             },
             "begin" | "end" => return Ok(()),
             other => {
-                return Err(self.error(
+                return Err(place.error(
                     format!("unknown operation `{other}` (expected r, w, acq, rel, req, fork, join, wait, notify, notifyAll, begin, end)"),
                     false,
                 ))
@@ -255,33 +226,15 @@ impl<R: BufRead> Iterator for StdReader<R> {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if let Some(event) = self.queued.pop_front() {
+            if let Some(event) = self.decoder.queued.pop_front() {
                 return Some(Ok(event));
             }
-            if self.done {
-                return None;
-            }
-            self.text.clear();
-            match self.input.read_until(b'\n', &mut self.text) {
-                Ok(0) => return None,
-                Ok(_) => {}
-                Err(e) => {
-                    self.done = true;
-                    self.line += 1;
-                    return Some(Err(self.error(format!("cannot read: {e}"), true)));
-                }
-            }
-            self.line += 1;
-            let text = std::mem::take(&mut self.text);
-            let trimmed = text.trim_ascii();
-            if trimmed.is_empty() || trimmed.starts_with(b"#") {
-                self.text = text;
-                continue;
-            }
-            let decoded = self.decode(trimmed);
-            self.text = text;
-            if let Err(e) = decoded {
-                self.queued.clear();
+            let (text, place) = match self.lines.next_line()? {
+                Ok(line) => line,
+                Err(e) => return Some(Err(e)),
+            };
+            if let Err(e) = self.decoder.decode(text, place) {
+                self.decoder.queued.clear();
                 return Some(Err(e));
             }
         }
