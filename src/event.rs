@@ -403,3 +403,30 @@ pub enum Event {
         name: std::sync::Arc<str>,
     },
 }
+
+impl Event {
+    /// A read or a write of `var` by `thread`, as `kind` says (the drivers
+    /// that know the kind only as a value build accesses here).
+    pub fn access(
+        kind: AccessKind,
+        thread: ThreadId,
+        var: VarInfo,
+        site: Site,
+        update: bool,
+    ) -> Event {
+        match kind {
+            AccessKind::Read => Event::Read {
+                thread,
+                var,
+                site,
+                update,
+            },
+            AccessKind::Write => Event::Write {
+                thread,
+                var,
+                site,
+                update,
+            },
+        }
+    }
+}

@@ -263,21 +263,7 @@ impl<T> Shared<T> {
         let Some(thread) = with_thread(|t| t.id()) else {
             return;
         };
-        let (var, site) = (self.var, Site::from(site));
-        let event = match kind {
-            AccessKind::Read => Event::Read {
-                thread,
-                var,
-                site,
-                update,
-            },
-            AccessKind::Write => Event::Write {
-                thread,
-                var,
-                site,
-                update,
-            },
-        };
+        let event = Event::access(kind, thread, self.var, Site::from(site), update);
         recorder::record(thread, &event, self.guard.as_ref());
     }
 

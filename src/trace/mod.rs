@@ -13,7 +13,7 @@ use std::fmt;
 use std::io::BufRead;
 use std::path::Path;
 
-use crate::event::{AccessKind, Event, Site, ThreadId, VarInfo};
+use crate::event::Event;
 
 /// A problem at one line of a trace: `file:line: what is wrong`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,31 +67,6 @@ impl TraceFormat {
         } else {
             None
         }
-    }
-}
-
-/// The event of one read or write of `var`. Both readers build it here: the
-/// two formats spell the op alike (`r`, `w`) and differ only in the fields.
-fn access_event(
-    kind: AccessKind,
-    thread: ThreadId,
-    var: VarInfo,
-    site: Site,
-    update: bool,
-) -> Event {
-    match kind {
-        AccessKind::Read => Event::Read {
-            thread,
-            var,
-            site,
-            update,
-        },
-        AccessKind::Write => Event::Write {
-            thread,
-            var,
-            site,
-            update,
-        },
     }
 }
 

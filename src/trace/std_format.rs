@@ -17,7 +17,7 @@ use rustc_hash::FxHashMap;
 
 use super::intern::intern;
 use super::lines::{Place, TraceLines};
-use super::{access_event, TraceError};
+use super::TraceError;
 use crate::event::{
     AccessKind, AcquireMode, Attempt, Event, LockId, LockInfo, LockKind, Site, ThreadId, VarId,
     VarInfo,
@@ -164,8 +164,8 @@ impl Decoder {
         let thread = self.thread(thread);
         let event = match op {
             // STD has no read-modify-writes: `update` is always false.
-            "r" => access_event(AccessKind::Read, thread, self.var(target, site), site, false),
-            "w" => access_event(AccessKind::Write, thread, self.var(target, site), site, false),
+            "r" => Event::access(AccessKind::Read, thread, self.var(target, site), site, false),
+            "w" => Event::access(AccessKind::Write, thread, self.var(target, site), site, false),
             "acq" => Event::Acquire {
                 thread,
                 lock: self.lock(target, site),

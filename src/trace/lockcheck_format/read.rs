@@ -11,7 +11,7 @@ use super::{
 use crate::event::{AccessKind, Event, LockId, LockInfo, Site, ThreadId, VarId, VarInfo};
 use crate::trace::intern::intern;
 use crate::trace::lines::TraceLines;
-use crate::trace::{access_event, TraceError};
+use crate::trace::TraceError;
 
 /// Reads a lockcheck trace one line at a time (memory: the declared locks,
 /// variables and files, not the trace). A malformed line is an error item
@@ -235,7 +235,7 @@ impl Decoder {
                 };
                 let var = line.var()?;
                 let site = line.site()?;
-                access_event(kind, thread, var, site, line.optional(UPDATE))
+                Event::access(kind, thread, var, site, line.optional(UPDATE))
             }
             op::SPAWN => Event::Spawn {
                 parent: thread,
