@@ -64,8 +64,24 @@ struct Recorder {
 /// This thread's buffer and what it already knows to be declared.
 struct Local {
     buffer: Arc<Buffer>,
+    known: Known,
+}
+
+/// The locks and variables one thread knows to be declared in the trace.
+struct Known {
+    thread: ThreadId,
     locks: FxHashSet<u64>,
     vars: FxHashSet<u64>,
+}
+
+impl Known {
+    fn new(thread: ThreadId) -> Self {
+        Known {
+            thread,
+            locks: FxHashSet::default(),
+            vars: FxHashSet::default(),
+        }
+    }
 }
 
 impl Drop for Local {
@@ -181,33 +197,33 @@ impl Recorder {
 
     /// Declares `lock` unless some thread did: with the declarations' lock
     /// held, so that every use another thread records comes later.
-    fn declare_lock(&self, local: &mut Local, lines: &mut Vec<u8>, lock: &LockInfo) {
-        if !local.locks.insert(lock.id.0) {
+    fn declare_lock(&self, known: &mut Known, lines: &mut Vec<u8>, lock: &LockInfo) {
+        if !known.locks.insert(lock.id.0) {
             return;
         }
         let mut declared = self.declared.lock();
         if declared.locks.insert(lock.id.0) {
-            lockcheck_format::write_lock(lines, next_seq(), local.buffer.thread, lock);
+            lockcheck_format::write_lock(lines, next_seq(), known.thread, lock);
         }
     }
 
     /// Declares `var` (and its guard) unless some thread did.
     fn declare_var(
         &self,
-        local: &mut Local,
+        known: &mut Known,
         lines: &mut Vec<u8>,
         var: &VarInfo,
         guard: Option<&LockInfo>,
     ) {
-        if !local.vars.insert(var.id.0) {
+        if !known.vars.insert(var.id.0) {
             return;
         }
         if let Some(lock) = guard {
-            self.declare_lock(local, lines, lock);
+            self.declare_lock(known, lines, lock);
         }
         let mut declared = self.declared.lock();
         if declared.vars.insert(var.id.0) {
-            let thread = local.buffer.thread;
+            let thread = known.thread;
             lockcheck_format::write_var(lines, next_seq(), thread, var);
             if let Some(lock) = guard {
                 let event = Event::GuardedBy {
@@ -246,32 +262,26 @@ pub(crate) fn record(thread: ThreadId, event: &Event, guard: Option<&LockInfo>) 
             rec.buffers.lock().push(Arc::clone(&buffer));
             Local {
                 buffer,
-                locks: FxHashSet::default(),
-                vars: FxHashSet::default(),
+                known: Known::new(thread),
             }
         });
-        let buffer = Arc::clone(&local.buffer);
+        let Local { buffer, known } = local;
         let mut lines = buffer.lines.lock();
-        write(rec, local, &mut lines, event, guard);
+        write(rec, known, &mut lines, event, guard);
         if lines.len() >= FLUSH_AT {
-            rec.flush(&buffer, &mut lines);
+            rec.flush(buffer, &mut lines);
         }
         true
     });
     if !matches!(written, Ok(true)) {
         // The thread is being torn down (its buffer is gone): write this
         // event as a chunk of its own.
-        let mut local = Local {
-            buffer: Arc::new(Buffer {
-                thread,
-                lines: Mutex::new(Vec::new()),
-            }),
-            locks: FxHashSet::default(),
-            vars: FxHashSet::default(),
+        let buffer = Buffer {
+            thread,
+            lines: Mutex::new(Vec::new()),
         };
-        let buffer = Arc::clone(&local.buffer);
         let mut lines = buffer.lines.lock();
-        write(rec, &mut local, &mut lines, event, guard);
+        write(rec, &mut Known::new(thread), &mut lines, event, guard);
         rec.flush(&buffer, &mut lines);
     }
 }
@@ -279,7 +289,7 @@ pub(crate) fn record(thread: ThreadId, event: &Event, guard: Option<&LockInfo>) 
 /// Declares what `event` names for the first time, then writes it.
 fn write(
     rec: &Recorder,
-    local: &mut Local,
+    known: &mut Known,
     lines: &mut Vec<u8>,
     event: &Event,
     guard: Option<&LockInfo>,
@@ -289,11 +299,11 @@ fn write(
         | Event::Acquire { lock, .. }
         | Event::Release { lock, .. }
         | Event::ChangeMode { lock, .. }
-        | Event::Wait { lock, .. } => rec.declare_lock(local, lines, lock),
+        | Event::Wait { lock, .. } => rec.declare_lock(known, lines, lock),
         Event::Read { var, .. } | Event::Write { var, .. } => {
-            rec.declare_var(local, lines, var, guard)
+            rec.declare_var(known, lines, var, guard)
         }
         _ => {}
     }
-    lockcheck_format::write_event(lines, next_seq(), local.buffer.thread, event);
+    lockcheck_format::write_event(lines, next_seq(), known.thread, event);
 }
