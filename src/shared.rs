@@ -236,6 +236,7 @@ impl<T> Shared<T> {
 
     /// The guarded-by check: `Some(finding)` when this access does not hold
     /// the declared guard.
+    #[inline]
     fn check_guard(
         &self,
         kind: AccessKind,

@@ -201,6 +201,7 @@ pub fn set_backtraces(on: bool) {
 /// Whether `Shared` accesses also go through the lockset check (Eraser),
 /// which predicts races the interleaving hid; its findings are labelled as
 /// predicted.
+#[inline]
 pub fn lockset() -> bool {
     cached(&LOCKSET, || flag("LOCKCHECK_LOCKSET").unwrap_or(false))
 }

@@ -77,17 +77,15 @@ impl HandOff {
 }
 
 /// Runs `f` on this thread's clocks (with its id), starting them on first use.
+/// Every `Shared` access comes through here: kept inline, its first-use
+/// set-up out of line.
+#[inline(always)]
 fn with_clocks<R>(f: impl FnOnce(ThreadId, &mut ThreadClock) -> R) -> Option<R> {
     CLOCK
         .try_with(|cell| {
             let mut c = cell.try_borrow_mut().ok()?;
             if c.id == 0 {
-                c.id = with_thread(|t| t.id())?.0;
-                let id = c.id;
-                if c.clock.get(id) == 0 {
-                    c.clock.set(id, 1);
-                    c.structural.set(id, 1);
-                }
+                start_clocks(&mut c)?;
             }
             let id = ThreadId(c.id);
             Some(f(id, &mut c))
@@ -96,7 +94,20 @@ fn with_clocks<R>(f: impl FnOnce(ThreadId, &mut ThreadClock) -> R) -> Option<R> 
         .flatten()
 }
 
+/// Gives this thread's clocks its id and first tick.
+#[cold]
+fn start_clocks(c: &mut ThreadClock) -> Option<()> {
+    c.id = with_thread(|t| t.id())?.0;
+    let id = c.id;
+    if c.clock.get(id) == 0 {
+        c.clock.set(id, 1);
+        c.structural.set(id, 1);
+    }
+    Some(())
+}
+
 /// Runs `f` on this thread's clock (with its id), starting it on first use.
+#[inline(always)]
 pub(crate) fn with_clock<R>(f: impl FnOnce(ThreadId, &mut VectorClock) -> R) -> Option<R> {
     with_clocks(|id, c| f(id, &mut c.clock))
 }
