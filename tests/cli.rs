@@ -199,3 +199,32 @@ fn run_without_program_is_a_usage_error() {
     let out = lockcheck(&["run"]);
     assert_eq!(code(&out), 2, "stderr:\n{}", stderr(&out));
 }
+
+#[test]
+fn text_reports_are_coloured_only_where_colour_belongs() {
+    let trace = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/traces/opposite_orders.std"
+    );
+    let text = |env: &[(&str, &str)]| {
+        let mut cmd = lockcheck_cmd(&["analyze", trace]);
+        cmd.env_remove("NO_COLOR").env_remove("CLICOLOR_FORCE");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("run lockcheck");
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // Captured through a pipe: plain text.
+    let piped = text(&[]);
+    assert!(piped.contains("error[lock-order-cycle]"), "{piped}");
+    assert!(!piped.contains('\x1b'), "{piped:?}");
+    // As on a terminal (forced, since the test has none): coloured.
+    let forced = text(&[("CLICOLOR_FORCE", "1")]);
+    assert!(forced.contains("\x1b["), "{forced:?}");
+    assert!(forced.contains("lock-order-cycle"));
+    // NO_COLOR wins, even over a forced terminal.
+    let no_color = text(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]);
+    assert!(!no_color.contains('\x1b'), "{no_color:?}");
+}

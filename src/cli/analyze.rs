@@ -86,11 +86,7 @@ pub(super) fn analyze(
         Format::Json => println!("{}", report::json::render(&findings, strict)),
         Format::Sarif => println!("{}", report::sarif::render(&findings, strict)),
         Format::Text => {
-            print!(
-                "{}",
-                report::text::render(&findings, super::run::use_color())
-            );
-            println!("{}", report::text::summary(&findings, strict));
+            super::run::print_text(&findings, &report::text::summary(&findings, strict));
         }
     }
     Ok(if findings.iter().any(|f| f.is_failing(strict)) {

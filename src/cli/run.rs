@@ -2,7 +2,7 @@
 //! library writes to a report file, print them.
 
 use std::ffi::OsString;
-use std::io::{BufRead, BufReader, IsTerminal};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 
@@ -190,8 +190,13 @@ pub(super) fn exit_code(findings: &[Finding], strict: bool, status: ExitStatus) 
     status.signal().map_or(EXIT_FINDINGS, |s| 128 + s)
 }
 
-pub(super) fn use_color() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+/// Prints a text report: coloured, through `anstream`, which keeps the
+/// colour on a terminal and drops it in a pipe, a file, or under `NO_COLOR`.
+pub(super) fn print_text(findings: &[Finding], summary: &str) {
+    use std::io::Write;
+    let mut out = anstream::stdout();
+    let _ = write!(out, "{}", report::text::render(findings, true));
+    let _ = writeln!(out, "{summary}");
 }
 
 /// `lockcheck run`.
@@ -213,10 +218,9 @@ pub(super) fn run(options: &CheckOptions, command: &[OsString]) -> Result<i32, C
             report::sarif::render(&outcome.findings, options.strict)
         ),
         Format::Text => {
-            print!("{}", report::text::render(&outcome.findings, use_color()));
-            println!(
-                "{}",
-                report::text::summary(&outcome.findings, options.strict)
+            print_text(
+                &outcome.findings,
+                &report::text::summary(&outcome.findings, options.strict),
             );
         }
     }

@@ -7,23 +7,32 @@ use crate::finding::{
     AccessNote, Finding, FindingKind, Frame, HeldRef, OrderEdge, SourceLocation, ThreadWait,
 };
 
-struct Style {
+use anstyle::{AnsiColor, Style};
+
+const ERROR: Style = AnsiColor::Red.on_default().bold();
+const WARNING: Style = AnsiColor::Yellow.on_default().bold();
+const SUPPRESSED: Style = AnsiColor::Cyan.on_default().bold();
+const EMPHASIS: Style = Style::new().bold();
+
+/// Whether the report is coloured.
+struct Painter {
     color: bool,
 }
 
-impl Style {
-    fn paint(&self, code: &str, s: &str) -> String {
+impl Painter {
+    fn paint(&self, style: Style, s: &str) -> String {
         if self.color {
-            format!("\x1b[{code}m{s}\x1b[0m")
+            format!("{style}{s}{style:#}")
         } else {
             s.to_owned()
         }
     }
 }
 
-/// Renders findings as text; `color` adds ANSI colours (for a terminal).
+/// Renders findings as text; `color` adds ANSI colours (the command line
+/// prints through `anstream`, which drops them where they do not belong).
 pub fn render(findings: &[Finding], color: bool) -> String {
-    let style = Style { color };
+    let style = Painter { color };
     let mut out = String::new();
     for f in findings {
         render_one(&mut out, f, &style);
@@ -47,15 +56,15 @@ fn primary_site(f: &Finding) -> Option<String> {
     f.events.first().map(|e| e.site.to_string())
 }
 
-fn render_one(out: &mut String, f: &Finding, style: &Style) {
-    let (level, code) = if f.suppressed.is_some() {
-        ("suppressed", "1;36")
+fn render_one(out: &mut String, f: &Finding, style: &Painter) {
+    let (level, color) = if f.suppressed.is_some() {
+        ("suppressed", SUPPRESSED)
     } else if f.is_guarded() {
-        ("warning", "1;33")
+        ("warning", WARNING)
     } else {
-        ("error", "1;31")
+        ("error", ERROR)
     };
-    let head = style.paint(code, &format!("{level}[{}]", f.kind));
+    let head = style.paint(color, &format!("{level}[{}]", f.kind));
     let _ = write!(out, "{head}: {}", f.summary);
     if f.count > 1 {
         let _ = write!(out, " (seen {} times)", f.count);
@@ -88,10 +97,14 @@ fn render_one(out: &mut String, f: &Finding, style: &Style) {
         }
     }
     for n in &f.notes {
-        let _ = writeln!(out, "   = {}: {n}", style.paint("1", "note"));
+        let _ = writeln!(out, "   = {}: {n}", style.paint(EMPHASIS, "note"));
     }
     if let Some(reason) = &f.suppressed {
-        let _ = writeln!(out, "   = {}: {reason}", style.paint("1", "suppressed"));
+        let _ = writeln!(
+            out,
+            "   = {}: {reason}",
+            style.paint(EMPHASIS, "suppressed")
+        );
     }
     out.push('\n');
 }
