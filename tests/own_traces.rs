@@ -204,3 +204,33 @@ fn the_lockset_option_predicts_a_race_that_a_lock_hand_off_hid() {
     let locked = analyse_with(&body(true), true);
     assert!(locked.is_empty(), "{locked:?}");
 }
+
+#[test]
+fn an_upgrade_waits_for_the_readers_and_deadlocks_with_one_that_waits_for_it() {
+    // T2 holds m and an upgradable read of rw; T3 reads rw. T2 upgrades,
+    // waiting for T3 to leave.
+    let start = "10 T2 acq L1 exclusive blocking a.rs:10:1
+11 T2 acq L2 upgradable blocking a.rs:11:1
+12 T3 acq L2 read blocking a.rs:12:1
+13 T2 req L2 exclusive a.rs:13:1
+";
+    // T3 then asks for m: each waits for the other, from that request on
+    // (so it is found there, even though T3 then gives up, as a thread
+    // that lockcheck broke out of the deadlock does).
+    let stuck = analyse(&format!(
+        "{start}14 T3 req L1 exclusive a.rs:14:1
+15 T3 rel L2 a.rs:12:1
+16 T3 end
+"
+    ));
+    assert_eq!(kinds(&stuck), [FindingKind::Deadlock], "{stuck:?}");
+    // T3 leaves instead: the upgrade goes through.
+    let leaves = analyse(&format!(
+        "{start}14 T3 rel L2 a.rs:12:1
+15 T2 mode L2 upgradable exclusive a.rs:11:1
+16 T2 rel L2 a.rs:11:1
+17 T2 rel L1 a.rs:10:1
+"
+    ));
+    assert!(leaves.is_empty(), "{leaves:?}");
+}

@@ -28,10 +28,11 @@ use threads::{ThreadTable, ThreadTrack};
 struct LockTrack {
     release: VectorClock,
     read_release: VectorClock,
-    /// Thread holding it exclusively, if any.
     /// The thread holding it in a mode that excludes its own kind (a
     /// write, or an upgradable read), and that mode.
     owner: Option<(ThreadId, AcquireMode)>,
+    /// Read holds of it, by every thread (a writer waits for all of them).
+    shared: u32,
     /// Whose clock `release` is: that thread's own clock already knows it.
     releaser: ThreadId,
 }
@@ -42,8 +43,22 @@ impl Default for LockTrack {
             release: VectorClock::new(),
             read_release: VectorClock::new(),
             owner: None,
+            shared: 0,
             releaser: ThreadId(0),
         }
+    }
+}
+
+impl LockTrack {
+    /// Whether `thread`, asking for the lock in `mode`, must wait for
+    /// another thread: an owner in a conflicting mode, or (for a writer)
+    /// readers other than itself (`own_reads` of the read holds are its own).
+    fn excludes(&self, thread: ThreadId, mode: AcquireMode, own_reads: u32) -> bool {
+        let by_owner = self
+            .owner
+            .is_some_and(|(o, held)| o != thread && mode.blocked_by(held));
+        let by_readers = self.shared > own_reads && mode.blocked_by(AcquireMode::Read);
+        by_owner || by_readers
     }
 }
 
@@ -260,10 +275,18 @@ impl Analyzer {
     /// deadlock right here.
     fn request(&mut self, thread: ThreadId, lock: &LockInfo, mode: AcquireMode, site: Site) {
         self.validate(thread, lock, mode, site);
-        let owner = self.locks.get(&lock.id).and_then(|l| l.owner);
         let t = self.threads.get_mut(thread);
         t.pending = Some((*lock, mode, site));
-        if owner.is_none_or(|(o, held)| o == thread || !mode.blocked_by(held)) {
+        let own_reads = t
+            .held
+            .iter()
+            .filter(|h| h.lock.id == lock.id && h.mode.is_shared())
+            .count() as u32;
+        let waits = self
+            .locks
+            .get(&lock.id)
+            .is_some_and(|l| l.excludes(thread, mode, own_reads));
+        if !waits {
             return;
         }
         let waiter = Waiter {
@@ -400,6 +423,9 @@ impl Analyzer {
         if mode.blocked_by(mode) {
             lock_track.owner = Some((thread, mode));
         }
+        if mode.is_shared() {
+            lock_track.shared += 1;
+        }
         if lock_track.releaser != thread {
             t.clock.join(&lock_track.release);
         }
@@ -474,6 +500,12 @@ impl Analyzer {
         t.held[i].mode = to;
         let lock_track = self.locks.entry(lock.id).or_default();
         lock_track.owner = to.blocked_by(to).then_some((thread, to));
+        if from.is_shared() {
+            lock_track.shared = lock_track.shared.saturating_sub(1);
+        }
+        if to.is_shared() {
+            lock_track.shared += 1;
+        }
         if from == AcquireMode::Exclusive {
             lock_track.release.clone_from(&t.clock);
             lock_track.releaser = thread;
@@ -486,7 +518,11 @@ impl Analyzer {
 
     /// A thread ended: what it still holds was leaked and stays locked.
     fn end(&mut self, thread: ThreadId) {
+        // An ended thread waits for nothing (one broken out of a deadlock
+        // asked for a lock it never got).
+        self.waits.unblock(thread);
         let t = self.threads.get_mut(thread);
+        t.pending = None;
         let held = std::mem::take(&mut t.held);
         t.depth.clear();
         let info = t.info.clone();
@@ -518,6 +554,9 @@ impl Analyzer {
         let lock_track = self.locks.entry(lock.id).or_default();
         if lock_track.owner.is_some_and(|(o, _)| o == thread) {
             lock_track.owner = None;
+        }
+        if held.mode.is_shared() {
+            lock_track.shared = lock_track.shared.saturating_sub(1);
         }
         match held.mode {
             AcquireMode::Exclusive => {

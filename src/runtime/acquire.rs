@@ -37,7 +37,7 @@ use crate::sync::meta::LockMeta;
 /// How long a contended acquire waits before it joins the wait-for graph.
 /// Short waits are the common case and should not pay for the global graph;
 /// a real deadlock is still reported well within a second.
-const GRACE: Duration = Duration::from_millis(50);
+pub(crate) const GRACE: Duration = Duration::from_millis(50);
 
 /// The raw operations of one acquisition, supplied by the wrapper.
 pub(crate) struct RawAcquire<TryNow, TryFor, Block> {
@@ -437,8 +437,32 @@ fn contended<G>(
     }
     // Report what validation found before blocking: a hang must not swallow it.
     emit(pending);
+    let _waiting = enter_wait(thread, held, lock, mode, site);
+    block()
+}
+
+/// A thread registered in the wait-for graph; it leaves when this drops.
+pub(crate) struct Waiting(crate::event::ThreadId);
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        global().waits.lock().unblock(self.0);
+    }
+}
+
+/// Registers this thread as blocked on `lock`. If that closes a cycle of
+/// blocked threads, reports the deadlock and panics instead, which breaks it.
+#[track_caller]
+fn enter_wait(
+    thread: ThreadInfo,
+    held: Vec<HeldLock>,
+    lock: &LockInfo,
+    mode: AcquireMode,
+    site: Site,
+) -> Waiting {
+    let id = thread.id;
     let waiter = Waiter {
-        thread: thread.clone(),
+        thread,
         lock: *lock,
         mode,
         site,
@@ -453,9 +477,28 @@ fn contended<G>(
             Severity::Fatal,
         );
     }
-    let guard = block();
-    global().waits.lock().unblock(thread.id);
-    guard
+    Waiting(id)
+}
+
+/// An `upgrade()` that did not get the lock within the grace period: it
+/// waits for the other readers, so it joins the wait-for graph like any
+/// writer (a reader that waits for a lock this thread holds deadlocks it).
+#[track_caller]
+pub(crate) fn wait_for_upgrade(
+    meta: &LockMeta,
+    site: &'static Location<'static>,
+) -> Option<Waiting> {
+    if !config::enabled() {
+        return None;
+    }
+    let (thread, held) = thread_and_held();
+    Some(enter_wait(
+        thread,
+        held,
+        &meta.info(),
+        AcquireMode::Exclusive,
+        Site::from(site),
+    ))
 }
 
 /// Checks an `upgrade()` of an upgradable read, which waits for every reader.

@@ -287,7 +287,25 @@ impl<'a, T: ?Sized> RwLockUpgradableReadGuard<'a, T> {
             acquire::check_upgrade(&guard.lock.meta, Location::caller());
         }
         let (lock, inner, tracked) = guard.into_parts();
-        let inner = parking_lot::RwLockUpgradableReadGuard::upgrade(inner);
+        let inner = if tracked {
+            match parking_lot::RwLockUpgradableReadGuard::try_upgrade_for(inner, acquire::GRACE) {
+                Ok(inner) => inner,
+                Err(inner) => {
+                    // Whole again while waiting, so that the panic that
+                    // breaks a deadlock releases the upgradable read.
+                    let guard = RwLockUpgradableReadGuard {
+                        lock,
+                        inner,
+                        tracked,
+                    };
+                    let _waiting = acquire::wait_for_upgrade(&lock.meta, Location::caller());
+                    let (_, inner, _) = guard.into_parts();
+                    parking_lot::RwLockUpgradableReadGuard::upgrade(inner)
+                }
+            }
+        } else {
+            parking_lot::RwLockUpgradableReadGuard::upgrade(inner)
+        };
         if tracked {
             acquire::change_mode(&lock.meta, AcquireMode::Upgradable, AcquireMode::Exclusive);
         }
