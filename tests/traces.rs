@@ -1,7 +1,7 @@
 //! `lockcheck analyze` and `lockcheck graph` on traces: every trace fixture
 //! (fixtures/traces/*.std, verdict in its `# expect:` header), the STD
-//! traces recorded by other projects (../shared/external-traces, which CI
-//! lays beside the checkout), and bad input.
+//! traces recorded by other projects (tests/external-traces, copied from the
+//! project's shared folder so that a fresh clone has them), and bad input.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -40,12 +40,8 @@ fn fixtures_dir() -> PathBuf {
 }
 
 fn external_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/external-traces");
-    assert!(
-        dir.is_dir(),
-        "{} is missing: these tests read the STD traces of the project's shared folder",
-        dir.display()
-    );
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/external-traces");
+    assert!(dir.is_dir(), "{} is missing", dir.display());
     dir
 }
 
