@@ -422,14 +422,19 @@ fn contended<G>(
     block: impl FnOnce() -> G,
 ) -> G {
     let site = Site::from(site);
-    let (thread, held) = thread_and_held();
-    if let Some((_, _)) = self_deadlock::check(&held, lock, mode) {
-        // Whatever the mode, the lock is taken and this thread holds it in a
-        // conflicting way (or a writer queued behind its read): a certain hang.
-        let conflict = self_deadlock::SelfConflict::Certain;
-        let finding =
-            findings::self_deadlock(&thread, &held, lock, mode, site, conflict, &capture());
-        report(finding, Severity::Fatal);
+    // Most contention ends within the grace period: the thread's identity
+    // and held locks are copied out only when they are needed.
+    if with_thread(|t| t.holds(lock.id)) == Some(true) {
+        let (thread, held) = thread_and_held();
+        if self_deadlock::check(&held, lock, mode).is_some() {
+            // Whatever the mode, the lock is taken and this thread holds it
+            // in a conflicting way (or a writer queued behind its read): a
+            // certain hang.
+            let conflict = self_deadlock::SelfConflict::Certain;
+            let finding =
+                findings::self_deadlock(&thread, &held, lock, mode, site, conflict, &capture());
+            report(finding, Severity::Fatal);
+        }
     }
     if let Some(g) = try_for(GRACE) {
         emit(pending);
@@ -437,6 +442,7 @@ fn contended<G>(
     }
     // Report what validation found before blocking: a hang must not swallow it.
     emit(pending);
+    let (thread, held) = thread_and_held();
     let _waiting = enter_wait(thread, held, lock, mode, site);
     block()
 }
