@@ -199,3 +199,18 @@ fn the_graph_of_a_recorded_dining_philosophers_shows_the_five_cycle_in_red() {
         .count();
     assert_eq!(red, 5, "{dot}");
 }
+
+#[test]
+fn a_trace_in_a_directory_that_does_not_exist_is_refused_before_the_run() {
+    let out = Command::new(env!("CARGO_BIN_EXE_lockcheck"))
+        .args(["run", "--trace", "no/such/dir/run.lct", "--", "true"])
+        .output()
+        .expect("run lockcheck");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("no/such/dir/run.lct") && stderr.contains("does not exist"),
+        "{stderr}"
+    );
+}

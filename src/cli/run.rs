@@ -106,6 +106,12 @@ fn prepare_trace(path: &Path) -> Result<PathBuf, CliError> {
             path.display()
         ))
     })?;
+    if !absolute.parent().is_some_and(Path::is_dir) {
+        return Err(CliError(format!(
+            "{}: cannot record a trace there: its directory does not exist",
+            path.display()
+        )));
+    }
     for stale in [absolute.clone(), spool_of(&absolute)] {
         match std::fs::remove_file(&stale) {
             Ok(()) => {}
