@@ -77,6 +77,7 @@ impl VectorClock {
     }
 
     /// Sets component `thread`.
+    #[inline]
     pub fn set(&mut self, thread: u64, value: u32) {
         let Ok(i) = usize::try_from(thread) else {
             return;
@@ -88,6 +89,7 @@ impl VectorClock {
     }
 
     /// Advances component `thread` by one: a new epoch of that thread.
+    #[inline]
     pub fn tick(&mut self, thread: u64) {
         let next = self.get(thread).saturating_add(1);
         self.set(thread, next);
@@ -109,6 +111,12 @@ impl VectorClock {
             .iter()
             .enumerate()
             .all(|(i, c)| *c <= other.get(i as u64))
+    }
+
+    /// Holds no component at all (a cleared or new clock): joining it
+    /// changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 
     /// Forgets everything (the zero clock), keeping the allocation.

@@ -41,6 +41,10 @@ struct ThreadClock {
     /// not locks: what orders every schedule, not just this one (tells a
     /// lock-order cycle whose halves could never overlap).
     structural: VectorClock,
+    /// Counts the joins into `clock`. Between two joins only the thread's
+    /// own entry changes, so a lock it released before needs just that
+    /// entry updated, not a copy of the whole clock.
+    generation: u64,
 }
 
 thread_local! {
@@ -49,6 +53,7 @@ thread_local! {
             id: 0,
             clock: VectorClock::new(),
             structural: VectorClock::new(),
+            generation: 0,
         })
     };
 }
@@ -136,6 +141,7 @@ pub(crate) fn release_clock() -> HandOff {
 /// Orders this thread after everything `other` carries.
 pub(crate) fn acquire_clock(other: &HandOff) {
     with_clocks(|_, c| {
+        c.generation += 1;
         c.clock.join(&other.full);
         c.structural.join(&other.structural);
     });
@@ -144,6 +150,7 @@ pub(crate) fn acquire_clock(other: &HandOff) {
 /// A thread spawned by lockcheck starts after its parent's spawn.
 pub(crate) fn start_child(parent: &HandOff) {
     with_clocks(|id, c| {
+        c.generation += 1;
         c.clock.join(&parent.full);
         c.clock.tick(id.0);
         c.structural.join(&parent.structural);
@@ -162,6 +169,8 @@ pub(crate) struct LockClocks {
     /// takes the lock again there is nothing to join: the common case of a
     /// lock used by one thread at a time costs no clock walk.
     releaser: u64,
+    /// The releaser's join count when `release` was copied from its clock.
+    generation: u64,
 }
 
 impl LockClocks {
@@ -170,6 +179,7 @@ impl LockClocks {
             release: VectorClock::new(),
             read_release: VectorClock::new(),
             releaser: 0,
+            generation: 0,
         }
     }
 }
@@ -180,12 +190,16 @@ pub(crate) fn acquired(meta: &LockMeta, mode: AcquireMode) {
         return;
     }
     meta.with_clocks(|lock| {
-        with_clock(|id, clock| {
+        with_clocks(|id, c| {
             if lock.releaser != id.0 {
-                clock.join(&lock.release);
+                c.generation += 1;
+                c.clock.join(&lock.release);
             }
-            if matches!(mode, AcquireMode::Exclusive | AcquireMode::Upgradable) {
-                clock.join(&lock.read_release);
+            if matches!(mode, AcquireMode::Exclusive | AcquireMode::Upgradable)
+                && !lock.read_release.is_empty()
+            {
+                c.generation += 1;
+                c.clock.join(&lock.read_release);
             }
         });
     });
@@ -197,20 +211,27 @@ pub(crate) fn releasing(meta: &LockMeta, mode: AcquireMode) {
         return;
     }
     meta.with_clocks(|lock| {
-        with_clock(|id, clock| {
+        with_clocks(|id, c| {
             match mode {
                 AcquireMode::Exclusive => {
-                    lock.release.clone_from(clock);
-                    lock.releaser = id.0;
+                    if lock.releaser == id.0 && lock.generation == c.generation {
+                        // Its last release here copied this clock, which has
+                        // changed in its own entry only since.
+                        lock.release.set(id.0, c.clock.get(id.0));
+                    } else {
+                        lock.release.clone_from(&c.clock);
+                        lock.releaser = id.0;
+                        lock.generation = c.generation;
+                    }
                     // The writer saw every earlier reader's release; its own
                     // release clock carries them on.
                     lock.read_release.clear();
                 }
                 AcquireMode::Read | AcquireMode::RecursiveRead | AcquireMode::Upgradable => {
-                    lock.read_release.join(clock)
+                    lock.read_release.join(&c.clock)
                 }
             }
-            clock.tick(id.0);
+            c.clock.tick(id.0);
         });
     });
 }
