@@ -330,3 +330,41 @@ fn a_race_between_the_same_two_lines_is_one_finding_with_a_count() {
     let pairs: std::collections::HashSet<_> = found.iter().map(|f| f.key.clone()).collect();
     assert_eq!(pairs.len(), found.len(), "one finding per pair of sites");
 }
+
+/// A thread that releases a lock again with no other synchronisation in
+/// between updates only its own entry of the lock's clock: what it wrote in
+/// its second critical section must still reach the next holder, and an
+/// access outside the lock must still race.
+fn repeated_releases_then_read(read_under_lock: bool, name: &'static str) -> Vec<Finding> {
+    collect();
+    let m = Arc::new(Mutex::named("race.repeat.m", ()));
+    let x = Arc::new(Shared::named(name, 0));
+    let (handed, taken) = std::sync::mpsc::channel();
+    let (m1, x1) = (m.clone(), x.clone());
+    let writer = thread::spawn(move || {
+        drop(m1.lock());
+        let guard = m1.lock();
+        x1.set(1);
+        drop(guard);
+        // A std channel: no happens-before that lockcheck sees.
+        handed.send(()).unwrap();
+    });
+    taken.recv().unwrap();
+    if read_under_lock {
+        let _guard = m.lock();
+        x.get();
+    } else {
+        x.get();
+    }
+    writer.join().unwrap();
+    races_on(name)
+}
+
+#[test]
+fn a_write_in_a_later_critical_section_reaches_the_next_holder() {
+    assert!(repeated_releases_then_read(true, "race.repeat.locked").is_empty());
+    assert_eq!(
+        repeated_releases_then_read(false, "race.repeat.unlocked").len(),
+        1
+    );
+}
