@@ -395,6 +395,21 @@ pub enum Event {
         /// The thread.
         thread: ThreadId,
     },
+    /// A lock was dropped: its id is never used again, so the detectors can
+    /// forget it (memory follows the live locks, as in the live runtime).
+    LockDropped {
+        /// The dropping thread.
+        thread: ThreadId,
+        /// The lock.
+        lock: LockInfo,
+    },
+    /// A shared variable was dropped: the detectors forget it.
+    VarDropped {
+        /// The dropping thread.
+        thread: ThreadId,
+        /// The variable.
+        var: VarInfo,
+    },
     /// A thread names itself (a trace's thread table).
     ThreadName {
         /// The thread.

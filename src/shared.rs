@@ -51,7 +51,7 @@ struct Slot<T> {
 /// assert_eq!(hits.get(), 2);
 /// ```
 pub struct Shared<T> {
-    var: VarInfo,
+    var: Identity,
     guard: Option<LockInfo>,
     slot: parking_lot::Mutex<Slot<T>>,
 }
@@ -73,11 +73,11 @@ impl<T> Shared<T> {
     fn make(name: Option<&'static str>, value: T) -> Self {
         hb::activate();
         Shared {
-            var: VarInfo {
+            var: Identity(VarInfo {
                 id: VarId(NEXT_VAR.fetch_add(1, Relaxed)),
                 name,
                 created: Site::caller(),
-            },
+            }),
             guard: None,
             slot: parking_lot::Mutex::new(Slot {
                 value,
@@ -264,7 +264,7 @@ impl<T> Shared<T> {
         let Some(thread) = with_thread(|t| t.id()) else {
             return;
         };
-        let event = Event::access(kind, thread, self.var, Site::from(site), update);
+        let event = Event::access(kind, thread, *self.var, Site::from(site), update);
         recorder::record(thread, &event, self.guard.as_ref());
     }
 
@@ -274,6 +274,31 @@ impl<T> Shared<T> {
             findings::data_race(&self.var, race, &name, &capture()),
             Severity::Hazard,
         );
+    }
+}
+
+/// A variable's identity. Dropping it (with its `Shared`, or after
+/// `into_inner`) tells a recorded trace that the variable is gone.
+struct Identity(VarInfo);
+
+impl std::ops::Deref for Identity {
+    type Target = VarInfo;
+    fn deref(&self) -> &VarInfo {
+        &self.0
+    }
+}
+
+impl Drop for Identity {
+    fn drop(&mut self) {
+        if recorder::on() {
+            if let Some(thread) = with_thread(|t| t.id()) {
+                let event = Event::VarDropped {
+                    thread,
+                    var: self.0,
+                };
+                recorder::record(thread, &event, None);
+            }
+        }
     }
 }
 

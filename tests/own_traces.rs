@@ -234,3 +234,49 @@ fn an_upgrade_waits_for_the_readers_and_deadlocks_with_one_that_waits_for_it() {
     ));
     assert!(leaves.is_empty(), "{leaves:?}");
 }
+
+#[test]
+fn a_dropped_lock_or_variable_leaves_the_declarations() {
+    let text = format!(
+        "{HEAD}10 T1 acq L1 exclusive blocking a.rs:10:1
+11 T1 w V1 a.rs:11:1
+12 T1 rel L1 a.rs:10:1
+13 T1 drop-lock L1
+14 T1 drop-var V1
+15 T1 acq L1 exclusive blocking a.rs:15:1
+16 T1 r V1 a.rs:16:1
+"
+    );
+    let items: Vec<_> = LockcheckReader::new(text.as_bytes(), "test.lct").collect();
+    let dropped = items
+        .iter()
+        .filter(|i| {
+            matches!(
+                i,
+                Ok(lockcheck::event::Event::LockDropped { .. }
+                    | lockcheck::event::Event::VarDropped { .. })
+            )
+        })
+        .count();
+    assert_eq!(dropped, 2, "{items:?}");
+    // Uses after the drop name what no longer exists.
+    let errors: Vec<String> = items
+        .iter()
+        .filter_map(|i| i.as_ref().err().map(ToString::to_string))
+        .collect();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(
+        errors[0].starts_with("test.lct:10:") && errors[0].contains("L1"),
+        "{errors:?}"
+    );
+    assert!(
+        errors[1].starts_with("test.lct:11:") && errors[1].contains("V1"),
+        "{errors:?}"
+    );
+    // And the analysis of what was read is clean: nothing raced, nothing leaked.
+    let mut analyzer = Analyzer::new(OrderGranularity::Instance);
+    for event in items.into_iter().flatten() {
+        analyzer.event(&event);
+    }
+    assert!(analyzer.finish().is_empty());
+}

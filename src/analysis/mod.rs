@@ -230,6 +230,13 @@ impl Analyzer {
                 }
             }
             Event::End { thread } => self.end(*thread),
+            Event::LockDropped { lock, .. } => {
+                self.locks.remove(&lock.id);
+                self.order.remove_lock(lock.id);
+            }
+            Event::VarDropped { var, .. } => {
+                self.vars.remove(&var.id);
+            }
             Event::Spawn { parent, child, .. } => {
                 let p = self.thread(*parent);
                 let start = (p.clock.clone(), p.structural.clone());
@@ -687,6 +694,8 @@ fn event_thread(event: &Event) -> Option<ThreadId> {
         | Event::Send { thread, .. }
         | Event::Receive { thread, .. }
         | Event::End { thread }
+        | Event::LockDropped { thread, .. }
+        | Event::VarDropped { thread, .. }
         | Event::Acquire { thread, .. }
         | Event::Release { thread, .. }
         | Event::Read { thread, .. }

@@ -295,6 +295,20 @@ fn write(
     guard: Option<&LockInfo>,
 ) {
     match event {
+        // Only what this trace declared is dropped in it; the id leaves the
+        // declarations, which so follow the live locks and variables.
+        Event::LockDropped { lock, .. } => {
+            known.locks.remove(&lock.id.0);
+            if !rec.declared.lock().locks.remove(&lock.id.0) {
+                return;
+            }
+        }
+        Event::VarDropped { var, .. } => {
+            known.vars.remove(&var.id.0);
+            if !rec.declared.lock().vars.remove(&var.id.0) {
+                return;
+            }
+        }
         Event::Request { lock, .. }
         | Event::Acquire { lock, .. }
         | Event::Release { lock, .. }

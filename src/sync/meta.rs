@@ -149,6 +149,16 @@ impl Drop for LockMeta {
         if *self.in_graph.get_mut() {
             crate::runtime::forget_lock(LockId(*self.id.get_mut()));
         }
+        // A lock that never had an id was never used, so never recorded.
+        if *self.id.get_mut() != 0 && crate::runtime::recorder::on() {
+            if let Some(thread) = crate::runtime::thread_state::with_thread(|t| t.id()) {
+                let event = crate::event::Event::LockDropped {
+                    thread,
+                    lock: self.info(),
+                };
+                crate::runtime::recorder::record(thread, &event, None);
+            }
+        }
     }
 }
 

@@ -52,11 +52,13 @@ mod op {
     pub const SEND: &[u8] = b"send";
     pub const RECEIVE: &[u8] = b"recv";
     pub const END: &[u8] = b"end";
+    pub const DROP_LOCK: &[u8] = b"drop-lock";
+    pub const DROP_VAR: &[u8] = b"drop-var";
 }
 
 /// The ops a line may have, as listed in messages about an unknown one.
 const OPS: &str =
-    "lock, var, thread, guard, req, acq, rel, mode, r, w, spawn, join, notify, wait, send, recv, end";
+    "lock, var, thread, guard, req, acq, rel, mode, r, w, spawn, join, notify, wait, send, recv, end, drop-lock, drop-var";
 
 /// The whole line an op takes, for messages about a missing or extra field.
 fn usage(name: &[u8]) -> &'static str {
@@ -77,6 +79,8 @@ fn usage(name: &[u8]) -> &'static str {
         op::WAIT => "<seq> T<thread> wait C<id> L<id> <site>",
         op::SEND => "<seq> T<thread> send M<id> <site>",
         op::RECEIVE => "<seq> T<thread> recv M<id> <site>",
+        op::DROP_LOCK => "<seq> T<thread> drop-lock L<id>",
+        op::DROP_VAR => "<seq> T<thread> drop-var V<id>",
         _ => "<seq> T<thread> end",
     }
 }
@@ -491,6 +495,15 @@ pub(super) mod tests {
                 site: s,
             },
             Event::End { thread: t2 },
+            // Last: after them, the dropped ones are no longer declared.
+            Event::VarDropped {
+                thread: t1,
+                var: anon,
+            },
+            Event::LockDropped {
+                thread: t2,
+                lock: re,
+            },
         ];
         let mut out = HEADER.as_bytes().to_vec();
         out.push(b'\n');

@@ -269,6 +269,20 @@ impl Decoder {
                 site: line.site()?,
             },
             op::END => Event::End { thread },
+            // A dropped lock or variable leaves the declarations: its id is
+            // never used again, and the reader's memory follows the live ones.
+            op::DROP_LOCK => {
+                let lock = line.lock()?;
+                line.finish()?;
+                self.declared.locks.remove(&lock.id.0);
+                return Ok(Some(Event::LockDropped { thread, lock }));
+            }
+            op::DROP_VAR => {
+                let var = line.var()?;
+                line.finish()?;
+                self.declared.vars.remove(&var.id.0);
+                return Ok(Some(Event::VarDropped { thread, var }));
+            }
             other => {
                 return Err(format!(
                     "unknown operation `{}` (expected one of {OPS})",

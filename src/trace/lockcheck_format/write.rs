@@ -137,6 +137,12 @@ pub fn write_event(out: &mut Vec<u8>, seq: u64, thread: ThreadId, event: &Event)
             .id(MESSAGE_ID, *message)
             .site(site),
         Event::End { thread } => start(out, seq, *thread, op::END),
+        Event::LockDropped { thread, lock } => {
+            start(out, seq, *thread, op::DROP_LOCK).id(LOCK_ID, lock.id.0)
+        }
+        Event::VarDropped { thread, var } => {
+            start(out, seq, *thread, op::DROP_VAR).id(VAR_ID, var.id.0)
+        }
         Event::ThreadName { thread, name } => start(out, seq, *thread, op::THREAD).name(Some(name)),
     };
     line.end();
