@@ -39,10 +39,10 @@ struct Args {
     /// Shared variables V0…, variable v always accessed under lock v % locks.
     #[arg(long, default_value_t = Config::default().vars)]
     vars: u32,
-    /// Lock-order cycles of length 2 to plant (locks CA<i> and CB<i>).
+    /// Lock-order cycles of length 2 to plant (locks CA0 and CB0, CA1 and CB1, …).
     #[arg(long, default_value_t = 0)]
     cycles: u32,
-    /// Data races to plant (variables R<j>, written by two unordered threads).
+    /// Data races to plant (variables R0, R1, …, each written by two unordered threads).
     #[arg(long, default_value_t = 0)]
     races: u32,
     /// Seed of the pseudo-random choices: same options, same bytes.
