@@ -38,6 +38,7 @@ pub mod fixture;
 pub mod report;
 mod runtime;
 pub mod shared;
+pub mod stack;
 pub mod suppress;
 pub mod sync;
 pub mod thread;

@@ -302,8 +302,8 @@ impl Drop for Identity {
     }
 }
 
-fn capture() -> Option<backtrace::Backtrace> {
-    config::backtraces().then(backtrace::Backtrace::new_unresolved)
+fn capture() -> Option<crate::stack::CallStack> {
+    config::backtraces().then(crate::stack::CallStack::capture)
 }
 
 fn access_record(

@@ -193,7 +193,7 @@ pub fn self_deadlock(
     mode: AcquireMode,
     site: Site,
     conflict: SelfConflict,
-    backtrace: &Option<backtrace::Backtrace>,
+    backtrace: &Option<crate::stack::CallStack>,
 ) -> Finding {
     let first = held.iter().find(|h| h.lock.id == lock.id);
     let mut notes = Vec::new();
@@ -322,7 +322,7 @@ pub fn data_race(
     var: &VarInfo,
     race: &Race,
     thread_ref: &dyn Fn(crate::event::ThreadId) -> ThreadRef,
-    backtrace: &Option<backtrace::Backtrace>,
+    backtrace: &Option<crate::stack::CallStack>,
 ) -> Finding {
     let variable = VarRef::from(var);
     let (current, previous) = (&race.current, &race.previous);
@@ -368,7 +368,7 @@ pub fn unguarded_access(
     guard: &LockInfo,
     access: &Access,
     thread: ThreadRef,
-    backtrace: &Option<backtrace::Backtrace>,
+    backtrace: &Option<crate::stack::CallStack>,
 ) -> Finding {
     let variable = VarRef::from(var);
     let guard_ref = LockRef::from(guard);
@@ -398,7 +398,7 @@ pub fn predicted_race(
     var: &VarInfo,
     access: &Access,
     thread: ThreadRef,
-    backtrace: &Option<backtrace::Backtrace>,
+    backtrace: &Option<crate::stack::CallStack>,
 ) -> Finding {
     let variable = VarRef::from(var);
     Finding {

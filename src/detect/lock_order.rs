@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 
 use rustc_hash::FxHashMap as HashMap;
 
-use backtrace::Backtrace;
+use crate::stack::CallStack;
 use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableDiGraph};
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
@@ -68,7 +68,7 @@ pub(crate) struct EdgeData {
     held_mode: AcquireMode,
     acquire_mode: AcquireMode,
     thread: ThreadInfo,
-    backtrace: Option<Backtrace>,
+    backtrace: Option<CallStack>,
     /// Locks held exclusively at *every* occurrence of this edge, besides its
     /// own endpoints: candidates for a gate lock.
     gates: Vec<LockInfo>,
@@ -96,7 +96,7 @@ pub struct CycleEdge {
     /// Thread that first took the edge.
     pub thread: ThreadInfo,
     /// Unresolved backtrace of the first acquisition, if captured.
-    pub backtrace: Option<Backtrace>,
+    pub backtrace: Option<CallStack>,
 }
 
 /// A strong cycle in the lock-order graph.
@@ -204,7 +204,7 @@ impl LockOrderGraph {
         thread: &ThreadInfo,
         held: &[HeldLock],
         new: &HeldLock,
-        backtrace: &mut dyn FnMut() -> Option<Backtrace>,
+        backtrace: &mut dyn FnMut() -> Option<CallStack>,
     ) -> Vec<Cycle> {
         self.on_acquire_at(thread, held, new, None, backtrace)
     }
@@ -218,12 +218,12 @@ impl LockOrderGraph {
         held: &[HeldLock],
         new: &HeldLock,
         clock: Option<&VectorClock>,
-        backtrace: &mut dyn FnMut() -> Option<Backtrace>,
+        backtrace: &mut dyn FnMut() -> Option<CallStack>,
     ) -> Vec<Cycle> {
         let new_key = self.key(&new.lock);
         let to = self.node(&new.lock);
         let mut cycles = Vec::new();
-        let mut captured: Option<Option<Backtrace>> = None;
+        let mut captured: Option<Option<CallStack>> = None;
         for (i, h) in held.iter().enumerate() {
             if h.lock.id == new.lock.id {
                 // Re-acquiring the same instance is a self-deadlock question,

@@ -9,7 +9,7 @@
 
 use rustc_hash::FxHashMap as HashMap;
 
-use backtrace::Backtrace;
+use crate::stack::CallStack;
 
 use crate::event::{AcquireMode, HeldLock, LockInfo, Site, ThreadId, ThreadInfo};
 
@@ -27,7 +27,7 @@ pub struct Waiter {
     /// What it holds.
     pub held: Vec<HeldLock>,
     /// Unresolved backtrace at the wait, if captured.
-    pub backtrace: Option<Backtrace>,
+    pub backtrace: Option<CallStack>,
 }
 
 impl Waiter {

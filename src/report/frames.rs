@@ -1,9 +1,8 @@
 //! Backtraces trimmed to the user's frames, symbolised only when a report is
 //! made (capture is cheap, symbolisation is not).
 
-use backtrace::Backtrace;
-
 use crate::finding::{Frame, SourceLocation};
+use crate::stack::CallStack;
 
 /// Most frames a report shows per backtrace.
 const MAX_FRAMES: usize = 12;
@@ -28,20 +27,24 @@ fn is_internal(function: &str) -> bool {
     PREFIXES.iter().any(|p| name.starts_with(p)) || name == "clone" || name == "clone3"
 }
 
-/// Symbolises `bt` and keeps the user's frames, innermost first.
-pub fn user_frames(bt: &Backtrace) -> Vec<Frame> {
-    let mut bt = bt.clone();
-    bt.resolve();
+/// Symbolises `stack` and keeps the user's frames, innermost first (an
+/// inlined call is a frame of its own).
+pub fn user_frames(stack: &CallStack) -> Vec<Frame> {
     let mut out = Vec::new();
-    for frame in bt.frames() {
-        for sym in frame.symbols() {
-            let Some(name) = sym.name() else { continue };
+    for &address in stack.addresses() {
+        let mut start_reached = false;
+        backtrace::resolve(address as *mut std::ffi::c_void, |sym| {
+            if start_reached || out.len() >= MAX_FRAMES {
+                return;
+            }
+            let Some(name) = sym.name() else { return };
             let function = format!("{name:#}");
             if function.contains("__rust_begin_short_backtrace") {
-                return out;
+                start_reached = true;
+                return;
             }
             if is_internal(&function) {
-                continue;
+                return;
             }
             let location = match (sym.filename(), sym.lineno()) {
                 (Some(file), Some(line)) => Some(SourceLocation {
@@ -52,16 +55,16 @@ pub fn user_frames(bt: &Backtrace) -> Vec<Frame> {
                 _ => None,
             };
             out.push(Frame { function, location });
-            if out.len() >= MAX_FRAMES {
-                return out;
-            }
+        });
+        if start_reached || out.len() >= MAX_FRAMES {
+            break;
         }
     }
     out
 }
 
 /// [`user_frames`] of an optional backtrace.
-pub fn user_frames_of(bt: &Option<Backtrace>) -> Vec<Frame> {
+pub fn user_frames_of(bt: &Option<CallStack>) -> Vec<Frame> {
     bt.as_ref().map(user_frames).unwrap_or_default()
 }
 

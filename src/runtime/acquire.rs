@@ -16,8 +16,6 @@
 use std::panic::Location;
 use std::time::Duration;
 
-use backtrace::Backtrace;
-
 use crate::detect::findings;
 use crate::detect::self_deadlock;
 use crate::detect::wait_for::Waiter;
@@ -32,6 +30,7 @@ use crate::runtime::hb;
 use crate::runtime::policy::{report, Severity};
 use crate::runtime::recorder;
 use crate::runtime::thread_state::{chain_mix, with_thread, HeldEntry, ThreadState};
+use crate::stack::CallStack;
 use crate::sync::meta::LockMeta;
 
 /// How long a contended acquire waits before it joins the wait-for graph.
@@ -68,8 +67,8 @@ fn order_key(meta: &LockMeta, id: LockId) -> u64 {
     }
 }
 
-fn capture() -> Option<Backtrace> {
-    config::backtraces().then(Backtrace::new_unresolved)
+fn capture() -> Option<CallStack> {
+    config::backtraces().then(CallStack::capture)
 }
 
 fn thread_and_held() -> (ThreadInfo, Vec<HeldLock>) {
