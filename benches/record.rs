@@ -11,8 +11,9 @@
 //! ```
 //!
 //! The trace goes to `target/tmp/record-bench.lct` and is merged when the
-//! bench exits (criterion's warm-up and samples write a few hundred MB of spool;
-//! the merge at exit takes a few seconds). Groups:
+//! bench exits: criterion's warm-up and samples record about 2 GB, the merge
+//! at exit takes several seconds, and the file stays there (replaced by the
+//! next run) until `cargo clean` or a `rm`. Groups:
 //!
 //! * `record_uncontended`: one thread, one mutex, lock and unlock; recording
 //!   writes two lines (acquire, release) per iteration.
