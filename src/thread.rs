@@ -48,6 +48,13 @@ fn trace(child: ThreadId, spawned: bool, site: Site) {
     recorder::record(parent, &event, None);
 }
 
+/// Thread `child` was joined at `site`: everything it did happens before
+/// what the joiner does next.
+fn joined(child: ThreadId, end: &EndClock, site: Site) {
+    hb::acquire_clock(&end.lock());
+    trace(child, false, site);
+}
+
 /// Wraps a thread body: it starts after the spawn (as thread `child`) and
 /// leaves its final clock in `end`, even when it panics.
 fn body<F, T>(f: F, child: ThreadId, end: EndClock, site: Site) -> impl FnOnce() -> T
@@ -84,8 +91,7 @@ impl<T> JoinHandle<T> {
     #[track_caller]
     pub fn join(self) -> std::thread::Result<T> {
         let result = self.inner.join();
-        hb::acquire_clock(&self.end.lock());
-        trace(self.child, false, Site::caller());
+        joined(self.child, &self.end, Site::caller());
         result
     }
 
@@ -250,8 +256,7 @@ impl<T> ScopedJoinHandle<'_, T> {
     #[track_caller]
     pub fn join(self) -> std::thread::Result<T> {
         let result = self.inner.join();
-        hb::acquire_clock(&self.end.lock());
-        trace(self.child, false, Site::caller());
+        joined(self.child, &self.end, Site::caller());
         result
     }
 
@@ -292,8 +297,7 @@ where
     });
     let ends = scope_ends().lock().remove(&key).unwrap_or_default();
     for (child, end) in ends {
-        hb::acquire_clock(&end.lock());
-        trace(child, false, Site::caller());
+        joined(child, &end, Site::caller());
     }
     result
 }
