@@ -78,6 +78,32 @@ where
     }
 }
 
+/// What both join handles offer, as std's: `join` (which also orders the
+/// thread's whole run before what the caller does next), `thread`,
+/// `is_finished`.
+macro_rules! join_handle_methods {
+    () => {
+        /// Waits for the thread; everything it did happens before what the
+        /// caller does next.
+        #[track_caller]
+        pub fn join(self) -> std::thread::Result<T> {
+            let result = self.inner.join();
+            joined(self.child, &self.end, Site::caller());
+            result
+        }
+
+        /// The thread.
+        pub fn thread(&self) -> &std::thread::Thread {
+            self.inner.thread()
+        }
+
+        /// Whether the thread has finished.
+        pub fn is_finished(&self) -> bool {
+            self.inner.is_finished()
+        }
+    };
+}
+
 /// Handle to a spawned thread, as std's.
 pub struct JoinHandle<T> {
     inner: std::thread::JoinHandle<T>,
@@ -86,24 +112,7 @@ pub struct JoinHandle<T> {
 }
 
 impl<T> JoinHandle<T> {
-    /// Waits for the thread; everything it did happens before what the
-    /// caller does next.
-    #[track_caller]
-    pub fn join(self) -> std::thread::Result<T> {
-        let result = self.inner.join();
-        joined(self.child, &self.end, Site::caller());
-        result
-    }
-
-    /// The thread.
-    pub fn thread(&self) -> &std::thread::Thread {
-        self.inner.thread()
-    }
-
-    /// Whether the thread has finished.
-    pub fn is_finished(&self) -> bool {
-        self.inner.is_finished()
-    }
+    join_handle_methods!();
 }
 
 impl<T> std::fmt::Debug for JoinHandle<T> {
@@ -251,24 +260,7 @@ pub struct ScopedJoinHandle<'scope, T> {
 }
 
 impl<T> ScopedJoinHandle<'_, T> {
-    /// Waits for the thread; everything it did happens before what the
-    /// caller does next.
-    #[track_caller]
-    pub fn join(self) -> std::thread::Result<T> {
-        let result = self.inner.join();
-        joined(self.child, &self.end, Site::caller());
-        result
-    }
-
-    /// The thread.
-    pub fn thread(&self) -> &std::thread::Thread {
-        self.inner.thread()
-    }
-
-    /// Whether the thread has finished.
-    pub fn is_finished(&self) -> bool {
-        self.inner.is_finished()
-    }
+    join_handle_methods!();
 }
 
 /// Runs `f` with a scope for borrowing threads, as `std::thread::scope`;
