@@ -124,14 +124,11 @@ fn the_environment_switch_records_a_run_outside_the_command() {
     assert_eq!(kinds, ["lock-order-cycle"]);
 }
 
-#[test]
-fn a_recording_left_unfinished_by_a_killed_program_is_finished_by_the_command() {
-    // The "program" leaves a spool behind, as one killed before its exit
-    // hook would: two threads' chunks, out of order in the file.
-    let scratch = tempfile::tempdir().expect("temporary directory");
-    let trace = scratch.path().join("killed.lct");
+/// A spool as a program killed before its exit hook leaves it: two
+/// threads' chunks, out of order in the file, that deadlock each other.
+fn killed_programs_spool() -> String {
     let chunk = |thread: u32, body: &str| format!("# chunk T{thread} {}\n{body}", body.len());
-    let spool = [
+    [
         chunk(2, "4 T2 acq L2 exclusive blocking a.rs:4:1\n5 T2 req L1 exclusive a.rs:5:1\n"),
         chunk(
             1,
@@ -139,7 +136,28 @@ fn a_recording_left_unfinished_by_a_killed_program_is_finished_by_the_command() 
         ),
         chunk(1, "6 T1 req L2 exclusive a.rs:6:1\n"),
     ]
-    .concat();
+    .concat()
+}
+
+#[test]
+fn an_unfinished_recording_is_analysed_as_it_stands() {
+    // Recorded outside `lockcheck run` (LOCKCHECK_TRACE) by a program that
+    // was killed: `analyze` reads the spool itself.
+    let scratch = tempfile::tempdir().expect("temporary directory");
+    let spool = scratch.path().join("run.lct.spool");
+    std::fs::write(&spool, killed_programs_spool()).expect("write the spool");
+    let kinds: Vec<&str> = analyze_json(&spool)
+        .iter()
+        .map(|f| f.kind.as_str())
+        .collect();
+    assert_eq!(kinds, ["deadlock"]);
+}
+
+#[test]
+fn a_recording_left_unfinished_by_a_killed_program_is_finished_by_the_command() {
+    let scratch = tempfile::tempdir().expect("temporary directory");
+    let trace = scratch.path().join("killed.lct");
+    let spool = killed_programs_spool();
     let source = scratch.path().join("left-behind");
     std::fs::write(&source, spool).expect("write the spool");
     let out = Command::new(env!("CARGO_BIN_EXE_lockcheck"))

@@ -73,6 +73,31 @@ impl TraceFormat {
 /// A stream of events (or per-line problems) from a trace.
 pub type EventStream = Box<dyn Iterator<Item = Result<Event, TraceError>>>;
 
+/// Opens an unfinished recording: merged into a temporary trace first,
+/// which is read as `<spool> (merged)` (its line numbers are the merged
+/// trace's).
+fn open_spool(path: &Path, name: &str) -> Result<EventStream, TraceError> {
+    let whole = |message: String| TraceError {
+        file: name.to_owned(),
+        line: 0,
+        message,
+        fatal: true,
+    };
+    let merged = tempfile::NamedTempFile::new()
+        .map_err(|e| whole(format!("cannot make room to finish this recording: {e}")))?;
+    spool::finalize(path, merged.path())
+        .map_err(|e| whole(format!("cannot finish this recording: {e}")))?;
+    // Open before the temporary name goes away with `merged`: the open file
+    // stays readable.
+    let file = std::fs::File::open(merged.path())
+        .map_err(|e| whole(format!("cannot read the finished recording: {e}")))?;
+    let file_name = intern::intern(&format!("{name} (merged)"));
+    Ok(Box::new(lockcheck_format::LockcheckReader::new(
+        std::io::BufReader::new(file),
+        file_name,
+    )))
+}
+
 /// Opens a trace, detecting its format unless one is given.
 pub fn open(path: &Path, format: Option<TraceFormat>) -> Result<EventStream, TraceError> {
     let name = path.display().to_string();
@@ -84,12 +109,15 @@ pub fn open(path: &Path, format: Option<TraceFormat>) -> Result<EventStream, Tra
     };
     let file = std::fs::File::open(path).map_err(|e| whole(format!("cannot open: {e}")))?;
     let mut reader = std::io::BufReader::new(file);
+    let buf = reader
+        .fill_buf()
+        .map_err(|e| whole(format!("cannot read: {e}")))?;
+    if spool::is_spool(buf) && format != Some(TraceFormat::Std) {
+        return open_spool(path, &name);
+    }
     let format = match format {
         Some(f) => f,
         None => {
-            let buf = reader
-                .fill_buf()
-                .map_err(|e| whole(format!("cannot read: {e}")))?;
             let head = String::from_utf8_lossy(&buf[..buf.len().min(4096)]).into_owned();
             let first = head
                 .lines()

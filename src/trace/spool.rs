@@ -38,6 +38,12 @@ pub fn chunk(out: &mut Vec<u8>, thread: ThreadId, body: &[u8]) {
     out.extend_from_slice(body);
 }
 
+/// Whether a file's first bytes are those of a spool (a recording the
+/// program did not finish: it was killed before its exit hook ran).
+pub fn is_spool(head: &[u8]) -> bool {
+    head.starts_with(CHUNK)
+}
+
 /// Merges a spool into a finished trace at `out`: the header, then every
 /// line in seq order.
 /// Memory: the chunk index (offset, length per chunk) plus one loaded chunk
