@@ -75,11 +75,26 @@ struct Known {
 }
 
 impl Known {
+    /// Ids a thread remembers before it starts over: the sets only save
+    /// trips to the shared declarations, which stay the authority.
+    const MOST: usize = 4096;
+
     fn new(thread: ThreadId) -> Self {
         Known {
             thread,
             locks: FxHashSet::default(),
             vars: FxHashSet::default(),
+        }
+    }
+
+    /// Keeps memory bounded in a long run that keeps making locks and
+    /// variables (dropped ones leave only the dropping thread's set).
+    fn bound(&mut self) {
+        if self.locks.len() >= Self::MOST {
+            self.locks.clear();
+        }
+        if self.vars.len() >= Self::MOST {
+            self.vars.clear();
         }
     }
 }
@@ -198,6 +213,7 @@ impl Recorder {
     /// Declares `lock` unless some thread did: with the declarations' lock
     /// held, so that every use another thread records comes later.
     fn declare_lock(&self, known: &mut Known, lines: &mut Vec<u8>, lock: &LockInfo) {
+        known.bound();
         if !known.locks.insert(lock.id.0) {
             return;
         }
@@ -215,6 +231,7 @@ impl Recorder {
         var: &VarInfo,
         guard: Option<&LockInfo>,
     ) {
+        known.bound();
         if !known.vars.insert(var.id.0) {
             return;
         }
