@@ -28,18 +28,12 @@
 //! function, as in `locks.rs`. `LOCKCHECK=off` would disable checking
 //! altogether; the bench warns if it is set.
 //!
-//! A vector clock has one component per lockcheck thread id, and ids are never
-//! reused: a clock is as long as the number of threads that have used lockcheck
-//! in the process so far, not the number alive, and a race-live lock + unlock
-//! joins and copies the whole clock. The threaded groups spawn new threads for
-//! every `iter_custom` call (a few hundred per group), so the clocks grow during
-//! the run and the `lockcheck` times of `shared_locked_2threads` and
-//! `lock_8threads_race_live` depend on what ran before them: each threaded
-//! group prints how many threads the bench has spawned through
-//! `lockcheck::thread` so far, and results are comparable only between runs of
-//! the same groups in the same order (a criterion filter changes the history).
-//! `lock_8threads_race_live` runs before `shared_8threads_1m` so that the
-//! latter's threads do not lengthen its clocks.
+//! A vector clock has one component per clock slot. A thread spawned after
+//! its parent joined another takes the joined thread's slot, so the clocks
+//! of the threaded groups (which spawn new threads for every `iter_custom`
+//! call and join them) stay as wide as the threads alive at once plus the
+//! scope's; each threaded group still prints how many threads the bench has
+//! spawned through `lockcheck::thread` so far.
 //!
 //! # Implementations (criterion function ids)
 //!
@@ -149,7 +143,8 @@ fn setup() {
 // Threads
 
 /// Threads spawned through `lockcheck::thread` so far; each took a new
-/// lockcheck thread id, i.e. one more component in every vector clock.
+/// lockcheck thread id (but a clock slot of a joined thread where one was
+/// free, so the clocks do not grow with this count).
 static LOCKCHECK_THREADS: AtomicUsize = AtomicUsize::new(0);
 
 fn report_thread_count(group: &str) {

@@ -173,14 +173,14 @@ impl<T> Shared<T> {
         }
         let unguarded = self.check_guard(kind, in_update, site);
         let mut slot = self.slot.lock();
-        let race = hb::with_clock(|thread, clock| {
-            let now = Epoch::of(thread, clock);
+        let race = hb::with_clock(|thread, clock_slot, clock| {
+            let now = Epoch::of(clock_slot, clock);
             if slot.shadow.unchanged(kind, now) {
                 // Same epoch as this thread's last access of this kind: the
                 // one comparison FastTrack promises.
                 return None;
             }
-            let access = access_record(thread, kind, in_update, site);
+            let access = access_record(thread, clock_slot, kind, in_update, site);
             match kind {
                 AccessKind::Read => slot.shadow.read(clock, access),
                 AccessKind::Write => slot.shadow.write(clock, access),
@@ -200,7 +200,7 @@ impl<T> Shared<T> {
         }
         if predicted {
             let thread = with_thread(|t| t.id()).unwrap_or(ThreadId(0));
-            let access = access_record(thread, kind, in_update, site);
+            let access = access_record(thread, NO_SLOT, kind, in_update, site);
             report(
                 findings::predicted_race(
                     &self.var,
@@ -249,7 +249,7 @@ impl<T> Shared<T> {
             return None;
         }
         let thread = with_thread(|t| t.id()).unwrap_or(ThreadId(0));
-        let access = access_record(thread, kind, in_update, site);
+        let access = access_record(thread, NO_SLOT, kind, in_update, site);
         Some(findings::unguarded_access(
             &self.var,
             guard,
@@ -306,14 +306,20 @@ fn capture() -> Option<crate::stack::CallStack> {
     config::backtraces().then(crate::stack::CallStack::capture)
 }
 
+/// The slot of an access that only a report shows (a guard or lockset
+/// finding): it is never compared with a clock.
+const NO_SLOT: u64 = 0;
+
 fn access_record(
     thread: ThreadId,
+    slot: u64,
     kind: AccessKind,
     in_update: bool,
     site: &'static Location<'static>,
 ) -> Access {
     Access {
         thread,
+        slot,
         kind,
         site: Site::from(site),
         held: held_summary(),

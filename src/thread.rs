@@ -49,9 +49,16 @@ fn trace(child: ThreadId, spawned: bool, site: Site) {
 }
 
 /// Thread `child` was joined at `site`: everything it did happens before
-/// what the joiner does next.
-fn joined(child: ThreadId, end: &EndClock, site: Site) {
-    hb::acquire_clock(&end.lock());
+/// what the joiner does next. A join that waited for the thread's very end
+/// (`waited_out`: std's own join, not the end of a scope, which may return
+/// while the thread still runs its thread-local destructors) also passes
+/// the thread's clock slot on to the joiner's next child.
+fn joined(child: ThreadId, end: &EndClock, site: Site, waited_out: bool) {
+    if waited_out {
+        hb::acquire_end(&mut end.lock());
+    } else {
+        hb::acquire_clock(&end.lock());
+    }
     trace(child, false, site);
 }
 
@@ -62,15 +69,17 @@ where
     F: FnOnce() -> T,
 {
     trace(child, true, site);
+    let slot = hb::slot_for_child();
     let start = hb::release_clock();
     move || {
         adopt_thread_id(child);
+        hb::take_slot(slot);
         hb::start_child(&start);
         struct AtEnd(EndClock);
         impl Drop for AtEnd {
             fn drop(&mut self) {
                 let last = hb::release_clock();
-                self.0.lock().join(&last);
+                self.0.lock().end_with(&last);
             }
         }
         let _at_end = AtEnd(end);
@@ -88,7 +97,7 @@ macro_rules! join_handle_methods {
         #[track_caller]
         pub fn join(self) -> std::thread::Result<T> {
             let result = self.inner.join();
-            joined(self.child, &self.end, Site::caller());
+            joined(self.child, &self.end, Site::caller(), true);
             result
         }
 
@@ -289,7 +298,30 @@ where
     });
     let ends = scope_ends().lock().remove(&key).unwrap_or_default();
     for (child, end) in ends {
-        joined(child, &end, Site::caller());
+        joined(child, &end, Site::caller(), false);
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_joined_threads_slot_goes_to_the_next_child() {
+        spawn(|| {}).join().unwrap();
+        let width = hb::clock_width();
+        for _ in 0..50 {
+            spawn(|| {}).join().unwrap();
+        }
+        // Every child took the slot of the one joined before it: this
+        // thread's clock did not grow by a component per child.
+        assert_eq!(hb::clock_width(), width);
+        // Children that run at once each need a slot of their own.
+        let a = spawn(|| {});
+        let b = spawn(|| {});
+        a.join().unwrap();
+        b.join().unwrap();
+        assert!(hb::clock_width() > width);
+    }
 }

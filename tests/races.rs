@@ -368,3 +368,33 @@ fn a_write_in_a_later_critical_section_reaches_the_next_holder() {
         1
     );
 }
+
+/// A thread spawned after a join takes the joined thread's clock slot: what
+/// the two did is ordered (join, then spawn), and a third thread that never
+/// synchronised with either still races with the newcomer.
+#[test]
+fn a_reused_clock_slot_hides_no_race() {
+    collect();
+    let x = Arc::new(Shared::named("race.slot", 0));
+    // A std channel: it orders nothing that lockcheck sees.
+    let (go, wait) = std::sync::mpsc::channel::<()>();
+    let xk = x.clone();
+    let bystander = thread::spawn(move || {
+        wait.recv().unwrap();
+        xk.get()
+    });
+    let xa = x.clone();
+    thread::spawn(move || xa.set(1)).join().unwrap();
+    let xb = x.clone();
+    thread::spawn(move || xb.set(2)).join().unwrap();
+    go.send(()).unwrap();
+    bystander.join().unwrap();
+    let found = races_on("race.slot");
+    // The bystander's read races the last write; the two writes do not race.
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let kinds: Vec<_> = found[0].accesses.iter().map(|a| a.kind).collect();
+    assert!(
+        kinds.contains(&lockcheck::event::AccessKind::Read),
+        "{found:#?}"
+    );
+}

@@ -591,6 +591,8 @@ impl Analyzer {
             .or_insert_with(|| VarTrack::new(*var));
         let record = |t: &ThreadTrack| Access {
             thread,
+            // A trace's thread ids are never reused: each is its own slot.
+            slot: thread.0,
             kind,
             site,
             held: HeldSummary::new(t.held.iter().copied()),
@@ -608,7 +610,7 @@ impl Analyzer {
                 self.findings.add(finding);
             }
         }
-        let now = crate::detect::vector_clock::Epoch::of(thread, &t.clock);
+        let now = crate::detect::vector_clock::Epoch::of(thread.0, &t.clock);
         let race = if v.shadow.unchanged(kind, now) {
             None
         } else {

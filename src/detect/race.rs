@@ -55,6 +55,10 @@ impl HeldSummary {
 pub struct Access {
     /// The accessing thread.
     pub thread: ThreadId,
+    /// Its component in vector clocks: its id in a trace; live, a slot that
+    /// a thread spawned after this one was joined may take over (see
+    /// `runtime::hb`).
+    pub slot: u64,
     /// Read or write.
     pub kind: AccessKind,
     /// Where.
@@ -91,7 +95,7 @@ enum Reads {
 /// use lockcheck::detect::race::{Access, HeldSummary, VarShadow};
 /// use lockcheck::detect::vector_clock::VectorClock;
 /// use lockcheck::event::{AccessKind, Site, ThreadId};
-/// let access = |t, kind| Access { thread: ThreadId(t), kind, site: Site::caller(),
+/// let access = |t, kind| Access { thread: ThreadId(t), slot: t, kind, site: Site::caller(),
 ///     held: HeldSummary::default(), in_update: false };
 /// let (mut c1, mut c2) = (VectorClock::new(), VectorClock::new());
 /// c1.set(1, 1);
@@ -117,7 +121,7 @@ impl VarShadow {
             AccessKind::Write => matches!(&self.write, Some((w, _)) if *w == now),
             AccessKind::Read => match &self.reads {
                 Reads::One(e, _) => *e == now,
-                Reads::Many(vc, _) => vc.get(now.thread) == now.clock,
+                Reads::Many(vc, _) => vc.get(now.slot) == now.clock,
                 Reads::None => false,
             },
         }
@@ -126,10 +130,10 @@ impl VarShadow {
     /// A read by `access.thread`, whose clock is `clock`. A race comes
     /// boxed: it is rare, and the common answer (none) stays one word.
     pub fn read(&mut self, clock: &VectorClock, access: Access) -> Option<Box<Race>> {
-        let now = Epoch::of(access.thread, clock);
+        let now = Epoch::of(access.slot, clock);
         match &self.reads {
             Reads::One(e, _) if *e == now => return None,
-            Reads::Many(vc, _) if vc.get(now.thread) == now.clock => return None,
+            Reads::Many(vc, _) if vc.get(now.slot) == now.clock => return None,
             _ => {}
         }
         let race = match &self.write {
@@ -144,13 +148,13 @@ impl VarShadow {
             Reads::One(e, _) if e.leq(clock) => Reads::One(now, access),
             Reads::One(e, previous) => {
                 let mut vc = VectorClock::new();
-                vc.set(e.thread, e.clock);
-                vc.set(now.thread, now.clock);
+                vc.set(e.slot, e.clock);
+                vc.set(now.slot, now.clock);
                 Reads::Many(vc, vec![previous, access])
             }
             Reads::Many(mut vc, mut accesses) => {
-                vc.set(now.thread, now.clock);
-                match accesses.iter_mut().find(|a| a.thread == access.thread) {
+                vc.set(now.slot, now.clock);
+                match accesses.iter_mut().find(|a| a.slot == access.slot) {
                     Some(slot) => *slot = access,
                     None => accesses.push(access),
                 }
@@ -162,7 +166,7 @@ impl VarShadow {
 
     /// A write by `access.thread`, whose clock is `clock`.
     pub fn write(&mut self, clock: &VectorClock, access: Access) -> Option<Box<Race>> {
-        let now = Epoch::of(access.thread, clock);
+        let now = Epoch::of(access.slot, clock);
         if matches!(&self.write, Some((w, _)) if *w == now) {
             return None;
         }
@@ -171,7 +175,7 @@ impl VarShadow {
             (_, Reads::One(e, previous)) if !e.leq(clock) => Some(previous.clone()),
             (_, Reads::Many(vc, accesses)) => accesses
                 .iter()
-                .find(|a| vc.get(a.thread.0) > clock.get(a.thread.0))
+                .find(|a| vc.get(a.slot) > clock.get(a.slot))
                 .cloned(),
             _ => None,
         };
@@ -206,6 +210,7 @@ mod tests {
     fn access(t: u64, kind: AccessKind, line: u32) -> Access {
         Access {
             thread: ThreadId(t),
+            slot: t,
             kind,
             site: Site {
                 file: "t.rs",

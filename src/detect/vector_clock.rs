@@ -1,29 +1,29 @@
 //! Vector clocks and epochs, the happens-before bookkeeping of the race
 //! detector (FastTrack: Flanagan and Freund, PLDI 2009).
 //!
-//! A thread's clock has one component per thread (indexed by its process-wide
-//! id). An epoch `c@t` is one component of it: the time of one access. Most
-//! accesses are compared as epochs (one integer comparison); full clocks are
-//! kept only for variables read concurrently by several threads.
+//! A thread's clock has one component per thread, at the thread's slot: its
+//! id in a trace; live, a slot that a thread may take over from one joined
+//! before it was spawned (see `runtime::hb`). An epoch `c@t` is one
+//! component of it: the time of one access. Most accesses are compared as
+//! epochs (one integer comparison); full clocks are kept only for variables
+//! read concurrently by several threads.
 
-use crate::event::ThreadId;
-
-/// One thread's time: `clock@thread`.
+/// One thread's time: `clock@slot`.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
 pub struct Epoch {
-    /// The thread (its id is its component index).
-    pub thread: u64,
+    /// The thread's component index (its slot).
+    pub slot: u64,
     /// Its component's value at the access.
     pub clock: u32,
 }
 
 impl Epoch {
-    /// The epoch of `thread` in `clock`.
+    /// The epoch of the thread whose component is `slot`, in `clock`.
     #[inline]
-    pub fn of(thread: ThreadId, clock: &VectorClock) -> Epoch {
+    pub fn of(slot: u64, clock: &VectorClock) -> Epoch {
         Epoch {
-            thread: thread.0,
-            clock: clock.get(thread.0),
+            slot,
+            clock: clock.get(slot),
         }
     }
 
@@ -33,12 +33,12 @@ impl Epoch {
     /// use lockcheck::detect::vector_clock::{Epoch, VectorClock};
     /// let mut c = VectorClock::default();
     /// c.set(2, 5);
-    /// assert!(Epoch { thread: 2, clock: 5 }.leq(&c));
-    /// assert!(!Epoch { thread: 2, clock: 6 }.leq(&c));
+    /// assert!(Epoch { slot: 2, clock: 5 }.leq(&c));
+    /// assert!(!Epoch { slot: 2, clock: 6 }.leq(&c));
     /// ```
     #[inline]
     pub fn leq(self, clock: &VectorClock) -> bool {
-        self.clock <= clock.get(self.thread)
+        self.clock <= clock.get(self.slot)
     }
 }
 
@@ -133,6 +133,12 @@ impl VectorClock {
             .map(|(i, c)| (i as u64, *c))
     }
 
+    /// How many components it holds, zeros inside included.
+    #[cfg(test)]
+    pub(crate) fn width(&self) -> usize {
+        self.0.len()
+    }
+
     /// Bytes used by the components.
     pub fn heap_bytes(&self) -> usize {
         self.0.capacity() * std::mem::size_of::<u32>()
@@ -171,12 +177,6 @@ mod tests {
         let mut a = VectorClock::new();
         a.tick(3);
         a.tick(3);
-        assert_eq!(
-            Epoch::of(ThreadId(3), &a),
-            Epoch {
-                thread: 3,
-                clock: 2
-            }
-        );
+        assert_eq!(Epoch::of(3, &a), Epoch { slot: 3, clock: 2 });
     }
 }

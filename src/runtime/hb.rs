@@ -8,7 +8,7 @@
 //! time a `Shared` appears.
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
 use crate::detect::vector_clock::VectorClock;
 use crate::event::{AcquireMode, ThreadId};
@@ -33,8 +33,22 @@ pub(crate) fn activate() {
 
 /// A thread's own clocks. A thread that lockcheck did not spawn starts from
 /// nothing: it is ordered after no other thread until it synchronises.
+///
+/// A thread's component of every clock sits at its *slot*, not its id: a
+/// thread that joins another keeps the joined thread's slot and gives it to
+/// the next thread it spawns. That child starts from the joiner's clock,
+/// which holds the joined thread's last time, so its own times go on above
+/// it, and everything the joined thread did happens before the child: no
+/// race hides behind the shared slot. Clocks then stay as long as the
+/// threads alive at once, not every thread ever spawned (TSan reuses its
+/// slots too, without the guarantee).
 struct ThreadClock {
+    /// This thread's id, 0 until its clocks start.
     id: u64,
+    /// Its component index.
+    slot: u64,
+    /// Slots of threads this one joined, for the threads it spawns next.
+    free_slots: Vec<u64>,
     /// Happens-before from every synchronisation (races).
     clock: VectorClock,
     /// Happens-before from spawn, join, messages and notifications only,
@@ -51,6 +65,8 @@ thread_local! {
     static CLOCK: RefCell<ThreadClock> = const {
         RefCell::new(ThreadClock {
             id: 0,
+            slot: 0,
+            free_slots: Vec::new(),
             clock: VectorClock::new(),
             structural: VectorClock::new(),
             generation: 0,
@@ -59,11 +75,13 @@ thread_local! {
 }
 
 /// What one thread hands another through a spawn, a join, a message or a
-/// notification: both of its clocks.
+/// notification: both of its clocks (and, at a thread's end, its slot).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct HandOff {
     full: VectorClock,
     structural: VectorClock,
+    /// The slot of the thread that handed this off.
+    slot: u64,
 }
 
 impl HandOff {
@@ -71,7 +89,15 @@ impl HandOff {
         HandOff {
             full: VectorClock::new(),
             structural: VectorClock::new(),
+            slot: 0,
         }
+    }
+
+    /// A thread's last hand-off, kept for whoever joins it: its clocks and
+    /// its slot.
+    pub(crate) fn end_with(&mut self, last: &HandOff) {
+        self.join(last);
+        self.slot = last.slot;
     }
 
     /// Everything `other` carries, this carries too.
@@ -81,58 +107,92 @@ impl HandOff {
     }
 }
 
-/// Runs `f` on this thread's clocks (with its id), starting them on first use.
-/// Every `Shared` access comes through here: kept inline, its first-use
-/// set-up out of line.
+/// Runs `f` on this thread's clocks, starting them on first use. Every
+/// `Shared` access comes through here: kept inline, its first-use set-up
+/// out of line.
 #[inline(always)]
-fn with_clocks<R>(f: impl FnOnce(ThreadId, &mut ThreadClock) -> R) -> Option<R> {
+fn with_clocks<R>(f: impl FnOnce(&mut ThreadClock) -> R) -> Option<R> {
     CLOCK
         .try_with(|cell| {
             let mut c = cell.try_borrow_mut().ok()?;
             if c.id == 0 {
                 start_clocks(&mut c)?;
             }
-            let id = ThreadId(c.id);
-            Some(f(id, &mut c))
+            Some(f(&mut c))
         })
         .ok()
         .flatten()
 }
 
-/// Gives this thread's clocks its id and first tick.
+static NEXT_SLOT: AtomicU64 = AtomicU64::new(1);
+
+/// Gives this thread's clocks its id, a slot (the one its parent handed
+/// down, or a new one) and a first tick.
 #[cold]
 fn start_clocks(c: &mut ThreadClock) -> Option<()> {
     c.id = with_thread(|t| t.id())?.0;
-    let id = c.id;
-    if c.clock.get(id) == 0 {
-        c.clock.set(id, 1);
-        c.structural.set(id, 1);
+    if c.slot == 0 {
+        c.slot = NEXT_SLOT.fetch_add(1, Relaxed);
+    }
+    let slot = c.slot;
+    if c.clock.get(slot) == 0 {
+        c.clock.set(slot, 1);
+        c.structural.set(slot, 1);
     }
     Some(())
 }
 
-/// Runs `f` on this thread's clock (with its id), starting it on first use.
+/// Runs `f` on this thread's clock, with the thread's id and slot,
+/// starting it on first use.
 #[inline(always)]
-pub(crate) fn with_clock<R>(f: impl FnOnce(ThreadId, &mut VectorClock) -> R) -> Option<R> {
-    with_clocks(|id, c| f(id, &mut c.clock))
+pub(crate) fn with_clock<R>(f: impl FnOnce(ThreadId, u64, &mut VectorClock) -> R) -> Option<R> {
+    with_clocks(|c| f(ThreadId(c.id), c.slot, &mut c.clock))
+}
+
+/// A slot for a thread about to be spawned by this one: one of the threads
+/// it joined, or 0 (the child takes a new one).
+pub(crate) fn slot_for_child() -> u64 {
+    with_clocks(|c| c.free_slots.pop()).flatten().unwrap_or(0)
+}
+
+/// A new thread takes the slot its parent handed down (before its clocks
+/// start).
+pub(crate) fn take_slot(slot: u64) {
+    if slot == 0 {
+        return;
+    }
+    let _ = CLOCK.try_with(|cell| {
+        if let Ok(mut c) = cell.try_borrow_mut() {
+            if c.id == 0 {
+                c.slot = slot;
+            }
+        }
+    });
+}
+
+/// How many components this thread's clock holds.
+#[cfg(test)]
+pub(crate) fn clock_width() -> usize {
+    with_clocks(|c| c.clock.width()).unwrap_or(0)
 }
 
 /// A copy of this thread's structural clock (for classifying cycles).
 pub(crate) fn structural_clock() -> Option<VectorClock> {
-    with_clocks(|_, c| c.structural.clone())
+    with_clocks(|c| c.structural.clone())
 }
 
 /// A copy of this thread's clocks to hand to another thread (spawn, send,
 /// notify, the end of a thread); this thread then moves to a new epoch, so
 /// that what it does next is not ordered before the receiver.
 pub(crate) fn release_clock() -> HandOff {
-    with_clocks(|id, c| {
+    with_clocks(|c| {
         let out = HandOff {
             full: c.clock.clone(),
             structural: c.structural.clone(),
+            slot: c.slot,
         };
-        c.clock.tick(id.0);
-        c.structural.tick(id.0);
+        c.clock.tick(c.slot);
+        c.structural.tick(c.slot);
         out
     })
     .unwrap_or_default()
@@ -140,21 +200,37 @@ pub(crate) fn release_clock() -> HandOff {
 
 /// Orders this thread after everything `other` carries.
 pub(crate) fn acquire_clock(other: &HandOff) {
-    with_clocks(|_, c| {
+    with_clocks(|c| {
         c.generation += 1;
         c.clock.join(&other.full);
         c.structural.join(&other.structural);
     });
 }
 
+/// Orders this thread after the whole run of a thread it joined, and keeps
+/// that thread's slot for the next thread it spawns. Only for a join that
+/// waited for the thread's very end (its thread-local destructors too): a
+/// slot must not change hands while its thread can still access anything.
+pub(crate) fn acquire_end(end: &mut HandOff) {
+    let slot = std::mem::take(&mut end.slot);
+    with_clocks(|c| {
+        c.generation += 1;
+        c.clock.join(&end.full);
+        c.structural.join(&end.structural);
+        if slot != 0 {
+            c.free_slots.push(slot);
+        }
+    });
+}
+
 /// A thread spawned by lockcheck starts after its parent's spawn.
 pub(crate) fn start_child(parent: &HandOff) {
-    with_clocks(|id, c| {
+    with_clocks(|c| {
         c.generation += 1;
         c.clock.join(&parent.full);
-        c.clock.tick(id.0);
+        c.clock.tick(c.slot);
         c.structural.join(&parent.structural);
-        c.structural.tick(id.0);
+        c.structural.tick(c.slot);
     });
 }
 
@@ -165,9 +241,10 @@ pub(crate) fn start_child(parent: &HandOff) {
 pub(crate) struct LockClocks {
     release: VectorClock,
     read_release: VectorClock,
-    /// The thread whose clock `release` is. Its clock only grows, so when it
-    /// takes the lock again there is nothing to join: the common case of a
-    /// lock used by one thread at a time costs no clock walk.
+    /// The thread (by id, which is never reused) whose clock `release` is.
+    /// Its clock only grows, so when it takes the lock again there is
+    /// nothing to join: the common case of a lock used by one thread at a
+    /// time costs no clock walk.
     releaser: u64,
     /// The releaser's join count when `release` was copied from its clock.
     generation: u64,
@@ -190,8 +267,8 @@ pub(crate) fn acquired(meta: &LockMeta, mode: AcquireMode) {
         return;
     }
     meta.with_clocks(|lock| {
-        with_clocks(|id, c| {
-            if lock.releaser != id.0 {
+        with_clocks(|c| {
+            if lock.releaser != c.id {
                 c.generation += 1;
                 c.clock.join(&lock.release);
             }
@@ -211,16 +288,16 @@ pub(crate) fn releasing(meta: &LockMeta, mode: AcquireMode) {
         return;
     }
     meta.with_clocks(|lock| {
-        with_clocks(|id, c| {
+        with_clocks(|c| {
             match mode {
                 AcquireMode::Exclusive => {
-                    if lock.releaser == id.0 && lock.generation == c.generation {
+                    if lock.releaser == c.id && lock.generation == c.generation {
                         // Its last release here copied this clock, which has
                         // changed in its own entry only since.
-                        lock.release.set(id.0, c.clock.get(id.0));
+                        lock.release.set(c.slot, c.clock.get(c.slot));
                     } else {
                         lock.release.clone_from(&c.clock);
-                        lock.releaser = id.0;
+                        lock.releaser = c.id;
                         lock.generation = c.generation;
                     }
                     // The writer saw every earlier reader's release; its own
@@ -231,7 +308,7 @@ pub(crate) fn releasing(meta: &LockMeta, mode: AcquireMode) {
                     lock.read_release.join(&c.clock)
                 }
             }
-            c.clock.tick(id.0);
+            c.clock.tick(c.slot);
         });
     });
 }
