@@ -22,7 +22,7 @@ use crate::event::{
 use crate::finding::{Finding, FindingSet, ThreadRef};
 
 mod threads;
-use threads::{ThreadTable, ThreadTrack};
+use threads::{HandOff, ThreadTable, ThreadTrack};
 
 /// Happens-before a lock carries, and who holds it.
 struct LockTrack {
@@ -107,8 +107,8 @@ pub struct Analyzer {
     vars: FxHashMap<VarId, VarTrack>,
     /// Clocks of notifications, by the condition.
     notified: FxHashMap<LockId, VectorClock>,
-    /// Clocks of messages sent and not yet received (full, structural).
-    messages: FxHashMap<u64, (VectorClock, VectorClock)>,
+    /// Clocks of messages sent and not yet received.
+    messages: FxHashMap<u64, HandOff>,
     /// Run the lockset check (Eraser) too.
     lockset: bool,
     /// Threads that asked for a lock another thread holds, until they get it.
@@ -214,19 +214,14 @@ impl Analyzer {
             Event::Send {
                 thread, message, ..
             } => {
-                let t = self.thread(*thread);
-                let sent = (t.clock.clone(), t.structural.clone());
-                t.clock.tick(thread.0);
-                t.structural.tick(thread.0);
+                let sent = self.thread(*thread).hand_off();
                 self.messages.insert(*message, sent);
             }
             Event::Receive {
                 thread, message, ..
             } => {
-                if let Some((full, structural)) = self.messages.remove(message) {
-                    let t = self.thread(*thread);
-                    t.clock.join(&full);
-                    t.structural.join(&structural);
+                if let Some(sent) = self.messages.remove(message) {
+                    self.thread(*thread).receive(&sent);
                 }
             }
             Event::End { thread } => self.end(*thread),
@@ -238,27 +233,15 @@ impl Analyzer {
                 self.vars.remove(&var.id);
             }
             Event::Spawn { parent, child, .. } => {
-                let p = self.thread(*parent);
-                let start = (p.clock.clone(), p.structural.clone());
-                p.clock.tick(parent.0);
-                p.structural.tick(parent.0);
+                let start = self.thread(*parent).hand_off();
                 let c = self.thread(*child);
-                c.clock.join(&start.0);
+                c.receive(&start);
                 c.clock.tick(child.0);
-                c.structural.join(&start.1);
                 c.structural.tick(child.0);
             }
             Event::Join { parent, child, .. } => {
-                let end = {
-                    let c = self.thread(*child);
-                    let end = (c.clock.clone(), c.structural.clone());
-                    c.clock.tick(child.0);
-                    c.structural.tick(child.0);
-                    end
-                };
-                let p = self.thread(*parent);
-                p.clock.join(&end.0);
-                p.structural.join(&end.1);
+                let end = self.thread(*child).hand_off();
+                self.thread(*parent).receive(&end);
             }
             Event::Notify {
                 thread, condition, ..

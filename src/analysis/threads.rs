@@ -50,6 +50,31 @@ impl ThreadTrack {
             rewait: None,
         }
     }
+
+    /// Both clocks, to hand to another thread (a spawn, the end of a thread,
+    /// a message); this thread then moves to a new epoch, so that what it
+    /// does next is not ordered before the receiver.
+    pub(super) fn hand_off(&mut self) -> HandOff {
+        let out = HandOff {
+            full: self.clock.clone(),
+            structural: self.structural.clone(),
+        };
+        self.clock.tick(self.info.id.0);
+        self.structural.tick(self.info.id.0);
+        out
+    }
+
+    /// Orders this thread after everything `from` carries.
+    pub(super) fn receive(&mut self, from: &HandOff) {
+        self.clock.join(&from.full);
+        self.structural.join(&from.structural);
+    }
+}
+
+/// What one thread hands another: both of its clocks.
+pub(super) struct HandOff {
+    full: VectorClock,
+    structural: VectorClock,
 }
 
 /// Every thread seen, in order of first sight.
