@@ -291,13 +291,8 @@ impl std::ops::Deref for Identity {
 impl Drop for Identity {
     fn drop(&mut self) {
         if recorder::on() {
-            if let Some(thread) = with_thread(|t| t.id()) {
-                let event = Event::VarDropped {
-                    thread,
-                    var: self.0,
-                };
-                recorder::record(thread, &event, None);
-            }
+            let var = self.0;
+            recorder::record_here(|thread| Event::VarDropped { thread, var });
         }
     }
 }

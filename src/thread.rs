@@ -19,7 +19,7 @@ use rustc_hash::FxHashMap;
 use crate::event::{Event, Site, ThreadId};
 use crate::runtime::hb::{self, HandOff};
 use crate::runtime::recorder;
-use crate::runtime::thread_state::{adopt_thread_id, reserve_thread_id, with_thread};
+use crate::runtime::thread_state::{adopt_thread_id, reserve_thread_id};
 
 /// Where a finished thread leaves its clocks for whoever joins it.
 type EndClock = Arc<parking_lot::Mutex<HandOff>>;
@@ -29,23 +29,21 @@ fn trace(child: ThreadId, spawned: bool, site: Site) {
     if !recorder::on() {
         return;
     }
-    let Some(parent) = with_thread(|t| t.id()) else {
-        return;
-    };
-    let event = if spawned {
-        Event::Spawn {
-            parent,
-            child,
-            site,
+    recorder::record_here(|parent| {
+        if spawned {
+            Event::Spawn {
+                parent,
+                child,
+                site,
+            }
+        } else {
+            Event::Join {
+                parent,
+                child,
+                site,
+            }
         }
-    } else {
-        Event::Join {
-            parent,
-            child,
-            site,
-        }
-    };
-    recorder::record(parent, &event, None);
+    });
 }
 
 /// Thread `child` was joined at `site`: everything it did happens before

@@ -279,10 +279,7 @@ fn push(entry: HeldEntry, validated: bool) {
 #[cold]
 #[inline(never)]
 fn trace(meta: &LockMeta, make: impl FnOnce(ThreadId, LockInfo) -> Event) {
-    let Some(thread) = with_thread(|t| t.id()) else {
-        return;
-    };
-    recorder::record(thread, &make(thread, meta.info()), None);
+    recorder::record_here(|thread| make(thread, meta.info()));
 }
 
 /// Records a guard's release. Its drop has no caller location, so the

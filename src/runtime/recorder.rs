@@ -303,6 +303,16 @@ pub(crate) fn record(thread: ThreadId, event: &Event, guard: Option<&LockInfo>) 
     }
 }
 
+/// Records the event `make` builds for the calling thread (what most
+/// instrumentation points do once they know the run is recorded).
+#[cold]
+#[inline(never)]
+pub(crate) fn record_here(make: impl FnOnce(ThreadId) -> Event) {
+    if let Some(thread) = crate::runtime::thread_state::with_thread(|t| t.id()) {
+        record(thread, &make(thread), None);
+    }
+}
+
 /// Declares what `event` names for the first time, then writes it.
 fn write(
     rec: &Recorder,

@@ -10,7 +10,6 @@ use crate::event::{AcquireMode, Event, LockId, Site};
 use crate::runtime::acquire;
 use crate::runtime::hb::{self, HandOff};
 use crate::runtime::recorder;
-use crate::runtime::thread_state::with_thread;
 use crate::sync::meta::next_object_id;
 use crate::sync::mutex::MutexGuard;
 
@@ -82,14 +81,12 @@ impl Condvar {
     #[track_caller]
     fn publish(&self) {
         if recorder::on() {
-            if let Some(thread) = with_thread(|t| t.id()) {
-                let event = Event::Notify {
-                    thread,
-                    condition: self.id(),
-                    site: Site::caller(),
-                };
-                recorder::record(thread, &event, None);
-            }
+            let site = Site::caller();
+            recorder::record_here(|thread| Event::Notify {
+                thread,
+                condition: self.id(),
+                site,
+            });
         }
         if hb::active() {
             let mine = hb::release_clock();

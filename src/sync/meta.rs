@@ -151,13 +151,11 @@ impl Drop for LockMeta {
         }
         // A lock that never had an id was never used, so never recorded.
         if *self.id.get_mut() != 0 && crate::runtime::recorder::on() {
-            if let Some(thread) = crate::runtime::thread_state::with_thread(|t| t.id()) {
-                let event = crate::event::Event::LockDropped {
-                    thread,
-                    lock: self.info(),
-                };
-                crate::runtime::recorder::record(thread, &event, None);
-            }
+            let lock = self.info();
+            crate::runtime::recorder::record_here(|thread| crate::event::Event::LockDropped {
+                thread,
+                lock,
+            });
         }
     }
 }

@@ -27,7 +27,6 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use crate::event::{Event, Site};
 use crate::runtime::hb::{self, HandOff};
 use crate::runtime::recorder;
-use crate::runtime::thread_state::with_thread;
 
 /// A message, the sender's clocks when race checking is live, and its id
 /// when the run is recorded (0 otherwise).
@@ -44,9 +43,7 @@ fn trace(
     site: &'static Location<'static>,
     make: fn(crate::event::ThreadId, u64, Site) -> Event,
 ) {
-    if let Some(thread) = with_thread(|t| t.id()) {
-        recorder::record(thread, &make(thread, id, Site::from(site)), None);
-    }
+    recorder::record_here(|thread| make(thread, id, Site::from(site)));
 }
 
 fn wrap<T>(value: T, site: &'static Location<'static>) -> Message<T> {
