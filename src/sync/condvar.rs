@@ -3,14 +3,14 @@
 //! the wait and comes back when the wait returns.
 
 use std::panic::Location;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
 use crate::event::{AcquireMode, Event, LockId, Site};
 use crate::runtime::acquire;
 use crate::runtime::hb::{self, HandOff};
 use crate::runtime::recorder;
-use crate::sync::meta::next_object_id;
+use crate::sync::meta::lazy_id;
 use crate::sync::mutex::MutexGuard;
 
 pub use parking_lot::WaitTimeoutResult;
@@ -52,15 +52,7 @@ impl Condvar {
 
     /// This condition variable's id in a recorded trace.
     fn id(&self) -> LockId {
-        let id = self.id.load(Relaxed);
-        if id != 0 {
-            return LockId(id);
-        }
-        let fresh = next_object_id();
-        match self.id.compare_exchange(0, fresh, Relaxed, Relaxed) {
-            Ok(_) => LockId(fresh),
-            Err(other) => LockId(other),
-        }
+        lazy_id(&self.id)
     }
 
     /// Wakes one waiting thread; returns whether one was woken. What the

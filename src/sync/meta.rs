@@ -11,10 +11,26 @@ use crate::runtime::hb::LockClocks;
 
 static NEXT_LOCK: AtomicU64 = AtomicU64::new(1);
 
-/// A fresh process-unique id from the counter lock ids come from (also
-/// used by condition variables, so that a trace can name either).
-pub(crate) fn next_object_id() -> u64 {
-    NEXT_LOCK.fetch_add(1, Relaxed)
+/// The id kept in `slot`, given on first need from the counter lock ids
+/// come from (condition variables take theirs here too, so that a trace can
+/// name either). A race between two first uses keeps one id.
+#[inline(always)]
+pub(crate) fn lazy_id(slot: &AtomicU64) -> LockId {
+    let id = slot.load(Relaxed);
+    if id != 0 {
+        return LockId(id);
+    }
+    assign_id(slot)
+}
+
+#[cold]
+#[inline(never)]
+fn assign_id(slot: &AtomicU64) -> LockId {
+    let fresh = NEXT_LOCK.fetch_add(1, Relaxed);
+    match slot.compare_exchange(0, fresh, Relaxed, Relaxed) {
+        Ok(_) => LockId(fresh),
+        Err(other) => LockId(other),
+    }
 }
 
 /// Identity and description of one wrapper lock.
@@ -60,21 +76,7 @@ impl LockMeta {
     /// The lock's id, assigned on first use.
     #[inline(always)]
     pub(crate) fn id(&self) -> LockId {
-        let id = self.id.load(Relaxed);
-        if id != 0 {
-            return LockId(id);
-        }
-        self.assign_id()
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn assign_id(&self) -> LockId {
-        let fresh = next_object_id();
-        match self.id.compare_exchange(0, fresh, Relaxed, Relaxed) {
-            Ok(_) => LockId(fresh),
-            Err(other) => LockId(other),
-        }
+        lazy_id(&self.id)
     }
 
     /// Mutex, rwlock or reentrant mutex.
