@@ -198,13 +198,18 @@ pub(crate) fn release_clock() -> HandOff {
     .unwrap_or_default()
 }
 
+impl ThreadClock {
+    /// Orders this thread after everything `other` carries.
+    fn receive(&mut self, other: &HandOff) {
+        self.generation += 1;
+        self.clock.join(&other.full);
+        self.structural.join(&other.structural);
+    }
+}
+
 /// Orders this thread after everything `other` carries.
 pub(crate) fn acquire_clock(other: &HandOff) {
-    with_clocks(|c| {
-        c.generation += 1;
-        c.clock.join(&other.full);
-        c.structural.join(&other.structural);
-    });
+    with_clocks(|c| c.receive(other));
 }
 
 /// Orders this thread after the whole run of a thread it joined, and keeps
@@ -214,9 +219,7 @@ pub(crate) fn acquire_clock(other: &HandOff) {
 pub(crate) fn acquire_end(end: &mut HandOff) {
     let slot = std::mem::take(&mut end.slot);
     with_clocks(|c| {
-        c.generation += 1;
-        c.clock.join(&end.full);
-        c.structural.join(&end.structural);
+        c.receive(end);
         if slot != 0 {
             c.free_slots.push(slot);
         }
@@ -226,10 +229,8 @@ pub(crate) fn acquire_end(end: &mut HandOff) {
 /// A thread spawned by lockcheck starts after its parent's spawn.
 pub(crate) fn start_child(parent: &HandOff) {
     with_clocks(|c| {
-        c.generation += 1;
-        c.clock.join(&parent.full);
+        c.receive(parent);
         c.clock.tick(c.slot);
-        c.structural.join(&parent.structural);
         c.structural.tick(c.slot);
     });
 }
