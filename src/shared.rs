@@ -11,6 +11,7 @@ use crate::detect::race::{Access, HeldSummary, Race, VarShadow};
 use crate::detect::vector_clock::Epoch;
 use crate::event::{AccessKind, Event, LockInfo, Site, ThreadId, VarId, VarInfo};
 use crate::finding::ThreadRef;
+use crate::runtime::capture;
 use crate::runtime::config;
 use crate::runtime::hb;
 use crate::runtime::policy::{report, Severity};
@@ -295,10 +296,6 @@ impl Drop for Identity {
             recorder::record_here(|thread| Event::VarDropped { thread, var });
         }
     }
-}
-
-fn capture() -> Option<crate::stack::CallStack> {
-    config::backtraces().then(crate::stack::CallStack::capture)
 }
 
 /// The slot of an access that only a report shows (a guard or lockset

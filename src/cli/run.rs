@@ -8,6 +8,7 @@ use std::process::{Command, ExitStatus, Stdio};
 
 use lockcheck::finding::{Finding, FindingSet};
 use lockcheck::report;
+use lockcheck::trace::spool;
 
 use super::{CheckOptions, CliError, Format, Order, EXIT_CLEAN, EXIT_FINDINGS};
 
@@ -112,7 +113,7 @@ fn prepare_trace(path: &Path) -> Result<PathBuf, CliError> {
             path.display()
         )));
     }
-    for stale in [absolute.clone(), spool_of(&absolute)] {
+    for stale in [absolute.clone(), spool::path_for(&absolute)] {
         match std::fs::remove_file(&stale) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -127,16 +128,10 @@ fn prepare_trace(path: &Path) -> Result<PathBuf, CliError> {
     Ok(absolute)
 }
 
-fn spool_of(trace: &Path) -> PathBuf {
-    let mut spool = trace.as_os_str().to_owned();
-    spool.push(".spool");
-    PathBuf::from(spool)
-}
-
 /// The program finishes its trace as it exits; one killed before that
 /// leaves the raw recording (the spool), finished here.
 fn finish_trace(trace: &Path) -> Result<(), CliError> {
-    let spool = spool_of(trace);
+    let spool = spool::path_for(trace);
     if spool.exists() {
         lockcheck::trace::spool::finalize(&spool, trace)
             .map_err(|e| CliError(format!("{}: cannot finish the trace: {e}", spool.display())))?;

@@ -24,13 +24,13 @@ use crate::event::{
     AcquireMode, Attempt, Event, HeldLock, LockId, LockInfo, LockKind, Site, ThreadId, ThreadInfo,
 };
 use crate::finding::Finding;
+use crate::runtime::capture;
 use crate::runtime::config;
 use crate::runtime::global::global;
 use crate::runtime::hb;
 use crate::runtime::policy::{report, Severity};
 use crate::runtime::recorder;
 use crate::runtime::thread_state::{chain_mix, with_thread, HeldEntry, ThreadState};
-use crate::stack::CallStack;
 use crate::sync::meta::LockMeta;
 
 /// How long a contended acquire waits before it joins the wait-for graph.
@@ -65,10 +65,6 @@ fn order_key(meta: &LockMeta, id: LockId) -> u64 {
         OrderGranularity::Instance => id.0,
         OrderGranularity::Class => meta.info().class_key(),
     }
-}
-
-fn capture() -> Option<CallStack> {
-    config::backtraces().then(CallStack::capture)
 }
 
 fn thread_and_held() -> (ThreadInfo, Vec<HeldLock>) {

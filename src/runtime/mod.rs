@@ -13,6 +13,11 @@ pub(crate) mod thread_state;
 use crate::event::LockId;
 use crate::finding::Finding;
 
+/// The caller's call stack, when backtraces are on.
+pub(crate) fn capture() -> Option<crate::stack::CallStack> {
+    config::backtraces().then(crate::stack::CallStack::capture)
+}
+
 /// A lock was dropped: it leaves the lock-order graph.
 pub(crate) fn forget_lock(id: LockId) {
     global::global().order.lock().remove_lock(id);

@@ -121,9 +121,7 @@ fn recorder() -> Option<&'static Recorder> {
 /// the trace to be finished at exit.
 fn start() -> Option<Recorder> {
     let out = PathBuf::from(config::trace_path()?);
-    let mut spool_path = out.clone().into_os_string();
-    spool_path.push(".spool");
-    let spool_path = PathBuf::from(spool_path);
+    let spool_path = spool::path_for(&out);
     let spool = match OpenOptions::new()
         .create(true)
         .write(true)

@@ -38,6 +38,14 @@ pub fn chunk(out: &mut Vec<u8>, thread: ThreadId, body: &[u8]) {
     out.extend_from_slice(body);
 }
 
+/// Where a recording into `trace` keeps its spool until it is finished:
+/// beside it, `<trace>.spool`.
+pub fn path_for(trace: &std::path::Path) -> std::path::PathBuf {
+    let mut spool = trace.as_os_str().to_owned();
+    spool.push(".spool");
+    spool.into()
+}
+
 /// Whether a file's first bytes are those of a spool (a recording the
 /// program did not finish: it was killed before its exit hook ran).
 pub fn is_spool(head: &[u8]) -> bool {
