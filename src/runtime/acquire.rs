@@ -26,11 +26,14 @@ use crate::event::{
 use crate::finding::Finding;
 use crate::runtime::capture;
 use crate::runtime::config;
+use crate::runtime::fast_path;
 use crate::runtime::global::global;
 use crate::runtime::hb;
 use crate::runtime::policy::{report, Severity};
 use crate::runtime::recorder;
-use crate::runtime::thread_state::{chain_mix, with_thread, HeldEntry, ThreadState};
+use crate::runtime::thread_state::{
+    chain_mix, with_thread, with_thread_unmarked, HeldEntry, ThreadState,
+};
 use crate::sync::meta::LockMeta;
 
 /// How long a contended acquire waits before it joins the wait-for graph.
@@ -88,11 +91,65 @@ pub(crate) fn acquire<G>(
     meta: &LockMeta,
     mode: AcquireMode,
     site: &'static Location<'static>,
-    raw: RawAcquire<
-        impl FnOnce() -> Option<G>,
-        impl FnOnce(Duration) -> Option<G>,
-        impl FnOnce() -> G,
-    >,
+    raw: RawAcquire<impl Fn() -> Option<G>, impl FnOnce(Duration) -> Option<G>, impl FnOnce() -> G>,
+) -> (G, bool) {
+    if fast_path::open() {
+        if let Some(guard) = acquire_fast(meta, mode, site, &raw.try_now) {
+            return (guard, true);
+        }
+    }
+    acquire_checked(meta, mode, site, raw)
+}
+
+/// The fast path, inlined into the wrapper: a lock that has an id, a held
+/// stack already validated (or empty), and a raw lock free now. Everything
+/// else (a first use, a new stack, a reentrant mutex, contention) goes to
+/// [`acquire_checked`], which tries again from the start.
+#[inline(always)]
+fn acquire_fast<G>(
+    meta: &LockMeta,
+    mode: AcquireMode,
+    site: &'static Location<'static>,
+    try_now: &impl Fn() -> Option<G>,
+) -> Option<G> {
+    let id = meta.assigned_id()?;
+    if meta.kind() == LockKind::ReentrantMutex {
+        return None;
+    }
+    // SAFETY: the closure calls nothing but the raw lock's `try_lock`.
+    unsafe {
+        with_thread_unmarked(
+            #[inline(always)]
+            |t| {
+                if !t.ready_for_fast_push() {
+                    return None;
+                }
+                let chain = chain_mix(t.chain(), id.0, mode);
+                if !(t.held.is_empty() || t.knows(chain) || meta.validated() == chain ^ t.salt()) {
+                    return None;
+                }
+                // Read from the lock before its raw lock is taken: loads issued
+                // after the atomic wait for it, loads issued before overlap it.
+                let entry = entry(meta, id, id.0, chain, mode, site);
+                let guard = try_now()?;
+                let pushed = t.held.push(entry);
+                debug_assert!(pushed, "room was checked before the raw lock");
+                Some(guard)
+            },
+        )
+    }
+    .flatten()
+}
+
+/// Every acquisition the fast path does not take: kept out of line, so that
+/// the wrapper's own code stays small.
+#[inline(never)]
+#[track_caller]
+fn acquire_checked<G>(
+    meta: &LockMeta,
+    mode: AcquireMode,
+    site: &'static Location<'static>,
+    raw: RawAcquire<impl Fn() -> Option<G>, impl FnOnce(Duration) -> Option<G>, impl FnOnce() -> G>,
 ) -> (G, bool) {
     if !config::enabled() {
         return ((raw.block)(), false);
@@ -335,6 +392,29 @@ fn synchronised(meta: &LockMeta, mode: AcquireMode) {
 /// Releases one hold; called by a guard's `Drop` before the raw unlock.
 #[inline(always)]
 pub(crate) fn release(meta: &LockMeta, mode: AcquireMode) {
+    if fast_path::open() {
+        let id = meta.id();
+        // SAFETY: `release_top` only pops the stack.
+        let popped = unsafe {
+            with_thread_unmarked(
+                #[inline(always)]
+                |t| t.release_top(id, mode),
+            )
+        };
+        if let Some(Some(in_graph)) = popped {
+            if in_graph {
+                meta.mark_in_graph();
+            }
+            return;
+        }
+    }
+    release_checked(meta, mode);
+}
+
+/// Every release [`release`] does not finish itself: a recorded run, race
+/// checking, a guard dropped out of order, a reentrant hold.
+#[inline(never)]
+fn release_checked(meta: &LockMeta, mode: AcquireMode) {
     let id = meta.id();
     if recorder::on() {
         trace_release(meta, id);

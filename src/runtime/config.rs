@@ -100,6 +100,7 @@ pub fn enabled() -> bool {
 /// Turns checking on or off for locks acquired from now on.
 pub fn set_enabled(on: bool) {
     ENABLED.store(if on { ON } else { OFF }, Relaxed);
+    super::fast_path::refresh();
 }
 
 /// The file findings are appended to (`LOCKCHECK_REPORT`), if any.
@@ -122,6 +123,7 @@ pub(crate) fn recording() -> bool {
 /// Stops recording (the trace is finished, or cannot be written).
 pub(crate) fn stop_recording() {
     RECORDING.store(OFF, Relaxed);
+    super::fast_path::refresh();
 }
 
 /// The policy on a finding.
@@ -251,5 +253,6 @@ pub fn set_order_granularity(granularity: OrderGranularity) -> bool {
         },
         Relaxed,
     );
+    super::fast_path::refresh();
     true
 }

@@ -28,6 +28,8 @@ pub(crate) fn active() -> bool {
 pub(crate) fn activate() {
     if !ACTIVE.load(Relaxed) {
         ACTIVE.store(true, Relaxed);
+        // Locks must now carry clocks: close their fast path.
+        super::fast_path::refresh();
     }
 }
 

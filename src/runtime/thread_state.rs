@@ -22,9 +22,11 @@ static NEXT_THREAD: AtomicU64 = AtomicU64::new(1);
 /// Hash of a held-lock stack, extended by one more lock.
 #[inline(always)]
 pub(crate) fn chain_mix(prev: u64, key: u64, mode: AcquireMode) -> u64 {
-    let mut x = prev.rotate_left(23) ^ key.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (mode as u64 + 1);
-    x ^= x >> 31;
-    x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    // One multiply: this runs on every nested acquisition. Lock ids stay far
+    // below bit 59, so the mode above them keeps (key, mode) pairs apart, and
+    // the multiply by an odd constant and the shift-xor are both one-to-one.
+    let x = (prev.rotate_left(23) ^ key ^ ((mode as u64 + 1) << 59))
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15);
     (x ^ (x >> 29)) | 1
 }
 
@@ -35,8 +37,11 @@ pub(crate) fn chain_mix(prev: u64, key: u64, mode: AcquireMode) -> u64 {
 pub(crate) struct ThreadState {
     /// This thread's id, 0 until first needed.
     id: u64,
-    /// [`ExitWatch`] is registered for this thread.
-    watched: bool,
+    /// How many locks the fast path may push: 0 until [`ExitWatch`] is
+    /// registered for this thread (so its first acquisition takes the slow
+    /// path, which registers it), then [`MAX_HELD`]. One comparison asks
+    /// both questions.
+    room: usize,
     pub(crate) held: HeldStack,
     cache: [u64; CHAIN_CACHE_SLOTS],
 }
@@ -45,7 +50,7 @@ impl ThreadState {
     const fn new() -> Self {
         ThreadState {
             id: 0,
-            watched: false,
+            room: 0,
             held: HeldStack::new(),
             cache: [0; CHAIN_CACHE_SLOTS],
         }
@@ -64,7 +69,7 @@ impl ThreadState {
                 name: None,
             });
         self.id = info.id.0;
-        self.watched = true;
+        self.room = MAX_HELD;
         info
     }
 
@@ -108,12 +113,27 @@ impl ThreadState {
     /// Pushes a newly acquired lock.
     #[inline(always)]
     pub(crate) fn push(&mut self, entry: HeldEntry) {
-        if !self.watched {
-            self.info();
+        if self.room == 0 {
+            self.watch();
         }
         if !self.held.push(entry) {
             too_deep();
         }
+    }
+
+    /// Whether an acquisition may push without the checks of [`Self::push`]:
+    /// the exit watch is registered and the stack has room. Asked before
+    /// the raw lock is taken, so that nothing is left to decide after it.
+    #[inline(always)]
+    pub(crate) fn ready_for_fast_push(&self) -> bool {
+        self.held.len() < self.room
+    }
+
+    /// Registers the thread's exit watch, on its first acquisition.
+    #[cold]
+    #[inline(never)]
+    fn watch(&mut self) {
+        self.info();
     }
 
     /// The entry for a lock this thread holds, innermost first.
@@ -132,14 +152,22 @@ impl ThreadState {
     /// entries above a removed one get their chain keys recomputed.
     #[inline(always)]
     pub(crate) fn release(&mut self, id: LockId, mode: AcquireMode) -> Option<bool> {
-        if let Some(top) = self.held.last() {
-            if top.id == id && top.mode == mode && top.reentries == 0 {
-                let in_graph = top.in_graph;
-                self.held.pop();
-                return Some(in_graph);
-            }
+        self.release_top(id, mode)
+            .or_else(|| self.release_inner(id, mode))
+    }
+
+    /// Releases the innermost entry if it is the last hold of `id` in
+    /// `mode` (guards dropped in the order they were taken): `Some(in_graph)`
+    /// then, `None` for any other case.
+    #[inline(always)]
+    pub(crate) fn release_top(&mut self, id: LockId, mode: AcquireMode) -> Option<bool> {
+        let top = self.held.last()?;
+        if top.id == id && top.mode == mode && top.reentries == 0 {
+            let in_graph = top.in_graph;
+            self.held.pop();
+            return Some(in_graph);
         }
-        self.release_inner(id, mode)
+        None
     }
 
     #[cold]
@@ -277,10 +305,42 @@ thread_local! {
 /// further up this thread's stack (a report being made).
 #[inline(always)]
 pub(crate) fn with_thread<R>(f: impl FnOnce(&mut ThreadState) -> R) -> Option<R> {
-    THREAD
-        .try_with(|cell| cell.try_borrow_mut().ok().map(|mut s| f(&mut s)))
-        .ok()
-        .flatten()
+    // Only the address is taken inside `try_with`: with `f` inside it, the
+    // closure grows past what the inliner takes, and every lock pays a call.
+    let cell = THREAD
+        .try_with(|cell| cell as *const RefCell<ThreadState>)
+        .ok()?;
+    // SAFETY: `THREAD` is const-initialised and needs no destructor, so its
+    // storage lives as long as this thread, and the reference does not
+    // leave this call (nor this thread: `RefCell` is not `Sync`).
+    let cell = unsafe { &*cell };
+    let mut state = cell.try_borrow_mut().ok()?;
+    Some(f(&mut state))
+}
+
+/// Runs `f` on this thread's state without marking the state borrowed: for
+/// the lock fast path, where the two stores of the borrow flag are a fifth
+/// of the stores between the raw lock and the raw unlock (and every store
+/// there must drain before the unlock's atomic). `None` when the state is in
+/// use further up this thread's stack.
+///
+/// # Safety
+/// `f` must not reach this thread's state again: it may call nothing that
+/// could (a raw lock's `try_lock` is fine; lockcheck code is not).
+#[inline(always)]
+pub(crate) unsafe fn with_thread_unmarked<R>(f: impl FnOnce(&mut ThreadState) -> R) -> Option<R> {
+    let cell = THREAD
+        .try_with(|cell| cell as *const RefCell<ThreadState>)
+        .ok()?;
+    // SAFETY: as in `with_thread`, the storage lives as long as the thread.
+    let cell = unsafe { &*cell };
+    // Only mutable borrows of the state are ever taken, so "not mutably
+    // borrowed" means "not borrowed at all".
+    // SAFETY: the shared reference is dropped at once.
+    unsafe { cell.try_borrow_unguarded() }.ok()?;
+    // SAFETY: nothing else borrows the state now, and the caller promises
+    // `f` makes no other access to it before this one ends.
+    Some(f(unsafe { &mut *cell.as_ptr() }))
 }
 
 #[cfg(test)]

@@ -79,6 +79,15 @@ impl LockMeta {
         lazy_id(&self.id)
     }
 
+    /// The lock's id if it has one already (it has been used before).
+    #[inline(always)]
+    pub(crate) fn assigned_id(&self) -> Option<LockId> {
+        match self.id.load(Relaxed) {
+            0 => None,
+            id => Some(LockId(id)),
+        }
+    }
+
     /// Mutex, rwlock or reentrant mutex.
     #[inline]
     pub(crate) fn kind(&self) -> LockKind {

@@ -29,6 +29,7 @@ impl<T: ?Sized> Mutex<T> {
     /// Locks, blocking until the lock is free. Re-locking from the thread that
     /// holds it is a self-deadlock: reported (and the thread panics) instead of
     /// hanging.
+    #[inline]
     #[track_caller]
     pub fn lock(&self) -> MutexGuard<'_, T> {
         let (inner, tracked) =
@@ -133,6 +134,7 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
 }
 
 impl<T: ?Sized> Drop for MutexGuard<'_, T> {
+    #[inline(always)]
     fn drop(&mut self) {
         if self.tracked {
             acquire::release(&self.mutex.meta, AcquireMode::Exclusive);

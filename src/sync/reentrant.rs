@@ -36,6 +36,7 @@ lock_basics!(
 
 impl<T: ?Sized> ReentrantMutex<T> {
     /// Locks, blocking until free; returns at once if this thread owns it.
+    #[inline]
     #[track_caller]
     pub fn lock(&self) -> ReentrantMutexGuard<'_, T> {
         let (inner, tracked) =
@@ -104,6 +105,7 @@ pub struct ReentrantMutexGuard<'a, T: ?Sized> {
 }
 
 impl<T: ?Sized> Drop for ReentrantMutexGuard<'_, T> {
+    #[inline]
     fn drop(&mut self) {
         if self.tracked {
             acquire::release(&self.lock.meta, AcquireMode::Exclusive);

@@ -36,6 +36,7 @@ impl<T: ?Sized> RwLock<T> {
     /// Shared read access, queued behind waiting writers. Taking it while this
     /// thread already reads the lock is reported as `self-deadlock` (it hangs
     /// the moment a writer arrives in between); use [`Self::read_recursive`].
+    #[inline]
     #[track_caller]
     pub fn read(&self) -> RwLockReadGuard<'_, T> {
         let (inner, tracked) = blocking!(self, AcquireMode::Read, try_read, try_read_for, read);
@@ -44,6 +45,7 @@ impl<T: ?Sized> RwLock<T> {
 
     /// Shared read access that does not queue behind writers while readers
     /// hold the lock: safe to nest inside another read of the same lock.
+    #[inline]
     #[track_caller]
     pub fn read_recursive(&self) -> RwLockReadGuard<'_, T> {
         let (inner, tracked) = blocking!(
@@ -57,6 +59,7 @@ impl<T: ?Sized> RwLock<T> {
     }
 
     /// Exclusive write access.
+    #[inline]
     #[track_caller]
     pub fn write(&self) -> RwLockWriteGuard<'_, T> {
         let (inner, tracked) = blocking!(
@@ -75,6 +78,7 @@ impl<T: ?Sized> RwLock<T> {
 
     /// Upgradable read access: shared with readers, exclusive with writers
     /// and other upgradable readers; can be upgraded to a write.
+    #[inline]
     #[track_caller]
     pub fn upgradable_read(&self) -> RwLockUpgradableReadGuard<'_, T> {
         let (inner, tracked) = blocking!(
@@ -370,6 +374,7 @@ impl<'a, T: ?Sized> RwLockUpgradableReadGuard<'a, T> {
 }
 
 impl<T: ?Sized> Drop for RwLockReadGuard<'_, T> {
+    #[inline]
     fn drop(&mut self) {
         if self.tracked {
             acquire::release(&self.lock.meta, self.mode);
@@ -378,6 +383,7 @@ impl<T: ?Sized> Drop for RwLockReadGuard<'_, T> {
 }
 
 impl<T: ?Sized> Drop for RwLockWriteGuard<'_, T> {
+    #[inline]
     fn drop(&mut self) {
         if self.tracked {
             acquire::release(&self.lock.meta, AcquireMode::Exclusive);
@@ -386,6 +392,7 @@ impl<T: ?Sized> Drop for RwLockWriteGuard<'_, T> {
 }
 
 impl<T: ?Sized> Drop for RwLockUpgradableReadGuard<'_, T> {
+    #[inline]
     fn drop(&mut self) {
         if self.tracked {
             acquire::release(&self.lock.meta, AcquireMode::Upgradable);
