@@ -156,13 +156,13 @@ fn acquire_checked<G>(
     }
     let id = meta.id();
     let key = order_key(meta, id);
-    let mut try_now = Some(raw.try_now);
+    let try_now = &raw.try_now;
     // The fast path in one visit to the thread's state: a known stack and a
     // free lock cost one raw try and one push.
     let outcome = with_thread(|t| {
         let plan = plan(t, meta, id, key, mode);
         if let Plan::Known(chain) = plan {
-            if let Some(guard) = try_now.take().and_then(|attempt| attempt()) {
+            if let Some(guard) = try_now() {
                 t.push(entry(meta, id, key, chain, mode, site));
                 return Ok(guard);
             }
@@ -178,30 +178,38 @@ fn acquire_checked<G>(
         Some(Err(plan)) => plan,
         None => Plan::Untracked,
     };
-    match (plan, try_now) {
-        (Plan::Untracked, _) => ((raw.block)(), false),
-        (Plan::Reentry, _) => {
+    match plan {
+        Plan::Untracked => ((raw.block)(), false),
+        Plan::Reentry => {
             let guard = (raw.block)();
             trace_acquire(meta, mode, Attempt::Blocking, site);
             (guard, true)
         }
-        (Plan::Known(chain), _) => {
+        Plan::Known(chain) => {
             let lock = meta.info();
             trace_request(meta, mode, site);
-            let guard = contended(&lock, mode, site, Vec::new(), raw.try_for, raw.block);
+            let guard = contended(
+                &lock,
+                mode,
+                site,
+                Vec::new(),
+                try_now,
+                raw.try_for,
+                raw.block,
+            );
             push(entry(meta, id, key, chain, mode, site), false);
             synchronised(meta, mode);
             trace_acquire(meta, mode, Attempt::Blocking, site);
             (guard, true)
         }
-        (Plan::Validate(chain), try_now) => {
+        Plan::Validate(chain) => {
             let lock = meta.info();
             trace_request(meta, mode, site);
             let pending = validate(meta, &lock, mode, site);
-            let (guard, pending) = match try_now.and_then(|attempt| attempt()) {
+            let (guard, pending) = match try_now() {
                 Some(g) => (g, pending),
                 None => (
-                    contended(&lock, mode, site, pending, raw.try_for, raw.block),
+                    contended(&lock, mode, site, pending, try_now, raw.try_for, raw.block),
                     Vec::new(),
                 ),
             };
@@ -490,6 +498,7 @@ fn contended<G>(
     mode: AcquireMode,
     site: &'static Location<'static>,
     pending: Pending,
+    try_now: impl Fn() -> Option<G>,
     try_for: impl FnOnce(Duration) -> Option<G>,
     block: impl FnOnce() -> G,
 ) -> G {
@@ -508,7 +517,7 @@ fn contended<G>(
             report(finding, Severity::Fatal);
         }
     }
-    if let Some(g) = try_for(GRACE) {
+    if let Some(g) = spin_briefly(&try_now).or_else(|| try_for(GRACE)) {
         emit(pending);
         return g;
     }
@@ -517,6 +526,25 @@ fn contended<G>(
     let (thread, held) = thread_and_held();
     let _waiting = enter_wait(thread, held, lock, mode, site);
     block()
+}
+
+/// Rounds of spinning before a contended acquire starts its timed wait.
+const SPIN_ROUNDS: u32 = 4;
+
+/// Tries the raw lock a few times, pausing twice as long between tries each
+/// round (some thirty pauses in all), as parking_lot spins before it parks.
+/// Most contention ends that soon, and the timed wait that follows starts
+/// by reading the clock.
+fn spin_briefly<G>(try_now: &impl Fn() -> Option<G>) -> Option<G> {
+    for round in 1..=SPIN_ROUNDS {
+        for _ in 0..1u32 << round {
+            std::hint::spin_loop();
+        }
+        if let Some(g) = try_now() {
+            return Some(g);
+        }
+    }
+    None
 }
 
 /// A thread registered in the wait-for graph; it leaves when this drops.
