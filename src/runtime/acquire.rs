@@ -26,7 +26,7 @@ use crate::event::{
 use crate::finding::Finding;
 use crate::runtime::capture;
 use crate::runtime::config;
-use crate::runtime::fast_path;
+use crate::runtime::fast_path::{self, Path};
 use crate::runtime::global::global;
 use crate::runtime::hb;
 use crate::runtime::policy::{report, Severity};
@@ -93,8 +93,12 @@ pub(crate) fn acquire<G>(
     site: &'static Location<'static>,
     raw: RawAcquire<impl Fn() -> Option<G>, impl FnOnce(Duration) -> Option<G>, impl FnOnce() -> G>,
 ) -> (G, bool) {
-    if fast_path::open() {
+    let path = fast_path::path();
+    if path != Path::Checked {
         if let Some(guard) = acquire_fast(meta, mode, site, &raw.try_now) {
+            if path == Path::FastWithClocks {
+                hb::acquired(meta, mode);
+            }
             return (guard, true);
         }
     }
@@ -400,7 +404,8 @@ fn synchronised(meta: &LockMeta, mode: AcquireMode) {
 /// Releases one hold; called by a guard's `Drop` before the raw unlock.
 #[inline(always)]
 pub(crate) fn release(meta: &LockMeta, mode: AcquireMode) {
-    if fast_path::open() {
+    let path = fast_path::path();
+    if path != Path::Checked {
         let id = meta.id();
         // SAFETY: `release_top` only pops the stack.
         let popped = unsafe {
@@ -410,6 +415,9 @@ pub(crate) fn release(meta: &LockMeta, mode: AcquireMode) {
             )
         };
         if let Some(Some(in_graph)) = popped {
+            if path == Path::FastWithClocks {
+                hb::releasing(meta, mode);
+            }
             if in_graph {
                 meta.mark_in_graph();
             }

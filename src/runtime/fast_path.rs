@@ -1,11 +1,11 @@
-//! The one flag an acquisition reads to know it may take the fast path.
+//! The one flag an acquisition reads to know which path it may take.
 //!
 //! The fast path (a known held stack, a free lock: one raw try and one push)
-//! is right only while checking is on, order is checked on instances, the
-//! run is not recorded and race checking is not live. Reading those four
-//! settings costs four loads and branches on every acquisition and every
-//! release, a third of what the whole fast path costs; folded into one byte,
-//! it is one.
+//! is right only while checking is on, order is checked on instances and the
+//! run is not recorded; with race checking live it must also carry clocks.
+//! Reading those settings one by one costs four loads and branches on every
+//! acquisition and every release, a third of what the whole fast path
+//! costs; folded into one byte, it is one.
 //!
 //! The byte is recomputed from the settings, under a mutex, whenever one of
 //! them changes, so a change racing with another cannot leave it stale.
@@ -15,21 +15,29 @@ use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
 use crate::detect::OrderGranularity;
 use crate::runtime::{config, hb};
 
-/// Not computed yet: the settings still come from the environment.
-const UNKNOWN: u8 = 0;
-/// Every setting allows the fast path.
-const OPEN: u8 = 1;
-/// Some setting needs the full protocol.
-const CLOSED: u8 = 2;
+/// Which path acquisitions and releases may take now.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Path {
+    /// Not computed yet: the settings still come from the environment.
+    Unknown = 0,
+    /// The fast path, nothing else.
+    Fast = 1,
+    /// The fast path, and the lock carries happens-before (race checking).
+    FastWithClocks = 2,
+    /// The full protocol for every acquisition.
+    Checked = 3,
+}
 
-static STATE: AtomicU8 = AtomicU8::new(UNKNOWN);
+static STATE: AtomicU8 = AtomicU8::new(Path::Unknown as u8);
 
-/// Whether an acquisition or release may take the fast path.
+/// The path acquisitions and releases may take now.
 #[inline(always)]
-pub(crate) fn open() -> bool {
+pub(crate) fn path() -> Path {
     match STATE.load(Relaxed) {
-        OPEN => true,
-        CLOSED => false,
+        1 => Path::Fast,
+        2 => Path::FastWithClocks,
+        3 => Path::Checked,
         _ => refresh(),
     }
 }
@@ -38,13 +46,19 @@ pub(crate) fn open() -> bool {
 /// changes it. Returns the new value.
 #[cold]
 #[inline(never)]
-pub(crate) fn refresh() -> bool {
+pub(crate) fn refresh() -> Path {
     static REFRESH: parking_lot::Mutex<()> = parking_lot::const_mutex(());
     let _serialised = REFRESH.lock();
-    let open = config::enabled()
-        && config::order_granularity() == OrderGranularity::Instance
-        && !config::recording()
-        && !hb::active();
-    STATE.store(if open { OPEN } else { CLOSED }, Relaxed);
-    open
+    let path = if !config::enabled()
+        || config::order_granularity() != OrderGranularity::Instance
+        || config::recording()
+    {
+        Path::Checked
+    } else if hb::active() {
+        Path::FastWithClocks
+    } else {
+        Path::Fast
+    };
+    STATE.store(path as u8, Relaxed);
+    path
 }
