@@ -9,9 +9,9 @@
 //! 1. a new held-lock stack: check self-deadlock, add order edges and look for
 //!    cycles (under the graph's lock), remember the chain key;
 //! 2. the lock is taken: check self-deadlock against what this thread holds,
-//!    wait a short grace period (most contention ends there), then register in
-//!    the wait-for graph; if that closes a cycle of blocked threads, report the
-//!    deadlock and panic in this thread, which breaks it.
+//!    spin briefly, wait a short grace period (most contention ends there),
+//!    then register in the wait-for graph; if that closes a cycle of blocked
+//!    threads, report the deadlock and panic in this thread, which breaks it.
 
 use std::panic::Location;
 use std::time::Duration;
