@@ -161,8 +161,9 @@ fn acquire_checked<G>(
     let id = meta.id();
     let key = order_key(meta, id);
     let try_now = &raw.try_now;
-    // The fast path in one visit to the thread's state: a known stack and a
-    // free lock cost one raw try and one push.
+    // What `acquire_fast` declined, or a path that must also record or key
+    // order by class: a known stack and a free lock still cost one visit to
+    // the thread's state, one raw try and one push.
     let outcome = with_thread(|t| {
         let plan = plan(t, meta, id, key, mode);
         if let Plan::Known(chain) = plan {

@@ -305,17 +305,23 @@ thread_local! {
 /// further up this thread's stack (a report being made).
 #[inline(always)]
 pub(crate) fn with_thread<R>(f: impl FnOnce(&mut ThreadState) -> R) -> Option<R> {
-    // Only the address is taken inside `try_with`: with `f` inside it, the
-    // closure grows past what the inliner takes, and every lock pays a call.
-    let cell = THREAD
-        .try_with(|cell| cell as *const RefCell<ThreadState>)
-        .ok()?;
-    // SAFETY: `THREAD` is const-initialised and needs no destructor, so its
-    // storage lives as long as this thread, and the reference does not
-    // leave this call (nor this thread: `RefCell` is not `Sync`).
-    let cell = unsafe { &*cell };
-    let mut state = cell.try_borrow_mut().ok()?;
+    let cell = state_cell()?;
+    // SAFETY: see `state_cell`; the reference does not leave this call.
+    let mut state = unsafe { &*cell }.try_borrow_mut().ok()?;
     Some(f(&mut state))
+}
+
+/// The address of this thread's state. Only the address is taken inside
+/// `try_with`: with the caller's work inside it, the closure grows past what
+/// the inliner takes, and every lock pays a call. `THREAD` is
+/// const-initialised and needs no destructor, so the address stays valid as
+/// long as this thread runs (and `RefCell` is not `Sync`, so no reference
+/// made from it can reach another thread).
+#[inline(always)]
+fn state_cell() -> Option<*const RefCell<ThreadState>> {
+    THREAD
+        .try_with(|cell| cell as *const RefCell<ThreadState>)
+        .ok()
 }
 
 /// Runs `f` on this thread's state without marking the state borrowed: for
@@ -329,11 +335,8 @@ pub(crate) fn with_thread<R>(f: impl FnOnce(&mut ThreadState) -> R) -> Option<R>
 /// could (a raw lock's `try_lock` is fine; lockcheck code is not).
 #[inline(always)]
 pub(crate) unsafe fn with_thread_unmarked<R>(f: impl FnOnce(&mut ThreadState) -> R) -> Option<R> {
-    let cell = THREAD
-        .try_with(|cell| cell as *const RefCell<ThreadState>)
-        .ok()?;
-    // SAFETY: as in `with_thread`, the storage lives as long as the thread.
-    let cell = unsafe { &*cell };
+    // SAFETY: see `state_cell`.
+    let cell = unsafe { &*state_cell()? };
     // Only mutable borrows of the state are ever taken, so "not mutably
     // borrowed" means "not borrowed at all".
     // SAFETY: the shared reference is dropped at once.

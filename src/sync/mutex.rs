@@ -134,7 +134,7 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
 }
 
 impl<T: ?Sized> Drop for MutexGuard<'_, T> {
-    #[inline(always)]
+    #[inline]
     fn drop(&mut self) {
         if self.tracked {
             acquire::release(&self.mutex.meta, AcquireMode::Exclusive);
