@@ -5,16 +5,11 @@
 
 use std::sync::Arc;
 
-use lockcheck::config::{self, Policy};
-use lockcheck::{thread, FindingKind, Mutex, Shared};
+mod common;
 
-fn races_on(name: &str) -> Vec<lockcheck::Finding> {
-    lockcheck::findings()
-        .into_iter()
-        .filter(|f| f.kind == FindingKind::DataRace)
-        .filter(|f| f.variable.as_ref().and_then(|v| v.name.as_deref()) == Some(name))
-        .collect()
-}
+use common::races_on;
+use lockcheck::config::{self, Policy};
+use lockcheck::{thread, Mutex, Shared};
 
 /// Thread 1 writes under `lock`; thread 2, spawned after thread 1 was
 /// joined, takes and releases `lock` and then writes without it. Run in the

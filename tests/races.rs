@@ -6,26 +6,16 @@
 
 use std::sync::{Arc, Barrier};
 
+mod common;
+
+use common::races_on;
 use lockcheck::config::{self, Policy};
 use lockcheck::sync::mpsc;
-use lockcheck::{thread, Condvar, Finding, FindingKind, Mutex, RwLock, Shared};
+use lockcheck::{thread, Condvar, Finding, Mutex, RwLock, Shared};
 
 fn collect() {
     config::set_policy(Policy::Collect);
     config::set_backtraces(false);
-}
-
-/// Data-race findings on the variable named `name`.
-fn races_on(name: &str) -> Vec<Finding> {
-    lockcheck::findings()
-        .into_iter()
-        .filter(|f| f.kind == FindingKind::DataRace)
-        .filter(|f| {
-            f.variable
-                .as_ref()
-                .is_some_and(|v| v.name.as_deref() == Some(name))
-        })
-        .collect()
 }
 
 #[test]

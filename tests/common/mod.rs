@@ -1,6 +1,20 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests. Each test binary uses a part
+//! of them, so the rest is dead code there.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+
+use lockcheck::{Finding, FindingKind};
+
+/// Data-race findings so far on the `Shared` named `name`. Tests share
+/// their process, so each looks only at the variables it made.
+pub fn races_on(name: &str) -> Vec<Finding> {
+    lockcheck::findings()
+        .into_iter()
+        .filter(|f| f.kind == FindingKind::DataRace)
+        .filter(|f| f.variable.as_ref().and_then(|v| v.name.as_deref()) == Some(name))
+        .collect()
+}
 
 /// A fixture program's executable, as a plain `cargo test` builds it
 /// (target/<profile>/examples; the tests run from target/<profile>/deps).
