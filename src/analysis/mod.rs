@@ -111,6 +111,8 @@ pub struct Analyzer {
     messages: FxHashMap<u64, HandOff>,
     /// Run the lockset check (Eraser) too.
     lockset: bool,
+    /// Keep dropped locks in the order graph (to draw the whole run's graph).
+    keep_dropped: bool,
     /// Threads that asked for a lock another thread holds, until they get it.
     waits: WaitForGraph,
     findings: FindingSet,
@@ -134,6 +136,7 @@ impl Analyzer {
             notified: FxHashMap::default(),
             messages: FxHashMap::default(),
             lockset: false,
+            keep_dropped: false,
             waits: WaitForGraph::default(),
             findings: FindingSet::new(),
             events: 0,
@@ -144,6 +147,14 @@ impl Analyzer {
     /// findings are labelled as predicted races.
     pub fn with_lockset(mut self, on: bool) -> Self {
         self.lockset = on;
+        self
+    }
+
+    /// Keeps every lock in the order graph after its drop event, so that
+    /// [`Self::order_graph`] shows the whole run (`lockcheck graph`) rather
+    /// than the locks still alive at the trace's end.
+    pub fn keeping_dropped_locks(mut self) -> Self {
+        self.keep_dropped = true;
         self
     }
 
@@ -227,7 +238,9 @@ impl Analyzer {
             Event::End { thread } => self.end(*thread),
             Event::LockDropped { lock, .. } => {
                 self.locks.remove(&lock.id);
-                self.order.remove_lock(lock.id);
+                if !self.keep_dropped {
+                    self.order.remove_lock(lock.id);
+                }
             }
             Event::VarDropped { var, .. } => {
                 self.vars.remove(&var.id);
@@ -237,7 +250,7 @@ impl Analyzer {
                 let c = self.thread(*child);
                 c.receive(&start);
                 c.clock.tick(child.0);
-                c.structural.tick(child.0);
+                std::sync::Arc::make_mut(&mut c.structural).tick(child.0);
             }
             Event::Join { parent, child, .. } => {
                 let end = self.thread(*child).hand_off();

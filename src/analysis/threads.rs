@@ -4,6 +4,7 @@
 //! times.
 
 use std::cell::Cell;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
@@ -21,8 +22,9 @@ pub(super) struct ThreadTrack {
     /// Happens-before from spawn, join and notify only, not from locks: a
     /// lock's release→acquire order is this schedule's accident, while a
     /// join orders every schedule. Tells whether a cycle's halves could
-    /// overlap on another schedule.
-    pub(super) structural: VectorClock,
+    /// overlap on another schedule. Shared with the order edges it stamps
+    /// until it changes.
+    pub(super) structural: Arc<VectorClock>,
     /// A lock asked for and not yet acquired; its request was checked for
     /// self-deadlock and order, so its acquisition is not checked again.
     pub(super) pending: Option<(LockInfo, AcquireMode, Site)>,
@@ -43,7 +45,7 @@ impl ThreadTrack {
             info: ThreadInfo { id, name: None },
             held: Vec::new(),
             depth: Vec::new(),
-            structural: clock.clone(),
+            structural: Arc::new(clock.clone()),
             clock,
             pending: None,
             last_release: None,
@@ -57,17 +59,17 @@ impl ThreadTrack {
     pub(super) fn hand_off(&mut self) -> HandOff {
         let out = HandOff {
             full: self.clock.clone(),
-            structural: self.structural.clone(),
+            structural: (*self.structural).clone(),
         };
         self.clock.tick(self.info.id.0);
-        self.structural.tick(self.info.id.0);
+        Arc::make_mut(&mut self.structural).tick(self.info.id.0);
         out
     }
 
     /// Orders this thread after everything `from` carries.
     pub(super) fn receive(&mut self, from: &HandOff) {
         self.clock.join(&from.full);
-        self.structural.join(&from.structural);
+        Arc::make_mut(&mut self.structural).join(&from.structural);
     }
 }
 

@@ -33,15 +33,13 @@ pub(super) struct Checks {
 fn analyze_one(
     path: &Path,
     input: Option<InputFormat>,
-    order: Order,
-    lockset: bool,
+    mut analyzer: Analyzer,
 ) -> Result<Analyzer, CliError> {
     let format = input.map(|f| match f {
         InputFormat::Lockcheck => TraceFormat::Lockcheck,
         InputFormat::Std => TraceFormat::Std,
     });
     let events = trace::open(path, format).map_err(|e| CliError(e.to_string()))?;
-    let mut analyzer = Analyzer::new(granularity(order)).with_lockset(lockset);
     let mut skipped = 0u64;
     for item in events {
         match item {
@@ -75,7 +73,11 @@ pub(super) fn analyze(
     let strict = checks.strict;
     let mut set = FindingSet::new();
     for path in traces {
-        let analyzer = analyze_one(path, input, checks.order, checks.lockset)?;
+        let analyzer = analyze_one(
+            path,
+            input,
+            Analyzer::new(granularity(checks.order)).with_lockset(checks.lockset),
+        )?;
         for finding in analyzer.finish() {
             set.add(finding);
         }
@@ -103,11 +105,16 @@ pub(super) fn graph(
     order: Order,
     svg: bool,
 ) -> Result<i32, CliError> {
-    let analyzer = analyze_one(path, input, order, false)?;
+    // The whole run's graph: locks dropped before the trace ends included.
+    let analyzer = analyze_one(
+        path,
+        input,
+        Analyzer::new(granularity(order)).keeping_dropped_locks(),
+    )?;
     let dot = report::dot::render(analyzer.order_graph(), &{
         // Findings are needed for the red edges; the analyzer is consumed
         // by `finish`, so the graph is rendered from a second pass's copy.
-        let again = analyze_one(path, input, order, false)?;
+        let again = analyze_one(path, input, Analyzer::new(granularity(order)))?;
         again.finish()
     });
     if !svg {

@@ -10,6 +10,7 @@
 //! while the same shape with writers is.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap as HashMap;
 
@@ -75,7 +76,7 @@ pub(crate) struct EdgeData {
     other_thread: Option<ThreadId>,
     /// The taking thread's vector clock when the edge was first taken, when
     /// happens-before is tracked.
-    clock: Option<VectorClock>,
+    clock: Option<Arc<VectorClock>>,
 }
 
 /// One edge of a detected cycle, with where it was first seen.
@@ -211,15 +212,18 @@ impl LockOrderGraph {
 
     /// [`Self::on_acquire`] with the acquiring thread's vector clock, so that
     /// a cycle whose edges happened one after the other is classified as
-    /// ordered by happens-before.
+    /// ordered by happens-before. The clock is shared, not copied, by every
+    /// edge it stamps: a thread's clock changes far less often than it takes
+    /// new edges.
     pub fn on_acquire_at(
         &mut self,
         thread: &ThreadInfo,
         held: &[HeldLock],
         new: &HeldLock,
-        clock: Option<&VectorClock>,
+        clock: Option<&Arc<VectorClock>>,
         backtrace: &mut dyn FnMut() -> Option<CallStack>,
     ) -> Vec<Cycle> {
+        let clock_now = clock.map(|c| &**c);
         let new_key = self.key(&new.lock);
         let to = self.node(&new.lock);
         let mut cycles = Vec::new();
@@ -285,7 +289,7 @@ impl LockOrderGraph {
                 }
             };
             if let Some(e) = recheck {
-                if let Some(cycle) = self.cycle_through(e, bit, clock) {
+                if let Some(cycle) = self.cycle_through(e, bit, clock_now) {
                     cycles.push(cycle);
                 }
             }
@@ -328,14 +332,17 @@ impl LockOrderGraph {
     }
 
     /// Forgets a dropped lock. Under class granularity the class stays (other
-    /// instances of it may come). Memory follows the live locks: dead nodes are
+    /// instances of it may come). Memory follows the live locks: a node whose
+    /// edges are cheap to unlink leaves at once; others are marked dead and
     /// compacted away once they outnumber the live ones.
     pub fn remove_lock(&mut self, id: LockId) {
         if self.granularity == OrderGranularity::Class {
             return;
         }
         if let Some(ix) = self.index.remove(&id.0) {
-            if let Some(node) = self.graph.node_weight_mut(ix) {
+            if self.cheap_to_unlink(ix) {
+                self.unlink(ix);
+            } else if let Some(node) = self.graph.node_weight_mut(ix) {
                 node.alive = false;
                 self.dead += 1;
             }
@@ -343,6 +350,52 @@ impl LockOrderGraph {
         if self.dead > 1024 && self.dead > self.graph.node_count() / 2 {
             self.compact();
         }
+    }
+
+    /// Removing a petgraph edge walks its endpoints' edge lists to unlink
+    /// it: cheap for a lock with few edges whose neighbours have few too (a
+    /// short-lived lock taken under a long-lived one: its edge sits at the
+    /// head of the outer lock's list, however long that list is).
+    fn cheap_to_unlink(&self, ix: NodeIndex) -> bool {
+        const MOST_EDGES: usize = 4;
+        const MOST_WALKED: usize = 16;
+        let mut edges = 0;
+        for dir in [Direction::Outgoing, Direction::Incoming] {
+            for e in self.graph.edges_directed(ix, dir) {
+                edges += 1;
+                if edges > MOST_EDGES {
+                    return false;
+                }
+                // The neighbour's list in the opposite direction holds `e`;
+                // the walk to it is what removal costs.
+                let other = if dir == Direction::Outgoing {
+                    e.target()
+                } else {
+                    e.source()
+                };
+                let walked = self
+                    .graph
+                    .edges_directed(other, dir.opposite())
+                    .take(MOST_WALKED)
+                    .position(|n| n.id() == e.id());
+                if walked.is_none() {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// Removes a node and its edges from the graph now.
+    fn unlink(&mut self, ix: NodeIndex) {
+        for dir in [Direction::Outgoing, Direction::Incoming] {
+            while let Some(e) = self.graph.edges_directed(ix, dir).next() {
+                let (id, a, b) = (e.id(), e.source(), e.target());
+                self.edges.remove(&(a, b));
+                self.graph.remove_edge(id);
+            }
+        }
+        self.graph.remove_node(ix);
     }
 
     fn node(&mut self, lock: &LockInfo) -> NodeIndex {
@@ -597,12 +650,12 @@ mod tests {
 
     #[test]
     fn a_cycle_whose_halves_happened_one_after_the_other_is_ordered() {
-        let clock = |parts: &[(u64, u32)]| {
+        let clock = |parts: &[(u64, u32)]| -> Arc<VectorClock> {
             let mut c = VectorClock::new();
             for (t, v) in parts {
                 c.set(*t, *v);
             }
-            c
+            Arc::new(c)
         };
         let mut g = LockOrderGraph::default();
         let t1 = thread(1);
@@ -701,6 +754,40 @@ mod tests {
         acquire(&mut g, 1, &[ex(2)], ex(3));
         g.remove_lock(LockId(3));
         assert!(acquire(&mut g, 1, &[ex(4)], ex(2)).is_empty());
+    }
+
+    #[test]
+    fn a_short_lived_lock_leaves_the_graph_at_once() {
+        let mut g = LockOrderGraph::default();
+        for i in 2..100 {
+            acquire(&mut g, 1, &[ex(1)], ex(i));
+        }
+        for i in 1000..1010 {
+            acquire(&mut g, 1, &[ex(1)], ex(i));
+            assert_eq!(g.edge_count(), 99);
+            g.remove_lock(LockId(i));
+            assert_eq!(g.edge_count(), 98, "its edge left with it");
+            assert_eq!(g.node_count(), 99);
+        }
+        // The edges left behind still close cycles; the removed ones do not.
+        assert!(acquire(&mut g, 1, &[ex(1000)], ex(1)).is_empty());
+        let cycles = acquire(&mut g, 2, &[ex(50)], ex(1));
+        assert_eq!(cycles.len(), 1);
+        assert_eq!(cycles[0].edges.len(), 2);
+    }
+
+    #[test]
+    fn a_lock_with_many_edges_is_marked_dead_not_unlinked() {
+        let mut g = LockOrderGraph::default();
+        for i in 2..10 {
+            acquire(&mut g, 1, &[ex(1)], ex(i));
+        }
+        let edges = g.edge_count();
+        g.remove_lock(LockId(1));
+        assert_eq!(g.node_count(), 8);
+        assert_eq!(g.edge_count(), edges, "left for compaction");
+        // A dead lock closes no cycle: lock 1 is gone, a new lock is not it.
+        assert!(acquire(&mut g, 2, &[ex(5)], ex(1)).is_empty());
     }
 
     #[test]

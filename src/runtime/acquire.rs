@@ -16,6 +16,8 @@
 use std::panic::Location;
 use std::time::Duration;
 
+use smallvec::SmallVec;
+
 use crate::detect::findings;
 use crate::detect::self_deadlock;
 use crate::detect::wait_for::Waiter;
@@ -70,16 +72,26 @@ fn order_key(meta: &LockMeta, id: LockId) -> u64 {
     }
 }
 
-fn thread_and_held() -> (ThreadInfo, Vec<HeldLock>) {
-    with_thread(|t| (t.info(), t.held_locks())).unwrap_or_else(|| {
-        (
-            ThreadInfo {
-                id: crate::event::ThreadId(0),
-                name: None,
-            },
-            Vec::new(),
-        )
+/// Runs `f` on this thread's identity and the locks it holds, copied out of
+/// its state for the detectors: onto the stack for the usual few, so that
+/// validating a new order edge allocates nothing.
+fn with_thread_and_held<R>(f: impl FnOnce(&ThreadInfo, &[HeldLock]) -> R) -> R {
+    let mut held = SmallVec::<[HeldLock; 4]>::new();
+    let thread = with_thread(|t| {
+        held.extend(t.held.iter().map(HeldEntry::held_lock));
+        t.info()
     })
+    .unwrap_or(ThreadInfo {
+        id: crate::event::ThreadId(0),
+        name: None,
+    });
+    f(&thread, &held)
+}
+
+/// This thread's identity and held locks, owned (for the wait-for graph and
+/// reports).
+fn thread_and_held() -> (ThreadInfo, Vec<HeldLock>) {
+    with_thread_and_held(|thread, held| (thread.clone(), held.to_vec()))
 }
 
 /// Acquires a lock by a blocking call, with every check. Returns the raw
@@ -465,38 +477,40 @@ fn validate(
     site: &'static Location<'static>,
 ) -> Pending {
     let site = Site::from(site);
-    let (thread, held) = thread_and_held();
-    let mut pending = Pending::new();
-    if let Some((conflict, _)) = self_deadlock::check(&held, lock, mode) {
-        let finding =
-            findings::self_deadlock(&thread, &held, lock, mode, site, conflict, &capture());
-        match conflict {
-            self_deadlock::SelfConflict::Certain => report(finding, Severity::Fatal),
-            self_deadlock::SelfConflict::WhenWriterWaits => {
-                pending.push((finding, Severity::Hazard))
+    with_thread_and_held(|thread, held| {
+        let mut pending = Pending::new();
+        if let Some((conflict, _)) = self_deadlock::check(held, lock, mode) {
+            let finding =
+                findings::self_deadlock(thread, held, lock, mode, site, conflict, &capture());
+            match conflict {
+                self_deadlock::SelfConflict::Certain => report(finding, Severity::Fatal),
+                self_deadlock::SelfConflict::WhenWriterWaits => {
+                    pending.push((finding, Severity::Hazard))
+                }
             }
         }
-    }
-    let new = HeldLock {
-        lock: *lock,
-        mode,
-        site,
-    };
-    // The structural clock (spawn, join, messages; not locks) tells whether
-    // this cycle's edges happened one after the other on every schedule.
-    let structural = hb::structural_clock();
-    let cycles = global().order.lock().on_acquire_at(
-        &thread,
-        &held,
-        &new,
-        structural.as_ref(),
-        &mut capture,
-    );
-    meta.mark_in_graph();
-    for cycle in cycles {
-        pending.push((findings::lock_order_cycle(&cycle), Severity::Hazard));
-    }
-    pending
+        let new = HeldLock {
+            lock: *lock,
+            mode,
+            site,
+        };
+        // The structural clock (spawn, join, messages; not locks) tells
+        // whether this cycle's edges happened one after the other on every
+        // schedule.
+        let structural = hb::structural_clock();
+        let cycles = global().order.lock().on_acquire_at(
+            thread,
+            held,
+            &new,
+            structural.as_ref(),
+            &mut capture,
+        );
+        meta.mark_in_graph();
+        for cycle in cycles {
+            pending.push((findings::lock_order_cycle(&cycle), Severity::Hazard));
+        }
+        pending
+    })
 }
 
 /// The raw lock is taken by someone. Never returns if this thread would wait

@@ -9,6 +9,7 @@
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
 
 use crate::detect::vector_clock::VectorClock;
 use crate::event::{AcquireMode, ThreadId};
@@ -57,6 +58,9 @@ struct ThreadClock {
     /// not locks: what orders every schedule, not just this one (tells a
     /// lock-order cycle whose halves could never overlap).
     structural: VectorClock,
+    /// `structural` as last handed to the lock-order graph, shared by the
+    /// edges it stamps; dropped whenever `structural` changes.
+    structural_shared: Option<Arc<VectorClock>>,
     /// Counts the joins into `clock`. Between two joins only the thread's
     /// own entry changes, so a lock it released before needs just that
     /// entry updated, not a copy of the whole clock.
@@ -71,6 +75,7 @@ thread_local! {
             free_slots: Vec::new(),
             clock: VectorClock::new(),
             structural: VectorClock::new(),
+            structural_shared: None,
             generation: 0,
         })
     };
@@ -140,6 +145,7 @@ fn start_clocks(c: &mut ThreadClock) -> Option<()> {
     if c.clock.get(slot) == 0 {
         c.clock.set(slot, 1);
         c.structural.set(slot, 1);
+        c.structural_shared = None;
     }
     Some(())
 }
@@ -178,9 +184,16 @@ pub(crate) fn clock_width() -> usize {
     with_clocks(|c| c.clock.width()).unwrap_or(0)
 }
 
-/// A copy of this thread's structural clock (for classifying cycles).
-pub(crate) fn structural_clock() -> Option<VectorClock> {
-    with_clocks(|c| c.structural.clone())
+/// This thread's structural clock (for classifying cycles), shared: it
+/// changes only at spawns, joins, messages and notifications, while each new
+/// order edge keeps a copy of it.
+pub(crate) fn structural_clock() -> Option<Arc<VectorClock>> {
+    with_clocks(|c| {
+        let structural = &c.structural;
+        c.structural_shared
+            .get_or_insert_with(|| Arc::new(structural.clone()))
+            .clone()
+    })
 }
 
 /// A copy of this thread's clocks to hand to another thread (spawn, send,
@@ -195,6 +208,7 @@ pub(crate) fn release_clock() -> HandOff {
         };
         c.clock.tick(c.slot);
         c.structural.tick(c.slot);
+        c.structural_shared = None;
         out
     })
     .unwrap_or_default()
@@ -206,6 +220,7 @@ impl ThreadClock {
         self.generation += 1;
         self.clock.join(&other.full);
         self.structural.join(&other.structural);
+        self.structural_shared = None;
     }
 }
 
@@ -234,6 +249,7 @@ pub(crate) fn start_child(parent: &HandOff) {
         c.receive(parent);
         c.clock.tick(c.slot);
         c.structural.tick(c.slot);
+        c.structural_shared = None;
     });
 }
 

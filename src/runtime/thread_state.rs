@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 pub(crate) use super::held_stack::HeldEntry;
 use super::held_stack::{HeldStack, MAX_HELD};
-use crate::event::{AcquireMode, Event, HeldLock, LockId, ThreadId, ThreadInfo};
+use crate::event::{AcquireMode, Event, LockId, ThreadId, ThreadInfo};
 
 /// Slots in the chain-key cache. Direct-mapped: a collision only costs one
 /// more validation, and memory stays bounded however many contexts a long
@@ -198,11 +198,6 @@ impl ThreadState {
             e.chain = chain_mix(prev, e.key, e.mode);
             prev = e.chain;
         }
-    }
-
-    /// The held locks, as the detectors see them.
-    pub(crate) fn held_locks(&self) -> Vec<HeldLock> {
-        self.held.iter().map(HeldEntry::held_lock).collect()
     }
 }
 
