@@ -101,12 +101,13 @@ fn thread_and_held() -> (ThreadInfo, Vec<HeldLock>) {
 #[track_caller]
 pub(crate) fn acquire<G>(
     meta: &LockMeta,
+    kind: LockKind,
     mode: AcquireMode,
     site: &'static Location<'static>,
     raw: RawAcquire<impl Fn() -> Option<G>, impl FnOnce(Duration) -> Option<G>, impl FnOnce() -> G>,
 ) -> (G, bool) {
     let path = fast_path::path();
-    if path != Path::Checked {
+    if path != Path::Checked && kind != LockKind::ReentrantMutex {
         if let Some(guard) = acquire_fast(meta, mode, site, &raw.try_now) {
             if path == Path::FastWithClocks {
                 hb::acquired(meta, mode);
@@ -119,8 +120,9 @@ pub(crate) fn acquire<G>(
 
 /// The fast path, inlined into the wrapper: a lock that has an id, a held
 /// stack already validated (or empty), and a raw lock free now. Everything
-/// else (a first use, a new stack, a reentrant mutex, contention) goes to
-/// [`acquire_checked`], which tries again from the start.
+/// else (a first use, a new stack, contention) goes to [`acquire_checked`],
+/// which tries again from the start; so does every reentrant mutex, which
+/// the caller keeps away from here.
 #[inline(always)]
 fn acquire_fast<G>(
     meta: &LockMeta,
@@ -129,9 +131,6 @@ fn acquire_fast<G>(
     try_now: &impl Fn() -> Option<G>,
 ) -> Option<G> {
     let id = meta.assigned_id()?;
-    if meta.kind() == LockKind::ReentrantMutex {
-        return None;
-    }
     // SAFETY: the closure calls nothing but the raw lock's `try_lock`.
     unsafe {
         with_thread_unmarked(
@@ -415,16 +414,18 @@ fn synchronised(meta: &LockMeta, mode: AcquireMode) {
 }
 
 /// Releases one hold; called by a guard's `Drop` before the raw unlock.
+/// `kind` is the wrapper's constant.
 #[inline(always)]
-pub(crate) fn release(meta: &LockMeta, mode: AcquireMode) {
+pub(crate) fn release(meta: &LockMeta, kind: LockKind, mode: AcquireMode) {
     let path = fast_path::path();
     if path != Path::Checked {
-        let id = meta.id();
+        // A tracked guard's lock has its id: it was given at the acquisition.
+        let id = meta.assigned_id().unwrap_or(LockId(0));
         // SAFETY: `release_top` only pops the stack.
         let popped = unsafe {
             with_thread_unmarked(
                 #[inline(always)]
-                |t| t.release_top(id, mode),
+                |t| t.release_top(id, kind, mode),
             )
         };
         if let Some(Some(in_graph)) = popped {
@@ -448,7 +449,7 @@ fn release_checked(meta: &LockMeta, mode: AcquireMode) {
     if recorder::on() {
         trace_release(meta, id);
     }
-    let last_hold = with_thread(|t| t.release(id, mode)).flatten();
+    let last_hold = with_thread(|t| t.release(id, meta.kind(), mode)).flatten();
     if last_hold.is_some() && hb::active() {
         hb::releasing(meta, mode);
     }
@@ -743,7 +744,7 @@ pub(crate) fn force_release(meta: &LockMeta, mode: AcquireMode, site: &'static L
             site: Site::from(site),
         });
     }
-    let held = with_thread(|t| t.release(lock.id, mode).is_some() || t.holds(lock.id));
+    let held = with_thread(|t| t.release(lock.id, lock.kind, mode).is_some() || t.holds(lock.id));
     if held == Some(false) {
         let (thread, _) = thread_and_held();
         let finding = findings::released_not_held(&thread, &lock, Site::from(site));

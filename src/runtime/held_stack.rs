@@ -116,18 +116,25 @@ impl HeldStack {
     }
 }
 
+// Every lock and unlock reads the stack through these; `len` never exceeds
+// `MAX_HELD` (only `push` raises it, and it checks), so the slicing needs no
+// bounds check, which would otherwise cost each of them a compare and branch.
 impl Deref for HeldStack {
     type Target = [HeldEntry];
     #[inline(always)]
     fn deref(&self) -> &[HeldEntry] {
-        &self.entries[..self.len]
+        debug_assert!(self.len <= MAX_HELD);
+        // SAFETY: `len <= MAX_HELD`, the array's length (see above).
+        unsafe { self.entries.get_unchecked(..self.len) }
     }
 }
 
 impl DerefMut for HeldStack {
     #[inline(always)]
     fn deref_mut(&mut self) -> &mut [HeldEntry] {
-        &mut self.entries[..self.len]
+        debug_assert!(self.len <= MAX_HELD);
+        // SAFETY: as for `deref`.
+        unsafe { self.entries.get_unchecked_mut(..self.len) }
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 pub(crate) use super::held_stack::HeldEntry;
 use super::held_stack::{HeldStack, MAX_HELD};
-use crate::event::{AcquireMode, Event, LockId, ThreadId, ThreadInfo};
+use crate::event::{AcquireMode, Event, LockId, LockKind, ThreadId, ThreadInfo};
 
 /// Slots in the chain-key cache. Direct-mapped: a collision only costs one
 /// more validation, and memory stays bounded however many contexts a long
@@ -151,18 +151,33 @@ impl ThreadState {
     /// lock this thread does not hold. Guards may be dropped in any order, so
     /// entries above a removed one get their chain keys recomputed.
     #[inline(always)]
-    pub(crate) fn release(&mut self, id: LockId, mode: AcquireMode) -> Option<bool> {
-        self.release_top(id, mode)
+    pub(crate) fn release(
+        &mut self,
+        id: LockId,
+        kind: LockKind,
+        mode: AcquireMode,
+    ) -> Option<bool> {
+        self.release_top(id, kind, mode)
             .or_else(|| self.release_inner(id, mode))
     }
 
-    /// Releases the innermost entry if it is the last hold of `id` in
-    /// `mode` (guards dropped in the order they were taken): `Some(in_graph)`
-    /// then, `None` for any other case.
+    /// Releases the innermost entry if it is the last hold of `id` (a lock
+    /// of `kind`) in `mode` (guards dropped in the order they were taken):
+    /// `Some(in_graph)` then, `None` for any other case. A mutex is only ever
+    /// held exclusively, and only a reentrant mutex counts re-entries, so a
+    /// constant `kind` drops those comparisons.
     #[inline(always)]
-    pub(crate) fn release_top(&mut self, id: LockId, mode: AcquireMode) -> Option<bool> {
+    pub(crate) fn release_top(
+        &mut self,
+        id: LockId,
+        kind: LockKind,
+        mode: AcquireMode,
+    ) -> Option<bool> {
         let top = self.held.last()?;
-        if top.id == id && top.mode == mode && top.reentries == 0 {
+        if top.id == id
+            && (kind == LockKind::Mutex || top.mode == mode)
+            && (kind != LockKind::ReentrantMutex || top.reentries == 0)
+        {
             let in_graph = top.in_graph;
             self.held.pop();
             return Some(in_graph);
@@ -371,7 +386,7 @@ mod tests {
         push(&mut t, 1, AcquireMode::Exclusive);
         push(&mut t, 3, AcquireMode::Exclusive);
         // Out-of-order release of 2: the stack is now [1, 3].
-        s.release(LockId(2), AcquireMode::Exclusive);
+        s.release(LockId(2), LockKind::Mutex, AcquireMode::Exclusive);
         assert_eq!(s.chain(), t.chain());
         assert_ne!(s.chain(), EMPTY_CHAIN);
     }
@@ -389,9 +404,18 @@ mod tests {
         let mut s = ThreadState::new();
         push(&mut s, 1, AcquireMode::Exclusive);
         s.find_mut(LockId(1)).unwrap().reentries += 2;
-        assert_eq!(s.release(LockId(1), AcquireMode::Exclusive), None);
-        assert_eq!(s.release(LockId(1), AcquireMode::Exclusive), None);
-        assert_eq!(s.release(LockId(1), AcquireMode::Exclusive), Some(false));
+        assert_eq!(
+            s.release(LockId(1), LockKind::ReentrantMutex, AcquireMode::Exclusive),
+            None
+        );
+        assert_eq!(
+            s.release(LockId(1), LockKind::ReentrantMutex, AcquireMode::Exclusive),
+            None
+        );
+        assert_eq!(
+            s.release(LockId(1), LockKind::ReentrantMutex, AcquireMode::Exclusive),
+            Some(false)
+        );
         assert!(s.held.is_empty());
     }
 

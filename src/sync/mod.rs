@@ -47,6 +47,10 @@ macro_rules! lock_basics {
         }
 
         impl<T: ?Sized> $ty<T> {
+            /// The kind, a constant: the fast path folds away what does not
+            /// apply to it (re-entry counts, modes).
+            pub(crate) const KIND: $crate::event::LockKind = $kind;
+
             /// Whether some thread holds the lock now.
             pub fn is_locked(&self) -> bool {
                 self.inner.is_locked()
@@ -78,6 +82,7 @@ macro_rules! blocking {
     ($self:ident, $mode:expr, $try_now:ident, $try_for:ident, $block:ident) => {
         $crate::runtime::acquire::acquire(
             &$self.meta,
+            Self::KIND,
             $mode,
             ::std::panic::Location::caller(),
             $crate::runtime::acquire::RawAcquire {

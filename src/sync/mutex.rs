@@ -137,7 +137,7 @@ impl<T: ?Sized> Drop for MutexGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
         if self.tracked {
-            acquire::release(&self.mutex.meta, AcquireMode::Exclusive);
+            acquire::release(&self.mutex.meta, Mutex::<T>::KIND, AcquireMode::Exclusive);
         }
     }
 }

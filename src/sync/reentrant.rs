@@ -108,7 +108,11 @@ impl<T: ?Sized> Drop for ReentrantMutexGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
         if self.tracked {
-            acquire::release(&self.lock.meta, AcquireMode::Exclusive);
+            acquire::release(
+                &self.lock.meta,
+                ReentrantMutex::<T>::KIND,
+                AcquireMode::Exclusive,
+            );
         }
     }
 }

@@ -377,7 +377,7 @@ impl<T: ?Sized> Drop for RwLockReadGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
         if self.tracked {
-            acquire::release(&self.lock.meta, self.mode);
+            acquire::release(&self.lock.meta, RwLock::<T>::KIND, self.mode);
         }
     }
 }
@@ -386,7 +386,7 @@ impl<T: ?Sized> Drop for RwLockWriteGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
         if self.tracked {
-            acquire::release(&self.lock.meta, AcquireMode::Exclusive);
+            acquire::release(&self.lock.meta, RwLock::<T>::KIND, AcquireMode::Exclusive);
         }
     }
 }
@@ -395,7 +395,7 @@ impl<T: ?Sized> Drop for RwLockUpgradableReadGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
         if self.tracked {
-            acquire::release(&self.lock.meta, AcquireMode::Upgradable);
+            acquire::release(&self.lock.meta, RwLock::<T>::KIND, AcquireMode::Upgradable);
         }
     }
 }
