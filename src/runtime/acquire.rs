@@ -64,11 +64,25 @@ enum Plan {
     Validate(u64),
 }
 
+/// What a lock is ordered by: its id, or its class's key when the user
+/// asked for class order.
+#[derive(Copy, Clone)]
+struct OrderKey {
+    key: u64,
+    by_class: bool,
+}
+
 #[inline]
-fn order_key(meta: &LockMeta, id: LockId) -> u64 {
+fn order_key(meta: &LockMeta, id: LockId) -> OrderKey {
     match config::order_granularity() {
-        OrderGranularity::Instance => id.0,
-        OrderGranularity::Class => meta.info().class_key(),
+        OrderGranularity::Instance => OrderKey {
+            key: id.0,
+            by_class: false,
+        },
+        OrderGranularity::Class => OrderKey {
+            key: meta.info().class_key(),
+            by_class: true,
+        },
     }
 }
 
@@ -145,7 +159,11 @@ fn acquire_fast<G>(
                 }
                 // Read from the lock before its raw lock is taken: loads issued
                 // after the atomic wait for it, loads issued before overlap it.
-                let entry = entry(meta, id, id.0, chain, mode, site);
+                let key = OrderKey {
+                    key: id.0,
+                    by_class: false,
+                };
+                let entry = entry(meta, id, key, chain, mode, site);
                 let guard = try_now()?;
                 let pushed = t.held.push(entry);
                 debug_assert!(pushed, "room was checked before the raw lock");
@@ -176,7 +194,7 @@ fn acquire_checked<G>(
     // order by class: a known stack and a free lock still cost one visit to
     // the thread's state, one raw try and one push.
     let outcome = with_thread(|t| {
-        let plan = plan(t, meta, id, key, mode);
+        let plan = plan(t, meta, id, key.key, mode);
         if let Plan::Known(chain) = plan {
             if let Some(guard) = try_now() {
                 t.push(entry(meta, id, key, chain, mode, site));
@@ -247,22 +265,20 @@ fn acquire_checked<G>(
 fn entry(
     meta: &LockMeta,
     id: LockId,
-    key: u64,
+    key: OrderKey,
     chain: u64,
     mode: AcquireMode,
     site: &'static Location<'static>,
 ) -> HeldEntry {
     HeldEntry {
         id,
-        key,
         chain,
-        name: meta.name(),
-        created: meta.created(),
         site,
-        kind: meta.kind(),
+        desc: meta.desc(),
+        reentries: 0,
         mode,
         in_graph: false,
-        reentries: 0,
+        by_class: key.by_class,
     }
 }
 
@@ -308,7 +324,7 @@ pub(crate) fn try_acquire<G>(
             None
         }
         (Some(false), Some(g)) => {
-            let chain = with_thread(|t| chain_mix(t.chain(), key, mode)).unwrap_or(0);
+            let chain = with_thread(|t| chain_mix(t.chain(), key.key, mode)).unwrap_or(0);
             push(entry(meta, id, key, chain, mode, site), false);
             synchronised(meta, mode);
             trace_acquire(meta, mode, Attempt::Try, site);

@@ -210,7 +210,7 @@ impl ThreadState {
             self.held[from - 1].chain
         };
         for e in &mut self.held[from..] {
-            e.chain = chain_mix(prev, e.key, e.mode);
+            e.chain = chain_mix(prev, e.order_key(), e.mode);
             prev = e.chain;
         }
     }
@@ -364,15 +364,13 @@ mod tests {
         let chain = chain_mix(s.chain(), id, mode);
         s.push(HeldEntry {
             id: LockId(id),
-            key: id,
             chain,
-            name: None,
-            created: std::panic::Location::caller(),
             site: std::panic::Location::caller(),
-            kind: crate::event::LockKind::RwLock,
+            desc: crate::runtime::lock_desc::DescId(0),
+            reentries: 0,
             mode,
             in_graph: false,
-            reentries: 0,
+            by_class: false,
         });
     }
 

@@ -4,10 +4,13 @@
 
 use std::borrow::Cow;
 use std::panic::Location;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicBool, AtomicU32, AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release,
+};
 
 use crate::event::{LockId, LockInfo, LockKind, Site};
 use crate::runtime::hb::LockClocks;
+use crate::runtime::lock_desc::{self, DescId, LockDesc};
 
 static NEXT_LOCK: AtomicU64 = AtomicU64::new(1);
 
@@ -37,6 +40,9 @@ fn assign_id(slot: &AtomicU64) -> LockId {
 pub(crate) struct LockMeta {
     /// 0 until first tracked use; then a process-unique id.
     id: AtomicU64,
+    /// The interned description, stored before the id is: whoever sees the
+    /// id (with acquire ordering) sees this too.
+    desc: AtomicU32,
     kind: LockKind,
     name: Option<&'static str>,
     created: &'static Location<'static>,
@@ -58,6 +64,7 @@ impl LockMeta {
     ) -> Self {
         LockMeta {
             id: AtomicU64::new(0),
+            desc: AtomicU32::new(0),
             kind,
             name,
             created,
@@ -76,28 +83,51 @@ impl LockMeta {
     /// The lock's id, assigned on first use.
     #[inline(always)]
     pub(crate) fn id(&self) -> LockId {
-        lazy_id(&self.id)
+        match self.assigned_id() {
+            Some(id) => id,
+            None => self.assign_id(),
+        }
     }
 
-    /// The lock's id if it has one already (it has been used before).
+    /// The lock's id if it has one already (it has been used before); its
+    /// [`desc`](Self::desc) is then set too.
     #[inline(always)]
     pub(crate) fn assigned_id(&self) -> Option<LockId> {
-        match self.id.load(Relaxed) {
+        match self.id.load(Acquire) {
             0 => None,
             id => Some(LockId(id)),
         }
+    }
+
+    /// Gives the lock its description row and then its id. A race between
+    /// two first uses keeps one id; both store the same row.
+    #[cold]
+    #[inline(never)]
+    fn assign_id(&self) -> LockId {
+        let desc = lock_desc::intern(LockDesc {
+            kind: self.kind,
+            name: self.name,
+            created: self.created,
+        });
+        self.desc.store(desc.0, Relaxed);
+        let fresh = NEXT_LOCK.fetch_add(1, Relaxed);
+        match self.id.compare_exchange(0, fresh, Release, Acquire) {
+            Ok(_) => LockId(fresh),
+            Err(other) => LockId(other),
+        }
+    }
+
+    /// The lock's interned description. Only meaningful once the lock has
+    /// an id (see [`assigned_id`](Self::assigned_id)).
+    #[inline(always)]
+    pub(crate) fn desc(&self) -> DescId {
+        DescId(self.desc.load(Relaxed))
     }
 
     /// Mutex, rwlock or reentrant mutex.
     #[inline]
     pub(crate) fn kind(&self) -> LockKind {
         self.kind
-    }
-
-    /// The name, if the lock has one.
-    #[inline]
-    pub(crate) fn name(&self) -> Option<&'static str> {
-        self.name
     }
 
     /// Where the lock was created.
