@@ -145,7 +145,8 @@ fn acquire_fast<G>(
     try_now: &impl Fn() -> Option<G>,
 ) -> Option<G> {
     let id = meta.assigned_id()?;
-    // SAFETY: the closure calls nothing but the raw lock's `try_lock`.
+    // SAFETY: the closure calls nothing but the raw lock's `try_lock`, and
+    // pushes only where it checked there is room.
     unsafe {
         with_thread_unmarked(
             #[inline(always)]
@@ -165,8 +166,9 @@ fn acquire_fast<G>(
                 };
                 let entry = entry(meta, id, key, chain, mode, site);
                 let guard = try_now()?;
-                let pushed = t.held.push(entry);
-                debug_assert!(pushed, "room was checked before the raw lock");
+                // Within the outer `unsafe`: `ready_for_fast_push` saw
+                // `len < room`, and `room` is at most `MAX_HELD`.
+                t.held.push_unchecked(entry);
                 Some(guard)
             },
         )

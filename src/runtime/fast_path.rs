@@ -15,29 +15,31 @@ use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
 use crate::detect::OrderGranularity;
 use crate::runtime::{config, hb};
 
-/// Which path acquisitions and releases may take now.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+/// Which path acquisitions and releases may take now. The two fast values
+/// come first, so that "a fast path" is one comparison.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 #[repr(u8)]
 pub(crate) enum Path {
-    /// Not computed yet: the settings still come from the environment.
-    Unknown = 0,
     /// The fast path, nothing else.
-    Fast = 1,
+    Fast = 0,
     /// The fast path, and the lock carries happens-before (race checking).
-    FastWithClocks = 2,
+    FastWithClocks = 1,
     /// The full protocol for every acquisition.
-    Checked = 3,
+    Checked = 2,
 }
 
-static STATE: AtomicU8 = AtomicU8::new(Path::Unknown as u8);
+/// Not computed yet: the settings still come from the environment.
+const UNKNOWN: u8 = 3;
+
+static STATE: AtomicU8 = AtomicU8::new(UNKNOWN);
 
 /// The path acquisitions and releases may take now.
 #[inline(always)]
 pub(crate) fn path() -> Path {
     match STATE.load(Relaxed) {
-        1 => Path::Fast,
-        2 => Path::FastWithClocks,
-        3 => Path::Checked,
+        0 => Path::Fast,
+        1 => Path::FastWithClocks,
+        2 => Path::Checked,
         _ => refresh(),
     }
 }

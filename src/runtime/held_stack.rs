@@ -97,6 +97,19 @@ impl HeldStack {
         }
     }
 
+    /// Pushes an entry onto a stack known to have room: the fast path asked
+    /// before it took the raw lock, so it skips asking again.
+    ///
+    /// # Safety
+    /// `self.len() < MAX_HELD`.
+    #[inline(always)]
+    pub(crate) unsafe fn push_unchecked(&mut self, entry: HeldEntry) {
+        debug_assert!(self.len < MAX_HELD);
+        // SAFETY: the caller promises `len < MAX_HELD`, the array's length.
+        unsafe { *self.entries.get_unchecked_mut(self.len) = entry };
+        self.len += 1;
+    }
+
     /// Drops the innermost entry.
     #[inline(always)]
     pub(crate) fn pop(&mut self) {
