@@ -161,6 +161,34 @@ fn a_cycle_in_one_thread_is_reported_and_says_so() {
 }
 
 #[test]
+fn a_lock_named_after_its_first_use_is_reported_by_its_new_name() {
+    collect();
+    let a = Mutex::new(());
+    // The first use gives the lock its id and records its description.
+    drop(a.lock());
+    let a = a.with_name("renamed.a");
+    let b = Mutex::named("renamed.b", ());
+    {
+        let _a = a.lock();
+        let _b = b.lock();
+    }
+    {
+        let _b = b.lock();
+        let _a = a.lock();
+    }
+    let found = about("renamed.");
+    assert_eq!(kinds(&found), [FindingKind::LockOrderCycle]);
+    // Each edge names its held lock from the thread's held entries and its
+    // new lock from the lock itself: both carry the new name.
+    for edge in &found[0].cycle.as_ref().unwrap().edges {
+        for lock in [&edge.from, &edge.to] {
+            let name = lock.name.as_deref().unwrap_or("");
+            assert!(name.starts_with("renamed."), "{edge:?}");
+        }
+    }
+}
+
+#[test]
 fn a_successful_try_lock_adds_no_edge_but_a_blocking_lock_does() {
     collect();
     let a = Mutex::named("try.a", ());

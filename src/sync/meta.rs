@@ -78,6 +78,20 @@ impl LockMeta {
     /// and each distinct name is stored once).
     pub(crate) fn set_name(&mut self, name: Cow<'static, str>) {
         self.name = Some(intern(name));
+        // A lock used before it was named keeps its id; its held entries
+        // from now on must carry the new name.
+        if *self.id.get_mut() != 0 {
+            *self.desc.get_mut() = lock_desc::intern(self.describe()).0;
+        }
+    }
+
+    /// The lock's kind, name and creation site.
+    fn describe(&self) -> LockDesc {
+        LockDesc {
+            kind: self.kind,
+            name: self.name,
+            created: self.created,
+        }
     }
 
     /// The lock's id, assigned on first use.
@@ -104,11 +118,7 @@ impl LockMeta {
     #[cold]
     #[inline(never)]
     fn assign_id(&self) -> LockId {
-        let desc = lock_desc::intern(LockDesc {
-            kind: self.kind,
-            name: self.name,
-            created: self.created,
-        });
+        let desc = lock_desc::intern(self.describe());
         self.desc.store(desc.0, Relaxed);
         let fresh = NEXT_LOCK.fetch_add(1, Relaxed);
         match self.id.compare_exchange(0, fresh, Release, Acquire) {
