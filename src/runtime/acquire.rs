@@ -155,7 +155,10 @@ fn acquire_fast<G>(
                     return None;
                 }
                 let chain = chain_mix(t.chain(), id.0, mode);
-                if !(t.held.is_empty() || t.knows(chain) || meta.validated() == chain ^ t.salt()) {
+                if !(t.held.is_empty()
+                    || t.knows(chain)
+                    || meta.validated() == chain ^ t.ready_salt())
+                {
                     return None;
                 }
                 // Read from the lock before its raw lock is taken: loads issued

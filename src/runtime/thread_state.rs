@@ -90,6 +90,15 @@ impl ThreadState {
         if self.id == 0 {
             self.info();
         }
+        self.ready_salt()
+    }
+
+    /// [`salt`](Self::salt) for a thread ready for the fast path: `room` and
+    /// the id are set together, so there is nothing to start (and no call
+    /// for the fast path to carry).
+    #[inline(always)]
+    pub(crate) fn ready_salt(&self) -> u64 {
+        debug_assert!(self.id != 0 || self.room == 0);
         self.id.wrapping_mul(0xd6e8_feb8_6659_fd93)
     }
 
