@@ -132,38 +132,15 @@ pub struct LockOrderGraph {
     granularity: OrderGranularity,
     graph: StableDiGraph<Node, EdgeData>,
     index: HashMap<u64, NodeIndex>,
-    /// petgraph's `find_edge` walks the source's edge list, which makes an
-    /// outer lock with many inner locks quadratic; this map is O(1).
-    edges: HashMap<(NodeIndex, NodeIndex), EdgeSummary>,
     dead: usize,
 }
 
-/// What taking an edge again needs to know, kept beside its index so that
-/// the common case (nothing new) never reaches the edge's data.
-#[derive(Copy, Clone, Debug)]
-struct EdgeSummary {
-    index: EdgeIndex,
-    /// The edge's lockdep types so far.
-    types: u8,
-    /// The one thread that took it so far; `None` once a second one did.
-    only_thread: Option<ThreadId>,
-    /// It has gate candidates, which a new acquisition may rule out.
-    gated: bool,
-}
-
-impl EdgeSummary {
-    fn of(index: EdgeIndex, data: &EdgeData) -> Self {
-        EdgeSummary {
-            index,
-            types: data.types,
-            only_thread: data.other_thread.is_none().then_some(data.thread.id),
-            gated: !data.gates.is_empty(),
-        }
-    }
-
+impl EdgeData {
     /// Taking the edge again with `bit` by `thread` teaches nothing new.
     fn knows(&self, bit: u8, thread: ThreadId) -> bool {
-        self.types & bit != 0 && !self.gated && self.only_thread.is_none_or(|t| t == thread)
+        self.types & bit != 0
+            && self.gates.is_empty()
+            && (self.other_thread.is_some() || self.thread.id == thread)
     }
 }
 
@@ -247,10 +224,9 @@ impl LockOrderGraph {
             };
             let from = self.node(&h.lock);
             let bit = type_bit(h.mode, new.mode);
-            let recheck = match self.edges.get(&(from, to)).copied() {
-                Some(summary) if summary.knows(bit, thread.id) => None,
-                Some(summary) => {
-                    let e = summary.index;
+            let recheck = match self.find_edge(from, to) {
+                Some(e) if self.graph[e].knows(bit, thread.id) => None,
+                Some(e) => {
                     let data = &mut self.graph[e];
                     let mut changed = data.types & bit == 0;
                     data.types |= bit;
@@ -262,7 +238,6 @@ impl LockOrderGraph {
                         data.other_thread = Some(thread.id);
                         changed = true;
                     }
-                    self.edges.insert((from, to), EdgeSummary::of(e, data));
                     changed.then_some(e)
                 }
                 None => {
@@ -283,8 +258,6 @@ impl LockOrderGraph {
                             clock: clock.cloned(),
                         },
                     );
-                    self.edges
-                        .insert((from, to), EdgeSummary::of(e, &self.graph[e]));
                     Some(e)
                 }
             };
@@ -307,7 +280,7 @@ impl LockOrderGraph {
     pub fn edge(&self, from: &LockInfo, to: &LockInfo) -> Option<CycleEdge> {
         let a = *self.index.get(&self.key(from))?;
         let b = *self.index.get(&self.key(to))?;
-        self.edges.get(&(a, b)).map(|e| self.cycle_edge(e.index))
+        self.find_edge(a, b).map(|e| self.cycle_edge(e))
     }
 
     /// The order edges behind a deadlock: waiter `i` waits for a lock that
@@ -390,12 +363,31 @@ impl LockOrderGraph {
     fn unlink(&mut self, ix: NodeIndex) {
         for dir in [Direction::Outgoing, Direction::Incoming] {
             while let Some(e) = self.graph.edges_directed(ix, dir).next() {
-                let (id, a, b) = (e.id(), e.source(), e.target());
-                self.edges.remove(&(a, b));
+                let id = e.id();
                 self.graph.remove_edge(id);
             }
         }
         self.graph.remove_node(ix);
+    }
+
+    /// The edge `a → b`. petgraph's `find_edge` walks `a`'s outgoing list,
+    /// which for an outer lock taken around thousands of others makes every
+    /// new edge cost thousands of steps; the edge is on `b`'s incoming list
+    /// too, so walking both lists side by side costs the shorter one.
+    fn find_edge(&self, a: NodeIndex, b: NodeIndex) -> Option<EdgeIndex> {
+        let mut out = self.graph.edges_directed(a, Direction::Outgoing);
+        let mut inc = self.graph.edges_directed(b, Direction::Incoming);
+        loop {
+            // A list that ends without the edge proves it absent.
+            let e = out.next()?;
+            if e.target() == b {
+                return Some(e.id());
+            }
+            let f = inc.next()?;
+            if f.source() == a {
+                return Some(f.id());
+            }
+        }
     }
 
     fn node(&mut self, lock: &LockInfo) -> NodeIndex {
@@ -422,7 +414,6 @@ impl LockOrderGraph {
             &mut self.graph,
             StableDiGraph::with_capacity(capacity.0, capacity.1),
         );
-        self.edges.clear();
         let mut map = HashMap::default();
         let (nodes, edges) = old.into_nodes_edges_iters();
         for node in nodes {
@@ -435,9 +426,7 @@ impl LockOrderGraph {
         }
         for edge in edges {
             if let (Some(a), Some(b)) = (map.get(&edge.source), map.get(&edge.target)) {
-                let e = self.graph.add_edge(*a, *b, edge.weight);
-                self.edges
-                    .insert((*a, *b), EdgeSummary::of(e, &self.graph[e]));
+                self.graph.add_edge(*a, *b, edge.weight);
             }
         }
         self.dead = 0;
@@ -754,6 +743,26 @@ mod tests {
         acquire(&mut g, 1, &[ex(2)], ex(3));
         g.remove_lock(LockId(3));
         assert!(acquire(&mut g, 1, &[ex(4)], ex(2)).is_empty());
+    }
+
+    #[test]
+    fn edges_are_found_from_either_end() {
+        let mut g = LockOrderGraph::default();
+        // Lock 1 is held around 2..50; 60..110 are each held around 200.
+        for i in 2..50 {
+            acquire(&mut g, 1, &[ex(1)], ex(i));
+        }
+        for i in 60..110 {
+            acquire(&mut g, 1, &[ex(i)], ex(200));
+        }
+        acquire(&mut g, 1, &[ex(1)], ex(200));
+        for (a, b) in [(1, 2), (1, 49), (1, 200), (60, 200), (109, 200)] {
+            let e = g.edge(&lock(a), &lock(b)).expect("edge taken");
+            assert_eq!((e.from.id.0, e.to.id.0), (a, b));
+        }
+        for (a, b) in [(2, 1), (200, 1), (200, 60), (2, 200), (1, 60), (49, 2)] {
+            assert!(g.edge(&lock(a), &lock(b)).is_none(), "{a} -> {b}");
+        }
     }
 
     #[test]
