@@ -253,7 +253,12 @@ impl LockOrderGraph {
                             acquire_mode: new.mode,
                             thread: thread.clone(),
                             backtrace: bt,
-                            gates: held.iter().filter(|g| is_gate(g)).map(|g| g.lock).collect(),
+                            // A gate is a third lock: with one held, none.
+                            gates: if held.len() > 1 {
+                                held.iter().filter(|g| is_gate(g)).map(|g| g.lock).collect()
+                            } else {
+                                Vec::new()
+                            },
                             other_thread: None,
                             clock: clock.cloned(),
                         },

@@ -486,6 +486,9 @@ type Pending = Vec<(Finding, Severity)>;
 
 #[track_caller]
 fn emit(pending: Pending) {
+    if pending.is_empty() {
+        return;
+    }
     for (finding, severity) in pending {
         report(finding, severity);
     }
