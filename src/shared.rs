@@ -172,7 +172,11 @@ impl<T> Shared<T> {
         if !config::enabled() {
             return f(&mut self.slot.lock().value);
         }
-        let unguarded = self.check_guard(kind, in_update, site);
+        // Most variables declare no guard: they skip the call altogether.
+        let unguarded = match &self.guard {
+            Some(guard) => self.check_guard(guard, kind, in_update, site),
+            None => None,
+        };
         let mut slot = self.slot.lock();
         let race = hb::with_clock(|thread, clock_slot, clock| {
             let now = Epoch::of(clock_slot, clock);
@@ -236,15 +240,14 @@ impl<T> Shared<T> {
     }
 
     /// The guarded-by check: `Some(finding)` when this access does not hold
-    /// the declared guard.
-    #[inline]
+    /// `guard`, the declared one.
     fn check_guard(
         &self,
+        guard: &LockInfo,
         kind: AccessKind,
         in_update: bool,
         site: &'static Location<'static>,
     ) -> Option<crate::finding::Finding> {
-        let guard = self.guard.as_ref()?;
         let holds = with_thread(|t| t.holds(guard.id)).unwrap_or(true);
         if holds {
             return None;
