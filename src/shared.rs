@@ -13,6 +13,7 @@ use crate::event::{AccessKind, Event, LockInfo, Site, ThreadId, VarId, VarInfo};
 use crate::finding::ThreadRef;
 use crate::runtime::capture;
 use crate::runtime::config;
+use crate::runtime::fast_path::{self, Path};
 use crate::runtime::hb;
 use crate::runtime::policy::{report, Severity};
 use crate::runtime::recorder;
@@ -169,7 +170,10 @@ impl<T> Shared<T> {
         site: &'static Location<'static>,
         f: impl FnOnce(&mut T) -> R,
     ) -> R {
-        if !config::enabled() {
+        // The locks' fast-path flag says "checking on, not recording" in
+        // one load; only the checked path asks the settings one by one.
+        let checked = fast_path::path() == Path::Checked;
+        if checked && !config::enabled() {
             return f(&mut self.slot.lock().value);
         }
         // Most variables declare no guard: they skip the call altogether.
@@ -193,7 +197,7 @@ impl<T> Shared<T> {
         })
         .flatten();
         let predicted = config::lockset() && self.check_lockset(&mut slot.lockset, kind);
-        if recorder::on() {
+        if checked && recorder::on() {
             // Inside the variable's lock: the trace orders this variable's
             // accesses as the check just did.
             self.trace(kind, in_update, site);

@@ -9,6 +9,8 @@
 //!
 //! The byte is recomputed from the settings, under a mutex, whenever one of
 //! them changes, so a change racing with another cannot leave it stale.
+//! Every `Shared` access reads it too: anything but `Checked` means checking
+//! is on and the run is not recorded.
 
 use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
 

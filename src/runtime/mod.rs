@@ -3,7 +3,7 @@
 
 pub(crate) mod acquire;
 pub mod config;
-mod fast_path;
+pub(crate) mod fast_path;
 pub(crate) mod global;
 pub(crate) mod hb;
 mod held_stack;
