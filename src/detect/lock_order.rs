@@ -319,7 +319,8 @@ impl LockOrderGraph {
         }
         if let Some(ix) = self.index.remove(&id.0) {
             if self.cheap_to_unlink(ix) {
-                self.unlink(ix);
+                // petgraph unlinks its edges from the neighbours' lists.
+                self.graph.remove_node(ix);
             } else if let Some(node) = self.graph.node_weight_mut(ix) {
                 node.alive = false;
                 self.dead += 1;
@@ -362,17 +363,6 @@ impl LockOrderGraph {
             }
         }
         true
-    }
-
-    /// Removes a node and its edges from the graph now.
-    fn unlink(&mut self, ix: NodeIndex) {
-        for dir in [Direction::Outgoing, Direction::Incoming] {
-            while let Some(e) = self.graph.edges_directed(ix, dir).next() {
-                let id = e.id();
-                self.graph.remove_edge(id);
-            }
-        }
-        self.graph.remove_node(ix);
     }
 
     /// The edge `a → b`. petgraph's `find_edge` walks `a`'s outgoing list,
