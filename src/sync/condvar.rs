@@ -102,7 +102,8 @@ impl Condvar {
         } else {
             None
         };
-        let result = wait(&mut guard.inner);
+        let mut raw = guard.raw();
+        let result = wait(&mut raw);
         acquire::resume(&guard.mutex.meta, entry, Location::caller());
         if hb::active() {
             hb::acquire_clock(&self.clock.lock());

@@ -1,6 +1,8 @@
 //! `Mutex<T>`: parking_lot's mutex, with every acquisition checked.
 
 use std::fmt;
+use std::marker::PhantomData;
+use std::mem;
 use std::ops::{Deref, DerefMut};
 use std::panic::Location;
 use std::time::{Duration, Instant};
@@ -34,11 +36,7 @@ impl<T: ?Sized> Mutex<T> {
     pub fn lock(&self) -> MutexGuard<'_, T> {
         let (inner, tracked) =
             blocking!(self, AcquireMode::Exclusive, try_lock, try_lock_for, lock);
-        MutexGuard {
-            mutex: self,
-            inner,
-            tracked,
-        }
+        MutexGuard::holding(self, inner, tracked)
     }
 
     /// Locks if the lock is free now. Adds no lock-order edge (it cannot wait).
@@ -71,11 +69,7 @@ impl<T: ?Sized> Mutex<T> {
             Location::caller(),
             attempt,
         )
-        .map(|(inner, tracked)| MutexGuard {
-            mutex: self,
-            inner,
-            tracked,
-        })
+        .map(|(inner, tracked)| MutexGuard::holding(self, inner, tracked))
     }
 
     /// A raw pointer to the value (see parking_lot's `data_ptr`).
@@ -119,23 +113,65 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
 }
 
 /// Holds a [`Mutex`] locked; unlocks when dropped. Derefs to the value.
+///
+/// Two words: the mutex and whether the hold is tracked. parking_lot's own
+/// guard would repeat the mutex's address; it is rebuilt only for a
+/// condition variable's wait. Like parking_lot's, the guard is not `Send`:
+///
+/// ```compile_fail
+/// fn send<T: Send>(_: T) {}
+/// let m = lockcheck::Mutex::new(0);
+/// send(m.lock());
+/// ```
 #[must_use = "if unused the Mutex will immediately unlock"]
 pub struct MutexGuard<'a, T: ?Sized> {
     pub(crate) mutex: &'a Mutex<T>,
-    pub(crate) inner: parking_lot::MutexGuard<'a, T>,
     pub(crate) tracked: bool,
+    /// parking_lot's guard's auto traits (not `Send`; `Sync` when `T` is).
+    _raw: PhantomData<parking_lot::MutexGuard<'a, T>>,
 }
 
 impl<'a, T: ?Sized> MutexGuard<'a, T> {
+    /// The guard for a hold taken through `inner`, which this guard now
+    /// releases in its place.
+    #[inline(always)]
+    fn holding(mutex: &'a Mutex<T>, inner: parking_lot::MutexGuard<'a, T>, tracked: bool) -> Self {
+        mem::forget(inner);
+        MutexGuard {
+            mutex,
+            tracked,
+            _raw: PhantomData,
+        }
+    }
+
     /// The mutex this guard holds.
     pub fn mutex(guard: &Self) -> &'a Mutex<T> {
         guard.mutex
+    }
+
+    /// parking_lot's guard for this hold, for a condition variable's wait.
+    /// It must not be dropped: this guard still unlocks the mutex.
+    pub(crate) fn raw(&mut self) -> mem::ManuallyDrop<parking_lot::MutexGuard<'a, T>> {
+        // SAFETY: this guard holds the mutex locked, and the guard made here
+        // is never dropped, so the mutex is unlocked once, by `self`.
+        mem::ManuallyDrop::new(unsafe { self.mutex.inner.make_guard_unchecked() })
     }
 }
 
 impl<T: ?Sized> Drop for MutexGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
+        // Unlocks even if the release below panics.
+        struct Unlock<'m, T: ?Sized>(&'m parking_lot::Mutex<T>);
+        impl<T: ?Sized> Drop for Unlock<'_, T> {
+            #[inline]
+            fn drop(&mut self) {
+                // SAFETY: the guard holds the mutex locked, and its
+                // parking_lot guard was forgotten when it was made.
+                unsafe { self.0.force_unlock() }
+            }
+        }
+        let _unlock = Unlock(&self.mutex.inner);
         if self.tracked {
             acquire::release(&self.mutex.meta, Mutex::<T>::KIND, AcquireMode::Exclusive);
         }
@@ -144,14 +180,18 @@ impl<T: ?Sized> Drop for MutexGuard<'_, T> {
 
 impl<T: ?Sized> Deref for MutexGuard<'_, T> {
     type Target = T;
+    #[inline]
     fn deref(&self) -> &T {
-        &self.inner
+        // SAFETY: the guard holds the mutex, so no one else reaches the value.
+        unsafe { &*self.mutex.inner.data_ptr() }
     }
 }
 
 impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
+    #[inline]
     fn deref_mut(&mut self) -> &mut T {
-        &mut self.inner
+        // SAFETY: as for `deref`, and `&mut self` is unique.
+        unsafe { &mut *self.mutex.inner.data_ptr() }
     }
 }
 
