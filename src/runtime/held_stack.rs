@@ -181,6 +181,12 @@ mod tests {
     }
 
     #[test]
+    fn an_entry_is_40_bytes() {
+        // Every acquisition writes one and every release reads it back.
+        assert_eq!(std::mem::size_of::<HeldEntry>(), 40);
+    }
+
+    #[test]
     fn a_full_stack_refuses_more() {
         let mut s = HeldStack::new();
         for i in 0..MAX_HELD as u64 {

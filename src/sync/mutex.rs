@@ -206,3 +206,21 @@ impl<T: ?Sized + fmt::Display> fmt::Display for MutexGuard<'_, T> {
         fmt::Display::fmt(&**self, f)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_guard_is_two_words_and_reaches_the_value() {
+        // Two words come back from `lock` in registers, not through memory.
+        assert_eq!(
+            std::mem::size_of::<MutexGuard<'_, u64>>(),
+            2 * std::mem::size_of::<usize>()
+        );
+        let m = Mutex::new(1u64);
+        *m.lock() += 1;
+        assert_eq!(*m.lock(), 2);
+        assert!(!m.is_locked(), "dropping the guard unlocked the mutex");
+    }
+}
