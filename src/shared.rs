@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use crate::detect::findings;
 use crate::detect::lockset::LocksetShadow;
-use crate::detect::race::{Access, HeldSummary, Race, VarShadow};
+use crate::detect::race::{Access, HeldSummary, Race, VarShadow, HELD_IN_REPORT};
 use crate::detect::vector_clock::Epoch;
 use crate::event::{AccessKind, Event, LockInfo, Site, ThreadId, VarId, VarInfo};
 use crate::finding::ThreadRef;
@@ -326,12 +326,38 @@ fn access_record(
     }
 }
 
+/// What tells one held stack from another, read straight from the
+/// held-lock entries: each kept lock's id, description, mode and
+/// acquisition site (by address), and how many are held. Comparing it is a
+/// few integer compares; comparing summaries would look up every lock's
+/// description and compare file names.
+#[derive(Copy, Clone, Default, PartialEq, Eq)]
+struct HeldKey {
+    total: usize,
+    kept: [(u64, u32, u8, usize); HELD_IN_REPORT],
+}
+
+impl HeldKey {
+    fn of(held: &[HeldEntry]) -> Self {
+        let mut key = HeldKey {
+            total: held.len(),
+            ..HeldKey::default()
+        };
+        for (slot, e) in key.kept.iter_mut().zip(held) {
+            let site: *const Location<'static> = e.site;
+            *slot = (e.id.0, e.desc.0, e.mode as u8, site as usize);
+        }
+        key
+    }
+}
+
 thread_local! {
-    /// The summary of this thread's held locks at its last access: a thread
-    /// that accesses again under the same locks (a lock taken and released
-    /// around each access, say) shares it instead of building another.
-    static LAST_HELD: std::cell::RefCell<HeldSummary> =
-        std::cell::RefCell::new(HeldSummary::default());
+    /// The summary of this thread's held locks at its last access, with the
+    /// key of the stack it summarises: a thread that accesses again under
+    /// the same locks (a lock taken and released around each access, say)
+    /// shares it instead of building another.
+    static LAST_HELD: std::cell::RefCell<(HeldKey, HeldSummary)> =
+        std::cell::RefCell::new((HeldKey::default(), HeldSummary::default()));
 }
 
 fn held_summary() -> HeldSummary {
@@ -339,22 +365,17 @@ fn held_summary() -> HeldSummary {
         if t.held.is_empty() {
             return HeldSummary::default();
         }
-        let total = t.held.len();
+        let key = HeldKey::of(&t.held);
+        let summarise = || HeldSummary::new(t.held.iter().map(HeldEntry::held_lock));
         LAST_HELD
             .try_with(|last| {
                 let mut last = last.borrow_mut();
-                let same = last.total == total
-                    && last.locks().copied().eq(t
-                        .held
-                        .iter()
-                        .take(crate::detect::race::HELD_IN_REPORT)
-                        .map(HeldEntry::held_lock));
-                if !same {
-                    *last = HeldSummary::new(t.held.iter().map(HeldEntry::held_lock));
+                if last.0 != key {
+                    *last = (key, summarise());
                 }
-                last.clone()
+                last.1.clone()
             })
-            .unwrap_or_else(|_| HeldSummary::new(t.held.iter().map(HeldEntry::held_lock)))
+            .unwrap_or_else(|_| summarise())
     })
     .unwrap_or_default()
 }
@@ -373,5 +394,64 @@ impl<T: fmt::Debug> fmt::Debug for Shared<T> {
             d.field("name", &name);
         }
         d.field("value", &self.slot.lock().value).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(summary: &HeldSummary) -> Vec<u64> {
+        summary.locks().map(|l| l.lock.id.0).collect()
+    }
+
+    fn lines(summary: &HeldSummary) -> Vec<u32> {
+        summary.locks().map(|l| l.site.line).collect()
+    }
+
+    /// Each case changes one thing from the stack summarised just before,
+    /// so a summary kept when it should have been rebuilt shows up.
+    #[test]
+    fn the_held_summary_follows_the_stack() {
+        // Two locks alike in everything but identity: same creation site,
+        // no name, taken at the same line.
+        let twins: [crate::Mutex<()>; 2] = std::array::from_fn(|_| crate::Mutex::new(()));
+        let mut seen = Vec::new();
+        for lock in &twins {
+            let _guard = lock.lock();
+            seen.push(held_summary());
+        }
+        assert_ne!(ids(&seen[0]), ids(&seen[1]), "another lock");
+        let a = crate::Mutex::named("summary.a", ());
+        let first = {
+            let _guard = a.lock();
+            held_summary()
+        };
+        let again = {
+            let _guard = a.lock();
+            held_summary()
+        };
+        assert_eq!(ids(&first), ids(&again));
+        assert_ne!(
+            lines(&first),
+            lines(&again),
+            "the same lock, taken elsewhere"
+        );
+        let outer = a.lock();
+        let deeper = {
+            let _inner = twins[0].lock();
+            held_summary()
+        };
+        assert_eq!(deeper.total, 2, "deeper");
+        drop(outer);
+        // Deeper than a summary keeps: only the count tells the stacks apart.
+        let five: [crate::Mutex<()>; 5] = std::array::from_fn(|_| crate::Mutex::new(()));
+        let four: Vec<_> = five[..4].iter().map(|l| l.lock()).collect();
+        assert_eq!(held_summary().total, 4);
+        let fifth = five[4].lock();
+        assert_eq!(held_summary().total, 5, "one more than is kept");
+        drop(fifth);
+        drop(four);
+        assert_eq!(held_summary().total, 0);
     }
 }
