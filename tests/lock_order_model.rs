@@ -4,7 +4,8 @@
 //! model has a path back, keep exactly the model's edges, and count exactly
 //! its live locks. This is what guards the graph's own bookkeeping: edges
 //! looked up from either end, dropped locks unlinked at once or left for
-//! compaction.
+//! compaction, and compactions themselves (made frequent in half the
+//! cases).
 
 use std::collections::BTreeSet;
 
@@ -82,9 +83,13 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
-    fn the_graph_finds_a_cycle_exactly_when_the_model_has_one(steps in steps()) {
+    fn the_graph_finds_a_cycle_exactly_when_the_model_has_one(
+        steps in steps(),
+        // Compactions rare (the default), or after every few dropped locks.
+        compact_after in prop_oneof![Just(1024usize), 0..4usize],
+    ) {
         let thread = ThreadInfo { id: ThreadId(1), name: None };
-        let mut graph = LockOrderGraph::default();
+        let mut graph = LockOrderGraph::default().compacting_after(compact_after);
         let mut live: Vec<u64> = vec![1, 2];
         let mut next = 3;
         let mut edges: BTreeSet<(u64, u64)> = BTreeSet::new();

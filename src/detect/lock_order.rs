@@ -127,12 +127,29 @@ pub struct Cycle {
 /// let cycles = g.on_acquire(&t, &[held(2)], &held(1), &mut || None);
 /// assert_eq!(cycles[0].edges.len(), 2);
 /// ```
-#[derive(Default)]
 pub struct LockOrderGraph {
     granularity: OrderGranularity,
     graph: StableDiGraph<Node, EdgeData>,
     index: HashMap<u64, NodeIndex>,
+    /// Dropped locks still in the graph, marked dead.
     dead: usize,
+    /// How many dead nodes may wait before a compaction.
+    compact_after: usize,
+}
+
+/// Dead nodes tolerated before a compaction, unless set otherwise.
+const COMPACT_AFTER: usize = 1024;
+
+impl Default for LockOrderGraph {
+    fn default() -> Self {
+        LockOrderGraph {
+            granularity: OrderGranularity::default(),
+            graph: StableDiGraph::default(),
+            index: HashMap::default(),
+            dead: 0,
+            compact_after: COMPACT_AFTER,
+        }
+    }
 }
 
 impl EdgeData {
@@ -151,6 +168,14 @@ impl LockOrderGraph {
             granularity,
             ..Default::default()
         }
+    }
+
+    /// Compacts the graph once more than `dead` dropped locks wait in it
+    /// (and they outnumber the live ones); 1,024 unless set. Lower keeps
+    /// less memory and spends more time rebuilding.
+    pub fn compacting_after(mut self, dead: usize) -> Self {
+        self.compact_after = dead;
+        self
     }
 
     /// Which granularity this graph checks.
@@ -326,7 +351,7 @@ impl LockOrderGraph {
                 self.dead += 1;
             }
         }
-        if self.dead > 1024 && self.dead > self.graph.node_count() / 2 {
+        if self.dead > self.compact_after && self.dead > self.graph.node_count() / 2 {
             self.compact();
         }
     }
