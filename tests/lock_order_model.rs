@@ -14,6 +14,7 @@ use lockcheck::event::{
     AcquireMode, HeldLock, LockId, LockInfo, LockKind, Site, ThreadId, ThreadInfo,
 };
 use proptest::prelude::*;
+use proptest::test_runner::RngSeed;
 
 fn lock(id: u64) -> LockInfo {
     LockInfo {
@@ -79,8 +80,18 @@ fn path(edges: &BTreeSet<(u64, u64)>, from: u64, to: u64) -> bool {
     false
 }
 
+/// 256 cases from a fixed seed, so that every run (CI's included) checks
+/// the same ones; `PROPTEST_RNG_SEED=<n>` explores others.
+fn config() -> ProptestConfig {
+    let mut config = ProptestConfig::with_cases(256);
+    if config.rng_seed == RngSeed::Random {
+        config.rng_seed = RngSeed::Fixed(0x10c_c4ec);
+    }
+    config
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(config())]
 
     #[test]
     fn the_graph_finds_a_cycle_exactly_when_the_model_has_one(
