@@ -208,15 +208,9 @@ impl<T> Shared<T> {
             report(finding, Severity::Hazard);
         }
         if predicted {
-            let thread = with_thread(|t| t.id()).unwrap_or(ThreadId(0));
-            let access = access_record(thread, NO_SLOT, kind, in_update, site);
+            let (thread, access) = reported_access(kind, in_update, site);
             report(
-                findings::predicted_race(
-                    &self.var,
-                    &access,
-                    ThreadRef::from(&thread_info(thread)),
-                    &capture(),
-                ),
+                findings::predicted_race(&self.var, &access, thread, &capture()),
                 Severity::Hazard,
             );
         }
@@ -256,13 +250,12 @@ impl<T> Shared<T> {
         if holds {
             return None;
         }
-        let thread = with_thread(|t| t.id()).unwrap_or(ThreadId(0));
-        let access = access_record(thread, NO_SLOT, kind, in_update, site);
+        let (thread, access) = reported_access(kind, in_update, site);
         Some(findings::unguarded_access(
             &self.var,
             guard,
             &access,
-            ThreadRef::from(&thread_info(thread)),
+            thread,
             &capture(),
         ))
     }
@@ -308,6 +301,18 @@ impl Drop for Identity {
 /// The slot of an access that only a report shows (a guard or lockset
 /// finding): it is never compared with a clock.
 const NO_SLOT: u64 = 0;
+
+/// This access as a finding that is not a race shows it (a guard or
+/// lockset finding): the thread that made it, and the access.
+fn reported_access(
+    kind: AccessKind,
+    in_update: bool,
+    site: &'static Location<'static>,
+) -> (ThreadRef, Access) {
+    let thread = with_thread(|t| t.id()).unwrap_or(ThreadId(0));
+    let access = access_record(thread, NO_SLOT, kind, in_update, site);
+    (ThreadRef::from(&thread_info(thread)), access)
+}
 
 fn access_record(
     thread: ThreadId,

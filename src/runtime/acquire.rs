@@ -72,13 +72,21 @@ struct OrderKey {
     by_class: bool,
 }
 
+impl OrderKey {
+    /// Ordered as the instance `id`: the default, and the fast path's only.
+    #[inline(always)]
+    fn instance(id: LockId) -> Self {
+        OrderKey {
+            key: id.0,
+            by_class: false,
+        }
+    }
+}
+
 #[inline]
 fn order_key(meta: &LockMeta, id: LockId) -> OrderKey {
     match config::order_granularity() {
-        OrderGranularity::Instance => OrderKey {
-            key: id.0,
-            by_class: false,
-        },
+        OrderGranularity::Instance => OrderKey::instance(id),
         OrderGranularity::Class => OrderKey {
             key: meta.info().class_key(),
             by_class: true,
@@ -163,11 +171,7 @@ fn acquire_fast<G>(
                 }
                 // Read from the lock before its raw lock is taken: loads issued
                 // after the atomic wait for it, loads issued before overlap it.
-                let key = OrderKey {
-                    key: id.0,
-                    by_class: false,
-                };
-                let entry = entry(meta, id, key, chain, mode, site);
+                let entry = entry(meta, id, OrderKey::instance(id), chain, mode, site);
                 let guard = try_now()?;
                 // Within the outer `unsafe`: `ready_for_fast_push` saw
                 // `len < room`, and `room` is at most `MAX_HELD`.

@@ -206,15 +206,20 @@ pub(crate) fn release_clock() -> HandOff {
             structural: c.structural.clone(),
             slot: c.slot,
         };
-        c.clock.tick(c.slot);
-        c.structural.tick(c.slot);
-        c.structural_shared = None;
+        c.next_epoch();
         out
     })
     .unwrap_or_default()
 }
 
 impl ThreadClock {
+    /// Moves both clocks to this thread's next epoch (after a hand-off).
+    fn next_epoch(&mut self) {
+        self.clock.tick(self.slot);
+        self.structural.tick(self.slot);
+        self.structural_shared = None;
+    }
+
     /// Orders this thread after everything `other` carries.
     fn receive(&mut self, other: &HandOff) {
         self.generation += 1;
@@ -247,9 +252,7 @@ pub(crate) fn acquire_end(end: &mut HandOff) {
 pub(crate) fn start_child(parent: &HandOff) {
     with_clocks(|c| {
         c.receive(parent);
-        c.clock.tick(c.slot);
-        c.structural.tick(c.slot);
-        c.structural_shared = None;
+        c.next_epoch();
     });
 }
 

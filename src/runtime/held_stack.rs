@@ -6,7 +6,7 @@
 use std::ops::{Deref, DerefMut};
 use std::panic::Location;
 
-use crate::event::{AcquireMode, HeldLock, LockId, Site};
+use crate::event::{AcquireMode, HeldLock, LockId, LockInfo, Site};
 use crate::runtime::lock_desc::{self, DescId};
 
 /// Most locks one thread can hold at once and still be tracked. Deeper
@@ -39,16 +39,21 @@ impl HeldEntry {
     /// The held lock as the detectors see it.
     pub(crate) fn held_lock(&self) -> HeldLock {
         HeldLock {
-            lock: lock_desc::get(self.desc).info(self.id),
+            lock: self.lock_info(),
             mode: self.mode,
             site: Site::from(self.site),
         }
     }
 
+    /// The lock itself: its id and its interned description.
+    fn lock_info(&self) -> LockInfo {
+        lock_desc::get(self.desc).info(self.id)
+    }
+
     /// The order key (instance id or class key) the chain was built with.
     pub(crate) fn order_key(&self) -> u64 {
         if self.by_class {
-            lock_desc::get(self.desc).info(self.id).class_key()
+            self.lock_info().class_key()
         } else {
             self.id.0
         }
@@ -133,8 +138,9 @@ impl HeldStack {
 }
 
 // Every lock and unlock reads the stack through these; `len` never exceeds
-// `MAX_HELD` (only `push` raises it, and it checks), so the slicing needs no
-// bounds check, which would otherwise cost each of them a compare and branch.
+// `MAX_HELD` (`push` checks before raising it, and `push_unchecked`'s caller
+// promises room), so the slicing needs no bounds check, which would
+// otherwise cost each of them a compare and branch.
 impl Deref for HeldStack {
     type Target = [HeldEntry];
     #[inline(always)]

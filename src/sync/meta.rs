@@ -8,7 +8,7 @@ use std::sync::atomic::{
     AtomicBool, AtomicU32, AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release,
 };
 
-use crate::event::{LockId, LockInfo, LockKind, Site};
+use crate::event::{LockId, LockInfo, LockKind};
 use crate::runtime::hb::LockClocks;
 use crate::runtime::lock_desc::{self, DescId, LockDesc};
 
@@ -26,11 +26,13 @@ pub(crate) fn lazy_id(slot: &AtomicU64) -> LockId {
     assign_id(slot)
 }
 
+/// Takes a fresh id for `slot`, publishing it (Release) so that whoever
+/// reads it with Acquire sees what was stored before it.
 #[cold]
 #[inline(never)]
 fn assign_id(slot: &AtomicU64) -> LockId {
     let fresh = NEXT_LOCK.fetch_add(1, Relaxed);
-    match slot.compare_exchange(0, fresh, Relaxed, Relaxed) {
+    match slot.compare_exchange(0, fresh, Release, Acquire) {
         Ok(_) => LockId(fresh),
         Err(other) => LockId(other),
     }
@@ -99,7 +101,7 @@ impl LockMeta {
     pub(crate) fn id(&self) -> LockId {
         match self.assigned_id() {
             Some(id) => id,
-            None => self.assign_id(),
+            None => self.assign_first_id(),
         }
     }
 
@@ -117,14 +119,10 @@ impl LockMeta {
     /// two first uses keeps one id; both store the same row.
     #[cold]
     #[inline(never)]
-    fn assign_id(&self) -> LockId {
+    fn assign_first_id(&self) -> LockId {
         let desc = lock_desc::intern(self.describe());
         self.desc.store(desc.0, Relaxed);
-        let fresh = NEXT_LOCK.fetch_add(1, Relaxed);
-        match self.id.compare_exchange(0, fresh, Release, Acquire) {
-            Ok(_) => LockId(fresh),
-            Err(other) => LockId(other),
-        }
+        assign_id(&self.id)
     }
 
     /// The lock's interned description. Only meaningful once the lock has
@@ -149,12 +147,7 @@ impl LockMeta {
     /// The lock as the detectors see it.
     #[inline]
     pub(crate) fn info(&self) -> LockInfo {
-        LockInfo {
-            id: self.id(),
-            kind: self.kind,
-            name: self.name,
-            created: Site::from(self.created),
-        }
+        self.describe().info(self.id())
     }
 
     /// Runs `f` on the lock's clocks. Must be called only by a thread that
