@@ -622,3 +622,115 @@ fn a_cycle_whose_halves_a_join_kept_apart_is_classified_as_ordered() {
     assert_eq!(found.len(), 1);
     assert!(!found[0].cycle.as_ref().unwrap().ordered_by_happens_before);
 }
+
+// A mutex's first use under one other lock parks its order edge instead of
+// adding it to the graph (see `runtime::leaf_edges`): the edge must still
+// close every cycle it is part of, with where and by whom it was taken.
+
+#[test]
+fn an_edge_into_a_new_mutex_is_reported_where_and_by_whom_it_was_taken() {
+    collect();
+    let outer = Arc::new(Mutex::named("parked.outer", ()));
+    let inner = Arc::new(Mutex::named("parked.inner", ()));
+    let (o, i) = (outer.clone(), inner.clone());
+    let (line_tx, line_rx) = std::sync::mpsc::channel();
+    thread::Builder::new()
+        .name("parker".into())
+        .spawn(move || {
+            let _o = o.lock();
+            line_tx.send(line!() + 1).unwrap();
+            let _i = i.lock();
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    let parked_line = line_rx.recv().unwrap();
+    {
+        let _i = inner.lock();
+        let _o = outer.lock();
+    }
+    let found = about("parked.");
+    assert_eq!(kinds(&found), [FindingKind::LockOrderCycle]);
+    let cycle = found[0].cycle.as_ref().unwrap();
+    assert!(!cycle.single_thread);
+    let edge = cycle
+        .edges
+        .iter()
+        .find(|e| e.to.name.as_deref() == Some("parked.inner"))
+        .expect("the parked edge is in the cycle");
+    assert_eq!(edge.from.name.as_deref(), Some("parked.outer"));
+    assert_eq!(edge.to_site.line, parked_line);
+    assert_eq!(edge.thread.name.as_deref(), Some("parker"));
+}
+
+#[test]
+fn an_edge_parked_by_a_thread_that_then_leads_from_the_mutex_closes_a_longer_cycle() {
+    collect();
+    let outer = Mutex::named("leads.outer", ());
+    let inner = Mutex::named("leads.inner", ());
+    let next = Mutex::named("leads.next", ());
+    {
+        let o = outer.lock();
+        let _i = inner.lock();
+        // Out of order: only the new mutex is held when the next is taken.
+        drop(o);
+        let _n = next.lock();
+    }
+    {
+        let _n = next.lock();
+        let _o = outer.lock();
+    }
+    let found = about("leads.");
+    assert_eq!(kinds(&found), [FindingKind::LockOrderCycle]);
+    assert_eq!(found[0].cycle.as_ref().unwrap().edges.len(), 3);
+}
+
+#[test]
+fn an_edge_parked_by_a_thread_waiting_on_a_condvar_reaches_the_next_holder() {
+    collect();
+    let outer = Arc::new(Mutex::named("waited.outer", ()));
+    let state = Arc::new((Mutex::named("waited.m", false), Condvar::new()));
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let (o, s) = (outer.clone(), state.clone());
+    let waiter = thread::spawn(move || {
+        let _o = o.lock();
+        let mut done = s.0.lock();
+        ready_tx.send(()).unwrap();
+        while !*done {
+            s.1.wait(&mut done);
+        }
+    });
+    ready_rx.recv().unwrap();
+    {
+        // Granted only while the waiter waits: the first holder after it.
+        let mut done = state.0.lock();
+        *done = true;
+        state.1.notify_one();
+    }
+    waiter.join().unwrap();
+    {
+        let _m = state.0.lock();
+        let _o = outer.lock();
+    }
+    let found = about("waited.");
+    assert_eq!(kinds(&found), [FindingKind::LockOrderCycle]);
+}
+
+#[test]
+fn new_mutexes_taken_under_one_outer_lock_in_one_order_are_clean() {
+    collect();
+    let outer = Mutex::named("leafok.outer", ());
+    let last = Mutex::named("leafok.last", ());
+    for _ in 0..100 {
+        let leaf = Mutex::named("leafok.leaf", 0u32);
+        {
+            let _o = outer.lock();
+            *leaf.lock() += 1;
+        }
+        // The leaf leads to another lock, still in the outer lock's order.
+        let _o = outer.lock();
+        let _l = leaf.lock();
+        let _last = last.lock();
+    }
+    assert!(about("leafok.").is_empty());
+}

@@ -31,6 +31,7 @@ use crate::runtime::config;
 use crate::runtime::fast_path::{self, Path};
 use crate::runtime::global::global;
 use crate::runtime::hb;
+use crate::runtime::leaf_edges;
 use crate::runtime::policy::{report, Severity};
 use crate::runtime::recorder;
 use crate::runtime::thread_state::{
@@ -196,15 +197,20 @@ fn acquire_checked<G>(
     if !config::enabled() {
         return ((raw.block)(), false);
     }
-    let id = meta.id();
+    let (id, first_use) = meta.id_first_use();
     let key = order_key(meta, id);
     let try_now = &raw.try_now;
     // What `acquire_fast` declined, or a path that must also record or key
     // order by class: a known stack and a free lock still cost one visit to
-    // the thread's state, one raw try and one push.
+    // the thread's state, one raw try and one push. (Not a pending mutex:
+    // it must be settled before its entry is pushed, and settling may
+    // report.)
     let outcome = with_thread(|t| {
         let plan = plan(t, meta, id, key.key, mode);
         if let Plan::Known(chain) = plan {
+            if meta.pending() {
+                return Err(plan);
+            }
             if let Some(guard) = try_now() {
                 t.push(entry(meta, id, key, chain, mode, site));
                 return Ok(guard);
@@ -229,27 +235,48 @@ fn acquire_checked<G>(
             (guard, true)
         }
         Plan::Known(chain) => {
-            let lock = meta.info();
-            trace_request(meta, mode, site);
-            let guard = contended(
-                &lock,
-                mode,
-                site,
-                Vec::new(),
-                try_now,
-                raw.try_for,
-                raw.block,
-            );
+            // Taken, or a pending mutex's first holder.
+            let guard = try_now().unwrap_or_else(|| {
+                let lock = meta.info();
+                trace_request(meta, mode, site);
+                contended(
+                    &lock,
+                    mode,
+                    site,
+                    Vec::new(),
+                    try_now,
+                    raw.try_for,
+                    raw.block,
+                )
+            });
+            // A panic here drops `guard`; nothing is pushed.
+            leaf_edges::settle(meta);
             push(entry(meta, id, key, chain, mode, site), false);
             synchronised(meta, mode);
             trace_acquire(meta, mode, Attempt::Blocking, site);
             (guard, true)
         }
         Plan::Validate(chain) => {
-            let lock = meta.info();
             trace_request(meta, mode, site);
+            // A mutex's first use, under one other lock: its edge waits
+            // aside (see `leaf_edges`). Taking it before validating is safe:
+            // nothing is held that it could conflict with.
+            let early = if first_use && may_park(meta, key) {
+                try_now()
+            } else {
+                None
+            };
+            let early = match early {
+                Some(guard) if park_leaf_edge(meta, id, key, chain, site) => {
+                    synchronised(meta, mode);
+                    trace_acquire(meta, mode, Attempt::Blocking, site);
+                    return (guard, true);
+                }
+                other => other,
+            };
+            let lock = meta.info();
             let pending = validate(meta, &lock, mode, site);
-            let (guard, pending) = match try_now() {
+            let (guard, pending) = match early.or_else(try_now) {
                 Some(g) => (g, pending),
                 None => (
                     contended(&lock, mode, site, pending, try_now, raw.try_for, raw.block),
@@ -258,6 +285,7 @@ fn acquire_checked<G>(
             };
             // A panic here (policy `panic`) drops `guard`, so the raw lock
             // is released and nothing is pushed.
+            leaf_edges::settle(meta);
             emit(pending);
             push(entry(meta, id, key, chain, mode, site), true);
             if let Some(salt) = with_thread(|t| t.salt()) {
@@ -268,6 +296,48 @@ fn acquire_checked<G>(
             (guard, true)
         }
     }
+}
+
+/// Whether an edge into `meta`'s lock may be parked instead of validated:
+/// only a pending mutex's, only under instance order (a class outlives its
+/// locks), and only without backtraces (a parked edge keeps none).
+#[inline]
+fn may_park(meta: &LockMeta, key: OrderKey) -> bool {
+    meta.pending() && !key.by_class && !config::backtraces()
+}
+
+/// Parks the edge from the one lock this thread holds into `meta`'s mutex,
+/// just taken for the first time, and pushes its entry. Returns false,
+/// having done nothing, when this thread holds other than exactly one other
+/// lock, or keeps a parked edge already.
+fn park_leaf_edge(
+    meta: &LockMeta,
+    id: LockId,
+    key: OrderKey,
+    chain: u64,
+    site: &'static Location<'static>,
+) -> bool {
+    let epoch = hb::structural_epoch();
+    with_thread(|t| {
+        let [outer] = t.held[..] else {
+            return false;
+        };
+        if outer.id == id {
+            return false;
+        }
+        let edge = leaf_edges::ParkedEdge::new(t.id(), &outer, site, epoch);
+        if !leaf_edges::keep_own(t, (id, meta.desc()), edge) {
+            return false;
+        }
+        // The outer lock is the source of an edge that may enter the
+        // graph: its release marks it, so that its drop looks there.
+        t.held[0].in_graph = true;
+        t.remember(chain);
+        t.push(entry(meta, id, key, chain, AcquireMode::Exclusive, site));
+        meta.set_validated(chain ^ t.salt());
+        true
+    })
+    .unwrap_or(false)
 }
 
 #[inline(always)]
@@ -333,6 +403,7 @@ pub(crate) fn try_acquire<G>(
             None
         }
         (Some(false), Some(g)) => {
+            leaf_edges::settle(meta);
             let chain = with_thread(|t| chain_mix(t.chain(), key.key, mode)).unwrap_or(0);
             push(entry(meta, id, key, chain, mode, site), false);
             synchronised(meta, mode);
@@ -471,6 +542,7 @@ pub(crate) fn release(meta: &LockMeta, kind: LockKind, mode: AcquireMode) {
 #[inline(never)]
 fn release_checked(meta: &LockMeta, mode: AcquireMode) {
     let id = meta.id();
+    leaf_edges::on_release(meta, id);
     if recorder::on() {
         trace_release(meta, id);
     }
@@ -523,6 +595,9 @@ fn validate(
             mode,
             site,
         };
+        // The held locks become sources of edges: an edge parked into one
+        // of them must be in the graph first.
+        leaf_edges::unpark_own();
         // The structural clock (spawn, join, messages; not locks) tells
         // whether this cycle's edges happened one after the other on every
         // schedule.
@@ -735,6 +810,7 @@ pub(crate) fn suspend(
         hb::releasing(meta, mode);
     }
     let id = meta.id();
+    leaf_edges::on_release(meta, id);
     with_thread(|t| {
         let i = t.held.iter().rposition(|e| e.id == id && e.mode == mode)?;
         let entry = t.held.remove(i);
@@ -747,6 +823,7 @@ pub(crate) fn suspend(
 /// Puts back a lock taken off by [`suspend`], now re-acquired.
 pub(crate) fn resume(meta: &LockMeta, entry: Option<HeldEntry>, site: &'static Location<'static>) {
     let Some(entry) = entry else { return };
+    leaf_edges::settle(meta);
     synchronised(meta, entry.mode);
     trace_acquire(meta, entry.mode, Attempt::Blocking, site);
     with_thread(|t| {
@@ -772,6 +849,7 @@ pub(crate) fn force_release(meta: &LockMeta, mode: AcquireMode, site: &'static L
             site: Site::from(site),
         });
     }
+    leaf_edges::on_release(meta, lock.id);
     let held = with_thread(|t| t.release(lock.id, lock.kind, mode).is_some() || t.holds(lock.id));
     if held == Some(false) {
         let (thread, _) = thread_and_held();

@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
-use crate::detect::vector_clock::VectorClock;
+use crate::detect::vector_clock::{Epoch, VectorClock};
 use crate::event::{AcquireMode, ThreadId};
 use crate::runtime::config;
 use crate::runtime::thread_state::with_thread;
@@ -194,6 +194,13 @@ pub(crate) fn structural_clock() -> Option<Arc<VectorClock>> {
             .get_or_insert_with(|| Arc::new(structural.clone()))
             .clone()
     })
+}
+
+/// This thread's epoch in its structural clock: its own component, which
+/// stands for the whole clock when compared with a later one (FastTrack's
+/// argument: whoever knows this thread at this time knows all it knew).
+pub(crate) fn structural_epoch() -> Option<Epoch> {
+    with_clocks(|c| Epoch::of(c.slot, &c.structural))
 }
 
 /// A copy of this thread's clocks to hand to another thread (spawn, send,

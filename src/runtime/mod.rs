@@ -7,6 +7,7 @@ pub(crate) mod fast_path;
 pub(crate) mod global;
 pub(crate) mod hb;
 mod held_stack;
+pub(crate) mod leaf_edges;
 pub(crate) mod lock_desc;
 pub(crate) mod policy;
 pub(crate) mod recorder;

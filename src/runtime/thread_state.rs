@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 pub(crate) use super::held_stack::HeldEntry;
 use super::held_stack::{HeldStack, MAX_HELD};
 use crate::event::{AcquireMode, Event, LockId, LockKind, ThreadId, ThreadInfo};
+use crate::runtime::leaf_edges::KeptEdge;
 
 /// Slots in the chain-key cache. Direct-mapped: a collision only costs one
 /// more validation, and memory stays bounded however many contexts a long
@@ -44,7 +45,14 @@ pub(crate) struct ThreadState {
     room: usize,
     pub(crate) held: HeldStack,
     cache: [u64; CHAIN_CACHE_SLOTS],
+    /// The order edge this thread parked into the mutex it holds (see
+    /// `leaf_edges`).
+    pub(crate) kept: Option<KeptEdge>,
 }
+
+// The thread-local is reached without destructor checks only while this
+// holds.
+const _: () = assert!(!std::mem::needs_drop::<ThreadState>());
 
 impl ThreadState {
     const fn new() -> Self {
@@ -53,6 +61,7 @@ impl ThreadState {
             room: 0,
             held: HeldStack::new(),
             cache: [0; CHAIN_CACHE_SLOTS],
+            kept: None,
         }
     }
 

@@ -3,6 +3,7 @@
 //! dropping a lock that is never contended costs next to nothing.
 
 use std::borrow::Cow;
+use std::cell::UnsafeCell;
 use std::panic::Location;
 use std::sync::atomic::{
     AtomicBool, AtomicU32, AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release,
@@ -10,6 +11,7 @@ use std::sync::atomic::{
 
 use crate::event::{LockId, LockInfo, LockKind};
 use crate::runtime::hb::LockClocks;
+use crate::runtime::leaf_edges::ParkedEdge;
 use crate::runtime::lock_desc::{self, DescId, LockDesc};
 
 static NEXT_LOCK: AtomicU64 = AtomicU64::new(1);
@@ -23,20 +25,29 @@ pub(crate) fn lazy_id(slot: &AtomicU64) -> LockId {
     if id != 0 {
         return LockId(id);
     }
-    assign_id(slot)
+    assign_id(slot, 0).0
 }
 
-/// Takes a fresh id for `slot`, publishing it (Release) so that whoever
-/// reads it with Acquire sees what was stored before it.
+/// Takes a fresh id for `slot`, publishing it (Release) with the bits of
+/// `marks` so that whoever reads it with Acquire sees what was stored before
+/// it. Returns the id, and whether this call gave it (a race between two
+/// first uses keeps one id).
 #[cold]
 #[inline(never)]
-fn assign_id(slot: &AtomicU64) -> LockId {
+fn assign_id(slot: &AtomicU64, marks: u64) -> (LockId, bool) {
     let fresh = NEXT_LOCK.fetch_add(1, Relaxed);
-    match slot.compare_exchange(0, fresh, Release, Acquire) {
-        Ok(_) => LockId(fresh),
-        Err(other) => LockId(other),
+    match slot.compare_exchange(0, fresh | marks, Release, Acquire) {
+        Ok(_) => (LockId(fresh), true),
+        Err(other) => (LockId(other & !PENDING), false),
     }
 }
+
+/// Bit of a lock's id word: an order edge into the lock may be parked
+/// aside (see `runtime::leaf_edges`), so every acquisition takes the slow
+/// path until one settles it. Only a mutex is ever pending: it is held by
+/// one thread at a time, which is what makes its parked edge safe to hand
+/// from holder to holder.
+const PENDING: u64 = 1 << 63;
 
 /// Identity and description of one wrapper lock.
 pub(crate) struct LockMeta {
@@ -56,7 +67,14 @@ pub(crate) struct LockMeta {
     validated: AtomicU64,
     /// Happens-before carried from releases to acquisitions (race checking).
     clocks: parking_lot::Mutex<LockClocks>,
+    /// The order edge parked into this mutex, while its id is pending.
+    parked: UnsafeCell<Option<ParkedEdge>>,
 }
+
+// SAFETY: `parked`, the only field without its own synchronisation, is
+// reached only by the thread that holds the mutex (the raw lock hands it
+// from holder to holder, with the ordering that implies) or through `&mut`.
+unsafe impl Sync for LockMeta {}
 
 impl LockMeta {
     pub(crate) const fn new(
@@ -73,6 +91,7 @@ impl LockMeta {
             in_graph: AtomicBool::new(false),
             validated: AtomicU64::new(0),
             clocks: parking_lot::Mutex::new(LockClocks::new()),
+            parked: UnsafeCell::new(None),
         }
     }
 
@@ -99,30 +118,73 @@ impl LockMeta {
     /// The lock's id, assigned on first use.
     #[inline(always)]
     pub(crate) fn id(&self) -> LockId {
-        match self.assigned_id() {
-            Some(id) => id,
-            None => self.assign_first_id(),
+        self.id_first_use().0
+    }
+
+    /// The lock's id, and whether this call assigned it (this is the lock's
+    /// first use).
+    #[inline(always)]
+    pub(crate) fn id_first_use(&self) -> (LockId, bool) {
+        match self.id.load(Acquire) & !PENDING {
+            0 => self.assign_first_id(),
+            id => (LockId(id), false),
         }
     }
 
-    /// The lock's id if it has one already (it has been used before); its
-    /// [`desc`](Self::desc) is then set too.
+    /// The lock's id if it may take the fast path: it has been used before
+    /// (its [`desc`](Self::desc) is then set too) and is not
+    /// [`pending`](Self::pending). One signed comparison asks both.
     #[inline(always)]
     pub(crate) fn assigned_id(&self) -> Option<LockId> {
-        match self.id.load(Acquire) {
-            0 => None,
-            id => Some(LockId(id)),
-        }
+        let word = self.id.load(Acquire);
+        ((word as i64) > 0).then_some(LockId(word))
     }
 
-    /// Gives the lock its description row and then its id. A race between
-    /// two first uses keeps one id; both store the same row.
+    /// Gives the lock its description row and then its id (a mutex's
+    /// pending). A race between two first uses keeps one id; both store the
+    /// same row.
     #[cold]
     #[inline(never)]
-    fn assign_first_id(&self) -> LockId {
+    fn assign_first_id(&self) -> (LockId, bool) {
         let desc = lock_desc::intern(self.describe());
         self.desc.store(desc.0, Relaxed);
-        assign_id(&self.id)
+        let marks = if self.kind == LockKind::Mutex {
+            PENDING
+        } else {
+            0
+        };
+        assign_id(&self.id, marks)
+    }
+
+    /// An order edge into this mutex may be parked: acquisitions must
+    /// settle it (see `runtime::leaf_edges`).
+    #[inline(always)]
+    pub(crate) fn pending(&self) -> bool {
+        self.id.load(Acquire) & PENDING != 0
+    }
+
+    /// Ends the pending state (its parked edge, if any, is in the graph).
+    /// Release: whoever sees the id without the mark sees the graph as the
+    /// settling thread left it.
+    pub(crate) fn clear_pending(&self) {
+        self.id.fetch_and(!PENDING, Release);
+    }
+
+    /// Parks `edge` into the mutex for its next holder.
+    ///
+    /// # Safety
+    /// The caller holds the mutex (and it is pending).
+    pub(crate) unsafe fn put_parked(&self, edge: ParkedEdge) {
+        debug_assert!(self.kind == LockKind::Mutex && self.pending());
+        *self.parked.get() = Some(edge);
+    }
+
+    /// Takes the edge parked into the mutex, if any.
+    ///
+    /// # Safety
+    /// The caller holds the mutex.
+    pub(crate) unsafe fn take_parked(&self) -> Option<ParkedEdge> {
+        (*self.parked.get()).take()
     }
 
     /// The lock's interned description. Only meaningful once the lock has
@@ -190,11 +252,12 @@ impl LockMeta {
 
 impl Drop for LockMeta {
     fn drop(&mut self) {
+        let id = *self.id.get_mut() & !PENDING;
         if *self.in_graph.get_mut() {
-            crate::runtime::forget_lock(LockId(*self.id.get_mut()));
+            crate::runtime::forget_lock(LockId(id));
         }
         // A lock that never had an id was never used, so never recorded.
-        if *self.id.get_mut() != 0 && crate::runtime::recorder::on() {
+        if id != 0 && crate::runtime::recorder::on() {
             let lock = self.info();
             crate::runtime::recorder::record_here(|thread| crate::event::Event::LockDropped {
                 thread,

@@ -1,0 +1,298 @@
+//! An order edge into a mutex that has never been the source of one, kept
+//! aside ("parked") instead of entering the lock-order graph.
+//!
+//! An edge O → L can be part of a cycle only once some edge leaves L, that
+//! is once L is held while another lock is taken. Until then it need not be
+//! in the graph. A mutex made, taken once under an outer lock and dropped (a
+//! per-request lock, a lock inside a short-lived value) would otherwise cost
+//! a node, an edge and their removal, each under the graph's global mutex;
+//! parked, it costs a few stores into the thread and the mutex.
+//!
+//! The protocol, and why it loses no cycle:
+//! - A mutex's id is published with a *pending* mark (`LockMeta`), and while
+//!   the mark is set every acquisition takes the slow path. The mark is
+//!   cleared by the first holder after the one that assigned the id, once it
+//!   has moved any parked edge into the graph ([`settle`]): before that
+//!   holder can take anything under the mutex.
+//! - Only the acquisition that assigned the id may park, only while holding
+//!   the mutex, and only with exactly one other lock held (so the edge has no
+//!   gate to record). Its edge waits in this thread ([`keep_own`]) while the
+//!   mutex is held: a validation by this thread, which is where edges leave
+//!   held locks, moves it into the graph first ([`unpark_own`]).
+//! - Its release moves the edge into the mutex, still marked pending, for the
+//!   next holder to settle; a mutex dropped first takes the edge with it.
+//! - Whenever an edge is moved into the graph, the cycle check runs as for
+//!   any new edge.
+//!
+//! Linux lockdep has no such step (it keeps every class forever); the cost it
+//! avoids here is the one tracing-mutex pays for every new lock.
+
+use std::panic::Location;
+use std::sync::Arc;
+
+use crate::detect::findings;
+use crate::detect::lock_order::Cycle;
+use crate::detect::vector_clock::{Epoch, VectorClock};
+use crate::event::{AcquireMode, HeldLock, LockId, LockInfo, Site, ThreadId};
+use crate::runtime::global::global;
+use crate::runtime::held_stack::HeldEntry;
+use crate::runtime::lock_desc::{self, DescId};
+use crate::runtime::policy::{report, Severity};
+use crate::runtime::thread_state::{self, with_thread, ThreadState};
+use crate::sync::meta::LockMeta;
+
+/// One parked edge: the lock `from_*` was held when the mutex that keeps
+/// the edge was taken. 48 bytes, inside every mutex.
+pub(crate) struct ParkedEdge {
+    /// The thread that took the edge.
+    thread: ThreadId,
+    from_id: LockId,
+    from_site: &'static Location<'static>,
+    /// Where the mutex was taken (always exclusively).
+    to_site: &'static Location<'static>,
+    from_desc: DescId,
+    /// The taking thread's structural epoch (see `hb::structural_epoch`),
+    /// slot and time; time 0 for none. A clock would cost two atomic
+    /// reference counts, a third of the cost of parking.
+    epoch_slot: u32,
+    epoch_time: u32,
+    from_mode: AcquireMode,
+}
+
+impl ParkedEdge {
+    /// The edge from the lock of `from` taken by `thread`, where the new
+    /// mutex was taken at `to_site`.
+    pub(crate) fn new(
+        thread: ThreadId,
+        from: &HeldEntry,
+        to_site: &'static Location<'static>,
+        epoch: Option<Epoch>,
+    ) -> Self {
+        // A slot past u32 (four billion threads alive at once) would only
+        // lose the edge's ordering, which makes a cycle count as unordered.
+        let (epoch_slot, epoch_time) = epoch
+            .and_then(|e| Some((u32::try_from(e.slot).ok()?, e.clock)))
+            .unwrap_or((0, 0));
+        ParkedEdge {
+            thread,
+            from_id: from.id,
+            from_site: from.site,
+            to_site,
+            from_desc: from.desc,
+            epoch_slot,
+            epoch_time,
+            from_mode: from.mode,
+        }
+    }
+
+    /// Adds the edge into `to` to the lock-order graph and reports the
+    /// cycles it closes (none, unless the rules above were broken; checked
+    /// all the same).
+    fn unpark(self, to: LockInfo) {
+        let thread = thread_state::thread_info(self.thread);
+        let from = HeldLock {
+            lock: lock_desc::get(self.from_desc).info(self.from_id),
+            mode: self.from_mode,
+            site: Site::from(self.from_site),
+        };
+        let to = HeldLock {
+            lock: to,
+            mode: AcquireMode::Exclusive,
+            site: Site::from(self.to_site),
+        };
+        // The clock with just the epoch's component orders exactly what
+        // the thread's whole clock then did.
+        let clock = (self.epoch_time != 0).then(|| {
+            let mut clock = VectorClock::default();
+            clock.set(u64::from(self.epoch_slot), self.epoch_time);
+            Arc::new(clock)
+        });
+        let cycles: Vec<Cycle> =
+            global()
+                .order
+                .lock()
+                .on_acquire_at(&thread, &[from], &to, clock.as_ref(), &mut || None);
+        for cycle in cycles {
+            report(findings::lock_order_cycle(&cycle), Severity::Hazard);
+        }
+    }
+}
+
+/// A parked edge a thread keeps while it holds the mutex it goes into.
+pub(crate) struct KeptEdge {
+    to: LockId,
+    to_desc: DescId,
+    edge: ParkedEdge,
+}
+
+/// Keeps `edge` into the mutex `to` (described by `to_desc`) in `thread`
+/// while it holds the mutex. Returns false (and keeps nothing) when the
+/// thread keeps one already.
+pub(crate) fn keep_own(
+    thread: &mut ThreadState,
+    (to, to_desc): (LockId, DescId),
+    edge: ParkedEdge,
+) -> bool {
+    if thread.kept.is_some() {
+        return false;
+    }
+    thread.kept = Some(KeptEdge { to, to_desc, edge });
+    true
+}
+
+/// This thread is about to take an edge out of the locks it holds: the edge
+/// it keeps, if any, goes into the graph first, and the held mutex is a
+/// graph node from now on.
+pub(crate) fn unpark_own() {
+    let Some(kept) = with_thread(|t| t.kept.take()).flatten() else {
+        return;
+    };
+    let to = kept.to;
+    kept.edge.unpark(lock_desc::get(kept.to_desc).info(to));
+    with_thread(|t| {
+        if let Some(e) = t.find_mut(to) {
+            e.in_graph = true;
+        }
+    });
+}
+
+/// `meta`'s mutex (`id`), held by this thread, is being released (or waited
+/// on by a condition variable). The edge this thread keeps for it moves into
+/// the mutex, for the next holder to settle. (Without one, the mutex stays
+/// pending too: a guard's drop must not report, and settling may.)
+pub(crate) fn on_release(meta: &LockMeta, id: LockId) {
+    if !meta.pending() {
+        return;
+    }
+    let kept = with_thread(|t| match &t.kept {
+        Some(kept) if kept.to == id => t.kept.take(),
+        _ => None,
+    })
+    .flatten();
+    if let Some(kept) = kept {
+        // SAFETY: this thread holds the mutex (it is releasing it).
+        unsafe { meta.put_parked(kept.edge) }
+    }
+}
+
+/// Called by every holder of `meta`'s lock right after taking it by the slow
+/// path: a parked edge goes into the graph, and the pending mark is cleared,
+/// so that later acquisitions take the fast path. Only a mutex is ever
+/// pending, so the holder holds it alone.
+#[inline]
+pub(crate) fn settle(meta: &LockMeta) {
+    if meta.pending() {
+        settle_pending(meta);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn settle_pending(meta: &LockMeta) {
+    // SAFETY: the caller holds the mutex exclusively (see `settle`).
+    if let Some(edge) = unsafe { meta.take_parked() } {
+        edge.unpark(meta.info());
+    }
+    meta.clear_pending();
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::runtime::global::global;
+    use crate::sync::meta::LockMeta;
+    use crate::Mutex;
+
+    /// Whether the live lock-order graph has the edge `from → to`.
+    fn in_graph(from: &LockMeta, to: &LockMeta) -> bool {
+        global()
+            .order
+            .lock()
+            .edge(&from.info(), &to.info())
+            .is_some()
+    }
+
+    /// Whether this thread keeps a parked edge.
+    fn keeps_one() -> bool {
+        crate::runtime::thread_state::with_thread(|t| t.kept.is_some()).unwrap()
+    }
+
+    #[test]
+    fn a_new_mutex_under_one_lock_parks_its_edge_until_its_next_holder_settles_it() {
+        crate::config::set_backtraces(false);
+        let outer = Mutex::named("park.outer", ());
+        let inner = Mutex::named("park.inner", ());
+        {
+            let _o = outer.lock();
+            let _i = inner.lock();
+            assert!(inner.meta.pending());
+            assert!(keeps_one(), "the holder keeps the edge");
+            assert!(!in_graph(&outer.meta, &inner.meta));
+        }
+        assert!(!keeps_one(), "the release leaves it in the mutex");
+        assert!(inner.meta.pending());
+        assert!(!in_graph(&outer.meta, &inner.meta));
+        drop(inner.lock());
+        assert!(!inner.meta.pending(), "the next holder settled it");
+        assert!(in_graph(&outer.meta, &inner.meta));
+    }
+
+    #[test]
+    fn a_parked_edge_enters_the_graph_before_its_mutex_leads_to_another() {
+        crate::config::set_backtraces(false);
+        let outer = Mutex::named("lead.outer", ());
+        let inner = Mutex::named("lead.inner", ());
+        let next = Mutex::named("lead.next", ());
+        let o = outer.lock();
+        let i = inner.lock();
+        drop(o);
+        // Holding only the parked mutex, which now leads to another lock.
+        let n = next.lock();
+        assert!(!keeps_one());
+        assert!(in_graph(&outer.meta, &inner.meta));
+        assert!(in_graph(&inner.meta, &next.meta));
+        drop(n);
+        drop(i);
+    }
+
+    #[test]
+    fn a_mutex_first_taken_with_nothing_held_is_settled_at_once() {
+        let alone = Mutex::named("settled.alone", ());
+        drop(alone.lock());
+        assert!(!alone.meta.pending());
+        let tried = Mutex::named("settled.tried", ());
+        drop(tried.try_lock());
+        assert!(!tried.meta.pending());
+    }
+
+    #[test]
+    fn a_parked_edge_fits_in_48_bytes() {
+        assert_eq!(std::mem::size_of::<Option<super::ParkedEdge>>(), 48);
+    }
+
+    #[test]
+    fn only_mutexes_are_ever_pending() {
+        let outer = Mutex::named("kinds.outer", ());
+        let rw = crate::RwLock::named("kinds.rw", ());
+        let _o = outer.lock();
+        let _w = rw.write();
+        assert!(!rw.meta.pending());
+        assert!(!keeps_one());
+        assert!(in_graph(&outer.meta, &rw.meta));
+    }
+
+    #[test]
+    fn with_two_locks_held_the_edges_are_validated_at_once() {
+        crate::config::set_backtraces(false);
+        let a = Mutex::named("two.a", ());
+        let b = Mutex::named("two.b", ());
+        let c = Mutex::named("two.c", ());
+        let _a = a.lock();
+        let _b = b.lock();
+        assert!(keeps_one(), "b parks its edge from a");
+        let _c = c.lock();
+        assert!(!keeps_one(), "taking c under b put a → b into the graph");
+        assert!(in_graph(&a.meta, &b.meta));
+        assert!(in_graph(&a.meta, &c.meta));
+        assert!(in_graph(&b.meta, &c.meta));
+    }
+}
