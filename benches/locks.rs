@@ -376,11 +376,22 @@ fn create_lock_under_outer_bt(c: &mut Criterion) {
 // ---------------------------------------------------------------------------
 // 4. contended2
 
+/// A value starting a 128-byte block (two cache lines, which the adjacent
+/// line prefetcher fetches together).
+#[repr(align(128))]
+struct CacheAligned<T>(T);
+
 fn contended2_case<M: BenchMutex>(group: &mut Group<'_>) {
     group.bench_function(M::name(), |b| {
         b.iter_custom(|iters| {
-            let mutex = M::new(0);
-            let stop = AtomicBool::new(false);
+            // Each on cache lines of its own: a flag the other thread reads
+            // every iteration, or a neighbour on the stack, sharing a line
+            // with the lock would be measured as the lock's cost (and would
+            // move with every change of the lock's size).
+            let mutex = CacheAligned(M::new(0));
+            let mutex = &mutex.0;
+            let stop = CacheAligned(AtomicBool::new(false));
+            let stop = &stop.0;
             let barrier = Barrier::new(2);
             thread::scope(|s| {
                 s.spawn(|| {

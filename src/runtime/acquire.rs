@@ -235,8 +235,9 @@ fn acquire_checked<G>(
             (guard, true)
         }
         Plan::Known(chain) => {
-            // Taken, or a pending mutex's first holder.
-            let guard = try_now().unwrap_or_else(|| {
+            // Taken (tried above), or a pending mutex (not tried yet).
+            let untried = meta.pending().then(try_now).flatten();
+            let guard = untried.unwrap_or_else(|| {
                 let lock = meta.info();
                 trace_request(meta, mode, site);
                 contended(

@@ -50,21 +50,28 @@ fn assign_id(slot: &AtomicU64, marks: u64) -> (LockId, bool) {
 const PENDING: u64 = 1 << 63;
 
 /// Identity and description of one wrapper lock.
+///
+/// `repr(C)`, in this order: what every acquisition reads comes first, and
+/// what only race checking and parked edges touch comes last, next to the
+/// wrapper's raw lock (which follows the meta, see the wrappers). Left to
+/// the compiler, the description and kind shared a cache line with the raw
+/// lock, and two threads contending for it missed on every acquisition.
+#[repr(C)]
 pub(crate) struct LockMeta {
     /// 0 until first tracked use; then a process-unique id.
     id: AtomicU64,
+    /// Chain key (salted with the thread) of the last held stack this lock
+    /// was validated under: a one-entry cache beside the thread's own.
+    validated: AtomicU64,
+    name: Option<&'static str>,
+    created: &'static Location<'static>,
     /// The interned description, stored before the id is: whoever sees the
     /// id (with acquire ordering) sees this too.
     desc: AtomicU32,
     kind: LockKind,
-    name: Option<&'static str>,
-    created: &'static Location<'static>,
     /// The lock is a node of the lock-order graph, so dropping it must
     /// remove it there.
     in_graph: AtomicBool,
-    /// Chain key (salted with the thread) of the last held stack this lock
-    /// was validated under: a one-entry cache beside the thread's own.
-    validated: AtomicU64,
     /// Happens-before carried from releases to acquisitions (race checking).
     clocks: parking_lot::Mutex<LockClocks>,
     /// The order edge parked into this mutex, while its id is pending.
@@ -271,5 +278,22 @@ fn intern(name: Cow<'static, str>) -> &'static str {
     match name {
         Cow::Borrowed(s) => s,
         Cow::Owned(s) => crate::trace::intern::intern(&s),
+    }
+}
+#[cfg(test)]
+mod layout_probe {
+    #[test]
+    fn probe() {
+        use super::LockMeta;
+        use std::mem::offset_of;
+        eprintln!("id {} desc {} kind {} name {} created {} in_graph {} validated {} clocks {} parked {} size {}",
+            offset_of!(LockMeta, id), offset_of!(LockMeta, desc), offset_of!(LockMeta, kind), offset_of!(LockMeta, name),
+            offset_of!(LockMeta, created), offset_of!(LockMeta, in_graph), offset_of!(LockMeta, validated),
+            offset_of!(LockMeta, clocks), offset_of!(LockMeta, parked), std::mem::size_of::<LockMeta>());
+        eprintln!(
+            "mutex meta {} inner {}",
+            offset_of!(crate::Mutex<u64>, meta),
+            offset_of!(crate::Mutex<u64>, inner)
+        );
     }
 }

@@ -20,6 +20,8 @@ use crate::sync::meta::LockMeta;
 /// *noodles.lock() += 1;
 /// assert_eq!(noodles.into_inner(), 1);
 /// ```
+// `repr(C)`: the meta's cold end next to the raw lock (see `LockMeta`).
+#[repr(C)]
 pub struct Mutex<T: ?Sized> {
     pub(crate) meta: LockMeta,
     pub(crate) inner: parking_lot::Mutex<T>,

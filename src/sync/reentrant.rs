@@ -22,6 +22,8 @@ use crate::sync::meta::LockMeta;
 /// drop(inner);
 /// drop(outer);
 /// ```
+// `repr(C)`: the meta's cold end next to the raw lock (see `LockMeta`).
+#[repr(C)]
 pub struct ReentrantMutex<T: ?Sized> {
     pub(crate) meta: LockMeta,
     inner: parking_lot::ReentrantMutex<T>,

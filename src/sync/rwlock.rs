@@ -25,6 +25,8 @@ use crate::sync::meta::LockMeta;
 /// }
 /// *config.write() = 2;
 /// ```
+// `repr(C)`: the meta's cold end next to the raw lock (see `LockMeta`).
+#[repr(C)]
 pub struct RwLock<T: ?Sized> {
     pub(crate) meta: LockMeta,
     inner: parking_lot::RwLock<T>,
