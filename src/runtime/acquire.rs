@@ -198,8 +198,16 @@ fn acquire_checked<G>(
         return ((raw.block)(), false);
     }
     let (id, first_use) = meta.id_first_use();
-    let key = order_key(meta, id);
     let try_now = &raw.try_now;
+    if first_use && may_park(meta) {
+        if let Some(guard) = with_thread(|t| park_leaf_edge(t, meta, id, site, try_now)).flatten() {
+            synchronised(meta, mode);
+            trace_request(meta, mode, site);
+            trace_acquire(meta, mode, Attempt::Blocking, site);
+            return (guard, true);
+        }
+    }
+    let key = order_key(meta, id);
     // What `acquire_fast` declined, or a path that must also record or key
     // order by class: a known stack and a free lock still cost one visit to
     // the thread's state, one raw try and one push. (Not a pending mutex:
@@ -258,26 +266,10 @@ fn acquire_checked<G>(
             (guard, true)
         }
         Plan::Validate(chain) => {
-            trace_request(meta, mode, site);
-            // A mutex's first use, under one other lock: its edge waits
-            // aside (see `leaf_edges`). Taking it before validating is safe:
-            // nothing is held that it could conflict with.
-            let early = if first_use && may_park(meta, key) {
-                try_now()
-            } else {
-                None
-            };
-            let early = match early {
-                Some(guard) if park_leaf_edge(meta, id, key, chain, site) => {
-                    synchronised(meta, mode);
-                    trace_acquire(meta, mode, Attempt::Blocking, site);
-                    return (guard, true);
-                }
-                other => other,
-            };
             let lock = meta.info();
+            trace_request(meta, mode, site);
             let pending = validate(meta, &lock, mode, site);
-            let (guard, pending) = match early.or_else(try_now) {
+            let (guard, pending) = match try_now() {
                 Some(g) => (g, pending),
                 None => (
                     contended(&lock, mode, site, pending, try_now, raw.try_for, raw.block),
@@ -303,42 +295,44 @@ fn acquire_checked<G>(
 /// only a pending mutex's, only under instance order (a class outlives its
 /// locks), and only without backtraces (a parked edge keeps none).
 #[inline]
-fn may_park(meta: &LockMeta, key: OrderKey) -> bool {
-    meta.pending() && !key.by_class && !config::backtraces()
+fn may_park(meta: &LockMeta) -> bool {
+    meta.pending()
+        && config::order_granularity() == OrderGranularity::Instance
+        && !config::backtraces()
 }
 
-/// Parks the edge from the one lock this thread holds into `meta`'s mutex,
-/// just taken for the first time, and pushes its entry. Returns false,
-/// having done nothing, when this thread holds other than exactly one other
-/// lock, or keeps a parked edge already.
-fn park_leaf_edge(
+/// A mutex's first use, by a thread that holds exactly one other lock and
+/// keeps no parked edge: takes the mutex if it is free, parks the edge from
+/// the held lock into it (see `leaf_edges`) and pushes its entry. Taking
+/// it before any validation is safe: nothing is held that it could
+/// conflict with. `None`, having done nothing, in every other case.
+#[inline]
+fn park_leaf_edge<G>(
+    t: &mut ThreadState,
     meta: &LockMeta,
     id: LockId,
-    key: OrderKey,
-    chain: u64,
     site: &'static Location<'static>,
-) -> bool {
-    let epoch = hb::structural_epoch();
-    with_thread(|t| {
-        let [outer] = t.held[..] else {
-            return false;
-        };
-        if outer.id == id {
-            return false;
-        }
-        let edge = leaf_edges::ParkedEdge::new(t.id(), &outer, site, epoch);
-        if !leaf_edges::keep_own(t, (id, meta.desc()), edge) {
-            return false;
-        }
-        // The outer lock is the source of an edge that may enter the
-        // graph: its release marks it, so that its drop looks there.
-        t.held[0].in_graph = true;
-        t.remember(chain);
-        t.push(entry(meta, id, key, chain, AcquireMode::Exclusive, site));
-        meta.set_validated(chain ^ t.salt());
-        true
-    })
-    .unwrap_or(false)
+    try_now: &impl Fn() -> Option<G>,
+) -> Option<G> {
+    let [outer] = t.held[..] else {
+        return None;
+    };
+    if outer.id == id || t.kept.is_some() {
+        return None;
+    }
+    let guard = try_now()?;
+    let mode = AcquireMode::Exclusive;
+    let chain = chain_mix(t.chain(), id.0, mode);
+    let thread = t.id();
+    let edge = leaf_edges::ParkedEdge::new(thread, &outer, site, hb::structural_epoch(thread));
+    leaf_edges::keep_own(t, (id, meta.desc()), edge);
+    // The outer lock is the source of an edge that may enter the graph:
+    // its release marks it, so that its drop looks there.
+    t.held[0].in_graph = true;
+    t.remember(chain);
+    t.push(entry(meta, id, OrderKey::instance(id), chain, mode, site));
+    meta.set_validated(chain ^ t.salt());
+    Some(guard)
 }
 
 #[inline(always)]

@@ -119,11 +119,21 @@ impl HandOff {
 /// out of line.
 #[inline(always)]
 fn with_clocks<R>(f: impl FnOnce(&mut ThreadClock) -> R) -> Option<R> {
+    with_clocks_of(None, f)
+}
+
+/// [`with_clocks`] for a caller that knows this thread's id already (and
+/// may be inside `with_thread`, where the id cannot be asked for).
+fn with_clocks_of<R>(thread: Option<ThreadId>, f: impl FnOnce(&mut ThreadClock) -> R) -> Option<R> {
     CLOCK
         .try_with(|cell| {
             let mut c = cell.try_borrow_mut().ok()?;
             if c.id == 0 {
-                start_clocks(&mut c)?;
+                let id = match thread {
+                    Some(id) => id,
+                    None => with_thread(|t| t.id())?,
+                };
+                start_clocks(&mut c, id);
             }
             Some(f(&mut c))
         })
@@ -136,8 +146,8 @@ static NEXT_SLOT: AtomicU64 = AtomicU64::new(1);
 /// Gives this thread's clocks its id, a slot (the one its parent handed
 /// down, or a new one) and a first tick.
 #[cold]
-fn start_clocks(c: &mut ThreadClock) -> Option<()> {
-    c.id = with_thread(|t| t.id())?.0;
+fn start_clocks(c: &mut ThreadClock, thread: ThreadId) {
+    c.id = thread.0;
     if c.slot == 0 {
         c.slot = NEXT_SLOT.fetch_add(1, Relaxed);
     }
@@ -147,7 +157,6 @@ fn start_clocks(c: &mut ThreadClock) -> Option<()> {
         c.structural.set(slot, 1);
         c.structural_shared = None;
     }
-    Some(())
 }
 
 /// Runs `f` on this thread's clock, with the thread's id and slot,
@@ -199,8 +208,9 @@ pub(crate) fn structural_clock() -> Option<Arc<VectorClock>> {
 /// This thread's epoch in its structural clock: its own component, which
 /// stands for the whole clock when compared with a later one (FastTrack's
 /// argument: whoever knows this thread at this time knows all it knew).
-pub(crate) fn structural_epoch() -> Option<Epoch> {
-    with_clocks(|c| Epoch::of(c.slot, &c.structural))
+/// `thread` is this thread's id.
+pub(crate) fn structural_epoch(thread: ThreadId) -> Option<Epoch> {
+    with_clocks_of(Some(thread), |c| Epoch::of(c.slot, &c.structural))
 }
 
 /// A copy of this thread's clocks to hand to another thread (spawn, send,

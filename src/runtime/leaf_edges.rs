@@ -126,18 +126,15 @@ pub(crate) struct KeptEdge {
 }
 
 /// Keeps `edge` into the mutex `to` (described by `to_desc`) in `thread`
-/// while it holds the mutex. Returns false (and keeps nothing) when the
-/// thread keeps one already.
+/// while it holds the mutex. The thread keeps one at a time: the caller
+/// checks that it keeps none.
 pub(crate) fn keep_own(
     thread: &mut ThreadState,
     (to, to_desc): (LockId, DescId),
     edge: ParkedEdge,
-) -> bool {
-    if thread.kept.is_some() {
-        return false;
-    }
+) {
+    debug_assert!(thread.kept.is_none());
     thread.kept = Some(KeptEdge { to, to_desc, edge });
-    true
 }
 
 /// This thread is about to take an edge out of the locks it holds: the edge
