@@ -511,7 +511,7 @@ pub(crate) fn release(meta: &LockMeta, kind: LockKind, mode: AcquireMode) {
     let path = fast_path::path();
     if path != Path::Checked {
         // A tracked guard's lock has its id: it was given at the acquisition.
-        let id = meta.assigned_id().unwrap_or(LockId(0));
+        let id = meta.release_id();
         // SAFETY: `release_top` only pops the stack.
         let popped = unsafe {
             with_thread_unmarked(

@@ -124,16 +124,13 @@ fn with_clocks<R>(f: impl FnOnce(&mut ThreadClock) -> R) -> Option<R> {
 
 /// [`with_clocks`] for a caller that knows this thread's id already (and
 /// may be inside `with_thread`, where the id cannot be asked for).
+#[inline(always)]
 fn with_clocks_of<R>(thread: Option<ThreadId>, f: impl FnOnce(&mut ThreadClock) -> R) -> Option<R> {
     CLOCK
         .try_with(|cell| {
             let mut c = cell.try_borrow_mut().ok()?;
             if c.id == 0 {
-                let id = match thread {
-                    Some(id) => id,
-                    None => with_thread(|t| t.id())?,
-                };
-                start_clocks(&mut c, id);
+                start_clocks(&mut c, thread)?;
             }
             Some(f(&mut c))
         })
@@ -146,8 +143,12 @@ static NEXT_SLOT: AtomicU64 = AtomicU64::new(1);
 /// Gives this thread's clocks its id, a slot (the one its parent handed
 /// down, or a new one) and a first tick.
 #[cold]
-fn start_clocks(c: &mut ThreadClock, thread: ThreadId) {
-    c.id = thread.0;
+fn start_clocks(c: &mut ThreadClock, thread: Option<ThreadId>) -> Option<()> {
+    c.id = match thread {
+        Some(id) => id,
+        None => with_thread(|t| t.id())?,
+    }
+    .0;
     if c.slot == 0 {
         c.slot = NEXT_SLOT.fetch_add(1, Relaxed);
     }
@@ -157,6 +158,7 @@ fn start_clocks(c: &mut ThreadClock, thread: ThreadId) {
         c.structural.set(slot, 1);
         c.structural_shared = None;
     }
+    Some(())
 }
 
 /// Runs `f` on this thread's clock, with the thread's id and slot,
