@@ -292,4 +292,210 @@ mod tests {
         assert!(in_graph(&a.meta, &c.meta));
         assert!(in_graph(&b.meta, &c.meta));
     }
+
+    /// The runtime against a model of live edges, on random runs of two
+    /// threads taking turns (in lockstep, so every run is one schedule):
+    /// new locks, locks taken under at most one other (so no edge has a
+    /// gate), try-locks, releases in any order, dropped locks. Whatever is
+    /// parked, a cycle must be reported exactly when the model has one, every
+    /// edge into a lock that an edge leaves must be in the graph, and a
+    /// thread keeps a parked edge only for a lock it holds.
+    mod model {
+        use std::collections::BTreeSet;
+        use std::panic::{catch_unwind, AssertUnwindSafe};
+        use std::sync::mpsc::{channel, Receiver, Sender};
+
+        use proptest::prelude::*;
+        use proptest::test_runner::RngSeed;
+
+        use super::in_graph;
+        use crate::runtime::thread_state::with_thread;
+        use crate::{Mutex, MutexGuard};
+
+        #[derive(Clone, Debug)]
+        enum Step {
+            New,
+            Lock(bool, usize),
+            TryLock(bool, usize),
+            Release(bool, usize),
+            Drop(usize),
+        }
+
+        fn steps() -> impl Strategy<Value = Vec<Step>> {
+            let step = prop_oneof![
+                2 => Just(Step::New),
+                4 => (any::<bool>(), any::<usize>()).prop_map(|(t, i)| Step::Lock(t, i)),
+                1 => (any::<bool>(), any::<usize>()).prop_map(|(t, i)| Step::TryLock(t, i)),
+                3 => (any::<bool>(), any::<usize>()).prop_map(|(t, k)| Step::Release(t, k)),
+                1 => any::<usize>().prop_map(Step::Drop),
+            ];
+            prop::collection::vec(step, 1..80)
+        }
+
+        fn path(edges: &BTreeSet<(usize, usize)>, from: usize, to: usize) -> bool {
+            let mut seen = BTreeSet::from([from]);
+            let mut todo = vec![from];
+            while let Some(a) = todo.pop() {
+                if a == to {
+                    return true;
+                }
+                for &(_, b) in edges.range((a, 0)..=(a, usize::MAX)) {
+                    if seen.insert(b) {
+                        todo.push(b);
+                    }
+                }
+            }
+            false
+        }
+
+        type Lock = &'static Mutex<()>;
+
+        /// What a worker thread is asked to do; it answers with a bool.
+        enum Job {
+            /// Take the lock; answers whether a cycle was reported.
+            Lock(Lock),
+            TryLock(Lock),
+            /// Release its `k`-th held lock.
+            Release(usize),
+            /// Answers whether the edge it keeps, if any, is into a lock it
+            /// holds.
+            KeepsOnlyHeld,
+            Stop,
+        }
+
+        fn worker(jobs: Receiver<Job>, answers: Sender<bool>) {
+            let mut held: Vec<MutexGuard<'static, ()>> = Vec::new();
+            for job in jobs {
+                let answer = match job {
+                    Job::Lock(lock) => {
+                        // A cycle panics in the acquiring thread (policy
+                        // `panic`), having added its edge and taken nothing.
+                        match catch_unwind(AssertUnwindSafe(|| lock.lock())) {
+                            Ok(guard) => {
+                                held.push(guard);
+                                false
+                            }
+                            Err(_) => true,
+                        }
+                    }
+                    Job::TryLock(lock) => {
+                        held.push(lock.try_lock().expect("free"));
+                        false
+                    }
+                    Job::Release(k) => {
+                        drop(held.remove(k));
+                        false
+                    }
+                    Job::KeepsOnlyHeld => with_thread(|t| {
+                        t.kept
+                            .as_ref()
+                            .is_none_or(|k| t.held.iter().any(|e| e.id == k.to))
+                    })
+                    .unwrap_or(false),
+                    Job::Stop => break,
+                };
+                if answers.send(answer).is_err() {
+                    break;
+                }
+            }
+        }
+
+        /// A fixed seed, as in tests/lock_order_model.rs.
+        fn config() -> ProptestConfig {
+            let mut config = ProptestConfig::with_cases(64);
+            if config.rng_seed == RngSeed::Random {
+                config.rng_seed = RngSeed::Fixed(0x1eaf);
+            }
+            config
+        }
+
+        proptest! {
+            #![proptest_config(config())]
+
+            #[test]
+            fn parked_edges_lose_no_cycle(steps in steps()) {
+                crate::config::set_backtraces(false);
+                let mut workers = Vec::new();
+                for _ in 0..2 {
+                    let (job_tx, job_rx) = channel();
+                    let (answer_tx, answer_rx) = channel();
+                    let handle = std::thread::spawn(move || worker(job_rx, answer_tx));
+                    workers.push((job_tx, answer_rx, handle));
+                }
+                let ask = |t: usize, job: Job| -> bool {
+                    workers[t].0.send(job).unwrap();
+                    workers[t].1.recv().unwrap()
+                };
+                // Locks live until a step drops them; guards borrow them, so
+                // they are leaked and freed by hand (never while held).
+                let mut locks: Vec<Option<Lock>> = Vec::new();
+                // What each thread holds, in its order.
+                let mut held: [Vec<usize>; 2] = [Vec::new(), Vec::new()];
+                let mut edges: BTreeSet<(usize, usize)> = BTreeSet::new();
+                for step in steps {
+                    let free: Vec<usize> = (0..locks.len())
+                        .filter(|&i| locks[i].is_some() && !held.iter().flatten().any(|&h| h == i))
+                        .collect();
+                    match step {
+                        Step::New => locks.push(Some(Box::leak(Box::new(Mutex::named("model", ()))))),
+                        Step::Lock(t, i) if held[t as usize].len() <= 1 && !free.is_empty() => {
+                            let t = t as usize;
+                            let i = free[i % free.len()];
+                            let new: Vec<(usize, usize)> =
+                                held[t].iter().map(|&h| (h, i)).filter(|e| !edges.contains(e)).collect();
+                            let closes = new.iter().any(|&(h, i)| path(&edges, i, h));
+                            let reported = ask(t, Job::Lock(locks[i].unwrap()));
+                            edges.extend(new);
+                            prop_assert_eq!(reported, closes);
+                            if !reported {
+                                held[t].push(i);
+                            }
+                        }
+                        Step::TryLock(t, i) if held[t as usize].len() <= 1 && !free.is_empty() => {
+                            let i = free[i % free.len()];
+                            ask(t as usize, Job::TryLock(locks[i].unwrap()));
+                            held[t as usize].push(i);
+                        }
+                        Step::Release(t, k) if !held[t as usize].is_empty() => {
+                            let t = t as usize;
+                            let k = k % held[t].len();
+                            ask(t, Job::Release(k));
+                            held[t].remove(k);
+                        }
+                        Step::Drop(i) if !free.is_empty() => {
+                            let i = free[i % free.len()];
+                            let lock = locks[i].take().unwrap();
+                            // SAFETY: leaked above, not held, and its only
+                            // reference left the table.
+                            drop(unsafe { Box::from_raw(lock as *const Mutex<()> as *mut Mutex<()>) });
+                            edges.retain(|&(a, b)| a != i && b != i);
+                        }
+                        _ => {}
+                    }
+                    for &(a, b) in &edges {
+                        if edges.iter().any(|&(x, _)| x == b) {
+                            let (a, b) = (locks[a].unwrap(), locks[b].unwrap());
+                            prop_assert!(in_graph(&a.meta, &b.meta), "an edge into a source is parked");
+                        }
+                    }
+                    for t in 0..2 {
+                        prop_assert!(ask(t, Job::KeepsOnlyHeld), "thread {} keeps an edge for a lock it released", t);
+                    }
+                }
+                for (t, held) in held.iter().enumerate() {
+                    for _ in held {
+                        ask(t, Job::Release(0));
+                    }
+                }
+                for (jobs, _, handle) in workers {
+                    jobs.send(Job::Stop).unwrap();
+                    handle.join().unwrap();
+                }
+                for lock in locks.into_iter().flatten() {
+                    // SAFETY: as above; no guard is left.
+                    drop(unsafe { Box::from_raw(lock as *const Mutex<()> as *mut Mutex<()>) });
+                }
+            }
+        }
+    }
 }
