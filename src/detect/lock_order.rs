@@ -58,6 +58,11 @@ fn bit_acquired_recursive(bit: u8) -> bool {
 pub(crate) struct Node {
     pub(crate) lock: LockInfo,
     pub(crate) alive: bool,
+    /// The lock took part in an acquisition seen here, so its drop removes
+    /// it. A node made only as the source of an edge that waited aside
+    /// (`runtime::leaf_edges`) may stand for a lock already dropped: it
+    /// leaves with its last edge instead.
+    owned: bool,
 }
 
 /// What is known of one edge: where it was first seen, and what held at
@@ -225,9 +230,43 @@ impl LockOrderGraph {
         clock: Option<&Arc<VectorClock>>,
         backtrace: &mut dyn FnMut() -> Option<CallStack>,
     ) -> Vec<Cycle> {
+        self.acquire(thread, held, new, clock, backtrace, true)
+    }
+
+    /// Adds the edge `from → to` that `thread` took earlier and that waited
+    /// aside until now (see `runtime::leaf_edges`), with the thread's clock
+    /// of then; returns the cycles it closes. `from` may have been dropped
+    /// meanwhile: unless it is in the graph already, its node leaves with
+    /// its last edge.
+    pub(crate) fn on_parked_edge(
+        &mut self,
+        thread: &ThreadInfo,
+        from: &HeldLock,
+        to: &HeldLock,
+        clock: Option<&Arc<VectorClock>>,
+    ) -> Vec<Cycle> {
+        self.acquire(
+            thread,
+            std::slice::from_ref(from),
+            to,
+            clock,
+            &mut || None,
+            false,
+        )
+    }
+
+    fn acquire(
+        &mut self,
+        thread: &ThreadInfo,
+        held: &[HeldLock],
+        new: &HeldLock,
+        clock: Option<&Arc<VectorClock>>,
+        backtrace: &mut dyn FnMut() -> Option<CallStack>,
+        held_owned: bool,
+    ) -> Vec<Cycle> {
         let clock_now = clock.map(|c| &**c);
         let new_key = self.key(&new.lock);
-        let to = self.node(&new.lock);
+        let to = self.node(&new.lock, true);
         let mut cycles = Vec::new();
         let mut captured: Option<Option<CallStack>> = None;
         for (i, h) in held.iter().enumerate() {
@@ -247,7 +286,7 @@ impl LockOrderGraph {
                 let k = key_of(granularity, &g.lock);
                 k != from_key && k != new_key && g.mode.blocked_by(g.mode)
             };
-            let from = self.node(&h.lock);
+            let from = self.node(&h.lock, held_owned);
             let bit = type_bit(h.mode, new.mode);
             let recheck = match self.find_edge(from, to) {
                 Some(e) if self.graph[e].knows(bit, thread.id) => None,
@@ -343,12 +382,20 @@ impl LockOrderGraph {
             return;
         }
         if let Some(ix) = self.index.remove(&id.0) {
+            let sources: smallvec::SmallVec<[NodeIndex; 4]> = self
+                .graph
+                .neighbors_directed(ix, Direction::Incoming)
+                .collect();
             if self.cheap_to_unlink(ix) {
                 // petgraph unlinks its edges from the neighbours' lists.
                 self.graph.remove_node(ix);
             } else if let Some(node) = self.graph.node_weight_mut(ix) {
                 node.alive = false;
                 self.dead += 1;
+            }
+            // A source that a parked edge brought in may have gone before it.
+            for source in sources {
+                self.remove_if_orphan(source);
             }
         }
         if self.dead > self.compact_after && self.dead > self.graph.node_count() / 2 {
@@ -410,17 +457,47 @@ impl LockOrderGraph {
         }
     }
 
-    fn node(&mut self, lock: &LockInfo) -> NodeIndex {
+    /// The node of `lock`, made if needed; `owned` when the lock itself
+    /// took part in the acquisition (see [`Node`]).
+    fn node(&mut self, lock: &LockInfo, owned: bool) -> NodeIndex {
         let key = self.key(lock);
-        if let Some(ix) = self.index.get(&key) {
-            return *ix;
+        if let Some(&ix) = self.index.get(&key) {
+            self.graph[ix].owned |= owned;
+            return ix;
         }
         let ix = self.graph.add_node(Node {
             lock: *lock,
             alive: true,
+            owned,
         });
         self.index.insert(key, ix);
         ix
+    }
+
+    /// Removes a node that no lock owns once no live lock is linked to it
+    /// (its edges, few, go with it).
+    fn remove_if_orphan(&mut self, ix: NodeIndex) {
+        let Some(node) = self.graph.node_weight(ix) else {
+            return;
+        };
+        if node.owned || !node.alive {
+            return;
+        }
+        if self
+            .graph
+            .neighbors_undirected(ix)
+            .any(|n| self.graph[n].alive)
+        {
+            return;
+        }
+        let key = self.key(&node.lock);
+        self.index.remove(&key);
+        self.graph.remove_node(ix);
+    }
+
+    /// Whether `lock` (or its class) is a node of the graph.
+    pub fn contains(&self, lock: &LockInfo) -> bool {
+        self.index.contains_key(&self.key(lock))
     }
 
     /// Rebuilds the graph without dead nodes. Removing nodes one by one from a
@@ -436,12 +513,27 @@ impl LockOrderGraph {
         );
         let mut map = HashMap::default();
         let (nodes, edges) = old.into_nodes_edges_iters();
+        let nodes: Vec<_> = nodes.collect();
+        let edges: Vec<_> = edges.collect();
+        let alive: HashMap<NodeIndex, bool> =
+            nodes.iter().map(|n| (n.index, n.weight.alive)).collect();
+        // A node no lock owns stays only with an edge to or from a live one.
+        let mut linked = std::collections::HashSet::new();
+        for edge in &edges {
+            let live = |ix: &NodeIndex| alive.get(ix).copied().unwrap_or(false);
+            if live(&edge.source) && live(&edge.target) {
+                linked.insert(edge.source);
+                linked.insert(edge.target);
+            }
+        }
         for node in nodes {
-            if node.weight.alive {
+            if node.weight.alive && (node.weight.owned || linked.contains(&node.index)) {
                 let key = self.key(&node.weight.lock);
                 let ix = self.graph.add_node(node.weight);
                 self.index.insert(key, ix);
                 map.insert(node.index, ix);
+            } else if node.weight.alive {
+                self.index.remove(&self.key(&node.weight.lock));
             }
         }
         for edge in edges {
@@ -621,6 +713,37 @@ mod tests {
     }
     fn acquire(g: &mut LockOrderGraph, t: u64, held: &[HeldLock], new: HeldLock) -> Vec<Cycle> {
         g.on_acquire(&thread(t), held, &new, &mut || None)
+    }
+
+    #[test]
+    fn a_parked_edges_source_leaves_with_its_last_edge_unless_a_lock_owns_it() {
+        use AcquireMode::Exclusive as X;
+        let mut g = LockOrderGraph::default();
+        // 1 → 2 parked while 1 lived; 1 was dropped before it was unparked.
+        g.on_parked_edge(&thread(1), &held(1, X), &held(2, X), None);
+        assert!(g.contains(&lock(1)) && g.contains(&lock(2)));
+        g.remove_lock(LockId(2));
+        assert!(!g.contains(&lock(1)), "nothing else keeps the source");
+        assert_eq!(g.node_count(), 0);
+
+        // The same, but the source also took part in an acquisition: it
+        // stays until its own drop.
+        g.on_parked_edge(&thread(1), &held(3, X), &held(4, X), None);
+        acquire(&mut g, 1, &[held(3, X)], held(5, X));
+        g.remove_lock(LockId(4));
+        assert!(g.contains(&lock(3)));
+        g.remove_lock(LockId(3));
+        assert!(!g.contains(&lock(3)));
+
+        // A target with many edges is marked dead, not unlinked: the source
+        // leaves all the same.
+        let mut g = LockOrderGraph::default();
+        g.on_parked_edge(&thread(1), &held(6, X), &held(7, X), None);
+        for other in 10..20 {
+            acquire(&mut g, 1, &[held(7, X)], held(other, X));
+        }
+        g.remove_lock(LockId(7));
+        assert!(!g.contains(&lock(6)));
     }
 
     #[test]

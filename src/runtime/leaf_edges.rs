@@ -111,7 +111,7 @@ impl ParkedEdge {
             global()
                 .order
                 .lock()
-                .on_acquire_at(&thread, &[from], &to, clock.as_ref(), &mut || None);
+                .on_parked_edge(&thread, &from, &to, clock.as_ref());
         for cycle in cycles {
             report(findings::lock_order_cycle(&cycle), Severity::Hazard);
         }
@@ -189,6 +189,8 @@ fn settle_pending(meta: &LockMeta) {
     // SAFETY: the caller holds the mutex exclusively (see `settle`).
     if let Some(edge) = unsafe { meta.take_parked() } {
         edge.unpark(meta.info());
+        // Its node must leave the graph when it is dropped.
+        meta.mark_in_graph();
     }
     meta.clear_pending();
 }
@@ -298,8 +300,9 @@ mod tests {
     /// new locks, locks taken under at most one other (so no edge has a
     /// gate), try-locks, releases in any order, dropped locks. Whatever is
     /// parked, a cycle must be reported exactly when the model has one, every
-    /// edge into a lock that an edge leaves must be in the graph, and a
-    /// thread keeps a parked edge only for a lock it holds.
+    /// edge into a lock that an edge leaves must be in the graph, a thread
+    /// keeps a parked edge only for a lock it holds, and no dropped lock is
+    /// left in the graph.
     mod model {
         use std::collections::BTreeSet;
         use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -432,6 +435,8 @@ mod tests {
                 // What each thread holds, in its order.
                 let mut held: [Vec<usize>; 2] = [Vec::new(), Vec::new()];
                 let mut edges: BTreeSet<(usize, usize)> = BTreeSet::new();
+                // Dropped locks, as the graph knew them.
+                let mut gone = Vec::new();
                 for step in steps {
                     let free: Vec<usize> = (0..locks.len())
                         .filter(|&i| locks[i].is_some() && !held.iter().flatten().any(|&h| h == i))
@@ -465,6 +470,7 @@ mod tests {
                         Step::Drop(i) if !free.is_empty() => {
                             let i = free[i % free.len()];
                             let lock = locks[i].take().unwrap();
+                            gone.push(lock.meta.info());
                             // SAFETY: leaked above, not held, and its only
                             // reference left the table.
                             drop(unsafe { Box::from_raw(lock as *const Mutex<()> as *mut Mutex<()>) });
@@ -492,8 +498,15 @@ mod tests {
                     handle.join().unwrap();
                 }
                 for lock in locks.into_iter().flatten() {
+                    gone.push(lock.meta.info());
                     // SAFETY: as above; no guard is left.
                     drop(unsafe { Box::from_raw(lock as *const Mutex<()> as *mut Mutex<()>) });
+                }
+                // Memory follows the live locks: none of these is left, not
+                // even one that only a parked edge brought in after its drop.
+                let graph = crate::runtime::global::global().order.lock();
+                for lock in &gone {
+                    prop_assert!(!graph.contains(lock), "{:?} is still a node", lock.id);
                 }
             }
         }
