@@ -7,7 +7,9 @@
 //!
 //! Slow paths, in order:
 //! 1. a new held-lock stack: check self-deadlock, add order edges and look for
-//!    cycles (under the graph's lock), remember the chain key;
+//!    cycles (under the graph's lock), remember the chain key; except for a
+//!    mutex's first use under exactly one held lock, whose edge is parked
+//!    instead (see `leaf_edges`);
 //! 2. the lock is taken: check self-deadlock against what this thread holds,
 //!    spin briefly, wait a short grace period (most contention ends there),
 //!    then register in the wait-for graph; if that closes a cycle of blocked
@@ -199,6 +201,7 @@ fn acquire_checked<G>(
     }
     let (id, first_use) = meta.id_first_use();
     let try_now = &raw.try_now;
+    // A mutex's first use under one other lock: its edge waits aside.
     if first_use && may_park(meta) {
         if let Some(guard) = with_thread(|t| park_leaf_edge(t, meta, id, site, try_now)).flatten() {
             synchronised(meta, mode);
@@ -510,7 +513,8 @@ fn synchronised(meta: &LockMeta, mode: AcquireMode) {
 pub(crate) fn release(meta: &LockMeta, kind: LockKind, mode: AcquireMode) {
     let path = fast_path::path();
     if path != Path::Checked {
-        // A tracked guard's lock has its id: it was given at the acquisition.
+        // A tracked guard's lock has its id. A pending one reads with its
+        // mark, which no entry carries, and goes the slow way.
         let id = meta.release_id();
         // SAFETY: `release_top` only pops the stack.
         let popped = unsafe {

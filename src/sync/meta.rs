@@ -55,8 +55,8 @@ const PENDING: u64 = 1 << 63;
 /// `repr(C)`, in this order: what every acquisition reads comes first, and
 /// what only race checking and parked edges touch comes last, next to the
 /// wrapper's raw lock (which follows the meta, see the wrappers). Left to
-/// the compiler, the description and kind shared a cache line with the raw
-/// lock, and two threads contending for it missed on every acquisition.
+/// the compiler, the description, kind and graph flag shared a cache line
+/// with the raw lock, which contending threads pass back and forth.
 #[repr(C)]
 pub(crate) struct LockMeta {
     /// 0 until first tracked use; then a process-unique id.
@@ -160,9 +160,9 @@ impl LockMeta {
         LockId(self.id.load(Acquire))
     }
 
-    /// Gives the lock its description row and then its id (a mutex's
-    /// pending). A race between two first uses keeps one id; both store the
-    /// same row.
+    /// Gives the lock its description row and then its id (a mutex's id
+    /// marked pending). A race between two first uses keeps one id; both
+    /// store the same row.
     #[cold]
     #[inline(never)]
     fn assign_first_id(&self) -> (LockId, bool) {
