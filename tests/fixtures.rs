@@ -81,6 +81,32 @@ fn every_fixture_gets_its_expected_verdict_and_names_its_lines() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// Without backtraces (as under `lockcheck fixtures`, or a plain `cargo
+/// test`), a mutex's first edge under one other lock is parked instead of
+/// entering the graph at once: the lock fixtures (the ones that run once)
+/// must keep their verdicts and name their lines all the same.
+#[test]
+fn the_lock_fixtures_agree_with_parked_edges_too() {
+    let mut failures = Vec::new();
+    for spec in specs().iter().filter(|s| s.runs == 1) {
+        let mut options: Vec<&str> = spec.run_with.iter().map(String::as_str).collect();
+        options.push("--no-backtrace");
+        let run = run_fixture(&spec.name, &options);
+        let found = Verdict::of(&run.findings);
+        if found != spec.expected {
+            failures.push(format!(
+                "{}: expected {}, found {found}",
+                spec.name, spec.expected
+            ));
+        }
+        let missing = spec.unreported_lines(&run.findings);
+        if !missing.is_empty() {
+            failures.push(format!("{}: marked lines {missing:?} not named", spec.name));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 #[test]
 fn every_fixture_is_listed_in_the_fixture_readme() {
     let readme =
