@@ -254,6 +254,44 @@ mod tests {
     }
 
     #[test]
+    fn a_thread_that_waited_for_a_pending_mutex_settles_it_before_leading_from_it() {
+        use std::sync::{mpsc, Arc};
+        crate::config::set_backtraces(false);
+        let outer = Mutex::named("queued.outer", ());
+        let inner = Arc::new(Mutex::named("queued.inner", ()));
+        let next = Arc::new(Mutex::named("queued.next", ()));
+        // Used before: taken under `inner`, its edge is validated, not parked.
+        drop(next.lock());
+        let o = outer.lock();
+        let i = inner.lock();
+        assert!(keeps_one());
+        let (id_tx, id_rx) = mpsc::channel();
+        let (inner2, next2) = (inner.clone(), next.clone());
+        let waiter = std::thread::spawn(move || {
+            id_tx
+                .send(crate::runtime::thread_state::with_thread(|t| t.id()).unwrap())
+                .unwrap();
+            // Blocks past the grace period, into the wait-for graph.
+            let _i = inner2.lock();
+            let _n = next2.lock();
+        });
+        let waiter_id = id_rx.recv().unwrap();
+        // Released only once the other thread really waits for it.
+        while !global().waits.lock().is_waiting(waiter_id) {
+            std::thread::yield_now();
+        }
+        drop(i);
+        drop(o);
+        waiter.join().unwrap();
+        assert!(!inner.meta.pending());
+        assert!(
+            in_graph(&outer.meta, &inner.meta),
+            "settled before it led to `next`"
+        );
+        assert!(in_graph(&inner.meta, &next.meta));
+    }
+
+    #[test]
     fn a_mutex_first_taken_with_nothing_held_is_settled_at_once() {
         let alone = Mutex::named("settled.alone", ());
         drop(alone.lock());
