@@ -382,9 +382,12 @@ impl LockOrderGraph {
             return;
         }
         if let Some(ix) = self.index.remove(&id.0) {
-            let sources: smallvec::SmallVec<[NodeIndex; 4]> = self
+            // A source that only a parked edge brought in may be a lock
+            // dropped before it: it must not outstay this one.
+            let unowned: smallvec::SmallVec<[NodeIndex; 4]> = self
                 .graph
                 .neighbors_directed(ix, Direction::Incoming)
+                .filter(|&n| !self.graph[n].owned)
                 .collect();
             if self.cheap_to_unlink(ix) {
                 // petgraph unlinks its edges from the neighbours' lists.
@@ -393,8 +396,7 @@ impl LockOrderGraph {
                 node.alive = false;
                 self.dead += 1;
             }
-            // A source that a parked edge brought in may have gone before it.
-            for source in sources {
+            for source in unowned {
                 self.remove_if_orphan(source);
             }
         }
@@ -513,27 +515,12 @@ impl LockOrderGraph {
         );
         let mut map = HashMap::default();
         let (nodes, edges) = old.into_nodes_edges_iters();
-        let nodes: Vec<_> = nodes.collect();
-        let edges: Vec<_> = edges.collect();
-        let alive: HashMap<NodeIndex, bool> =
-            nodes.iter().map(|n| (n.index, n.weight.alive)).collect();
-        // A node no lock owns stays only with an edge to or from a live one.
-        let mut linked = std::collections::HashSet::new();
-        for edge in &edges {
-            let live = |ix: &NodeIndex| alive.get(ix).copied().unwrap_or(false);
-            if live(&edge.source) && live(&edge.target) {
-                linked.insert(edge.source);
-                linked.insert(edge.target);
-            }
-        }
         for node in nodes {
-            if node.weight.alive && (node.weight.owned || linked.contains(&node.index)) {
+            if node.weight.alive {
                 let key = self.key(&node.weight.lock);
                 let ix = self.graph.add_node(node.weight);
                 self.index.insert(key, ix);
                 map.insert(node.index, ix);
-            } else if node.weight.alive {
-                self.index.remove(&self.key(&node.weight.lock));
             }
         }
         for edge in edges {

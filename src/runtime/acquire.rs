@@ -320,7 +320,9 @@ fn park_leaf_edge<G>(
     let [outer] = t.held[..] else {
         return None;
     };
-    if outer.id == id || t.kept.is_some() {
+    // A first use: the id is new, so the held lock is another one.
+    debug_assert!(outer.id != id);
+    if t.kept.is_some() {
         return None;
     }
     let guard = try_now()?;
@@ -328,7 +330,7 @@ fn park_leaf_edge<G>(
     let chain = chain_mix(t.chain(), id.0, mode);
     let thread = t.id();
     let edge = leaf_edges::ParkedEdge::new(thread, &outer, site, hb::structural_epoch(thread));
-    leaf_edges::keep_own(t, (id, meta.desc()), edge);
+    leaf_edges::keep_own(t, id, edge);
     // The outer lock is the source of an edge that may enter the graph:
     // its release marks it, so that its drop looks there.
     t.held[0].in_graph = true;

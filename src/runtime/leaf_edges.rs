@@ -118,39 +118,34 @@ impl ParkedEdge {
     }
 }
 
-/// A parked edge a thread keeps while it holds the mutex it goes into.
+/// A parked edge a thread keeps while it holds the mutex `to` it goes into
+/// (whose held entry describes it).
 pub(crate) struct KeptEdge {
     to: LockId,
-    to_desc: DescId,
     edge: ParkedEdge,
 }
 
-/// Keeps `edge` into the mutex `to` (described by `to_desc`) in `thread`
-/// while it holds the mutex. The thread keeps one at a time: the caller
-/// checks that it keeps none.
-pub(crate) fn keep_own(
-    thread: &mut ThreadState,
-    (to, to_desc): (LockId, DescId),
-    edge: ParkedEdge,
-) {
+/// Keeps `edge` into the mutex `to` in `thread` while it holds the mutex.
+/// The thread keeps one at a time: the caller checks that it keeps none.
+pub(crate) fn keep_own(thread: &mut ThreadState, to: LockId, edge: ParkedEdge) {
     debug_assert!(thread.kept.is_none());
-    thread.kept = Some(KeptEdge { to, to_desc, edge });
+    thread.kept = Some(KeptEdge { to, edge });
 }
 
 /// This thread is about to take an edge out of the locks it holds: the edge
 /// it keeps, if any, goes into the graph first, and the held mutex is a
 /// graph node from now on.
 pub(crate) fn unpark_own() {
-    let Some(kept) = with_thread(|t| t.kept.take()).flatten() else {
-        return;
-    };
-    let to = kept.to;
-    kept.edge.unpark(lock_desc::get(kept.to_desc).info(to));
-    with_thread(|t| {
-        if let Some(e) = t.find_mut(to) {
-            e.in_graph = true;
-        }
+    let kept = with_thread(|t| {
+        // Kept only while held (`on_release` sees to that): the entry is there.
+        let entry = t.find_mut(t.kept.as_ref()?.to)?;
+        entry.in_graph = true;
+        let to = entry.held_lock().lock;
+        Some((t.kept.take()?.edge, to))
     });
+    if let Some((edge, to)) = kept.flatten() {
+        edge.unpark(to);
+    }
 }
 
 /// `meta`'s mutex (`id`), held by this thread, is being released (or waited
