@@ -3,17 +3,21 @@
 //! Fast path (the case that matters for speed): nothing held, or a held-lock
 //! stack whose chain key this thread validated before, and the raw `try_lock`
 //! succeeds. Then the cost is one thread-local push: no global lock, no
-//! allocation, no backtrace, no graph search.
+//! allocation, no backtrace, no graph search. The wrappers inline it with
+//! no call on the way ([`acquire_fast_only`], [`release_fast`]) and keep
+//! the rest in methods of their own, so that it needs no stack frame.
 //!
 //! Slow paths, in order:
 //! 1. a new held-lock stack: check self-deadlock, add order edges and look for
 //!    cycles (under the graph's lock), remember the chain key; except for a
 //!    mutex's first use under exactly one held lock, whose edge is parked
 //!    instead (see `leaf_edges`);
-//! 2. the lock is taken: check self-deadlock against what this thread holds,
-//!    spin briefly, wait a short grace period (most contention ends there),
-//!    then register in the wait-for graph; if that closes a cycle of blocked
-//!    threads, report the deadlock and panic in this thread, which breaks it.
+//! 2. the lock is taken: a thread that holds nothing waits as parking_lot
+//!    does (it cannot be part of a wait cycle); any other checks
+//!    self-deadlock against what it holds, spins briefly, waits a short grace
+//!    period (most contention ends there), then registers in the wait-for
+//!    graph; if that closes a cycle of blocked threads, it reports the
+//!    deadlock and panics, which breaks it.
 
 use std::panic::Location;
 use std::time::Duration;
@@ -119,9 +123,11 @@ fn thread_and_held() -> (ThreadInfo, Vec<HeldLock>) {
     with_thread_and_held(|thread, held| (thread.clone(), held.to_vec()))
 }
 
-/// Acquires a lock by a blocking call, with every check. Returns the raw
-/// guard and whether the acquisition was tracked (the guard must then call
-/// [`release`] when dropped).
+/// Acquires a lock by a blocking call, with every check, past the
+/// wrapper's own try of the fast path ([`acquire_fast_only`]), which covers
+/// [`Path::Fast`]; with race checking live the fast path is tried here, and
+/// carries clocks. Returns the raw guard and whether the acquisition was
+/// tracked (the guard must then release it).
 #[inline(always)]
 #[track_caller]
 pub(crate) fn acquire<G>(
@@ -129,11 +135,13 @@ pub(crate) fn acquire<G>(
     kind: LockKind,
     mode: AcquireMode,
     site: &'static Location<'static>,
-    raw: RawAcquire<impl Fn() -> Option<G>, impl FnOnce(Duration) -> Option<G>, impl FnOnce() -> G>,
+    raw: RawAcquire<impl Fn() -> Option<G>, impl FnOnce(Duration) -> Option<G>, impl Fn() -> G>,
 ) -> (G, bool) {
     let path = fast_path::path();
     if path != Path::Checked && kind != LockKind::ReentrantMutex {
-        if let Some(guard) = acquire_fast(meta, mode, site, &raw.try_now) {
+        // Under `Path::Fast` the wrapper tried already, but with a taken
+        // lock and nothing held this thread may now wait here.
+        if let Some(guard) = acquire_fast(meta, mode, site, &raw.try_now, Some(&raw.block)) {
             if path == Path::FastWithClocks {
                 hb::acquired(meta, mode);
             }
@@ -143,21 +151,47 @@ pub(crate) fn acquire<G>(
     acquire_checked(meta, mode, site, raw)
 }
 
-/// The fast path, inlined into the wrapper: a lock that has an id, a held
-/// stack already validated (or empty), and a raw lock free now. Everything
-/// else (a first use, a new stack, contention) goes to [`acquire_checked`],
-/// which tries again from the start; so does every reentrant mutex, which
-/// the caller keeps away from here.
+/// The fast path alone, for a wrapper that keeps everything else in a
+/// method of its own (see `fast_or!`): `None`, having done nothing, when
+/// that method must run. Only [`Path::Fast`], whose test makes no call: with
+/// no call left on the way, the wrapper's fast path needs no stack frame,
+/// and the stores a frame makes would wait on the raw lock's atomics.
+#[inline(always)]
+pub(crate) fn acquire_fast_only<G>(
+    meta: &LockMeta,
+    kind: LockKind,
+    mode: AcquireMode,
+    site: &'static Location<'static>,
+    try_now: &impl Fn() -> Option<G>,
+) -> Option<G> {
+    if !fast_path::fast_only() || kind == LockKind::ReentrantMutex {
+        return None;
+    }
+    acquire_fast(meta, mode, site, try_now, None::<&fn() -> G>)
+}
+
+/// The fast path: a lock that has an id, a held stack already validated
+/// (or empty), and a raw lock free now. Everything else (a first use, a new
+/// stack, contention) goes to [`acquire_checked`], which tries again from
+/// the start; so does every reentrant mutex, which the caller keeps away
+/// from here.
+///
+/// With `block`, a thread that holds no lock waits for a taken one here, as
+/// parking_lot does (spinning, then parked): no thread can wait for one
+/// that holds nothing, so its wait cannot close a cycle (see `contended`).
+/// The wrapper's own fast path passes none: a call that may park would
+/// cost it a stack frame.
 #[inline(always)]
 fn acquire_fast<G>(
     meta: &LockMeta,
     mode: AcquireMode,
     site: &'static Location<'static>,
     try_now: &impl Fn() -> Option<G>,
+    block: Option<&impl Fn() -> G>,
 ) -> Option<G> {
     let id = meta.assigned_id()?;
-    // SAFETY: the closure calls nothing but the raw lock's `try_lock`, and
-    // pushes only where it checked there is room.
+    // SAFETY: the closure calls nothing but the raw lock's `try_lock` and
+    // its blocking lock, and pushes only where it checked there is room.
     unsafe {
         with_thread_unmarked(
             #[inline(always)]
@@ -172,13 +206,20 @@ fn acquire_fast<G>(
                 {
                     return None;
                 }
-                // Read from the lock before its raw lock is taken: loads issued
-                // after the atomic wait for it, loads issued before overlap it.
-                let entry = entry(meta, id, OrderKey::instance(id), chain, mode, site);
-                let guard = try_now()?;
+                // Written before the raw lock is taken: the lock is then held
+                // for one store of ours, not seven (and those before the
+                // atomic overlap it).
                 // Within the outer `unsafe`: `ready_for_fast_push` saw
                 // `len < room`, and `room` is at most `MAX_HELD`.
-                t.held.push_unchecked(entry);
+                t.held
+                    .stage(entry(meta, id, OrderKey::instance(id), chain, mode, site));
+                let guard = match block {
+                    Some(block) if t.held.is_empty() => block(),
+                    _ => try_now()?,
+                };
+                // Within the outer `unsafe`: staged just above, and the raw
+                // lock does not reach this thread's state.
+                t.held.commit();
                 Some(guard)
             },
         )
@@ -514,28 +555,52 @@ fn synchronised(meta: &LockMeta, mode: AcquireMode) {
 #[inline(always)]
 pub(crate) fn release(meta: &LockMeta, kind: LockKind, mode: AcquireMode) {
     let path = fast_path::path();
-    if path != Path::Checked {
-        // A tracked guard's lock has its id. A pending one reads with its
-        // mark, which no entry carries, and goes the slow way.
-        let id = meta.release_id();
-        // SAFETY: `release_top` only pops the stack.
-        let popped = unsafe {
-            with_thread_unmarked(
-                #[inline(always)]
-                |t| t.release_top(id, kind, mode),
-            )
-        };
-        if let Some(Some(in_graph)) = popped {
-            if path == Path::FastWithClocks {
-                hb::releasing(meta, mode);
-            }
+    if path != Path::Checked && pop_top(meta, kind, mode) {
+        if path == Path::FastWithClocks {
+            hb::releasing(meta, mode);
+        }
+        return;
+    }
+    release_checked(meta, mode);
+}
+
+/// [`release`]'s fast path alone, for a guard that keeps everything else
+/// out of line (see [`acquire_fast_only`]): true when it released the hold;
+/// false, having done nothing, when the guard must call [`release_slow`].
+#[inline(always)]
+pub(crate) fn release_fast(meta: &LockMeta, kind: LockKind, mode: AcquireMode) -> bool {
+    fast_path::fast_only() && pop_top(meta, kind, mode)
+}
+
+/// Every release [`release_fast`] declines, out of line.
+#[inline(never)]
+pub(crate) fn release_slow(meta: &LockMeta, kind: LockKind, mode: AcquireMode) {
+    release(meta, kind, mode);
+}
+
+/// Pops this hold if it is the innermost entry and the last hold of its
+/// lock, as a guard dropped in order finds it. A tracked guard's lock has
+/// its id; a pending one reads with its mark, which no entry carries, so
+/// its release goes the slow way.
+#[inline(always)]
+fn pop_top(meta: &LockMeta, kind: LockKind, mode: AcquireMode) -> bool {
+    let id = meta.release_id();
+    // SAFETY: `release_top` only pops the stack.
+    let popped = unsafe {
+        with_thread_unmarked(
+            #[inline(always)]
+            |t| t.release_top(id, kind, mode),
+        )
+    };
+    match popped {
+        Some(Some(in_graph)) => {
             if in_graph {
                 meta.mark_in_graph();
             }
-            return;
+            true
         }
+        _ => false,
     }
-    release_checked(meta, mode);
 }
 
 /// Every release [`release`] does not finish itself: a recorded run, race
@@ -631,9 +696,19 @@ fn contended<G>(
     block: impl FnOnce() -> G,
 ) -> G {
     let site = Site::from(site);
+    let (holds_none, holds_this) =
+        with_thread(|t| (t.held.is_empty(), t.holds(lock.id))).unwrap_or((false, false));
+    if holds_none {
+        // No thread can wait for one that holds no lock, so this one cannot
+        // close a wait cycle: it waits as parking_lot does (spinning, then
+        // parked), without the grace period's clock reads or the wait-for
+        // graph, which then holds only threads that others may wait for.
+        emit(pending);
+        return block();
+    }
     // Most contention ends within the grace period: the thread's identity
     // and held locks are copied out only when they are needed.
-    if with_thread(|t| t.holds(lock.id)) == Some(true) {
+    if holds_this {
         let (thread, held) = thread_and_held();
         if self_deadlock::check(&held, lock, mode).is_some() {
             // Whatever the mode, the lock is taken and this thread holds it

@@ -46,6 +46,15 @@ pub(crate) fn path() -> Path {
     }
 }
 
+/// Whether the fast path alone may be taken now: one load and one
+/// comparison, and no call (the flag not computed yet reads as no, and the
+/// slow path computes it), so that the wrappers' fast paths need no stack
+/// frame.
+#[inline(always)]
+pub(crate) fn fast_only() -> bool {
+    STATE.load(Relaxed) == Path::Fast as u8
+}
+
 /// Recomputes the flag; called on first use and by every setting that
 /// changes it. Returns the new value.
 #[cold]

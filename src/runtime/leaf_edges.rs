@@ -266,7 +266,11 @@ mod tests {
             id_tx
                 .send(crate::runtime::thread_state::with_thread(|t| t.id()).unwrap())
                 .unwrap();
-            // Blocks past the grace period, into the wait-for graph.
+            // Holding a lock of its own, it waits past the grace period
+            // into the wait-for graph (a thread that holds nothing never
+            // joins it: nothing can wait for it).
+            let own = Mutex::named("queued.own", ());
+            let _own = own.lock();
             let _i = inner2.lock();
             let _n = next2.lock();
         });

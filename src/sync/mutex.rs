@@ -36,6 +36,20 @@ impl<T: ?Sized> Mutex<T> {
     #[inline]
     #[track_caller]
     pub fn lock(&self) -> MutexGuard<'_, T> {
+        fast_or!(
+            self,
+            AcquireMode::Exclusive,
+            try_lock,
+            lock,
+            lock_slow,
+            |inner, tracked| { MutexGuard::holding(self, inner, tracked) }
+        )
+    }
+
+    /// [`Self::lock`] past its fast path.
+    #[inline(never)]
+    #[track_caller]
+    fn lock_slow(&self) -> MutexGuard<'_, T> {
         let (inner, tracked) =
             blocking!(self, AcquireMode::Exclusive, try_lock, try_lock_for, lock);
         MutexGuard::holding(self, inner, tracked)
@@ -163,21 +177,39 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
 impl<T: ?Sized> Drop for MutexGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
-        // Unlocks even if the release below panics.
-        struct Unlock<'m, T: ?Sized>(&'m parking_lot::Mutex<T>);
-        impl<T: ?Sized> Drop for Unlock<'_, T> {
-            #[inline]
-            fn drop(&mut self) {
-                // SAFETY: the guard holds the mutex locked, and its
-                // parking_lot guard was forgotten when it was made.
-                unsafe { self.0.force_unlock() }
-            }
+        if !self.tracked
+            || acquire::release_fast(&self.mutex.meta, Mutex::<T>::KIND, AcquireMode::Exclusive)
+        {
+            // SAFETY: the guard holds the mutex locked, and its parking_lot
+            // guard was forgotten when it was made.
+            unsafe { self.mutex.inner.force_unlock() };
+            return;
         }
-        let _unlock = Unlock(&self.mutex.inner);
-        if self.tracked {
-            acquire::release(&self.mutex.meta, Mutex::<T>::KIND, AcquireMode::Exclusive);
+        // SAFETY: as above.
+        unsafe { unlock_slow(self.mutex) };
+    }
+}
+
+/// Releases and unlocks a tracked hold whose release the fast path
+/// declined. Takes the mutex, not the guard, so that the fast path never
+/// stores the guard to memory.
+///
+/// # Safety
+/// The caller is a tracked guard's `Drop`: the mutex is locked by this
+/// hold, and its parking_lot guard was forgotten.
+#[inline(never)]
+unsafe fn unlock_slow<T: ?Sized>(mutex: &Mutex<T>) {
+    // Unlocks even if the release below panics.
+    struct Unlock<'m, T: ?Sized>(&'m parking_lot::Mutex<T>);
+    impl<T: ?Sized> Drop for Unlock<'_, T> {
+        #[inline]
+        fn drop(&mut self) {
+            // SAFETY: `unlock_slow`'s caller promises the lock is held.
+            unsafe { self.0.force_unlock() }
         }
     }
+    let _unlock = Unlock(&mutex.inner);
+    acquire::release(&mutex.meta, Mutex::<T>::KIND, AcquireMode::Exclusive);
 }
 
 impl<T: ?Sized> Deref for MutexGuard<'_, T> {

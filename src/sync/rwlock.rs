@@ -41,6 +41,20 @@ impl<T: ?Sized> RwLock<T> {
     #[inline]
     #[track_caller]
     pub fn read(&self) -> RwLockReadGuard<'_, T> {
+        fast_or!(
+            self,
+            AcquireMode::Read,
+            try_read,
+            read,
+            read_slow,
+            |inner, tracked| { self.read_guard(inner, AcquireMode::Read, tracked) }
+        )
+    }
+
+    /// [`Self::read`] past its fast path.
+    #[inline(never)]
+    #[track_caller]
+    fn read_slow(&self) -> RwLockReadGuard<'_, T> {
         let (inner, tracked) = blocking!(self, AcquireMode::Read, try_read, try_read_for, read);
         self.read_guard(inner, AcquireMode::Read, tracked)
     }
@@ -50,6 +64,21 @@ impl<T: ?Sized> RwLock<T> {
     #[inline]
     #[track_caller]
     pub fn read_recursive(&self) -> RwLockReadGuard<'_, T> {
+        let mode = AcquireMode::RecursiveRead;
+        fast_or!(
+            self,
+            mode,
+            try_read_recursive,
+            read_recursive,
+            read_recursive_slow,
+            |inner, tracked| { self.read_guard(inner, mode, tracked) }
+        )
+    }
+
+    /// [`Self::read_recursive`] past its fast path.
+    #[inline(never)]
+    #[track_caller]
+    fn read_recursive_slow(&self) -> RwLockReadGuard<'_, T> {
         let (inner, tracked) = blocking!(
             self,
             AcquireMode::RecursiveRead,
@@ -64,6 +93,20 @@ impl<T: ?Sized> RwLock<T> {
     #[inline]
     #[track_caller]
     pub fn write(&self) -> RwLockWriteGuard<'_, T> {
+        fast_or!(
+            self,
+            AcquireMode::Exclusive,
+            try_write,
+            write,
+            write_slow,
+            |inner, tracked| { self.write_guard(inner, tracked) }
+        )
+    }
+
+    /// [`Self::write`] past its fast path.
+    #[inline(never)]
+    #[track_caller]
+    fn write_slow(&self) -> RwLockWriteGuard<'_, T> {
         let (inner, tracked) = blocking!(
             self,
             AcquireMode::Exclusive,
@@ -71,11 +114,7 @@ impl<T: ?Sized> RwLock<T> {
             try_write_for,
             write
         );
-        RwLockWriteGuard {
-            lock: self,
-            inner,
-            tracked,
-        }
+        self.write_guard(inner, tracked)
     }
 
     /// Upgradable read access: shared with readers, exclusive with writers
@@ -83,6 +122,21 @@ impl<T: ?Sized> RwLock<T> {
     #[inline]
     #[track_caller]
     pub fn upgradable_read(&self) -> RwLockUpgradableReadGuard<'_, T> {
+        let mode = AcquireMode::Upgradable;
+        fast_or!(
+            self,
+            mode,
+            try_upgradable_read,
+            upgradable_read,
+            upgradable_read_slow,
+            |inner, tracked| { self.upgradable_guard(inner, tracked) }
+        )
+    }
+
+    /// [`Self::upgradable_read`] past its fast path.
+    #[inline(never)]
+    #[track_caller]
+    fn upgradable_read_slow(&self) -> RwLockUpgradableReadGuard<'_, T> {
         let (inner, tracked) = blocking!(
             self,
             AcquireMode::Upgradable,
@@ -90,11 +144,7 @@ impl<T: ?Sized> RwLock<T> {
             try_upgradable_read_for,
             upgradable_read
         );
-        RwLockUpgradableReadGuard {
-            lock: self,
-            inner,
-            tracked,
-        }
+        self.upgradable_guard(inner, tracked)
     }
 
     /// Read access if available now (no order edge).
@@ -134,11 +184,7 @@ impl<T: ?Sized> RwLock<T> {
             Location::caller(),
             || self.inner.try_write(),
         )
-        .map(|(inner, tracked)| RwLockWriteGuard {
-            lock: self,
-            inner,
-            tracked,
-        })
+        .map(|(inner, tracked)| self.write_guard(inner, tracked))
     }
 
     /// Write access if available within `timeout` (a try: no order edge).
@@ -150,11 +196,7 @@ impl<T: ?Sized> RwLock<T> {
             Location::caller(),
             || self.inner.try_write_for(timeout),
         )
-        .map(|(inner, tracked)| RwLockWriteGuard {
-            lock: self,
-            inner,
-            tracked,
-        })
+        .map(|(inner, tracked)| self.write_guard(inner, tracked))
     }
 
     /// Upgradable read access if available now (no order edge).
@@ -164,11 +206,7 @@ impl<T: ?Sized> RwLock<T> {
         acquire::try_acquire(&self.meta, mode, Location::caller(), || {
             self.inner.try_upgradable_read()
         })
-        .map(|(inner, tracked)| RwLockUpgradableReadGuard {
-            lock: self,
-            inner,
-            tracked,
-        })
+        .map(|(inner, tracked)| self.upgradable_guard(inner, tracked))
     }
 
     fn read_guard<'a>(
@@ -181,6 +219,30 @@ impl<T: ?Sized> RwLock<T> {
             lock: self,
             inner,
             mode,
+            tracked,
+        }
+    }
+
+    fn write_guard<'a>(
+        &'a self,
+        inner: parking_lot::RwLockWriteGuard<'a, T>,
+        tracked: bool,
+    ) -> RwLockWriteGuard<'a, T> {
+        RwLockWriteGuard {
+            lock: self,
+            inner,
+            tracked,
+        }
+    }
+
+    fn upgradable_guard<'a>(
+        &'a self,
+        inner: parking_lot::RwLockUpgradableReadGuard<'a, T>,
+        tracked: bool,
+    ) -> RwLockUpgradableReadGuard<'a, T> {
+        RwLockUpgradableReadGuard {
+            lock: self,
+            inner,
             tracked,
         }
     }
@@ -378,8 +440,10 @@ impl<'a, T: ?Sized> RwLockUpgradableReadGuard<'a, T> {
 impl<T: ?Sized> Drop for RwLockReadGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
-        if self.tracked {
-            acquire::release(&self.lock.meta, RwLock::<T>::KIND, self.mode);
+        // Then the raw guard, a field, unlocks.
+        let (meta, kind, mode) = (&self.lock.meta, RwLock::<T>::KIND, self.mode);
+        if self.tracked && !acquire::release_fast(meta, kind, mode) {
+            acquire::release_slow(meta, kind, mode);
         }
     }
 }
@@ -387,8 +451,10 @@ impl<T: ?Sized> Drop for RwLockReadGuard<'_, T> {
 impl<T: ?Sized> Drop for RwLockWriteGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
-        if self.tracked {
-            acquire::release(&self.lock.meta, RwLock::<T>::KIND, AcquireMode::Exclusive);
+        // Then the raw guard, a field, unlocks.
+        let (meta, kind, mode) = (&self.lock.meta, RwLock::<T>::KIND, AcquireMode::Exclusive);
+        if self.tracked && !acquire::release_fast(meta, kind, mode) {
+            acquire::release_slow(meta, kind, mode);
         }
     }
 }
@@ -396,8 +462,10 @@ impl<T: ?Sized> Drop for RwLockWriteGuard<'_, T> {
 impl<T: ?Sized> Drop for RwLockUpgradableReadGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
-        if self.tracked {
-            acquire::release(&self.lock.meta, RwLock::<T>::KIND, AcquireMode::Upgradable);
+        // Then the raw guard, a field, unlocks.
+        let (meta, kind, mode) = (&self.lock.meta, RwLock::<T>::KIND, AcquireMode::Upgradable);
+        if self.tracked && !acquire::release_fast(meta, kind, mode) {
+            acquire::release_slow(meta, kind, mode);
         }
     }
 }
