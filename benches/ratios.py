@@ -8,7 +8,8 @@ Path layout read (criterion 0.8, as produced by benches/locks.rs and benches/sha
 
     CRITERION_DIR/<group>/<impl>/new/estimates.json          uncontended, chain4,
                                                              create_lock_under_outer,
-                                                             contended2, locks_10k
+                                                             contended2,
+                                                             contended2_one_side, locks_10k
     CRITERION_DIR/<group>/<impl>/<n>/new/estimates.json      locks_n (n = 1000, 10000, 100000)
     CRITERION_DIR/<group>/<impl>/new/estimates.json          shared_read, shared_write,
                                                              shared_locked_2threads,
@@ -57,6 +58,7 @@ GROUP_ORDER = [
     "chain4",
     "create_lock_under_outer",
     "contended2",
+    "contended2_one_side",
     "locks_10k",
     "locks_n",
 ]

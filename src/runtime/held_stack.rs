@@ -102,28 +102,16 @@ impl HeldStack {
         }
     }
 
-    /// Writes an entry into the slot above the top, without pushing it:
-    /// the fast path writes it before it takes the raw lock, so that the
-    /// lock is held for as few stores as it can be, and [`Self::commit`]s
-    /// it once the lock is taken (or leaves it, unseen, if not).
+    /// Pushes an entry onto a stack known to have room: the fast path asked
+    /// before it took the raw lock, so it skips asking again.
     ///
     /// # Safety
     /// `self.len() < MAX_HELD`.
     #[inline(always)]
-    pub(crate) unsafe fn stage(&mut self, entry: HeldEntry) {
+    pub(crate) unsafe fn push_unchecked(&mut self, entry: HeldEntry) {
         debug_assert!(self.len < MAX_HELD);
         // SAFETY: the caller promises `len < MAX_HELD`, the array's length.
         unsafe { *self.entries.get_unchecked_mut(self.len) = entry };
-    }
-
-    /// Pushes the entry [`Self::stage`] wrote.
-    ///
-    /// # Safety
-    /// `stage` wrote the slot above the top, and nothing changed the stack
-    /// since.
-    #[inline(always)]
-    pub(crate) unsafe fn commit(&mut self) {
-        debug_assert!(self.len < MAX_HELD);
         self.len += 1;
     }
 
@@ -150,7 +138,7 @@ impl HeldStack {
 }
 
 // Every lock and unlock reads the stack through these; `len` never exceeds
-// `MAX_HELD` (`push` checks before raising it, and `commit`'s caller
+// `MAX_HELD` (`push` checks before raising it, and `push_unchecked`'s caller
 // promises room), so the slicing needs no bounds check, which would
 // otherwise cost each of them a compare and branch.
 impl Deref for HeldStack {
