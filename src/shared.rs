@@ -163,6 +163,7 @@ impl<T> Shared<T> {
         self.var.name
     }
 
+    #[track_caller]
     fn access<R>(
         &self,
         kind: AccessKind,
@@ -269,6 +270,7 @@ impl<T> Shared<T> {
         recorder::record(thread, &event, self.guard.as_ref());
     }
 
+    #[track_caller]
     fn report_race(&self, race: &Race) {
         let name = |id: ThreadId| ThreadRef::from(&thread_info(id));
         report(

@@ -406,6 +406,7 @@ fn entry(
 /// no order edge into the tried lock and never joins the wait-for graph; once
 /// held, the lock is a source of edges like any other.
 #[inline]
+#[track_caller]
 pub(crate) fn try_acquire<G>(
     meta: &LockMeta,
     mode: AcquireMode,
@@ -644,13 +645,17 @@ fn validate(
     site: &'static Location<'static>,
 ) -> Pending {
     let site = Site::from(site);
-    with_thread_and_held(|thread, held| {
+    // The held locks become sources of edges: an edge parked into one of
+    // them must be in the graph first. (Outside the closure below, as every
+    // report is: a closure would locate a panic here, not at the user's call.)
+    leaf_edges::unpark_own();
+    let validated = with_thread_and_held(|thread, held| {
         let mut pending = Pending::new();
         if let Some((conflict, _)) = self_deadlock::check(held, lock, mode) {
             let finding =
                 findings::self_deadlock(thread, held, lock, mode, site, conflict, &capture());
             match conflict {
-                self_deadlock::SelfConflict::Certain => report(finding, Severity::Fatal),
+                self_deadlock::SelfConflict::Certain => return Err(Box::new(finding)),
                 self_deadlock::SelfConflict::WhenWriterWaits => {
                     pending.push((finding, Severity::Hazard))
                 }
@@ -661,9 +666,6 @@ fn validate(
             mode,
             site,
         };
-        // The held locks become sources of edges: an edge parked into one
-        // of them must be in the graph first.
-        leaf_edges::unpark_own();
         // The structural clock (spawn, join, messages; not locks) tells
         // whether this cycle's edges happened one after the other on every
         // schedule.
@@ -679,8 +681,16 @@ fn validate(
         for cycle in cycles {
             pending.push((findings::lock_order_cycle(&cycle), Severity::Hazard));
         }
-        pending
-    })
+        Ok(pending)
+    });
+    match validated {
+        Ok(pending) => pending,
+        Err(certain) => {
+            // Never returns: the thread would block forever.
+            report(*certain, Severity::Fatal);
+            Pending::new()
+        }
+    }
 }
 
 /// The raw lock is taken by someone. Never returns if this thread would wait
@@ -897,6 +907,7 @@ pub(crate) fn suspend(
 }
 
 /// Puts back a lock taken off by [`suspend`], now re-acquired.
+#[track_caller]
 pub(crate) fn resume(meta: &LockMeta, entry: Option<HeldEntry>, site: &'static Location<'static>) {
     let Some(entry) = entry else { return };
     leaf_edges::settle(meta);

@@ -88,6 +88,7 @@ impl ParkedEdge {
     /// Adds the edge into `to` to the lock-order graph and reports the
     /// cycles it closes (none, unless the rules above were broken; checked
     /// all the same).
+    #[track_caller]
     fn unpark(self, to: LockInfo) {
         let thread = thread_state::thread_info(self.thread);
         let from = HeldLock {
@@ -135,6 +136,7 @@ pub(crate) fn keep_own(thread: &mut ThreadState, to: LockId, edge: ParkedEdge) {
 /// This thread is about to take an edge out of the locks it holds: the edge
 /// it keeps, if any, goes into the graph first, and the held mutex is a
 /// graph node from now on.
+#[track_caller]
 pub(crate) fn unpark_own() {
     let kept = with_thread(|t| {
         // Kept only while held (`on_release` sees to that): the entry is there.
@@ -172,6 +174,7 @@ pub(crate) fn on_release(meta: &LockMeta, id: LockId) {
 /// so that later acquisitions take the fast path. Only a mutex is ever
 /// pending, so the holder holds it alone.
 #[inline]
+#[track_caller]
 pub(crate) fn settle(meta: &LockMeta) {
     if meta.pending() {
         settle_pending(meta);
@@ -180,6 +183,7 @@ pub(crate) fn settle(meta: &LockMeta) {
 
 #[cold]
 #[inline(never)]
+#[track_caller]
 fn settle_pending(meta: &LockMeta) {
     // SAFETY: the caller holds the mutex exclusively (see `settle`).
     if let Some(edge) = unsafe { meta.take_parked() } {
