@@ -944,3 +944,47 @@ pub(crate) fn force_release(meta: &LockMeta, mode: AcquireMode, site: &'static L
         report(finding, Severity::Hazard);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{mpsc, Barrier};
+
+    use crate::runtime::global::global;
+    use crate::runtime::thread_state::with_thread;
+    use crate::Mutex;
+
+    /// A thread that holds a lock and waits for a taken one past the grace
+    /// period joins the wait-for graph (it may close a cycle); one that
+    /// holds nothing never does (no thread can wait for it). The second is
+    /// asked only once the first has joined: by then it has been waiting
+    /// at least as long, so the old rule would have put it there too.
+    #[test]
+    fn only_a_thread_that_holds_a_lock_joins_the_wait_for_graph() {
+        crate::config::set_backtraces(false);
+        let contended = Mutex::named("waitrule.contended", ());
+        let own = Mutex::named("waitrule.own", ());
+        let held = contended.lock();
+        let (ids, id) = mpsc::channel();
+        let started = Barrier::new(2);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                ids.send(with_thread(|t| t.id()).unwrap()).unwrap();
+                started.wait();
+                drop(contended.lock());
+            });
+            let holds_nothing = id.recv().unwrap();
+            started.wait();
+            s.spawn(|| {
+                let _own = own.lock();
+                ids.send(with_thread(|t| t.id()).unwrap()).unwrap();
+                drop(contended.lock());
+            });
+            let holds_one = id.recv().unwrap();
+            while !global().waits.lock().is_waiting(holds_one) {
+                std::thread::yield_now();
+            }
+            assert!(!global().waits.lock().is_waiting(holds_nothing));
+            drop(held);
+        });
+    }
+}
