@@ -123,11 +123,13 @@ fn thread_and_held() -> (ThreadInfo, Vec<HeldLock>) {
     with_thread_and_held(|thread, held| (thread.clone(), held.to_vec()))
 }
 
-/// Acquires a lock by a blocking call, with every check, past the
+/// Acquires a lock by a blocking call, with every check. Called past the
 /// wrapper's own try of the fast path ([`acquire_fast_only`]), which covers
-/// [`Path::Fast`]; with race checking live the fast path is tried here, and
-/// carries clocks. Returns the raw guard and whether the acquisition was
-/// tracked (the guard must then release it).
+/// [`Path::Fast`]: under it the try here is a second one (a first use, a
+/// new stack or a taken lock go on to [`acquire_checked`] either way); with
+/// race checking live it is the first, and carries clocks. Returns the raw
+/// guard and whether the acquisition was tracked (the guard must then
+/// release it).
 #[inline(always)]
 #[track_caller]
 pub(crate) fn acquire<G>(
@@ -135,13 +137,11 @@ pub(crate) fn acquire<G>(
     kind: LockKind,
     mode: AcquireMode,
     site: &'static Location<'static>,
-    raw: RawAcquire<impl Fn() -> Option<G>, impl FnOnce(Duration) -> Option<G>, impl Fn() -> G>,
+    raw: RawAcquire<impl Fn() -> Option<G>, impl FnOnce(Duration) -> Option<G>, impl FnOnce() -> G>,
 ) -> (G, bool) {
     let path = fast_path::path();
     if path != Path::Checked && kind != LockKind::ReentrantMutex {
-        // Under `Path::Fast` the wrapper tried already, but with a taken
-        // lock and nothing held this thread may now wait here.
-        if let Some(guard) = acquire_fast(meta, mode, site, &raw.try_now, Some(&raw.block)) {
+        if let Some(guard) = acquire_fast(meta, mode, site, &raw.try_now) {
             if path == Path::FastWithClocks {
                 hb::acquired(meta, mode);
             }
@@ -167,7 +167,7 @@ pub(crate) fn acquire_fast_only<G>(
     if !fast_path::fast_only() || kind == LockKind::ReentrantMutex {
         return None;
     }
-    acquire_fast(meta, mode, site, try_now, None::<&fn() -> G>)
+    acquire_fast(meta, mode, site, try_now)
 }
 
 /// The fast path: a lock that has an id, a held stack already validated
@@ -175,23 +175,16 @@ pub(crate) fn acquire_fast_only<G>(
 /// stack, contention) goes to [`acquire_checked`], which tries again from
 /// the start; so does every reentrant mutex, which the caller keeps away
 /// from here.
-///
-/// With `block`, a thread that holds no lock waits for a taken one here, as
-/// parking_lot does (spinning, then parked): no thread can wait for one
-/// that holds nothing, so its wait cannot close a cycle (see `contended`).
-/// The wrapper's own fast path passes none: a call that may park would
-/// cost it a stack frame.
 #[inline(always)]
 fn acquire_fast<G>(
     meta: &LockMeta,
     mode: AcquireMode,
     site: &'static Location<'static>,
     try_now: &impl Fn() -> Option<G>,
-    block: Option<&impl Fn() -> G>,
 ) -> Option<G> {
     let id = meta.assigned_id()?;
-    // SAFETY: the closure calls nothing but the raw lock's `try_lock` and
-    // its blocking lock, and pushes only where it checked there is room.
+    // SAFETY: the closure calls nothing but the raw lock's `try_lock`, and
+    // pushes only where it checked there is room.
     unsafe {
         with_thread_unmarked(
             #[inline(always)]
@@ -213,10 +206,7 @@ fn acquire_fast<G>(
                 // and under contention that gap decides how often the lock
                 // changes hands: 1.6x parking_lot's time against 1.2x.)
                 let entry = entry(meta, id, OrderKey::instance(id), chain, mode, site);
-                let guard = match block {
-                    Some(block) if t.held.is_empty() => block(),
-                    _ => try_now()?,
-                };
+                let guard = try_now()?;
                 // Within the outer `unsafe`: `ready_for_fast_push` saw
                 // `len < room`, and `room` is at most `MAX_HELD`.
                 t.held.push_unchecked(entry);
