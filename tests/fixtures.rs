@@ -37,6 +37,34 @@ fn run_fixture(name: &str, extra: &[&str]) -> Run {
     }
 }
 
+/// What one run of `spec` got wrong, each line starting with `label`: its
+/// verdict, a marked line its report does not name, or its exit status.
+fn run_failures(spec: &FixtureSpec, label: &str, run: &Run) -> Vec<String> {
+    let mut failures = Vec::new();
+    let found = Verdict::of(&run.findings);
+    if found != spec.expected {
+        failures.push(format!(
+            "{label}: expected {}, found {}",
+            spec.expected, found
+        ));
+    }
+    let missing = spec.unreported_lines(&run.findings);
+    if !missing.is_empty() {
+        failures.push(format!(
+            "{label}: marked lines {missing:?} not named by the report"
+        ));
+    }
+    let failing = run.findings.iter().any(|f| f.is_failing(false));
+    let expected_code = if failing { 1 } else { 0 };
+    if run.code != expected_code {
+        failures.push(format!(
+            "{label}: exit {} (expected {expected_code})",
+            run.code
+        ));
+    }
+    failures
+}
+
 fn specs() -> Vec<FixtureSpec> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
     FixtureSpec::read_dir(&dir).expect("fixtures parse")
@@ -55,27 +83,7 @@ fn every_fixture_gets_its_expected_verdict_and_names_its_lines() {
         for run_number in 1..=spec.runs {
             let run = run_fixture(&spec.name, &options);
             let label = format!("{} (run {run_number} of {})", spec.name, spec.runs);
-            let found = Verdict::of(&run.findings);
-            if found != spec.expected {
-                failures.push(format!(
-                    "{label}: expected {}, found {}",
-                    spec.expected, found
-                ));
-            }
-            let missing = spec.unreported_lines(&run.findings);
-            if !missing.is_empty() {
-                failures.push(format!(
-                    "{label}: marked lines {missing:?} not named by the report"
-                ));
-            }
-            let failing = run.findings.iter().any(|f| f.is_failing(false));
-            let expected_code = if failing { 1 } else { 0 };
-            if run.code != expected_code {
-                failures.push(format!(
-                    "{label}: exit {} (expected {expected_code})",
-                    run.code
-                ));
-            }
+            failures.extend(run_failures(spec, &label, &run));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -84,7 +92,8 @@ fn every_fixture_gets_its_expected_verdict_and_names_its_lines() {
 /// Without backtraces (as under `lockcheck fixtures`, or a plain `cargo
 /// test`), a mutex's first edge under one other lock is parked instead of
 /// entering the graph at once: the lock fixtures (the ones that run once)
-/// must keep their verdicts and name their lines all the same.
+/// must keep their verdicts, name their lines and exit as they do with
+/// backtraces.
 #[test]
 fn the_lock_fixtures_agree_with_parked_edges_too() {
     let mut failures = Vec::new();
@@ -92,17 +101,8 @@ fn the_lock_fixtures_agree_with_parked_edges_too() {
         let mut options: Vec<&str> = spec.run_with.iter().map(String::as_str).collect();
         options.push("--no-backtrace");
         let run = run_fixture(&spec.name, &options);
-        let found = Verdict::of(&run.findings);
-        if found != spec.expected {
-            failures.push(format!(
-                "{}: expected {}, found {found}",
-                spec.name, spec.expected
-            ));
-        }
-        let missing = spec.unreported_lines(&run.findings);
-        if !missing.is_empty() {
-            failures.push(format!("{}: marked lines {missing:?} not named", spec.name));
-        }
+        let label = format!("{} (--no-backtrace)", spec.name);
+        failures.extend(run_failures(spec, &label, &run));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
