@@ -144,8 +144,8 @@ pub(crate) fn acquire<G>(
         // A thread that holds nothing blocks here at once: `contended`'s
         // waiting rule, applied before the retries on the way there. Each
         // retry reads the raw lock's word, and under contention every read
-        // pulls its cache line from the holder (2 threads contending: 1.4x
-        // parking_lot's time against 1.0x).
+        // pulls its cache line from the holder (2 threads contending: 1.36x
+        // parking_lot's time against 1.17x, medians of repeated runs).
         let take = |holds_none: bool| {
             if holds_none {
                 Some((raw.block)())
