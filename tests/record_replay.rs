@@ -124,6 +124,46 @@ fn the_environment_switch_records_a_run_outside_the_command() {
     assert_eq!(kinds, ["lock-order-cycle"]);
 }
 
+#[test]
+fn a_process_that_finds_the_spool_locked_leaves_the_recording_alone() {
+    // What a child process finds when it inherits LOCKCHECK_TRACE from a
+    // parent that is recording: the spool, locked by the parent (here, by
+    // this test).
+    let scratch = tempfile::tempdir().expect("temporary directory");
+    let trace = scratch.path().join("parent.lct");
+    let spool = scratch.path().join("parent.lct.spool");
+    std::fs::write(&spool, killed_programs_spool()).expect("write the spool");
+    let parents_spool = std::fs::File::open(&spool).expect("open the spool");
+    parents_spool.lock().expect("lock the spool");
+    let run_fixture = || {
+        Command::new(common::fixture_exe("noodles_and_fork"))
+            .env("LOCKCHECK_TRACE", &trace)
+            .env("LOCKCHECK_POLICY", "collect")
+            .output()
+            .expect("run the fixture")
+    };
+    let child = run_fixture();
+    assert!(child.status.success(), "{child:?}");
+    let stderr = String::from_utf8_lossy(&child.stderr);
+    assert!(
+        stderr.contains("is being recorded by another process")
+            && stderr.contains("this process is not recorded"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&spool).expect("read the spool"),
+        killed_programs_spool(),
+        "the parent's spool is left as it was"
+    );
+    assert!(!trace.exists(), "no trace is written over the parent's");
+    // Near miss: once the spool is no longer locked, the same run records.
+    drop(parents_spool);
+    let alone = run_fixture();
+    assert!(alone.status.success(), "{alone:?}");
+    let text = std::fs::read_to_string(&trace).expect("the trace was written");
+    assert!(text.starts_with("lockcheck-trace 1\n"), "{text}");
+}
+
 /// A spool as a program killed before its exit hook leaves it: two
 /// threads' chunks, out of order in the file, that deadlock each other.
 fn killed_programs_spool() -> String {

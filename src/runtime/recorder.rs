@@ -12,9 +12,9 @@
 //! thread that names it, with a number smaller than any use of it.
 
 use std::cell::RefCell;
-use std::fs::{File, OpenOptions};
+use std::fs::{File, OpenOptions, TryLockError};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -122,18 +122,10 @@ fn recorder() -> Option<&'static Recorder> {
 fn start() -> Option<Recorder> {
     let out = PathBuf::from(config::trace_path()?);
     let spool_path = spool::path_for(&out);
-    let spool = match OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(true)
-        .open(&spool_path)
-    {
+    let spool = match claim_spool(&spool_path) {
         Ok(f) => f,
-        Err(e) => {
-            eprintln!(
-                "lockcheck: warning: cannot record the trace into {}: {e}; not recording",
-                spool_path.display()
-            );
+        Err(why) => {
+            eprintln!("lockcheck: warning: {why}; this process is not recorded");
             config::stop_recording();
             return None;
         }
@@ -149,6 +141,36 @@ fn start() -> Option<Recorder> {
         buffers: Mutex::new(Vec::new()),
         declared: Mutex::new(Declared::default()),
     })
+}
+
+/// Opens the spool for this process alone, then empties it. A child
+/// process inherits `LOCKCHECK_TRACE`: were it to record too, it would
+/// empty the spool under its parent and both would merge it into the same
+/// trace. The spool is locked while it is open (the lock goes with the
+/// process, so a killed recorder leaves none), and a process that finds it
+/// locked does not record. Where the file system cannot lock, the spool is
+/// used unlocked, as before there was a lock.
+fn claim_spool(spool_path: &Path) -> Result<File, String> {
+    let cannot =
+        |e: std::io::Error| format!("cannot record the trace into {}: {e}", spool_path.display());
+    let spool = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(spool_path)
+        .map_err(cannot)?;
+    match spool.try_lock() {
+        Ok(()) | Err(TryLockError::Error(_)) => {}
+        Err(TryLockError::WouldBlock) => {
+            return Err(format!(
+                "{} is being recorded by another process (its parent, which passed \
+                 LOCKCHECK_TRACE on?)",
+                spool_path.display()
+            ))
+        }
+    }
+    spool.set_len(0).map_err(cannot)?;
+    Ok(spool)
 }
 
 extern "C" {
