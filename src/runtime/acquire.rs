@@ -573,7 +573,8 @@ pub(crate) fn release(meta: &LockMeta, kind: LockKind, mode: AcquireMode) {
 
 /// [`release`]'s fast path alone, for a guard that keeps everything else
 /// out of line (see [`acquire_fast_only`]): true when it released the hold;
-/// false, having done nothing, when the guard must call [`release_slow`].
+/// false, having done nothing, when the guard must release the slow way
+/// ([`release_guard`] does both; a mutex guard calls [`release`] itself).
 #[inline(always)]
 pub(crate) fn release_fast(meta: &LockMeta, kind: LockKind, mode: AcquireMode) -> bool {
     fast_path::fast_only() && pop_top(meta, kind, mode)
@@ -581,8 +582,19 @@ pub(crate) fn release_fast(meta: &LockMeta, kind: LockKind, mode: AcquireMode) -
 
 /// Every release [`release_fast`] declines, out of line.
 #[inline(never)]
-pub(crate) fn release_slow(meta: &LockMeta, kind: LockKind, mode: AcquireMode) {
+fn release_slow(meta: &LockMeta, kind: LockKind, mode: AcquireMode) {
     release(meta, kind, mode);
+}
+
+/// Releases a guard's hold, if it is tracked, before its raw guard unlocks:
+/// the fast path inline, the rest out of line. For guards whose raw guard
+/// unlocks by itself afterwards (a mutex guard unlocks by hand, and keeps
+/// its slow path a method of its own that also unlocks).
+#[inline(always)]
+pub(crate) fn release_guard(meta: &LockMeta, kind: LockKind, mode: AcquireMode, tracked: bool) {
+    if tracked && !release_fast(meta, kind, mode) {
+        release_slow(meta, kind, mode);
+    }
 }
 
 /// Pops this hold if it is the innermost entry and the last hold of its

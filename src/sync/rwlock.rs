@@ -441,10 +441,7 @@ impl<T: ?Sized> Drop for RwLockReadGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
         // Then the raw guard, a field, unlocks.
-        let (meta, kind, mode) = (&self.lock.meta, RwLock::<T>::KIND, self.mode);
-        if self.tracked && !acquire::release_fast(meta, kind, mode) {
-            acquire::release_slow(meta, kind, mode);
-        }
+        acquire::release_guard(&self.lock.meta, RwLock::<T>::KIND, self.mode, self.tracked);
     }
 }
 
@@ -452,10 +449,12 @@ impl<T: ?Sized> Drop for RwLockWriteGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
         // Then the raw guard, a field, unlocks.
-        let (meta, kind, mode) = (&self.lock.meta, RwLock::<T>::KIND, AcquireMode::Exclusive);
-        if self.tracked && !acquire::release_fast(meta, kind, mode) {
-            acquire::release_slow(meta, kind, mode);
-        }
+        acquire::release_guard(
+            &self.lock.meta,
+            RwLock::<T>::KIND,
+            AcquireMode::Exclusive,
+            self.tracked,
+        );
     }
 }
 
@@ -463,10 +462,12 @@ impl<T: ?Sized> Drop for RwLockUpgradableReadGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
         // Then the raw guard, a field, unlocks.
-        let (meta, kind, mode) = (&self.lock.meta, RwLock::<T>::KIND, AcquireMode::Upgradable);
-        if self.tracked && !acquire::release_fast(meta, kind, mode) {
-            acquire::release_slow(meta, kind, mode);
-        }
+        acquire::release_guard(
+            &self.lock.meta,
+            RwLock::<T>::KIND,
+            AcquireMode::Upgradable,
+            self.tracked,
+        );
     }
 }
 
