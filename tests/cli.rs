@@ -1,7 +1,7 @@
 //! The `lockcheck run` command line, end to end: exit statuses (clean, findings,
 //! lockcheck's own errors, the program's own failure or signal passed on),
 //! the text and JSON reports, where the program's own output goes, `--strict`,
-//! and the merging of repeated findings from the report file.
+//! `--timeout`, and the merging of repeated findings from the report file.
 
 use std::process::{Command, Output};
 
@@ -192,6 +192,88 @@ fn repeated_findings_are_merged_with_a_count() {
     let findings = json_findings(&out);
     assert_eq!(findings.len(), 1, "findings: {findings:#?}");
     assert_eq!(findings[0].count, 2, "findings: {findings:#?}");
+}
+
+#[test]
+fn a_program_that_outlives_its_timeout_is_killed_and_exits_124() {
+    let out = lockcheck(&["run", "--timeout", "1s", "--", "sleep", "600"]);
+    assert_eq!(code(&out), 124, "stderr:\n{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("`sleep` had not ended after 1s: killed it"),
+        "stderr:\n{err}"
+    );
+    assert!(
+        stdout(&out).trim_end().ends_with("lockcheck: no findings"),
+        "stdout:\n{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn what_a_program_found_before_its_timeout_is_reported() {
+    // The fixture reports a lock-order cycle and ends (in milliseconds,
+    // well within the timeout); `exec` then makes the program lockcheck
+    // started a process that never ends.
+    let fixture = common::fixture_exe("noodles_and_fork");
+    let out = lockcheck(&[
+        "run",
+        "--format",
+        "json",
+        "--no-backtrace",
+        "--timeout",
+        "5s",
+        "--",
+        "sh",
+        "-c",
+        "\"$0\" && exec sleep 600",
+        fixture.to_str().expect("utf-8 path"),
+    ]);
+    assert_eq!(
+        code(&out),
+        1,
+        "failing findings come first:\n{}",
+        stderr(&out)
+    );
+    let kinds: Vec<String> = json_findings(&out)
+        .iter()
+        .map(|f| f.kind.as_str().to_owned())
+        .collect();
+    assert_eq!(kinds, ["lock-order-cycle"]);
+    assert!(
+        stderr(&out).contains("had not ended after 5s: killed it"),
+        "stderr:\n{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_program_that_ends_within_its_timeout_is_left_alone() {
+    let out = lockcheck(&["run", "--timeout", "10m", "--", "sh", "-c", "exit 3"]);
+    assert_eq!(
+        code(&out),
+        3,
+        "its own status is passed on:\n{}",
+        stderr(&out)
+    );
+    assert!(
+        !stderr(&out).contains("had not ended"),
+        "stderr:\n{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_timeout_without_a_unit_is_a_usage_error_naming_the_option() {
+    let out = lockcheck(&["run", "--timeout", "5", "--", "true"]);
+    assert_eq!(code(&out), 2, "stderr:\n{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.lines()
+            .next()
+            .is_some_and(|l| l.contains("'--timeout <DURATION>'") && l.contains("time unit needed")),
+        "stderr:\n{err}"
+    );
 }
 
 #[test]

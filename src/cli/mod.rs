@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch. Exit codes: 0 nothing found, 1
-//! findings, 2 lockcheck's own error; `run` passes on the program's own
-//! failure when there is no finding.
+//! findings, 2 lockcheck's own error, 124 a program `run` killed at its
+//! `--timeout`; `run` passes on the program's own failure when there is no
+//! finding.
 
 mod analyze;
 mod fixtures;
@@ -29,14 +30,18 @@ pub const EXIT_CLEAN: i32 = 0;
 pub const EXIT_FINDINGS: i32 = 1;
 /// Exit status: lockcheck itself failed.
 pub const EXIT_ERROR: i32 = 2;
+/// Exit status: the program outlived `run --timeout` and was killed, with
+/// no failing finding (124, as GNU `timeout` has it).
+pub const EXIT_TIMED_OUT: i32 = 124;
 
 #[derive(Parser)]
 #[command(
     name = "lockcheck",
     version,
     about = "Finds deadlocks in Rust programs built with the lockcheck library",
-    after_help = "Exit status: 0 nothing found, 1 findings, 2 lockcheck's own error; \
-                  `run` passes on the program's own failing status when nothing was found."
+    after_help = "Exit status: 0 nothing found, 1 findings, 2 lockcheck's own error, \
+                  124 a program `run` killed at its --timeout; `run` passes on the \
+                  program's own failing status when nothing was found."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -88,6 +93,10 @@ struct CheckOptions {
     /// Record the run into FILE as a lockcheck trace (for `lockcheck analyze`).
     #[arg(long, value_name = "FILE")]
     trace: Option<PathBuf>,
+    /// Kill the program if it has not ended after DURATION (`90s`, `10m`),
+    /// then report what it found until then (exit 124 if nothing fails).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    timeout: Option<std::time::Duration>,
 }
 
 /// The suppressions to apply: the file given, else `lockcheck.toml` in the

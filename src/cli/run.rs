@@ -4,13 +4,14 @@
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
 use lockcheck::finding::{Finding, FindingSet};
 use lockcheck::report;
 use lockcheck::trace::spool;
 
-use super::{CheckOptions, CliError, Format, Order, EXIT_CLEAN, EXIT_FINDINGS};
+use super::{CheckOptions, CliError, Format, Order, EXIT_CLEAN, EXIT_FINDINGS, EXIT_TIMED_OUT};
 
 /// Where the program's own output goes.
 #[derive(Copy, Clone, PartialEq, Eq)]
@@ -27,6 +28,8 @@ pub(super) enum ProgramOutput {
 pub(super) struct Outcome {
     pub(super) findings: Vec<Finding>,
     pub(super) status: ExitStatus,
+    /// The `--timeout` the program outlived (it was killed), if it did.
+    pub(super) timed_out: Option<Duration>,
 }
 
 /// Runs `command` with detection on and collects its findings.
@@ -80,22 +83,60 @@ pub(super) fn collect(
             cmd.stdout(Stdio::null()).stderr(Stdio::null());
         }
     }
-    let status = cmd.status().map_err(|e| {
+    let program = program.to_string_lossy();
+    let mut child = cmd.spawn().map_err(|e| {
         let what = if e.kind() == std::io::ErrorKind::NotFound {
             "program not found".to_owned()
         } else {
             e.to_string()
         };
-        CliError(format!(
-            "cannot run `{}`: {what}",
-            program.to_string_lossy()
-        ))
+        CliError(format!("cannot run `{program}`: {what}"))
     })?;
+    let (status, timed_out) = match options.timeout {
+        None => (child.wait(), None),
+        Some(limit) => wait_or_kill(&mut child, limit),
+    };
+    let status = status.map_err(|e| CliError(format!("cannot wait for `{program}`: {e}")))?;
     let findings = read_report(report_file.path())?;
     if let Some(trace) = &trace {
         finish_trace(trace)?;
     }
-    Ok(Outcome { findings, status })
+    Ok(Outcome {
+        findings,
+        status,
+        timed_out,
+    })
+}
+
+/// How often a program under `--timeout` is asked whether it has ended.
+const POLL: Duration = Duration::from_millis(10);
+
+/// Waits for the program for `limit` at most; past it, kills it and reaps
+/// it, and says so with the limit. SIGKILL, because a hung program may
+/// answer nothing gentler; what it found survives, since the library writes
+/// each finding to the report file as it is made (and `finish_trace`
+/// finishes a killed program's recording). Processes the program started
+/// are not killed.
+fn wait_or_kill(
+    child: &mut Child,
+    limit: Duration,
+) -> (std::io::Result<ExitStatus>, Option<Duration>) {
+    let deadline = Instant::now() + limit;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return (Ok(status), None),
+            Ok(None) => {}
+            Err(e) => return (Err(e), None),
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            if let Err(e) = child.kill() {
+                return (Err(e), None);
+            }
+            return (child.wait(), Some(limit));
+        }
+        std::thread::sleep(POLL.min(deadline - now));
+    }
 }
 
 /// The path to record into, made absolute (the program may change its
@@ -175,12 +216,17 @@ fn read_report(path: &std::path::Path) -> Result<Vec<Finding>, CliError> {
     Ok(set.into_vec())
 }
 
-/// The exit status of a run: 1 for failing findings; else the program's own
-/// failure (128+N for a signal), so that a crash is never read as clean.
-pub(super) fn exit_code(findings: &[Finding], strict: bool, status: ExitStatus) -> i32 {
-    if findings.iter().any(|f| f.is_failing(strict)) {
+/// The exit status of a run: 1 for failing findings; else 124 for a
+/// program killed at its timeout; else the program's own failure (128+N for
+/// a signal), so that a crash is never read as clean.
+pub(super) fn exit_code(outcome: &Outcome, strict: bool) -> i32 {
+    if outcome.findings.iter().any(|f| f.is_failing(strict)) {
         return EXIT_FINDINGS;
     }
+    if outcome.timed_out.is_some() {
+        return EXIT_TIMED_OUT;
+    }
+    let status = outcome.status;
     if status.success() {
         return EXIT_CLEAN;
     }
@@ -225,5 +271,13 @@ pub(super) fn run(options: &CheckOptions, command: &[OsString]) -> Result<i32, C
             );
         }
     }
-    Ok(exit_code(&outcome.findings, options.strict, outcome.status))
+    if let Some(limit) = outcome.timed_out {
+        eprintln!(
+            "lockcheck: `{}` had not ended after {}: killed it; the report holds what it found \
+             until then",
+            command[0].to_string_lossy(),
+            humantime::format_duration(limit)
+        );
+    }
+    Ok(exit_code(&outcome, options.strict))
 }
