@@ -7,6 +7,7 @@ use std::ffi::OsString;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use clap::Parser;
 use lockcheck::fixture::{FixtureSpec, Verdict};
@@ -80,8 +81,13 @@ fn build_examples(manifest: &Path, release: bool) -> Result<HashMap<String, Path
     Ok(exes)
 }
 
+/// A fixture ends within milliseconds, or is stopped by lockcheck when it
+/// deadlocks: one still running after this has hung (a regression), and is
+/// killed so that the table is still printed.
+const HUNG_AFTER: Duration = Duration::from_secs(120);
+
 /// The options of a fixture's `run-with:` line, parsed as `lockcheck run`
-/// would parse them.
+/// would parse them, with [`HUNG_AFTER`] as the timeout unless it sets one.
 fn options_for(spec: &FixtureSpec) -> Result<CheckOptions, CliError> {
     let args = ["lockcheck", "run"]
         .into_iter()
@@ -92,6 +98,7 @@ fn options_for(spec: &FixtureSpec) -> Result<CheckOptions, CliError> {
     match Cli::try_parse_from(args).map(|cli| cli.command) {
         Ok(CliCommand::Run { mut options, .. }) => {
             options.no_backtrace = true;
+            options.timeout.get_or_insert(HUNG_AFTER);
             Ok(options)
         }
         Ok(_) => Err(bad("not options of `lockcheck run`".to_owned())),
@@ -193,7 +200,14 @@ pub(super) fn fixtures(
                 let lines: Vec<String> = missing.iter().map(u32::to_string).collect();
                 text.push_str(&format!(" (line {} not named)", lines.join(", ")));
             }
-            let this_agrees = found == spec.expected && missing.is_empty();
+            if let Some(limit) = outcome.timed_out {
+                text.push_str(&format!(
+                    " (hung: killed after {})",
+                    humantime::format_duration(limit)
+                ));
+            }
+            let this_agrees =
+                found == spec.expected && missing.is_empty() && outcome.timed_out.is_none();
             // Show the first disagreeing run, else the first run.
             if found_text.is_empty() || (agrees && !this_agrees) {
                 found_text = text;
@@ -223,5 +237,32 @@ pub(super) fn fixtures(
     } else {
         println!("\n{failed} of {} fixtures disagree", rows.len());
         Ok(EXIT_FINDINGS)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(run_with: &[&str]) -> FixtureSpec {
+        FixtureSpec {
+            name: "f".to_owned(),
+            path: PathBuf::from("fixtures/f.rs"),
+            lesson: String::new(),
+            expected: Verdict::default(),
+            marked_lines: Vec::new(),
+            run_with: run_with.iter().map(|s| (*s).to_owned()).collect(),
+            runs: 1,
+        }
+    }
+
+    /// A hung fixture must not hang the table: every run has a timeout,
+    /// the fixture's own when its `run-with:` line sets one.
+    #[test]
+    fn every_fixture_run_has_a_timeout() {
+        let default = options_for(&spec(&["--order", "class"])).expect("options");
+        assert_eq!(default.timeout, Some(HUNG_AFTER));
+        let own = options_for(&spec(&["--timeout", "5s"])).expect("options");
+        assert_eq!(own.timeout, Some(Duration::from_secs(5)));
     }
 }
