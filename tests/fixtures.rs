@@ -20,9 +20,14 @@ struct Run {
 fn run_fixture(name: &str, extra: &[&str]) -> Run {
     let exe = common::fixture_exe(name);
     let out = Command::new(env!("CARGO_BIN_EXE_lockcheck"))
+        .args(["run", "--format", "json"])
         // A fixture that hangs (a regression) fails its test instead of
         // hanging the suite: killed, it exits 124, which no verdict expects.
-        .args(["run", "--format", "json", "--timeout", "120s"])
+        .args(if extra.contains(&"--timeout") {
+            &[][..]
+        } else {
+            &["--timeout", "120s"][..]
+        })
         .args(extra)
         .arg("--")
         .arg(&exe)
