@@ -410,6 +410,11 @@ pub enum Event {
         /// The variable.
         var: VarInfo,
     },
+    /// The recording this trace comes from is incomplete: the program was
+    /// killed before it finished it, so each thread's lines may stop short
+    /// of what it did (each thread's lines are still a prefix of its run).
+    /// Written at the start of such a trace.
+    Incomplete,
     /// A thread names itself (a trace's thread table).
     ThreadName {
         /// The thread.

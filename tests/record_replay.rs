@@ -210,9 +210,13 @@ fn a_recording_left_unfinished_by_a_killed_program_is_finished_by_the_command() 
         .expect("run lockcheck");
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let text = std::fs::read_to_string(&trace).expect("the command finished the trace");
+    assert!(
+        text.starts_with("lockcheck-trace 1\n0 T0 incomplete\n"),
+        "a trace finished by the command says it is incomplete:\n{text}"
+    );
     let seqs: Vec<u64> = text
         .lines()
-        .skip(1)
+        .skip(2)
         .map(|l| {
             l.split(' ')
                 .next()
@@ -270,5 +274,67 @@ fn a_trace_in_a_directory_that_does_not_exist_is_refused_before_the_run() {
     assert!(
         stderr.contains("no/such/dir/run.lct") && stderr.contains("does not exist"),
         "{stderr}"
+    );
+}
+
+#[test]
+fn a_program_killed_while_it_records_keeps_the_declarations_its_threads_use() {
+    // Its main thread declares every lock and is killed with those lines
+    // still in its buffer; the workers' lines that reached the spool use
+    // the locks, and one of them closed a lock-order cycle.
+    let scratch = tempfile::tempdir().expect("temporary directory");
+    let trace = scratch.path().join("killed.lct");
+    let live = Command::new(env!("CARGO_BIN_EXE_lockcheck"))
+        .args(["run", "--format", "json", "--trace"])
+        .arg(&trace)
+        .arg("--")
+        .arg(common::fixture_exe("killed_mid_recording"))
+        .output()
+        .expect("run lockcheck");
+    let stderr = String::from_utf8_lossy(&live.stderr);
+    assert!(
+        stderr.contains("ended without finishing its recording"),
+        "the command says the recording was cut short:\n{stderr}"
+    );
+    let live_kinds: Vec<String> = findings_of(&live.stdout, "the live run")
+        .iter()
+        .map(|f| f.kind.as_str().to_owned())
+        .collect();
+    assert_eq!(live_kinds, ["lock-order-cycle"]);
+
+    let text = std::fs::read_to_string(&trace).expect("the command finished the trace");
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("lockcheck-trace 1"));
+    assert_eq!(
+        lines.next(),
+        Some("0 T0 incomplete"),
+        "a trace finished from a killed program's spool says so first"
+    );
+    for name in ["work", "first", "second"] {
+        assert!(
+            text.lines()
+                .any(|l| l.contains(" lock L") && l.ends_with(&format!("\"{name}\""))),
+            "`{name}` is declared in the trace:\n{}",
+            &text[..text.len().min(2000)]
+        );
+    }
+
+    let analysis = Command::new(env!("CARGO_BIN_EXE_lockcheck"))
+        .args(["analyze", "--format", "json"])
+        .arg(&trace)
+        .output()
+        .expect("run lockcheck analyze");
+    let stderr = String::from_utf8_lossy(&analysis.stderr);
+    assert!(
+        !stderr.contains("skipped"),
+        "every line of what reached the spool is readable:\n{stderr}"
+    );
+    let found = findings_of(&analysis.stdout, "the analysis");
+    let kinds: Vec<&str> = found.iter().map(|f| f.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["lock-order-cycle"],
+        "the worker's cycle is found, and the holds whose releases were lost with the \
+         killed threads are not taken for misuse: {found:#?}"
     );
 }

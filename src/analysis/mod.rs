@@ -117,6 +117,8 @@ pub struct Analyzer {
     waits: WaitForGraph,
     findings: FindingSet,
     events: u64,
+    /// The trace is of a recording cut short ([`Event::Incomplete`]).
+    incomplete: bool,
 }
 
 impl Default for Analyzer {
@@ -139,6 +141,7 @@ impl Analyzer {
             keep_dropped: false,
             waits: WaitForGraph::default(),
             findings: FindingSet::new(),
+            incomplete: false,
             events: 0,
         }
     }
@@ -163,6 +166,13 @@ impl Analyzer {
         self.events
     }
 
+    /// Whether the trace said it is an incomplete recording
+    /// ([`Event::Incomplete`]): its findings are those of what reached it,
+    /// and a run with none was not checked whole.
+    pub fn incomplete(&self) -> bool {
+        self.incomplete
+    }
+
     fn thread(&mut self, id: ThreadId) -> &mut ThreadTrack {
         self.threads.get_mut(id)
     }
@@ -180,6 +190,7 @@ impl Analyzer {
             }
         }
         match event {
+            Event::Incomplete => self.incomplete = true,
             Event::ThreadName { thread, name } => {
                 self.thread(*thread).info.name = Some(Arc::clone(name));
             }
@@ -402,9 +413,11 @@ impl Analyzer {
         let lock_track = self.locks.entry(lock.id).or_default();
         if let Some((other, _)) = lock_track
             .owner
-            .filter(|(o, held)| *o != thread && mode.blocked_by(*held))
+            .filter(|(o, held)| *o != thread && mode.blocked_by(*held) && !self.incomplete)
         {
             // Another thread's exclusive hold: the trace is inconsistent.
+            // (In an incomplete recording it is what a holder whose release
+            // was lost looks like, and is no finding.)
             let what = format!(
                 "acquired (trace says) while {} holds",
                 self.threads.name(other)
@@ -638,7 +651,9 @@ impl Analyzer {
     }
 
     /// Ends the stream: threads still waiting for a lock are checked for a
-    /// deadlock, then every finding is returned.
+    /// deadlock, then every finding is returned. (In an incomplete
+    /// recording too: a program is most often killed because it hung, and
+    /// threads waiting in a cycle at the end are what it hung on.)
     pub fn finish(mut self) -> Vec<Finding> {
         // Threads still asking at the end that were not waiting on a holder
         // when they asked (the holder came later): they wait now.
@@ -686,7 +701,7 @@ impl Analyzer {
 /// The thread an event is about (the acting thread).
 fn event_thread(event: &Event) -> Option<ThreadId> {
     match event {
-        Event::ThreadName { .. } | Event::GuardedBy { .. } => None,
+        Event::ThreadName { .. } | Event::GuardedBy { .. } | Event::Incomplete => None,
         Event::Request { thread, .. }
         | Event::ChangeMode { thread, .. }
         | Event::Send { thread, .. }

@@ -174,9 +174,14 @@ fn prepare_trace(path: &Path) -> Result<PathBuf, CliError> {
 fn finish_trace(trace: &Path) -> Result<(), CliError> {
     let spool = spool::path_for(trace);
     if spool.exists() {
-        lockcheck::trace::spool::finalize(&spool, trace)
+        lockcheck::trace::spool::finalize(&spool, trace, spool::Ending::Cut)
             .map_err(|e| CliError(format!("{}: cannot finish the trace: {e}", spool.display())))?;
         let _ = std::fs::remove_file(&spool);
+        eprintln!(
+            "lockcheck: warning: {}: the program ended without finishing its recording (was it \
+             killed?); the trace is marked incomplete, and its analysis says so",
+            trace.display()
+        );
     }
     if !trace.exists() {
         eprintln!(

@@ -10,12 +10,20 @@
 //! buffers left are flushed and the spool's chunks are merged by number into
 //! `FILE`. A lock or variable is declared (name, creation site) by the first
 //! thread that names it, with a number smaller than any use of it.
+//!
+//! Declarations (locks, variables, their guards, thread names) do not wait
+//! in a buffer: each goes to the spool at once, as a chunk of the
+//! declarations' own stream (`T0`, an id no thread has), before any thread
+//! can record a use of it. A program killed mid-run (SIGKILL, `abort`)
+//! loses at most the last buffered events of its threads, never the
+//! declarations the events that did reach the spool depend on; and a trace
+//! finished from such a spool says that it is incomplete.
 
 use std::cell::RefCell;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -28,6 +36,11 @@ use crate::trace::{lockcheck_format, spool};
 
 /// A buffer is written out when it grows past this.
 const FLUSH_AT: usize = 64 * 1024;
+
+/// The stream declarations are written to the spool in. Thread ids start
+/// at 1, so no thread's chunks are confused with it; its lines still name
+/// the declaring thread.
+const DECLARATIONS: ThreadId = ThreadId(0);
 
 /// The next event's number. Numbers are only compared, never counted, so
 /// gaps (a buffer lost with a killed process) are harmless.
@@ -59,6 +72,9 @@ struct Recorder {
     spool: Mutex<Option<File>>,
     buffers: Mutex<Vec<Arc<Buffer>>>,
     declared: Mutex<Declared>,
+    /// Some thread's lines could not be written: the trace is finished as
+    /// incomplete.
+    lost: AtomicBool,
 }
 
 /// This thread's buffer and what it already knows to be declared.
@@ -102,7 +118,7 @@ impl Known {
 impl Drop for Local {
     fn drop(&mut self) {
         if let Some(rec) = recorder() {
-            rec.flush(&self.buffer, &mut self.buffer.lines.lock());
+            rec.flush(self.buffer.thread, &mut self.buffer.lines.lock());
             rec.buffers.lock().retain(|b| !Arc::ptr_eq(b, &self.buffer));
         }
     }
@@ -140,6 +156,7 @@ fn start() -> Option<Recorder> {
         spool: Mutex::new(Some(spool)),
         buffers: Mutex::new(Vec::new()),
         declared: Mutex::new(Declared::default()),
+        lost: AtomicBool::new(false),
     })
 }
 
@@ -191,14 +208,20 @@ pub(crate) fn finish() {
     for buffer in buffers {
         // A thread is inside its buffer only for a moment; one that is not
         // done within this time is stuck, and its lines are lost.
-        if let Some(mut lines) = buffer.lines.try_lock_for(Duration::from_millis(200)) {
-            rec.flush(&buffer, &mut lines);
+        match buffer.lines.try_lock_for(Duration::from_millis(200)) {
+            Some(mut lines) => rec.flush(buffer.thread, &mut lines),
+            None => rec.lost.store(true, Ordering::Relaxed),
         }
     }
     if rec.spool.lock().take().is_none() {
         return;
     }
-    if let Err(e) = spool::finalize(&rec.spool_path, &rec.out) {
+    let ending = if rec.lost.load(Ordering::Relaxed) {
+        spool::Ending::Cut
+    } else {
+        spool::Ending::Complete
+    };
+    if let Err(e) = spool::finalize(&rec.spool_path, &rec.out, ending) {
         eprintln!(
             "lockcheck: warning: cannot write the trace {}: {e} (the raw recording stays in {})",
             rec.out.display(),
@@ -210,13 +233,14 @@ pub(crate) fn finish() {
 }
 
 impl Recorder {
-    /// Appends `lines` to the spool as one chunk of `buffer`'s thread.
-    fn flush(&self, buffer: &Buffer, lines: &mut Vec<u8>) {
+    /// Appends `lines` to the spool as one chunk of `stream` (a thread, or
+    /// [`DECLARATIONS`]), and empties them.
+    fn flush(&self, stream: ThreadId, lines: &mut Vec<u8>) {
         if lines.is_empty() {
             return;
         }
         let mut chunk = Vec::with_capacity(lines.len() + 32);
-        spool::chunk(&mut chunk, buffer.thread, lines);
+        spool::chunk(&mut chunk, stream, lines);
         lines.clear();
         let mut spool = self.spool.lock();
         let Some(file) = spool.as_mut() else { return };
@@ -225,51 +249,68 @@ impl Recorder {
                 "lockcheck: warning: cannot write the trace's spool {}: {e}; recording stops",
                 self.spool_path.display()
             );
+            self.lost.store(true, Ordering::Relaxed);
             config::stop_recording();
             *spool = None;
         }
     }
 
+    /// Writes declaration lines straight to the spool. Called with the
+    /// declarations' lock held, from taking their numbers to the write:
+    /// the [`DECLARATIONS`] stream's numbers then increase, and every use
+    /// any thread records later has a larger number and reaches the spool
+    /// after them.
+    fn publish(&self, _declared: &Declared, mut lines: Vec<u8>) {
+        self.flush(DECLARATIONS, &mut lines);
+    }
+
     /// Declares `lock` unless some thread did: with the declarations' lock
     /// held, so that every use another thread records comes later.
-    fn declare_lock(&self, known: &mut Known, lines: &mut Vec<u8>, lock: &LockInfo) {
+    fn declare_lock(&self, known: &mut Known, lock: &LockInfo) {
         known.bound();
         if !known.locks.insert(lock.id.0) {
             return;
         }
         let mut declared = self.declared.lock();
         if declared.locks.insert(lock.id.0) {
-            lockcheck_format::write_lock(lines, next_seq(), known.thread, lock);
+            let mut line = Vec::with_capacity(128);
+            lockcheck_format::write_lock(&mut line, next_seq(), known.thread, lock);
+            self.publish(&declared, line);
         }
     }
 
     /// Declares `var` (and its guard) unless some thread did.
-    fn declare_var(
-        &self,
-        known: &mut Known,
-        lines: &mut Vec<u8>,
-        var: &VarInfo,
-        guard: Option<&LockInfo>,
-    ) {
+    fn declare_var(&self, known: &mut Known, var: &VarInfo, guard: Option<&LockInfo>) {
         known.bound();
         if !known.vars.insert(var.id.0) {
             return;
         }
         if let Some(lock) = guard {
-            self.declare_lock(known, lines, lock);
+            self.declare_lock(known, lock);
         }
         let mut declared = self.declared.lock();
         if declared.vars.insert(var.id.0) {
             let thread = known.thread;
-            lockcheck_format::write_var(lines, next_seq(), thread, var);
+            let mut lines = Vec::with_capacity(256);
+            lockcheck_format::write_var(&mut lines, next_seq(), thread, var);
             if let Some(lock) = guard {
                 let event = Event::GuardedBy {
                     var: *var,
                     lock: *lock,
                 };
-                lockcheck_format::write_event(lines, next_seq(), thread, &event);
+                lockcheck_format::write_event(&mut lines, next_seq(), thread, &event);
             }
+            self.publish(&declared, lines);
         }
+    }
+
+    /// Writes a thread's name, which it records before anything else it
+    /// does, straight to the spool like a declaration.
+    fn declare_thread(&self, thread: ThreadId, event: &Event) {
+        let declared = self.declared.lock();
+        let mut line = Vec::with_capacity(64);
+        lockcheck_format::write_event(&mut line, next_seq(), thread, event);
+        self.publish(&declared, line);
     }
 }
 
@@ -306,7 +347,7 @@ pub(crate) fn record(thread: ThreadId, event: &Event, guard: Option<&LockInfo>) 
         let mut lines = buffer.lines.lock();
         write(rec, known, &mut lines, event, guard);
         if lines.len() >= FLUSH_AT {
-            rec.flush(buffer, &mut lines);
+            rec.flush(buffer.thread, &mut lines);
         }
         true
     });
@@ -319,7 +360,7 @@ pub(crate) fn record(thread: ThreadId, event: &Event, guard: Option<&LockInfo>) 
         };
         let mut lines = buffer.lines.lock();
         write(rec, &mut Known::new(thread), &mut lines, event, guard);
-        rec.flush(&buffer, &mut lines);
+        rec.flush(buffer.thread, &mut lines);
     }
 }
 
@@ -360,10 +401,9 @@ fn write(
         | Event::Acquire { lock, .. }
         | Event::Release { lock, .. }
         | Event::ChangeMode { lock, .. }
-        | Event::Wait { lock, .. } => rec.declare_lock(known, lines, lock),
-        Event::Read { var, .. } | Event::Write { var, .. } => {
-            rec.declare_var(known, lines, var, guard)
-        }
+        | Event::Wait { lock, .. } => rec.declare_lock(known, lock),
+        Event::Read { var, .. } | Event::Write { var, .. } => rec.declare_var(known, var, guard),
+        Event::ThreadName { .. } => return rec.declare_thread(known.thread, event),
         _ => {}
     }
     lockcheck_format::write_event(lines, next_seq(), known.thread, event);

@@ -85,7 +85,7 @@ fn open_spool(path: &Path, name: &str) -> Result<EventStream, TraceError> {
     };
     let merged = tempfile::NamedTempFile::new()
         .map_err(|e| whole(format!("cannot make room to finish this recording: {e}")))?;
-    spool::finalize(path, merged.path())
+    spool::finalize(path, merged.path(), spool::Ending::Cut)
         .map_err(|e| whole(format!("cannot finish this recording: {e}")))?;
     // Open before the temporary name goes away with `merged`: the open file
     // stays readable.

@@ -16,8 +16,9 @@ use std::path::Path;
 
 use rustc_hash::FxHashMap;
 
+use super::lockcheck_format::write_event;
 use super::lockcheck_format::{parse_u64, put_u64, HEADER};
-use crate::event::ThreadId;
+use crate::event::{Event, ThreadId};
 
 /// The start of every chunk header line.
 const CHUNK: &[u8] = b"# chunk T";
@@ -52,8 +53,21 @@ pub fn is_spool(head: &[u8]) -> bool {
     head.starts_with(CHUNK)
 }
 
+/// How the recording a spool holds ended.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// The program's exit hook wrote every thread's lines.
+    Complete,
+    /// Lines may be missing: the program was killed before its exit hook
+    /// ran (the spool is finished by `lockcheck run` or `analyze`), or the
+    /// hook could not write some thread's lines. The trace then starts with
+    /// an `incomplete` line ([`crate::event::Event::Incomplete`]).
+    Cut,
+}
+
 /// Merges a spool into a finished trace at `out`: the header, then every
-/// line in seq order.
+/// line in seq order; a [`Ending::Cut`] recording's with an `incomplete`
+/// line first.
 /// Memory: the chunk index (offset, length per chunk) plus one loaded chunk
 /// per thread.
 /// Returns the number of event lines written.
@@ -63,7 +77,7 @@ pub fn is_spool(head: &[u8]) -> bool {
 /// [`io::ErrorKind::InvalidData`] naming its byte offset. The trace is
 /// written to a temporary file beside `out` and renamed onto it, so that a
 /// reader never sees half a trace.
-pub fn finalize(spool: &Path, out: &Path) -> io::Result<u64> {
+pub fn finalize(spool: &Path, out: &Path, ending: Ending) -> io::Result<u64> {
     let mut file = File::open(spool)?;
     let threads = index(&mut file)?;
     let dir = match out.parent() {
@@ -74,6 +88,13 @@ pub fn finalize(spool: &Path, out: &Path) -> io::Result<u64> {
     let mut writer = BufWriter::new(temp);
     writer.write_all(HEADER.as_bytes())?;
     writer.write_all(b"\n")?;
+    if ending == Ending::Cut {
+        // Seq 0, before every recorded line (the recorder numbers from 1):
+        // a reader knows from the start what it reads.
+        let mut line = Vec::new();
+        write_event(&mut line, 0, ThreadId(0), &Event::Incomplete);
+        writer.write_all(&line)?;
+    }
     let written = merge(&mut file, threads, &mut writer)?;
     let temp = writer.into_inner().map_err(|e| e.into_error())?;
     temp.persist(out).map_err(|e| e.error)?;
@@ -253,7 +274,6 @@ fn merge(file: &mut File, threads: Vec<VecDeque<Span>>, out: &mut impl Write) ->
             heap.push(Reverse((next, slot)));
         }
     }
-    out.flush()?;
     Ok(written)
 }
 
@@ -290,7 +310,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (input, output) = (dir.path().join("spool"), dir.path().join("t.lct"));
         std::fs::write(&input, spool).unwrap();
-        let n = finalize(&input, &output);
+        let n = finalize(&input, &output, Ending::Complete);
         let text = std::fs::read_to_string(&output).unwrap_or_default();
         (n, text)
     }

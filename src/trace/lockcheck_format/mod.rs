@@ -54,11 +54,12 @@ mod op {
     pub const END: &[u8] = b"end";
     pub const DROP_LOCK: &[u8] = b"drop-lock";
     pub const DROP_VAR: &[u8] = b"drop-var";
+    pub const INCOMPLETE: &[u8] = b"incomplete";
 }
 
 /// The ops a line may have, as listed in messages about an unknown one.
 const OPS: &str =
-    "lock, var, thread, guard, req, acq, rel, mode, r, w, spawn, join, notify, wait, send, recv, end, drop-lock, drop-var";
+    "lock, var, thread, guard, req, acq, rel, mode, r, w, spawn, join, notify, wait, send, recv, end, drop-lock, drop-var, incomplete";
 
 /// The whole line an op takes, for messages about a missing or extra field.
 fn usage(name: &[u8]) -> &'static str {
@@ -81,6 +82,7 @@ fn usage(name: &[u8]) -> &'static str {
         op::RECEIVE => "<seq> T<thread> recv M<id> <site>",
         op::DROP_LOCK => "<seq> T<thread> drop-lock L<id>",
         op::DROP_VAR => "<seq> T<thread> drop-var V<id>",
+        op::INCOMPLETE => "<seq> T0 incomplete",
         _ => "<seq> T<thread> end",
     }
 }

@@ -277,6 +277,7 @@ impl Decoder {
                 self.declared.locks.remove(&lock.id.0);
                 return Ok(Some(Event::LockDropped { thread, lock }));
             }
+            op::INCOMPLETE => Event::Incomplete,
             op::DROP_VAR => {
                 let var = line.var()?;
                 line.finish()?;

@@ -137,6 +137,7 @@ pub fn write_event(out: &mut Vec<u8>, seq: u64, thread: ThreadId, event: &Event)
             .id(MESSAGE_ID, *message)
             .site(site),
         Event::End { thread } => start(out, seq, *thread, op::END),
+        Event::Incomplete => start(out, seq, thread, op::INCOMPLETE),
         Event::LockDropped { thread, lock } => {
             start(out, seq, *thread, op::DROP_LOCK).id(LOCK_ID, lock.id.0)
         }
