@@ -1,9 +1,11 @@
 //! The event model: the one contract between instrumentation, trace readers,
 //! detectors and reports.
 //!
-//! Everything here is small and `Copy`, so that the live runtime can keep it in
-//! thread-local stacks without allocating, and a trace reader can build the same
-//! values from text.
+//! Everything here is small, and `Copy` or cheap to clone without
+//! allocating (a lock's or variable's [`Name`] is static in the live
+//! runtime, shared in a trace's), so that the live runtime can keep it in
+//! thread-local stacks, and a trace reader can build the same values from
+//! text.
 
 use std::fmt;
 use std::panic::Location;
@@ -139,15 +141,86 @@ impl AcquireMode {
     }
 }
 
+/// The name of a lock or variable.
+///
+/// Names code gives (`Mutex::named("fork")`, or interned by `with_name`)
+/// are static; names read from a trace are shared, and go away with the
+/// last lock, variable or detector state that has them, so that an
+/// analysis's memory follows the live locks and variables, not every name
+/// the trace ever declared.
+///
+/// ```
+/// use lockcheck::event::Name;
+/// let a = Name::from("fork");
+/// let b = Name::shared("fork");
+/// assert_eq!(a, b);
+/// assert_eq!(&*b, "fork");
+/// ```
+#[derive(Clone, Debug)]
+pub enum Name {
+    /// A name that lives as long as the program.
+    Static(&'static str),
+    /// A name read from a trace.
+    Shared(std::sync::Arc<str>),
+}
+
+impl Name {
+    /// A shared copy of `name`.
+    pub fn shared(name: &str) -> Name {
+        Name::Shared(std::sync::Arc::from(name))
+    }
+
+    /// The name's text.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Name::Static(s) => s,
+            Name::Shared(s) => s,
+        }
+    }
+}
+
+impl From<&'static str> for Name {
+    fn from(name: &'static str) -> Name {
+        Name::Static(name)
+    }
+}
+
+impl std::ops::Deref for Name {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq for Name {
+    fn eq(&self, other: &Name) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Name {}
+
+impl std::hash::Hash for Name {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state)
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self)
+    }
+}
+
 /// A lock as the detectors see it: identity, kind, and how a person knows it.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LockInfo {
     /// The instance.
     pub id: LockId,
     /// Mutex, rwlock or reentrant mutex.
     pub kind: LockKind,
     /// The name given with `named`/`with_name`, if any.
-    pub name: Option<&'static str>,
+    pub name: Option<Name>,
     /// Where the lock was created.
     pub created: Site,
 }
@@ -157,7 +230,7 @@ impl LockInfo {
     /// Locks of one class are one node when order is checked on classes
     /// (lockdep's view), so that forks made in one loop form one class.
     pub fn class_key(&self) -> u64 {
-        match self.name {
+        match &self.name {
             Some(name) => fnv1a(name.as_bytes(), 0x6e61_6d65),
             None => {
                 let h = fnv1a(self.created.file.as_bytes(), 0x7369_7465);
@@ -190,7 +263,7 @@ pub struct ThreadInfo {
 }
 
 /// One lock a thread holds: which, in what mode, acquired where.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HeldLock {
     /// The lock.
     pub lock: LockInfo,
@@ -217,12 +290,12 @@ pub enum Attempt {
 pub struct VarId(pub u64);
 
 /// A shared variable as the detectors see it.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VarInfo {
     /// The variable.
     pub id: VarId,
     /// The name given with `named`, if any.
-    pub name: Option<&'static str>,
+    pub name: Option<Name>,
     /// Where it was created.
     pub created: Site,
 }

@@ -146,7 +146,7 @@ impl From<&event::LockInfo> for LockRef {
         LockRef {
             id: l.id.0,
             kind: l.kind,
-            name: l.name.map(str::to_owned),
+            name: l.name.as_deref().map(str::to_owned),
             created: l.created.into(),
         }
     }
@@ -249,7 +249,7 @@ impl From<&event::VarInfo> for VarRef {
     fn from(v: &event::VarInfo) -> Self {
         VarRef {
             id: v.id.0,
-            name: v.name.map(str::to_owned),
+            name: v.name.as_deref().map(str::to_owned),
             created: v.created.into(),
         }
     }

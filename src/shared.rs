@@ -9,7 +9,7 @@ use crate::detect::findings;
 use crate::detect::lockset::LocksetShadow;
 use crate::detect::race::{Access, HeldSummary, Race, VarShadow, HELD_IN_REPORT};
 use crate::detect::vector_clock::Epoch;
-use crate::event::{AccessKind, Event, LockInfo, Site, ThreadId, VarId, VarInfo};
+use crate::event::{AccessKind, Event, LockInfo, Name, Site, ThreadId, VarId, VarInfo};
 use crate::finding::ThreadRef;
 use crate::runtime::capture;
 use crate::runtime::config;
@@ -77,7 +77,7 @@ impl<T> Shared<T> {
         Shared {
             var: Identity(VarInfo {
                 id: VarId(NEXT_VAR.fetch_add(1, Relaxed)),
-                name,
+                name: name.map(Name::Static),
                 created: Site::caller(),
             }),
             guard: None,
@@ -159,8 +159,8 @@ impl<T> Shared<T> {
     }
 
     /// The name given at creation, if any.
-    pub fn name(&self) -> Option<&'static str> {
-        self.var.name
+    pub fn name(&self) -> Option<&str> {
+        self.var.name.as_deref()
     }
 
     #[track_caller]
@@ -266,7 +266,7 @@ impl<T> Shared<T> {
         let Some(thread) = with_thread(|t| t.id()) else {
             return;
         };
-        let event = Event::access(kind, thread, *self.var, Site::from(site), update);
+        let event = Event::access(kind, thread, self.var.clone(), Site::from(site), update);
         recorder::record(thread, &event, self.guard.as_ref());
     }
 
@@ -294,7 +294,7 @@ impl std::ops::Deref for Identity {
 impl Drop for Identity {
     fn drop(&mut self) {
         if recorder::on() {
-            let var = self.0;
+            let var = self.0.clone();
             recorder::record_here(|thread| Event::VarDropped { thread, var });
         }
     }
@@ -397,8 +397,8 @@ impl<T: Default> Default for Shared<T> {
 impl<T: fmt::Debug> fmt::Debug for Shared<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Shared");
-        if let Some(name) = self.var.name {
-            d.field("name", &name);
+        if let Some(name) = &self.var.name {
+            d.field("name", &name.as_str());
         }
         d.field("value", &self.slot.lock().value).finish()
     }

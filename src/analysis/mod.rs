@@ -223,8 +223,8 @@ impl Analyzer {
             Event::GuardedBy { var, lock } => {
                 self.vars
                     .entry(var.id)
-                    .or_insert_with(|| VarTrack::new(*var))
-                    .guard = Some(Box::new(*lock));
+                    .or_insert_with(|| VarTrack::new(var.clone()))
+                    .guard = Some(Box::new(lock.clone()));
             }
             Event::ChangeMode {
                 thread,
@@ -290,7 +290,7 @@ impl Analyzer {
     fn request(&mut self, thread: ThreadId, lock: &LockInfo, mode: AcquireMode, site: Site) {
         self.validate(thread, lock, mode, site);
         let t = self.threads.get_mut(thread);
-        t.pending = Some((*lock, mode, site));
+        t.pending = Some((lock.clone(), mode, site));
         let own_reads = t
             .held
             .iter()
@@ -305,7 +305,7 @@ impl Analyzer {
         }
         let waiter = Waiter {
             thread: t.info.clone(),
-            lock: *lock,
+            lock: lock.clone(),
             mode,
             site,
             held: t.held.clone(),
@@ -339,7 +339,7 @@ impl Analyzer {
                 t.held.remove(i)
             }
             None => HeldLock {
-                lock: *lock,
+                lock: lock.clone(),
                 mode: AcquireMode::Exclusive,
                 site,
             },
@@ -360,7 +360,11 @@ impl Analyzer {
     /// own acquire of it (which restores every hold) or anything else.
     /// Returns true when `event` is that acquire, consumed here.
     fn settle_wait(&mut self, thread: ThreadId, event: &Event) -> bool {
-        let Some((held, count, condition)) = self.threads.get(thread).and_then(|t| t.rewait) else {
+        let Some((held, count, condition)) = self
+            .threads
+            .get(thread)
+            .and_then(|t| t.rewait.clone().clone())
+        else {
             return false;
         };
         let is_acquire = match event {
@@ -432,7 +436,7 @@ impl Analyzer {
         }
         let t = self.threads.get_mut(thread);
         let new = HeldLock {
-            lock: *lock,
+            lock: lock.clone(),
             mode,
             site,
         };
@@ -483,7 +487,7 @@ impl Analyzer {
             return;
         }
         let new = HeldLock {
-            lock: *lock,
+            lock: lock.clone(),
             mode,
             site,
         };
@@ -597,14 +601,14 @@ impl Analyzer {
         let v = self
             .vars
             .entry(var.id)
-            .or_insert_with(|| VarTrack::new(*var));
+            .or_insert_with(|| VarTrack::new(var.clone()));
         let record = |t: &ThreadTrack| Access {
             thread,
             // A trace's thread ids are never reused: each is its own slot.
             slot: thread.0,
             kind,
             site,
-            held: HeldSummary::new(t.held.iter().copied()),
+            held: HeldSummary::new(t.held.iter().cloned()),
             in_update: update,
         };
         if let Some(guard) = &v.guard {
@@ -666,7 +670,7 @@ impl Analyzer {
         waiting.sort_by_key(|t| t.info.id);
         let mut deadlocks = Vec::new();
         for t in waiting {
-            let Some((lock, mode, site)) = t.pending else {
+            let Some((lock, mode, site)) = t.pending.clone() else {
                 continue;
             };
             let waiter = Waiter {

@@ -319,7 +319,10 @@ impl LockOrderGraph {
                             backtrace: bt,
                             // A gate is a third lock: with one held, none.
                             gates: if held.len() > 1 {
-                                held.iter().filter(|g| is_gate(g)).map(|g| g.lock).collect()
+                                held.iter()
+                                    .filter(|g| is_gate(g))
+                                    .map(|g| g.lock.clone().clone())
+                                    .collect()
                             } else {
                                 Vec::new()
                             },
@@ -468,7 +471,7 @@ impl LockOrderGraph {
             return ix;
         }
         let ix = self.graph.add_node(Node {
-            lock: *lock,
+            lock: lock.clone(),
             alive: true,
             owned,
         });
@@ -535,8 +538,8 @@ impl LockOrderGraph {
         let (a, b) = self.graph.edge_endpoints(e).expect("edge index is live");
         let d = &self.graph[e];
         CycleEdge {
-            from: self.graph[a].lock,
-            to: self.graph[b].lock,
+            from: self.graph[a].lock.clone(),
+            to: self.graph[b].lock.clone(),
             from_site: d.from_site,
             to_site: d.to_site,
             held_mode: d.held_mode,
@@ -635,7 +638,7 @@ impl LockOrderGraph {
                         .iter()
                         .all(|e| self.graph[*e].gates.iter().any(|h| h.id == g.id))
             })
-            .copied();
+            .cloned();
         let thread = first.thread.id;
         let single_thread = edges.iter().all(|e| {
             let d = &self.graph[*e];
@@ -812,7 +815,7 @@ mod tests {
         acquire(&mut g, 2, &[ex(9)], ex(2));
         let cycles = acquire(&mut g, 2, &[ex(9), ex(2)], ex(1));
         assert_eq!(cycles.len(), 1);
-        assert_eq!(cycles[0].guard.map(|l| l.id), Some(LockId(9)));
+        assert_eq!(cycles[0].guard.as_ref().map(|l| l.id), Some(LockId(9)));
         // The same edge without the gate: the cycle is now a real hazard.
         let cycles = acquire(&mut g, 3, &[ex(2)], ex(1));
         assert_eq!(cycles.len(), 1);
@@ -823,7 +826,7 @@ mod tests {
     fn a_gate_held_for_reading_guards_nothing() {
         let mut g = LockOrderGraph::default();
         let r9 = held(9, AcquireMode::Read);
-        acquire(&mut g, 1, &[r9, ex(1)], ex(2));
+        acquire(&mut g, 1, &[r9.clone(), ex(1)], ex(2));
         let cycles = acquire(&mut g, 2, &[r9, ex(2)], ex(1));
         assert!(cycles[0].guard.is_none());
     }
@@ -934,7 +937,7 @@ mod tests {
         let mut g = LockOrderGraph::new(OrderGranularity::Class);
         let fork = |id: u64| HeldLock {
             lock: LockInfo {
-                name: Some("fork"),
+                name: Some("fork".into()),
                 ..lock(id)
             },
             mode: AcquireMode::Exclusive,

@@ -23,7 +23,7 @@ pub enum SelfConflict {
 /// use lockcheck::detect::self_deadlock::{check, SelfConflict};
 /// use lockcheck::event::*;
 /// let lock = LockInfo { id: LockId(1), kind: LockKind::Mutex, name: None, created: Site::caller() };
-/// let held = [HeldLock { lock, mode: AcquireMode::Exclusive, site: Site::caller() }];
+/// let held = [HeldLock { lock: lock.clone(), mode: AcquireMode::Exclusive, site: Site::caller() }];
 /// assert_eq!(check(&held, &lock, AcquireMode::Exclusive).map(|c| c.0), Some(SelfConflict::Certain));
 /// ```
 pub fn check<'a>(
@@ -75,7 +75,7 @@ mod tests {
     fn verdict(kind: LockKind, held: AcquireMode, asked: AcquireMode) -> Option<SelfConflict> {
         let l = lock(kind);
         let h = [HeldLock {
-            lock: l,
+            lock: l.clone(),
             mode: held,
             site: Site::caller(),
         }];
@@ -139,7 +139,10 @@ mod tests {
     #[test]
     fn other_locks_do_not_count() {
         let l = lock(LockKind::Mutex);
-        let other = LockInfo { id: LockId(8), ..l };
+        let other = LockInfo {
+            id: LockId(8),
+            ..l.clone()
+        };
         let h = [HeldLock {
             lock: other,
             mode: Exclusive,
@@ -152,7 +155,7 @@ mod tests {
     fn upgrade_waits_for_own_reads() {
         let l = lock(LockKind::RwLock);
         let h = [HeldLock {
-            lock: l,
+            lock: l.clone(),
             mode: Read,
             site: Site::caller(),
         }];

@@ -680,7 +680,7 @@ fn validate(
             }
         }
         let new = HeldLock {
-            lock: *lock,
+            lock: lock.clone(),
             mode,
             site,
         };
@@ -801,7 +801,7 @@ fn enter_wait(
     let id = thread.id;
     let waiter = Waiter {
         thread,
-        lock: *lock,
+        lock: lock.clone(),
         mode,
         site,
         held,

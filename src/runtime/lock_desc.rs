@@ -10,7 +10,7 @@ use std::panic::Location;
 
 use rustc_hash::FxHashMap;
 
-use crate::event::{LockId, LockInfo, LockKind, Site};
+use crate::event::{LockId, LockInfo, LockKind, Name, Site};
 
 /// A lock's kind, name and creation site.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -26,7 +26,7 @@ impl LockDesc {
         LockInfo {
             id,
             kind: self.kind,
-            name: self.name,
+            name: self.name.map(Name::Static),
             created: Site::from(self.created),
         }
     }

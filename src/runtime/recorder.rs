@@ -295,8 +295,8 @@ impl Recorder {
             lockcheck_format::write_var(&mut lines, next_seq(), thread, var);
             if let Some(lock) = guard {
                 let event = Event::GuardedBy {
-                    var: *var,
-                    lock: *lock,
+                    var: var.clone(),
+                    lock: lock.clone(),
                 };
                 lockcheck_format::write_event(&mut lines, next_seq(), thread, &event);
             }

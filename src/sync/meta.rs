@@ -226,6 +226,11 @@ impl LockMeta {
         self.created
     }
 
+    /// The name given at creation, if any.
+    pub(crate) fn name(&self) -> Option<&'static str> {
+        self.name
+    }
+
     /// The lock as the detectors see it.
     #[inline]
     pub(crate) fn info(&self) -> LockInfo {

@@ -58,7 +58,7 @@ macro_rules! lock_basics {
 
             /// The name given at creation, if any.
             pub fn name(&self) -> Option<&'static str> {
-                self.meta.info().name
+                self.meta.name()
             }
 
             /// The value, through a unique borrow: no locking needed.

@@ -19,8 +19,8 @@ use super::intern::intern;
 use super::lines::{Place, TraceLines};
 use super::TraceError;
 use crate::event::{
-    AccessKind, AcquireMode, Attempt, Event, LockId, LockInfo, LockKind, Site, ThreadId, VarId,
-    VarInfo,
+    AccessKind, AcquireMode, Attempt, Event, LockId, LockInfo, LockKind, Name, Site, ThreadId,
+    VarId, VarInfo,
 };
 
 /// Reads STD events one line at a time (memory: the names seen, not the
@@ -96,28 +96,30 @@ impl Decoder {
 
     fn lock(&mut self, name: &str, site: Site) -> LockInfo {
         if let Some(lock) = self.locks.get(name) {
-            return *lock;
+            return lock.clone();
         }
         let lock = LockInfo {
             id: LockId(self.locks.len() as u64 + 1),
             kind: LockKind::ReentrantMutex,
-            name: Some(intern(name)),
+            // STD has no drop events: a lock or variable lives to the end, and its
+            // name with it (static names clone for free on every event).
+            name: Some(Name::Static(intern(name))),
             created: site,
         };
-        self.locks.insert(name.to_owned(), lock);
+        self.locks.insert(name.to_owned(), lock.clone());
         lock
     }
 
     fn var(&mut self, name: &str, site: Site) -> VarInfo {
         if let Some(var) = self.vars.get(name) {
-            return *var;
+            return var.clone();
         }
         let var = VarInfo {
             id: VarId(self.vars.len() as u64 + 1),
-            name: Some(intern(name)),
+            name: Some(Name::Static(intern(name))),
             created: site,
         };
-        self.vars.insert(name.to_owned(), var);
+        self.vars.insert(name.to_owned(), var.clone());
         var
     }
 
@@ -198,8 +200,8 @@ impl Decoder {
                 let lock = self.lock(target, site);
                 Event::Wait {
                     thread,
-                    lock,
                     condition: lock.id,
+                    lock,
                     site,
                 }
             }

@@ -82,7 +82,7 @@ fn usage(name: &[u8]) -> &'static str {
         op::RECEIVE => "<seq> T<thread> recv M<id> <site>",
         op::DROP_LOCK => "<seq> T<thread> drop-lock L<id>",
         op::DROP_VAR => "<seq> T<thread> drop-var V<id>",
-        op::INCOMPLETE => "<seq> T0 incomplete",
+        op::INCOMPLETE => "<seq> T<thread> incomplete",
         _ => "<seq> T<thread> end",
     }
 }
@@ -355,7 +355,7 @@ fn show(field: &[u8]) -> String {
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
-    use crate::event::{Event, LockId, LockInfo, ThreadId, VarId, VarInfo};
+    use crate::event::{Event, LockId, LockInfo, Name, ThreadId, VarId, VarInfo};
     use crate::trace::TraceError;
 
     pub(super) fn site(file: &'static str, line: u32, column: u32) -> Site {
@@ -371,7 +371,7 @@ pub(super) mod tests {
         LockInfo {
             id: LockId(id),
             kind,
-            name,
+            name: name.map(Name::Static),
             created: site(file, 3, 9),
         }
     }
@@ -394,7 +394,7 @@ pub(super) mod tests {
         let re = lock(3, LockKind::ReentrantMutex, Some(""), "");
         let var = VarInfo {
             id: VarId(7),
-            name: Some("counter\tn\n"),
+            name: Some("counter\tn\n".into()),
             created: site("src/a:b.rs", 4, 2),
         };
         let anon = VarInfo {
@@ -408,60 +408,63 @@ pub(super) mod tests {
                 thread: t2,
                 name: "worker \"2\"".into(),
             },
-            Event::GuardedBy { var, lock: fork },
+            Event::GuardedBy {
+                var: var.clone(),
+                lock: fork.clone(),
+            },
             Event::Request {
                 thread: t1,
-                lock: rw,
+                lock: rw.clone(),
                 mode: AcquireMode::RecursiveRead,
                 site: s,
             },
             Event::Acquire {
                 thread: t1,
-                lock: rw,
+                lock: rw.clone(),
                 mode: AcquireMode::Upgradable,
                 attempt: Attempt::Try,
                 site: site("src/with space.rs", 1, 2),
             },
             Event::ChangeMode {
                 thread: t1,
-                lock: rw,
+                lock: rw.clone(),
                 from: AcquireMode::Upgradable,
                 to: AcquireMode::Exclusive,
                 site: s,
             },
             Event::Acquire {
                 thread: t1,
-                lock: re,
+                lock: re.clone(),
                 mode: AcquireMode::Read,
                 attempt: Attempt::Blocking,
                 site: s,
             },
             Event::Release {
                 thread: t1,
-                lock: re,
+                lock: re.clone(),
                 site: s,
             },
             Event::Read {
                 thread: t2,
-                var,
+                var: var.clone(),
                 site: s,
                 update: true,
             },
             Event::Write {
                 thread: t2,
-                var: anon,
+                var: anon.clone(),
                 site: s,
                 update: false,
             },
             Event::Read {
                 thread: t2,
-                var: anon,
+                var: anon.clone(),
                 site: s,
                 update: false,
             },
             Event::Write {
                 thread: t2,
-                var,
+                var: var.clone(),
                 site: s,
                 update: true,
             },
@@ -477,7 +480,7 @@ pub(super) mod tests {
             },
             Event::Wait {
                 thread: t2,
-                lock: fork,
+                lock: fork.clone(),
                 condition: LockId(99),
                 site: s,
             },
@@ -500,21 +503,21 @@ pub(super) mod tests {
             // Last: after them, the dropped ones are no longer declared.
             Event::VarDropped {
                 thread: t1,
-                var: anon,
+                var: anon.clone(),
             },
             Event::LockDropped {
                 thread: t2,
-                lock: re,
+                lock: re.clone(),
             },
         ];
         let mut out = HEADER.as_bytes().to_vec();
         out.push(b'\n');
         let mut seq = 0;
-        for l in [fork, rw, re] {
+        for l in [fork.clone(), rw.clone(), re.clone()] {
             seq += 1;
             write_lock(&mut out, seq, t1, &l);
         }
-        for v in [var, anon] {
+        for v in [var.clone(), anon.clone()] {
             seq += 1;
             write_var(&mut out, seq, t1, &v);
         }

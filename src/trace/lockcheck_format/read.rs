@@ -8,7 +8,7 @@ use super::{
     closing_quote, decode_file, decode_name, op, parse_u64, show, split_site, usage, IdField, Word,
     CHILD_ID, CONDITION_ID, HEADER, LOCK_ID, MESSAGE_ID, OPS, THREAD_ID, UPDATE, VAR_ID,
 };
-use crate::event::{AccessKind, Event, LockId, LockInfo, Site, ThreadId, VarId, VarInfo};
+use crate::event::{AccessKind, Event, LockId, LockInfo, Name, Site, ThreadId, VarId, VarInfo};
 use crate::trace::intern::intern;
 use crate::trace::lines::TraceLines;
 use crate::trace::TraceError;
@@ -195,7 +195,10 @@ impl Decoder {
                 };
                 Event::ThreadName {
                     thread,
-                    name: name.into(),
+                    name: match name {
+                        Name::Shared(name) => name,
+                        Name::Static(name) => name.into(),
+                    },
                 }
             }
             op::GUARD => Event::GuardedBy {
@@ -371,10 +374,11 @@ impl<'a> Line<'a, '_> {
         })
     }
 
-    /// A name field, interned (`None` for `-`).
-    fn name(&mut self) -> Result<Option<&'static str>, String> {
+    /// A name field (`None` for `-`), shared by whatever keeps it: it goes
+    /// away with the lock or variable it names.
+    fn name(&mut self) -> Result<Option<Name>, String> {
         let name = decode_name(self.field("name")?)?;
-        Ok(name.map(|name| intern(&name)))
+        Ok(name.map(|name| Name::shared(&name)))
     }
 
     /// The site of an event.
@@ -392,7 +396,7 @@ impl<'a> Line<'a, '_> {
     /// A lock id, resolved to the lock an earlier line declared.
     fn lock(&mut self) -> Result<LockInfo, String> {
         let id = self.id(LOCK_ID)?;
-        self.declared.locks.get(&id).copied().ok_or_else(|| {
+        self.declared.locks.get(&id).cloned().ok_or_else(|| {
             format!("L{id} used before its declaration (no `lock L{id} …` line earlier)")
         })
     }
@@ -400,7 +404,7 @@ impl<'a> Line<'a, '_> {
     /// A variable id, resolved to the variable an earlier line declared.
     fn var(&mut self) -> Result<VarInfo, String> {
         let id = self.id(VAR_ID)?;
-        self.declared.vars.get(&id).copied().ok_or_else(|| {
+        self.declared.vars.get(&id).cloned().ok_or_else(|| {
             format!("V{id} used before its declaration (no `var V{id} …` line earlier)")
         })
     }

@@ -16,7 +16,7 @@ pub fn write_lock(out: &mut Vec<u8>, seq: u64, thread: ThreadId, lock: &LockInfo
         .id(LOCK_ID, lock.id.0)
         .word(lock.kind)
         .site(&lock.created)
-        .name(lock.name)
+        .name(lock.name.as_deref())
         .end();
 }
 
@@ -25,7 +25,7 @@ pub fn write_var(out: &mut Vec<u8>, seq: u64, thread: ThreadId, var: &VarInfo) {
     start(out, seq, thread, op::VAR)
         .id(VAR_ID, var.id.0)
         .site(&var.created)
-        .name(var.name)
+        .name(var.name.as_deref())
         .end();
 }
 
