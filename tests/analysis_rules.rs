@@ -208,6 +208,30 @@ fn lockcheck_analyze_reports_a_release_of_a_lock_not_held() {
     assert_eq!(code, 1);
 }
 
+/// A lock-misuse says the trace is inconsistent, but the analysis goes on:
+/// a race after both kinds of misuse is still found.
+#[test]
+fn the_analysis_goes_on_after_a_lock_misuse() {
+    let body = "10 T1 acq L1 exclusive blocking a.rs:10:1
+11 T2 acq L1 exclusive blocking a.rs:11:1
+12 T2 rel L1 a.rs:11:1
+13 T1 rel L1 a.rs:10:1
+14 T2 rel L1 a.rs:14:1
+15 T1 w V1 a.rs:15:1
+16 T2 w V1 a.rs:16:1
+";
+    let found = analyse(&trace(body), false);
+    assert_eq!(
+        kinds(&found),
+        [
+            FindingKind::LockMisuse,
+            FindingKind::LockMisuse,
+            FindingKind::DataRace
+        ],
+        "{found:#?}"
+    );
+}
+
 // --- the lockset check: a write counts only exclusive holds ---------------
 
 /// The worker, then (after the worker was joined) a second thread, each
