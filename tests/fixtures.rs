@@ -1,7 +1,9 @@
 //! Every fixture program runs through `lockcheck run --format json`, and its
 //! findings must match the verdict in its header and name every line marked
 //! `// <- reported`. A few fixtures also get checks of the details their
-//! lesson is about (the 5-cycle, the gate, the merged deadlock).
+//! lesson is about (the 5-cycle, the gate, the merged deadlock). And
+//! `lockcheck fixtures`, the command that prints the table, runs end to end:
+//! on this checkout, and on fixtures made to disagree with their headers.
 
 use std::path::Path;
 use std::process::Command;
