@@ -1,7 +1,9 @@
 //! Every fixture program runs through `lockcheck run --format json`, and its
 //! findings must match the verdict in its header and name every line marked
 //! `// <- reported`. A few fixtures also get checks of the details their
-//! lesson is about (the 5-cycle, the gate, the merged deadlock).
+//! lesson is about (the 5-cycle, the gate, the merged deadlock). And
+//! `lockcheck fixtures`, the command that prints the table, runs end to end:
+//! on this checkout, and on fixtures made to disagree with their headers.
 
 use std::path::Path;
 use std::process::Command;
@@ -208,4 +210,179 @@ fn lockcheck_off_in_the_environment_turns_checking_off() {
         let text = std::fs::read_to_string(report.path()).expect("report");
         assert_eq!(text.lines().count(), expected, "LOCKCHECK=off: {off}");
     }
+}
+
+// --- `lockcheck fixtures`, the README's first command -----------------------
+
+/// The cells of one row of the `lockcheck fixtures` table (columns are
+/// separated by two spaces or more, and no cell holds two spaces).
+fn cells(row: &str) -> Vec<&str> {
+    row.split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect()
+}
+
+/// `lockcheck fixtures --manifest-path <this checkout> <names>`, with
+/// `env` set, from `dir`: exit status, stdout, stderr.
+fn fixtures_command(names: &[&str], env: &[(&str, &str)], dir: &Path) -> (i32, String, String) {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_lockcheck"))
+        .arg("fixtures")
+        .arg("--manifest-path")
+        .arg(&manifest)
+        .args(names)
+        .envs(env.iter().copied())
+        .current_dir(dir)
+        .output()
+        .expect("run lockcheck fixtures");
+    (
+        out.status.code().expect("lockcheck exits, not killed"),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The whole command as the README gives it: it builds the examples (with
+/// the cargo that runs this test: `cargo test` has built them already, so
+/// the build finds them fresh), runs every fixture and prints one row each,
+/// all agreeing, and exits 0.
+#[test]
+fn lockcheck_fixtures_prints_a_row_per_fixture_and_exits_0_when_all_agree() {
+    let specs = specs();
+    let (code, stdout, stderr) = fixtures_command(&[], &[], Path::new(env!("CARGO_MANIFEST_DIR")));
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(
+        stderr.contains("lockcheck: building the fixtures (cargo build --examples)"),
+        "stderr:\n{stderr}"
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        cells(lines[0]),
+        ["fixture", "lesson", "expected", "found", "agree"],
+        "{stdout}"
+    );
+    assert!(lines[1].chars().all(|c| c == '-' || c == ' '), "{stdout}");
+    let rows = &lines[2..2 + specs.len()];
+    for (spec, row) in specs.iter().zip(rows) {
+        let cells = cells(row);
+        assert_eq!(cells.len(), 5, "{row}");
+        assert_eq!(
+            cells[0], spec.name,
+            "rows in the fixtures' order:\n{stdout}"
+        );
+        assert_eq!(cells[1], spec.lesson, "{row}");
+        let expected = spec.expected.to_string();
+        assert_eq!(cells[2], expected, "{row}");
+        let found = if spec.runs > 1 {
+            format!("{expected} (every run of {})", spec.runs)
+        } else {
+            expected
+        };
+        assert_eq!(cells[3], found, "{row}");
+        assert_eq!(cells[4], "yes", "{row}");
+    }
+    assert_eq!(
+        &lines[2 + specs.len()..],
+        [
+            "",
+            &format!(
+                "all {} fixtures agree with their expected verdicts",
+                specs.len()
+            )
+        ],
+        "{stdout}"
+    );
+}
+
+/// The near miss: fixtures whose programs do not do what their headers
+/// say. A stand-in for cargo reports another fixture's executable under a
+/// fixture's name: `counter_locked` (expects clean) runs `counter_race`,
+/// and `rwlock_read_guard_write` (expects a data race on its marked lines)
+/// runs `counter_race`'s race, on other lines. Both rows disagree, the
+/// honest one beside them agrees, and the command exits 1.
+#[test]
+fn lockcheck_fixtures_fails_when_a_fixture_disagrees_with_its_header() {
+    let built = |name: &str| common::fixture_exe(name).display().to_string();
+    let artifact = |name: &str, exe: String| {
+        serde_json::json!({
+            "reason": "compiler-artifact",
+            "target": { "kind": ["example"], "name": name },
+            "executable": exe,
+        })
+        .to_string()
+    };
+    let cargo_output = [
+        artifact("counter_locked", built("counter_race")),
+        artifact("rwlock_read_guard_write", built("counter_race")),
+        artifact("mutex_reacquire", built("mutex_reacquire")),
+    ]
+    .join("\n");
+    let dir = stand_in_cargo("printf '%s\\n' \"$CARGO_OUTPUT\"\n");
+    let (code, stdout, stderr) = fixtures_command(
+        &[
+            "counter_locked",
+            "rwlock_read_guard_write",
+            "mutex_reacquire",
+        ],
+        &[("CARGO", "sh"), ("CARGO_OUTPUT", &cargo_output)],
+        dir.path(),
+    );
+    assert_eq!(code, 1, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let row = |name: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .map(cells)
+            .unwrap_or_else(|| panic!("no row for {name}:\n{stdout}"))
+    };
+    let locked = row("counter_locked");
+    assert_eq!(
+        locked[2..],
+        ["clean", "data-race (not every run of 20)", "NO"]
+    );
+    let read_guard = row("rwlock_read_guard_write");
+    assert_eq!(read_guard[2], "data-race");
+    assert!(
+        read_guard[3].starts_with("data-race (line ") && read_guard[3].contains("not named)"),
+        "the marked lines are not named: {read_guard:?}"
+    );
+    assert_eq!(read_guard[4], "NO");
+    let honest = row("mutex_reacquire");
+    assert_eq!(honest[2..], ["self-deadlock", "self-deadlock", "yes"]);
+    assert!(
+        stdout.trim_end().ends_with("2 of 3 fixtures disagree"),
+        "{stdout}"
+    );
+}
+
+/// A build that fails is lockcheck's own error (exit 2, one line naming
+/// the manifest), not a table.
+#[test]
+fn lockcheck_fixtures_exits_2_when_the_build_fails() {
+    let dir = stand_in_cargo("exit 101\n");
+    let (code, stdout, stderr) =
+        fixtures_command(&["mutex_reacquire"], &[("CARGO", "sh")], dir.path());
+    assert_eq!(code, 2, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_eq!(stdout, "", "no table");
+    let error = stderr
+        .lines()
+        .find(|l| l.starts_with("lockcheck: error:"))
+        .unwrap_or_else(|| panic!("no error line:\n{stderr}"));
+    assert!(
+        error.contains("Cargo.toml: building the fixtures failed"),
+        "{error}"
+    );
+}
+
+/// A directory holding a stand-in for cargo: `lockcheck fixtures` runs
+/// `$CARGO build --examples …`, so with `CARGO=sh` and this directory as
+/// the current one, sh runs the script `build` with `script`. (A script of
+/// its own run as `$CARGO` would have to be executed right after it was
+/// written, which fails now and then with "text file busy" while other
+/// tests start processes.)
+fn stand_in_cargo(script: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    std::fs::write(dir.path().join("build"), script).expect("write the stand-in");
+    dir
 }

@@ -5,6 +5,7 @@
 //! by joins, barriers and channels, never by sleeps.
 
 use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
 
 mod common;
 
@@ -12,6 +13,10 @@ use common::races_on;
 use lockcheck::config::{self, Policy};
 use lockcheck::sync::mpsc;
 use lockcheck::{thread, Condvar, Finding, Mutex, RwLock, Shared};
+
+/// How long a test waits for another thread before it fails instead of
+/// hanging the suite (a deadline, not a timing assertion).
+const DEADLINE: Duration = Duration::from_secs(60);
 
 fn collect() {
     config::set_policy(Policy::Collect);
@@ -214,7 +219,10 @@ fn a_notify_orders_what_came_before_it_before_the_woken_wait() {
         if write_before_notify {
             x.set(1);
         }
+        // Until the waiter waits (a notify with nobody waiting is lost).
+        let deadline = Instant::now() + DEADLINE;
         while !pair.1.notify_one() {
+            assert!(Instant::now() < deadline, "the waiter never waited");
             std::thread::yield_now();
         }
         if !write_before_notify {
@@ -235,7 +243,7 @@ fn a_message_orders_the_send_before_the_receive() {
         let (done_tx, done_rx) = mpsc::channel::<()>();
         let x1 = x.clone();
         let receiver = thread::spawn(move || {
-            rx.recv().unwrap();
+            rx.recv_timeout(DEADLINE).expect("the message");
             let v = x1.get();
             done_tx.send(()).unwrap();
             v
@@ -247,7 +255,9 @@ fn a_message_orders_the_send_before_the_receive() {
             tx.send(()).unwrap();
             x.set(1);
         }
-        done_rx.recv().unwrap();
+        done_rx
+            .recv_timeout(DEADLINE)
+            .expect("the receiver's answer");
         receiver.join().unwrap();
         let expected = if write_before_send { 0 } else { 1 };
         assert_eq!(races_on(name).len(), expected, "{name}");
@@ -296,29 +306,51 @@ fn a_guarded_variable_accessed_without_its_lock_is_reported_at_once() {
     assert!(found[0].summary.contains("without holding"));
 }
 
+/// One lost update of the counter: the read and the write of `update`, both
+/// at this one line.
+fn bump(x: &Shared<u64>) {
+    x.update(|n| n + 1);
+}
+
 #[test]
 fn a_race_between_the_same_two_lines_is_one_finding_with_a_count() {
     collect();
+    const TURNS_EACH: usize = 3;
     let x = Arc::new(Shared::named("race.count", 0u64));
-    let start = Arc::new(Barrier::new(2));
-    let workers: Vec<_> = (0..2)
-        .map(|_| {
-            let (x, start) = (x.clone(), start.clone());
-            thread::spawn(move || {
-                start.wait();
-                for _ in 0..100 {
-                    x.update(|n| n + 1);
-                }
-            })
+    // Two threads take turns through std channels, which order nothing that
+    // lockcheck sees: every access meets the other thread's last write
+    // unordered, and the schedule (so the count) is the same on every run.
+    let (to_a, a_turn) = std::sync::mpsc::channel::<()>();
+    let (to_b, b_turn) = std::sync::mpsc::channel::<()>();
+    let take_turns = |turn: std::sync::mpsc::Receiver<()>, next: std::sync::mpsc::Sender<()>| {
+        let x = x.clone();
+        thread::spawn(move || {
+            for _ in 0..TURNS_EACH {
+                turn.recv_timeout(DEADLINE)
+                    .expect("the other thread handed the turn over");
+                bump(&x);
+                // The other thread has ended after its last turn: nothing
+                // to hand over then.
+                let _ = next.send(());
+            }
         })
-        .collect();
-    for w in workers {
-        w.join().unwrap();
-    }
+    };
+    let a = take_turns(a_turn, to_b);
+    let b = take_turns(b_turn, to_a.clone());
+    to_a.send(()).expect("the first thread waits for its turn");
+    a.join().unwrap();
+    b.join().unwrap();
     let found = races_on("race.count");
-    assert!(!found.is_empty());
-    let pairs: std::collections::HashSet<_> = found.iter().map(|f| f.key.clone()).collect();
-    assert_eq!(pairs.len(), found.len(), "one finding per pair of sites");
+    assert_eq!(found.len(), 1, "one finding per pair of sites: {found:#?}");
+    // Every turn but the first races twice with the turn before it: its
+    // read and its write each meet the other thread's write.
+    let turns = 2 * TURNS_EACH as u64;
+    assert_eq!(found[0].count, 2 * (turns - 1), "{found:#?}");
+    assert!(
+        found[0].summary.contains("(lost update)"),
+        "{}",
+        found[0].summary
+    );
 }
 
 /// A thread that releases a lock again with no other synchronisation in
@@ -339,7 +371,9 @@ fn repeated_releases_then_read(read_under_lock: bool, name: &'static str) -> Vec
         // A std channel: no happens-before that lockcheck sees.
         handed.send(()).unwrap();
     });
-    taken.recv().unwrap();
+    taken
+        .recv_timeout(DEADLINE)
+        .expect("the writer handed over");
     if read_under_lock {
         let _guard = m.lock();
         x.get();
@@ -370,7 +404,7 @@ fn a_reused_clock_slot_hides_no_race() {
     let (go, wait) = std::sync::mpsc::channel::<()>();
     let xk = x.clone();
     let bystander = thread::spawn(move || {
-        wait.recv().unwrap();
+        wait.recv_timeout(DEADLINE).expect("the go-ahead");
         xk.get()
     });
     let xa = x.clone();

@@ -667,7 +667,7 @@ fn e_none() -> EdgeIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{LockKind, ThreadId};
+    use crate::event::{Attempt, LockKind, ThreadId};
 
     fn lock(id: u64) -> LockInfo {
         LockInfo {
@@ -948,12 +948,58 @@ mod tests {
         assert_eq!(cycles[0].edges.len(), 1);
     }
 
+    /// The offline pipeline on one thread: `first` taken (blocking or by
+    /// a try), then `second` under it, both released; then the opposite
+    /// order, blocking. Returns the edges after the first half and the
+    /// findings.
+    fn try_then_opposite(first: Attempt, second: Attempt) -> (usize, Vec<crate::Finding>) {
+        use crate::analysis::Analyzer;
+        use crate::event::Event;
+        let t = ThreadId(1);
+        let acq = |id, attempt| Event::Acquire {
+            thread: t,
+            lock: lock(id),
+            mode: AcquireMode::Exclusive,
+            attempt,
+            site: held(id, AcquireMode::Exclusive).site,
+        };
+        let rel = |id| Event::Release {
+            thread: t,
+            lock: lock(id),
+            site: held(id, AcquireMode::Exclusive).site,
+        };
+        let mut a = Analyzer::default();
+        for e in [acq(1, first), acq(2, second), rel(2), rel(1)] {
+            a.event(&e);
+        }
+        let edges = a.order_graph().edge_count();
+        for e in [
+            acq(2, Attempt::Blocking),
+            acq(1, Attempt::Blocking),
+            rel(1),
+            rel(2),
+        ] {
+            a.event(&e);
+        }
+        (edges, a.finish())
+    }
+
     #[test]
     fn try_locks_held_are_sources_of_edges() {
-        // Held locks are sources whatever the way they were taken; the runtime
-        // simply does not call on_acquire for the try itself.
-        let mut g = LockOrderGraph::default();
-        acquire(&mut g, 1, &[ex(1)], ex(2));
-        assert_eq!(g.edge_count(), 1);
+        // 1 taken by a try, 2 under it: the edge 1 -> 2 leaves the tried
+        // lock, and 2 then 1 closes the cycle.
+        let (edges, found) = try_then_opposite(Attempt::Try, Attempt::Blocking);
+        assert_eq!(edges, 1, "the held try-lock is a source");
+        let kinds: Vec<_> = found.iter().map(|f| f.kind).collect();
+        assert_eq!(kinds, [crate::FindingKind::LockOrderCycle], "{found:#?}");
+    }
+
+    #[test]
+    fn a_try_lock_adds_no_edge_into_the_tried_lock() {
+        // The near miss: 2 is the one tried, under 1. A try cannot wait
+        // forever, so 1 -> 2 is no edge, and 2 then 1 closes nothing.
+        let (edges, found) = try_then_opposite(Attempt::Blocking, Attempt::Try);
+        assert_eq!(edges, 0, "no edge into the tried lock");
+        assert!(found.is_empty(), "{found:#?}");
     }
 }

@@ -973,6 +973,10 @@ mod tests {
     use crate::runtime::thread_state::with_thread;
     use crate::Mutex;
 
+    /// How long a test waits for another thread before it fails instead of
+    /// hanging the suite (a deadline, not a timing assertion).
+    const DEADLINE: Duration = Duration::from_secs(20);
+
     /// A thread that holds a lock and waits for a taken one past the grace
     /// period joins the wait-for graph (it may close a cycle); one that
     /// holds nothing never does (no thread can wait for it). The second is
@@ -983,24 +987,31 @@ mod tests {
         crate::config::set_backtraces(false);
         let contended = Mutex::named("waitrule.contended", ());
         let own = Mutex::named("waitrule.own", ());
-        let held = contended.lock();
         let (ids, id) = mpsc::channel();
         let started = Barrier::new(2);
         std::thread::scope(|s| {
+            // Taken inside the scope: a failed assertion drops it as it
+            // unwinds, before the scope joins the threads that wait for it.
+            let held = contended.lock();
             s.spawn(|| {
                 ids.send(with_thread(|t| t.id()).unwrap()).unwrap();
                 started.wait();
                 drop(contended.lock());
             });
-            let holds_nothing = id.recv().unwrap();
+            let holds_nothing = id.recv_timeout(DEADLINE).expect("first thread's id");
             started.wait();
             s.spawn(|| {
                 let _own = own.lock();
                 ids.send(with_thread(|t| t.id()).unwrap()).unwrap();
                 drop(contended.lock());
             });
-            let holds_one = id.recv().unwrap();
+            let holds_one = id.recv_timeout(DEADLINE).expect("second thread's id");
+            let deadline = Instant::now() + DEADLINE;
             while !global().waits.lock().is_waiting(holds_one) {
+                assert!(
+                    Instant::now() < deadline,
+                    "a thread holding a lock waited outside the wait-for graph"
+                );
                 std::thread::yield_now();
             }
             assert!(!global().waits.lock().is_waiting(holds_nothing));
@@ -1037,11 +1048,11 @@ mod tests {
             seen.wait();
             let held = contended.lock();
             taken.wait();
-            let waiter = id.recv().unwrap();
+            let waiter = id.recv_timeout(DEADLINE).expect("the waiter's id");
             // Bounds the test if the waiter blocked without joining: the
             // assertion fails, `held` drops as it unwinds, and the waiter
             // gets the lock.
-            let deadline = Instant::now() + Duration::from_secs(20);
+            let deadline = Instant::now() + DEADLINE;
             while !global().waits.lock().is_waiting(waiter) {
                 assert!(
                     Instant::now() < deadline,

@@ -196,9 +196,15 @@ fn settle_pending(meta: &LockMeta) {
 
 #[cfg(test)]
 mod tests {
+    use std::time::{Duration, Instant};
+
     use crate::runtime::global::global;
     use crate::sync::meta::LockMeta;
     use crate::Mutex;
+
+    /// How long a test waits for another thread before it fails instead of
+    /// hanging the suite (a deadline, not a timing assertion).
+    const DEADLINE: Duration = Duration::from_secs(20);
 
     /// Whether the live lock-order graph has the edge `from → to`.
     fn in_graph(from: &LockMeta, to: &LockMeta) -> bool {
@@ -278,9 +284,16 @@ mod tests {
             let _i = inner2.lock();
             let _n = next2.lock();
         });
-        let waiter_id = id_rx.recv().unwrap();
-        // Released only once the other thread really waits for it.
+        let waiter_id = id_rx.recv_timeout(DEADLINE).expect("the waiter's id");
+        // Released only once the other thread really waits for it. A
+        // waiter that never joins the wait-for graph fails the test: the
+        // assertion unwinds, dropping `i` and `o`, and the waiter goes on.
+        let deadline = Instant::now() + DEADLINE;
         while !global().waits.lock().is_waiting(waiter_id) {
+            assert!(
+                Instant::now() < deadline,
+                "a thread holding a lock waited outside the wait-for graph"
+            );
             std::thread::yield_now();
         }
         drop(i);
@@ -352,7 +365,7 @@ mod tests {
         use proptest::prelude::*;
         use proptest::test_runner::RngSeed;
 
-        use super::in_graph;
+        use super::{in_graph, DEADLINE};
         use crate::runtime::thread_state::with_thread;
         use crate::{Mutex, MutexGuard};
 
@@ -468,7 +481,10 @@ mod tests {
                 }
                 let ask = |t: usize, job: Job| -> bool {
                     workers[t].0.send(job).unwrap();
-                    workers[t].1.recv().unwrap()
+                    // A worker that blocks on a lock the model says is
+                    // free (or that died) fails the case instead of
+                    // hanging the suite.
+                    workers[t].1.recv_timeout(DEADLINE).expect("the worker answered")
                 };
                 // Locks live until a step drops them; guards borrow them, so
                 // they are leaked and freed by hand (never while held).
