@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::event::{self, AcquireMode, LockKind};
@@ -396,9 +397,22 @@ impl Finding {
 /// Findings of one run, deduplicated: the same finding seen again adds to its
 /// count, and a lock-order cycle that really deadlocked is folded into the
 /// `deadlock` finding, so the user reads one finding, not two.
+///
+/// Every look-up is by hashing (the key, the set of locks), so adding a
+/// finding costs the same whether the set holds ten findings or a hundred
+/// thousand: a trace with many races is analysed in time linear in its
+/// events and findings.
 #[derive(Clone, Debug, Default)]
 pub struct FindingSet {
-    findings: Vec<Finding>,
+    /// In the order first seen; `None` where a cycle was folded into a
+    /// deadlock found after it.
+    findings: Vec<Option<Finding>>,
+    /// Live findings by key.
+    by_key: FxHashMap<String, usize>,
+    /// The first `deadlock` finding over each set of locks.
+    deadlocks: FxHashMap<Vec<u64>, usize>,
+    /// Live `lock-order-cycle` findings over each set of locks.
+    cycles: FxHashMap<Vec<u64>, Vec<usize>>,
 }
 
 impl FindingSet {
@@ -415,10 +429,14 @@ impl FindingSet {
     /// let mut set = FindingSet::new();
     /// assert!(set.add(f("a")));
     /// assert!(!set.add(f("a")));
-    /// assert_eq!(set.findings()[0].count, 2);
+    /// assert_eq!(set.findings().next().map(|f| f.count), Some(2));
     /// ```
     pub fn add(&mut self, finding: Finding) -> bool {
-        if let Some(existing) = self.findings.iter_mut().find(|f| f.key == finding.key) {
+        if let Some(existing) = self
+            .by_key
+            .get(&finding.key)
+            .and_then(|i| self.findings[*i].as_mut())
+        {
             existing.count += finding.count;
             // A cycle first seen under a gate and later without it is no
             // longer guarded: keep the stronger verdict.
@@ -434,49 +452,57 @@ impl FindingSet {
         match finding.kind {
             FindingKind::LockOrderCycle => {
                 let ids = finding.lock_ids();
-                if let Some(deadlock) = self
-                    .findings
-                    .iter_mut()
-                    .find(|f| f.kind == FindingKind::Deadlock && same_locks(&f.lock_ids(), &ids))
-                {
-                    absorb_cycle(deadlock, finding);
-                    return false;
+                if !ids.is_empty() {
+                    if let Some(deadlock) = self
+                        .deadlocks
+                        .get(&ids)
+                        .and_then(|i| self.findings[*i].as_mut())
+                    {
+                        absorb_cycle(deadlock, finding);
+                        return false;
+                    }
+                    self.cycles
+                        .entry(ids)
+                        .or_default()
+                        .push(self.findings.len());
                 }
-                self.findings.push(finding);
+                self.push(finding);
             }
             FindingKind::Deadlock => {
                 let ids = finding.lock_ids();
                 let mut deadlock = finding;
-                let mut i = 0;
-                while i < self.findings.len() {
-                    let f = &self.findings[i];
-                    if f.kind == FindingKind::LockOrderCycle && same_locks(&f.lock_ids(), &ids) {
-                        let cycle = self.findings.remove(i);
-                        absorb_cycle(&mut deadlock, cycle);
-                    } else {
-                        i += 1;
+                if !ids.is_empty() {
+                    for i in self.cycles.remove(&ids).unwrap_or_default() {
+                        if let Some(cycle) = self.findings[i].take() {
+                            self.by_key.remove(&cycle.key);
+                            absorb_cycle(&mut deadlock, cycle);
+                        }
                     }
+                    self.deadlocks.entry(ids).or_insert(self.findings.len());
                 }
-                self.findings.push(deadlock);
+                self.push(deadlock);
             }
-            _ => self.findings.push(finding),
+            _ => self.push(finding),
         }
         true
     }
 
+    fn push(&mut self, finding: Finding) {
+        self.by_key
+            .entry(finding.key.clone())
+            .or_insert(self.findings.len());
+        self.findings.push(Some(finding));
+    }
+
     /// The findings, in the order first seen.
-    pub fn findings(&self) -> &[Finding] {
-        &self.findings
+    pub fn findings(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().flatten()
     }
 
     /// Takes the findings out.
     pub fn into_vec(self) -> Vec<Finding> {
-        self.findings
+        self.findings.into_iter().flatten().collect()
     }
-}
-
-fn same_locks(a: &[u64], b: &[u64]) -> bool {
-    !a.is_empty() && a == b
 }
 
 /// The deadlock keeps its waits; the cycle's edges (with their first-seen
@@ -489,5 +515,66 @@ fn absorb_cycle(deadlock: &mut Finding, cycle: Finding) {
         if !deadlock.threads.iter().any(|d| d.id == t.id) {
             deadlock.threads.push(t);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lock(id: u64) -> LockRef {
+        LockRef {
+            id,
+            kind: LockKind::Mutex,
+            name: None,
+            created: SourceLocation {
+                file: "a.rs".into(),
+                line: 1,
+                column: 1,
+            },
+        }
+    }
+
+    fn over(kind: FindingKind, key: &str, locks: &[u64], thread: u64) -> Finding {
+        let mut f = Finding::new(kind, String::new(), key.into());
+        f.locks = locks.iter().map(|id| lock(*id)).collect();
+        f.threads = vec![ThreadRef {
+            id: thread,
+            name: None,
+        }];
+        f
+    }
+
+    fn keys(set: &FindingSet) -> Vec<(&str, u64)> {
+        set.findings().map(|f| (f.key.as_str(), f.count)).collect()
+    }
+
+    #[test]
+    fn a_cycle_is_folded_into_the_deadlock_over_its_locks_in_either_order() {
+        use FindingKind::*;
+        let mut set = FindingSet::new();
+        assert!(set.add(over(DataRace, "race", &[], 1)));
+        assert!(set.add(over(LockOrderCycle, "cycle 1-2", &[2, 1], 1)));
+        assert!(set.add(over(LockOrderCycle, "cycle 1-3", &[1, 3], 1)));
+        assert!(set.add(over(Deadlock, "deadlock 1-2", &[1, 2], 2)));
+        // The cycle is gone into the deadlock, the others keep their places.
+        assert_eq!(
+            keys(&set),
+            [("race", 1), ("cycle 1-3", 1), ("deadlock 1-2", 1)]
+        );
+        let deadlock = set.findings().last().expect("the deadlock");
+        let threads: Vec<u64> = deadlock.threads.iter().map(|t| t.id).collect();
+        assert_eq!(threads, [2, 1], "the cycle's thread joins the deadlock's");
+        // The same cycle again, after its deadlock: folded, not new.
+        assert!(!set.add(over(LockOrderCycle, "cycle 1-2", &[1, 2], 3)));
+        assert!(!set.add(over(DataRace, "race", &[], 1)));
+        assert_eq!(
+            keys(&set),
+            [("race", 2), ("cycle 1-3", 1), ("deadlock 1-2", 1)]
+        );
+        // A finding with no locks is never folded.
+        assert!(set.add(over(LockOrderCycle, "empty", &[], 1)));
+        assert!(set.add(over(Deadlock, "empty deadlock", &[], 1)));
+        assert_eq!(set.into_vec().len(), 5);
     }
 }

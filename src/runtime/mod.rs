@@ -35,7 +35,12 @@ pub(crate) fn forget_lock(id: LockId) {
 /// assert!(lockcheck::findings().iter().all(|f| f.kind != lockcheck::FindingKind::SelfDeadlock));
 /// ```
 pub fn findings() -> Vec<Finding> {
-    global::global().findings.lock().findings().to_vec()
+    global::global()
+        .findings
+        .lock()
+        .findings()
+        .cloned()
+        .collect()
 }
 
 /// Takes every finding so far out of the process's record (so that a test can
