@@ -394,6 +394,22 @@ impl Finding {
     }
 }
 
+/// The key of the line a process appends to the report file
+/// (`LOCKCHECK_REPORT`) when it starts being checked, beside the findings:
+/// `{"lockcheck-process":{"pid":4242,"version":"0.1.0"}}`. A run in which no
+/// process wrote one checked nothing.
+pub const ANNOUNCEMENT_KEY: &str = "lockcheck-process";
+
+/// What a process says of itself when it starts being checked (see
+/// [`ANNOUNCEMENT_KEY`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Announcement {
+    /// Its process id.
+    pub pid: u32,
+    /// The version of the lockcheck library it is built with.
+    pub version: String,
+}
+
 /// Findings of one run, deduplicated: the same finding seen again adds to its
 /// count, and a lock-order cycle that really deadlocked is folded into the
 /// `deadlock` finding, so the user reads one finding, not two.

@@ -74,6 +74,7 @@ impl<T> Shared<T> {
     #[track_caller]
     fn make(name: Option<&'static str>, value: T) -> Self {
         hb::activate();
+        crate::runtime::announce::once();
         Shared {
             var: Identity(VarInfo {
                 id: VarId(NEXT_VAR.fetch_add(1, Relaxed)),

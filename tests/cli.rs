@@ -77,13 +77,18 @@ fn program_not_found_is_a_lockcheck_error_naming_the_program() {
 
 #[test]
 fn failing_program_without_findings_passes_its_exit_code_on() {
-    let out = lockcheck(&["run", "--", "sh", "-c", "exit 3"]);
+    let out = lockcheck(&["run", "--allow-uninstrumented", "--", "sh", "-c", "exit 3"]);
     assert_eq!(code(&out), 3, "stderr:\n{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("failed (exit status: 3) with no finding"),
+        "a program's own failure is told apart from findings:\n{}",
+        stderr(&out)
+    );
 }
 
 #[test]
 fn clean_program_exits_0_with_no_findings_summary() {
-    let out = lockcheck(&["run", "--", "true"]);
+    let out = run_fixture("counter_locked", &[]);
     assert_eq!(code(&out), 0, "stderr:\n{}", stderr(&out));
     let text = stdout(&out);
     assert!(
@@ -93,8 +98,90 @@ fn clean_program_exits_0_with_no_findings_summary() {
 }
 
 #[test]
+fn a_program_that_never_reported_to_lockcheck_is_not_clean() {
+    for program in [&["true"][..], &["sh", "-c", "exit 3"]] {
+        let mut args = vec!["run", "--"];
+        args.extend_from_slice(program);
+        let out = lockcheck(&args);
+        assert_eq!(code(&out), 2, "{program:?}: stderr:\n{}", stderr(&out));
+        let line = single_error_line(&out);
+        assert!(
+            line.contains(&format!("`{}` never reported to lockcheck", program[0])),
+            "{line}"
+        );
+        assert!(
+            !stdout(&out).contains("no findings"),
+            "nothing was checked, so nothing is said to be clean:\n{}",
+            stdout(&out)
+        );
+    }
+    // JSON says it too: no process was checked.
+    let out = lockcheck(&["run", "--format", "json", "--", "true"]);
+    assert_eq!(code(&out), 2, "stderr:\n{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("one JSON document");
+    assert_eq!(doc["run"]["processes_checked"], 0, "{doc}");
+    // A checked program's JSON carries how it ended.
+    let out = run_fixture("counter_locked", &["--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("one JSON document");
+    assert_eq!(doc["run"]["processes_checked"], 1, "{doc}");
+    assert_eq!(doc["run"]["exit_code"], 0, "{doc}");
+    // Allowed: the run is the program's.
+    let out = lockcheck(&["run", "--allow-uninstrumented", "--", "true"]);
+    assert_eq!(code(&out), 0, "stderr:\n{}", stderr(&out));
+}
+
+#[test]
+fn a_program_with_checking_turned_off_never_reports() {
+    let exe = common::fixture_exe("counter_locked");
+    let out = lockcheck_cmd(&["run", "--"])
+        .arg(&exe)
+        .env("LOCKCHECK", "off")
+        .output()
+        .expect("run lockcheck");
+    // `run` removes LOCKCHECK from the program's environment, so the
+    // program is checked anyway.
+    assert_eq!(code(&out), 0, "stderr:\n{}", stderr(&out));
+    let script = format!("LOCKCHECK=off exec {}", exe.display());
+    let out = lockcheck(&["run", "--", "sh", "-c", &script]);
+    assert_eq!(
+        code(&out),
+        2,
+        "checking turned off inside the run: nothing checked\n{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn an_unknown_option_before_the_program_is_a_usage_error() {
+    let out = lockcheck(&["run", "--formt", "json", "--", "true"]);
+    assert_eq!(code(&out), 2, "stderr:\n{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("unexpected argument '--formt'"),
+        "clap names the option:\n{}",
+        stderr(&out)
+    );
+    // Options after the program are the program's.
+    let out = lockcheck(&[
+        "run",
+        "--allow-uninstrumented",
+        "sh",
+        "-c",
+        "exit 4",
+        "--formt",
+    ]);
+    assert_eq!(code(&out), 4, "stderr:\n{}", stderr(&out));
+}
+
+#[test]
 fn program_killed_by_signal_exits_128_plus_signal() {
-    let out = lockcheck(&["run", "--", "sh", "-c", "kill -9 $$"]);
+    let out = lockcheck(&[
+        "run",
+        "--allow-uninstrumented",
+        "--",
+        "sh",
+        "-c",
+        "kill -9 $$",
+    ]);
     assert_eq!(code(&out), 128 + 9, "stderr:\n{}", stderr(&out));
 }
 
@@ -249,7 +336,16 @@ fn what_a_program_found_before_its_timeout_is_reported() {
 
 #[test]
 fn a_program_that_ends_within_its_timeout_is_left_alone() {
-    let out = lockcheck(&["run", "--timeout", "10m", "--", "sh", "-c", "exit 3"]);
+    let out = lockcheck(&[
+        "run",
+        "--allow-uninstrumented",
+        "--timeout",
+        "10m",
+        "--",
+        "sh",
+        "-c",
+        "exit 3",
+    ]);
     assert_eq!(
         code(&out),
         3,

@@ -197,7 +197,9 @@ fn lockcheck_off_in_the_environment_turns_checking_off() {
     // The near-miss pair: the same program with and without LOCKCHECK=off,
     // run directly (not through `lockcheck run`, which clears LOCKCHECK).
     let exe = common::fixture_exe("noodles_and_fork");
-    for (off, expected) in [(false, 1), (true, 0)] {
+    // On: the process announces itself, then reports its cycle. Off: not
+    // a line (a run of it reads as unchecked, not as clean).
+    for (off, expected) in [(false, 2), (true, 0)] {
         let report = tempfile::NamedTempFile::new().expect("temp file");
         let mut cmd = Command::new(&exe);
         cmd.env("LOCKCHECK_REPORT", report.path())
@@ -208,7 +210,18 @@ fn lockcheck_off_in_the_environment_turns_checking_off() {
         let status = cmd.status().expect("run fixture");
         assert!(status.success());
         let text = std::fs::read_to_string(report.path()).expect("report");
-        assert_eq!(text.lines().count(), expected, "LOCKCHECK=off: {off}");
+        assert_eq!(
+            text.lines().count(),
+            expected,
+            "LOCKCHECK=off: {off}:\n{text}"
+        );
+        assert_eq!(
+            text.lines()
+                .filter(|l| l.starts_with("{\"lockcheck-process\":"))
+                .count(),
+            usize::from(!off),
+            "{text}"
+        );
     }
 }
 

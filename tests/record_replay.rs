@@ -200,8 +200,9 @@ fn a_recording_left_unfinished_by_a_killed_program_is_finished_by_the_command() 
     let spool = killed_programs_spool();
     let source = scratch.path().join("left-behind");
     std::fs::write(&source, spool).expect("write the spool");
+    // The stand-in for the killed program is no lockcheck program.
     let out = Command::new(env!("CARGO_BIN_EXE_lockcheck"))
-        .args(["run", "--trace"])
+        .args(["run", "--allow-uninstrumented", "--trace"])
         .arg(&trace)
         .args(["--", "sh", "-c", "cp \"$0\" \"$1\""])
         .arg(&source)

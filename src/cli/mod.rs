@@ -97,6 +97,10 @@ struct CheckOptions {
     /// then report what it found until then (exit 124 if nothing fails).
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     timeout: Option<std::time::Duration>,
+    /// Run a program that never reports to lockcheck without failing: by
+    /// default such a run exits 2, since nothing in it was checked.
+    #[arg(long)]
+    allow_uninstrumented: bool,
 }
 
 /// The suppressions to apply: the file given, else `lockcheck.toml` in the
@@ -122,12 +126,7 @@ enum Command {
         #[command(flatten)]
         options: CheckOptions,
         /// The program, then its arguments.
-        #[arg(
-            required = true,
-            trailing_var_arg = true,
-            allow_hyphen_values = true,
-            value_name = "PROGRAM"
-        )]
+        #[arg(required = true, trailing_var_arg = true, value_name = "PROGRAM")]
         command: Vec<OsString>,
     },
     /// Analyse recorded traces offline with the same detectors.

@@ -7,11 +7,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use lockcheck::finding::{Finding, FindingSet};
+use lockcheck::finding::{Announcement, Finding, FindingSet, ANNOUNCEMENT_KEY};
 use lockcheck::report;
 use lockcheck::trace::spool;
 
-use super::{CheckOptions, CliError, Format, Order, EXIT_CLEAN, EXIT_FINDINGS, EXIT_TIMED_OUT};
+use super::{
+    CheckOptions, CliError, Format, Order, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, EXIT_TIMED_OUT,
+};
 
 /// Where the program's own output goes.
 #[derive(Copy, Clone, PartialEq, Eq)]
@@ -30,6 +32,23 @@ pub(super) struct Outcome {
     pub(super) status: ExitStatus,
     /// The `--timeout` the program outlived (it was killed), if it did.
     pub(super) timed_out: Option<Duration>,
+    /// How many processes reported to lockcheck: 0 means the program was
+    /// not checked at all (not built with lockcheck, checking turned off, or
+    /// a dependency patch that did not take).
+    pub(super) processes_checked: usize,
+}
+
+impl Outcome {
+    /// How the program ended, for the JSON report.
+    pub(super) fn summary(&self) -> report::json::RunSummary {
+        use std::os::unix::process::ExitStatusExt;
+        report::json::RunSummary {
+            processes_checked: self.processes_checked,
+            exit_code: self.status.code(),
+            signal: self.status.signal(),
+            timed_out: self.timed_out.is_some(),
+        }
+    }
 }
 
 /// Runs `command` with detection on and collects its findings.
@@ -97,7 +116,7 @@ pub(super) fn collect(
         Some(limit) => wait_or_kill(&mut child, limit),
     };
     let status = status.map_err(|e| CliError(format!("cannot wait for `{program}`: {e}")))?;
-    let findings = read_report(report_file.path())?;
+    let (findings, processes_checked) = read_report(report_file.path())?;
     if let Some(trace) = &trace {
         finish_trace(trace)?;
     }
@@ -105,6 +124,7 @@ pub(super) fn collect(
         findings,
         status,
         timed_out,
+        processes_checked,
     })
 }
 
@@ -193,11 +213,14 @@ fn finish_trace(trace: &Path) -> Result<(), CliError> {
 }
 
 /// Reads the findings the library appended, one JSON object a line, and
-/// merges repeats (the library writes every detection; counts add up here).
-fn read_report(path: &std::path::Path) -> Result<Vec<Finding>, CliError> {
+/// merges repeats (the library writes every detection; counts add up
+/// here); and counts the processes that announced themselves
+/// ([`lockcheck::finding::ANNOUNCEMENT_KEY`]).
+fn read_report(path: &std::path::Path) -> Result<(Vec<Finding>, usize), CliError> {
     let file = std::fs::File::open(path)
         .map_err(|e| CliError(format!("{}: cannot read the report: {e}", path.display())))?;
     let mut set = FindingSet::new();
+    let mut processes = 0;
     for (i, line) in BufReader::new(file).lines().enumerate() {
         let line = line.map_err(|e| {
             CliError(format!(
@@ -209,27 +232,38 @@ fn read_report(path: &std::path::Path) -> Result<Vec<Finding>, CliError> {
         if line.trim().is_empty() {
             continue;
         }
-        let finding: Finding = serde_json::from_str(&line).map_err(|e| {
+        let malformed = |e: serde_json::Error| {
             CliError(format!(
                 "{}:{}: malformed finding: {e}",
                 path.display(),
                 i + 1
             ))
-        })?;
-        set.add(finding);
+        };
+        let mut value: serde_json::Value = serde_json::from_str(&line).map_err(malformed)?;
+        if let Some(announcement) = value.get_mut(ANNOUNCEMENT_KEY) {
+            serde_json::from_value::<Announcement>(announcement.take()).map_err(malformed)?;
+            processes += 1;
+            continue;
+        }
+        set.add(serde_json::from_value(value).map_err(malformed)?);
     }
-    Ok(set.into_vec())
+    Ok((set.into_vec(), processes))
 }
 
 /// The exit status of a run: 1 for failing findings; else 124 for a
-/// program killed at its timeout; else the program's own failure (128+N for
-/// a signal), so that a crash is never read as clean.
-pub(super) fn exit_code(outcome: &Outcome, strict: bool) -> i32 {
+/// program killed at its timeout; else 2 for a program that never reported
+/// to lockcheck (unless `uninstrumented_ok`), since nothing was checked;
+/// else the program's own failure (128+N for a signal), so that a crash is
+/// never read as clean.
+pub(super) fn exit_code(outcome: &Outcome, strict: bool, uninstrumented_ok: bool) -> i32 {
     if outcome.findings.iter().any(|f| f.is_failing(strict)) {
         return EXIT_FINDINGS;
     }
     if outcome.timed_out.is_some() {
         return EXIT_TIMED_OUT;
+    }
+    if outcome.processes_checked == 0 && !uninstrumented_ok {
+        return EXIT_ERROR;
     }
     let status = outcome.status;
     if status.success() {
@@ -260,10 +294,28 @@ pub(super) fn run(options: &CheckOptions, command: &[OsString]) -> Result<i32, C
     let suppressions = super::suppressions(options.suppress.as_deref())?;
     let mut outcome = collect(options, command, output)?;
     suppressions.apply(&mut outcome.findings);
+    let program = command[0].to_string_lossy();
+    let code = exit_code(&outcome, options.strict, options.allow_uninstrumented);
+    let unchecked = outcome.processes_checked == 0 && !options.allow_uninstrumented;
+    if unchecked && code == EXIT_ERROR {
+        // Not "no findings": nothing was checked.
+        eprintln!(
+            "lockcheck: error: `{program}` never reported to lockcheck: is it built with \
+             lockcheck, and did the parking_lot patch take? (--allow-uninstrumented to run it \
+             anyway)"
+        );
+        if options.format == Format::Json {
+            println!(
+                "{}",
+                report::json::render_run(&outcome.findings, options.strict, &outcome.summary())
+            );
+        }
+        return Ok(code);
+    }
     match options.format {
         Format::Json => println!(
             "{}",
-            report::json::render(&outcome.findings, options.strict)
+            report::json::render_run(&outcome.findings, options.strict, &outcome.summary())
         ),
         Format::Sarif => println!(
             "{}",
@@ -278,11 +330,25 @@ pub(super) fn run(options: &CheckOptions, command: &[OsString]) -> Result<i32, C
     }
     if let Some(limit) = outcome.timed_out {
         eprintln!(
-            "lockcheck: `{}` had not ended after {}: killed it; the report holds what it found \
-             until then",
-            command[0].to_string_lossy(),
-            humantime::format_duration(limit)
+            "lockcheck: `{program}` had not ended after {}: killed it; the report holds what it \
+             found until then{}",
+            humantime::format_duration(limit),
+            if unchecked {
+                " (it had not reported to lockcheck yet)"
+            } else {
+                ""
+            }
+        );
+    } else if !outcome.status.success()
+        && !outcome
+            .findings
+            .iter()
+            .any(|f| f.is_failing(options.strict))
+    {
+        eprintln!(
+            "lockcheck: `{program}` failed ({}) with no finding: the exit status is the program's own",
+            outcome.status
         );
     }
-    Ok(exit_code(&outcome, options.strict))
+    Ok(code)
 }

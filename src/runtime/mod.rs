@@ -2,6 +2,7 @@
 //! a finding. Wrapper locks call into it; detectors never do.
 
 pub(crate) mod acquire;
+pub(crate) mod announce;
 pub mod config;
 pub(crate) mod fast_path;
 pub(crate) mod global;

@@ -267,6 +267,7 @@ fn new_thread_info() -> ThreadInfo {
 }
 
 fn thread_info_with(id: ThreadId) -> ThreadInfo {
+    super::announce::once();
     let info = ThreadInfo {
         id,
         name: std::thread::current().name().map(std::sync::Arc::from),

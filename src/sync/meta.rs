@@ -36,6 +36,7 @@ pub(crate) fn lazy_id(slot: &AtomicU64) -> LockId {
 #[cold]
 #[inline(never)]
 fn assign_id(slot: &AtomicU64, marks: u64) -> (LockId, bool) {
+    crate::runtime::announce::once();
     let fresh = NEXT_LOCK.fetch_add(1, Relaxed);
     match slot.compare_exchange(0, fresh | marks, Release, Acquire) {
         Ok(_) => (LockId(fresh), true),

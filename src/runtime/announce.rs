@@ -1,0 +1,54 @@
+//! Telling `lockcheck run` that a process is checked.
+//!
+//! `lockcheck run` cannot see from outside whether the program it started
+//! was built with lockcheck (or whether a dependency patch took), and a
+//! program that was not reports nothing: its run would read as clean. So
+//! the first time a process uses anything lockcheck checks (a lock's or
+//! condition variable's first use, a thread's identity, a `Shared`), it
+//! appends one line to the report file (`LOCKCHECK_REPORT`), beside the
+//! findings:
+//!
+//! ```text
+//! {"lockcheck-process":{"pid":4242,"version":"0.1.0"}}
+//! ```
+//!
+//! A run in which no process did so checked nothing, and says so.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::sync::Once;
+
+use crate::finding::{Announcement, ANNOUNCEMENT_KEY};
+use crate::runtime::config;
+
+/// Announces this process once, when it runs under `lockcheck run` with
+/// checking on. Cold: callers are first uses.
+#[cold]
+pub(crate) fn once() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if !config::enabled() {
+            return;
+        }
+        let Some(path) = config::report_path() else {
+            return;
+        };
+        let announcement = Announcement {
+            pid: std::process::id(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        };
+        let line = serde_json::json!({ ANNOUNCEMENT_KEY: announcement });
+        let mut text = line.to_string();
+        text.push('\n');
+        // One write of one short line: it never interleaves with a
+        // finding's line written by another thread.
+        let written = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut file| file.write_all(text.as_bytes()));
+        if let Err(e) = written {
+            eprintln!("lockcheck: warning: cannot write to the report file {path}: {e}");
+        }
+    });
+}
