@@ -85,7 +85,7 @@ pub(super) fn analyze(
     let mut findings: Vec<Finding> = set.into_vec();
     suppressions.apply(&mut findings);
     match format {
-        Format::Json => println!("{}", report::json::render(&findings, strict)),
+        Format::Json => super::print_json(&findings, strict, None)?,
         Format::Sarif => println!("{}", report::sarif::render(&findings, strict)),
         Format::Text => {
             super::run::print_text(&findings, &report::text::summary(&findings, strict));

@@ -103,6 +103,20 @@ struct CheckOptions {
     allow_uninstrumented: bool,
 }
 
+/// Writes a JSON report to stdout as it is serialised (a report of many
+/// findings is never held whole as text).
+fn print_json(
+    findings: &[lockcheck::Finding],
+    strict: bool,
+    run: Option<&lockcheck::report::json::RunSummary>,
+) -> Result<(), CliError> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    lockcheck::report::json::write(&mut out, findings, strict, run)
+        .and_then(|()| out.flush())
+        .map_err(|e| CliError(format!("cannot write the report to stdout: {e}")))
+}
+
 /// The suppressions to apply: the file given, else `lockcheck.toml` in the
 /// current directory when there is one.
 fn suppressions(given: Option<&Path>) -> Result<Suppressions, CliError> {

@@ -305,18 +305,14 @@ pub(super) fn run(options: &CheckOptions, command: &[OsString]) -> Result<i32, C
              anyway)"
         );
         if options.format == Format::Json {
-            println!(
-                "{}",
-                report::json::render_run(&outcome.findings, options.strict, &outcome.summary())
-            );
+            super::print_json(&outcome.findings, options.strict, Some(&outcome.summary()))?;
         }
         return Ok(code);
     }
     match options.format {
-        Format::Json => println!(
-            "{}",
-            report::json::render_run(&outcome.findings, options.strict, &outcome.summary())
-        ),
+        Format::Json => {
+            super::print_json(&outcome.findings, options.strict, Some(&outcome.summary()))?
+        }
         Format::Sarif => println!(
             "{}",
             report::sarif::render(&outcome.findings, options.strict)

@@ -42,21 +42,33 @@ pub struct RunSummary {
 /// assert!(doc.contains("\"findings\": []"));
 /// ```
 pub fn render(findings: &[Finding], strict: bool) -> String {
-    render_report(findings, strict, None)
+    let report = report(findings, strict, None);
+    // Serialising plain data with string keys cannot fail.
+    serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
 
-/// Renders the findings of a `lockcheck run`, with how the program ended.
-pub fn render_run(findings: &[Finding], strict: bool, run: &RunSummary) -> String {
-    render_report(findings, strict, Some(run))
+/// Writes the report document of `findings` (and of a run, if given) to
+/// `out` as it is serialised, so that a report of many findings is never
+/// held in memory as text, then a newline.
+pub fn write(
+    out: &mut impl std::io::Write,
+    findings: &[Finding],
+    strict: bool,
+    run: Option<&RunSummary>,
+) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &report(findings, strict, run))?;
+    out.write_all(b"\n")
 }
 
-fn render_report(findings: &[Finding], strict: bool, run: Option<&RunSummary>) -> String {
-    let report = JsonReport {
+fn report<'a>(
+    findings: &'a [Finding],
+    strict: bool,
+    run: Option<&'a RunSummary>,
+) -> JsonReport<'a> {
+    JsonReport {
         lockcheck: env!("CARGO_PKG_VERSION"),
         failing: findings.iter().filter(|f| f.is_failing(strict)).count(),
         findings,
         run,
-    };
-    // Serialising plain data with string keys cannot fail.
-    serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
 }
