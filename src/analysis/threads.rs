@@ -2,6 +2,12 @@
 //! a one-entry cache in front of its index, since consecutive events mostly
 //! come from the same thread and each event looks its thread up several
 //! times.
+//!
+//! A thread id is a name, not an index: a trace may call its threads
+//! `T18446744073709551615`. Each thread's component in the vector clocks is
+//! its slot in this table, given in order of first sight, so that clocks
+//! grow with the threads seen whatever their ids, and any source of events
+//! (a trace reader, a test, a library user) is safe.
 
 use std::cell::Cell;
 use std::sync::Arc;
@@ -15,6 +21,9 @@ use crate::finding::ThreadRef;
 /// What one thread is doing, as far as the detectors need it.
 pub(super) struct ThreadTrack {
     pub(super) info: ThreadInfo,
+    /// This thread's component in every vector clock: its slot in the
+    /// table (dense, from 0), never its id.
+    pub(super) slot: u64,
     pub(super) held: Vec<HeldLock>,
     /// Re-entries of reentrant locks held, parallel to `held`.
     pub(super) depth: Vec<u32>,
@@ -38,11 +47,12 @@ pub(super) struct ThreadTrack {
 }
 
 impl ThreadTrack {
-    fn new(id: ThreadId) -> Self {
+    fn new(id: ThreadId, slot: u64) -> Self {
         let mut clock = VectorClock::new();
-        clock.set(id.0, 1);
+        clock.set(slot, 1);
         ThreadTrack {
             info: ThreadInfo { id, name: None },
+            slot,
             held: Vec::new(),
             depth: Vec::new(),
             structural: Arc::new(clock.clone()),
@@ -61,9 +71,15 @@ impl ThreadTrack {
             full: self.clock.clone(),
             structural: (*self.structural).clone(),
         };
-        self.clock.tick(self.info.id.0);
-        Arc::make_mut(&mut self.structural).tick(self.info.id.0);
+        self.clock.tick(self.slot);
+        Arc::make_mut(&mut self.structural).tick(self.slot);
         out
+    }
+
+    /// Starts a new epoch of this thread in both clocks.
+    pub(super) fn tick(&mut self) {
+        self.clock.tick(self.slot);
+        Arc::make_mut(&mut self.structural).tick(self.slot);
     }
 
     /// Orders this thread after everything `from` carries.
@@ -106,7 +122,7 @@ impl ThreadTable {
             Some(slot) => slot,
             None => {
                 let slot = self.tracks.len();
-                self.tracks.push(ThreadTrack::new(id));
+                self.tracks.push(ThreadTrack::new(id, slot as u64));
                 self.index.insert(id, slot);
                 self.last.set(Some((id, slot)));
                 slot
@@ -134,5 +150,31 @@ impl ThreadTable {
     /// Every thread seen.
     pub(super) fn iter(&self) -> impl Iterator<Item = &ThreadTrack> {
         self.tracks.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clocks_are_indexed_by_slot_whatever_the_thread_ids() {
+        let mut table = ThreadTable::default();
+        // Ids that, used as indices, would overflow or take gigabytes.
+        let ids = [u64::MAX, 1 << 63, 4_294_967_296, 888_888_881, 1];
+        for id in ids {
+            table.get_mut(ThreadId(id)).tick();
+        }
+        for (slot, id) in ids.into_iter().enumerate() {
+            let t = table.get(ThreadId(id)).expect("seen");
+            assert_eq!(t.slot, slot as u64);
+            assert_eq!(
+                t.clock.width(),
+                slot + 1,
+                "T{id}: one component per thread seen"
+            );
+            assert_eq!(t.clock.get(t.slot), 2);
+            assert_eq!(t.info.id, ThreadId(id), "reports keep the trace's id");
+        }
     }
 }

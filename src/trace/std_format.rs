@@ -17,6 +17,7 @@ use rustc_hash::FxHashMap;
 
 use super::intern::intern;
 use super::lines::{Place, TraceLines};
+use super::lockcheck_format::show;
 use super::TraceError;
 use crate::event::{
     AccessKind, AcquireMode, Attempt, Event, LockId, LockInfo, LockKind, Site, ThreadId, VarId,
@@ -128,7 +129,7 @@ impl Decoder {
             return Err(place.error(
                 format!(
                     "expected THREAD|OP(TARGET)|LOCATION, found `{}`",
-                    String::from_utf8_lossy(text)
+                    show(text)
                 ),
                 false,
             ));
@@ -144,13 +145,7 @@ impl Decoder {
                 .position(|b| *b == b'(')
                 .map(|i| (&o[..i], &o[i + 1..]))
         }) else {
-            return Err(place.error(
-                format!(
-                    "expected OP(TARGET), found `{}`",
-                    String::from_utf8_lossy(op)
-                ),
-                false,
-            ));
+            return Err(place.error(format!("expected OP(TARGET), found `{}`", show(op)), false));
         };
         let not_utf8 = |_| place.error("not UTF-8".to_owned(), false);
         let op = std::str::from_utf8(name).map_err(not_utf8)?;
@@ -211,7 +206,7 @@ impl Decoder {
             "begin" | "end" => return Ok(()),
             other => {
                 return Err(place.error(
-                    format!("unknown operation `{other}` (expected r, w, acq, rel, req, fork, join, wait, notify, notifyAll, begin, end)"),
+                    format!("unknown operation `{}` (expected r, w, acq, rel, req, fork, join, wait, notify, notifyAll, begin, end)", show(other.as_bytes())),
                     false,
                 ))
             }
