@@ -128,12 +128,10 @@ impl<R: BufRead> TraceLines<R> {
         self.place.error(format!("cannot read: {e}"), true)
     }
 
-    /// The trace as a whole, for messages about all of it.
-    pub fn whole(&self) -> Place {
-        Place {
-            line: 0,
-            ..self.place
-        }
+    /// Lines read so far, blank and comment lines included: the number of
+    /// the last one.
+    pub fn lines_read(&self) -> u64 {
+        self.place.line
     }
 }
 
@@ -172,7 +170,7 @@ mod tests {
         assert_eq!((text, place.line), (&b"c"[..], 6));
         assert!(lines.next_line().is_none());
         assert!(lines.next_line().is_none());
-        assert_eq!(lines.whole(), Place { file: "t", line: 0 });
+        assert_eq!(lines.lines_read(), 6);
     }
 
     #[test]
@@ -206,6 +204,7 @@ mod tests {
         let err = lines.next_line().unwrap().unwrap_err();
         assert_eq!(err.line, 5, "a long last line without a newline");
         assert!(lines.next_line().is_none());
+        assert_eq!(lines.lines_read(), 5);
     }
 
     #[test]

@@ -236,6 +236,26 @@ impl<R: BufRead> Iterator for StdReader<R> {
     }
 }
 
+/// Whether a trimmed line has the shape of an STD event,
+/// `THREAD|OP(TARGET)…`, for format detection.
+pub(super) fn looks_like_event(line: &[u8]) -> bool {
+    let mut parts = line.split(|b| *b == b'|');
+    let thread = parts.next().unwrap_or_default().trim_ascii();
+    let Some(op) = parts.next().map(<[u8]>::trim_ascii) else {
+        return false;
+    };
+    let name_end = op.iter().position(|b| *b == b'(');
+    !thread.is_empty()
+        && op.ends_with(b")")
+        && name_end.is_some_and(|i| i > 0 && op[..i].iter().all(u8::is_ascii_alphabetic))
+}
+
+impl<R: BufRead> super::EventSource for StdReader<R> {
+    fn lines_read(&self) -> u64 {
+        self.lines.lines_read()
+    }
+}
+
 /// A decimal number, or `None` (empty, not digits, too large).
 fn parse_u32(digits: &[u8]) -> Option<u32> {
     if digits.is_empty() {
@@ -325,6 +345,23 @@ mod tests {
         let err = out[0].as_ref().unwrap_err();
         assert_eq!((err.line, err.message.as_str()), (1, "not UTF-8"));
         assert!(out.iter().any(|e| matches!(e, Ok(Event::Acquire { .. }))));
+    }
+
+    #[test]
+    fn an_event_line_is_told_from_other_text() {
+        for line in ["T0|acq(L1)|12", "1|notifyAll(x)", " T1 | fork(2) | 3"] {
+            assert!(looks_like_event(line.trim().as_bytes()), "{line}");
+        }
+        for line in [
+            "hello",
+            "a|b",
+            "|acq(l)|1",
+            "T0|(l)|1",
+            "T0|acq(l|1",
+            "1 T1 end",
+        ] {
+            assert!(!looks_like_event(line.as_bytes()), "{line}");
+        }
     }
 
     #[test]

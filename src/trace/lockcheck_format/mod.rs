@@ -23,6 +23,7 @@
 mod read;
 mod write;
 
+pub(super) use read::looks_like_event;
 pub use read::LockcheckReader;
 pub use write::{write_event, write_lock, write_var};
 
