@@ -127,6 +127,16 @@ fn a_skipped_line_alone_is_not_clean_and_keep_going_exits_as_without_it() {
     let out = lockcheck(&["analyze", "--keep-going", trace.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("1 malformed line skipped (--keep-going"));
+    // Every line skipped: no events, and still the count and exit 2.
+    std::fs::write(&trace, "T1|zap(a)|1\nT1|zap(b)|2\n").unwrap();
+    let out = lockcheck(&["analyze", trace.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .ends_with("lockcheck: no events; 2 malformed lines skipped (exit status 2; --keep-going to exit as if they were not there)\n"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     // Near miss: the same trace whole is clean, exit 0.
     std::fs::write(&trace, "T1|acq(a)|1\nT1|rel(a)|2\n").unwrap();
     let out = lockcheck(&["analyze", trace.to_str().unwrap()]);

@@ -100,24 +100,23 @@ fn text_summary(
     }
     let skipped: u64 = traces.iter().map(|t| t.skipped_lines).sum();
     let events: u64 = traces.iter().map(|t| t.events).sum();
-    let summary = report::text::summary(findings, strict);
-    lines.push(if events == 0 && findings.is_empty() {
+    let found = if events == 0 && findings.is_empty() {
         "lockcheck: no events".to_owned()
-    } else if skipped > 0 {
+    } else if skipped > 0 && findings.is_empty() {
+        "lockcheck: no findings in the lines read".to_owned()
+    } else {
+        report::text::summary(findings, strict)
+    };
+    lines.push(if skipped > 0 {
         let plural = if skipped == 1 { "" } else { "s" };
         let status = if keep_going {
             "--keep-going: exit status as if they were not there"
         } else {
             "exit status 2; --keep-going to exit as if they were not there"
         };
-        let found = if findings.is_empty() {
-            "lockcheck: no findings in the lines read".to_owned()
-        } else {
-            summary
-        };
         format!("{found}; {skipped} malformed line{plural} skipped ({status})")
     } else {
-        summary
+        found
     });
     lines.join("\n")
 }
