@@ -6,5 +6,8 @@ use lockcheck::trace::lockcheck_format::LockcheckReader;
 use lockcheck_fuzz::{line_count, read_and_analyse};
 
 fuzz_target!(|data: &[u8]| {
-    read_and_analyse(LockcheckReader::new(data, "fuzz.lct"), line_count(data));
+    read_and_analyse(
+        LockcheckReader::new(data, "fuzz.lct"),
+        Some(line_count(data)),
+    );
 });

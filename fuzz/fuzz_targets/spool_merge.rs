@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
             let merged = std::fs::read(&out).expect("the merged trace");
             read_and_analyse(
                 LockcheckReader::new(&merged[..], "fuzz.lct"),
-                line_count(&merged),
+                Some(line_count(&merged)),
             );
         }
         Err(e) => {

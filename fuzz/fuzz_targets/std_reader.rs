@@ -6,5 +6,5 @@ use lockcheck::trace::std_format::StdReader;
 use lockcheck_fuzz::{line_count, read_and_analyse};
 
 fuzz_target!(|data: &[u8]| {
-    read_and_analyse(StdReader::new(data, "fuzz.std"), line_count(data));
+    read_and_analyse(StdReader::new(data, "fuzz.std"), Some(line_count(data)));
 });

@@ -6,8 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use lockcheck::analysis::Analyzer;
-use lockcheck::event::Event;
-use lockcheck::trace::TraceError;
+use lockcheck::trace::{EventSource, TraceError};
 
 /// How many lines `input` has, as the readers number them (a last line
 /// without a newline counts).
@@ -29,14 +28,24 @@ pub fn assert_names_a_line(error: &TraceError, lines: u64) {
 }
 
 /// Reads every item of `events`, checks each error, feeds the events to the
-/// analysis (lockset check on), and makes its findings.
-pub fn read_and_analyse(events: impl Iterator<Item = Result<Event, TraceError>>, lines: u64) {
+/// analysis (lockset check on), and makes its findings. `lines` is how many
+/// lines the input has, when known (a spool is read as the trace it merges
+/// into): then every error names one of them, and unless a fatal error
+/// ended the reading, all of them were read.
+pub fn read_and_analyse(mut events: impl EventSource, lines: Option<u64>) {
     let mut analyzer = Analyzer::default().with_lockset(true);
-    for item in events {
+    let mut fatal = false;
+    for item in &mut events {
         match item {
             Ok(event) => analyzer.event(&event),
-            Err(e) => assert_names_a_line(&e, lines),
+            Err(e) => {
+                assert_names_a_line(&e, lines.unwrap_or(u64::MAX));
+                fatal |= e.fatal;
+            }
         }
+    }
+    if let (Some(lines), false) = (lines, fatal) {
+        assert_eq!(events.lines_read(), lines, "read to the end");
     }
     let _ = analyzer.finish();
 }

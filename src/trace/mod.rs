@@ -194,6 +194,12 @@ pub trait EventSource: Iterator<Item = Result<Event, TraceError>> {
     fn lines_read(&self) -> u64;
 }
 
+impl<S: EventSource + ?Sized> EventSource for Box<S> {
+    fn lines_read(&self) -> u64 {
+        (**self).lines_read()
+    }
+}
+
 /// A trace being read, in whichever format.
 pub type EventStream = Box<dyn EventSource>;
 
