@@ -245,16 +245,8 @@ impl Analyzer {
             Event::VarDropped { var, .. } => {
                 self.vars.remove(&var.id);
             }
-            Event::Spawn { parent, child, .. } => {
-                let start = self.thread(*parent).hand_off();
-                let c = self.thread(*child);
-                c.receive(&start);
-                c.tick();
-            }
-            Event::Join { parent, child, .. } => {
-                let end = self.thread(*child).hand_off();
-                self.thread(*parent).receive(&end);
-            }
+            Event::Spawn { parent, child, .. } => self.threads.spawn(*parent, *child),
+            Event::Join { parent, child, .. } => self.threads.join(*parent, *child),
             Event::Notify {
                 thread, condition, ..
             } => {
