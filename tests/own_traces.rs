@@ -280,3 +280,56 @@ fn a_dropped_lock_or_variable_leaves_the_declarations() {
     }
     assert!(analyzer.finish().is_empty());
 }
+
+/// A thread spawned after a join takes the joined thread's clock slot (so
+/// that clocks grow with the threads running at once): what the joined
+/// thread did stays ordered before it, and nothing else is ordered by the
+/// reuse.
+#[test]
+fn a_slot_reused_after_a_join_orders_only_what_the_join_ordered() {
+    // T3 is spawned by T1 after T1 joined T2: T2's write is ordered before
+    // T3's.
+    let ordered = analyse(
+        "10 T1 spawn T2 a.rs:10:1
+11 T2 w V1 a.rs:11:1
+12 T1 join T2 a.rs:12:1
+13 T1 spawn T3 a.rs:13:1
+14 T3 w V1 a.rs:14:1
+",
+    );
+    assert!(ordered.is_empty(), "{ordered:?}");
+    // T5 joined T2 too, but knows nothing of T3 (which took T2's slot):
+    // their writes race.
+    let second_joiner = analyse(
+        "10 T1 spawn T2 a.rs:10:1
+11 T1 spawn T5 a.rs:11:1
+12 T2 w V1 a.rs:12:1
+13 T1 join T2 a.rs:13:1
+14 T5 join T2 a.rs:14:1
+15 T1 spawn T3 a.rs:15:1
+16 T3 w V1 a.rs:16:1
+17 T5 w V1 a.rs:17:1
+",
+    );
+    assert_eq!(kinds(&second_joiner), [FindingKind::DataRace]);
+    let racing: Vec<u64> = second_joiner[0].threads.iter().map(|t| t.id).collect();
+    assert!(racing.contains(&3) && racing.contains(&5), "{racing:?}");
+    // T2 goes on after its join (a trace inconsistent there): its write is
+    // not ordered before T3's.
+    let after_join = analyse(
+        "10 T1 spawn T2 a.rs:10:1
+11 T2 w V1 a.rs:11:1
+12 T1 join T2 a.rs:12:1
+13 T1 spawn T3 a.rs:13:1
+14 T2 w V1 a.rs:14:1
+15 T3 w V1 a.rs:15:1
+",
+    );
+    assert_eq!(
+        kinds(&after_join),
+        [FindingKind::DataRace],
+        "{after_join:?}"
+    );
+    let racing: Vec<u64> = after_join[0].threads.iter().map(|t| t.id).collect();
+    assert!(racing.contains(&2) && racing.contains(&3), "{racing:?}");
+}

@@ -330,6 +330,15 @@ fn a_program_killed_while_it_records_keeps_the_declarations_its_threads_use() {
         !stderr.contains("skipped"),
         "every line of what reached the spool is readable:\n{stderr}"
     );
+    assert!(
+        stderr.contains("the recording is incomplete"),
+        "the analysis says what it could not check:\n{stderr}"
+    );
+    assert_eq!(
+        analysis.status.code(),
+        Some(2),
+        "an incomplete recording is not a whole run's answer"
+    );
     let found = findings_of(&analysis.stdout, "the analysis");
     let kinds: Vec<&str> = found.iter().map(|f| f.kind.as_str()).collect();
     assert_eq!(
@@ -338,4 +347,19 @@ fn a_program_killed_while_it_records_keeps_the_declarations_its_threads_use() {
         "the worker's cycle is found, and the holds whose releases were lost with the \
          killed threads are not taken for misuse: {found:#?}"
     );
+    let doc: serde_json::Value =
+        serde_json::from_slice(&analysis.stdout).expect("one JSON document");
+    assert_eq!(doc["traces"][0]["incomplete"], true, "{}", doc["traces"]);
+    let kept_going = Command::new(env!("CARGO_BIN_EXE_lockcheck"))
+        .args(["analyze", "--keep-going"])
+        .arg(&trace)
+        .output()
+        .expect("run lockcheck analyze");
+    assert_eq!(
+        kept_going.status.code(),
+        Some(1),
+        "exit on the findings alone"
+    );
+    let text = String::from_utf8_lossy(&kept_going.stdout);
+    assert!(text.contains("the recording is incomplete"), "{text}");
 }

@@ -350,3 +350,50 @@ fn suppressed_finding_is_valid_sarif() {
     assert_eq!(r["level"], "error");
     assert_eq!(r["suppressions"][0]["kind"], "external");
 }
+
+#[test]
+fn skipped_lines_are_failed_execution_notifications_naming_each_line() {
+    let (doc, code) = analyze("sarif", "fixtures/traces/malformed.std", false);
+    assert_valid_sarif(&doc, "malformed.std");
+    assert_eq!(code, 2, "not fully checked");
+    assert_eq!(results(&doc).len(), 1, "the cycle after the bad line");
+    let invocation = &run_of(&doc)["invocations"][0];
+    assert_eq!(invocation["executionSuccessful"], false);
+    let notes = invocation["toolExecutionNotifications"]
+        .as_array()
+        .expect("notifications");
+    assert_eq!(notes.len(), 2, "the count, then the line: {notes:#?}");
+    assert!(notes.iter().all(|n| n["level"] == "error"));
+    assert!(notes[0]["message"]["text"]
+        .as_str()
+        .is_some_and(|t| t.contains("1 of 11 lines skipped as malformed")));
+    let at = &notes[1]["locations"][0]["physicalLocation"];
+    assert_eq!(
+        at["artifactLocation"]["uri"],
+        "fixtures/traces/malformed.std"
+    );
+    assert_eq!(at["region"]["startLine"], 5);
+    // --keep-going: warnings, and the execution counts as successful.
+    let out = lockcheck(&[
+        "analyze",
+        "--format",
+        "sarif",
+        "--keep-going",
+        "fixtures/traces/malformed.std",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_valid_sarif(&doc, "malformed.std --keep-going");
+    let invocation = &run_of(&doc)["invocations"][0];
+    assert_eq!(invocation["executionSuccessful"], true);
+    assert_eq!(
+        invocation["toolExecutionNotifications"][0]["level"],
+        "warning"
+    );
+    // Near miss: a trace read whole has a successful invocation and no
+    // notification.
+    let (doc, _) = analyze("sarif", "fixtures/traces/opposite_orders.std", false);
+    let invocation = &run_of(&doc)["invocations"][0];
+    assert_eq!(invocation["executionSuccessful"], true);
+    assert!(invocation.get("toolExecutionNotifications").is_none());
+}

@@ -17,13 +17,13 @@ fn lockcheck(args: &[&str]) -> Output {
         .expect("run lockcheck")
 }
 
-fn analyze(trace: &Path) -> (Vec<Finding>, Output) {
-    let out = lockcheck(&[
-        "analyze",
-        "--format",
-        "json",
-        trace.to_str().expect("utf-8"),
-    ]);
+/// `lockcheck analyze --format json` of `trace` (with `extra` arguments
+/// first): the JSON document, its findings and the output.
+fn analyze_doc(trace: &Path, extra: &[&str]) -> (serde_json::Value, Vec<Finding>, Output) {
+    let mut args = vec!["analyze", "--format", "json"];
+    args.extend_from_slice(extra);
+    args.push(trace.to_str().expect("utf-8"));
+    let out = lockcheck(&args);
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "{}: stdout is not JSON ({e}); stderr: {}",
@@ -32,6 +32,11 @@ fn analyze(trace: &Path) -> (Vec<Finding>, Output) {
         )
     });
     let findings = serde_json::from_value(doc["findings"].clone()).expect("findings parse");
+    (doc, findings, out)
+}
+
+fn analyze(trace: &Path) -> (Vec<Finding>, Output) {
+    let (_, findings, out) = analyze_doc(trace, &[]);
     (findings, out)
 }
 
@@ -51,7 +56,7 @@ fn every_trace_fixture_gets_its_expected_verdict() {
     assert!(specs.len() >= 6);
     let mut failures = Vec::new();
     for spec in &specs {
-        let (findings, out) = analyze(&spec.path);
+        let (doc, findings, out) = analyze_doc(&spec.path, &[]);
         let found = Verdict::of(&findings);
         if found != spec.expected {
             failures.push(format!(
@@ -60,7 +65,10 @@ fn every_trace_fixture_gets_its_expected_verdict() {
             ));
         }
         let failing = findings.iter().any(|f| f.is_failing(false));
-        if out.status.code() != Some(if failing { 1 } else { 0 }) {
+        // A trace with a line skipped is never a pass, nor a plain finding.
+        let skipped = doc["skipped_lines"].as_u64() != Some(0);
+        let want = if skipped { 2 } else { i32::from(failing) };
+        if out.status.code() != Some(want) {
             failures.push(format!("{}: exit {:?}", spec.name, out.status.code()));
         }
     }
@@ -68,14 +76,153 @@ fn every_trace_fixture_gets_its_expected_verdict() {
 }
 
 #[test]
-fn a_malformed_line_is_named_and_the_rest_is_analysed() {
-    let (findings, out) = analyze(&fixtures_dir().join("malformed.std"));
+fn a_malformed_line_is_named_counted_and_fails_the_analysis_after_the_rest() {
+    let trace = fixtures_dir().join("malformed.std");
+    let (doc, findings, out) = analyze_doc(&trace, &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("malformed.std:5: expected THREAD|OP(TARGET)|LOCATION"),
         "{stderr}"
     );
     assert_eq!(findings.len(), 1, "the cycle after the bad line is found");
+    assert_eq!(out.status.code(), Some(2), "not fully checked: {stderr}");
+    assert!(
+        stderr.contains("lockcheck: error: 1 malformed line skipped"),
+        "{stderr}"
+    );
+    assert_eq!(doc["skipped_lines"], 1);
+    assert_eq!(doc["traces"][0]["skipped_lines"], 1);
+    assert_eq!(doc["traces"][0]["skipped"][0]["line"], 5);
+    assert_eq!(doc["traces"][0]["lines"], 11);
+    // --keep-going: the exit status of the findings, the skip still counted.
+    let (doc, _, out) = analyze_doc(&trace, &["--keep-going"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(doc["skipped_lines"], 1);
+    // The text report says it on stdout, and never that it is clean.
+    let out = lockcheck(&["analyze", trace.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("malformed.std: 1 of 11 lines skipped as malformed (the first at line 5)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("; 1 malformed line skipped (exit status 2"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_skipped_line_alone_is_not_clean_and_keep_going_exits_as_without_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("cut.std");
+    std::fs::write(&trace, "T1|acq(a)|1\nT1|rel(a)|2\nT1|acq(a\n").unwrap();
+    let out = lockcheck(&["analyze", trace.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("lockcheck: no findings in the lines read; 1 malformed line skipped"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("lockcheck: no findings\n"), "{stdout}");
+    let out = lockcheck(&["analyze", "--keep-going", trace.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 malformed line skipped (--keep-going"));
+    // Every line skipped: no events, and still the count and exit 2.
+    std::fs::write(&trace, "T1|zap(a)|1\nT1|zap(b)|2\n").unwrap();
+    let out = lockcheck(&["analyze", trace.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .ends_with("lockcheck: no events; 2 malformed lines skipped (exit status 2; --keep-going to exit as if they were not there)\n"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // Near miss: the same trace whole is clean, exit 0.
+    std::fs::write(&trace, "T1|acq(a)|1\nT1|rel(a)|2\n").unwrap();
+    let out = lockcheck(&["analyze", trace.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "lockcheck: no findings\n"
+    );
+    // `graph` prints what it read, and does not pass a trace it skipped in.
+    std::fs::write(&trace, "T1|acq(a)|1\nbad\nT1|rel(a)|2\n").unwrap();
+    let out = lockcheck(&["graph", trace.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("digraph"));
+    let out = lockcheck(&["graph", "--keep-going", trace.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn a_malformed_first_line_does_not_hide_the_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let std_trace = dir.path().join("first.std");
+    std::fs::write(
+        &std_trace,
+        "# comment\n\nT1|acq(a|1\nT1|acq(a)|2\nT1|acq(b)|3\nT1|rel(b)|4\nT1|rel(a)|5\n\
+         T2|acq(b)|6\nT2|acq(a)|7\nT2|rel(a)|8\nT2|rel(b)|9\n",
+    )
+    .unwrap();
+    let (doc, findings, out) = analyze_doc(&std_trace, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("first.std:3: expected OP(TARGET)"),
+        "{stderr}"
+    );
+    assert_eq!(doc["traces"][0]["skipped"][0]["line"], 3);
+    assert_eq!(findings.len(), 1, "read as STD: the cycle is found");
+    assert_eq!(out.status.code(), Some(2));
+    // A lockcheck trace that lost its header is read as one, and the error
+    // names the line where the header should be.
+    let lct = dir.path().join("headless.lct");
+    std::fs::write(&lct, "\n1 T1 thread \"main\"\n2 T1 end\n").unwrap();
+    let out = lockcheck(&["analyze", lct.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "headless.lct:2: not a lockcheck trace (expected the first line `lockcheck-trace 1`"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_empty_trace_says_no_events_not_no_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in [
+        ("empty.std", ""),
+        ("blank.std", "\n  \n"),
+        ("comments.lct", "# nothing yet\n"),
+    ] {
+        let trace = dir.path().join(name);
+        std::fs::write(&trace, text).unwrap();
+        let out = lockcheck(&["analyze", trace.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{name}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains(&format!("{name}: no events: nothing was checked")),
+            "{stdout}"
+        );
+        assert!(stdout.ends_with("lockcheck: no events\n"), "{stdout}");
+        assert!(!stdout.contains("no findings"), "{stdout}");
+        let (doc, findings, _) = analyze_doc(&trace, &[]);
+        assert!(findings.is_empty());
+        assert_eq!(doc["traces"][0]["events"], 0, "{name}");
+        for format in ["lockcheck", "std"] {
+            let out = lockcheck(&["analyze", "--input-format", format, trace.to_str().unwrap()]);
+            assert_eq!(out.status.code(), Some(0), "{name} as {format}");
+        }
+    }
+    // Near miss: a header and nothing else has no events either; one event is checked.
+    let trace = dir.path().join("one.lct");
+    std::fs::write(&trace, "lockcheck-trace 1\n1 T1 end\n").unwrap();
+    let out = lockcheck(&["analyze", trace.to_str().unwrap()]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "lockcheck: no findings\n"
+    );
 }
 
 #[test]
@@ -94,14 +241,24 @@ fn every_external_trace_is_read_to_the_end() {
         if path.extension().is_none_or(|e| e != "std") {
             continue;
         }
-        let (_, out) = analyze(&path);
+        let (doc, _, out) = analyze_doc(&path, &[]);
         let code = out.status.code();
+        let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
             code == Some(0) || code == Some(1),
-            "{}: exit {code:?}: {}",
+            "{}: exit {code:?}: {stderr}",
             path.display(),
-            String::from_utf8_lossy(&out.stderr)
         );
+        // Read to the end: every line read, none skipped, events from them.
+        assert!(!stderr.contains("warning"), "{}: {stderr}", path.display());
+        let lines = std::fs::read_to_string(&path)
+            .expect("read")
+            .lines()
+            .count();
+        let t = &doc["traces"][0];
+        assert_eq!(t["lines"], lines, "{}: {t}", path.display());
+        assert_eq!(t["skipped_lines"], 0, "{}: {t}", path.display());
+        assert!(t["events"].as_u64() > Some(0), "{}: {t}", path.display());
         read += 1;
     }
     assert_eq!(read, 14, "all 14 external traces");
@@ -188,7 +345,15 @@ fn unreadable_and_unknown_traces_are_errors_with_exit_2() {
     std::fs::write(&prose, "hello\nworld\n").unwrap();
     let out = lockcheck(&["analyze", prose.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not a trace lockcheck knows"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with(&format!(
+            "lockcheck: error: {}:1: not a trace lockcheck knows: `hello`",
+            prose.display()
+        )),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
 
 fn analyze_with_suppressions(file: &Path, trace: &Path) -> Output {

@@ -179,7 +179,7 @@ impl Analyzer {
 
     /// Feeds one event to the detectors.
     pub fn event(&mut self, event: &Event) {
-        self.events += 1;
+        self.events = self.events.saturating_add(1);
         if let Some(thread) = event_thread(event) {
             if self.settle_wait(thread, event) {
                 // This acquire was the waiting thread taking its monitor back.
@@ -256,23 +256,14 @@ impl Analyzer {
             Event::VarDropped { var, .. } => {
                 self.vars.remove(&var.id);
             }
-            Event::Spawn { parent, child, .. } => {
-                let start = self.thread(*parent).hand_off();
-                let c = self.thread(*child);
-                c.receive(&start);
-                c.clock.tick(child.0);
-                std::sync::Arc::make_mut(&mut c.structural).tick(child.0);
-            }
-            Event::Join { parent, child, .. } => {
-                let end = self.thread(*child).hand_off();
-                self.thread(*parent).receive(&end);
-            }
+            Event::Spawn { parent, child, .. } => self.threads.spawn(*parent, *child),
+            Event::Join { parent, child, .. } => self.threads.join(*parent, *child),
             Event::Notify {
                 thread, condition, ..
             } => {
                 let t = self.thread(*thread);
                 let now = t.clock.clone();
-                t.clock.tick(thread.0);
+                t.clock.tick(t.slot);
                 self.notified.entry(*condition).or_default().join(&now);
             }
             Event::Wait {
@@ -331,7 +322,7 @@ impl Analyzer {
             _ => None,
         };
         let now = t.held.iter().position(|h| h.lock.id == lock.id);
-        let holds_now = now.map_or(0, |i| t.depth[i] + 1);
+        let holds_now = now.map_or(0, |i| t.depth[i].saturating_add(1));
         let total = before_rel.unwrap_or(holds_now).max(holds_now);
         let held = match now {
             Some(i) => {
@@ -346,7 +337,7 @@ impl Analyzer {
         };
         if now.is_some() {
             let clock = t.clock.clone();
-            t.clock.tick(thread.0);
+            t.clock.tick(t.slot);
             let track = self.locks.entry(lock.id).or_default();
             track.owner = None;
             track.release = clock;
@@ -406,7 +397,9 @@ impl Analyzer {
         let requested = t.pending.take().is_some_and(|(p, _, _)| p.id == lock.id);
         if lock.kind == LockKind::ReentrantMutex {
             if let Some(i) = t.held.iter().position(|h| h.lock.id == lock.id) {
-                t.depth[i] += 1;
+                // Counts from a trace saturate: 2^32 re-entries are a
+                // hostile trace, not a reason to panic.
+                t.depth[i] = t.depth[i].saturating_add(1);
                 return;
             }
         }
@@ -444,7 +437,7 @@ impl Analyzer {
             lock_track.owner = Some((thread, mode));
         }
         if mode.is_shared() {
-            lock_track.shared += 1;
+            lock_track.shared = lock_track.shared.saturating_add(1);
         }
         if lock_track.releaser != thread {
             t.clock.join(&lock_track.release);
@@ -524,13 +517,13 @@ impl Analyzer {
             lock_track.shared = lock_track.shared.saturating_sub(1);
         }
         if to.is_shared() {
-            lock_track.shared += 1;
+            lock_track.shared = lock_track.shared.saturating_add(1);
         }
         if from == AcquireMode::Exclusive {
             lock_track.release.clone_from(&t.clock);
             lock_track.releaser = thread;
             lock_track.read_release.clear();
-            t.clock.tick(thread.0);
+            t.clock.tick(t.slot);
         } else if to == AcquireMode::Exclusive {
             t.clock.join(&lock_track.read_release);
         }
@@ -564,7 +557,7 @@ impl Analyzer {
                 .add(findings::released_not_held(&info, lock, site));
             return;
         };
-        t.last_release = Some((lock.id, t.depth[i] + 1));
+        t.last_release = Some((lock.id, t.depth[i].saturating_add(1)));
         if t.depth[i] > 0 {
             t.depth[i] -= 1;
             return;
@@ -586,7 +579,7 @@ impl Analyzer {
             }
             _ => lock_track.read_release.join(&t.clock),
         }
-        t.clock.tick(thread.0);
+        t.clock.tick(t.slot);
     }
 
     fn access(
@@ -604,8 +597,8 @@ impl Analyzer {
             .or_insert_with(|| VarTrack::new(var.clone()));
         let record = |t: &ThreadTrack| Access {
             thread,
-            // A trace's thread ids are never reused: each is its own slot.
-            slot: thread.0,
+            // Its slot in the thread table, not its id (a name, of any size).
+            slot: t.slot,
             kind,
             site,
             held: HeldSummary::new(t.held.iter().cloned()),
@@ -623,7 +616,7 @@ impl Analyzer {
                 self.findings.add(finding);
             }
         }
-        let now = crate::detect::vector_clock::Epoch::of(thread.0, &t.clock);
+        let now = crate::detect::vector_clock::Epoch::of(t.slot, &t.clock);
         let race = if v.shadow.unchanged(kind, now) {
             None
         } else {

@@ -9,9 +9,9 @@ use lockcheck::detect::OrderGranularity;
 use lockcheck::finding::{Finding, FindingSet};
 use lockcheck::report;
 use lockcheck::suppress::Suppressions;
-use lockcheck::trace::{self, TraceFormat};
+use lockcheck::trace::{self, ReadSummary, TraceFormat};
 
-use super::{CliError, Format, InputFormat, Order, EXIT_CLEAN, EXIT_FINDINGS};
+use super::{CliError, Format, InputFormat, Order, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
 
 fn granularity(order: Order) -> OrderGranularity {
     match order {
@@ -26,40 +26,103 @@ pub(super) struct Checks {
     pub(super) order: Order,
     pub(super) strict: bool,
     pub(super) lockset: bool,
+    /// Lines skipped as malformed do not make the exit status 2.
+    pub(super) keep_going: bool,
 }
 
+/// Malformed lines of one trace shown on stderr one by one; the rest are
+/// counted.
+const WARNINGS_SHOWN: u64 = 20;
+
 /// Reads one trace through the detectors. Malformed lines are reported on
-/// stderr (`file:line: what`) and skipped; an unreadable trace is an error.
+/// stderr (`file:line: what`), skipped and counted in the summary; an
+/// unreadable trace is an error.
 fn analyze_one(
     path: &Path,
     input: Option<InputFormat>,
     mut analyzer: Analyzer,
-) -> Result<Analyzer, CliError> {
+) -> Result<(Analyzer, ReadSummary), CliError> {
     let format = input.map(|f| match f {
         InputFormat::Lockcheck => TraceFormat::Lockcheck,
         InputFormat::Std => TraceFormat::Std,
     });
-    let events = trace::open(path, format).map_err(|e| CliError(e.to_string()))?;
-    let mut skipped = 0u64;
-    for item in events {
+    let mut events = trace::open(path, format).map_err(|e| CliError(e.to_string()))?;
+    let mut read = ReadSummary::new(path.display().to_string());
+    for item in &mut events {
         match item {
-            Ok(event) => analyzer.event(&event),
+            Ok(event) => {
+                read.events += 1;
+                analyzer.event(&event);
+            }
             Err(e) if e.fatal => return Err(CliError(e.to_string())),
             Err(e) => {
-                skipped += 1;
-                if skipped <= 20 {
+                read.skip(&e);
+                if read.skipped_lines <= WARNINGS_SHOWN {
                     eprintln!("lockcheck: warning: {e}; line skipped");
                 }
             }
         }
     }
-    if skipped > 20 {
+    read.lines = events.lines_read();
+    read.incomplete = analyzer.incomplete();
+    if read.skipped_lines > WARNINGS_SHOWN {
         eprintln!(
-            "lockcheck: warning: {}: {skipped} malformed lines skipped in all",
-            path.display()
+            "lockcheck: warning: {}: {} malformed lines skipped in all",
+            path.display(),
+            read.skipped_lines
         );
     }
-    Ok(analyzer)
+    Ok((analyzer, read))
+}
+
+/// What the text report says of the traces read, line by line: each one
+/// with skipped lines or no events, then the closing summary, which never
+/// reads as clean when something was not checked.
+fn text_summary(
+    findings: &[Finding],
+    strict: bool,
+    traces: &[ReadSummary],
+    keep_going: bool,
+) -> String {
+    let mut lines = Vec::new();
+    for t in traces {
+        if t.skipped_lines > 0 {
+            let first = t.skipped.first().map_or(0, |s| s.line);
+            lines.push(format!(
+                "lockcheck: {}: {} of {} lines skipped as malformed (the first at line {first}): the trace was not fully checked",
+                t.file, t.skipped_lines, t.lines
+            ));
+        } else if t.events == 0 {
+            lines.push(format!(
+                "lockcheck: {}: no events: nothing was checked",
+                t.file
+            ));
+        }
+        if t.incomplete {
+            lines.push(format!("lockcheck: {}: {}", t.file, trace::INCOMPLETE));
+        }
+    }
+    let skipped: u64 = traces.iter().map(|t| t.skipped_lines).sum();
+    let events: u64 = traces.iter().map(|t| t.events).sum();
+    let found = if events == 0 && findings.is_empty() {
+        "lockcheck: no events".to_owned()
+    } else if findings.is_empty() && traces.iter().any(|t| !t.checked_whole()) {
+        "lockcheck: no findings in the lines read".to_owned()
+    } else {
+        report::text::summary(findings, strict)
+    };
+    lines.push(if skipped > 0 {
+        let plural = if skipped == 1 { "" } else { "s" };
+        let status = if keep_going {
+            "--keep-going: exit status as if they were not there"
+        } else {
+            "exit status 2; --keep-going to exit as if they were not there"
+        };
+        format!("{found}; {skipped} malformed line{plural} skipped ({status})")
+    } else {
+        found
+    });
+    lines.join("\n")
 }
 
 /// `lockcheck analyze`.
@@ -72,12 +135,14 @@ pub(super) fn analyze(
 ) -> Result<i32, CliError> {
     let strict = checks.strict;
     let mut set = FindingSet::new();
+    let mut read = Vec::with_capacity(traces.len());
     for path in traces {
-        let analyzer = analyze_one(
+        let (analyzer, summary) = analyze_one(
             path,
             input,
             Analyzer::new(granularity(checks.order)).with_lockset(checks.lockset),
         )?;
+        read.push(summary);
         for finding in analyzer.finish() {
             set.add(finding);
         }
@@ -85,17 +150,48 @@ pub(super) fn analyze(
     let mut findings: Vec<Finding> = set.into_vec();
     suppressions.apply(&mut findings);
     match format {
-        Format::Json => super::print_json(&findings, strict, None)?,
-        Format::Sarif => println!("{}", report::sarif::render(&findings, strict)),
+        Format::Json => super::print_json(&findings, strict, report::json::Source::Traces(&read))?,
+        Format::Sarif => println!(
+            "{}",
+            report::sarif::render_analysis(&findings, strict, &read, checks.keep_going)
+        ),
         Format::Text => {
-            super::run::print_text(&findings, &report::text::summary(&findings, strict));
+            let summary = text_summary(&findings, strict, &read, checks.keep_going);
+            super::run::print_text(&findings, &summary);
         }
     }
-    Ok(if findings.iter().any(|f| f.is_failing(strict)) {
+    let status = exit_status(&findings, strict, &read, checks.keep_going);
+    if status == EXIT_ERROR {
+        // The one line an exit status 2 comes with, whatever the format.
+        let skipped: u64 = read.iter().map(|t| t.skipped_lines).sum();
+        if skipped > 0 {
+            eprintln!(
+                "lockcheck: error: {skipped} malformed line{} skipped: not every trace was fully checked (--keep-going to exit as if they were not there)",
+                if skipped == 1 { "" } else { "s" }
+            );
+        } else if let Some(cut) = read.iter().find(|t| t.incomplete) {
+            eprintln!(
+                "lockcheck: error: {}: {} (--keep-going to exit on the findings alone)",
+                cut.file,
+                trace::INCOMPLETE
+            );
+        }
+    }
+    Ok(status)
+}
+
+/// 2 when lines were skipped as malformed or a recording is incomplete (a
+/// trace not fully checked is never a pass, nor a plain finding), unless
+/// `keep_going`; else 1 for failing findings, 0 for none.
+fn exit_status(findings: &[Finding], strict: bool, read: &[ReadSummary], keep_going: bool) -> i32 {
+    let not_whole = read.iter().any(|t| !t.checked_whole());
+    if not_whole && !keep_going {
+        EXIT_ERROR
+    } else if findings.iter().any(|f| f.is_failing(strict)) {
         EXIT_FINDINGS
     } else {
         EXIT_CLEAN
-    })
+    }
 }
 
 /// `lockcheck graph`: DOT on stdout, or SVG through Graphviz.
@@ -104,22 +200,34 @@ pub(super) fn graph(
     input: Option<InputFormat>,
     order: Order,
     svg: bool,
+    keep_going: bool,
 ) -> Result<i32, CliError> {
     // The whole run's graph: locks dropped before the trace ends included.
-    let analyzer = analyze_one(
+    let (analyzer, read) = analyze_one(
         path,
         input,
         Analyzer::new(granularity(order)).keeping_dropped_locks(),
     )?;
     let dot = report::dot::render(analyzer.order_graph(), &{
         // Findings are needed for the red edges; the analyzer is consumed
-        // by `finish`, so the graph is rendered from a second pass's copy.
-        let again = analyze_one(path, input, Analyzer::new(granularity(order)))?;
+        // by `finish`, so the graph is rendered from a second pass's copy
+        // (whose warnings repeat the first's).
+        let (again, _) = analyze_one(path, input, Analyzer::new(granularity(order)))?;
         again.finish()
     });
+    // The graph of a trace not read whole is printed, but does not pass.
+    let status = if read.skipped_lines > 0 && !keep_going {
+        eprintln!(
+            "lockcheck: error: {}: {} of {} lines skipped as malformed: the graph lacks what they held (--keep-going to exit 0)",
+            read.file, read.skipped_lines, read.lines
+        );
+        EXIT_ERROR
+    } else {
+        EXIT_CLEAN
+    };
     if !svg {
         println!("{dot}");
-        return Ok(EXIT_CLEAN);
+        return Ok(status);
     }
     let mut child = Command::new("dot")
         .arg("-Tsvg")
@@ -138,12 +246,14 @@ pub(super) fn graph(
             .write_all(dot.as_bytes())
             .map_err(|e| CliError(format!("cannot write to Graphviz's `dot`: {e}")))?;
     }
-    let status = child
+    let status_of_dot = child
         .wait()
         .map_err(|e| CliError(format!("Graphviz's `dot` failed: {e}")))?;
-    if status.success() {
-        Ok(EXIT_CLEAN)
+    if status_of_dot.success() {
+        Ok(status)
     } else {
-        Err(CliError(format!("Graphviz's `dot` failed ({status})")))
+        Err(CliError(format!(
+            "Graphviz's `dot` failed ({status_of_dot})"
+        )))
     }
 }

@@ -1,7 +1,8 @@
 //! Command-line parsing and dispatch. Exit codes: 0 nothing found, 1
-//! findings, 2 lockcheck's own error, 124 a program `run` killed at its
-//! `--timeout`; `run` passes on the program's own failure when there is no
-//! finding.
+//! findings, 2 lockcheck's own error (and `analyze` or `graph` of a trace
+//! with lines skipped as malformed, unless `--keep-going`), 124 a program
+//! `run` killed at its `--timeout`; `run` passes on the program's own
+//! failure when there is no finding.
 
 mod analyze;
 mod fixtures;
@@ -28,7 +29,8 @@ impl std::fmt::Display for CliError {
 pub const EXIT_CLEAN: i32 = 0;
 /// Exit status: findings that fail the run.
 pub const EXIT_FINDINGS: i32 = 1;
-/// Exit status: lockcheck itself failed.
+/// Exit status: lockcheck itself failed, or (`analyze`, `graph`) lines of a
+/// trace were skipped as malformed, so it was not fully checked.
 pub const EXIT_ERROR: i32 = 2;
 /// Exit status: the program outlived `run --timeout` and was killed, with
 /// no failing finding (124, as GNU `timeout` has it).
@@ -39,7 +41,8 @@ pub const EXIT_TIMED_OUT: i32 = 124;
     name = "lockcheck",
     version,
     about = "Finds deadlocks in Rust programs built with the lockcheck library",
-    after_help = "Exit status: 0 nothing found, 1 findings, 2 lockcheck's own error, \
+    after_help = "Exit status: 0 nothing found, 1 findings, 2 lockcheck's own error \
+                  (or a trace with lines skipped as malformed, unless --keep-going), \
                   124 a program `run` killed at its --timeout; `run` passes on the \
                   program's own failing status when nothing was found."
 )]
@@ -108,11 +111,11 @@ struct CheckOptions {
 fn print_json(
     findings: &[lockcheck::Finding],
     strict: bool,
-    run: Option<&lockcheck::report::json::RunSummary>,
+    source: lockcheck::report::json::Source<'_>,
 ) -> Result<(), CliError> {
     use std::io::Write;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    lockcheck::report::json::write(&mut out, findings, strict, run)
+    lockcheck::report::json::write(&mut out, findings, strict, source)
         .and_then(|()| out.flush())
         .map_err(|e| CliError(format!("cannot write the report to stdout: {e}")))
 }
@@ -163,6 +166,10 @@ enum Command {
         /// Suppressions file (default: ./lockcheck.toml when it exists).
         #[arg(long, value_name = "FILE")]
         suppress: Option<PathBuf>,
+        /// Exit as if lines skipped as malformed were not there (they are
+        /// still counted in the report), instead of with status 2.
+        #[arg(long)]
+        keep_going: bool,
         /// Trace files.
         #[arg(required = true, value_name = "TRACE")]
         traces: Vec<PathBuf>,
@@ -178,6 +185,10 @@ enum Command {
         /// Lock instances or lock classes as nodes.
         #[arg(long, value_enum, default_value_t = Order::Instance)]
         order: Order,
+        /// Exit 0 even if lines were skipped as malformed (they are still
+        /// reported on stderr), instead of with status 2.
+        #[arg(long)]
+        keep_going: bool,
         /// The trace file.
         trace: PathBuf,
     },
@@ -220,12 +231,14 @@ pub fn main() -> i32 {
             order,
             lockset,
             suppress,
+            keep_going,
             traces,
         } => suppressions(suppress.as_deref()).and_then(|s| {
             let checks = analyze::Checks {
                 order,
                 strict,
                 lockset,
+                keep_going,
             };
             analyze::analyze(&traces, format, input_format, checks, &s)
         }),
@@ -233,8 +246,9 @@ pub fn main() -> i32 {
             svg,
             input_format,
             order,
+            keep_going,
             trace,
-        } => analyze::graph(&trace, input_format, order, svg),
+        } => analyze::graph(&trace, input_format, order, svg, keep_going),
         Command::Fixtures {
             manifest_path,
             release,

@@ -305,14 +305,20 @@ pub(super) fn run(options: &CheckOptions, command: &[OsString]) -> Result<i32, C
              anyway)"
         );
         if options.format == Format::Json {
-            super::print_json(&outcome.findings, options.strict, Some(&outcome.summary()))?;
+            super::print_json(
+                &outcome.findings,
+                options.strict,
+                report::json::Source::Run(&outcome.summary()),
+            )?;
         }
         return Ok(code);
     }
     match options.format {
-        Format::Json => {
-            super::print_json(&outcome.findings, options.strict, Some(&outcome.summary()))?
-        }
+        Format::Json => super::print_json(
+            &outcome.findings,
+            options.strict,
+            report::json::Source::Run(&outcome.summary()),
+        )?,
         Format::Sarif => println!(
             "{}",
             report::sarif::render(&outcome.findings, options.strict)

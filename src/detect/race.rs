@@ -55,9 +55,9 @@ impl HeldSummary {
 pub struct Access {
     /// The accessing thread.
     pub thread: ThreadId,
-    /// Its component in vector clocks: its id in a trace; live, a slot that
-    /// a thread spawned after this one was joined may take over (see
-    /// `runtime::hb`).
+    /// Its component in vector clocks: in a trace's analysis, its place in
+    /// order of first sight (never its id); live, a slot that a thread
+    /// spawned after this one was joined may take over (see `runtime::hb`).
     pub slot: u64,
     /// Read or write.
     pub kind: AccessKind,

@@ -1,9 +1,10 @@
 //! Vector clocks and epochs, the happens-before bookkeeping of the race
 //! detector (FastTrack: Flanagan and Freund, PLDI 2009).
 //!
-//! A thread's clock has one component per thread, at the thread's slot: its
-//! id in a trace; live, a slot that a thread may take over from one joined
-//! before it was spawned (see `runtime::hb`). An epoch `c@t` is one
+//! A thread's clock has one component per thread, at the thread's slot: in
+//! a trace's analysis, its place in order of first sight (a trace's thread
+//! ids are names, of any size, never indices); live, a slot that a thread
+//! may take over from one joined before it was spawned (see `runtime::hb`). An epoch `c@t` is one
 //! component of it: the time of one access. Most accesses are compared as
 //! epochs (one integer comparison); full clocks are kept only for variables
 //! read concurrently by several threads.

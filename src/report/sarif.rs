@@ -12,12 +12,13 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 use serde_sarif::sarif::{
-    ArtifactLocation, Location, Message, MultiformatMessageString, PhysicalLocation, PropertyBag,
-    Region, ReportingConfiguration, ReportingDescriptor, Result as SarifResult, ResultLevel, Run,
-    Sarif, Suppression, Tool, ToolComponent,
+    ArtifactLocation, Invocation, Location, Message, MultiformatMessageString, Notification,
+    PhysicalLocation, PropertyBag, Region, ReportingConfiguration, ReportingDescriptor,
+    Result as SarifResult, ResultLevel, Run, Sarif, Suppression, Tool, ToolComponent,
 };
 
 use crate::finding::{Finding, FindingKind, SourceLocation};
+use crate::trace::ReadSummary;
 
 /// The schema a document names in `$schema` (the one GitHub's docs use).
 pub const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -51,6 +52,95 @@ pub fn render(findings: &[Finding], strict: bool) -> String {
         .build();
     // Serialising plain data with string keys cannot fail.
     serde_json::to_string_pretty(&sarif).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+/// Renders the findings of traces, as [`render`] does, with the analysis's
+/// invocation: `executionSuccessful` false when lines were skipped as
+/// malformed (unless `keep_going`), and a tool execution notification for
+/// each trace that had skipped lines (one per line listed, with its
+/// location in the trace) or no events at all.
+///
+/// ```
+/// let mut read = lockcheck::trace::ReadSummary::new("t.std");
+/// read.events = 3;
+/// let doc = lockcheck::report::sarif::render_analysis(&[], false, &[read], false);
+/// let sarif: serde_json::Value = serde_json::from_str(&doc).unwrap();
+/// assert_eq!(sarif["runs"][0]["invocations"][0]["executionSuccessful"], true);
+/// ```
+pub fn render_analysis(
+    findings: &[Finding],
+    strict: bool,
+    traces: &[ReadSummary],
+    keep_going: bool,
+) -> String {
+    let mut run = run(findings, strict);
+    run.invocations = Some(vec![invocation(traces, keep_going)]);
+    let sarif = Sarif::builder()
+        .schema(SCHEMA_URI)
+        .version("2.1.0")
+        .runs(vec![run])
+        .build();
+    serde_json::to_string_pretty(&sarif).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+fn invocation(traces: &[ReadSummary], keep_going: bool) -> Invocation {
+    let level = if keep_going { "warning" } else { "error" };
+    let notification = |text: String, level: &str, at: Option<(&str, u64)>| {
+        let mut n = Notification::builder()
+            .message(Message::builder().text(text).build())
+            .level(json!(level))
+            .build();
+        if let Some((file, line)) = at {
+            let site = SourceLocation {
+                file: file.to_owned(),
+                line: u32::try_from(line).unwrap_or(u32::MAX),
+                column: 0,
+            };
+            n.locations = Some(vec![location(&site, "the line skipped".to_owned(), None)]);
+        }
+        n
+    };
+    let mut notes = Vec::new();
+    for t in traces {
+        if t.skipped_lines > 0 {
+            notes.push(notification(
+                format!(
+                    "{}: {} of {} lines skipped as malformed: the trace was not fully checked",
+                    t.file, t.skipped_lines, t.lines
+                ),
+                level,
+                None,
+            ));
+            for line in &t.skipped {
+                notes.push(notification(
+                    format!("{}:{}: {}; line skipped", t.file, line.line, line.message),
+                    level,
+                    Some((&t.file, line.line)),
+                ));
+            }
+        }
+        if t.incomplete {
+            notes.push(notification(
+                format!("{}: {}", t.file, crate::trace::INCOMPLETE),
+                level,
+                None,
+            ));
+        }
+        if t.events == 0 {
+            notes.push(notification(
+                format!("{}: no events: nothing was checked", t.file),
+                "note",
+                None,
+            ));
+        }
+    }
+    let mut invocation = Invocation::builder()
+        .execution_successful(traces.iter().all(ReadSummary::checked_whole) || keep_going)
+        .build();
+    if !notes.is_empty() {
+        invocation.tool_execution_notifications = Some(notes);
+    }
+    invocation
 }
 
 fn run(findings: &[Finding], strict: bool) -> Run {

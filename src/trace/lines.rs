@@ -1,6 +1,6 @@
 //! A trace read line by line: the part that both formats' readers share.
 
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 
 use super::TraceError;
 
@@ -24,6 +24,12 @@ impl Place {
         }
     }
 }
+
+/// The longest line a trace may have, in bytes. Real lines are a few dozen
+/// bytes (a name or a file path makes them longer); a longer one is
+/// reported and skipped without being held in memory, so that a file with
+/// no newline in gigabytes cannot make the reader allocate gigabytes.
+pub const MAX_LINE: usize = 1 << 20;
 
 /// The lines of a trace that say something: blank lines and `#` comments
 /// are skipped, and each line is read into one buffer reused from line to
@@ -57,19 +63,30 @@ impl<R: BufRead> TraceLines<R> {
                 return None;
             }
             self.text.clear();
-            match self.input.read_until(b'\n', &mut self.text) {
+            // One byte more than the longest line, to tell a line of
+            // exactly MAX_LINE bytes from a longer one.
+            let limit = MAX_LINE as u64 + 1;
+            match (&mut self.input)
+                .take(limit)
+                .read_until(b'\n', &mut self.text)
+            {
                 Ok(0) => {
                     self.done = true;
                     return None;
                 }
                 Ok(_) => {}
-                Err(e) => {
-                    self.done = true;
-                    self.place.line += 1;
-                    return Some(Err(self.place.error(format!("cannot read: {e}"), true)));
-                }
+                Err(e) => return Some(Err(self.read_error(&e))),
             }
             self.place.line += 1;
+            if self.text.len() > MAX_LINE && self.text.last() != Some(&b'\n') {
+                self.text.clear();
+                if let Err(e) = self.skip_rest_of_line() {
+                    self.place.line -= 1;
+                    return Some(Err(self.read_error(&e)));
+                }
+                let message = format!("line longer than {MAX_LINE} bytes (not a trace line)");
+                return Some(Err(self.place.error(message, false)));
+            }
             // Trimmed twice: a borrow handed out from inside the loop
             // would, for the borrow checker, hold `text` on every turn.
             if says_something(self.text.trim_ascii()) {
@@ -78,12 +95,43 @@ impl<R: BufRead> TraceLines<R> {
         }
     }
 
-    /// The trace as a whole, for messages about all of it.
-    pub fn whole(&self) -> Place {
-        Place {
-            line: 0,
-            ..self.place
+    /// Consumes the input up to and including the next newline, holding
+    /// none of it.
+    fn skip_rest_of_line(&mut self) -> std::io::Result<()> {
+        loop {
+            let buf = match self.input.fill_buf() {
+                Ok(buf) => buf,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if buf.is_empty() {
+                return Ok(());
+            }
+            match buf.iter().position(|b| *b == b'\n') {
+                Some(i) => {
+                    self.input.consume(i + 1);
+                    return Ok(());
+                }
+                None => {
+                    let n = buf.len();
+                    self.input.consume(n);
+                }
+            }
         }
+    }
+
+    /// A read failed at the next line: fatal, as where the line after it
+    /// would start is not known.
+    fn read_error(&mut self, e: &std::io::Error) -> TraceError {
+        self.done = true;
+        self.place.line += 1;
+        self.place.error(format!("cannot read: {e}"), true)
+    }
+
+    /// Lines read so far, blank and comment lines included: the number of
+    /// the last one.
+    pub fn lines_read(&self) -> u64 {
+        self.place.line
     }
 }
 
@@ -122,7 +170,41 @@ mod tests {
         assert_eq!((text, place.line), (&b"c"[..], 6));
         assert!(lines.next_line().is_none());
         assert!(lines.next_line().is_none());
-        assert_eq!(lines.whole(), Place { file: "t", line: 0 });
+        assert_eq!(lines.lines_read(), 6);
+    }
+
+    #[test]
+    fn a_line_too_long_is_skipped_whole_and_reading_goes_on() {
+        let mut input = b"a\n".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 3 * MAX_LINE));
+        input.extend_from_slice(b"\nb\n");
+        input.extend(std::iter::repeat_n(b'y', MAX_LINE));
+        input.extend_from_slice(b"\n");
+        input.extend(std::iter::repeat_n(b'z', MAX_LINE + 1));
+        let mut lines = TraceLines::new(&input[..], "t");
+        assert_eq!(lines.next_line().unwrap().unwrap().0, b"a");
+        let err = lines.next_line().unwrap().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("t:2: line longer than {MAX_LINE} bytes (not a trace line)")
+        );
+        assert!(!err.fatal);
+        assert!(
+            lines.text.capacity() <= 2 * MAX_LINE,
+            "the long line was not held"
+        );
+        let (text, place) = lines.next_line().unwrap().unwrap();
+        assert_eq!((text, place.line), (&b"b"[..], 3));
+        let (text, place) = lines.next_line().unwrap().unwrap();
+        assert_eq!(
+            (text.len(), place.line),
+            (MAX_LINE, 4),
+            "exactly the limit is a line"
+        );
+        let err = lines.next_line().unwrap().unwrap_err();
+        assert_eq!(err.line, 5, "a long last line without a newline");
+        assert!(lines.next_line().is_none());
+        assert_eq!(lines.lines_read(), 5);
     }
 
     #[test]

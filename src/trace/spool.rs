@@ -27,6 +27,12 @@ const CHUNK: &[u8] = b"# chunk T";
 /// corrupt spool from being read whole in search of a newline.
 const MAX_HEADER: u64 = 64;
 
+/// The largest chunk body the merge loads. A recording writes a thread's
+/// buffer out at 64 KiB, so its chunks are that plus the last event's few
+/// lines; a length past this is a corrupt header, which must not make the
+/// merge allocate what it claims.
+const MAX_CHUNK: u64 = 64 << 20;
+
 /// Appends one chunk (header line + body) to `out` (a Vec the caller writes
 /// with one write call).
 pub fn chunk(out: &mut Vec<u8>, thread: ThreadId, body: &[u8]) {
@@ -134,6 +140,14 @@ fn index(file: &mut File) -> io::Result<Vec<VecDeque<Span>>> {
             return Err(bad_header(pos, &line));
         }
         let (thread, len) = parse_header(&line).ok_or_else(|| bad_header(pos, &line))?;
+        if len > MAX_CHUNK {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "spool chunk header at byte {pos} claims {len} bytes, more than a recording writes in one chunk ({MAX_CHUNK})"
+                ),
+            ));
+        }
         let offset = pos + line.len() as u64;
         let available = end - offset;
         let span = Span {
@@ -394,6 +408,30 @@ mod tests {
         // to read to the end.
         let (n, _) = run(&[b'x'; 200]);
         assert!(n.unwrap_err().to_string().contains("at byte 0:"));
+    }
+
+    #[test]
+    fn a_chunk_length_past_what_a_recording_writes_is_refused_not_allocated() {
+        let mut spool = Vec::new();
+        chunk(&mut spool, ThreadId(1), &body(1, &[1]));
+        let offset = spool.len();
+        spool.extend_from_slice(format!("# chunk T2 {}\n2 T2 end\n", MAX_CHUNK + 1).as_bytes());
+        let (n, _) = run(&spool);
+        let err = n.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert!(
+            err.to_string()
+                .starts_with(&format!("spool chunk header at byte {offset} claims")),
+            "{err}"
+        );
+        // Near miss: a chunk claiming more than the spool holds, within the
+        // limit, is a chunk cut short: its whole lines are kept.
+        let mut spool = Vec::new();
+        chunk(&mut spool, ThreadId(1), &body(1, &[1]));
+        spool.extend_from_slice(b"# chunk T2 100000\n2 T2 end\n3 T2 e");
+        let (n, text) = run(&spool);
+        assert_eq!(n.unwrap(), 2);
+        assert_eq!(seqs(&text), [1, 2]);
     }
 
     #[test]

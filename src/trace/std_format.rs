@@ -17,6 +17,7 @@ use rustc_hash::FxHashMap;
 
 use super::intern::intern;
 use super::lines::{Place, TraceLines};
+use super::lockcheck_format::show;
 use super::TraceError;
 use crate::event::{
     AccessKind, AcquireMode, Attempt, Event, LockId, LockInfo, LockKind, Name, Site, ThreadId,
@@ -130,7 +131,7 @@ impl Decoder {
             return Err(place.error(
                 format!(
                     "expected THREAD|OP(TARGET)|LOCATION, found `{}`",
-                    String::from_utf8_lossy(text)
+                    show(text)
                 ),
                 false,
             ));
@@ -146,13 +147,7 @@ impl Decoder {
                 .position(|b| *b == b'(')
                 .map(|i| (&o[..i], &o[i + 1..]))
         }) else {
-            return Err(place.error(
-                format!(
-                    "expected OP(TARGET), found `{}`",
-                    String::from_utf8_lossy(op)
-                ),
-                false,
-            ));
+            return Err(place.error(format!("expected OP(TARGET), found `{}`", show(op)), false));
         };
         let not_utf8 = |_| place.error("not UTF-8".to_owned(), false);
         let op = std::str::from_utf8(name).map_err(not_utf8)?;
@@ -213,7 +208,7 @@ impl Decoder {
             "begin" | "end" => return Ok(()),
             other => {
                 return Err(place.error(
-                    format!("unknown operation `{other}` (expected r, w, acq, rel, req, fork, join, wait, notify, notifyAll, begin, end)"),
+                    format!("unknown operation `{}` (expected r, w, acq, rel, req, fork, join, wait, notify, notifyAll, begin, end)", show(other.as_bytes())),
                     false,
                 ))
             }
@@ -240,6 +235,26 @@ impl<R: BufRead> Iterator for StdReader<R> {
                 return Some(Err(e));
             }
         }
+    }
+}
+
+/// Whether a trimmed line has the shape of an STD event,
+/// `THREAD|OP(TARGET)…`, for format detection.
+pub(super) fn looks_like_event(line: &[u8]) -> bool {
+    let mut parts = line.split(|b| *b == b'|');
+    let thread = parts.next().unwrap_or_default().trim_ascii();
+    let Some(op) = parts.next().map(<[u8]>::trim_ascii) else {
+        return false;
+    };
+    let name_end = op.iter().position(|b| *b == b'(');
+    !thread.is_empty()
+        && op.ends_with(b")")
+        && name_end.is_some_and(|i| i > 0 && op[..i].iter().all(u8::is_ascii_alphabetic))
+}
+
+impl<R: BufRead> super::EventSource for StdReader<R> {
+    fn lines_read(&self) -> u64 {
+        self.lines.lines_read()
     }
 }
 
@@ -332,6 +347,23 @@ mod tests {
         let err = out[0].as_ref().unwrap_err();
         assert_eq!((err.line, err.message.as_str()), (1, "not UTF-8"));
         assert!(out.iter().any(|e| matches!(e, Ok(Event::Acquire { .. }))));
+    }
+
+    #[test]
+    fn an_event_line_is_told_from_other_text() {
+        for line in ["T0|acq(L1)|12", "1|notifyAll(x)", " T1 | fork(2) | 3"] {
+            assert!(looks_like_event(line.trim().as_bytes()), "{line}");
+        }
+        for line in [
+            "hello",
+            "a|b",
+            "|acq(l)|1",
+            "T0|(l)|1",
+            "T0|acq(l|1",
+            "1 T1 end",
+        ] {
+            assert!(!looks_like_event(line.as_bytes()), "{line}");
+        }
     }
 
     #[test]

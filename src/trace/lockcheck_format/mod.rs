@@ -23,6 +23,7 @@
 mod read;
 mod write;
 
+pub(super) use read::looks_like_event;
 pub use read::LockcheckReader;
 pub use write::{write_event, write_lock, write_var};
 
@@ -335,7 +336,7 @@ fn parse_u32(digits: &[u8]) -> Option<u32> {
 }
 
 /// A field as a message quotes it: on one line, and not too long.
-fn show(field: &[u8]) -> String {
+pub(in crate::trace) fn show(field: &[u8]) -> String {
     const MAX: usize = 60;
     let text = String::from_utf8_lossy(&field[..field.len().min(MAX)]);
     let mut shown = String::with_capacity(text.len());

@@ -47,13 +47,12 @@ impl<R: BufRead> Iterator for LockcheckReader<R> {
                     self.done = true;
                     return Some(Err(e));
                 }
+                // Also with no header: a file of blank and comment lines
+                // only is an empty trace (any other first line was checked
+                // as the header).
                 None => {
                     self.done = true;
-                    if self.header_seen {
-                        return None;
-                    }
-                    let message = format!("not a lockcheck trace (no `{HEADER}` header line)");
-                    return Some(Err(self.lines.whole().error(message, true)));
+                    return None;
                 }
             };
             if !self.header_seen {
@@ -73,6 +72,24 @@ impl<R: BufRead> Iterator for LockcheckReader<R> {
         }
         None
     }
+}
+
+impl<R: BufRead> crate::trace::EventSource for LockcheckReader<R> {
+    fn lines_read(&self) -> u64 {
+        self.lines.lines_read()
+    }
+}
+
+/// Whether a trimmed line has the shape of an event line,
+/// `<seq> T<thread> …`, for format detection.
+pub(in crate::trace) fn looks_like_event(line: &[u8]) -> bool {
+    let mut fields = line.split(|b| *b == b' ');
+    let seq = fields.next().and_then(parse_u64);
+    let thread = fields
+        .next()
+        .and_then(|f| f.strip_prefix(b"T"))
+        .and_then(parse_u64);
+    seq.is_some() && thread.is_some()
 }
 
 /// Checks the first line that says something: why it is not [`HEADER`], if
@@ -504,11 +521,6 @@ mod tests {
     fn a_wrong_or_missing_header_is_fatal() {
         for (text, want) in [
             (
-                "",
-                "not a lockcheck trace (no `lockcheck-trace 1` header line)",
-            ),
-            ("# only a comment\n", "not a lockcheck trace (no"),
-            (
                 "T0|acq(L1)|1\n1 T1 end\n",
                 "not a lockcheck trace (expected the first line",
             ),
@@ -527,7 +539,36 @@ mod tests {
             );
             let err = out[0].as_ref().unwrap_err();
             assert!(err.fatal, "{err}");
+            assert_eq!(err.line, 1, "{text:?}: the header's line is named");
             assert!(err.message.starts_with(want), "{text:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_file_of_blank_and_comment_lines_is_an_empty_trace() {
+        for text in ["", "\n\n", "# only a comment\n", "  \n# a\r\n#b"] {
+            let mut reader = LockcheckReader::new(text.as_bytes(), "t.lct");
+            assert_eq!(reader.next(), None, "{text:?}");
+            assert_eq!(
+                crate::trace::EventSource::lines_read(&reader),
+                text.lines().count() as u64
+            );
+        }
+    }
+
+    #[test]
+    fn an_event_line_is_told_from_other_text() {
+        for line in ["1 T1 end", "12 T3 acq L1 read try a.rs:1:1", "0 T0"] {
+            assert!(looks_like_event(line.as_bytes()), "{line}");
+        }
+        for line in [
+            "T0|acq(L1)|1",
+            "1 1 end",
+            "x T1 end",
+            "1 T end",
+            "lockcheck-trace 1",
+        ] {
+            assert!(!looks_like_event(line.as_bytes()), "{line}");
         }
     }
 
