@@ -1,0 +1,120 @@
+//! A deadlock is broken before its report is symbolised: symbolising
+//! backtraces is slow (the first time in a process it loads the program's
+//! debug information), and the threads of the cycle must not wait for it.
+//! The report is still whole afterwards: symbolised, and in the findings.
+//! Its own test binary, since it turns backtraces on for the whole process.
+
+use std::process::Command;
+use std::sync::{mpsc, Arc, Barrier};
+use std::time::Duration;
+
+use lockcheck::config::{self, Policy};
+use lockcheck::{Finding, FindingKind, Mutex};
+
+mod common;
+
+/// Far beyond what a break takes (the 50 ms grace period, then a panic).
+const DEADLINE: Duration = Duration::from_secs(20);
+
+/// Takes `first`, waits until the other thread holds its own first lock,
+/// then takes `second`: with the other thread doing the same in the other
+/// order, a certain deadlock. Not inlined, so that it is a frame of the
+/// report's backtraces.
+#[inline(never)]
+fn take_in_order(first: &Mutex<()>, second: &Mutex<()>, both_hold_one: &Barrier) {
+    let _first = first.lock();
+    both_hold_one.wait();
+    let _second = second.lock();
+}
+
+/// The functions of every frame of every wait in `finding`.
+fn wait_frames(finding: &Finding) -> Vec<String> {
+    finding
+        .waits
+        .iter()
+        .flat_map(|w| w.backtrace.iter().map(|f| f.function.clone()))
+        .collect()
+}
+
+#[test]
+fn a_deadlock_is_broken_while_symbolisation_is_held_back() {
+    config::set_policy(Policy::Collect);
+    config::set_backtraces(true);
+    let a = Arc::new(Mutex::named("late.a", ()));
+    let b = Arc::new(Mutex::named("late.b", ()));
+    let both_hold_one = Arc::new(Barrier::new(2));
+    let (finished, finish) = mpsc::channel();
+    // Until this is dropped, every symbolisation in the process waits: had
+    // the thread that closes the cycle symbolised its report (or the
+    // lock-order cycle it found on the way) before panicking, it would wait
+    // here with its lock held, and neither thread would finish.
+    let held_back = lockcheck::stack::hold_symbolisation();
+    let spawn = |first: &Arc<Mutex<()>>, second: &Arc<Mutex<()>>, name: &'static str| {
+        let (first, second) = (Arc::clone(first), Arc::clone(second));
+        let (both_hold_one, finished) = (Arc::clone(&both_hold_one), finished.clone());
+        std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || {
+                take_in_order(&first, &second, &both_hold_one);
+                let _ = finished.send(name);
+            })
+            .expect("spawn")
+    };
+    let alice = spawn(&a, &b, "alice");
+    let bob = spawn(&b, &a, "bob");
+    // One of them closes the cycle and panics, which releases its first
+    // lock; the other then takes its second lock and finishes.
+    let survivor = finish
+        .recv_timeout(DEADLINE)
+        .expect("the deadlock was not broken while symbolisation was held back");
+    drop(held_back);
+    let ok = [alice.join().is_ok(), bob.join().is_ok()];
+    assert_eq!(
+        ok,
+        if survivor == "alice" {
+            [true, false]
+        } else {
+            [false, true]
+        },
+        "the thread that finished is the one that did not panic"
+    );
+    let deadlocks: Vec<Finding> = lockcheck::take_findings()
+        .into_iter()
+        .filter(|f| f.kind == FindingKind::Deadlock)
+        .filter(|f| f.locks.iter().any(|l| l.name.as_deref() == Some("late.a")))
+        .collect();
+    assert_eq!(deadlocks.len(), 1, "{deadlocks:#?}");
+    // Symbolised after the break, and in the findings by the time they are
+    // asked for.
+    let frames = wait_frames(&deadlocks[0]);
+    assert!(
+        frames.iter().any(|f| f.contains("take_in_order")),
+        "the report's waits have their frames: {frames:#?}"
+    );
+}
+
+/// The same under `lockcheck run`, where the findings reach the report file:
+/// the fixture's deadlock is reported with the frames symbolised after it
+/// was broken (the program's exit waits for them), not without them.
+#[test]
+fn under_run_the_broken_deadlock_is_reported_with_its_frames() {
+    let exe = common::fixture_exe("noodles_and_fork_hang");
+    let out = Command::new(env!("CARGO_BIN_EXE_lockcheck"))
+        .args(["run", "--format", "json", "--timeout", "120s", "--"])
+        .arg(&exe)
+        .output()
+        .expect("run lockcheck");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let doc: serde_json::Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{stdout}"));
+    let findings: Vec<Finding> =
+        serde_json::from_value(doc["findings"].clone()).expect("findings parse");
+    assert_eq!(out.status.code(), Some(1), "{findings:#?}");
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    assert_eq!(findings[0].kind, FindingKind::Deadlock);
+    let frames = wait_frames(&findings[0]);
+    assert!(
+        frames.iter().any(|f| f.contains("noodles_and_fork_hang")),
+        "the waits have the fixture's frames: {frames:#?}"
+    );
+}
