@@ -4,7 +4,8 @@
 //! The report is still whole afterwards: symbolised, and in the findings.
 //! Its own test binary, since it turns backtraces on for the whole process.
 
-use std::process::Command;
+use std::io::Read;
+use std::process::{Command, Stdio};
 use std::sync::{mpsc, Arc, Barrier};
 use std::time::Duration;
 
@@ -116,5 +117,49 @@ fn under_run_the_broken_deadlock_is_reported_with_its_frames() {
     assert!(
         frames.iter().any(|f| f.contains("noodles_and_fork_hang")),
         "the waits have the fixture's frames: {frames:#?}"
+    );
+}
+
+/// Under policy `panic` (a `#[test]`'s), the thread that breaks the hang
+/// panics at the user's call with the report made without frames, and the
+/// report follows on stderr once symbolised (before the program ends).
+#[test]
+fn under_policy_panic_the_panic_is_at_the_users_call_and_the_report_follows() {
+    let exe = common::fixture_exe("noodles_and_fork_hang");
+    let mut child = Command::new(&exe)
+        .env("LOCKCHECK_POLICY", "panic")
+        .env("LOCKCHECK_BACKTRACE", "1")
+        .env("RUST_BACKTRACE", "0")
+        .env_remove("LOCKCHECK")
+        .env_remove("LOCKCHECK_REPORT")
+        .env_remove("LOCKCHECK_TRACE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the fixture");
+    let mut pipe = child.stderr.take().expect("piped stderr");
+    let (sent, stderr) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = pipe.read_to_string(&mut text);
+        let _ = sent.send(text);
+    });
+    let Ok(stderr) = stderr.recv_timeout(DEADLINE) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("the fixture did not end within {DEADLINE:?}");
+    };
+    let status = child.wait().expect("wait for the fixture");
+    assert!(status.success(), "{status}\n{stderr}");
+    assert!(
+        stderr.contains("panicked at fixtures/noodles_and_fork_hang.rs:"),
+        "the panic is located at the fixture's call:\n{stderr}"
+    );
+    let message = stderr
+        .find("(backtraces follow on stderr once symbolised)")
+        .unwrap_or_else(|| panic!("the panic message says the frames follow:\n{stderr}"));
+    assert!(
+        stderr[message..].contains("error[lock-order-cycle]"),
+        "the symbolised report follows the panic message:\n{stderr}"
     );
 }

@@ -664,10 +664,13 @@ fn emit(pending: Pending) {
 /// dropped.
 #[track_caller]
 fn emit_before_waiting(pending: Pending) -> Vec<Gate> {
-    pending
-        .into_iter()
-        .filter_map(|(late, severity)| report_late(late, severity))
-        .collect()
+    // A loop, not a closure: a panic in a closure would be located there,
+    // not at the user's call.
+    let mut gates = Vec::new();
+    for (late, severity) in pending {
+        gates.extend(report_late(late, severity));
+    }
+    gates
 }
 
 /// A self-deadlock finding, made when it is reported.
