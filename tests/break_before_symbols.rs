@@ -163,3 +163,81 @@ fn under_policy_panic_the_panic_is_at_the_users_call_and_the_report_follows() {
         "the symbolised report follows the panic message:\n{stderr}"
     );
 }
+
+/// Set in the environment of [`exits_right_after_a_break`] when it runs as
+/// the program of [`the_process_exit_waits_for_the_report`].
+const CHILD: &str = "BREAK_BEFORE_SYMBOLS_CHILD";
+
+/// The program of [`the_process_exit_waits_for_the_report`]: breaks a
+/// deadlock between two threads it never joins, and exits as soon as the
+/// survivor is done, long before the report could be symbolised, had the
+/// exit not waited for it.
+#[test]
+#[ignore = "a program run by the_process_exit_waits_for_the_report"]
+fn exits_right_after_a_break() {
+    if std::env::var_os(CHILD).is_none() {
+        return;
+    }
+    let a = Arc::new(Mutex::named("exit.a", ()));
+    let b = Arc::new(Mutex::named("exit.b", ()));
+    let both_hold_one = Arc::new(Barrier::new(2));
+    let (finished, finish) = mpsc::channel();
+    for (first, second) in [(&a, &b), (&b, &a)] {
+        let (first, second) = (Arc::clone(first), Arc::clone(second));
+        let (both_hold_one, finished) = (Arc::clone(&both_hold_one), finished.clone());
+        std::thread::spawn(move || {
+            take_in_order(&first, &second, &both_hold_one);
+            let _ = finished.send(());
+        });
+    }
+    let broken = finish.recv_timeout(DEADLINE).is_ok();
+    std::process::exit(if broken { 0 } else { 3 });
+}
+
+/// A program that exits right after lockcheck broke its deadlock still
+/// gets the report, with its frames, into the report file: the exit waits
+/// for the symbolisation that the break did not.
+#[test]
+fn the_process_exit_waits_for_the_report() {
+    let report = tempfile::NamedTempFile::new().expect("a report file");
+    let mut child = Command::new(std::env::current_exe().expect("this test's executable"))
+        .args(["--ignored", "--exact", "exits_right_after_a_break"])
+        .env(CHILD, "1")
+        .env("LOCKCHECK_REPORT", report.path())
+        .env("LOCKCHECK_POLICY", "collect")
+        .env("LOCKCHECK_BACKTRACE", "1")
+        .env_remove("LOCKCHECK")
+        .env_remove("LOCKCHECK_TRACE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the program");
+    let mut pipe = child.stderr.take().expect("piped stderr");
+    let (sent, stderr) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = pipe.read_to_string(&mut text);
+        let _ = sent.send(text);
+    });
+    let Ok(stderr) = stderr.recv_timeout(DEADLINE) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("the program did not end within {DEADLINE:?}");
+    };
+    let status = child.wait().expect("wait for the program");
+    assert!(status.success(), "{status}\n{stderr}");
+    let lines = std::fs::read_to_string(report.path()).expect("read the report file");
+    let findings: Vec<Finding> = lines
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a finding a line"))
+        .collect();
+    let deadlock = findings
+        .iter()
+        .find(|f| f.kind == FindingKind::Deadlock)
+        .unwrap_or_else(|| panic!("no deadlock in the report file: {findings:#?}\n{stderr}"));
+    let frames = wait_frames(deadlock);
+    assert!(
+        frames.iter().any(|f| f.contains("take_in_order")),
+        "the report file's deadlock has its frames: {frames:#?}"
+    );
+}
