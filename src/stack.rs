@@ -7,8 +7,14 @@
 //! `Backtrace` also looks up each frame's enclosing function when it is
 //! taken, which costs about half again as much.
 
+use std::ops::ControlFlow;
+
 /// Most frames kept: deeper ones are beyond anything a report shows.
 const MAX_FRAMES: usize = 128;
+
+/// Taken for writing while symbolisation is held back
+/// ([`hold_symbolisation`]); every symbolisation passes through it first.
+static HELD_BACK: parking_lot::RwLock<()> = parking_lot::const_rwlock(());
 
 /// The return addresses of a call stack, innermost first.
 ///
@@ -35,4 +41,36 @@ impl CallStack {
     pub fn addresses(&self) -> &[usize] {
         &self.0
     }
+
+    /// Symbolises the frames, innermost first: `each` is given every
+    /// symbol of each frame (an inlined call is a symbol of its own) until
+    /// it breaks. The slow part of a report: the first call in a process
+    /// also loads the program's debug information.
+    pub fn resolve(&self, mut each: impl FnMut(&backtrace::Symbol) -> ControlFlow<()>) {
+        drop(HELD_BACK.read());
+        for &address in self.addresses() {
+            let mut flow = ControlFlow::Continue(());
+            backtrace::resolve(address as *mut std::ffi::c_void, |symbol| {
+                if flow.is_continue() {
+                    flow = each(symbol);
+                }
+            });
+            if flow.is_break() {
+                return;
+            }
+        }
+    }
 }
+
+/// Holds back every symbolisation in this process ([`CallStack::resolve`])
+/// until the returned value is dropped: for tests that show what does not
+/// wait for symbolising (a deadlock is broken first, its report symbolised
+/// after).
+#[doc(hidden)]
+pub fn hold_symbolisation() -> SymbolisationHeld {
+    SymbolisationHeld(HELD_BACK.write())
+}
+
+/// Symbolisation is held back while this lives (see [`hold_symbolisation`]).
+#[doc(hidden)]
+pub struct SymbolisationHeld(#[allow(dead_code)] parking_lot::RwLockWriteGuard<'static, ()>);

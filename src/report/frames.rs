@@ -1,6 +1,8 @@
 //! Backtraces trimmed to the user's frames, symbolised only when a report is
 //! made (capture is cheap, symbolisation is not).
 
+use std::ops::ControlFlow;
+
 use crate::finding::{Frame, SourceLocation};
 use crate::stack::CallStack;
 
@@ -31,35 +33,32 @@ fn is_internal(function: &str) -> bool {
 /// inlined call is a frame of its own).
 pub fn user_frames(stack: &CallStack) -> Vec<Frame> {
     let mut out = Vec::new();
-    for &address in stack.addresses() {
-        let mut start_reached = false;
-        backtrace::resolve(address as *mut std::ffi::c_void, |sym| {
-            if start_reached || out.len() >= MAX_FRAMES {
-                return;
-            }
-            let Some(name) = sym.name() else { return };
-            let function = format!("{name:#}");
-            if function.contains("__rust_begin_short_backtrace") {
-                start_reached = true;
-                return;
-            }
-            if is_internal(&function) {
-                return;
-            }
-            let location = match (sym.filename(), sym.lineno()) {
-                (Some(file), Some(line)) => Some(SourceLocation {
-                    file: file.display().to_string(),
-                    line,
-                    column: sym.colno().unwrap_or(0),
-                }),
-                _ => None,
-            };
-            out.push(Frame { function, location });
-        });
-        if start_reached || out.len() >= MAX_FRAMES {
-            break;
+    stack.resolve(|sym| {
+        let Some(name) = sym.name() else {
+            return ControlFlow::Continue(());
+        };
+        let function = format!("{name:#}");
+        if function.contains("__rust_begin_short_backtrace") {
+            return ControlFlow::Break(());
         }
-    }
+        if is_internal(&function) {
+            return ControlFlow::Continue(());
+        }
+        let location = match (sym.filename(), sym.lineno()) {
+            (Some(file), Some(line)) => Some(SourceLocation {
+                file: file.display().to_string(),
+                line,
+                column: sym.colno().unwrap_or(0),
+            }),
+            _ => None,
+        };
+        out.push(Frame { function, location });
+        if out.len() >= MAX_FRAMES {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    });
     out
 }
 

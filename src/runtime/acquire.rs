@@ -17,7 +17,9 @@
 //!    self-deadlock against what it holds, spins briefly, waits a short grace
 //!    period (most contention ends there), then registers in the wait-for
 //!    graph; if that closes a cycle of blocked threads, it reports the
-//!    deadlock and panics, which breaks it.
+//!    deadlock and panics, which breaks it. What it reports on the way (the
+//!    deadlock, a self-deadlock, a cycle found just before it blocks) is
+//!    symbolised after the break or the wait (see `late_report`).
 
 use std::panic::Location;
 use std::time::Duration;
@@ -25,24 +27,26 @@ use std::time::Duration;
 use smallvec::SmallVec;
 
 use crate::detect::findings;
+use crate::detect::lock_order::Cycle;
 use crate::detect::self_deadlock;
 use crate::detect::wait_for::Waiter;
 use crate::detect::OrderGranularity;
 use crate::event::{
     AcquireMode, Attempt, Event, HeldLock, LockId, LockInfo, LockKind, Site, ThreadId, ThreadInfo,
 };
-use crate::finding::Finding;
 use crate::runtime::capture;
 use crate::runtime::config;
 use crate::runtime::fast_path::{self, Path};
 use crate::runtime::global::global;
 use crate::runtime::hb;
+use crate::runtime::late_report::{Frames, Gate, LateFinding};
 use crate::runtime::leaf_edges;
-use crate::runtime::policy::{report, Severity};
+use crate::runtime::policy::{break_hang, report, report_late, Severity};
 use crate::runtime::recorder;
 use crate::runtime::thread_state::{
     chain_mix, with_thread, with_thread_unmarked, HeldEntry, ThreadState,
 };
+use crate::stack::CallStack;
 use crate::sync::meta::LockMeta;
 
 /// How long a contended acquire waits before it joins the wait-for graph.
@@ -642,17 +646,80 @@ fn release_checked(meta: &LockMeta, mode: AcquireMode) {
 
 /// Findings of a validation, reported once the lock is acquired (or before
 /// the thread blocks), so that a cycle that turns into a real deadlock is
-/// one `deadlock` finding.
-type Pending = Vec<(Finding, Severity)>;
+/// one `deadlock` finding. Made when reported: a thread about to block
+/// must not symbolise first.
+type Pending = Vec<(LateFinding, Severity)>;
 
+/// Reports what validation found, now that the lock is taken.
 #[track_caller]
 fn emit(pending: Pending) {
-    if pending.is_empty() {
-        return;
+    for (late, severity) in pending {
+        report(late.make(Frames::Symbolised), severity);
     }
-    for (finding, severity) in pending {
-        report(finding, severity);
+}
+
+/// Reports what validation found before this thread blocks: symbolised
+/// once it has entered its wait (which may close a deadlock that the other
+/// threads of the cycle wait on it to break), when the returned gates are
+/// dropped.
+#[track_caller]
+fn emit_before_waiting(pending: Pending) -> Vec<Gate> {
+    // A loop, not a closure: a panic in a closure would be located there,
+    // not at the user's call.
+    let mut gates = Vec::new();
+    for (late, severity) in pending {
+        gates.extend(report_late(late, severity));
     }
+    gates
+}
+
+/// A self-deadlock finding, made when it is reported.
+fn self_deadlock_finding(
+    thread: &ThreadInfo,
+    held: &[HeldLock],
+    lock: &LockInfo,
+    mode: AcquireMode,
+    site: Site,
+    conflict: self_deadlock::SelfConflict,
+    backtrace: Option<CallStack>,
+) -> LateFinding {
+    let (thread, held, lock) = (thread.clone(), held.to_vec(), lock.clone());
+    LateFinding::new(backtrace.is_some(), move |frames| {
+        findings::self_deadlock(
+            &thread,
+            &held,
+            &lock,
+            mode,
+            site,
+            conflict,
+            frames.stack(&backtrace),
+        )
+    })
+}
+
+/// A lock-order cycle finding, made when it is reported.
+fn cycle_finding(cycle: Cycle) -> LateFinding {
+    let stacks = cycle.edges.iter().any(|e| e.backtrace.is_some());
+    LateFinding::new(stacks, move |frames| {
+        findings::lock_order_cycle(&frames.cycle(&cycle))
+    })
+}
+
+/// The finding of a deadlock this thread closed and is about to break.
+fn deadlock_finding(waiters: Vec<Waiter>, order: Option<Cycle>) -> LateFinding {
+    let stacks = waiters.iter().any(|w| w.backtrace.is_some())
+        || order
+            .iter()
+            .flat_map(|c| &c.edges)
+            .any(|e| e.backtrace.is_some());
+    LateFinding::new(stacks, move |frames| {
+        let order = order.as_ref().map(|c| frames.cycle(c));
+        findings::deadlock(
+            &frames.waiters(&waiters),
+            order.as_deref(),
+            findings::DeadlockSeen::Broken,
+        )
+    })
 }
 
 #[track_caller]
@@ -671,9 +738,9 @@ fn validate(
         let mut pending = Pending::new();
         if let Some((conflict, _)) = self_deadlock::check(held, lock, mode) {
             let finding =
-                findings::self_deadlock(thread, held, lock, mode, site, conflict, &capture());
+                self_deadlock_finding(thread, held, lock, mode, site, conflict, capture());
             match conflict {
-                self_deadlock::SelfConflict::Certain => return Err(Box::new(finding)),
+                self_deadlock::SelfConflict::Certain => return Err(finding),
                 self_deadlock::SelfConflict::WhenWriterWaits => {
                     pending.push((finding, Severity::Hazard))
                 }
@@ -697,17 +764,14 @@ fn validate(
         );
         meta.mark_in_graph();
         for cycle in cycles {
-            pending.push((findings::lock_order_cycle(&cycle), Severity::Hazard));
+            pending.push((cycle_finding(cycle), Severity::Hazard));
         }
         Ok(pending)
     });
     match validated {
         Ok(pending) => pending,
-        Err(certain) => {
-            // Never returns: the thread would block forever.
-            report(*certain, Severity::Fatal);
-            Pending::new()
-        }
+        // The thread would block forever.
+        Err(certain) => break_hang(certain),
     }
 }
 
@@ -745,8 +809,8 @@ fn contended<G>(
             // certain hang.
             let conflict = self_deadlock::SelfConflict::Certain;
             let finding =
-                findings::self_deadlock(&thread, &held, lock, mode, site, conflict, &capture());
-            report(finding, Severity::Fatal);
+                self_deadlock_finding(&thread, &held, lock, mode, site, conflict, capture());
+            break_hang(finding);
         }
     }
     if let Some(g) = spin_briefly(&try_now).or_else(|| try_for(GRACE)) {
@@ -754,9 +818,10 @@ fn contended<G>(
         return g;
     }
     // Report what validation found before blocking: a hang must not swallow it.
-    emit(pending);
+    let symbolise_after = emit_before_waiting(pending);
     let (thread, held) = thread_and_held();
     let _waiting = enter_wait(thread, held, lock, mode, site);
+    drop(symbolise_after);
     block()
 }
 
@@ -810,10 +875,7 @@ fn enter_wait(
     let deadlock = global().waits.lock().block(waiter);
     if let Some(waiters) = deadlock {
         let order = global().order.lock().order_behind(&waiters);
-        report(
-            findings::deadlock(&waiters, order.as_ref(), findings::DeadlockSeen::Broken),
-            Severity::Fatal,
-        );
+        break_hang(deadlock_finding(waiters, order));
     }
     Waiting(id)
 }
@@ -849,16 +911,16 @@ pub(crate) fn check_upgrade(meta: &LockMeta, site: &'static Location<'static>) {
     let lock = meta.info();
     let (thread, held) = thread_and_held();
     if self_deadlock::check_upgrade(&held, &lock).is_some() {
-        let finding = findings::self_deadlock(
+        let finding = self_deadlock_finding(
             &thread,
             &held,
             &lock,
             AcquireMode::Exclusive,
             Site::from(site),
             self_deadlock::SelfConflict::Certain,
-            &capture(),
+            capture(),
         );
-        report(finding, Severity::Fatal);
+        break_hang(finding);
     }
 }
 

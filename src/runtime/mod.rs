@@ -8,6 +8,7 @@ pub(crate) mod fast_path;
 pub(crate) mod global;
 pub(crate) mod hb;
 mod held_stack;
+pub(crate) mod late_report;
 pub(crate) mod leaf_edges;
 pub(crate) mod lock_desc;
 pub(crate) mod policy;
@@ -28,7 +29,8 @@ pub(crate) fn forget_lock(id: LockId) {
 }
 
 /// Every finding of this process so far, deduplicated (a repeated finding
-/// has a `count` above 1).
+/// has a `count` above 1). Waits for any finding still being symbolised
+/// (one made while breaking a hang; see `late_report`).
 ///
 /// ```
 /// let m = lockcheck::Mutex::new(0);
@@ -36,6 +38,7 @@ pub(crate) fn forget_lock(id: LockId) {
 /// assert!(lockcheck::findings().iter().all(|f| f.kind != lockcheck::FindingKind::SelfDeadlock));
 /// ```
 pub fn findings() -> Vec<Finding> {
+    late_report::flush();
     global::global()
         .findings
         .lock()
@@ -45,8 +48,9 @@ pub fn findings() -> Vec<Finding> {
 }
 
 /// Takes every finding so far out of the process's record (so that a test can
-/// look at just what it caused).
+/// look at just what it caused), once any still being symbolised is in.
 pub fn take_findings() -> Vec<Finding> {
+    late_report::flush();
     std::mem::take(&mut *global::global().findings.lock()).into_vec()
 }
 

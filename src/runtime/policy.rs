@@ -8,6 +8,7 @@ use crate::finding::Finding;
 use crate::report::text;
 use crate::runtime::config::{self, Policy};
 use crate::runtime::global::global;
+use crate::runtime::late_report::{self, Frames, Gate, LateFinding};
 
 /// Whether the finding describes a hang that is about to happen.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -56,6 +57,71 @@ pub(crate) fn report(finding: Finding, severity: Severity) {
         }
         let summary = rendered.lines().next().unwrap_or_default().to_owned();
         panic!("lockcheck broke a hang instead of blocking forever: {summary}");
+    }
+}
+
+/// As [`report`], for a thread that is breaking a hang or about to block:
+/// the finding's backtraces are symbolised after this returns or panics
+/// (see `late_report`), so that the hang is broken (or the wait entered)
+/// without waiting for them. The panic message then has the finding
+/// without its frames; the full finding reaches the report file,
+/// [`crate::findings`] and, by the policy, stderr. A finding without stacks,
+/// a thread already panicking (it aborts next) and a build that aborts on
+/// panic are reported in place, as [`report`] does.
+///
+/// Returns the gate the reporter waits on before it symbolises: the caller
+/// drops it once it is out of the way (see `late_report`). A panic here
+/// drops it while unwinding, after the panic hook has run.
+#[track_caller]
+pub(crate) fn report_late(late: LateFinding, severity: Severity) -> Option<Gate> {
+    if !late.has_stacks() || std::thread::panicking() || !cfg!(panic = "unwind") {
+        report(late.make(Frames::Symbolised), severity);
+        return None;
+    }
+    let bare = late.make(Frames::Omitted);
+    let failing = bare.is_failing(config::strict());
+    let policy = config::policy();
+    let panics = policy == Policy::Panic && failing && severity != Severity::NoPanic;
+    let rendered = if panics || severity == Severity::Fatal {
+        text::render(std::slice::from_ref(&bare), false)
+    } else {
+        String::new()
+    };
+    let gate = late_report::hand_over(late, bare);
+    if panics {
+        panic!(
+            "lockcheck found a problem\n{rendered}(backtraces follow on stderr once symbolised)"
+        );
+    }
+    if severity == Severity::Fatal {
+        let summary = rendered.lines().next().unwrap_or_default().to_owned();
+        panic!("lockcheck broke a hang instead of blocking forever: {summary}");
+    }
+    Some(gate)
+}
+
+/// [`report_late`] of a finding that would hang this thread: panics, to
+/// break the hang.
+#[track_caller]
+pub(crate) fn break_hang(late: LateFinding) -> ! {
+    let _gate = report_late(late, Severity::Fatal);
+    unreachable!("a fatal finding is reported by a panic")
+}
+
+/// Records a finding handed over by [`report_late`], now symbolised: the
+/// report file, this process's findings, and stderr under `log` and `panic`
+/// when it is new (the panic that broke the hang showed it without frames).
+pub(crate) fn record(finding: Finding) {
+    let g = global();
+    g.write_to_sink(&finding);
+    let policy = config::policy();
+    let rendered = if policy == Policy::Collect {
+        String::new()
+    } else {
+        text::render(std::slice::from_ref(&finding), false)
+    };
+    if g.findings.lock().add(finding) && policy != Policy::Collect {
+        eprint!("{rendered}");
     }
 }
 

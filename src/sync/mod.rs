@@ -125,6 +125,7 @@ mod condvar;
 pub(crate) mod meta;
 pub mod mpsc;
 mod mutex;
+mod not_send;
 mod reentrant;
 mod rwlock;
 

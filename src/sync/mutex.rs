@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use crate::event::{AcquireMode, LockKind};
 use crate::runtime::acquire;
 use crate::sync::meta::LockMeta;
+use crate::sync::not_send::NotSend;
 
 /// A mutual-exclusion lock with parking_lot's API, whose acquisitions are
 /// checked for self-deadlock, lock-order cycles and deadlocks.
@@ -132,7 +133,9 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
 ///
 /// Two words: the mutex and whether the hold is tracked. parking_lot's own
 /// guard would repeat the mutex's address; it is rebuilt only for a
-/// condition variable's wait. Like parking_lot's, the guard is not `Send`:
+/// condition variable's wait. Like parking_lot's without its `send_guard`
+/// feature, and whatever features are on, the guard is not `Send` (the
+/// thread that locked must release), and it is `Sync` where `T` is:
 ///
 /// ```compile_fail
 /// fn send<T: Send>(_: T) {}
@@ -143,9 +146,18 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
 pub struct MutexGuard<'a, T: ?Sized> {
     pub(crate) mutex: &'a Mutex<T>,
     pub(crate) tracked: bool,
-    /// parking_lot's guard's auto traits (not `Send`; `Sync` when `T` is).
+    /// parking_lot's guard's variance and unwind safety (its `Send` follows
+    /// parking_lot's features, so `_not_send` overrides it; `Sync` is below).
     _raw: PhantomData<parking_lot::MutexGuard<'a, T>>,
+    _not_send: NotSend,
 }
+
+// SAFETY: as parking_lot's guard, which is `Sync` where `T` is: a shared
+// guard gives other threads `&T`, and through `mutex` the mutex, whose
+// every safe way to the value locks it; and the guard, which holds it
+// locked, outlives every borrow it is shared through (it is dropped where
+// it is owned).
+unsafe impl<T: ?Sized + Sync> Sync for MutexGuard<'_, T> {}
 
 impl<'a, T: ?Sized> MutexGuard<'a, T> {
     /// The guard for a hold taken through `inner`, which this guard now
@@ -157,6 +169,7 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
             mutex,
             tracked,
             _raw: PhantomData,
+            _not_send: NotSend::default(),
         }
     }
 

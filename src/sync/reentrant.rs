@@ -10,6 +10,7 @@ use std::time::Duration;
 use crate::event::{AcquireMode, LockKind};
 use crate::runtime::acquire;
 use crate::sync::meta::LockMeta;
+use crate::sync::not_send::NotSend;
 
 /// A reentrant mutex with parking_lot's API. Guards give shared access only
 /// (several guards of one thread may be alive at once).
@@ -47,6 +48,7 @@ impl<T: ?Sized> ReentrantMutex<T> {
             lock: self,
             inner,
             tracked,
+            _not_send: NotSend::default(),
         }
     }
 
@@ -63,6 +65,7 @@ impl<T: ?Sized> ReentrantMutex<T> {
             lock: self,
             inner,
             tracked,
+            _not_send: NotSend::default(),
         })
     }
 
@@ -79,6 +82,7 @@ impl<T: ?Sized> ReentrantMutex<T> {
             lock: self,
             inner,
             tracked,
+            _not_send: NotSend::default(),
         })
     }
 
@@ -98,13 +102,21 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for ReentrantMutex<T> {
     }
 }
 
-/// Holds a [`ReentrantMutex`]; releases one level of it when dropped.
+/// Holds a [`ReentrantMutex`]; releases one level of it when dropped. Not
+/// `Send`, whatever features parking_lot has on (the thread that locked
+/// must release); `Sync` where `T` is, as parking_lot's.
 #[must_use = "if unused the ReentrantMutex will immediately unlock"]
 pub struct ReentrantMutexGuard<'a, T: ?Sized> {
     lock: &'a ReentrantMutex<T>,
     inner: parking_lot::ReentrantMutexGuard<'a, T>,
     tracked: bool,
+    _not_send: NotSend,
 }
+
+// SAFETY: as parking_lot's guard, which is `Sync` where `T` is: a shared
+// guard gives other threads `&T` and nothing else (its lock is private, and
+// its `Drop` runs where it is owned).
+unsafe impl<T: ?Sized + Sync> Sync for ReentrantMutexGuard<'_, T> {}
 
 impl<T: ?Sized> Drop for ReentrantMutexGuard<'_, T> {
     #[inline]

@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::event::{AcquireMode, LockKind};
 use crate::runtime::acquire;
 use crate::sync::meta::LockMeta;
+use crate::sync::not_send::NotSend;
 
 /// A reader-writer lock with parking_lot's API. Writers are preferred: a plain
 /// `read` queues behind a waiting writer, so a thread that takes `read` twice
@@ -220,6 +221,7 @@ impl<T: ?Sized> RwLock<T> {
             inner,
             mode,
             tracked,
+            _not_send: NotSend::default(),
         }
     }
 
@@ -232,6 +234,7 @@ impl<T: ?Sized> RwLock<T> {
             lock: self,
             inner,
             tracked,
+            _not_send: NotSend::default(),
         }
     }
 
@@ -244,6 +247,7 @@ impl<T: ?Sized> RwLock<T> {
             lock: self,
             inner,
             tracked,
+            _not_send: NotSend::default(),
         }
     }
 
@@ -296,30 +300,54 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
     }
 }
 
-/// Holds an [`RwLock`] for reading; releases it when dropped.
+/// Holds an [`RwLock`] for reading; releases it when dropped. Like every
+/// lockcheck guard it is not `Send`, whatever features parking_lot has on
+/// (it must be released by the thread that locked); it is `Sync` where `T`
+/// is, as parking_lot's.
+///
+/// ```compile_fail
+/// fn send<T: Send>(_: T) {}
+/// let l = lockcheck::RwLock::new(0);
+/// send(l.read());
+/// ```
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct RwLockReadGuard<'a, T: ?Sized> {
     lock: &'a RwLock<T>,
     inner: parking_lot::RwLockReadGuard<'a, T>,
     mode: AcquireMode,
     tracked: bool,
+    _not_send: NotSend,
 }
 
-/// Holds an [`RwLock`] for writing; releases it when dropped.
+/// Holds an [`RwLock`] for writing; releases it when dropped. Not `Send`;
+/// `Sync` where `T` is (see [`RwLockReadGuard`]).
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct RwLockWriteGuard<'a, T: ?Sized> {
     lock: &'a RwLock<T>,
     inner: parking_lot::RwLockWriteGuard<'a, T>,
     tracked: bool,
+    _not_send: NotSend,
 }
 
 /// Holds an [`RwLock`] for upgradable reading; releases it when dropped.
+/// Not `Send`; `Sync` where `T` is (see [`RwLockReadGuard`]).
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct RwLockUpgradableReadGuard<'a, T: ?Sized> {
     lock: &'a RwLock<T>,
     inner: parking_lot::RwLockUpgradableReadGuard<'a, T>,
     tracked: bool,
+    _not_send: NotSend,
 }
+
+// SAFETY (all three): as parking_lot's guards, which are `Sync` where `T`
+// is: a guard shared between threads gives them `&T` and nothing else (its
+// lock is private; every method that changes the hold takes the guard by
+// value, and its `Drop` runs where it is owned).
+unsafe impl<T: ?Sized + Sync> Sync for RwLockReadGuard<'_, T> {}
+// SAFETY: as above.
+unsafe impl<T: ?Sized + Sync> Sync for RwLockWriteGuard<'_, T> {}
+// SAFETY: as above.
+unsafe impl<T: ?Sized + Sync> Sync for RwLockUpgradableReadGuard<'_, T> {}
 
 impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
     /// Turns the write lock into a read lock without letting a writer in.
@@ -333,6 +361,7 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
             inner: parking_lot::RwLockWriteGuard::downgrade(inner),
             mode: AcquireMode::Read,
             tracked,
+            _not_send: NotSend::default(),
         }
     }
 
@@ -365,6 +394,7 @@ impl<'a, T: ?Sized> RwLockUpgradableReadGuard<'a, T> {
                         lock,
                         inner,
                         tracked,
+                        _not_send: NotSend::default(),
                     };
                     let _waiting = acquire::wait_for_upgrade(&lock.meta, Location::caller());
                     let (_, inner, _) = guard.into_parts();
@@ -381,6 +411,7 @@ impl<'a, T: ?Sized> RwLockUpgradableReadGuard<'a, T> {
             lock,
             inner,
             tracked,
+            _not_send: NotSend::default(),
         }
     }
 
@@ -400,12 +431,14 @@ impl<'a, T: ?Sized> RwLockUpgradableReadGuard<'a, T> {
                     lock,
                     inner,
                     tracked,
+                    _not_send: NotSend::default(),
                 })
             }
             Err(inner) => Err(RwLockUpgradableReadGuard {
                 lock,
                 inner,
                 tracked,
+                _not_send: NotSend::default(),
             }),
         }
     }
@@ -421,6 +454,7 @@ impl<'a, T: ?Sized> RwLockUpgradableReadGuard<'a, T> {
             inner: parking_lot::RwLockUpgradableReadGuard::downgrade(inner),
             mode: AcquireMode::Read,
             tracked,
+            _not_send: NotSend::default(),
         }
     }
 
