@@ -120,23 +120,13 @@ fn under_run_the_broken_deadlock_is_reported_with_its_frames() {
     );
 }
 
-/// Under policy `panic` (a `#[test]`'s), the thread that breaks the hang
-/// panics at the user's call with the report made without frames, and the
-/// report follows on stderr once symbolised (before the program ends).
-#[test]
-fn under_policy_panic_the_panic_is_at_the_users_call_and_the_report_follows() {
-    let exe = common::fixture_exe("noodles_and_fork_hang");
-    let mut child = Command::new(&exe)
-        .env("LOCKCHECK_POLICY", "panic")
-        .env("LOCKCHECK_BACKTRACE", "1")
-        .env("RUST_BACKTRACE", "0")
-        .env_remove("LOCKCHECK")
-        .env_remove("LOCKCHECK_REPORT")
-        .env_remove("LOCKCHECK_TRACE")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the fixture");
+/// Waits for `child` (its stderr piped) to end, within [`DEADLINE`]: its
+/// exit status and all it wrote on stderr. Killed, and the test failed,
+/// past the deadline.
+fn finish_within_deadline(
+    mut child: std::process::Child,
+    what: &str,
+) -> (std::process::ExitStatus, String) {
     let mut pipe = child.stderr.take().expect("piped stderr");
     let (sent, stderr) = mpsc::channel();
     std::thread::spawn(move || {
@@ -147,9 +137,30 @@ fn under_policy_panic_the_panic_is_at_the_users_call_and_the_report_follows() {
     let Ok(stderr) = stderr.recv_timeout(DEADLINE) else {
         let _ = child.kill();
         let _ = child.wait();
-        panic!("the fixture did not end within {DEADLINE:?}");
+        panic!("{what} did not end within {DEADLINE:?}");
     };
-    let status = child.wait().expect("wait for the fixture");
+    let status = child.wait().expect("wait for the child");
+    (status, stderr)
+}
+
+/// Under policy `panic` (a `#[test]`'s), the thread that breaks the hang
+/// panics at the user's call with the report made without frames, and the
+/// report follows on stderr once symbolised (before the program ends).
+#[test]
+fn under_policy_panic_the_panic_is_at_the_users_call_and_the_report_follows() {
+    let exe = common::fixture_exe("noodles_and_fork_hang");
+    let child = Command::new(&exe)
+        .env("LOCKCHECK_POLICY", "panic")
+        .env("LOCKCHECK_BACKTRACE", "1")
+        .env("RUST_BACKTRACE", "0")
+        .env_remove("LOCKCHECK")
+        .env_remove("LOCKCHECK_REPORT")
+        .env_remove("LOCKCHECK_TRACE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the fixture");
+    let (status, stderr) = finish_within_deadline(child, "the fixture");
     assert!(status.success(), "{status}\n{stderr}");
     assert!(
         stderr.contains("panicked at fixtures/noodles_and_fork_hang.rs:"),
@@ -200,7 +211,7 @@ fn exits_right_after_a_break() {
 #[test]
 fn the_process_exit_waits_for_the_report() {
     let report = tempfile::NamedTempFile::new().expect("a report file");
-    let mut child = Command::new(std::env::current_exe().expect("this test's executable"))
+    let child = Command::new(std::env::current_exe().expect("this test's executable"))
         .args(["--ignored", "--exact", "exits_right_after_a_break"])
         .env(CHILD, "1")
         .env("LOCKCHECK_REPORT", report.path())
@@ -212,19 +223,7 @@ fn the_process_exit_waits_for_the_report() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start the program");
-    let mut pipe = child.stderr.take().expect("piped stderr");
-    let (sent, stderr) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = pipe.read_to_string(&mut text);
-        let _ = sent.send(text);
-    });
-    let Ok(stderr) = stderr.recv_timeout(DEADLINE) else {
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("the program did not end within {DEADLINE:?}");
-    };
-    let status = child.wait().expect("wait for the program");
+    let (status, stderr) = finish_within_deadline(child, "the program");
     assert!(status.success(), "{status}\n{stderr}");
     let lines = std::fs::read_to_string(report.path()).expect("read the report file");
     // Beside the findings, the line in which the process announced itself.
