@@ -415,3 +415,56 @@ fn a_bad_suppressions_file_is_an_error_naming_its_line() {
     assert!(stderr.contains("bad.toml:2:1:"), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
+
+#[test]
+fn traces_analysed_together_report_what_each_reports_alone_in_the_order_given() {
+    // Analysed in parallel, each in its own pass: the report must not
+    // depend on which finished first.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/traces");
+    let names = [
+        "dining_philosophers.std",
+        "locked_counter.std",
+        "opposite_orders.std",
+        "unsynchronised_counter.std",
+        "gate_lock.std",
+    ];
+    let paths: Vec<PathBuf> = names.iter().map(|n| dir.join(n)).collect();
+    let mut alone = Vec::new();
+    for path in &paths {
+        let (findings, _) = analyze(path);
+        alone.extend(findings.into_iter().map(|f| (f.kind, f.key)));
+    }
+    assert!(alone.len() >= 4, "the traces have findings: {alone:?}");
+    for _ in 0..3 {
+        let mut args = vec!["analyze", "--format", "json"];
+        args.extend(paths.iter().map(|p| p.to_str().expect("utf-8")));
+        let out = lockcheck(&args);
+        let doc: serde_json::Value =
+            serde_json::from_slice(&out.stdout).expect("one JSON document");
+        let together: Vec<Finding> =
+            serde_json::from_value(doc["findings"].clone()).expect("findings parse");
+        let together: Vec<_> = together.into_iter().map(|f| (f.kind, f.key)).collect();
+        assert_eq!(together, alone);
+        let files: Vec<&str> = doc["traces"]
+            .as_array()
+            .expect("what was read of each trace")
+            .iter()
+            .map(|t| t["file"].as_str().expect("file"))
+            .collect();
+        let given: Vec<&str> = paths.iter().map(|p| p.to_str().expect("utf-8")).collect();
+        assert_eq!(files, given, "in the order given");
+    }
+    // One unreadable trace among them: the error names it.
+    let missing = dir.join("no-such-trace.std");
+    let out = lockcheck(&[
+        "analyze",
+        paths[0].to_str().expect("utf-8"),
+        missing.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no-such-trace.std: cannot open"),
+        "{stderr}"
+    );
+}

@@ -125,6 +125,63 @@ fn text_summary(
     lines.join("\n")
 }
 
+/// Each trace through its own analyzer, in one pass, on as many threads as
+/// the machine has cores (and no more than there are traces): the
+/// findings and what was read of each, in the order the traces were given,
+/// so that the report does not depend on which finished first.
+fn analyze_all(
+    traces: &[PathBuf],
+    input: Option<InputFormat>,
+    checks: Checks,
+) -> Vec<Result<(Vec<Finding>, ReadSummary), CliError>> {
+    let one = |path: &PathBuf| {
+        let analyzer = Analyzer::new(granularity(checks.order)).with_lockset(checks.lockset);
+        analyze_one(path, input, analyzer).map(|(analyzer, read)| (analyzer.finish(), read))
+    };
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(traces.len());
+    if workers <= 1 {
+        return traces.iter().map(one).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<_> = (0..traces.len()).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(path) = traces.get(i) else { break };
+                        done.push((i, one(path)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        for handle in handles {
+            // A worker that panicked has already printed why; its traces
+            // are reported as not analysed below.
+            for (i, result) in handle.join().unwrap_or_default() {
+                results[i] = Some(result);
+            }
+        }
+    });
+    results
+        .into_iter()
+        .zip(traces)
+        .map(|(result, path)| {
+            result.unwrap_or_else(|| {
+                Err(CliError(format!(
+                    "{}: the analysis of this trace failed",
+                    path.display()
+                )))
+            })
+        })
+        .collect()
+}
+
 /// `lockcheck analyze`.
 pub(super) fn analyze(
     traces: &[PathBuf],
@@ -136,14 +193,10 @@ pub(super) fn analyze(
     let strict = checks.strict;
     let mut set = FindingSet::new();
     let mut read = Vec::with_capacity(traces.len());
-    for path in traces {
-        let (analyzer, summary) = analyze_one(
-            path,
-            input,
-            Analyzer::new(granularity(checks.order)).with_lockset(checks.lockset),
-        )?;
+    for result in analyze_all(traces, input, checks) {
+        let (found, summary) = result?;
         read.push(summary);
-        for finding in analyzer.finish() {
+        for finding in found {
             set.add(finding);
         }
     }
