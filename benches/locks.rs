@@ -110,10 +110,8 @@
 //! ```
 
 use std::hint::black_box;
-use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
-use std::sync::{Barrier, OnceLock};
+use std::sync::Barrier;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -122,160 +120,14 @@ use criterion::{
     criterion_group, criterion_main, Bencher, BenchmarkGroup, BenchmarkId, Criterion, SamplingMode,
     Throughput,
 };
-use deloxide::{DeadlockInfo, DeadlockSource, Deloxide};
 
 type Group<'a> = BenchmarkGroup<'a, WallTime>;
 
-type ParkingLotMutex = parking_lot::Mutex<u64>;
-type LockcheckMutex = lockcheck::Mutex<u64>;
-type TracingMutex = tracing_mutex::parkinglot::tracing::Mutex<u64>;
-type DeloxideMutex = deloxide::Mutex<u64>;
-
-/// The common surface of the four mutexes. Every benchmark is written once,
-/// generically, and monomorphised per implementation.
-trait BenchMutex: Sync {
-    /// Criterion function id, and directory name under `target/criterion/<group>/`.
-    fn name() -> &'static str;
-    fn new(value: u64) -> Self;
-    fn lock(&self) -> impl Deref<Target = u64> + '_;
-}
-
-impl BenchMutex for ParkingLotMutex {
-    fn name() -> &'static str {
-        "parking_lot"
-    }
-
-    fn new(value: u64) -> Self {
-        parking_lot::Mutex::new(value)
-    }
-
-    #[inline]
-    fn lock(&self) -> impl Deref<Target = u64> + '_ {
-        parking_lot::Mutex::lock(self)
-    }
-}
-
-impl BenchMutex for LockcheckMutex {
-    fn name() -> &'static str {
-        "lockcheck"
-    }
-
-    fn new(value: u64) -> Self {
-        lockcheck::Mutex::new(value)
-    }
-
-    #[inline]
-    fn lock(&self) -> impl Deref<Target = u64> + '_ {
-        lockcheck::Mutex::lock(self)
-    }
-}
-
-impl BenchMutex for TracingMutex {
-    fn name() -> &'static str {
-        "tracing-mutex"
-    }
-
-    fn new(value: u64) -> Self {
-        tracing_mutex::parkinglot::tracing::Mutex::new(value)
-    }
-
-    #[inline]
-    fn lock(&self) -> impl Deref<Target = u64> + '_ {
-        tracing_mutex::parkinglot::tracing::Mutex::lock(self)
-    }
-}
-
-impl BenchMutex for DeloxideMutex {
-    fn name() -> &'static str {
-        deloxide_name()
-    }
-
-    fn new(value: u64) -> Self {
-        deloxide::Mutex::new(value)
-    }
-
-    #[inline]
-    fn lock(&self) -> impl Deref<Target = u64> + '_ {
-        deloxide::Mutex::lock(self)
-    }
-}
-
-/// The deloxide implementation name for this build: `deloxide` (wait-for
-/// graph, the default) or `deloxide-lock-order` (built with
-/// `--features deloxide/lock-order-graph`). Starts deloxide on first call.
-fn deloxide_name() -> &'static str {
-    static NAME: OnceLock<&'static str> = OnceLock::new();
-    NAME.get_or_init(start_deloxide)
-}
-
-/// Starts deloxide (once per process, see `deloxide_name`) and finds out
-/// which mode was compiled in.
-fn start_deloxide() -> &'static str {
-    static PROBING: AtomicBool = AtomicBool::new(true);
-    let (probe_tx, probe_rx) = mpsc::sync_channel::<()>(1);
-    Deloxide::new()
-        .callback(move |info: DeadlockInfo| {
-            if PROBING.load(Ordering::SeqCst)
-                && matches!(info.source, DeadlockSource::LockOrderViolation)
-            {
-                let _ = probe_tx.try_send(());
-            } else {
-                eprintln!("deloxide reported a deadlock during the benchmark: {info:?}");
-            }
-        })
-        .start()
-        .expect("failed to start deloxide");
-
-    // Take two private locks in both orders, on one thread: nothing blocks,
-    // but a lock-order graph sees the cycle and reports it (asynchronously,
-    // from deloxide's dispatcher thread). The wait-for graph sees nothing.
-    let a = deloxide::Mutex::new(());
-    let b = deloxide::Mutex::new(());
-    {
-        let _a = a.lock();
-        let _b = b.lock();
-    }
-    {
-        let _b = b.lock();
-        let _a = a.lock();
-    }
-    let lock_order = probe_rx.recv_timeout(Duration::from_secs(1)).is_ok();
-    PROBING.store(false, Ordering::SeqCst);
-    if lock_order {
-        "deloxide-lock-order"
-    } else {
-        "deloxide"
-    }
-}
-
-/// Per-benchmark-function setup; cheap after the first call.
-fn setup() {
-    // Backtrace capture off; `LOCKCHECK_BACKTRACE=1` would turn it on.
-    lockcheck::config::set_backtraces(false);
-
-    static ONCE: OnceLock<()> = OnceLock::new();
-    ONCE.get_or_init(|| {
-        // std::backtrace::Backtrace::capture, used by tracing-mutex, reads
-        // RUST_LIB_BACKTRACE first and falls back to RUST_BACKTRACE.
-        let capture = std::env::var_os("RUST_LIB_BACKTRACE")
-            .or_else(|| std::env::var_os("RUST_BACKTRACE"))
-            .is_some_and(|v| v != "0");
-        if capture {
-            eprintln!(
-                "warning: RUST_LIB_BACKTRACE/RUST_BACKTRACE enable backtraces: tracing-mutex will \
-                 capture one for every new lock-order edge, which skews its numbers; unset them \
-                 for comparable results"
-            );
-        }
-        if !lockcheck::config::enabled() {
-            eprintln!(
-                "warning: lockcheck checking is off (LOCKCHECK=off or the `checks` feature is \
-                 disabled): the `lockcheck` numbers measure plain parking_lot locks"
-            );
-        }
-        deloxide_name();
-    });
-}
+mod mutexes;
+use mutexes::{
+    setup, BenchMutex, DeloxideMutex, FloorMutex, LockcheckMutex, ParkingLot013Mutex,
+    ParkingLotMutex, StdMutex, TracingMutex,
+};
 
 // ---------------------------------------------------------------------------
 // 1. uncontended
@@ -294,6 +146,9 @@ fn uncontended(c: &mut Criterion) {
     setup();
     let mut group = c.benchmark_group("uncontended");
     uncontended_case::<ParkingLotMutex>(&mut group);
+    uncontended_case::<ParkingLot013Mutex>(&mut group);
+    uncontended_case::<StdMutex>(&mut group);
+    uncontended_case::<FloorMutex>(&mut group);
     uncontended_case::<LockcheckMutex>(&mut group);
     uncontended_case::<TracingMutex>(&mut group);
     uncontended_case::<DeloxideMutex>(&mut group);
@@ -325,6 +180,9 @@ fn chain4(c: &mut Criterion) {
     setup();
     let mut group = c.benchmark_group("chain4");
     chain4_case::<ParkingLotMutex>(&mut group);
+    chain4_case::<ParkingLot013Mutex>(&mut group);
+    chain4_case::<StdMutex>(&mut group);
+    chain4_case::<FloorMutex>(&mut group);
     chain4_case::<LockcheckMutex>(&mut group);
     chain4_case::<TracingMutex>(&mut group);
     chain4_case::<DeloxideMutex>(&mut group);
@@ -355,6 +213,9 @@ fn create_lock_under_outer(c: &mut Criterion) {
     setup();
     let mut group = c.benchmark_group("create_lock_under_outer");
     create_lock_under_outer_case::<ParkingLotMutex>(&mut group);
+    create_lock_under_outer_case::<ParkingLot013Mutex>(&mut group);
+    create_lock_under_outer_case::<StdMutex>(&mut group);
+    create_lock_under_outer_case::<FloorMutex>(&mut group);
     create_lock_under_outer_case::<LockcheckMutex>(&mut group);
     create_lock_under_outer_case::<TracingMutex>(&mut group);
     create_lock_under_outer_case::<DeloxideMutex>(&mut group);
@@ -462,6 +323,9 @@ fn contended2(c: &mut Criterion) {
     setup();
     let mut group = c.benchmark_group("contended2");
     contended2_case::<ParkingLotMutex>(&mut group);
+    contended2_case::<ParkingLot013Mutex>(&mut group);
+    contended2_case::<StdMutex>(&mut group);
+    contended2_case::<FloorMutex>(&mut group);
     contended2_case::<LockcheckMutex>(&mut group);
     contended2_case::<TracingMutex>(&mut group);
     contended2_case::<DeloxideMutex>(&mut group);
@@ -512,6 +376,8 @@ fn locks_10k(c: &mut Criterion) {
     const N: usize = 10_000;
     let mut group = slow_group(c, "locks_10k");
     many_locks_case::<ParkingLotMutex>(&mut group, N, false);
+    many_locks_case::<ParkingLot013Mutex>(&mut group, N, false);
+    many_locks_case::<FloorMutex>(&mut group, N, false);
     many_locks_case::<LockcheckMutex>(&mut group, N, false);
     many_locks_case::<TracingMutex>(&mut group, N, false);
     many_locks_case::<DeloxideMutex>(&mut group, N, false);

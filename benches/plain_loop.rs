@@ -1,0 +1,284 @@
+//! The lock path as user code meets it: a plain loop calling `lock()`, no
+//! benchmark framework in between, every implementation measured in the same
+//! process in interleaved rounds, and the median of the rounds reported (the
+//! figures move 20–60% between hosts and runs; within one run, interleaving
+//! gives each implementation the same conditions).
+//!
+//! ```text
+//! env -u RUST_BACKTRACE cargo bench --bench plain_loop               # 15 rounds
+//! env -u RUST_BACKTRACE cargo bench --bench plain_loop -- --rounds 5
+//! ```
+//!
+//! It prints the CPU model and load, then one Markdown table: the median
+//! time per acquisition of each implementation and its median ratio to
+//! parking_lot 0.12, with `floor` (a thread-local held stack and chain-key
+//! cache around the same raw lock, `benches/mutexes/floor.rs`) as the
+//! distance to the physical limit. Cases:
+//!
+//! * `uncontended`: one thread, one mutex, `*m.lock() += 1`;
+//! * `chain4`: four mutexes locked nested in one order, then released;
+//! * `new edge`: with an outer lock held, a mutex made, locked, unlocked and
+//!   dropped: a new lock-order edge every time;
+//! * `fresh N`: with an outer lock held, N mutexes made, each locked once
+//!   (first touch), then all dropped; per lock, for N = 1,000, 10,000 and
+//!   100,000, so that linearity can be read off;
+//! * `second touch 10k`: 10,000 mutexes taken under an outer one a second
+//!   time (lockcheck's parked edges enter the graph in this pass);
+//! * `known 10k`: the third pass over them: every edge known, the steady
+//!   state;
+//! * `contended2`: two threads on one mutex, each doing the same number of
+//!   lock/unlock pairs from a common start; the pair's time per acquisition.
+
+mod mutexes;
+
+use std::hint::black_box;
+use std::sync::Barrier;
+use std::time::Instant;
+
+use mutexes::{
+    setup, BenchMutex, DeloxideMutex, FloorMutex, LockcheckMutex, ParkingLot013Mutex,
+    ParkingLotMutex, StdMutex, TracingMutex,
+};
+
+/// Acquisitions per measurement of the cheap cases.
+const N: u64 = 1_000_000;
+
+/// One case: nanoseconds per acquisition for implementation `M`.
+type Case = fn(u64) -> f64;
+
+fn time(iters: u64, mut f: impl FnMut()) -> f64 {
+    let start = Instant::now();
+    for _ in 0..iters {
+        f();
+    }
+    start.elapsed().as_nanos() as f64 / iters as f64
+}
+
+fn uncontended<M: BenchMutex>(n: u64) -> f64 {
+    let m = M::new(0);
+    time(n, || {
+        black_box(*black_box(&m).lock());
+    })
+}
+
+fn chain4<M: BenchMutex>(n: u64) -> f64 {
+    let m: Vec<M> = (0..4).map(M::new).collect();
+    time(n / 4, || {
+        let _a = m[0].lock();
+        let _b = m[1].lock();
+        let _c = m[2].lock();
+        black_box(*m[3].lock());
+    }) / 4.0
+}
+
+fn new_edge<M: BenchMutex>(n: u64) -> f64 {
+    let outer = M::new(0);
+    let _held = outer.lock();
+    time(n / 10, || {
+        let m = M::new(1);
+        black_box(*m.lock());
+    })
+}
+
+/// `count` fresh mutexes, each taken once under an outer lock: per lock.
+fn fresh<M: BenchMutex>(count: usize) -> f64 {
+    let outer = M::new(0);
+    let start = Instant::now();
+    {
+        let _held = outer.lock();
+        let locks: Vec<M> = (0..count as u64).map(M::new).collect();
+        for m in &locks {
+            black_box(*m.lock());
+        }
+    }
+    start.elapsed().as_nanos() as f64 / count as f64
+}
+
+fn fresh_1k<M: BenchMutex>(_: u64) -> f64 {
+    fresh::<M>(1_000)
+}
+
+fn fresh_10k<M: BenchMutex>(_: u64) -> f64 {
+    fresh::<M>(10_000)
+}
+
+fn fresh_100k<M: BenchMutex>(_: u64) -> f64 {
+    fresh::<M>(100_000)
+}
+
+/// 10,000 mutexes taken under an outer one, after `before` passes of the
+/// same: per lock, the pass after them.
+fn pass_10k<M: BenchMutex>(before: usize) -> f64 {
+    let outer = M::new(0);
+    let locks: Vec<M> = (0..10_000).map(M::new).collect();
+    let pass = || {
+        let _held = outer.lock();
+        for m in &locks {
+            black_box(*m.lock());
+        }
+    };
+    for _ in 0..before {
+        pass();
+    }
+    let start = Instant::now();
+    pass();
+    start.elapsed().as_nanos() as f64 / locks.len() as f64
+}
+
+/// The second touch of 10,000 locks first taken under an outer lock: for
+/// lockcheck, the pass in which their parked edges enter the graph.
+fn second_10k<M: BenchMutex>(_: u64) -> f64 {
+    pass_10k::<M>(1)
+}
+
+/// Their steady state: every edge known.
+fn known_10k<M: BenchMutex>(_: u64) -> f64 {
+    pass_10k::<M>(2)
+}
+
+fn contended2<M: BenchMutex>(n: u64) -> f64 {
+    let m = M::new(0);
+    let start = Barrier::new(3);
+    let each = n / 4;
+    let mut began = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| {
+                start.wait();
+                for _ in 0..each {
+                    black_box(*m.lock());
+                }
+            });
+        }
+        start.wait();
+        began = Instant::now();
+        // The scope joins both threads before it returns.
+    });
+    began.elapsed().as_nanos() as f64 / (2 * each) as f64
+}
+
+/// The implementations, in table order: name and its cases.
+struct Implementation {
+    name: &'static str,
+    cases: Vec<Case>,
+}
+
+fn implementation<M: BenchMutex>() -> Implementation {
+    Implementation {
+        name: M::name(),
+        cases: vec![
+            uncontended::<M>,
+            chain4::<M>,
+            new_edge::<M>,
+            fresh_1k::<M>,
+            fresh_10k::<M>,
+            fresh_100k::<M>,
+            second_10k::<M>,
+            known_10k::<M>,
+            contended2::<M>,
+        ],
+    }
+}
+
+const CASES: [&str; 9] = [
+    "uncontended",
+    "chain4",
+    "new edge",
+    "fresh 1k",
+    "fresh 10k",
+    "fresh 100k",
+    "second touch 10k",
+    "known 10k",
+    "contended2",
+];
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned())
+}
+
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".to_owned())
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let mut rounds = 15;
+    while let Some(arg) = args.next() {
+        if arg == "--rounds" {
+            rounds = args
+                .next()
+                .and_then(|n| n.parse().ok())
+                .filter(|n| *n > 0)
+                .unwrap_or_else(|| {
+                    eprintln!("--rounds takes a whole number above 0");
+                    std::process::exit(2)
+                });
+        }
+    }
+    setup();
+    let impls = [
+        implementation::<ParkingLotMutex>(),
+        implementation::<ParkingLot013Mutex>(),
+        implementation::<StdMutex>(),
+        implementation::<FloorMutex>(),
+        implementation::<LockcheckMutex>(),
+        implementation::<TracingMutex>(),
+        implementation::<DeloxideMutex>(),
+    ];
+    println!(
+        "CPU: {} ({} threads), load {} at start, {rounds} interleaved rounds, median",
+        cpu_model(),
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        load()
+    );
+    // times[impl][case][round]
+    let mut times = vec![vec![Vec::with_capacity(rounds); CASES.len()]; impls.len()];
+    for _ in 0..rounds {
+        for (c, _) in CASES.iter().enumerate() {
+            for (i, imp) in impls.iter().enumerate() {
+                times[i][c].push((imp.cases[c])(N));
+            }
+        }
+    }
+    println!("load {} at end\n", load());
+    print!("| case |");
+    for imp in &impls {
+        print!(" {} |", imp.name);
+    }
+    println!();
+    print!("|---|");
+    for _ in &impls {
+        print!("---:|");
+    }
+    println!();
+    for (c, case) in CASES.iter().enumerate() {
+        print!("| {case} |");
+        for i in 0..impls.len() {
+            let ratios: Vec<f64> = (0..rounds)
+                .map(|r| times[i][c][r] / times[0][c][r])
+                .collect();
+            let ns = median(times[i][c].clone());
+            if i == 0 {
+                print!(" {ns:.2} ns |");
+            } else {
+                print!(" {ns:.2} ns ({:.2}×) |", median(ratios));
+            }
+        }
+        println!();
+    }
+}
