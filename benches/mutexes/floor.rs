@@ -58,7 +58,10 @@ pub struct Guard<'a, V> {
 
 #[inline(always)]
 fn mix(k: u64, id: u32) -> u64 {
-    (k ^ id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29) | 1
+    (k ^ id as u64)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .rotate_left(29)
+        | 1
 }
 
 impl<V> Mutex<V> {

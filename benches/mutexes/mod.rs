@@ -61,7 +61,12 @@ macro_rules! bench_mutex {
     };
 }
 
-bench_mutex!(ParkingLotMutex, "parking_lot", parking_lot::Mutex::new, parking_lot::Mutex::lock);
+bench_mutex!(
+    ParkingLotMutex,
+    "parking_lot",
+    parking_lot::Mutex::new,
+    parking_lot::Mutex::lock
+);
 bench_mutex!(
     ParkingLot013Mutex,
     "parking_lot-0.13",
@@ -69,14 +74,24 @@ bench_mutex!(
     parking_lot_013::Mutex::lock
 );
 bench_mutex!(StdMutex, "std", std::sync::Mutex::new, std_lock);
-bench_mutex!(LockcheckMutex, "lockcheck", lockcheck::Mutex::new, lockcheck::Mutex::lock);
+bench_mutex!(
+    LockcheckMutex,
+    "lockcheck",
+    lockcheck::Mutex::new,
+    lockcheck::Mutex::lock
+);
 bench_mutex!(
     TracingMutex,
     "tracing-mutex",
     tracing_mutex::parkinglot::tracing::Mutex::new,
     tracing_mutex::parkinglot::tracing::Mutex::lock
 );
-bench_mutex!(DeloxideMutex, deloxide_name(), deloxide::Mutex::new, deloxide::Mutex::lock);
+bench_mutex!(
+    DeloxideMutex,
+    deloxide_name(),
+    deloxide::Mutex::new,
+    deloxide::Mutex::lock
+);
 bench_mutex!(FloorMutex, "floor", floor::Mutex::new, floor::Mutex::lock);
 
 /// std's lock; a poisoned lock cannot happen here (no benchmark panics
