@@ -5,8 +5,8 @@
 // is `include!`d by both; swapping the one `use` line is the whole change.
 //
 // Threads are ordered by joins, channels and the locks under test, never
-// by sleeps; every blocking wait has a deadline, so that a regression fails
-// instead of hanging.
+// by sleeps; every join and every condition-variable or channel wait has a
+// deadline, so that a regression fails instead of hanging.
 
 use std::collections::{HashMap, VecDeque};
 use std::panic::{self, RefUnwindSafe, UnwindSafe};
@@ -19,13 +19,15 @@ use sync::{Arc, Barrier, Condvar, LazyLock, Mutex, Once, OnceLock, RwLock, RwLoc
 /// Long enough never to run out in a passing test; a hang fails after it.
 const DEADLINE: Duration = Duration::from_secs(20);
 
+include!("watched.rs");
+
 #[test]
 fn a_shared_counter_counts_every_increment() {
     let counter = Arc::new(Mutex::new(0u64));
     let workers: Vec<_> = (0..4)
         .map(|_| {
             let counter = Arc::clone(&counter);
-            thread::spawn(move || {
+            spawn(move || {
                 for _ in 0..1000 {
                     *counter.lock().unwrap() += 1;
                 }
@@ -83,7 +85,7 @@ fn a_producer_and_a_consumer_hand_over_through_a_condvar() {
         not_full: Condvar::new(),
     });
     let q = Arc::clone(&queue);
-    let consumer = thread::spawn(move || {
+    let consumer = spawn(move || {
         let mut sum = 0;
         while let Some(n) = q.pop() {
             sum += n;
@@ -103,7 +105,7 @@ fn a_plain_wait_and_notify_all_wake_every_waiter() {
     let waiters: Vec<_> = (0..3)
         .map(|_| {
             let state = Arc::clone(&state);
-            thread::spawn(move || {
+            spawn(move || {
                 let (lock, cvar) = &*state;
                 let mut guard = lock.lock().unwrap();
                 guard.0 += 1;
@@ -164,7 +166,7 @@ fn an_rwlock_cache_is_filled_once_per_key() {
     let readers: Vec<_> = (0..4)
         .map(|_| {
             let (cache, computed, start) = (cache.clone(), computed.clone(), start.clone());
-            thread::spawn(move || {
+            spawn(move || {
                 start.wait();
                 ["alpha", "be", "gamma!"]
                     .iter()
@@ -205,7 +207,7 @@ fn singletons_are_initialised_once_across_threads() {
     let users: Vec<_> = (0..4)
         .map(|_| {
             let start = start.clone();
-            thread::spawn(move || {
+            spawn(move || {
                 start.wait();
                 SETUP.call_once(|| {
                     SETUP_RUNS.fetch_add(1, Ordering::Relaxed);
@@ -236,7 +238,7 @@ fn singletons_are_initialised_once_across_threads() {
 fn a_once_lock_is_waited_for_and_set_from_another_thread() {
     let cell = Arc::new(OnceLock::new());
     let c = cell.clone();
-    let waiter = thread::spawn(move || *c.wait());
+    let waiter = spawn(move || *c.wait());
     assert_eq!(cell.set(5u32), Ok(()));
     assert_eq!(waiter.join().unwrap(), 5);
     let mut cell = Arc::try_unwrap(cell).expect("the waiter is gone");
@@ -285,7 +287,7 @@ fn a_panicking_initialisation_leaves_a_once_lock_empty_and_poisons_the_rest() {
 fn a_panic_in_a_thread_poisons_the_mutex_it_held() {
     let log = Arc::new(Mutex::new(vec![1]));
     let l = log.clone();
-    let crashed = thread::spawn(move || {
+    let crashed = spawn(move || {
         let mut log = l.lock().unwrap();
         log.push(2);
         panic!("crash while holding the log");
@@ -344,6 +346,27 @@ fn a_lock_taken_without_a_panic_does_not_poison() {
     assert!(l.read().is_ok());
 }
 
+/// Locks its mutex when dropped: during an unwinding, a lock taken while
+/// the thread already panics.
+struct CountsOnDrop<'a>(&'a Mutex<u32>);
+
+impl Drop for CountsOnDrop<'_> {
+    fn drop(&mut self) {
+        *self.0.lock().unwrap() += 1;
+    }
+}
+
+#[test]
+fn a_lock_taken_during_an_unwinding_does_not_poison() {
+    let m = Mutex::new(0);
+    let _ = panic::catch_unwind(|| {
+        let _counts = CountsOnDrop(&m);
+        panic!("unwinds through the drop");
+    });
+    assert!(!m.is_poisoned(), "the guard was taken while already panicking");
+    assert_eq!(*m.lock().unwrap(), 1);
+}
+
 #[test]
 fn into_inner_and_get_mut_of_a_poisoned_lock_still_give_the_value() {
     let mut m = Mutex::new(String::from("partial"));
@@ -370,7 +393,7 @@ fn a_condvar_wait_returns_err_when_the_mutex_was_poisoned_meanwhile() {
     // Held until the wait below releases it: the notifier runs only then.
     let guard = lock.lock().unwrap();
     let s = state.clone();
-    let notifier = thread::spawn(move || {
+    let notifier = spawn(move || {
         let (lock, cvar) = &*s;
         let mut ready = lock.lock().unwrap();
         *ready = true;
@@ -391,7 +414,7 @@ fn try_lock_would_block_while_another_thread_holds_the_lock() {
     let m = Arc::new(Mutex::new(0));
     let held = m.lock().unwrap();
     let m2 = m.clone();
-    let tried = thread::spawn(move || matches!(m2.try_lock(), Err(sync::TryLockError::WouldBlock)))
+    let tried = spawn(move || matches!(m2.try_lock(), Err(sync::TryLockError::WouldBlock)))
         .join()
         .unwrap();
     assert!(tried);
@@ -411,7 +434,7 @@ fn a_barrier_elects_one_leader_per_round() {
     let threads: Vec<_> = (0..4)
         .map(|_| {
             let (barrier, leaders) = (barrier.clone(), leaders.clone());
-            thread::spawn(move || {
+            spawn(move || {
                 for _ in 0..3 {
                     if barrier.wait().is_leader() {
                         leaders.fetch_add(1, Ordering::Relaxed);
@@ -433,7 +456,7 @@ fn channels_hand_work_over() {
     let producers: Vec<_> = (0..3)
         .map(|p| {
             let tx = tx.clone();
-            thread::spawn(move || {
+            spawn(move || {
                 for n in 0..10 {
                     tx.send(p * 10 + n).unwrap();
                 }
