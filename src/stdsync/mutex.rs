@@ -132,7 +132,7 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
 ///
 /// As std's, the guard is `Sync` when `T` is, and not `Send`:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0277
 /// fn send<T: Send>(_: T) {}
 /// let m = lockcheck::stdsync::Mutex::new(0);
 /// send(m.lock().unwrap());

@@ -171,7 +171,7 @@ impl<'a, T: ?Sized> RwLockReadGuard<'a, T> {
 /// the lock if the thread started panicking while it held it. As std's:
 /// `Sync` when `T` is, not `Send`:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0277
 /// fn send<T: Send>(_: T) {}
 /// let l = lockcheck::stdsync::RwLock::new(0);
 /// send(l.write().unwrap());
