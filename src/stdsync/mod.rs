@@ -9,7 +9,8 @@
 //! holds a lock of the cell's own, so a thread waiting for another's
 //! initialisation is a wait in the wait-for graph, and an initialisation
 //! that re-enters its own cell is a `self-deadlock` at the call. [`mpsc`]
-//! is lockcheck's checked channels ([`crate::sync::mpsc`]). The rest
+//! is lockcheck's checked channels ([`crate::sync::mpsc`]) in std's shape,
+//! with std's error types. The rest
 //! ([`Arc`], [`Weak`], [`atomic`], [`PoisonError`], [`LockResult`], …) is
 //! std's own, re-exported.
 //!
@@ -51,6 +52,7 @@ mod barrier;
 mod condvar;
 mod handoff;
 mod lazy_lock;
+pub mod mpsc;
 mod mutex;
 mod once;
 mod once_lock;
@@ -65,7 +67,6 @@ pub use once::Once;
 pub use once_lock::OnceLock;
 pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-pub use crate::sync::mpsc;
 pub use std::sync::{
     atomic, Arc, LockResult, OnceState, PoisonError, TryLockError, TryLockResult,
     WaitTimeoutResult, Weak,

@@ -483,6 +483,35 @@ fn channels_hand_work_over() {
     assert_eq!(rx.try_recv(), Ok(1));
 }
 
+#[test]
+fn a_receiver_iterates_as_std_s() {
+    let (tx, rx) = sync::mpsc::channel();
+    assert_eq!(format!("{tx:?} {rx:?}"), "Sender { .. } Receiver { .. }");
+    for n in 0..6 {
+        tx.send(n).unwrap();
+    }
+    let waiting: sync::mpsc::TryIter<'_, u32> = rx.try_iter();
+    assert_eq!(waiting.take(2).collect::<Vec<_>>(), [0, 1]);
+    let mut iter: sync::mpsc::Iter<'_, u32> = rx.iter();
+    assert_eq!(iter.next(), Some(2));
+    drop(tx);
+    let mut rest = Vec::new();
+    for n in &rx {
+        rest.push(n);
+    }
+    assert_eq!(rest, [3, 4, 5]);
+    assert_eq!(rx.try_recv(), Err(sync::mpsc::TryRecvError::Disconnected));
+    let (tx, rx) = sync::mpsc::sync_channel::<u8>(1);
+    assert_eq!(format!("{tx:?}"), "SyncSender { .. }");
+    drop(rx);
+    let err: sync::mpsc::SendError<u8> = tx.send(9).unwrap_err();
+    assert_eq!(err.to_string(), "sending on a closed channel");
+    let full = sync::mpsc::TrySendError::from(err);
+    assert!(matches!(full, sync::mpsc::TrySendError::Disconnected(9)));
+    let owned: sync::mpsc::IntoIter<u8> = sync::mpsc::channel().1.into_iter();
+    assert_eq!(owned.count(), 0);
+}
+
 static GLOBAL_COUNT: Mutex<u32> = Mutex::new(0);
 static GLOBAL_TABLE: RwLock<Vec<u8>> = RwLock::new(Vec::new());
 static GLOBAL_SIGNAL: Condvar = Condvar::new();
@@ -538,6 +567,7 @@ fn debug_output_is_std_s() {
 
 fn send_sync<T: Send + Sync>() {}
 fn sync_only<T: Sync>() {}
+fn send_only<T: Send>() {}
 fn unwind_safe<T: UnwindSafe + RefUnwindSafe>() {}
 
 #[test]
@@ -549,6 +579,9 @@ fn auto_traits_are_std_s() {
     send_sync::<OnceLock<String>>();
     send_sync::<LazyLock<String>>();
     send_sync::<Barrier>();
+    send_sync::<sync::mpsc::Sender<u8>>();
+    send_sync::<sync::mpsc::SyncSender<u8>>();
+    send_only::<sync::mpsc::Receiver<u8>>();
     sync_only::<sync::MutexGuard<'static, u8>>();
     sync_only::<sync::RwLockReadGuard<'static, u8>>();
     sync_only::<sync::RwLockWriteGuard<'static, u8>>();
