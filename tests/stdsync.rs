@@ -196,10 +196,12 @@ fn a_lazy_lock_forced_from_its_own_initialisation_is_a_self_deadlock() {
     assert!(!on_thread(|| {
         let _ = *SELF_REFERENTIAL;
     }));
-    assert_eq!(
-        kinds(&about_lock_created_at(SELF_REFERENTIAL_LINE)),
-        [FindingKind::SelfDeadlock]
-    );
+    let found = about_lock_created_at(SELF_REFERENTIAL_LINE);
+    assert_eq!(kinds(&found), [FindingKind::SelfDeadlock], "{found:#?}");
+    // The dereference inside the initialiser, through `Deref`'s caller.
+    let wait = &found[0].waits[0];
+    assert!(wait.site.file.ends_with("tests/stdsync.rs"), "{wait:#?}");
+    assert_eq!(wait.site.line, SELF_REFERENTIAL_LINE);
 }
 
 #[test]
