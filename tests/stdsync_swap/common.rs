@@ -529,6 +529,14 @@ fn constructors_are_const_and_the_usual_traits_are_there() {
     assert_eq!(*m.lock().unwrap(), 0);
     assert_eq!(format!("{}", r.read().unwrap()), "3");
     assert_eq!(format!("{:?}", m.lock().unwrap()), "0");
+    // Unsized values, as std's: a slice, a trait object.
+    let bytes: Arc<Mutex<[u8]>> = Arc::new(Mutex::new([1, 2, 3]));
+    bytes.lock().unwrap()[0] = 9;
+    assert_eq!(&*bytes.lock().unwrap(), [9, 2, 3]);
+    let shown: Box<RwLock<dyn std::fmt::Debug + Send + Sync>> = Box::new(RwLock::new(5u8));
+    assert_eq!(format!("{:?}", &*shown.read().unwrap()), "5");
+    let weak: sync::Weak<Mutex<u8>> = Arc::downgrade(&Arc::new(Mutex::new(1)));
+    assert!(weak.upgrade().is_none());
 }
 
 #[test]
