@@ -43,6 +43,8 @@ pub use std::thread::{
     available_parallelism, current, panicking, park, park_timeout, sleep, yield_now, AccessError,
     LocalKey, Result, Thread, ThreadId,
 };
+#[allow(deprecated)]
+pub use std::thread::{park_timeout_ms, sleep_ms};
 
 /// Where a finished thread leaves its clocks for whoever joins it.
 type EndClock = Arc<parking_lot::Mutex<HandOff>>;
@@ -212,6 +214,31 @@ impl Builder {
         let inner = self
             .inner
             .spawn(body(f, child, end.clone(), Site::caller()))?;
+        Ok(JoinHandle { inner, child, end })
+    }
+
+    /// Spawns a thread without the `'static` bounds, as std's
+    /// `Builder::spawn_unchecked`; its start and join order as
+    /// [`Builder::spawn`]'s do.
+    ///
+    /// # Safety
+    /// As std's: the thread must not outlive anything `f` or its result
+    /// borrows (join it before they go), and a thread that outlives
+    /// `main` must not touch what `main`'s end tears down.
+    #[track_caller]
+    pub unsafe fn spawn_unchecked<F, T>(self, f: F) -> io::Result<JoinHandle<T>>
+    where
+        F: FnOnce() -> T + Send,
+        T: Send,
+    {
+        let end = EndClock::default();
+        let child = reserve_thread_id();
+        // SAFETY: the caller upholds std's contract, for `f` as wrapped
+        // (the wrapper adds only owned clocks).
+        let inner = unsafe {
+            self.inner
+                .spawn_unchecked(body(f, child, end.clone(), Site::caller()))?
+        };
         Ok(JoinHandle { inner, child, end })
     }
 
