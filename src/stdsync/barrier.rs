@@ -42,8 +42,8 @@ struct Arrivals {
 pub struct BarrierWaitResult(bool);
 
 impl Barrier {
-    /// A barrier for `n` threads (0 counts as 1); its creation site is the
-    /// class and the name of its lock in reports.
+    /// A barrier for `n` threads (0 counts as 1). Its lock, which reports
+    /// name by where it was created, is created here: at the caller's line.
     #[track_caller]
     pub const fn new(n: usize) -> Barrier {
         Barrier {

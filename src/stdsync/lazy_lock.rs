@@ -37,8 +37,9 @@ unsafe impl<T: Sync + Send, F: Send> Sync for LazyLock<T, F> {}
 impl<T: RefUnwindSafe + UnwindSafe, F: UnwindSafe> RefUnwindSafe for LazyLock<T, F> {}
 
 impl<T, F: FnOnce() -> T> LazyLock<T, F> {
-    /// A new `LazyLock` that `f` initialises on first access; its creation
-    /// site is the class and the name of its lock in reports.
+    /// A new `LazyLock` that `f` initialises on first access. Its lock,
+    /// which reports name by where it was created, is created here: at the
+    /// caller's line.
     #[track_caller]
     pub const fn new(f: F) -> LazyLock<T, F> {
         LazyLock {

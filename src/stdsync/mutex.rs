@@ -11,8 +11,8 @@ use crate::stdsync::poison;
 
 /// A mutual-exclusion lock with `std::sync::Mutex`'s API, poisoning
 /// included, whose acquisitions are checked for self-deadlock, lock-order
-/// cycles and deadlocks. Its creation site is its class and its name in
-/// reports.
+/// cycles and deadlocks. std's locks have no names: reports name the lock
+/// by its creation site.
 ///
 /// ```
 /// use lockcheck::stdsync::{Arc, Mutex};

@@ -35,8 +35,8 @@ impl UnwindSafe for Once {}
 impl RefUnwindSafe for Once {}
 
 impl Once {
-    /// A new `Once`; its creation site is the class and the name of its
-    /// lock in reports.
+    /// A new `Once`. Its lock, which reports name by where it was created,
+    /// is created here: at the caller's line.
     #[track_caller]
     #[allow(clippy::new_without_default)] // std's `Once` has no `Default`
     pub const fn new() -> Self {

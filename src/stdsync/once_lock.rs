@@ -31,8 +31,8 @@ impl<T: RefUnwindSafe + UnwindSafe> RefUnwindSafe for OnceLock<T> {}
 impl<T: UnwindSafe> UnwindSafe for OnceLock<T> {}
 
 impl<T> OnceLock<T> {
-    /// A new empty cell; its creation site is the class and the name of its
-    /// lock in reports.
+    /// A new empty cell. Its lock, which reports name by where it was
+    /// created, is created here: at the caller's line.
     #[track_caller]
     pub const fn new() -> Self {
         OnceLock {
