@@ -39,6 +39,7 @@ pub mod report;
 mod runtime;
 pub mod shared;
 pub mod stack;
+pub mod stdsync;
 pub mod suppress;
 pub mod sync;
 pub mod thread;

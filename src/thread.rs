@@ -10,22 +10,47 @@
 //! lockcheck::thread::spawn(move || t.set(42)).join().unwrap();
 //! assert_eq!(total.get(), 42); // ordered by the join: no race
 //! ```
+//!
+//! The rest of `std::thread` is std's own, re-exported, so that
+//! `use lockcheck::thread;` can replace `use std::thread;`: nothing in
+//! [`current`], [`sleep`], [`park`], [`yield_now`], … takes a lock or hands
+//! data over (a `park` woken by `Thread::unpark` is no happens-before edge:
+//! hand data over through a lock, a channel or a join).
+//!
+//! ```
+//! use lockcheck::thread;
+//! let me = thread::current();
+//! let id: thread::ThreadId = me.id();
+//! let other = thread::spawn(|| thread::current().id()).join().unwrap();
+//! assert_ne!(id, other);
+//! thread::yield_now();
+//! thread::sleep(std::time::Duration::ZERO);
+//! assert!(thread::available_parallelism().map_or(true, |n| n.get() >= 1));
+//! assert!(!thread::panicking());
+//! ```
 
 use std::io;
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use crate::event::{Event, Site, ThreadId};
+use crate::event::{Event, Site, ThreadId as EventThreadId};
 use crate::runtime::hb::{self, HandOff};
 use crate::runtime::recorder;
 use crate::runtime::thread_state::{adopt_thread_id, reserve_thread_id};
+
+pub use std::thread::{
+    available_parallelism, current, panicking, park, park_timeout, sleep, yield_now, AccessError,
+    LocalKey, Result, Thread, ThreadId,
+};
+#[allow(deprecated)]
+pub use std::thread::{park_timeout_ms, sleep_ms};
 
 /// Where a finished thread leaves its clocks for whoever joins it.
 type EndClock = Arc<parking_lot::Mutex<HandOff>>;
 
 /// Records a spawn or join of `child` by this thread.
-fn trace(child: ThreadId, spawned: bool, site: Site) {
+fn trace(child: EventThreadId, spawned: bool, site: Site) {
     if !recorder::on() {
         return;
     }
@@ -51,7 +76,7 @@ fn trace(child: ThreadId, spawned: bool, site: Site) {
 /// (`waited_out`: std's own join, not the end of a scope, which may return
 /// while the thread still runs its thread-local destructors) also passes
 /// the thread's clock slot on to the joiner's next child.
-fn joined(child: ThreadId, end: &EndClock, site: Site, waited_out: bool) {
+fn joined(child: EventThreadId, end: &EndClock, site: Site, waited_out: bool) {
     if waited_out {
         hb::acquire_end(&mut end.lock());
     } else {
@@ -62,7 +87,7 @@ fn joined(child: ThreadId, end: &EndClock, site: Site, waited_out: bool) {
 
 /// Wraps a thread body: it starts after the spawn (as thread `child`) and
 /// leaves its final clock in `end`, even when it panics.
-fn body<F, T>(f: F, child: ThreadId, end: EndClock, site: Site) -> impl FnOnce() -> T
+fn body<F, T>(f: F, child: EventThreadId, end: EndClock, site: Site) -> impl FnOnce() -> T
 where
     F: FnOnce() -> T,
 {
@@ -114,7 +139,7 @@ macro_rules! join_handle_methods {
 /// Handle to a spawned thread, as std's.
 pub struct JoinHandle<T> {
     inner: std::thread::JoinHandle<T>,
-    child: ThreadId,
+    child: EventThreadId,
     end: EndClock,
 }
 
@@ -192,6 +217,31 @@ impl Builder {
         Ok(JoinHandle { inner, child, end })
     }
 
+    /// Spawns a thread without the `'static` bounds, as std's
+    /// `Builder::spawn_unchecked`; its start and join order as
+    /// [`Builder::spawn`]'s do.
+    ///
+    /// # Safety
+    /// As std's: the thread must not outlive anything `f` or its result
+    /// borrows (join it before they go), and a thread that outlives
+    /// `main` must not touch what `main`'s end tears down.
+    #[track_caller]
+    pub unsafe fn spawn_unchecked<F, T>(self, f: F) -> io::Result<JoinHandle<T>>
+    where
+        F: FnOnce() -> T + Send,
+        T: Send,
+    {
+        let end = EndClock::default();
+        let child = reserve_thread_id();
+        // SAFETY: the caller upholds std's contract, for `f` as wrapped
+        // (the wrapper adds only owned clocks).
+        let inner = unsafe {
+            self.inner
+                .spawn_unchecked(body(f, child, end.clone(), Site::caller()))?
+        };
+        Ok(JoinHandle { inner, child, end })
+    }
+
     /// Spawns a scoped thread.
     #[track_caller]
     pub fn spawn_scoped<'scope, 'env, F, T>(
@@ -221,7 +271,7 @@ pub struct Scope<'scope, 'env: 'scope> {
 
 /// Clocks of the threads of each live scope, by the address of std's scope.
 /// A scope's end joins all of them.
-type ScopeEnds = parking_lot::Mutex<FxHashMap<usize, Vec<(ThreadId, EndClock)>>>;
+type ScopeEnds = parking_lot::Mutex<FxHashMap<usize, Vec<(EventThreadId, EndClock)>>>;
 
 fn scope_ends() -> &'static ScopeEnds {
     static ENDS: std::sync::OnceLock<ScopeEnds> = std::sync::OnceLock::new();
@@ -233,7 +283,7 @@ impl<'scope, 'env> Scope<'scope, 'env> {
         &self.inner as *const std::thread::Scope<'scope, 'env> as usize
     }
 
-    fn end_clock(&self, child: ThreadId) -> EndClock {
+    fn end_clock(&self, child: EventThreadId) -> EndClock {
         let end = EndClock::default();
         scope_ends()
             .lock()
@@ -262,7 +312,7 @@ impl<'scope, 'env> Scope<'scope, 'env> {
 /// Handle to a scoped thread, as std's.
 pub struct ScopedJoinHandle<'scope, T> {
     inner: std::thread::ScopedJoinHandle<'scope, T>,
-    child: ThreadId,
+    child: EventThreadId,
     end: EndClock,
 }
 
