@@ -125,8 +125,8 @@ type Group<'a> = BenchmarkGroup<'a, WallTime>;
 
 mod mutexes;
 use mutexes::{
-    setup, BenchMutex, DeloxideMutex, FloorMutex, LockcheckMutex, ParkingLot013Mutex,
-    ParkingLotMutex, StdMutex, TracingMutex,
+    setup, BenchMutex, DeloxideMutex, FloorMutex, LockcheckMutex, LockcheckStdMutex,
+    ParkingLot013Mutex, ParkingLotMutex, StdMutex, TracingMutex,
 };
 
 // ---------------------------------------------------------------------------
@@ -150,6 +150,7 @@ fn uncontended(c: &mut Criterion) {
     uncontended_case::<StdMutex>(&mut group);
     uncontended_case::<FloorMutex>(&mut group);
     uncontended_case::<LockcheckMutex>(&mut group);
+    uncontended_case::<LockcheckStdMutex>(&mut group);
     uncontended_case::<TracingMutex>(&mut group);
     uncontended_case::<DeloxideMutex>(&mut group);
     group.finish();
@@ -184,6 +185,7 @@ fn chain4(c: &mut Criterion) {
     chain4_case::<StdMutex>(&mut group);
     chain4_case::<FloorMutex>(&mut group);
     chain4_case::<LockcheckMutex>(&mut group);
+    chain4_case::<LockcheckStdMutex>(&mut group);
     chain4_case::<TracingMutex>(&mut group);
     chain4_case::<DeloxideMutex>(&mut group);
     group.finish();

@@ -36,8 +36,8 @@ use std::sync::Barrier;
 use std::time::Instant;
 
 use mutexes::{
-    setup, BenchMutex, DeloxideMutex, FloorMutex, LockcheckMutex, ParkingLot013Mutex,
-    ParkingLotMutex, StdMutex, TracingMutex,
+    setup, BenchMutex, DeloxideMutex, FloorMutex, LockcheckMutex, LockcheckStdMutex,
+    ParkingLot013Mutex, ParkingLotMutex, StdMutex, TracingMutex,
 };
 
 /// Acquisitions per measurement of the cheap cases.
@@ -237,6 +237,7 @@ fn main() {
         implementation::<StdMutex>(),
         implementation::<FloorMutex>(),
         implementation::<LockcheckMutex>(),
+        implementation::<LockcheckStdMutex>(),
         implementation::<TracingMutex>(),
         implementation::<DeloxideMutex>(),
     ];

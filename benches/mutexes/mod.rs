@@ -9,6 +9,8 @@
 //!   wake-ups until after the unlock;
 //! * `std`: `std::sync::Mutex`;
 //! * `lockcheck`: `lockcheck::Mutex`, default features, backtraces off;
+//! * `lockcheck-std`: `lockcheck::stdsync::Mutex`, std's shape (poisoning)
+//!   on the same checked lock;
 //! * `tracing-mutex`, `deloxide`: the other detectors (see `benches/locks.rs`);
 //! * `floor`: the physical limit of a detector built this way — a
 //!   thread-local held stack and chain-key cache around parking_lot's raw
@@ -30,6 +32,7 @@ pub type ParkingLotMutex = parking_lot::Mutex<u64>;
 pub type ParkingLot013Mutex = parking_lot_013::Mutex<u64>;
 pub type StdMutex = std::sync::Mutex<u64>;
 pub type LockcheckMutex = lockcheck::Mutex<u64>;
+pub type LockcheckStdMutex = lockcheck::stdsync::Mutex<u64>;
 pub type TracingMutex = tracing_mutex::parkinglot::tracing::Mutex<u64>;
 pub type DeloxideMutex = deloxide::Mutex<u64>;
 pub type FloorMutex = floor::Mutex<u64>;
@@ -75,6 +78,12 @@ bench_mutex!(
 );
 bench_mutex!(StdMutex, "std", std::sync::Mutex::new, std_lock);
 bench_mutex!(
+    LockcheckStdMutex,
+    "lockcheck-std",
+    lockcheck::stdsync::Mutex::new,
+    lockcheck_std_lock
+);
+bench_mutex!(
     LockcheckMutex,
     "lockcheck",
     lockcheck::Mutex::new,
@@ -93,6 +102,13 @@ bench_mutex!(
     deloxide::Mutex::lock
 );
 bench_mutex!(FloorMutex, "floor", floor::Mutex::new, floor::Mutex::lock);
+
+/// lockcheck's std-shaped lock, likewise.
+#[inline]
+fn lockcheck_std_lock(m: &LockcheckStdMutex) -> lockcheck::stdsync::MutexGuard<'_, u64> {
+    m.lock()
+        .unwrap_or_else(lockcheck::stdsync::PoisonError::into_inner)
+}
 
 /// std's lock; a poisoned lock cannot happen here (no benchmark panics
 /// holding one), and would be used as it is.
