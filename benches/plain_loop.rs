@@ -7,6 +7,7 @@
 //! ```text
 //! env -u RUST_BACKTRACE cargo bench --bench plain_loop               # 15 rounds
 //! env -u RUST_BACKTRACE cargo bench --bench plain_loop -- --rounds 5
+//! env -u RUST_BACKTRACE cargo bench --bench plain_loop -- --case fresh   # cases whose name has `fresh`
 //! ```
 //!
 //! It prints the CPU model and load, then one Markdown table: the median
@@ -218,8 +219,11 @@ fn load() -> String {
 fn main() {
     let mut args = std::env::args().skip(1);
     let mut rounds = 15;
+    let mut only: Option<String> = None;
     while let Some(arg) = args.next() {
-        if arg == "--rounds" {
+        if arg == "--case" {
+            only = args.next();
+        } else if arg == "--rounds" {
             rounds = args
                 .next()
                 .and_then(|n| n.parse().ok())
@@ -249,8 +253,12 @@ fn main() {
     );
     // times[impl][case][round]
     let mut times = vec![vec![Vec::with_capacity(rounds); CASES.len()]; impls.len()];
+    let wanted = |case: &str| only.as_deref().is_none_or(|o| case.contains(o));
     for _ in 0..rounds {
-        for (c, _) in CASES.iter().enumerate() {
+        for (c, case) in CASES.iter().enumerate() {
+            if !wanted(case) {
+                continue;
+            }
             for (i, imp) in impls.iter().enumerate() {
                 times[i][c].push((imp.cases[c])(N));
             }
@@ -268,6 +276,9 @@ fn main() {
     }
     println!();
     for (c, case) in CASES.iter().enumerate() {
+        if !wanted(case) {
+            continue;
+        }
         print!("| {case} |");
         for i in 0..impls.len() {
             let ratios: Vec<f64> = (0..rounds)
