@@ -5,7 +5,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 use std::panic::{RefUnwindSafe, UnwindSafe};
-use std::sync::{LockResult, PoisonError, TryLockError, TryLockResult};
+use std::sync::{LockResult, TryLockError, TryLockResult};
 
 use crate::stdsync::poison;
 
@@ -47,12 +47,7 @@ impl<T> Mutex<T> {
     /// if it is poisoned.
     pub fn into_inner(self) -> LockResult<T> {
         let poisoned = self.poison.get();
-        let value = self.inner.into_inner();
-        if poisoned {
-            Err(PoisonError::new(value))
-        } else {
-            Ok(value)
-        }
+        poison::Flag::wrap(poisoned, self.inner.into_inner())
     }
 }
 
@@ -90,12 +85,7 @@ impl<T: ?Sized> Mutex<T> {
     /// (carrying the borrow) if the lock is poisoned.
     pub fn get_mut(&mut self) -> LockResult<&mut T> {
         let poisoned = self.poison.get();
-        let value = self.inner.get_mut();
-        if poisoned {
-            Err(PoisonError::new(value))
-        } else {
-            Ok(value)
-        }
+        poison::Flag::wrap(poisoned, self.inner.get_mut())
     }
 }
 

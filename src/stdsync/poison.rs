@@ -57,6 +57,16 @@ impl Flag {
     pub(crate) fn clear(&self) {
         self.failed.store(false, Relaxed);
     }
+
+    /// `value` (the lock's value, or a borrow of it), as `Err` when the
+    /// lock is poisoned: what `into_inner` and `get_mut` return.
+    pub(crate) fn wrap<V>(poisoned: bool, value: V) -> LockResult<V> {
+        if poisoned {
+            Err(PoisonError::new(value))
+        } else {
+            Ok(value)
+        }
+    }
 }
 
 /// `result` with its value (or the value its error carries) mapped by `f`.

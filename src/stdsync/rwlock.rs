@@ -47,12 +47,7 @@ impl<T> RwLock<T> {
     /// if it is poisoned.
     pub fn into_inner(self) -> LockResult<T> {
         let poisoned = self.poison.get();
-        let value = self.inner.into_inner();
-        if poisoned {
-            Err(PoisonError::new(value))
-        } else {
-            Ok(value)
-        }
+        poison::Flag::wrap(poisoned, self.inner.into_inner())
     }
 }
 
@@ -103,12 +98,7 @@ impl<T: ?Sized> RwLock<T> {
     /// (carrying the borrow) if the lock is poisoned.
     pub fn get_mut(&mut self) -> LockResult<&mut T> {
         let poisoned = self.poison.get();
-        let value = self.inner.get_mut();
-        if poisoned {
-            Err(PoisonError::new(value))
-        } else {
-            Ok(value)
-        }
+        poison::Flag::wrap(poisoned, self.inner.get_mut())
     }
 }
 
