@@ -49,6 +49,7 @@ pub use runtime::config;
 pub use runtime::{assert_no_findings, findings, take_findings};
 pub use shared::Shared;
 pub use sync::{
-    Condvar, Mutex, MutexGuard, ReentrantMutex, ReentrantMutexGuard, RwLock, RwLockReadGuard,
-    RwLockUpgradableReadGuard, RwLockWriteGuard,
+    const_mutex, const_reentrant_mutex, const_rwlock, Condvar, Mutex, MutexGuard, ReentrantMutex,
+    ReentrantMutexGuard, RwLock, RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard,
+    WaitTimeoutResult,
 };

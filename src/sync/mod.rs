@@ -130,9 +130,11 @@ mod reentrant;
 mod rwlock;
 
 pub use condvar::{Condvar, WaitTimeoutResult};
-pub use mutex::{Mutex, MutexGuard};
-pub use reentrant::{ReentrantMutex, ReentrantMutexGuard};
-pub use rwlock::{RwLock, RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard};
+pub use mutex::{const_mutex, Mutex, MutexGuard};
+pub use reentrant::{const_reentrant_mutex, ReentrantMutex, ReentrantMutexGuard};
+pub use rwlock::{
+    const_rwlock, RwLock, RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard,
+};
 
 use crate::event::LockInfo;
 

@@ -108,6 +108,19 @@ impl<T: ?Sized> Mutex<T> {
     }
 }
 
+/// A new unlocked [`Mutex`], as parking_lot's `const_mutex` (usable in a
+/// `static`); its creation site is its class.
+///
+/// ```
+/// static COUNT: lockcheck::Mutex<u32> = lockcheck::const_mutex(0);
+/// *COUNT.lock() += 1;
+/// assert_eq!(*COUNT.lock(), 1);
+/// ```
+#[track_caller]
+pub const fn const_mutex<T>(value: T) -> Mutex<T> {
+    Mutex::new(value)
+}
+
 impl<T> From<T> for Mutex<T> {
     #[track_caller]
     fn from(value: T) -> Self {

@@ -92,6 +92,27 @@ impl<T: ?Sized> ReentrantMutex<T> {
     }
 }
 
+/// A new unlocked [`ReentrantMutex`], as parking_lot's
+/// `const_reentrant_mutex` (usable in a `static`); its creation site is its
+/// class.
+///
+/// ```
+/// static LOG: lockcheck::ReentrantMutex<()> = lockcheck::const_reentrant_mutex(());
+/// let _outer = LOG.lock();
+/// let _inner = LOG.lock();
+/// ```
+#[track_caller]
+pub const fn const_reentrant_mutex<T>(value: T) -> ReentrantMutex<T> {
+    ReentrantMutex::new(value)
+}
+
+impl<T> From<T> for ReentrantMutex<T> {
+    #[track_caller]
+    fn from(value: T) -> Self {
+        ReentrantMutex::new(value)
+    }
+}
+
 impl<T: ?Sized + fmt::Debug> fmt::Debug for ReentrantMutex<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("ReentrantMutex");

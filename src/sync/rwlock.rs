@@ -286,6 +286,25 @@ impl<T: ?Sized> RwLock<T> {
     }
 }
 
+/// A new unlocked [`RwLock`], as parking_lot's `const_rwlock` (usable in a
+/// `static`); its creation site is its class.
+///
+/// ```
+/// static TABLE: lockcheck::RwLock<u32> = lockcheck::const_rwlock(1);
+/// assert_eq!(*TABLE.read(), 1);
+/// ```
+#[track_caller]
+pub const fn const_rwlock<T>(value: T) -> RwLock<T> {
+    RwLock::new(value)
+}
+
+impl<T> From<T> for RwLock<T> {
+    #[track_caller]
+    fn from(value: T) -> Self {
+        RwLock::new(value)
+    }
+}
+
 impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("RwLock");
