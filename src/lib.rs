@@ -49,7 +49,8 @@ pub use runtime::config;
 pub use runtime::{assert_no_findings, findings, take_findings};
 pub use shared::Shared;
 pub use sync::{
-    const_mutex, const_reentrant_mutex, const_rwlock, Condvar, Mutex, MutexGuard, ReentrantMutex,
-    ReentrantMutexGuard, RwLock, RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard,
-    WaitTimeoutResult,
+    const_mutex, const_reentrant_mutex, const_rwlock, Condvar, MappedMutexGuard,
+    MappedReentrantMutexGuard, MappedRwLockReadGuard, MappedRwLockWriteGuard, Mutex, MutexGuard,
+    ReentrantMutex, ReentrantMutexGuard, RwLock, RwLockReadGuard, RwLockUpgradableReadGuard,
+    RwLockWriteGuard, WaitTimeoutResult,
 };

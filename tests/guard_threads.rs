@@ -13,6 +13,7 @@
 use std::cell::Cell;
 
 use lockcheck::{
+    MappedMutexGuard, MappedReentrantMutexGuard, MappedRwLockReadGuard, MappedRwLockWriteGuard,
     MutexGuard, ReentrantMutexGuard, RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard,
 };
 
@@ -88,6 +89,10 @@ assert_not_send!(RwLockReadGuard<'static, u32>);
 assert_not_send!(RwLockWriteGuard<'static, u32>);
 assert_not_send!(RwLockUpgradableReadGuard<'static, u32>);
 assert_not_send!(ReentrantMutexGuard<'static, u32>);
+assert_not_send!(MappedMutexGuard<'static, u32>);
+assert_not_send!(MappedRwLockReadGuard<'static, u32>);
+assert_not_send!(MappedRwLockWriteGuard<'static, u32>);
+assert_not_send!(MappedReentrantMutexGuard<'static, u32>);
 
 // `Sync` where `T` is, whether or not `T` is `Send`.
 assert_sync!(MutexGuard<'static, u32>);
@@ -101,6 +106,14 @@ assert_sync!(RwLockReadGuard<'static, SyncNotSend>);
 assert_sync!(RwLockWriteGuard<'static, SyncNotSend>);
 assert_sync!(RwLockUpgradableReadGuard<'static, SyncNotSend>);
 assert_sync!(ReentrantMutexGuard<'static, SyncNotSend>);
+assert_sync!(MappedMutexGuard<'static, u32>);
+assert_sync!(MappedRwLockReadGuard<'static, u32>);
+assert_sync!(MappedRwLockWriteGuard<'static, u32>);
+assert_sync!(MappedReentrantMutexGuard<'static, u32>);
+assert_sync!(MappedMutexGuard<'static, SyncNotSend>);
+assert_sync!(MappedRwLockReadGuard<'static, SyncNotSend>);
+assert_sync!(MappedRwLockWriteGuard<'static, SyncNotSend>);
+assert_sync!(MappedReentrantMutexGuard<'static, SyncNotSend>);
 
 // Not `Sync` where `T` is not: a shared guard would hand two threads `&T`.
 assert_not_sync!(MutexGuard<'static, Cell<u32>>);
@@ -108,6 +121,10 @@ assert_not_sync!(RwLockReadGuard<'static, Cell<u32>>);
 assert_not_sync!(RwLockWriteGuard<'static, Cell<u32>>);
 assert_not_sync!(RwLockUpgradableReadGuard<'static, Cell<u32>>);
 assert_not_sync!(ReentrantMutexGuard<'static, Cell<u32>>);
+assert_not_sync!(MappedMutexGuard<'static, Cell<u32>>);
+assert_not_sync!(MappedRwLockReadGuard<'static, Cell<u32>>);
+assert_not_sync!(MappedRwLockWriteGuard<'static, Cell<u32>>);
+assert_not_sync!(MappedReentrantMutexGuard<'static, Cell<u32>>);
 
 /// What `Sync` is for, at run time: a guard shared by reference with a
 /// scoped thread, which reads through it, while the locking thread keeps

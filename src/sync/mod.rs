@@ -122,6 +122,7 @@ macro_rules! fast_or {
 }
 
 mod condvar;
+mod mapped;
 pub(crate) mod meta;
 pub mod mpsc;
 mod mutex;
@@ -130,6 +131,9 @@ mod reentrant;
 mod rwlock;
 
 pub use condvar::{Condvar, WaitTimeoutResult};
+pub use mapped::{
+    MappedMutexGuard, MappedReentrantMutexGuard, MappedRwLockReadGuard, MappedRwLockWriteGuard,
+};
 pub use mutex::{const_mutex, Mutex, MutexGuard};
 pub use reentrant::{const_reentrant_mutex, ReentrantMutex, ReentrantMutexGuard};
 pub use rwlock::{

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::event::{AcquireMode, LockKind};
 use crate::runtime::acquire;
+use crate::sync::mapped::MappedMutexGuard;
 use crate::sync::meta::LockMeta;
 use crate::sync::not_send::NotSend;
 
@@ -189,6 +190,62 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
     /// The mutex this guard holds.
     pub fn mutex(guard: &Self) -> &'a Mutex<T> {
         guard.mutex
+    }
+
+    /// Narrows the guard to a part of the value (parking_lot's
+    /// `MutexGuard::map`): the mutex stays locked, and its hold stays on
+    /// this thread's held locks, until the mapped guard is dropped. If `f`
+    /// panics, the guard is dropped: released and unlocked.
+    pub fn map<U: ?Sized, F>(mut s: Self, f: F) -> MappedMutexGuard<'a, U>
+    where
+        F: FnOnce(&mut T) -> &mut U,
+    {
+        let data: *mut U = f(&mut *s);
+        let (mutex, tracked) = s.into_parts();
+        // SAFETY: the hold is passed from `s` to this raw guard, and `data`
+        // points into the value it guards.
+        let inner = parking_lot::MutexGuard::map(
+            unsafe { mutex.inner.make_guard_unchecked() },
+            |_| unsafe { &mut *data },
+        );
+        MappedMutexGuard::holding(
+            &mutex.meta,
+            Mutex::<T>::KIND,
+            AcquireMode::Exclusive,
+            tracked,
+            inner,
+        )
+    }
+
+    /// As [`Self::map`] where `f` may find no part: then the guard comes
+    /// back unchanged.
+    pub fn try_map<U: ?Sized, F>(mut s: Self, f: F) -> Result<MappedMutexGuard<'a, U>, Self>
+    where
+        F: FnOnce(&mut T) -> Option<&mut U>,
+    {
+        let Some(data) = f(&mut *s).map(|d| d as *mut U) else {
+            return Err(s);
+        };
+        let (mutex, tracked) = s.into_parts();
+        // SAFETY: as in `map`.
+        let inner = parking_lot::MutexGuard::map(
+            unsafe { mutex.inner.make_guard_unchecked() },
+            |_| unsafe { &mut *data },
+        );
+        Ok(MappedMutexGuard::holding(
+            &mutex.meta,
+            Mutex::<T>::KIND,
+            AcquireMode::Exclusive,
+            tracked,
+            inner,
+        ))
+    }
+
+    /// The mutex and whether the hold is tracked, with the guard gone
+    /// without unlocking: the caller takes the hold over.
+    fn into_parts(self) -> (&'a Mutex<T>, bool) {
+        let this = mem::ManuallyDrop::new(self);
+        (this.mutex, this.tracked)
     }
 
     /// parking_lot's guard for this hold, for a condition variable's wait.

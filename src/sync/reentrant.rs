@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::event::{AcquireMode, LockKind};
 use crate::runtime::acquire;
+use crate::sync::mapped::MappedReentrantMutexGuard;
 use crate::sync::meta::LockMeta;
 use crate::sync::not_send::NotSend;
 
@@ -138,6 +139,66 @@ pub struct ReentrantMutexGuard<'a, T: ?Sized> {
 // guard gives other threads `&T` and nothing else (its lock is private, and
 // its `Drop` runs where it is owned).
 unsafe impl<T: ?Sized + Sync> Sync for ReentrantMutexGuard<'_, T> {}
+
+impl<'a, T: ?Sized> ReentrantMutexGuard<'a, T> {
+    /// Narrows the guard to a part of the value: its level of the mutex
+    /// stays held (and tracked) until the mapped guard is dropped. If `f`
+    /// panics, the guard is dropped: released and unlocked.
+    pub fn map<U: ?Sized, F>(s: Self, f: F) -> MappedReentrantMutexGuard<'a, U>
+    where
+        F: FnOnce(&T) -> &U,
+    {
+        let data: *const U = f(&*s);
+        let (lock, inner, tracked) = s.into_parts();
+        // SAFETY: `data` points into the value the mutex still guards.
+        let inner = parking_lot::ReentrantMutexGuard::map(inner, |_| unsafe { &*data });
+        MappedReentrantMutexGuard::holding(
+            &lock.meta,
+            ReentrantMutex::<T>::KIND,
+            AcquireMode::Exclusive,
+            tracked,
+            inner,
+        )
+    }
+
+    /// As [`Self::map`] where `f` may find no part: then the guard comes
+    /// back unchanged.
+    pub fn try_map<U: ?Sized, F>(s: Self, f: F) -> Result<MappedReentrantMutexGuard<'a, U>, Self>
+    where
+        F: FnOnce(&T) -> Option<&U>,
+    {
+        let Some(data) = f(&*s).map(|d| d as *const U) else {
+            return Err(s);
+        };
+        let (lock, inner, tracked) = s.into_parts();
+        // SAFETY: as in `map`.
+        let inner = parking_lot::ReentrantMutexGuard::map(inner, |_| unsafe { &*data });
+        Ok(MappedReentrantMutexGuard::holding(
+            &lock.meta,
+            ReentrantMutex::<T>::KIND,
+            AcquireMode::Exclusive,
+            tracked,
+            inner,
+        ))
+    }
+
+    /// The mutex this guard holds.
+    pub fn remutex(s: &Self) -> &'a ReentrantMutex<T> {
+        s.lock
+    }
+
+    fn into_parts(
+        self,
+    ) -> (
+        &'a ReentrantMutex<T>,
+        parking_lot::ReentrantMutexGuard<'a, T>,
+        bool,
+    ) {
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never dropped, so each field is moved out once.
+        unsafe { (this.lock, std::ptr::read(&this.inner), this.tracked) }
+    }
+}
 
 impl<T: ?Sized> Drop for ReentrantMutexGuard<'_, T> {
     #[inline]

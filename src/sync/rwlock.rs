@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::event::{AcquireMode, LockKind};
 use crate::runtime::acquire;
+use crate::sync::mapped::{MappedRwLockReadGuard, MappedRwLockWriteGuard};
 use crate::sync::meta::LockMeta;
 use crate::sync::not_send::NotSend;
 
@@ -368,7 +369,115 @@ unsafe impl<T: ?Sized + Sync> Sync for RwLockWriteGuard<'_, T> {}
 // SAFETY: as above.
 unsafe impl<T: ?Sized + Sync> Sync for RwLockUpgradableReadGuard<'_, T> {}
 
+impl<'a, T: ?Sized> RwLockReadGuard<'a, T> {
+    /// The lock this guard reads.
+    pub fn rwlock(s: &Self) -> &'a RwLock<T> {
+        s.lock
+    }
+
+    /// Narrows the guard to a part of the value: the read stays held (and
+    /// tracked) until the mapped guard is dropped. If `f` panics, the guard
+    /// is dropped: released and unlocked.
+    pub fn map<U: ?Sized, F>(s: Self, f: F) -> MappedRwLockReadGuard<'a, U>
+    where
+        F: FnOnce(&T) -> &U,
+    {
+        let data: *const U = f(&*s);
+        let (lock, inner, mode, tracked) = s.into_parts();
+        // SAFETY: `data` points into the value the read still guards.
+        let inner = parking_lot::RwLockReadGuard::map(inner, |_| unsafe { &*data });
+        MappedRwLockReadGuard::holding(&lock.meta, RwLock::<T>::KIND, mode, tracked, inner)
+    }
+
+    /// As [`Self::map`] where `f` may find no part: then the guard comes
+    /// back unchanged.
+    pub fn try_map<U: ?Sized, F>(s: Self, f: F) -> Result<MappedRwLockReadGuard<'a, U>, Self>
+    where
+        F: FnOnce(&T) -> Option<&U>,
+    {
+        let Some(data) = f(&*s).map(|d| d as *const U) else {
+            return Err(s);
+        };
+        let (lock, inner, mode, tracked) = s.into_parts();
+        // SAFETY: as in `map`.
+        let inner = parking_lot::RwLockReadGuard::map(inner, |_| unsafe { &*data });
+        Ok(MappedRwLockReadGuard::holding(
+            &lock.meta,
+            RwLock::<T>::KIND,
+            mode,
+            tracked,
+            inner,
+        ))
+    }
+
+    fn into_parts(
+        self,
+    ) -> (
+        &'a RwLock<T>,
+        parking_lot::RwLockReadGuard<'a, T>,
+        AcquireMode,
+        bool,
+    ) {
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never dropped, so each field is moved out once.
+        unsafe {
+            (
+                this.lock,
+                std::ptr::read(&this.inner),
+                this.mode,
+                this.tracked,
+            )
+        }
+    }
+}
+
 impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
+    /// The lock this guard writes.
+    pub fn rwlock(s: &Self) -> &'a RwLock<T> {
+        s.lock
+    }
+
+    /// Narrows the guard to a part of the value: the write stays held (and
+    /// tracked) until the mapped guard is dropped. If `f` panics, the guard
+    /// is dropped: released and unlocked.
+    pub fn map<U: ?Sized, F>(mut s: Self, f: F) -> MappedRwLockWriteGuard<'a, U>
+    where
+        F: FnOnce(&mut T) -> &mut U,
+    {
+        let data: *mut U = f(&mut *s);
+        let (lock, inner, tracked) = s.into_parts();
+        // SAFETY: `data` points into the value the write still guards.
+        let inner = parking_lot::RwLockWriteGuard::map(inner, |_| unsafe { &mut *data });
+        MappedRwLockWriteGuard::holding(
+            &lock.meta,
+            RwLock::<T>::KIND,
+            AcquireMode::Exclusive,
+            tracked,
+            inner,
+        )
+    }
+
+    /// As [`Self::map`] where `f` may find no part: then the guard comes
+    /// back unchanged.
+    pub fn try_map<U: ?Sized, F>(mut s: Self, f: F) -> Result<MappedRwLockWriteGuard<'a, U>, Self>
+    where
+        F: FnOnce(&mut T) -> Option<&mut U>,
+    {
+        let Some(data) = f(&mut *s).map(|d| d as *mut U) else {
+            return Err(s);
+        };
+        let (lock, inner, tracked) = s.into_parts();
+        // SAFETY: as in `map`.
+        let inner = parking_lot::RwLockWriteGuard::map(inner, |_| unsafe { &mut *data });
+        Ok(MappedRwLockWriteGuard::holding(
+            &lock.meta,
+            RwLock::<T>::KIND,
+            AcquireMode::Exclusive,
+            tracked,
+            inner,
+        ))
+    }
+
     /// Turns the write lock into a read lock without letting a writer in.
     pub fn downgrade(guard: Self) -> RwLockReadGuard<'a, T> {
         let (lock, inner, tracked) = guard.into_parts();
@@ -392,6 +501,11 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
 }
 
 impl<'a, T: ?Sized> RwLockUpgradableReadGuard<'a, T> {
+    /// The lock this guard reads.
+    pub fn rwlock(s: &Self) -> &'a RwLock<T> {
+        s.lock
+    }
+
     /// Upgrades to a write lock, waiting for the readers to leave. If this
     /// thread itself still reads the lock through another guard, it would
     /// wait for itself: reported as `self-deadlock` instead.
