@@ -9,7 +9,8 @@ use std::thread;
 use lockcheck::config::{self, Policy};
 use lockcheck::{
     Finding, FindingKind, MappedMutexGuard, MappedRwLockWriteGuard, Mutex, MutexGuard,
-    ReentrantMutex, ReentrantMutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
+    ReentrantMutex, ReentrantMutexGuard, RwLock, RwLockReadGuard, RwLockUpgradableReadGuard,
+    RwLockWriteGuard,
 };
 
 fn collect() {
@@ -210,4 +211,134 @@ fn a_mapped_reentrant_guard_holds_its_level_until_dropped() {
         let _r = r.lock(); // m -> r
     }
     assert!(about("mapreok.").is_empty(), "{:?}", about("mapreok."));
+}
+
+#[test]
+fn a_lock_taken_inside_unlocked_is_not_ordered_after_the_released_lock() {
+    collect();
+    let a = Mutex::named("unlocked.a", 0);
+    let b = Mutex::named("unlocked.b", ());
+    let mut held = a.lock();
+    MutexGuard::unlocked(&mut held, || {
+        drop(b.lock()); // a is not held: no a -> b edge
+        *a.lock() += 1; // nor a self-deadlock
+    });
+    assert_eq!(*held, 1, "the guard holds the mutex again");
+    drop(held);
+    second_then_first(&a, &b);
+    assert!(about("unlocked.").is_empty(), "{:?}", about("unlocked."));
+
+    // The case: the same closure's lock taken under the held guard.
+    let a = Mutex::named("unlockedcase.a", 0);
+    let b = Mutex::named("unlockedcase.b", ());
+    {
+        let _held = a.lock();
+        drop(b.lock()); // a -> b
+    }
+    second_then_first(&a, &b);
+    assert_eq!(
+        kinds(&about("unlockedcase.")),
+        [FindingKind::LockOrderCycle]
+    );
+}
+
+#[test]
+fn the_relock_after_unlocked_is_a_checked_acquisition_at_the_call() {
+    collect();
+    let a = Mutex::named("relockat.a", ());
+    let b = Mutex::named("relockat.b", ());
+    let mut held = a.lock();
+    let mut inner = None;
+    let line = line!() + 1;
+    MutexGuard::unlocked(&mut held, || inner = Some(b.lock()));
+    // a was re-locked under b: the edge b -> a, at the `unlocked` call.
+    drop(held);
+    drop(inner);
+    {
+        let _a = a.lock();
+        let _b = b.lock(); // a -> b closes the cycle
+    }
+    let found = about("relockat.");
+    assert_eq!(kinds(&found), [FindingKind::LockOrderCycle]);
+    let edges = &found[0].cycle.as_ref().expect("a cycle").edges;
+    let into_a = edges
+        .iter()
+        .find(|e| e.to.name.as_deref() == Some("relockat.a"))
+        .expect("an edge into a");
+    assert_eq!(into_a.to_site.line, line, "located at the user's call");
+    assert!(into_a.to_site.file.ends_with("parking_lot_api.rs"));
+
+    // Near miss: bump and unlocked_fair with nothing else held add no edge,
+    // and unlock_fair releases like a drop.
+    let a = Mutex::named("relockok.a", ());
+    let b = Mutex::named("relockok.b", ());
+    let mut held = a.lock();
+    MutexGuard::bump(&mut held);
+    MutexGuard::unlocked_fair(&mut held, || ());
+    assert!(a.is_locked());
+    MutexGuard::unlock_fair(held);
+    assert!(!a.is_locked());
+    drop(b.lock());
+    second_then_first(&a, &b);
+    drop(a.lock()); // not a self-deadlock: the hold is gone
+    assert!(about("relockok.").is_empty(), "{:?}", about("relockok."));
+}
+
+#[test]
+fn rwlock_and_reentrant_guards_let_go_and_take_back_through_the_detectors() {
+    collect();
+    let l = RwLock::named("rwletgo.l", 0);
+    let m = Mutex::named("rwletgo.m", ());
+    let r = ReentrantMutex::named("rwletgo.r", ());
+    let mut read = l.read();
+    RwLockReadGuard::unlocked(&mut read, || drop(m.lock()));
+    RwLockReadGuard::bump(&mut read);
+    drop(read);
+    let mut write = l.write();
+    RwLockWriteGuard::unlocked_fair(&mut write, || drop(m.lock()));
+    *write += 1;
+    RwLockWriteGuard::unlock_fair(write);
+    let mut upgradable = l.upgradable_read();
+    RwLockUpgradableReadGuard::unlocked(&mut upgradable, || drop(m.lock()));
+    RwLockUpgradableReadGuard::unlock_fair(upgradable);
+    let mut level = r.lock();
+    ReentrantMutexGuard::unlocked(&mut level, || drop(m.lock()));
+    ReentrantMutexGuard::bump(&mut level);
+    ReentrantMutexGuard::unlock_fair(level);
+    assert!(!l.is_locked() && !r.is_locked());
+    {
+        let _m = m.lock();
+        let _l = l.write(); // m -> l: no l -> m edge was taken
+        let _r = r.lock(); // m -> r, l -> r
+    }
+    assert!(about("rwletgo.").is_empty(), "{:?}", about("rwletgo."));
+
+    // The case: the re-lock of a read under m orders l after m.
+    let l = RwLock::named("rwrelock.l", 0);
+    let m = Mutex::named("rwrelock.m", ());
+    let mut read = l.read();
+    let mut inner = None;
+    RwLockReadGuard::unlocked(&mut read, || inner = Some(m.lock())); // m -> l
+    drop(read);
+    drop(inner);
+    {
+        let _w = l.write();
+        let _m = m.lock(); // l -> m
+    }
+    assert_eq!(kinds(&about("rwrelock.")), [FindingKind::LockOrderCycle]);
+}
+
+#[test]
+fn a_leaked_guard_keeps_its_lock_held_on_its_thread() {
+    collect();
+    let a = std::sync::Arc::new(Mutex::named("leak.a", 1));
+    let a2 = a.clone();
+    assert!(on_thread(move || {
+        let value: &mut i32 = MutexGuard::leak(a2.lock());
+        *value += 1;
+    }));
+    assert!(a.is_locked(), "leaked: locked for ever");
+    let found = about("leak.a");
+    assert_eq!(kinds(&found), [FindingKind::LockMisuse]);
+    assert!(found[0].summary.contains("exited while holding"));
 }

@@ -90,6 +90,14 @@ macro_rules! mapped_guard {
                 Ok($name::from_parts(hold, inner))
             }
 
+            /// Unlocks fairly: a waiting thread takes the lock first.
+            /// Released through the detectors like a drop.
+            pub fn unlock_fair(s: Self) {
+                let (hold, inner) = s.into_parts();
+                hold.release();
+                parking_lot::$raw::unlock_fair(inner);
+            }
+
             fn from_parts(hold: Hold<'a>, inner: parking_lot::$raw<'a, T>) -> Self {
                 $name { hold, inner, _not_send: NotSend::default() }
             }

@@ -128,6 +128,7 @@ pub mod mpsc;
 mod mutex;
 mod not_send;
 mod reentrant;
+mod relock;
 mod rwlock;
 
 pub use condvar::{Condvar, WaitTimeoutResult};

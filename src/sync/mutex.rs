@@ -12,6 +12,7 @@ use crate::runtime::acquire;
 use crate::sync::mapped::MappedMutexGuard;
 use crate::sync::meta::LockMeta;
 use crate::sync::not_send::NotSend;
+use crate::sync::relock;
 
 /// A mutual-exclusion lock with parking_lot's API, whose acquisitions are
 /// checked for self-deadlock, lock-order cycles and deadlocks.
@@ -88,6 +89,40 @@ impl<T: ?Sized> Mutex<T> {
             attempt,
         )
         .map(|(inner, tracked)| MutexGuard::holding(self, inner, tracked))
+    }
+
+    /// A checked blocking acquisition at `site`, for a guard that takes its
+    /// mutex again (see [`MutexGuard::unlocked`]).
+    #[track_caller]
+    fn lock_at(&self, site: &'static Location<'static>) -> (parking_lot::MutexGuard<'_, T>, bool) {
+        acquire::acquire(
+            &self.meta,
+            Self::KIND,
+            AcquireMode::Exclusive,
+            site,
+            acquire::RawAcquire {
+                try_now: || self.inner.try_lock(),
+                try_for: |t| self.inner.try_lock_for(t),
+                block: || self.inner.lock(),
+            },
+        )
+    }
+
+    /// Releases a guard's hold (if tracked) and unlocks, fairly or not.
+    fn release(&self, tracked: bool, fair: bool) {
+        if tracked {
+            acquire::release(&self.meta, Self::KIND, AcquireMode::Exclusive);
+        }
+        // SAFETY: called for a guard that held the mutex locked, whose
+        // parking_lot guard was forgotten, and which is gone or re-locks
+        // before it is used again.
+        unsafe {
+            if fair {
+                self.inner.force_unlock_fair();
+            } else {
+                self.inner.force_unlock();
+            }
+        }
     }
 
     /// A raw pointer to the value (see parking_lot's `data_ptr`).
@@ -239,6 +274,88 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
             tracked,
             inner,
         ))
+    }
+
+    /// Unlocks the mutex, runs `f`, and locks it again (parking_lot's
+    /// `MutexGuard::unlocked`). The hold is released through the detectors
+    /// before `f` runs, so nothing `f` locks is ordered after this mutex;
+    /// the re-lock is a checked acquisition at this call, ordered after
+    /// what the thread holds then. It runs even if `f` panics.
+    ///
+    /// ```
+    /// use lockcheck::{Mutex, MutexGuard};
+    /// let m = Mutex::new(1);
+    /// let mut g = m.lock();
+    /// MutexGuard::unlocked(&mut g, || *m.lock() += 1); // m is free meanwhile
+    /// assert_eq!(*g, 2);
+    /// ```
+    #[track_caller]
+    pub fn unlocked<F, U>(s: &mut Self, f: F) -> U
+    where
+        F: FnOnce() -> U,
+    {
+        s.let_go(false, Location::caller(), f)
+    }
+
+    /// As [`Self::unlocked`], unlocking fairly: a waiting thread takes the
+    /// mutex first.
+    #[track_caller]
+    pub fn unlocked_fair<F, U>(s: &mut Self, f: F) -> U
+    where
+        F: FnOnce() -> U,
+    {
+        s.let_go(true, Location::caller(), f)
+    }
+
+    /// Lets a waiting thread have the mutex, then takes it back (parking_lot's
+    /// `MutexGuard::bump`). Checked as a fair unlock and a re-lock at this
+    /// call, whether or not a thread was waiting.
+    #[track_caller]
+    pub fn bump(s: &mut Self) {
+        s.let_go(true, Location::caller(), || ())
+    }
+
+    /// Unlocks fairly: a waiting thread takes the mutex first (parking_lot's
+    /// `MutexGuard::unlock_fair`). Released through the detectors like a drop.
+    pub fn unlock_fair(s: Self) {
+        let (mutex, tracked) = s.into_parts();
+        mutex.release(tracked, true);
+    }
+
+    /// Leaves the mutex locked for ever and returns the value for the rest
+    /// of the program (parking_lot's `MutexGuard::leak`).
+    ///
+    /// The hold stays on this thread's held locks, as it stays locked: what
+    /// the thread locks from now on is ordered after this mutex, and a
+    /// second `lock` of it on this thread is a `self-deadlock`, as it would
+    /// hang. A thread that ends with a leaked guard is reported like one
+    /// that forgot a guard (`lock-misuse`, "exited while holding"), as
+    /// lockdep reports a lock held at task exit: the mutex can never be
+    /// taken again, and any thread that tries will hang. Leak on a thread
+    /// that lives as long as the program, or suppress the finding, where
+    /// that is the intent.
+    pub fn leak(s: Self) -> &'a mut T {
+        let (mutex, _tracked) = s.into_parts();
+        // SAFETY: the mutex stays locked for ever, and this is the only
+        // way to its value left.
+        unsafe { &mut *mutex.inner.data_ptr() }
+    }
+
+    /// Releases the hold, unlocks, runs `f` and re-locks at `site`.
+    fn let_go<F: FnOnce() -> U, U>(
+        &mut self,
+        fair: bool,
+        site: &'static Location<'static>,
+        f: F,
+    ) -> U {
+        let mutex = self.mutex;
+        mutex.release(self.tracked, fair);
+        let _relock = relock::OnDrop::new(|| {
+            let (raw, tracked) = relock::relock_or_abort(site, || mutex.lock_at(site));
+            mem::forget(raw);
+            self.tracked = tracked;
+        });
+        f()
     }
 
     /// The mutex and whether the hold is tracked, with the guard gone

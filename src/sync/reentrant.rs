@@ -12,6 +12,7 @@ use crate::runtime::acquire;
 use crate::sync::mapped::MappedReentrantMutexGuard;
 use crate::sync::meta::LockMeta;
 use crate::sync::not_send::NotSend;
+use crate::sync::relock;
 
 /// A reentrant mutex with parking_lot's API. Guards give shared access only
 /// (several guards of one thread may be alive at once).
@@ -85,6 +86,34 @@ impl<T: ?Sized> ReentrantMutex<T> {
             tracked,
             _not_send: NotSend::default(),
         })
+    }
+
+    /// A checked blocking acquisition at `site`, for a guard that takes its
+    /// level again (see [`ReentrantMutexGuard::unlocked`]).
+    #[track_caller]
+    fn lock_at(
+        &self,
+        site: &'static Location<'static>,
+    ) -> (parking_lot::ReentrantMutexGuard<'_, T>, bool) {
+        acquire::acquire(
+            &self.meta,
+            Self::KIND,
+            AcquireMode::Exclusive,
+            site,
+            acquire::RawAcquire {
+                try_now: || self.inner.try_lock(),
+                try_for: |t| self.inner.try_lock_for(t),
+                block: || self.inner.lock(),
+            },
+        )
+    }
+
+    /// Releases a guard's hold of one level, if tracked (the raw guard
+    /// unlocks after).
+    fn release(&self, tracked: bool) {
+        if tracked {
+            acquire::release(&self.meta, Self::KIND, AcquireMode::Exclusive);
+        }
     }
 
     /// Whether this thread holds the lock.
@@ -180,6 +209,70 @@ impl<'a, T: ?Sized> ReentrantMutexGuard<'a, T> {
             tracked,
             inner,
         ))
+    }
+
+    /// Releases this level of the mutex, runs `f`, and takes it again
+    /// (parking_lot's `ReentrantMutexGuard::unlocked`): nothing `f` locks
+    /// is ordered after this level (another level this thread holds still
+    /// is), and the re-lock is a checked acquisition at this call. It runs
+    /// even if `f` panics.
+    #[track_caller]
+    pub fn unlocked<F, U>(s: &mut Self, f: F) -> U
+    where
+        F: FnOnce() -> U,
+    {
+        s.let_go(false, Location::caller(), f)
+    }
+
+    /// As [`Self::unlocked`], unlocking fairly.
+    #[track_caller]
+    pub fn unlocked_fair<F, U>(s: &mut Self, f: F) -> U
+    where
+        F: FnOnce() -> U,
+    {
+        s.let_go(true, Location::caller(), f)
+    }
+
+    /// Lets a waiting thread have the mutex, then takes it back: checked as
+    /// a fair unlock and a re-lock at this call.
+    #[track_caller]
+    pub fn bump(s: &mut Self) {
+        s.let_go(true, Location::caller(), || ())
+    }
+
+    /// Unlocks this level fairly; released through the detectors like a
+    /// drop.
+    pub fn unlock_fair(s: Self) {
+        let (lock, inner, tracked) = s.into_parts();
+        lock.release(tracked);
+        parking_lot::ReentrantMutexGuard::unlock_fair(inner);
+    }
+
+    /// Releases the hold, unlocks, runs `f` and re-locks at `site`.
+    fn let_go<F: FnOnce() -> U, U>(
+        &mut self,
+        fair: bool,
+        site: &'static Location<'static>,
+        f: F,
+    ) -> U {
+        let lock = self.lock;
+        lock.release(self.tracked);
+        // SAFETY: the raw guard is moved out here and a new one written
+        // back by `_relock` before the guard is used or dropped again
+        // (`relock_or_abort` returns one or aborts).
+        let raw = unsafe { std::ptr::read(&self.inner) };
+        if fair {
+            parking_lot::ReentrantMutexGuard::unlock_fair(raw);
+        } else {
+            drop(raw);
+        }
+        let _relock = relock::OnDrop::new(|| {
+            let (raw, tracked) = relock::relock_or_abort(site, || lock.lock_at(site));
+            // SAFETY: the field was moved out above.
+            unsafe { std::ptr::write(&mut self.inner, raw) };
+            self.tracked = tracked;
+        });
+        f()
     }
 
     /// The mutex this guard holds.

@@ -11,6 +11,7 @@ use crate::runtime::acquire;
 use crate::sync::mapped::{MappedRwLockReadGuard, MappedRwLockWriteGuard};
 use crate::sync::meta::LockMeta;
 use crate::sync::not_send::NotSend;
+use crate::sync::relock;
 
 /// A reader-writer lock with parking_lot's API. Writers are preferred: a plain
 /// `read` queues behind a waiting writer, so a thread that takes `read` twice
@@ -250,6 +251,85 @@ impl<T: ?Sized> RwLock<T> {
             tracked,
             _not_send: NotSend::default(),
         }
+    }
+
+    /// A checked blocking read at `site` in `mode` (`Read` or
+    /// `RecursiveRead`), for a guard that takes its lock again (see
+    /// [`RwLockReadGuard::unlocked`]).
+    #[track_caller]
+    fn read_at(
+        &self,
+        mode: AcquireMode,
+        site: &'static Location<'static>,
+    ) -> (parking_lot::RwLockReadGuard<'_, T>, bool) {
+        let recursive = mode == AcquireMode::RecursiveRead;
+        acquire::acquire(
+            &self.meta,
+            Self::KIND,
+            mode,
+            site,
+            acquire::RawAcquire {
+                try_now: || {
+                    if recursive {
+                        self.inner.try_read_recursive()
+                    } else {
+                        self.inner.try_read()
+                    }
+                },
+                try_for: |t| {
+                    if recursive {
+                        self.inner.try_read_recursive_for(t)
+                    } else {
+                        self.inner.try_read_for(t)
+                    }
+                },
+                block: || {
+                    if recursive {
+                        self.inner.read_recursive()
+                    } else {
+                        self.inner.read()
+                    }
+                },
+            },
+        )
+    }
+
+    /// A checked blocking write at `site` (see [`Self::read_at`]).
+    #[track_caller]
+    fn write_at(
+        &self,
+        site: &'static Location<'static>,
+    ) -> (parking_lot::RwLockWriteGuard<'_, T>, bool) {
+        acquire::acquire(
+            &self.meta,
+            Self::KIND,
+            AcquireMode::Exclusive,
+            site,
+            acquire::RawAcquire {
+                try_now: || self.inner.try_write(),
+                try_for: |t| self.inner.try_write_for(t),
+                block: || self.inner.write(),
+            },
+        )
+    }
+
+    /// A checked blocking upgradable read at `site` (see [`Self::read_at`]).
+    #[track_caller]
+    fn upgradable_read_at(
+        &self,
+        site: &'static Location<'static>,
+    ) -> (parking_lot::RwLockUpgradableReadGuard<'_, T>, bool) {
+        acquire::acquire(
+            &self.meta,
+            Self::KIND,
+            AcquireMode::Upgradable,
+            site,
+            acquire::RawAcquire {
+                try_now: || self.inner.try_upgradable_read(),
+                try_for: |t| self.inner.try_upgradable_read_for(t),
+                block: || self.inner.upgradable_read(),
+            },
+        )
     }
 
     /// Whether some thread holds the lock for writing.
@@ -603,6 +683,105 @@ impl<'a, T: ?Sized> RwLockUpgradableReadGuard<'a, T> {
         unsafe { (this.lock, std::ptr::read(&this.inner), this.tracked) }
     }
 }
+
+/// `unlocked`, `unlocked_fair`, `bump` and `unlock_fair` for an RwLock
+/// guard `$guard` over parking_lot's `$raw`: the hold is released through
+/// the detectors and the raw guard unlocks; the re-lock is a checked
+/// acquisition in the guard's mode (`$mode`), by `$relock`.
+macro_rules! let_go_methods {
+    ($guard:ident, $raw:ident, $what:literal, |$s:pat_param| $mode:expr, |$lock:ident, $mode_in:pat_param, $site:ident| $relock:expr) => {
+        impl<T: ?Sized> $guard<'_, T> {
+            #[doc = concat!("Releases the ", $what, ", runs `f`, and takes it again (parking_lot's")]
+            #[doc = concat!("`", stringify!($raw), "::unlocked`): nothing `f` locks is ordered")]
+            /// after this lock, and the re-lock is a checked acquisition at
+            /// this call, in the same mode. It runs even if `f` panics.
+            #[track_caller]
+            pub fn unlocked<F, U>(s: &mut Self, f: F) -> U
+            where
+                F: FnOnce() -> U,
+            {
+                s.let_go(false, Location::caller(), f)
+            }
+
+            /// As [`Self::unlocked`], unlocking fairly.
+            #[track_caller]
+            pub fn unlocked_fair<F, U>(s: &mut Self, f: F) -> U
+            where
+                F: FnOnce() -> U,
+            {
+                s.let_go(true, Location::caller(), f)
+            }
+
+            /// Lets a waiting thread have the lock, then takes it back:
+            /// checked as a fair unlock and a re-lock at this call.
+            #[track_caller]
+            pub fn bump(s: &mut Self) {
+                s.let_go(true, Location::caller(), || ())
+            }
+
+            /// Unlocks fairly; released through the detectors like a drop.
+            pub fn unlock_fair(s: Self) {
+                let mode = { let $s = &s; $mode };
+                let this = std::mem::ManuallyDrop::new(s);
+                acquire::release_guard(&this.lock.meta, RwLock::<T>::KIND, mode, this.tracked);
+                // SAFETY: `this` is never dropped, so the raw guard is
+                // moved out once.
+                parking_lot::$raw::unlock_fair(unsafe { std::ptr::read(&this.inner) });
+            }
+
+            /// Releases the hold, unlocks, runs `f` and re-locks at `site`.
+            fn let_go<F: FnOnce() -> U, U>(
+                &mut self,
+                fair: bool,
+                site: &'static Location<'static>,
+                f: F,
+            ) -> U {
+                let mode = { let $s = &*self; $mode };
+                let lock = self.lock;
+                acquire::release_guard(&lock.meta, RwLock::<T>::KIND, mode, self.tracked);
+                // SAFETY: the raw guard is moved out here and a new one
+                // written back by `_relock` before the guard is used or
+                // dropped again (`relock_or_abort` returns one or aborts).
+                let raw = unsafe { std::ptr::read(&self.inner) };
+                if fair {
+                    parking_lot::$raw::unlock_fair(raw);
+                } else {
+                    drop(raw);
+                }
+                let _relock = relock::OnDrop::new(|| {
+                    let ($lock, $mode_in, $site) = (lock, mode, site);
+                    let (raw, tracked) = relock::relock_or_abort(site, || $relock);
+                    // SAFETY: the field was moved out above.
+                    unsafe { std::ptr::write(&mut self.inner, raw) };
+                    self.tracked = tracked;
+                });
+                f()
+            }
+        }
+    };
+}
+
+let_go_methods!(
+    RwLockReadGuard,
+    RwLockReadGuard,
+    "read",
+    |s| s.mode,
+    |lock, mode, site| lock.read_at(mode, site)
+);
+let_go_methods!(
+    RwLockWriteGuard,
+    RwLockWriteGuard,
+    "write",
+    |_| AcquireMode::Exclusive,
+    |lock, _mode, site| lock.write_at(site)
+);
+let_go_methods!(
+    RwLockUpgradableReadGuard,
+    RwLockUpgradableReadGuard,
+    "upgradable read",
+    |_| AcquireMode::Upgradable,
+    |lock, _mode, site| lock.upgradable_read_at(site)
+);
 
 impl<T: ?Sized> Drop for RwLockReadGuard<'_, T> {
     #[inline]
