@@ -4,11 +4,13 @@
 //! process (and its findings), so each names its locks uniquely and looks
 //! only at findings about them. Threads are ordered by joins, never sleeps.
 
+use std::sync::mpsc;
 use std::thread;
+use std::time::{Duration, Instant};
 
 use lockcheck::config::{self, Policy};
 use lockcheck::{
-    Finding, FindingKind, MappedMutexGuard, MappedRwLockWriteGuard, Mutex, MutexGuard,
+    Condvar, Finding, FindingKind, MappedMutexGuard, MappedRwLockWriteGuard, Mutex, MutexGuard,
     ReentrantMutex, ReentrantMutexGuard, RwLock, RwLockReadGuard, RwLockUpgradableReadGuard,
     RwLockWriteGuard,
 };
@@ -22,6 +24,20 @@ fn collect() {
 /// without panicking.
 fn on_thread(f: impl FnOnce() + Send + 'static) -> bool {
     thread::spawn(f).join().is_ok()
+}
+
+/// As [`on_thread`] for a thread that a regression would hang: fails the
+/// test if the thread has not finished within ten seconds (the thread is
+/// left behind).
+fn on_thread_within(f: impl FnOnce() + Send + 'static) -> bool {
+    let (done, finished) = mpsc::channel();
+    thread::spawn(move || {
+        let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_ok();
+        let _ = done.send(ok);
+    });
+    finished
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the thread hung: the detector did not stop it")
 }
 
 /// The line before the three statics below: they are found by their
@@ -341,4 +357,180 @@ fn a_leaked_guard_keeps_its_lock_held_on_its_thread() {
     let found = about("leak.a");
     assert_eq!(kinds(&found), [FindingKind::LockMisuse]);
     assert!(found[0].summary.contains("exited while holding"));
+}
+
+/// A deadline far enough away that no try in these tests reaches it.
+fn later() -> Instant {
+    Instant::now() + Duration::from_secs(10)
+}
+
+#[test]
+fn timed_tries_add_no_edge_into_the_tried_lock_but_order_what_follows() {
+    collect();
+    let l = RwLock::named("timedtry.l", 0);
+    let r = ReentrantMutex::named("timedtry.r", ());
+    let m = Mutex::named("timedtry.m", ());
+    {
+        let _m = m.lock();
+        drop(l.try_read_until(later()).expect("free"));
+        drop(
+            l.try_read_recursive_for(Duration::from_secs(10))
+                .expect("free"),
+        );
+        drop(l.try_read_recursive_until(later()).expect("free"));
+        drop(
+            l.try_upgradable_read_for(Duration::from_secs(10))
+                .expect("free"),
+        );
+        drop(l.try_upgradable_read_until(later()).expect("free"));
+        drop(l.try_write_until(later()).expect("free"));
+        drop(r.try_lock_until(later()).expect("free"));
+    }
+    {
+        let _w = l.write();
+        let _r = r.lock();
+        let _m = m.lock(); // l -> m, r -> m: no cycle, the tries had no edge
+    }
+    assert!(about("timedtry.").is_empty(), "{:?}", about("timedtry."));
+
+    // The case: a lock held through a timed try orders what follows.
+    let l = RwLock::named("timedcase.l", 0);
+    let m = Mutex::named("timedcase.m", ());
+    {
+        let _w = l.try_write_until(later()).expect("free");
+        drop(m.lock()); // l -> m
+    }
+    {
+        let _m = m.lock();
+        drop(l.write()); // m -> l
+    }
+    assert_eq!(kinds(&about("timedcase.")), [FindingKind::LockOrderCycle]);
+}
+
+#[test]
+fn with_upgraded_checks_the_upgrade_and_orders_its_closure_as_a_writer() {
+    collect();
+    let finished = on_thread(|| {
+        let l = RwLock::named("withup.l", 0);
+        let mut u = l.upgradable_read();
+        let _r = l.read_recursive();
+        u.with_upgraded(|v| *v += 1); // waits for this thread's own read
+    });
+    assert!(!finished, "the thread is panicked out of the hang");
+    assert_eq!(kinds(&about("withup.")), [FindingKind::SelfDeadlock]);
+
+    // A lock taken inside the closure is ordered after the write.
+    let l = RwLock::named("withupcase.l", 0);
+    let m = Mutex::named("withupcase.m", ());
+    let mut u = l.upgradable_read();
+    u.with_upgraded(|v| {
+        *v += 1;
+        drop(m.lock()); // l (write) -> m
+    });
+    assert_eq!(*u, 1, "an upgradable read again");
+    drop(u);
+    {
+        let _m = m.lock();
+        // m -> l (a recursive read, which waits only for a writer): a
+        // cycle with the write, not with an upgradable read.
+        drop(l.read_recursive());
+    }
+    assert_eq!(kinds(&about("withupcase.")), [FindingKind::LockOrderCycle]);
+
+    // Inside the closure the hold is a write: a read of the lock on this
+    // thread would hang (under the upgradable read alone it is fine).
+    let finished = on_thread_within(|| {
+        let l = RwLock::named("withupmode.l", 0);
+        let mut u = l.upgradable_read();
+        drop(l.read_recursive()); // fine: the hold is an upgradable read
+        u.with_upgraded(|_| drop(l.read_recursive()));
+    });
+    assert!(!finished, "the thread is panicked out of the hang");
+    assert_eq!(kinds(&about("withupmode.")), [FindingKind::SelfDeadlock]);
+
+    // Near miss: the try forms, and a write turned upgradable, leave the
+    // lock free and the thread holding nothing.
+    let l = RwLock::named("withupok.l", 0);
+    let m = Mutex::named("withupok.m", ());
+    let mut u = l.upgradable_read();
+    assert_eq!(u.try_with_upgraded(|v| *v + 1), Some(1));
+    assert_eq!(
+        u.try_with_upgraded_for(Duration::from_secs(10), |v| *v + 2),
+        Some(2)
+    );
+    assert_eq!(u.try_with_upgraded_until(later(), |v| *v + 3), Some(3));
+    let w = RwLockUpgradableReadGuard::try_upgrade_for(u, Duration::from_secs(10))
+        .unwrap_or_else(|_| panic!("no reader: the upgrade succeeds"));
+    let u = RwLockWriteGuard::downgrade_to_upgradable(w);
+    let w = RwLockUpgradableReadGuard::try_upgrade_until(u, later())
+        .unwrap_or_else(|_| panic!("no reader: the upgrade succeeds"));
+    drop(w);
+    assert!(!l.is_locked());
+    drop(m.lock());
+    {
+        let _m = m.lock();
+        drop(l.write()); // m -> l only
+    }
+    assert!(about("withupok.").is_empty(), "{:?}", about("withupok."));
+}
+
+#[test]
+fn a_try_with_upgraded_that_cannot_upgrade_runs_nothing() {
+    collect();
+    let l = std::sync::Arc::new(RwLock::named("trywithup.l", 0));
+    let mut u = l.upgradable_read();
+    let (held_tx, held_rx) = mpsc::channel();
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    let reader = {
+        let l = l.clone();
+        thread::spawn(move || {
+            let _r = l.read();
+            held_tx.send(()).expect("the test waits");
+            done_rx
+                .recv_timeout(Duration::from_secs(10))
+                .expect("the test says when");
+        })
+    };
+    held_rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the reader holds");
+    assert_eq!(u.try_with_upgraded(|v| *v += 1), None);
+    assert!(RwLockUpgradableReadGuard::try_upgrade_for(u, Duration::ZERO).is_err());
+    done_tx.send(()).expect("the reader waits");
+    reader.join().expect("the reader finishes");
+    assert_eq!(*l.read(), 0);
+    assert!(about("trywithup.").is_empty(), "{:?}", about("trywithup."));
+}
+
+#[test]
+fn reentrant_force_unlock_releases_a_forgotten_level() {
+    collect();
+    let r = std::sync::Arc::new(ReentrantMutex::named("reforce.r", ()));
+    std::mem::forget(r.lock());
+    // SAFETY: this thread holds a level through a forgotten guard.
+    unsafe { r.force_unlock() };
+    assert!(!r.is_locked());
+    assert!(!r.data_ptr().is_null());
+    assert!(about("reforce.").is_empty(), "{:?}", about("reforce."));
+    // The case: another thread releases it.
+    let s = std::sync::Arc::new(ReentrantMutex::named("reforcebad.r", ()));
+    std::mem::forget(s.lock());
+    let s2 = s.clone();
+    // SAFETY: the mutex is locked through a forgotten guard (of another
+    // thread: the misuse under test).
+    let _ = on_thread(move || unsafe { s2.force_unlock_fair() });
+    assert!(kinds(&about("reforcebad.")).contains(&FindingKind::LockMisuse));
+}
+
+#[test]
+fn wait_while_until_waits_out_its_deadline_and_keeps_the_guard() {
+    let m = Mutex::named("waituntil.m", 0);
+    let c = Condvar::new();
+    let mut g = m.lock();
+    let past = Instant::now();
+    assert!(c.wait_while_until(&mut g, |v| *v == 0, past).timed_out());
+    assert!(!c.wait_while_until(&mut g, |v| *v != 0, later()).timed_out());
+    *g += 1;
+    drop(g);
+    assert_eq!(*m.lock(), 1);
 }

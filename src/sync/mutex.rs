@@ -157,6 +157,20 @@ pub const fn const_mutex<T>(value: T) -> Mutex<T> {
     Mutex::new(value)
 }
 
+impl<T: ?Sized> Mutex<T> {
+    /// As [`Self::force_unlock`], unlocking fairly: a waiting thread takes
+    /// the mutex first.
+    ///
+    /// # Safety
+    /// As [`Self::force_unlock`].
+    #[track_caller]
+    pub unsafe fn force_unlock_fair(&self) {
+        acquire::force_release(&self.meta, AcquireMode::Exclusive, Location::caller());
+        // SAFETY: the caller upholds parking_lot's contract.
+        unsafe { self.inner.force_unlock_fair() }
+    }
+}
+
 impl<T> From<T> for Mutex<T> {
     #[track_caller]
     fn from(value: T) -> Self {

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::ops::Deref;
 use std::panic::Location;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::event::{AcquireMode, LockKind};
 use crate::runtime::acquire;
@@ -86,6 +86,54 @@ impl<T: ?Sized> ReentrantMutex<T> {
             tracked,
             _not_send: NotSend::default(),
         })
+    }
+
+    /// Locks if free before `deadline` or owned by this thread (a try: no
+    /// order edge).
+    #[track_caller]
+    pub fn try_lock_until(&self, deadline: Instant) -> Option<ReentrantMutexGuard<'_, T>> {
+        acquire::try_acquire(
+            &self.meta,
+            AcquireMode::Exclusive,
+            Location::caller(),
+            || self.inner.try_lock_until(deadline),
+        )
+        .map(|(inner, tracked)| ReentrantMutexGuard {
+            lock: self,
+            inner,
+            tracked,
+            _not_send: NotSend::default(),
+        })
+    }
+
+    /// A raw pointer to the value (see parking_lot's `data_ptr`).
+    pub fn data_ptr(&self) -> *mut T {
+        self.inner.data_ptr()
+    }
+
+    /// Releases one level without a guard, as parking_lot's `force_unlock`.
+    /// Releasing a mutex that this thread does not hold is reported as
+    /// `lock-misuse`.
+    ///
+    /// # Safety
+    /// As parking_lot: this thread must hold a level of the mutex through a
+    /// forgotten guard.
+    #[track_caller]
+    pub unsafe fn force_unlock(&self) {
+        acquire::force_release(&self.meta, AcquireMode::Exclusive, Location::caller());
+        // SAFETY: the caller upholds parking_lot's contract.
+        unsafe { self.inner.force_unlock() }
+    }
+
+    /// As [`Self::force_unlock`], unlocking fairly.
+    ///
+    /// # Safety
+    /// As [`Self::force_unlock`].
+    #[track_caller]
+    pub unsafe fn force_unlock_fair(&self) {
+        acquire::force_release(&self.meta, AcquireMode::Exclusive, Location::caller());
+        // SAFETY: the caller upholds parking_lot's contract.
+        unsafe { self.inner.force_unlock_fair() }
     }
 
     /// A checked blocking acquisition at `site`, for a guard that takes its

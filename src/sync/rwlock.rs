@@ -4,7 +4,7 @@
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::panic::Location;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::event::{AcquireMode, LockKind};
 use crate::runtime::acquire;
@@ -202,6 +202,77 @@ impl<T: ?Sized> RwLock<T> {
         .map(|(inner, tracked)| self.write_guard(inner, tracked))
     }
 
+    /// Read access if available before `deadline` (a try: no order edge).
+    #[track_caller]
+    pub fn try_read_until(&self, deadline: Instant) -> Option<RwLockReadGuard<'_, T>> {
+        acquire::try_acquire(&self.meta, AcquireMode::Read, Location::caller(), || {
+            self.inner.try_read_until(deadline)
+        })
+        .map(|(g, tracked)| self.read_guard(g, AcquireMode::Read, tracked))
+    }
+
+    /// Recursive read access if available within `timeout` (a try: no
+    /// order edge).
+    #[track_caller]
+    pub fn try_read_recursive_for(&self, timeout: Duration) -> Option<RwLockReadGuard<'_, T>> {
+        let mode = AcquireMode::RecursiveRead;
+        acquire::try_acquire(&self.meta, mode, Location::caller(), || {
+            self.inner.try_read_recursive_for(timeout)
+        })
+        .map(|(g, tracked)| self.read_guard(g, mode, tracked))
+    }
+
+    /// Recursive read access if available before `deadline` (a try: no
+    /// order edge).
+    #[track_caller]
+    pub fn try_read_recursive_until(&self, deadline: Instant) -> Option<RwLockReadGuard<'_, T>> {
+        let mode = AcquireMode::RecursiveRead;
+        acquire::try_acquire(&self.meta, mode, Location::caller(), || {
+            self.inner.try_read_recursive_until(deadline)
+        })
+        .map(|(g, tracked)| self.read_guard(g, mode, tracked))
+    }
+
+    /// Write access if available before `deadline` (a try: no order edge).
+    #[track_caller]
+    pub fn try_write_until(&self, deadline: Instant) -> Option<RwLockWriteGuard<'_, T>> {
+        acquire::try_acquire(
+            &self.meta,
+            AcquireMode::Exclusive,
+            Location::caller(),
+            || self.inner.try_write_until(deadline),
+        )
+        .map(|(inner, tracked)| self.write_guard(inner, tracked))
+    }
+
+    /// Upgradable read access if available within `timeout` (a try: no
+    /// order edge).
+    #[track_caller]
+    pub fn try_upgradable_read_for(
+        &self,
+        timeout: Duration,
+    ) -> Option<RwLockUpgradableReadGuard<'_, T>> {
+        let mode = AcquireMode::Upgradable;
+        acquire::try_acquire(&self.meta, mode, Location::caller(), || {
+            self.inner.try_upgradable_read_for(timeout)
+        })
+        .map(|(inner, tracked)| self.upgradable_guard(inner, tracked))
+    }
+
+    /// Upgradable read access if available before `deadline` (a try: no
+    /// order edge).
+    #[track_caller]
+    pub fn try_upgradable_read_until(
+        &self,
+        deadline: Instant,
+    ) -> Option<RwLockUpgradableReadGuard<'_, T>> {
+        let mode = AcquireMode::Upgradable;
+        acquire::try_acquire(&self.meta, mode, Location::caller(), || {
+            self.inner.try_upgradable_read_until(deadline)
+        })
+        .map(|(inner, tracked)| self.upgradable_guard(inner, tracked))
+    }
+
     /// Upgradable read access if available now (no order edge).
     #[track_caller]
     pub fn try_upgradable_read(&self) -> Option<RwLockUpgradableReadGuard<'_, T>> {
@@ -352,6 +423,28 @@ impl<T: ?Sized> RwLock<T> {
         acquire::force_release(&self.meta, AcquireMode::Read, Location::caller());
         // SAFETY: the caller upholds parking_lot's contract.
         unsafe { self.inner.force_unlock_read() }
+    }
+
+    /// As [`Self::force_unlock_read`], unlocking fairly.
+    ///
+    /// # Safety
+    /// As [`Self::force_unlock_read`].
+    #[track_caller]
+    pub unsafe fn force_unlock_read_fair(&self) {
+        acquire::force_release(&self.meta, AcquireMode::Read, Location::caller());
+        // SAFETY: the caller upholds parking_lot's contract.
+        unsafe { self.inner.force_unlock_read_fair() }
+    }
+
+    /// As [`Self::force_unlock_write`], unlocking fairly.
+    ///
+    /// # Safety
+    /// As [`Self::force_unlock_write`].
+    #[track_caller]
+    pub unsafe fn force_unlock_write_fair(&self) {
+        acquire::force_release(&self.meta, AcquireMode::Exclusive, Location::caller());
+        // SAFETY: the caller upholds parking_lot's contract.
+        unsafe { self.inner.force_unlock_write_fair() }
     }
 
     /// Releases the write lock without a guard; releasing one this thread
@@ -573,6 +666,21 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
         }
     }
 
+    /// Turns the write lock into an upgradable read without letting a
+    /// writer in.
+    pub fn downgrade_to_upgradable(guard: Self) -> RwLockUpgradableReadGuard<'a, T> {
+        let (lock, inner, tracked) = guard.into_parts();
+        if tracked {
+            acquire::change_mode(&lock.meta, AcquireMode::Exclusive, AcquireMode::Upgradable);
+        }
+        RwLockUpgradableReadGuard {
+            lock,
+            inner: parking_lot::RwLockWriteGuard::downgrade_to_upgradable(inner),
+            tracked,
+            _not_send: NotSend::default(),
+        }
+    }
+
     fn into_parts(self) -> (&'a RwLock<T>, parking_lot::RwLockWriteGuard<'a, T>, bool) {
         let this = std::mem::ManuallyDrop::new(self);
         // SAFETY: `this` is never dropped, so each field is moved out once.
@@ -591,10 +699,15 @@ impl<'a, T: ?Sized> RwLockUpgradableReadGuard<'a, T> {
     /// wait for itself: reported as `self-deadlock` instead.
     #[track_caller]
     pub fn upgrade(guard: Self) -> RwLockWriteGuard<'a, T> {
+        Self::upgrade_at(guard, Location::caller())
+    }
+
+    /// [`Self::upgrade`], checked and located at `site`.
+    fn upgrade_at(guard: Self, site: &'static Location<'static>) -> RwLockWriteGuard<'a, T> {
         // Checked while the guard is whole, so that the panic that breaks the
         // hang releases the upgradable read like any unwinding guard.
         if guard.tracked {
-            acquire::check_upgrade(&guard.lock.meta, Location::caller());
+            acquire::check_upgrade(&guard.lock.meta, site);
         }
         let (lock, inner, tracked) = guard.into_parts();
         let inner = if tracked {
@@ -609,7 +722,7 @@ impl<'a, T: ?Sized> RwLockUpgradableReadGuard<'a, T> {
                         tracked,
                         _not_send: NotSend::default(),
                     };
-                    let _waiting = acquire::wait_for_upgrade(&lock.meta, Location::caller());
+                    let _waiting = acquire::wait_for_upgrade(&lock.meta, site);
                     let (_, inner, _) = guard.into_parts();
                     parking_lot::RwLockUpgradableReadGuard::upgrade(inner)
                 }
@@ -654,6 +767,136 @@ impl<'a, T: ?Sized> RwLockUpgradableReadGuard<'a, T> {
                 _not_send: NotSend::default(),
             }),
         }
+    }
+
+    /// Upgrades if the readers leave within `timeout`. A timed wait cannot
+    /// hang, so it is a try: no wait-for edge, no self-deadlock check.
+    pub fn try_upgrade_for(
+        guard: Self,
+        timeout: Duration,
+    ) -> Result<RwLockWriteGuard<'a, T>, Self> {
+        Self::try_upgrade_with(guard, |inner| {
+            parking_lot::RwLockUpgradableReadGuard::try_upgrade_for(inner, timeout)
+        })
+    }
+
+    /// Upgrades if the readers leave before `deadline` (a try, as
+    /// [`Self::try_upgrade_for`]).
+    pub fn try_upgrade_until(
+        guard: Self,
+        deadline: Instant,
+    ) -> Result<RwLockWriteGuard<'a, T>, Self> {
+        Self::try_upgrade_with(guard, |inner| {
+            parking_lot::RwLockUpgradableReadGuard::try_upgrade_until(inner, deadline)
+        })
+    }
+
+    /// Upgrades by `attempt`, which gives the raw guard back if it failed.
+    fn try_upgrade_with(
+        guard: Self,
+        attempt: impl FnOnce(
+            parking_lot::RwLockUpgradableReadGuard<'a, T>,
+        ) -> Result<
+            parking_lot::RwLockWriteGuard<'a, T>,
+            parking_lot::RwLockUpgradableReadGuard<'a, T>,
+        >,
+    ) -> Result<RwLockWriteGuard<'a, T>, Self> {
+        let (lock, inner, tracked) = guard.into_parts();
+        match attempt(inner) {
+            Ok(inner) => {
+                if tracked {
+                    acquire::change_mode(
+                        &lock.meta,
+                        AcquireMode::Upgradable,
+                        AcquireMode::Exclusive,
+                    );
+                }
+                Ok(RwLockWriteGuard {
+                    lock,
+                    inner,
+                    tracked,
+                    _not_send: NotSend::default(),
+                })
+            }
+            Err(inner) => Err(RwLockUpgradableReadGuard {
+                lock,
+                inner,
+                tracked,
+                _not_send: NotSend::default(),
+            }),
+        }
+    }
+
+    /// Upgrades, runs `f` on the value, and turns the write back into this
+    /// upgradable read (parking_lot's `with_upgraded`). The upgrade is
+    /// checked as [`Self::upgrade`] is, at this call: a self-deadlock if
+    /// this thread also reads the lock, a wait in the wait-for graph once
+    /// it waits for readers.
+    ///
+    /// ```
+    /// use lockcheck::RwLock;
+    /// let l = RwLock::new(1);
+    /// let mut u = l.upgradable_read();
+    /// u.with_upgraded(|v| *v += 1);
+    /// assert_eq!(*u, 2);
+    /// ```
+    #[track_caller]
+    pub fn with_upgraded<Ret, F: FnOnce(&mut T) -> Ret>(&mut self, f: F) -> Ret {
+        let site = Location::caller();
+        let (meta, tracked) = (&self.lock.meta, self.tracked);
+        // Checked and waited for while the guard is whole, so that a panic
+        // that breaks the hang unwinds through it like any guard.
+        if tracked {
+            acquire::check_upgrade(meta, site);
+        }
+        let mut f = Some(f);
+        let mut run = |data: &mut T| f.take().map(|f| as_writer(meta, tracked, || f(data)));
+        let ran = if tracked {
+            match self.inner.try_with_upgraded_for(acquire::GRACE, &mut run) {
+                Some(ran) => ran,
+                None => {
+                    let _waiting = acquire::wait_for_upgrade(meta, site);
+                    self.inner.with_upgraded(&mut run)
+                }
+            }
+        } else {
+            self.inner.with_upgraded(&mut run)
+        };
+        match ran {
+            Some(ret) => ret,
+            None => unreachable!("parking_lot's with_upgraded runs its closure"),
+        }
+    }
+
+    /// Upgrades if no reader holds the lock now, and then as
+    /// [`Self::with_upgraded`]; `None`, having run nothing, otherwise.
+    pub fn try_with_upgraded<Ret, F: FnOnce(&mut T) -> Ret>(&mut self, f: F) -> Option<Ret> {
+        let (meta, tracked) = (&self.lock.meta, self.tracked);
+        self.inner
+            .try_with_upgraded(|data| as_writer(meta, tracked, || f(data)))
+    }
+
+    /// As [`Self::try_with_upgraded`], waiting up to `timeout` for the
+    /// readers to leave (a try, as [`Self::try_upgrade_for`]).
+    pub fn try_with_upgraded_for<Ret, F: FnOnce(&mut T) -> Ret>(
+        &mut self,
+        timeout: Duration,
+        f: F,
+    ) -> Option<Ret> {
+        let (meta, tracked) = (&self.lock.meta, self.tracked);
+        self.inner
+            .try_with_upgraded_for(timeout, |data| as_writer(meta, tracked, || f(data)))
+    }
+
+    /// As [`Self::try_with_upgraded`], waiting until `deadline` at most.
+    pub fn try_with_upgraded_until<Ret, F: FnOnce(&mut T) -> Ret>(
+        &mut self,
+        deadline: Instant,
+        f: F,
+    ) -> Option<Ret> {
+        let (meta, tracked) = (&self.lock.meta, self.tracked);
+        self.inner
+            .try_with_upgraded_until(deadline, |data| as_writer(meta, tracked, || f(data)))
     }
 
     /// Turns the upgradable read into a plain read.
@@ -782,6 +1025,20 @@ let_go_methods!(
     |_| AcquireMode::Upgradable,
     |lock, _mode, site| lock.upgradable_read_at(site)
 );
+
+/// Runs `f` with the hold in write mode, for an upgradable read upgraded
+/// in place: what `f` does is ordered and checked as a writer's, and the
+/// hold is an upgradable read again when `f` returns or unwinds.
+fn as_writer<R>(meta: &LockMeta, tracked: bool, f: impl FnOnce() -> R) -> R {
+    if !tracked {
+        return f();
+    }
+    acquire::change_mode(meta, AcquireMode::Upgradable, AcquireMode::Exclusive);
+    let _back = relock::OnDrop::new(|| {
+        acquire::change_mode(meta, AcquireMode::Exclusive, AcquireMode::Upgradable)
+    });
+    f()
+}
 
 impl<T: ?Sized> Drop for RwLockReadGuard<'_, T> {
     #[inline]
