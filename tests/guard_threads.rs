@@ -13,8 +13,9 @@
 use std::cell::Cell;
 
 use lockcheck::{
-    MappedMutexGuard, MappedReentrantMutexGuard, MappedRwLockReadGuard, MappedRwLockWriteGuard,
-    MutexGuard, ReentrantMutexGuard, RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard,
+    FairMutexGuard, MappedFairMutexGuard, MappedMutexGuard, MappedReentrantMutexGuard,
+    MappedRwLockReadGuard, MappedRwLockWriteGuard, MutexGuard, ReentrantMutexGuard,
+    RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard,
 };
 
 /// Fails to compile when `$ty` is `Send`: with two candidate impls of
@@ -79,6 +80,7 @@ type SyncNotSend = std::sync::MutexGuard<'static, ()>;
 // are `Send`. If the dev-dependency that turns it on goes, these fail, and
 // the assertions below no longer test what they claim.
 assert_send!(parking_lot::MutexGuard<'static, u32>);
+assert_send!(parking_lot::FairMutexGuard<'static, u32>);
 assert_send!(parking_lot::RwLockReadGuard<'static, u32>);
 assert_send!(parking_lot::RwLockWriteGuard<'static, u32>);
 assert_send!(parking_lot::RwLockUpgradableReadGuard<'static, u32>);
@@ -89,6 +91,8 @@ assert_not_send!(RwLockReadGuard<'static, u32>);
 assert_not_send!(RwLockWriteGuard<'static, u32>);
 assert_not_send!(RwLockUpgradableReadGuard<'static, u32>);
 assert_not_send!(ReentrantMutexGuard<'static, u32>);
+assert_not_send!(MappedFairMutexGuard<'static, u32>);
+assert_not_send!(FairMutexGuard<'static, u32>);
 assert_not_send!(MappedMutexGuard<'static, u32>);
 assert_not_send!(MappedRwLockReadGuard<'static, u32>);
 assert_not_send!(MappedRwLockWriteGuard<'static, u32>);
@@ -106,6 +110,10 @@ assert_sync!(RwLockReadGuard<'static, SyncNotSend>);
 assert_sync!(RwLockWriteGuard<'static, SyncNotSend>);
 assert_sync!(RwLockUpgradableReadGuard<'static, SyncNotSend>);
 assert_sync!(ReentrantMutexGuard<'static, SyncNotSend>);
+assert_sync!(MappedFairMutexGuard<'static, u32>);
+assert_sync!(MappedFairMutexGuard<'static, SyncNotSend>);
+assert_sync!(FairMutexGuard<'static, u32>);
+assert_sync!(FairMutexGuard<'static, SyncNotSend>);
 assert_sync!(MappedMutexGuard<'static, u32>);
 assert_sync!(MappedRwLockReadGuard<'static, u32>);
 assert_sync!(MappedRwLockWriteGuard<'static, u32>);
@@ -121,6 +129,8 @@ assert_not_sync!(RwLockReadGuard<'static, Cell<u32>>);
 assert_not_sync!(RwLockWriteGuard<'static, Cell<u32>>);
 assert_not_sync!(RwLockUpgradableReadGuard<'static, Cell<u32>>);
 assert_not_sync!(ReentrantMutexGuard<'static, Cell<u32>>);
+assert_not_sync!(MappedFairMutexGuard<'static, Cell<u32>>);
+assert_not_sync!(FairMutexGuard<'static, Cell<u32>>);
 assert_not_sync!(MappedMutexGuard<'static, Cell<u32>>);
 assert_not_sync!(MappedRwLockReadGuard<'static, Cell<u32>>);
 assert_not_sync!(MappedRwLockWriteGuard<'static, Cell<u32>>);

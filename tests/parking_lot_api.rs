@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use lockcheck::config::{self, Policy};
 use lockcheck::{
-    Condvar, Finding, FindingKind, MappedMutexGuard, MappedRwLockWriteGuard, Mutex, MutexGuard,
-    ReentrantMutex, ReentrantMutexGuard, RwLock, RwLockReadGuard, RwLockUpgradableReadGuard,
-    RwLockWriteGuard,
+    Condvar, FairMutex, FairMutexGuard, Finding, FindingKind, MappedFairMutexGuard,
+    MappedMutexGuard, MappedRwLockWriteGuard, Mutex, MutexGuard, ReentrantMutex,
+    ReentrantMutexGuard, RwLock, RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard,
 };
 
 fn collect() {
@@ -533,4 +533,49 @@ fn wait_while_until_waits_out_its_deadline_and_keeps_the_guard() {
     *g += 1;
     drop(g);
     assert_eq!(*m.lock(), 1);
+}
+
+#[test]
+fn a_fair_mutex_is_checked_like_a_mutex() {
+    collect();
+    let f = FairMutex::named("fair.f", (0, 0));
+    let m = Mutex::named("fair.m", ());
+    {
+        let mut part = FairMutexGuard::map(f.lock(), |p| &mut p.0);
+        *part += 1;
+        drop(m.lock()); // f -> m, f held through the mapped guard
+    }
+    {
+        let _m = m.lock();
+        drop(f.lock()); // m -> f
+    }
+    assert_eq!(kinds(&about("fair.")), [FindingKind::LockOrderCycle]);
+    let finished = on_thread_within(|| {
+        let f = FairMutex::named("fairself.f", ());
+        let _a = f.lock();
+        let _b = f.lock();
+    });
+    assert!(!finished, "the thread is panicked out of the hang");
+    assert_eq!(kinds(&about("fairself.")), [FindingKind::SelfDeadlock]);
+
+    // Near miss: released holds (drop, unlocked, bump, a mapped guard
+    // dropped, unlock_fair) leave no f -> m edge.
+    let f = FairMutex::named("fairok.f", (0, 0));
+    let m = Mutex::named("fairok.m", ());
+    let mut g = f.lock();
+    FairMutexGuard::unlocked(&mut g, || drop(m.lock()));
+    FairMutexGuard::bump(&mut g);
+    let back = FairMutexGuard::try_map(g, |_| None::<&mut u8>).unwrap_err();
+    let part = FairMutexGuard::try_map(back, |p| Some(&mut p.1)).unwrap_or_else(|_| {
+        panic!("the part is there");
+    });
+    MappedFairMutexGuard::unlock_fair(part);
+    FairMutexGuard::unlock_fair(f.try_lock_for(Duration::from_secs(10)).expect("free"));
+    drop(f.try_lock_until(later()).expect("free"));
+    assert!(!f.is_locked());
+    {
+        let _m = m.lock();
+        drop(f.lock()); // m -> f only
+    }
+    assert!(about("fairok.").is_empty(), "{:?}", about("fairok."));
 }

@@ -164,6 +164,15 @@ mapped_guard!(
 );
 
 mapped_guard!(
+    /// A [`FairMutexGuard`](crate::FairMutexGuard) narrowed by `map`: holds
+    /// the fair mutex until dropped. Not `Send`; `Sync` where `T` is.
+    MappedFairMutexGuard,
+    MappedFairMutexGuard,
+    [&mut],
+    *mut U
+);
+
+mapped_guard!(
     /// A [`ReentrantMutexGuard`](crate::ReentrantMutexGuard) narrowed by
     /// `map`: holds its level of the mutex until dropped. Not `Send`;
     /// `Sync` where `T` is.
@@ -192,6 +201,12 @@ mapped_guard!(
 );
 
 impl<T: ?Sized> DerefMut for MappedMutexGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.inner
+    }
+}
+
+impl<T: ?Sized> DerefMut for MappedFairMutexGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
         &mut self.inner
     }

@@ -122,6 +122,7 @@ macro_rules! fast_or {
 }
 
 mod condvar;
+mod fair_mutex;
 mod mapped;
 pub(crate) mod meta;
 pub mod mpsc;
@@ -132,8 +133,10 @@ mod relock;
 mod rwlock;
 
 pub use condvar::{Condvar, WaitTimeoutResult};
+pub use fair_mutex::{const_fair_mutex, FairMutex, FairMutexGuard};
 pub use mapped::{
-    MappedMutexGuard, MappedReentrantMutexGuard, MappedRwLockReadGuard, MappedRwLockWriteGuard,
+    MappedFairMutexGuard, MappedMutexGuard, MappedReentrantMutexGuard, MappedRwLockReadGuard,
+    MappedRwLockWriteGuard,
 };
 pub use mutex::{const_mutex, Mutex, MutexGuard};
 pub use reentrant::{const_reentrant_mutex, ReentrantMutex, ReentrantMutexGuard};
@@ -165,4 +168,4 @@ macro_rules! lock_identity {
     )*};
 }
 
-lock_identity!(Mutex, RwLock, ReentrantMutex);
+lock_identity!(Mutex, FairMutex, RwLock, ReentrantMutex);
