@@ -13,6 +13,7 @@
 use std::cell::Cell;
 
 use lockcheck::{
+    ArcMutexGuard, ArcRwLockReadGuard, ArcRwLockUpgradableReadGuard, ArcRwLockWriteGuard,
     FairMutexGuard, MappedFairMutexGuard, MappedMutexGuard, MappedReentrantMutexGuard,
     MappedRwLockReadGuard, MappedRwLockWriteGuard, MutexGuard, ReentrantMutexGuard,
     RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard,
@@ -91,6 +92,10 @@ assert_not_send!(RwLockReadGuard<'static, u32>);
 assert_not_send!(RwLockWriteGuard<'static, u32>);
 assert_not_send!(RwLockUpgradableReadGuard<'static, u32>);
 assert_not_send!(ReentrantMutexGuard<'static, u32>);
+assert_not_send!(ArcRwLockUpgradableReadGuard<u32>);
+assert_not_send!(ArcRwLockWriteGuard<u32>);
+assert_not_send!(ArcRwLockReadGuard<u32>);
+assert_not_send!(ArcMutexGuard<u32>);
 assert_not_send!(MappedFairMutexGuard<'static, u32>);
 assert_not_send!(FairMutexGuard<'static, u32>);
 assert_not_send!(MappedMutexGuard<'static, u32>);
@@ -110,6 +115,14 @@ assert_sync!(RwLockReadGuard<'static, SyncNotSend>);
 assert_sync!(RwLockWriteGuard<'static, SyncNotSend>);
 assert_sync!(RwLockUpgradableReadGuard<'static, SyncNotSend>);
 assert_sync!(ReentrantMutexGuard<'static, SyncNotSend>);
+assert_sync!(ArcRwLockUpgradableReadGuard<u32>);
+assert_sync!(ArcRwLockUpgradableReadGuard<SyncNotSend>);
+assert_sync!(ArcRwLockWriteGuard<u32>);
+assert_sync!(ArcRwLockWriteGuard<SyncNotSend>);
+assert_sync!(ArcRwLockReadGuard<u32>);
+assert_sync!(ArcRwLockReadGuard<SyncNotSend>);
+assert_sync!(ArcMutexGuard<u32>);
+assert_sync!(ArcMutexGuard<SyncNotSend>);
 assert_sync!(MappedFairMutexGuard<'static, u32>);
 assert_sync!(MappedFairMutexGuard<'static, SyncNotSend>);
 assert_sync!(FairMutexGuard<'static, u32>);
@@ -129,6 +142,10 @@ assert_not_sync!(RwLockReadGuard<'static, Cell<u32>>);
 assert_not_sync!(RwLockWriteGuard<'static, Cell<u32>>);
 assert_not_sync!(RwLockUpgradableReadGuard<'static, Cell<u32>>);
 assert_not_sync!(ReentrantMutexGuard<'static, Cell<u32>>);
+assert_not_sync!(ArcRwLockUpgradableReadGuard<Cell<u32>>);
+assert_not_sync!(ArcRwLockWriteGuard<Cell<u32>>);
+assert_not_sync!(ArcRwLockReadGuard<Cell<u32>>);
+assert_not_sync!(ArcMutexGuard<Cell<u32>>);
 assert_not_sync!(MappedFairMutexGuard<'static, Cell<u32>>);
 assert_not_sync!(FairMutexGuard<'static, Cell<u32>>);
 assert_not_sync!(MappedMutexGuard<'static, Cell<u32>>);

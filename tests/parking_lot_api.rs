@@ -4,15 +4,16 @@
 //! process (and its findings), so each names its locks uniquely and looks
 //! only at findings about them. Threads are ordered by joins, never sleeps.
 
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use lockcheck::config::{self, Policy};
 use lockcheck::{
-    Condvar, FairMutex, FairMutexGuard, Finding, FindingKind, MappedFairMutexGuard,
-    MappedMutexGuard, MappedRwLockWriteGuard, Mutex, MutexGuard, ReentrantMutex,
-    ReentrantMutexGuard, RwLock, RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard,
+    ArcMutexGuard, ArcRwLockUpgradableReadGuard, ArcRwLockWriteGuard, Condvar, FairMutex,
+    FairMutexGuard, Finding, FindingKind, MappedFairMutexGuard, MappedMutexGuard,
+    MappedRwLockWriteGuard, Mutex, MutexGuard, ReentrantMutex, ReentrantMutexGuard, RwLock,
+    RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard,
 };
 
 fn collect() {
@@ -205,7 +206,7 @@ fn a_mapped_reentrant_guard_holds_its_level_until_dropped() {
     assert_eq!(kinds(&about("mapre.")), [FindingKind::LockOrderCycle]);
 
     // Near miss: the mapped guard is dropped before m is taken.
-    let r = std::sync::Arc::new(ReentrantMutex::named("mapreok.r", (5, 6)));
+    let r = Arc::new(ReentrantMutex::named("mapreok.r", (5, 6)));
     let m = Mutex::named("mapreok.m", ());
     let part = ReentrantMutexGuard::map(r.lock(), |p| &p.1);
     assert_eq!(*part, 6);
@@ -347,7 +348,7 @@ fn rwlock_and_reentrant_guards_let_go_and_take_back_through_the_detectors() {
 #[test]
 fn a_leaked_guard_keeps_its_lock_held_on_its_thread() {
     collect();
-    let a = std::sync::Arc::new(Mutex::named("leak.a", 1));
+    let a = Arc::new(Mutex::named("leak.a", 1));
     let a2 = a.clone();
     assert!(on_thread(move || {
         let value: &mut i32 = MutexGuard::leak(a2.lock());
@@ -477,7 +478,7 @@ fn with_upgraded_checks_the_upgrade_and_orders_its_closure_as_a_writer() {
 #[test]
 fn a_try_with_upgraded_that_cannot_upgrade_runs_nothing() {
     collect();
-    let l = std::sync::Arc::new(RwLock::named("trywithup.l", 0));
+    let l = Arc::new(RwLock::named("trywithup.l", 0));
     let mut u = l.upgradable_read();
     let (held_tx, held_rx) = mpsc::channel();
     let (done_tx, done_rx) = mpsc::channel::<()>();
@@ -505,7 +506,7 @@ fn a_try_with_upgraded_that_cannot_upgrade_runs_nothing() {
 #[test]
 fn reentrant_force_unlock_releases_a_forgotten_level() {
     collect();
-    let r = std::sync::Arc::new(ReentrantMutex::named("reforce.r", ()));
+    let r = Arc::new(ReentrantMutex::named("reforce.r", ()));
     std::mem::forget(r.lock());
     // SAFETY: this thread holds a level through a forgotten guard.
     unsafe { r.force_unlock() };
@@ -513,7 +514,7 @@ fn reentrant_force_unlock_releases_a_forgotten_level() {
     assert!(!r.data_ptr().is_null());
     assert!(about("reforce.").is_empty(), "{:?}", about("reforce."));
     // The case: another thread releases it.
-    let s = std::sync::Arc::new(ReentrantMutex::named("reforcebad.r", ()));
+    let s = Arc::new(ReentrantMutex::named("reforcebad.r", ()));
     std::mem::forget(s.lock());
     let s2 = s.clone();
     // SAFETY: the mutex is locked through a forgotten guard (of another
@@ -578,4 +579,61 @@ fn a_fair_mutex_is_checked_like_a_mutex() {
         drop(f.lock()); // m -> f only
     }
     assert!(about("fairok.").is_empty(), "{:?}", about("fairok."));
+}
+
+#[test]
+fn arc_guards_hold_and_release_through_the_detectors() {
+    collect();
+    let a = Arc::new(Mutex::named("arc.a", 0));
+    let l = Arc::new(RwLock::named("arc.l", 0));
+    {
+        let mut g = a.lock_arc();
+        *g += 1;
+        let _w = l.write_arc(); // a -> l, a held through an Arc guard
+    }
+    {
+        let _r = l.read_arc();
+        drop(a.lock()); // l -> a
+    }
+    assert_eq!(kinds(&about("arc.")), [FindingKind::LockOrderCycle]);
+
+    // The upgrade of an Arc upgradable read is checked.
+    let finished = on_thread_within(|| {
+        let l = Arc::new(RwLock::named("arcup.l", 0));
+        let u = l.upgradable_read_arc();
+        let _r = l.read_arc_recursive();
+        let _w = ArcRwLockUpgradableReadGuard::upgrade(u);
+    });
+    assert!(!finished, "the thread is panicked out of the hang");
+    assert_eq!(kinds(&about("arcup.")), [FindingKind::SelfDeadlock]);
+
+    // Near miss: Arc guards dropped (in another function), converted and
+    // let go leave no edge and no hold.
+    let a = Arc::new(Mutex::named("arcok.a", 0));
+    let l = Arc::new(RwLock::named("arcok.l", 0));
+    let mut g = a.try_lock_arc_for(Duration::from_secs(10)).expect("free");
+    ArcMutexGuard::unlocked(&mut g, || drop(l.write()));
+    ArcMutexGuard::bump(&mut g);
+    drop_it(g);
+    let back = ArcMutexGuard::into_arc(a.lock_arc());
+    assert!(Arc::ptr_eq(&back, &a) && !a.is_locked());
+    let u = l.upgradable_read_arc();
+    let w = ArcRwLockUpgradableReadGuard::try_upgrade(u).unwrap_or_else(|_| panic!("no reader"));
+    let u = ArcRwLockWriteGuard::downgrade_to_upgradable(w);
+    let w = ArcRwLockUpgradableReadGuard::upgrade(u);
+    let r = ArcRwLockWriteGuard::downgrade(w);
+    drop_it(r);
+    drop(l.try_read_arc_until(later()).expect("free"));
+    drop(l.try_upgradable_read_arc().expect("free"));
+    assert!(!l.is_locked());
+    {
+        let _w = l.write_arc();
+        drop(a.lock_arc()); // l -> a only
+    }
+    assert!(about("arcok.").is_empty(), "{:?}", about("arcok."));
+}
+
+/// Drops `guard` in a frame of its own, as code that passes guards on does.
+fn drop_it<G>(guard: G) {
+    drop(guard);
 }

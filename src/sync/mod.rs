@@ -121,6 +121,7 @@ macro_rules! fast_or {
     };
 }
 
+mod arc_guard;
 mod condvar;
 mod fair_mutex;
 mod mapped;
@@ -132,6 +133,9 @@ mod reentrant;
 mod relock;
 mod rwlock;
 
+pub use arc_guard::{
+    ArcMutexGuard, ArcRwLockReadGuard, ArcRwLockUpgradableReadGuard, ArcRwLockWriteGuard,
+};
 pub use condvar::{Condvar, WaitTimeoutResult};
 pub use fair_mutex::{const_fair_mutex, FairMutex, FairMutexGuard};
 pub use mapped::{

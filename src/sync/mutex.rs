@@ -372,9 +372,23 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
         f()
     }
 
+    /// The guard for a hold of `mutex` whose guard was taken apart by
+    /// [`Self::into_parts`].
+    ///
+    /// # Safety
+    /// `mutex` is locked by that hold, and `tracked` is what it returned.
+    pub(crate) unsafe fn from_parts(mutex: &'a Mutex<T>, tracked: bool) -> Self {
+        MutexGuard {
+            mutex,
+            tracked,
+            _raw: PhantomData,
+            _not_send: NotSend::default(),
+        }
+    }
+
     /// The mutex and whether the hold is tracked, with the guard gone
     /// without unlocking: the caller takes the hold over.
-    fn into_parts(self) -> (&'a Mutex<T>, bool) {
+    pub(crate) fn into_parts(self) -> (&'a Mutex<T>, bool) {
         let this = mem::ManuallyDrop::new(self);
         (this.mutex, this.tracked)
     }

@@ -403,6 +403,49 @@ impl<T: ?Sized> RwLock<T> {
         )
     }
 
+    /// The read guard of a hold in `mode` whose guard was taken apart
+    /// (`into_hold`).
+    ///
+    /// # Safety
+    /// The lock is read-locked by that hold, and `tracked` is its own.
+    pub(crate) unsafe fn read_from_hold(
+        &self,
+        mode: AcquireMode,
+        tracked: bool,
+    ) -> RwLockReadGuard<'_, T> {
+        // SAFETY: the caller's hold is passed to the new guard.
+        self.read_guard(
+            unsafe { self.inner.make_read_guard_unchecked() },
+            mode,
+            tracked,
+        )
+    }
+
+    /// As [`Self::read_from_hold`], for a write hold.
+    ///
+    /// # Safety
+    /// The lock is write-locked by that hold, and `tracked` is its own.
+    pub(crate) unsafe fn write_from_hold(&self, tracked: bool) -> RwLockWriteGuard<'_, T> {
+        // SAFETY: the caller's hold is passed to the new guard.
+        self.write_guard(unsafe { self.inner.make_write_guard_unchecked() }, tracked)
+    }
+
+    /// As [`Self::read_from_hold`], for an upgradable read hold.
+    ///
+    /// # Safety
+    /// The lock is held for upgradable reading by that hold, and `tracked`
+    /// is its own.
+    pub(crate) unsafe fn upgradable_from_hold(
+        &self,
+        tracked: bool,
+    ) -> RwLockUpgradableReadGuard<'_, T> {
+        // SAFETY: the caller's hold is passed to the new guard.
+        self.upgradable_guard(
+            unsafe { self.inner.make_upgradable_guard_unchecked() },
+            tracked,
+        )
+    }
+
     /// Whether some thread holds the lock for writing.
     pub fn is_locked_exclusive(&self) -> bool {
         self.inner.is_locked_exclusive()
@@ -508,7 +551,7 @@ pub struct RwLockReadGuard<'a, T: ?Sized> {
     lock: &'a RwLock<T>,
     inner: parking_lot::RwLockReadGuard<'a, T>,
     mode: AcquireMode,
-    tracked: bool,
+    pub(crate) tracked: bool,
     _not_send: NotSend,
 }
 
@@ -518,7 +561,7 @@ pub struct RwLockReadGuard<'a, T: ?Sized> {
 pub struct RwLockWriteGuard<'a, T: ?Sized> {
     lock: &'a RwLock<T>,
     inner: parking_lot::RwLockWriteGuard<'a, T>,
-    tracked: bool,
+    pub(crate) tracked: bool,
     _not_send: NotSend,
 }
 
@@ -528,7 +571,7 @@ pub struct RwLockWriteGuard<'a, T: ?Sized> {
 pub struct RwLockUpgradableReadGuard<'a, T: ?Sized> {
     lock: &'a RwLock<T>,
     inner: parking_lot::RwLockUpgradableReadGuard<'a, T>,
-    tracked: bool,
+    pub(crate) tracked: bool,
     _not_send: NotSend,
 }
 
@@ -543,6 +586,14 @@ unsafe impl<T: ?Sized + Sync> Sync for RwLockWriteGuard<'_, T> {}
 unsafe impl<T: ?Sized + Sync> Sync for RwLockUpgradableReadGuard<'_, T> {}
 
 impl<'a, T: ?Sized> RwLockReadGuard<'a, T> {
+    /// The hold's mode and whether it is tracked, with the guard gone
+    /// without unlocking: the caller takes the hold over.
+    pub(crate) fn into_hold(self) -> (AcquireMode, bool) {
+        let (_, inner, mode, tracked) = self.into_parts();
+        std::mem::forget(inner);
+        (mode, tracked)
+    }
+
     /// The lock this guard reads.
     pub fn rwlock(s: &Self) -> &'a RwLock<T> {
         s.lock
@@ -605,6 +656,14 @@ impl<'a, T: ?Sized> RwLockReadGuard<'a, T> {
 }
 
 impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
+    /// Whether the hold is tracked, with the guard gone without unlocking:
+    /// the caller takes the hold over.
+    pub(crate) fn into_hold(self) -> bool {
+        let (_, inner, tracked) = self.into_parts();
+        std::mem::forget(inner);
+        tracked
+    }
+
     /// The lock this guard writes.
     pub fn rwlock(s: &Self) -> &'a RwLock<T> {
         s.lock
@@ -689,6 +748,14 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
 }
 
 impl<'a, T: ?Sized> RwLockUpgradableReadGuard<'a, T> {
+    /// Whether the hold is tracked, with the guard gone without unlocking:
+    /// the caller takes the hold over.
+    pub(crate) fn into_hold(self) -> bool {
+        let (_, inner, tracked) = self.into_parts();
+        std::mem::forget(inner);
+        tracked
+    }
+
     /// The lock this guard reads.
     pub fn rwlock(s: &Self) -> &'a RwLock<T> {
         s.lock
