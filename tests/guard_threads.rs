@@ -13,10 +13,10 @@
 use std::cell::Cell;
 
 use lockcheck::{
-    ArcMutexGuard, ArcRwLockReadGuard, ArcRwLockUpgradableReadGuard, ArcRwLockWriteGuard,
-    FairMutexGuard, MappedFairMutexGuard, MappedMutexGuard, MappedReentrantMutexGuard,
-    MappedRwLockReadGuard, MappedRwLockWriteGuard, MutexGuard, ReentrantMutexGuard,
-    RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard,
+    ArcMutexGuard, ArcReentrantMutexGuard, ArcRwLockReadGuard, ArcRwLockUpgradableReadGuard,
+    ArcRwLockWriteGuard, FairMutexGuard, MappedFairMutexGuard, MappedMutexGuard,
+    MappedReentrantMutexGuard, MappedRwLockReadGuard, MappedRwLockWriteGuard, MutexGuard,
+    ReentrantMutexGuard, RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard,
 };
 
 /// Fails to compile when `$ty` is `Send`: with two candidate impls of
@@ -92,6 +92,7 @@ assert_not_send!(RwLockReadGuard<'static, u32>);
 assert_not_send!(RwLockWriteGuard<'static, u32>);
 assert_not_send!(RwLockUpgradableReadGuard<'static, u32>);
 assert_not_send!(ReentrantMutexGuard<'static, u32>);
+assert_not_send!(ArcReentrantMutexGuard<u32>);
 assert_not_send!(ArcRwLockUpgradableReadGuard<u32>);
 assert_not_send!(ArcRwLockWriteGuard<u32>);
 assert_not_send!(ArcRwLockReadGuard<u32>);
@@ -115,6 +116,8 @@ assert_sync!(RwLockReadGuard<'static, SyncNotSend>);
 assert_sync!(RwLockWriteGuard<'static, SyncNotSend>);
 assert_sync!(RwLockUpgradableReadGuard<'static, SyncNotSend>);
 assert_sync!(ReentrantMutexGuard<'static, SyncNotSend>);
+assert_sync!(ArcReentrantMutexGuard<u32>);
+assert_sync!(ArcReentrantMutexGuard<SyncNotSend>);
 assert_sync!(ArcRwLockUpgradableReadGuard<u32>);
 assert_sync!(ArcRwLockUpgradableReadGuard<SyncNotSend>);
 assert_sync!(ArcRwLockWriteGuard<u32>);
@@ -142,6 +145,7 @@ assert_not_sync!(RwLockReadGuard<'static, Cell<u32>>);
 assert_not_sync!(RwLockWriteGuard<'static, Cell<u32>>);
 assert_not_sync!(RwLockUpgradableReadGuard<'static, Cell<u32>>);
 assert_not_sync!(ReentrantMutexGuard<'static, Cell<u32>>);
+assert_not_sync!(ArcReentrantMutexGuard<Cell<u32>>);
 assert_not_sync!(ArcRwLockUpgradableReadGuard<Cell<u32>>);
 assert_not_sync!(ArcRwLockWriteGuard<Cell<u32>>);
 assert_not_sync!(ArcRwLockReadGuard<Cell<u32>>);

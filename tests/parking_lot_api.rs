@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 
 use lockcheck::config::{self, Policy};
 use lockcheck::{
-    ArcMutexGuard, ArcRwLockUpgradableReadGuard, ArcRwLockWriteGuard, Condvar, FairMutex,
-    FairMutexGuard, Finding, FindingKind, MappedFairMutexGuard, MappedMutexGuard,
-    MappedRwLockWriteGuard, Mutex, MutexGuard, ReentrantMutex, ReentrantMutexGuard, RwLock,
-    RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard,
+    ArcMutexGuard, ArcReentrantMutexGuard, ArcRwLockUpgradableReadGuard, ArcRwLockWriteGuard,
+    Condvar, FairMutex, FairMutexGuard, Finding, FindingKind, MappedFairMutexGuard,
+    MappedMutexGuard, MappedRwLockWriteGuard, Mutex, MutexGuard, ReentrantMutex,
+    ReentrantMutexGuard, RwLock, RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard,
 };
 
 fn collect() {
@@ -636,4 +636,37 @@ fn arc_guards_hold_and_release_through_the_detectors() {
 /// Drops `guard` in a frame of its own, as code that passes guards on does.
 fn drop_it<G>(guard: G) {
     drop(guard);
+}
+
+#[test]
+fn an_arc_reentrant_guard_holds_its_level_until_dropped() {
+    collect();
+    let r = Arc::new(ReentrantMutex::named("arcre.r", 1));
+    let m = Mutex::named("arcre.m", ());
+    {
+        let outer = r.lock_arc();
+        let inner = r.try_lock_arc().expect("this thread owns it");
+        assert_eq!(*outer + *inner, 2);
+        drop(m.lock()); // r -> m
+    }
+    {
+        let _m = m.lock();
+        drop(r.lock()); // m -> r
+    }
+    assert_eq!(kinds(&about("arcre.")), [FindingKind::LockOrderCycle]);
+
+    // Near miss: levels let go and dropped leave no edge.
+    let r = Arc::new(ReentrantMutex::named("arcreok.r", 1));
+    let m = Mutex::named("arcreok.m", ());
+    let mut g = r.try_lock_arc_for(Duration::from_secs(10)).expect("free");
+    ArcReentrantMutexGuard::unlocked(&mut g, || drop(m.lock()));
+    ArcReentrantMutexGuard::bump(&mut g);
+    ArcReentrantMutexGuard::unlock_fair(g);
+    let back = ArcReentrantMutexGuard::into_arc(r.try_lock_arc_until(later()).expect("free"));
+    assert!(Arc::ptr_eq(&back, &r) && !r.is_locked());
+    {
+        let _m = m.lock();
+        drop(r.lock_arc()); // m -> r only
+    }
+    assert!(about("arcreok.").is_empty(), "{:?}", about("arcreok."));
 }

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use crate::event::AcquireMode;
 use crate::sync::mutex::{Mutex, MutexGuard};
 use crate::sync::not_send::NotSend;
+use crate::sync::reentrant::{ReentrantMutex, ReentrantMutexGuard};
 use crate::sync::rwlock::{RwLock, RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard};
 
 impl<T: ?Sized> Mutex<T> {
@@ -443,4 +444,135 @@ arc_acquisitions! {
     try_upgradable_read_arc_for(timeout: Duration) -> ArcRwLockUpgradableReadGuard by try_upgradable_read_for, upgradable_hold, try;
     /// As [`RwLock::try_upgradable_read_until`], with an `Arc` guard.
     try_upgradable_read_arc_until(deadline: Instant) -> ArcRwLockUpgradableReadGuard by try_upgradable_read_until, upgradable_hold, try;
+}
+
+impl<T: ?Sized> ReentrantMutex<T> {
+    /// Locks as [`ReentrantMutex::lock`] does, returning a guard that owns
+    /// an `Arc` of the mutex.
+    #[track_caller]
+    pub fn lock_arc(self: &Arc<Self>) -> ArcReentrantMutexGuard<T> {
+        let tracked = self.lock().into_hold();
+        ArcReentrantMutexGuard::holding(Arc::clone(self), tracked)
+    }
+
+    /// As [`ReentrantMutex::try_lock`], with an `Arc` guard.
+    #[track_caller]
+    pub fn try_lock_arc(self: &Arc<Self>) -> Option<ArcReentrantMutexGuard<T>> {
+        let tracked = self.try_lock()?.into_hold();
+        Some(ArcReentrantMutexGuard::holding(Arc::clone(self), tracked))
+    }
+
+    /// As [`ReentrantMutex::try_lock_for`], with an `Arc` guard.
+    #[track_caller]
+    pub fn try_lock_arc_for(
+        self: &Arc<Self>,
+        timeout: Duration,
+    ) -> Option<ArcReentrantMutexGuard<T>> {
+        let tracked = self.try_lock_for(timeout)?.into_hold();
+        Some(ArcReentrantMutexGuard::holding(Arc::clone(self), tracked))
+    }
+
+    /// As [`ReentrantMutex::try_lock_until`], with an `Arc` guard.
+    #[track_caller]
+    pub fn try_lock_arc_until(
+        self: &Arc<Self>,
+        deadline: Instant,
+    ) -> Option<ArcReentrantMutexGuard<T>> {
+        let tracked = self.try_lock_until(deadline)?.into_hold();
+        Some(ArcReentrantMutexGuard::holding(Arc::clone(self), tracked))
+    }
+}
+
+/// Holds a level of a [`ReentrantMutex`] through an `Arc` of it; releases
+/// it when dropped. Not `Send`; `Sync` where `T` is.
+#[must_use = "if unused the ReentrantMutex will immediately unlock"]
+pub struct ArcReentrantMutexGuard<T: ?Sized> {
+    lock: Arc<ReentrantMutex<T>>,
+    tracked: bool,
+    _not_send: NotSend,
+}
+
+// SAFETY: as `ReentrantMutexGuard`'s: a shared guard gives other threads
+// `&T`, and through `remutex()` the mutex, whose every safe way to the
+// value locks it.
+unsafe impl<T: ?Sized + Sync> Sync for ArcReentrantMutexGuard<T> {}
+
+impl<T: ?Sized> ArcReentrantMutexGuard<T> {
+    fn holding(lock: Arc<ReentrantMutex<T>>, tracked: bool) -> Self {
+        ArcReentrantMutexGuard {
+            lock,
+            tracked,
+            _not_send: NotSend::default(),
+        }
+    }
+
+    /// The borrowed guard of this level, which must not be dropped unless
+    /// the level ends with it.
+    fn borrowed(&self) -> ManuallyDrop<ReentrantMutexGuard<'_, T>> {
+        // SAFETY: this guard holds the level, with this `tracked`.
+        ManuallyDrop::new(unsafe { self.lock.guard_from_hold(self.tracked) })
+    }
+
+    /// The mutex this guard holds.
+    pub fn remutex(s: &Self) -> &Arc<ReentrantMutex<T>> {
+        &s.lock
+    }
+
+    /// Releases the level and returns the `Arc` of the mutex.
+    pub fn into_arc(s: Self) -> Arc<ReentrantMutex<T>> {
+        let arc = Arc::clone(&s.lock);
+        drop(s);
+        arc
+    }
+
+    /// Releases the level fairly, as [`ReentrantMutexGuard::unlock_fair`].
+    pub fn unlock_fair(s: Self) {
+        let s = ManuallyDrop::new(s);
+        ReentrantMutexGuard::unlock_fair(ManuallyDrop::into_inner(s.borrowed()));
+        // SAFETY: `s` is never dropped, so the `Arc` is moved out once.
+        drop(unsafe { std::ptr::read(&s.lock) });
+    }
+
+    /// As [`ReentrantMutexGuard::unlocked`]: the release and the re-lock
+    /// (at this call) go through the detectors.
+    #[track_caller]
+    pub fn unlocked<F, U>(s: &mut Self, f: F) -> U
+    where
+        F: FnOnce() -> U,
+    {
+        let mut g = s.borrowed();
+        let ret = ReentrantMutexGuard::unlocked(&mut g, f);
+        s.tracked = g.tracked;
+        ret
+    }
+
+    /// As [`ReentrantMutexGuard::bump`].
+    #[track_caller]
+    pub fn bump(s: &mut Self) {
+        let mut g = s.borrowed();
+        ReentrantMutexGuard::bump(&mut g);
+        s.tracked = g.tracked;
+    }
+}
+
+impl<T: ?Sized> Drop for ArcReentrantMutexGuard<T> {
+    #[inline]
+    fn drop(&mut self) {
+        // Released and unlocked by the borrowed guard's drop.
+        drop(ManuallyDrop::into_inner(self.borrowed()));
+    }
+}
+
+impl<T: ?Sized> Deref for ArcReentrantMutexGuard<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: the guard holds a level of the mutex: this thread owns it.
+        unsafe { &*self.lock.data_ptr() }
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for ArcReentrantMutexGuard<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
 }

@@ -134,7 +134,8 @@ mod relock;
 mod rwlock;
 
 pub use arc_guard::{
-    ArcMutexGuard, ArcRwLockReadGuard, ArcRwLockUpgradableReadGuard, ArcRwLockWriteGuard,
+    ArcMutexGuard, ArcReentrantMutexGuard, ArcRwLockReadGuard, ArcRwLockUpgradableReadGuard,
+    ArcRwLockWriteGuard,
 };
 pub use condvar::{Condvar, WaitTimeoutResult};
 pub use fair_mutex::{const_fair_mutex, FairMutex, FairMutexGuard};

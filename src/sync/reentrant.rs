@@ -164,6 +164,21 @@ impl<T: ?Sized> ReentrantMutex<T> {
         }
     }
 
+    /// The guard of a level whose guard was taken apart
+    /// ([`ReentrantMutexGuard::into_hold`]).
+    ///
+    /// # Safety
+    /// This thread holds that level, and `tracked` is its own.
+    pub(crate) unsafe fn guard_from_hold(&self, tracked: bool) -> ReentrantMutexGuard<'_, T> {
+        ReentrantMutexGuard {
+            lock: self,
+            // SAFETY: the caller's level is passed to the new guard.
+            inner: unsafe { self.inner.make_guard_unchecked() },
+            tracked,
+            _not_send: NotSend::default(),
+        }
+    }
+
     /// Whether this thread holds the lock.
     pub fn is_owned_by_current_thread(&self) -> bool {
         self.inner.is_owned_by_current_thread()
@@ -208,7 +223,7 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for ReentrantMutex<T> {
 pub struct ReentrantMutexGuard<'a, T: ?Sized> {
     lock: &'a ReentrantMutex<T>,
     inner: parking_lot::ReentrantMutexGuard<'a, T>,
-    tracked: bool,
+    pub(crate) tracked: bool,
     _not_send: NotSend,
 }
 
@@ -321,6 +336,14 @@ impl<'a, T: ?Sized> ReentrantMutexGuard<'a, T> {
             self.tracked = tracked;
         });
         f()
+    }
+
+    /// Whether the hold is tracked, with the guard gone without unlocking:
+    /// the caller takes the level over.
+    pub(crate) fn into_hold(self) -> bool {
+        let (_, inner, tracked) = self.into_parts();
+        std::mem::forget(inner);
+        tracked
     }
 
     /// The mutex this guard holds.
