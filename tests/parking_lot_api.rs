@@ -10,10 +10,11 @@ use std::time::{Duration, Instant};
 
 use lockcheck::config::{self, Policy};
 use lockcheck::{
-    ArcMutexGuard, ArcReentrantMutexGuard, ArcRwLockUpgradableReadGuard, ArcRwLockWriteGuard,
-    Condvar, FairMutex, FairMutexGuard, Finding, FindingKind, MappedFairMutexGuard,
-    MappedMutexGuard, MappedRwLockWriteGuard, Mutex, MutexGuard, ReentrantMutex,
-    ReentrantMutexGuard, RwLock, RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard,
+    ArcMutexGuard, ArcReentrantMutexGuard, ArcRwLockReadGuard, ArcRwLockUpgradableReadGuard,
+    ArcRwLockWriteGuard, Condvar, FairMutex, FairMutexGuard, Finding, FindingKind,
+    MappedFairMutexGuard, MappedMutexGuard, MappedRwLockWriteGuard, Mutex, MutexGuard,
+    ReentrantMutex, ReentrantMutexGuard, RwLock, RwLockReadGuard, RwLockUpgradableReadGuard,
+    RwLockWriteGuard,
 };
 
 fn collect() {
@@ -621,8 +622,15 @@ fn arc_guards_hold_and_release_through_the_detectors() {
     let w = ArcRwLockUpgradableReadGuard::try_upgrade(u).unwrap_or_else(|_| panic!("no reader"));
     let u = ArcRwLockWriteGuard::downgrade_to_upgradable(w);
     let w = ArcRwLockUpgradableReadGuard::upgrade(u);
-    let r = ArcRwLockWriteGuard::downgrade(w);
+    let mut r = ArcRwLockWriteGuard::downgrade(w);
+    ArcRwLockReadGuard::unlocked_fair(&mut r, || drop(a.lock()));
+    ArcRwLockReadGuard::bump(&mut r);
     drop_it(r);
+    let mut w = l.write_arc();
+    ArcRwLockWriteGuard::bump(&mut w);
+    ArcRwLockWriteGuard::unlock_fair(w);
+    let back = ArcRwLockUpgradableReadGuard::into_arc_fair(l.upgradable_read_arc());
+    assert!(Arc::ptr_eq(&back, &l));
     drop(l.try_read_arc_until(later()).expect("free"));
     drop(l.try_upgradable_read_arc().expect("free"));
     assert!(!l.is_locked());

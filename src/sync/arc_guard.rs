@@ -250,6 +250,41 @@ macro_rules! arc_rwlock_guard {
                 s.tracked = g.tracked;
                 ret
             }
+
+            /// As the borrowed guard's `unlocked_fair`.
+            #[track_caller]
+            pub fn unlocked_fair<F, U>(s: &mut Self, f: F) -> U
+            where
+                F: FnOnce() -> U,
+            {
+                let mut g = s.borrowed();
+                let ret = $borrowed::unlocked_fair(&mut g, f);
+                s.tracked = g.tracked;
+                ret
+            }
+
+            /// As the borrowed guard's `bump`.
+            #[track_caller]
+            pub fn bump(s: &mut Self) {
+                let mut g = s.borrowed();
+                $borrowed::bump(&mut g);
+                s.tracked = g.tracked;
+            }
+
+            /// Unlocks fairly; released through the detectors like a drop.
+            pub fn unlock_fair(s: Self) {
+                let s = ManuallyDrop::new(s);
+                $borrowed::unlock_fair(ManuallyDrop::into_inner(s.borrowed()));
+                // SAFETY: `s` is never dropped, so the `Arc` is moved out once.
+                drop(unsafe { std::ptr::read(&s.lock) });
+            }
+
+            /// Unlocks fairly and returns the `Arc` of the lock.
+            pub fn into_arc_fair(s: Self) -> Arc<RwLock<T>> {
+                let arc = Arc::clone(&s.lock);
+                Self::unlock_fair(s);
+                arc
+            }
         }
 
         impl<T: ?Sized> Drop for $name<T> {
