@@ -148,6 +148,15 @@ fn a_dropped_mapped_mutex_guard_released_its_hold() {
     let back = MutexGuard::try_map(a.lock(), |_| None::<&mut u8>).unwrap_err();
     assert!(a.is_locked());
     drop(back);
+    // try_map_or_err: the guard and the error back, or the mapped guard.
+    let (back, why) =
+        MutexGuard::try_map_or_err(a.lock(), |_| Err::<&mut u8, _>("none")).unwrap_err();
+    assert_eq!(why, "none");
+    let part = MutexGuard::try_map_or_err(back, |p| Ok::<_, ()>(&mut p.1)).expect("mapped");
+    let part = MappedMutexGuard::try_map_or_err(part, |x| Ok::<_, ()>(x)).expect("mapped");
+    drop(part);
+    let read = RwLockReadGuard::try_map_or_err(l_for_or_err().read(), |v| Ok::<_, ()>(v));
+    drop(read);
     let again = a.lock(); // not a self-deadlock: every hold was released
     drop(again);
     assert!(
@@ -639,6 +648,12 @@ fn arc_guards_hold_and_release_through_the_detectors() {
         drop(a.lock_arc()); // l -> a only
     }
     assert!(about("arcok.").is_empty(), "{:?}", about("arcok."));
+}
+
+/// A lock of its own for the `try_map_or_err` of a read guard.
+fn l_for_or_err() -> &'static RwLock<u8> {
+    static L: RwLock<u8> = lockcheck::const_rwlock(0);
+    &L
 }
 
 /// Drops `guard` in a frame of its own, as code that passes guards on does.

@@ -248,6 +248,31 @@ impl<'a, T: ?Sized> FairMutexGuard<'a, T> {
         ))
     }
 
+    /// As [`Self::try_map`], where `f` gives an error instead of `None`:
+    /// then the guard comes back unchanged, with the error.
+    pub fn try_map_or_err<U: ?Sized, F, E>(
+        mut s: Self,
+        f: F,
+    ) -> Result<MappedFairMutexGuard<'a, U>, (Self, E)>
+    where
+        F: FnOnce(&mut T) -> Result<&mut U, E>,
+    {
+        let data = match f(&mut *s).map(|d| d as *mut U) {
+            Ok(data) => data,
+            Err(e) => return Err((s, e)),
+        };
+        let (mutex, inner, tracked) = s.into_parts();
+        // SAFETY: as in `map`.
+        let inner = parking_lot::FairMutexGuard::map(inner, |_| unsafe { &mut *data });
+        Ok(MappedFairMutexGuard::holding(
+            &mutex.meta,
+            FairMutex::<T>::KIND,
+            AcquireMode::Exclusive,
+            tracked,
+            inner,
+        ))
+    }
+
     /// Unlocks the mutex, runs `f`, and locks it again: nothing `f` locks
     /// is ordered after this mutex, and the re-lock is a checked
     /// acquisition at this call. It runs even if `f` panics.

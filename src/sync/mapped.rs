@@ -90,6 +90,23 @@ macro_rules! mapped_guard {
                 Ok($name::from_parts(hold, inner))
             }
 
+            /// As [`Self::try_map`], where `f` gives an error instead of `None`:
+            /// then the guard comes back unchanged, with the error.
+            #[allow(unused_mut, reason = "`s` is borrowed mutably for the `&mut` guards")]
+            pub fn try_map_or_err<U: ?Sized, F, E>(mut s: Self, f: F) -> Result<$name<'a, U>, (Self, E)>
+            where
+                F: FnOnce($($r)+ T) -> Result<$($r)+ U, E>,
+            {
+                let data = match f(mapped_guard!(@borrow s, $($r)+)).map(|d| d as $ptr) {
+                    Ok(data) => data,
+                    Err(e) => return Err((s, e)),
+                };
+                let (hold, inner) = s.into_parts();
+                // SAFETY: as in `map`.
+                let inner = parking_lot::$raw::map(inner, |_| unsafe { mapped_guard!(@deref data, $($r)+) });
+                Ok($name::from_parts(hold, inner))
+            }
+
             /// Unlocks fairly: a waiting thread takes the lock first.
             /// Released through the detectors like a drop.
             pub fn unlock_fair(s: Self) {

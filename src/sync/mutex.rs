@@ -290,6 +290,34 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
         ))
     }
 
+    /// As [`Self::try_map`], where `f` gives an error instead of `None`:
+    /// then the guard comes back unchanged, with the error.
+    pub fn try_map_or_err<U: ?Sized, F, E>(
+        mut s: Self,
+        f: F,
+    ) -> Result<MappedMutexGuard<'a, U>, (Self, E)>
+    where
+        F: FnOnce(&mut T) -> Result<&mut U, E>,
+    {
+        let data = match f(&mut *s).map(|d| d as *mut U) {
+            Ok(data) => data,
+            Err(e) => return Err((s, e)),
+        };
+        let (mutex, tracked) = s.into_parts();
+        // SAFETY: as in `map`.
+        let inner = parking_lot::MutexGuard::map(
+            unsafe { mutex.inner.make_guard_unchecked() },
+            |_| unsafe { &mut *data },
+        );
+        Ok(MappedMutexGuard::holding(
+            &mutex.meta,
+            Mutex::<T>::KIND,
+            AcquireMode::Exclusive,
+            tracked,
+            inner,
+        ))
+    }
+
     /// Unlocks the mutex, runs `f`, and locks it again (parking_lot's
     /// `MutexGuard::unlocked`). The hold is released through the detectors
     /// before `f` runs, so nothing `f` locks is ordered after this mutex;

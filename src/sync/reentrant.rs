@@ -274,6 +274,31 @@ impl<'a, T: ?Sized> ReentrantMutexGuard<'a, T> {
         ))
     }
 
+    /// As [`Self::try_map`], where `f` gives an error instead of `None`:
+    /// then the guard comes back unchanged, with the error.
+    pub fn try_map_or_err<U: ?Sized, F, E>(
+        s: Self,
+        f: F,
+    ) -> Result<MappedReentrantMutexGuard<'a, U>, (Self, E)>
+    where
+        F: FnOnce(&T) -> Result<&U, E>,
+    {
+        let data = match f(&*s).map(|d| d as *const U) {
+            Ok(data) => data,
+            Err(e) => return Err((s, e)),
+        };
+        let (lock, inner, tracked) = s.into_parts();
+        // SAFETY: as in `map`.
+        let inner = parking_lot::ReentrantMutexGuard::map(inner, |_| unsafe { &*data });
+        Ok(MappedReentrantMutexGuard::holding(
+            &lock.meta,
+            ReentrantMutex::<T>::KIND,
+            AcquireMode::Exclusive,
+            tracked,
+            inner,
+        ))
+    }
+
     /// Releases this level of the mutex, runs `f`, and takes it again
     /// (parking_lot's `ReentrantMutexGuard::unlocked`): nothing `f` locks
     /// is ordered after this level (another level this thread holds still

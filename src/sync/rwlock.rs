@@ -634,6 +634,31 @@ impl<'a, T: ?Sized> RwLockReadGuard<'a, T> {
         ))
     }
 
+    /// As [`Self::try_map`], where `f` gives an error instead of `None`:
+    /// then the guard comes back unchanged, with the error.
+    pub fn try_map_or_err<U: ?Sized, F, E>(
+        s: Self,
+        f: F,
+    ) -> Result<MappedRwLockReadGuard<'a, U>, (Self, E)>
+    where
+        F: FnOnce(&T) -> Result<&U, E>,
+    {
+        let data = match f(&*s).map(|d| d as *const U) {
+            Ok(data) => data,
+            Err(e) => return Err((s, e)),
+        };
+        let (lock, inner, mode, tracked) = s.into_parts();
+        // SAFETY: as in `map`.
+        let inner = parking_lot::RwLockReadGuard::map(inner, |_| unsafe { &*data });
+        Ok(MappedRwLockReadGuard::holding(
+            &lock.meta,
+            RwLock::<T>::KIND,
+            mode,
+            tracked,
+            inner,
+        ))
+    }
+
     fn into_parts(
         self,
     ) -> (
@@ -697,6 +722,31 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
     {
         let Some(data) = f(&mut *s).map(|d| d as *mut U) else {
             return Err(s);
+        };
+        let (lock, inner, tracked) = s.into_parts();
+        // SAFETY: as in `map`.
+        let inner = parking_lot::RwLockWriteGuard::map(inner, |_| unsafe { &mut *data });
+        Ok(MappedRwLockWriteGuard::holding(
+            &lock.meta,
+            RwLock::<T>::KIND,
+            AcquireMode::Exclusive,
+            tracked,
+            inner,
+        ))
+    }
+
+    /// As [`Self::try_map`], where `f` gives an error instead of `None`:
+    /// then the guard comes back unchanged, with the error.
+    pub fn try_map_or_err<U: ?Sized, F, E>(
+        mut s: Self,
+        f: F,
+    ) -> Result<MappedRwLockWriteGuard<'a, U>, (Self, E)>
+    where
+        F: FnOnce(&mut T) -> Result<&mut U, E>,
+    {
+        let data = match f(&mut *s).map(|d| d as *mut U) {
+            Ok(data) => data,
+            Err(e) => return Err((s, e)),
         };
         let (lock, inner, tracked) = s.into_parts();
         // SAFETY: as in `map`.
