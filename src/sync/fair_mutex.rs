@@ -327,14 +327,20 @@ impl<'a, T: ?Sized> FairMutexGuard<'a, T> {
         );
         // SAFETY: the raw guard is moved out here and a new one written
         // back by `_relock` before the guard is used or dropped again
-        // (`relock_or_abort` returns one or aborts).
+        // (`relock::relock` returns one or aborts).
         drop(unsafe { std::ptr::read(&self.inner) });
         let _relock = relock::OnDrop::new(|| {
-            let again = relock::relock_or_abort(site, || mutex.lock_at(site));
+            let (again, stopped) = relock::relock(
+                site,
+                || mutex.lock_at(site),
+                || (mutex.inner.try_lock_for(relock::RETAKE)).map(|g| mutex.guard(g, false)),
+            )
+            .into_parts();
             let (_, inner, tracked) = again.into_parts();
             // SAFETY: the field was moved out above.
             unsafe { std::ptr::write(&mut self.inner, inner) };
             self.tracked = tracked;
+            relock::resume(stopped);
         });
         f()
     }

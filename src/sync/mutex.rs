@@ -393,9 +393,16 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
         let mutex = self.mutex;
         mutex.release(self.tracked, fair);
         let _relock = relock::OnDrop::new(|| {
-            let (raw, tracked) = relock::relock_or_abort(site, || mutex.lock_at(site));
+            let (again, stopped) = relock::relock(
+                site,
+                || mutex.lock_at(site),
+                || mutex.inner.try_lock_for(relock::RETAKE).map(|g| (g, false)),
+            )
+            .into_parts();
+            let (raw, tracked) = again;
             mem::forget(raw);
             self.tracked = tracked;
+            relock::resume(stopped);
         });
         f()
     }

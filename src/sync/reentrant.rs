@@ -347,7 +347,7 @@ impl<'a, T: ?Sized> ReentrantMutexGuard<'a, T> {
         lock.release(self.tracked);
         // SAFETY: the raw guard is moved out here and a new one written
         // back by `_relock` before the guard is used or dropped again
-        // (`relock_or_abort` returns one or aborts).
+        // (`relock::relock` returns one or aborts).
         let raw = unsafe { std::ptr::read(&self.inner) };
         if fair {
             parking_lot::ReentrantMutexGuard::unlock_fair(raw);
@@ -355,10 +355,17 @@ impl<'a, T: ?Sized> ReentrantMutexGuard<'a, T> {
             drop(raw);
         }
         let _relock = relock::OnDrop::new(|| {
-            let (raw, tracked) = relock::relock_or_abort(site, || lock.lock_at(site));
+            let (again, stopped) = relock::relock(
+                site,
+                || lock.lock_at(site),
+                || lock.inner.try_lock_for(relock::RETAKE).map(|g| (g, false)),
+            )
+            .into_parts();
+            let (raw, tracked) = again;
             // SAFETY: the field was moved out above.
             unsafe { std::ptr::write(&mut self.inner, raw) };
             self.tracked = tracked;
+            relock::resume(stopped);
         });
         f()
     }

@@ -1049,7 +1049,7 @@ impl<'a, T: ?Sized> RwLockUpgradableReadGuard<'a, T> {
 /// the detectors and the raw guard unlocks; the re-lock is a checked
 /// acquisition in the guard's mode (`$mode`), by `$relock`.
 macro_rules! let_go_methods {
-    ($guard:ident, $raw:ident, $what:literal, |$s:pat_param| $mode:expr, |$lock:ident, $mode_in:pat_param, $site:ident| $relock:expr) => {
+    ($guard:ident, $raw:ident, $what:literal, |$s:pat_param| $mode:expr, |$lock:ident, $mode_in:pat_param, $site:ident| $relock:expr, $retake:expr) => {
         impl<T: ?Sized> $guard<'_, T> {
             #[doc = concat!("Releases the ", $what, ", runs `f`, and takes it again (parking_lot's")]
             #[doc = concat!("`", stringify!($raw), "::unlocked`): nothing `f` locks is ordered")]
@@ -1101,7 +1101,7 @@ macro_rules! let_go_methods {
                 acquire::release_guard(&lock.meta, RwLock::<T>::KIND, mode, self.tracked);
                 // SAFETY: the raw guard is moved out here and a new one
                 // written back by `_relock` before the guard is used or
-                // dropped again (`relock_or_abort` returns one or aborts).
+                // dropped again (`relock::relock` returns one or aborts).
                 let raw = unsafe { std::ptr::read(&self.inner) };
                 if fair {
                     parking_lot::$raw::unlock_fair(raw);
@@ -1110,10 +1110,16 @@ macro_rules! let_go_methods {
                 }
                 let _relock = relock::OnDrop::new(|| {
                     let ($lock, $mode_in, $site) = (lock, mode, site);
-                    let (raw, tracked) = relock::relock_or_abort(site, || $relock);
+                    let (again, stopped) = relock::relock(site, || $relock, || {
+                        let ($lock, $mode_in) = (lock, mode);
+                        ($retake).map(|g| (g, false))
+                    })
+                    .into_parts();
+                    let (raw, tracked) = again;
                     // SAFETY: the field was moved out above.
                     unsafe { std::ptr::write(&mut self.inner, raw) };
                     self.tracked = tracked;
+                    relock::resume(stopped);
                 });
                 f()
             }
@@ -1126,21 +1132,28 @@ let_go_methods!(
     RwLockReadGuard,
     "read",
     |s| s.mode,
-    |lock, mode, site| lock.read_at(mode, site)
+    |lock, mode, site| lock.read_at(mode, site),
+    if mode == AcquireMode::RecursiveRead {
+        lock.inner.try_read_recursive_for(relock::RETAKE)
+    } else {
+        lock.inner.try_read_for(relock::RETAKE)
+    }
 );
 let_go_methods!(
     RwLockWriteGuard,
     RwLockWriteGuard,
     "write",
     |_| AcquireMode::Exclusive,
-    |lock, _mode, site| lock.write_at(site)
+    |lock, _mode, site| lock.write_at(site),
+    lock.inner.try_write_for(relock::RETAKE)
 );
 let_go_methods!(
     RwLockUpgradableReadGuard,
     RwLockUpgradableReadGuard,
     "upgradable read",
     |_| AcquireMode::Upgradable,
-    |lock, _mode, site| lock.upgradable_read_at(site)
+    |lock, _mode, site| lock.upgradable_read_at(site),
+    lock.inner.try_upgradable_read_for(relock::RETAKE)
 );
 
 /// Runs `f` with the hold in write mode, for an upgradable read upgraded
