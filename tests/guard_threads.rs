@@ -13,7 +13,10 @@
 use std::cell::Cell;
 
 use lockcheck::{
-    MutexGuard, ReentrantMutexGuard, RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard,
+    ArcMutexGuard, ArcReentrantMutexGuard, ArcRwLockReadGuard, ArcRwLockUpgradableReadGuard,
+    ArcRwLockWriteGuard, FairMutexGuard, MappedFairMutexGuard, MappedMutexGuard,
+    MappedReentrantMutexGuard, MappedRwLockReadGuard, MappedRwLockWriteGuard, MutexGuard,
+    ReentrantMutexGuard, RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard,
 };
 
 /// Fails to compile when `$ty` is `Send`: with two candidate impls of
@@ -78,6 +81,7 @@ type SyncNotSend = std::sync::MutexGuard<'static, ()>;
 // are `Send`. If the dev-dependency that turns it on goes, these fail, and
 // the assertions below no longer test what they claim.
 assert_send!(parking_lot::MutexGuard<'static, u32>);
+assert_send!(parking_lot::FairMutexGuard<'static, u32>);
 assert_send!(parking_lot::RwLockReadGuard<'static, u32>);
 assert_send!(parking_lot::RwLockWriteGuard<'static, u32>);
 assert_send!(parking_lot::RwLockUpgradableReadGuard<'static, u32>);
@@ -88,6 +92,17 @@ assert_not_send!(RwLockReadGuard<'static, u32>);
 assert_not_send!(RwLockWriteGuard<'static, u32>);
 assert_not_send!(RwLockUpgradableReadGuard<'static, u32>);
 assert_not_send!(ReentrantMutexGuard<'static, u32>);
+assert_not_send!(ArcReentrantMutexGuard<u32>);
+assert_not_send!(ArcRwLockUpgradableReadGuard<u32>);
+assert_not_send!(ArcRwLockWriteGuard<u32>);
+assert_not_send!(ArcRwLockReadGuard<u32>);
+assert_not_send!(ArcMutexGuard<u32>);
+assert_not_send!(MappedFairMutexGuard<'static, u32>);
+assert_not_send!(FairMutexGuard<'static, u32>);
+assert_not_send!(MappedMutexGuard<'static, u32>);
+assert_not_send!(MappedRwLockReadGuard<'static, u32>);
+assert_not_send!(MappedRwLockWriteGuard<'static, u32>);
+assert_not_send!(MappedReentrantMutexGuard<'static, u32>);
 
 // `Sync` where `T` is, whether or not `T` is `Send`.
 assert_sync!(MutexGuard<'static, u32>);
@@ -101,6 +116,28 @@ assert_sync!(RwLockReadGuard<'static, SyncNotSend>);
 assert_sync!(RwLockWriteGuard<'static, SyncNotSend>);
 assert_sync!(RwLockUpgradableReadGuard<'static, SyncNotSend>);
 assert_sync!(ReentrantMutexGuard<'static, SyncNotSend>);
+assert_sync!(ArcReentrantMutexGuard<u32>);
+assert_sync!(ArcReentrantMutexGuard<SyncNotSend>);
+assert_sync!(ArcRwLockUpgradableReadGuard<u32>);
+assert_sync!(ArcRwLockUpgradableReadGuard<SyncNotSend>);
+assert_sync!(ArcRwLockWriteGuard<u32>);
+assert_sync!(ArcRwLockWriteGuard<SyncNotSend>);
+assert_sync!(ArcRwLockReadGuard<u32>);
+assert_sync!(ArcRwLockReadGuard<SyncNotSend>);
+assert_sync!(ArcMutexGuard<u32>);
+assert_sync!(ArcMutexGuard<SyncNotSend>);
+assert_sync!(MappedFairMutexGuard<'static, u32>);
+assert_sync!(MappedFairMutexGuard<'static, SyncNotSend>);
+assert_sync!(FairMutexGuard<'static, u32>);
+assert_sync!(FairMutexGuard<'static, SyncNotSend>);
+assert_sync!(MappedMutexGuard<'static, u32>);
+assert_sync!(MappedRwLockReadGuard<'static, u32>);
+assert_sync!(MappedRwLockWriteGuard<'static, u32>);
+assert_sync!(MappedReentrantMutexGuard<'static, u32>);
+assert_sync!(MappedMutexGuard<'static, SyncNotSend>);
+assert_sync!(MappedRwLockReadGuard<'static, SyncNotSend>);
+assert_sync!(MappedRwLockWriteGuard<'static, SyncNotSend>);
+assert_sync!(MappedReentrantMutexGuard<'static, SyncNotSend>);
 
 // Not `Sync` where `T` is not: a shared guard would hand two threads `&T`.
 assert_not_sync!(MutexGuard<'static, Cell<u32>>);
@@ -108,6 +145,17 @@ assert_not_sync!(RwLockReadGuard<'static, Cell<u32>>);
 assert_not_sync!(RwLockWriteGuard<'static, Cell<u32>>);
 assert_not_sync!(RwLockUpgradableReadGuard<'static, Cell<u32>>);
 assert_not_sync!(ReentrantMutexGuard<'static, Cell<u32>>);
+assert_not_sync!(ArcReentrantMutexGuard<Cell<u32>>);
+assert_not_sync!(ArcRwLockUpgradableReadGuard<Cell<u32>>);
+assert_not_sync!(ArcRwLockWriteGuard<Cell<u32>>);
+assert_not_sync!(ArcRwLockReadGuard<Cell<u32>>);
+assert_not_sync!(ArcMutexGuard<Cell<u32>>);
+assert_not_sync!(MappedFairMutexGuard<'static, Cell<u32>>);
+assert_not_sync!(FairMutexGuard<'static, Cell<u32>>);
+assert_not_sync!(MappedMutexGuard<'static, Cell<u32>>);
+assert_not_sync!(MappedRwLockReadGuard<'static, Cell<u32>>);
+assert_not_sync!(MappedRwLockWriteGuard<'static, Cell<u32>>);
+assert_not_sync!(MappedReentrantMutexGuard<'static, Cell<u32>>);
 
 /// What `Sync` is for, at run time: a guard shared by reference with a
 /// scoped thread, which reads through it, while the locking thread keeps

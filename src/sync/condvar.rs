@@ -157,6 +157,19 @@ impl Condvar {
     ) -> WaitTimeoutResult {
         self.around(guard, |g| self.inner.wait_while_for(g, condition, timeout))
     }
+
+    /// Waits while `condition` holds, giving up at `deadline`.
+    #[track_caller]
+    pub fn wait_while_until<T: ?Sized>(
+        &self,
+        guard: &mut MutexGuard<'_, T>,
+        condition: impl FnMut(&mut T) -> bool,
+        deadline: Instant,
+    ) -> WaitTimeoutResult {
+        self.around(guard, |g| {
+            self.inner.wait_while_until(g, condition, deadline)
+        })
+    }
 }
 
 impl std::fmt::Debug for Condvar {

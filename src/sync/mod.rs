@@ -121,18 +121,33 @@ macro_rules! fast_or {
     };
 }
 
+mod arc_guard;
 mod condvar;
+mod fair_mutex;
+mod mapped;
 pub(crate) mod meta;
 pub mod mpsc;
 mod mutex;
 mod not_send;
 mod reentrant;
+mod relock;
 mod rwlock;
 
+pub use arc_guard::{
+    ArcMutexGuard, ArcReentrantMutexGuard, ArcRwLockReadGuard, ArcRwLockUpgradableReadGuard,
+    ArcRwLockWriteGuard,
+};
 pub use condvar::{Condvar, WaitTimeoutResult};
-pub use mutex::{Mutex, MutexGuard};
-pub use reentrant::{ReentrantMutex, ReentrantMutexGuard};
-pub use rwlock::{RwLock, RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard};
+pub use fair_mutex::{const_fair_mutex, FairMutex, FairMutexGuard};
+pub use mapped::{
+    MappedFairMutexGuard, MappedMutexGuard, MappedReentrantMutexGuard, MappedRwLockReadGuard,
+    MappedRwLockWriteGuard,
+};
+pub use mutex::{const_mutex, Mutex, MutexGuard};
+pub use reentrant::{const_reentrant_mutex, ReentrantMutex, ReentrantMutexGuard};
+pub use rwlock::{
+    const_rwlock, RwLock, RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard,
+};
 
 use crate::event::LockInfo;
 
@@ -158,4 +173,4 @@ macro_rules! lock_identity {
     )*};
 }
 
-lock_identity!(Mutex, RwLock, ReentrantMutex);
+lock_identity!(Mutex, FairMutex, RwLock, ReentrantMutex);

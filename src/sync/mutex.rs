@@ -9,8 +9,10 @@ use std::time::{Duration, Instant};
 
 use crate::event::{AcquireMode, LockKind};
 use crate::runtime::acquire;
+use crate::sync::mapped::MappedMutexGuard;
 use crate::sync::meta::LockMeta;
 use crate::sync::not_send::NotSend;
+use crate::sync::relock;
 
 /// A mutual-exclusion lock with parking_lot's API, whose acquisitions are
 /// checked for self-deadlock, lock-order cycles and deadlocks.
@@ -89,6 +91,40 @@ impl<T: ?Sized> Mutex<T> {
         .map(|(inner, tracked)| MutexGuard::holding(self, inner, tracked))
     }
 
+    /// A checked blocking acquisition at `site`, for a guard that takes its
+    /// mutex again (see [`MutexGuard::unlocked`]).
+    #[track_caller]
+    fn lock_at(&self, site: &'static Location<'static>) -> (parking_lot::MutexGuard<'_, T>, bool) {
+        acquire::acquire(
+            &self.meta,
+            Self::KIND,
+            AcquireMode::Exclusive,
+            site,
+            acquire::RawAcquire {
+                try_now: || self.inner.try_lock(),
+                try_for: |t| self.inner.try_lock_for(t),
+                block: || self.inner.lock(),
+            },
+        )
+    }
+
+    /// Releases a guard's hold (if tracked) and unlocks, fairly or not.
+    fn release(&self, tracked: bool, fair: bool) {
+        if tracked {
+            acquire::release(&self.meta, Self::KIND, AcquireMode::Exclusive);
+        }
+        // SAFETY: called for a guard that held the mutex locked, whose
+        // parking_lot guard was forgotten, and which is gone or re-locks
+        // before it is used again.
+        unsafe {
+            if fair {
+                self.inner.force_unlock_fair();
+            } else {
+                self.inner.force_unlock();
+            }
+        }
+    }
+
     /// A raw pointer to the value (see parking_lot's `data_ptr`).
     pub fn data_ptr(&self) -> *mut T {
         self.inner.data_ptr()
@@ -105,6 +141,33 @@ impl<T: ?Sized> Mutex<T> {
         acquire::force_release(&self.meta, AcquireMode::Exclusive, Location::caller());
         // SAFETY: the caller upholds parking_lot's contract.
         unsafe { self.inner.force_unlock() }
+    }
+}
+
+/// A new unlocked [`Mutex`], as parking_lot's `const_mutex` (usable in a
+/// `static`); its creation site is its class.
+///
+/// ```
+/// static COUNT: lockcheck::Mutex<u32> = lockcheck::const_mutex(0);
+/// *COUNT.lock() += 1;
+/// assert_eq!(*COUNT.lock(), 1);
+/// ```
+#[track_caller]
+pub const fn const_mutex<T>(value: T) -> Mutex<T> {
+    Mutex::new(value)
+}
+
+impl<T: ?Sized> Mutex<T> {
+    /// As [`Self::force_unlock`], unlocking fairly: a waiting thread takes
+    /// the mutex first.
+    ///
+    /// # Safety
+    /// As [`Self::force_unlock`].
+    #[track_caller]
+    pub unsafe fn force_unlock_fair(&self) {
+        acquire::force_release(&self.meta, AcquireMode::Exclusive, Location::caller());
+        // SAFETY: the caller upholds parking_lot's contract.
+        unsafe { self.inner.force_unlock_fair() }
     }
 }
 
@@ -176,6 +239,193 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
     /// The mutex this guard holds.
     pub fn mutex(guard: &Self) -> &'a Mutex<T> {
         guard.mutex
+    }
+
+    /// Narrows the guard to a part of the value (parking_lot's
+    /// `MutexGuard::map`): the mutex stays locked, and its hold stays on
+    /// this thread's held locks, until the mapped guard is dropped. If `f`
+    /// panics, the guard is dropped: released and unlocked.
+    pub fn map<U: ?Sized, F>(mut s: Self, f: F) -> MappedMutexGuard<'a, U>
+    where
+        F: FnOnce(&mut T) -> &mut U,
+    {
+        let data: *mut U = f(&mut *s);
+        let (mutex, tracked) = s.into_parts();
+        // SAFETY: the hold is passed from `s` to this raw guard, and `data`
+        // points into the value it guards.
+        let inner = parking_lot::MutexGuard::map(
+            unsafe { mutex.inner.make_guard_unchecked() },
+            |_| unsafe { &mut *data },
+        );
+        MappedMutexGuard::holding(
+            &mutex.meta,
+            Mutex::<T>::KIND,
+            AcquireMode::Exclusive,
+            tracked,
+            inner,
+        )
+    }
+
+    /// As [`Self::map`] where `f` may find no part: then the guard comes
+    /// back unchanged.
+    pub fn try_map<U: ?Sized, F>(mut s: Self, f: F) -> Result<MappedMutexGuard<'a, U>, Self>
+    where
+        F: FnOnce(&mut T) -> Option<&mut U>,
+    {
+        let Some(data) = f(&mut *s).map(|d| d as *mut U) else {
+            return Err(s);
+        };
+        let (mutex, tracked) = s.into_parts();
+        // SAFETY: as in `map`.
+        let inner = parking_lot::MutexGuard::map(
+            unsafe { mutex.inner.make_guard_unchecked() },
+            |_| unsafe { &mut *data },
+        );
+        Ok(MappedMutexGuard::holding(
+            &mutex.meta,
+            Mutex::<T>::KIND,
+            AcquireMode::Exclusive,
+            tracked,
+            inner,
+        ))
+    }
+
+    /// As [`Self::try_map`], where `f` gives an error instead of `None`:
+    /// then the guard comes back unchanged, with the error.
+    pub fn try_map_or_err<U: ?Sized, F, E>(
+        mut s: Self,
+        f: F,
+    ) -> Result<MappedMutexGuard<'a, U>, (Self, E)>
+    where
+        F: FnOnce(&mut T) -> Result<&mut U, E>,
+    {
+        let data = match f(&mut *s).map(|d| d as *mut U) {
+            Ok(data) => data,
+            Err(e) => return Err((s, e)),
+        };
+        let (mutex, tracked) = s.into_parts();
+        // SAFETY: as in `map`.
+        let inner = parking_lot::MutexGuard::map(
+            unsafe { mutex.inner.make_guard_unchecked() },
+            |_| unsafe { &mut *data },
+        );
+        Ok(MappedMutexGuard::holding(
+            &mutex.meta,
+            Mutex::<T>::KIND,
+            AcquireMode::Exclusive,
+            tracked,
+            inner,
+        ))
+    }
+
+    /// Unlocks the mutex, runs `f`, and locks it again (parking_lot's
+    /// `MutexGuard::unlocked`). The hold is released through the detectors
+    /// before `f` runs, so nothing `f` locks is ordered after this mutex;
+    /// the re-lock is a checked acquisition at this call, ordered after
+    /// what the thread holds then. It runs even if `f` panics.
+    ///
+    /// ```
+    /// use lockcheck::{Mutex, MutexGuard};
+    /// let m = Mutex::new(1);
+    /// let mut g = m.lock();
+    /// MutexGuard::unlocked(&mut g, || *m.lock() += 1); // m is free meanwhile
+    /// assert_eq!(*g, 2);
+    /// ```
+    #[track_caller]
+    pub fn unlocked<F, U>(s: &mut Self, f: F) -> U
+    where
+        F: FnOnce() -> U,
+    {
+        s.let_go(false, Location::caller(), f)
+    }
+
+    /// As [`Self::unlocked`], unlocking fairly: a waiting thread takes the
+    /// mutex first.
+    #[track_caller]
+    pub fn unlocked_fair<F, U>(s: &mut Self, f: F) -> U
+    where
+        F: FnOnce() -> U,
+    {
+        s.let_go(true, Location::caller(), f)
+    }
+
+    /// Lets a waiting thread have the mutex, then takes it back (parking_lot's
+    /// `MutexGuard::bump`). Checked as a fair unlock and a re-lock at this
+    /// call, whether or not a thread was waiting.
+    #[track_caller]
+    pub fn bump(s: &mut Self) {
+        s.let_go(true, Location::caller(), || ())
+    }
+
+    /// Unlocks fairly: a waiting thread takes the mutex first (parking_lot's
+    /// `MutexGuard::unlock_fair`). Released through the detectors like a drop.
+    pub fn unlock_fair(s: Self) {
+        let (mutex, tracked) = s.into_parts();
+        mutex.release(tracked, true);
+    }
+
+    /// Leaves the mutex locked for ever and returns the value for the rest
+    /// of the program (parking_lot's `MutexGuard::leak`).
+    ///
+    /// The hold stays on this thread's held locks, as it stays locked: what
+    /// the thread locks from now on is ordered after this mutex, and a
+    /// second `lock` of it on this thread is a `self-deadlock`, as it would
+    /// hang. A thread that ends with a leaked guard is reported like one
+    /// that forgot a guard (`lock-misuse`, "exited while holding"), as
+    /// lockdep reports a lock held at task exit: the mutex can never be
+    /// taken again, and any thread that tries will hang. Leak on a thread
+    /// that lives as long as the program, or suppress the finding, where
+    /// that is the intent.
+    pub fn leak(s: Self) -> &'a mut T {
+        let (mutex, _tracked) = s.into_parts();
+        // SAFETY: the mutex stays locked for ever, and this is the only
+        // way to its value left.
+        unsafe { &mut *mutex.inner.data_ptr() }
+    }
+
+    /// Releases the hold, unlocks, runs `f` and re-locks at `site`.
+    fn let_go<F: FnOnce() -> U, U>(
+        &mut self,
+        fair: bool,
+        site: &'static Location<'static>,
+        f: F,
+    ) -> U {
+        let mutex = self.mutex;
+        mutex.release(self.tracked, fair);
+        let _relock = relock::OnDrop::new(|| {
+            let (again, stopped) = relock::relock(
+                site,
+                || mutex.lock_at(site),
+                || mutex.inner.try_lock_for(relock::RETAKE).map(|g| (g, false)),
+            )
+            .into_parts();
+            let (raw, tracked) = again;
+            mem::forget(raw);
+            self.tracked = tracked;
+            relock::resume(stopped);
+        });
+        f()
+    }
+
+    /// The guard for a hold of `mutex` whose guard was taken apart by
+    /// [`Self::into_parts`].
+    ///
+    /// # Safety
+    /// `mutex` is locked by that hold, and `tracked` is what it returned.
+    pub(crate) unsafe fn from_parts(mutex: &'a Mutex<T>, tracked: bool) -> Self {
+        MutexGuard {
+            mutex,
+            tracked,
+            _raw: PhantomData,
+            _not_send: NotSend::default(),
+        }
+    }
+
+    /// The mutex and whether the hold is tracked, with the guard gone
+    /// without unlocking: the caller takes the hold over.
+    pub(crate) fn into_parts(self) -> (&'a Mutex<T>, bool) {
+        let this = mem::ManuallyDrop::new(self);
+        (this.mutex, this.tracked)
     }
 
     /// parking_lot's guard for this hold, for a condition variable's wait.

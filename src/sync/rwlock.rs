@@ -4,12 +4,14 @@
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::panic::Location;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::event::{AcquireMode, LockKind};
 use crate::runtime::acquire;
+use crate::sync::mapped::{MappedRwLockReadGuard, MappedRwLockWriteGuard};
 use crate::sync::meta::LockMeta;
 use crate::sync::not_send::NotSend;
+use crate::sync::relock;
 
 /// A reader-writer lock with parking_lot's API. Writers are preferred: a plain
 /// `read` queues behind a waiting writer, so a thread that takes `read` twice
@@ -200,6 +202,77 @@ impl<T: ?Sized> RwLock<T> {
         .map(|(inner, tracked)| self.write_guard(inner, tracked))
     }
 
+    /// Read access if available before `deadline` (a try: no order edge).
+    #[track_caller]
+    pub fn try_read_until(&self, deadline: Instant) -> Option<RwLockReadGuard<'_, T>> {
+        acquire::try_acquire(&self.meta, AcquireMode::Read, Location::caller(), || {
+            self.inner.try_read_until(deadline)
+        })
+        .map(|(g, tracked)| self.read_guard(g, AcquireMode::Read, tracked))
+    }
+
+    /// Recursive read access if available within `timeout` (a try: no
+    /// order edge).
+    #[track_caller]
+    pub fn try_read_recursive_for(&self, timeout: Duration) -> Option<RwLockReadGuard<'_, T>> {
+        let mode = AcquireMode::RecursiveRead;
+        acquire::try_acquire(&self.meta, mode, Location::caller(), || {
+            self.inner.try_read_recursive_for(timeout)
+        })
+        .map(|(g, tracked)| self.read_guard(g, mode, tracked))
+    }
+
+    /// Recursive read access if available before `deadline` (a try: no
+    /// order edge).
+    #[track_caller]
+    pub fn try_read_recursive_until(&self, deadline: Instant) -> Option<RwLockReadGuard<'_, T>> {
+        let mode = AcquireMode::RecursiveRead;
+        acquire::try_acquire(&self.meta, mode, Location::caller(), || {
+            self.inner.try_read_recursive_until(deadline)
+        })
+        .map(|(g, tracked)| self.read_guard(g, mode, tracked))
+    }
+
+    /// Write access if available before `deadline` (a try: no order edge).
+    #[track_caller]
+    pub fn try_write_until(&self, deadline: Instant) -> Option<RwLockWriteGuard<'_, T>> {
+        acquire::try_acquire(
+            &self.meta,
+            AcquireMode::Exclusive,
+            Location::caller(),
+            || self.inner.try_write_until(deadline),
+        )
+        .map(|(inner, tracked)| self.write_guard(inner, tracked))
+    }
+
+    /// Upgradable read access if available within `timeout` (a try: no
+    /// order edge).
+    #[track_caller]
+    pub fn try_upgradable_read_for(
+        &self,
+        timeout: Duration,
+    ) -> Option<RwLockUpgradableReadGuard<'_, T>> {
+        let mode = AcquireMode::Upgradable;
+        acquire::try_acquire(&self.meta, mode, Location::caller(), || {
+            self.inner.try_upgradable_read_for(timeout)
+        })
+        .map(|(inner, tracked)| self.upgradable_guard(inner, tracked))
+    }
+
+    /// Upgradable read access if available before `deadline` (a try: no
+    /// order edge).
+    #[track_caller]
+    pub fn try_upgradable_read_until(
+        &self,
+        deadline: Instant,
+    ) -> Option<RwLockUpgradableReadGuard<'_, T>> {
+        let mode = AcquireMode::Upgradable;
+        acquire::try_acquire(&self.meta, mode, Location::caller(), || {
+            self.inner.try_upgradable_read_until(deadline)
+        })
+        .map(|(inner, tracked)| self.upgradable_guard(inner, tracked))
+    }
+
     /// Upgradable read access if available now (no order edge).
     #[track_caller]
     pub fn try_upgradable_read(&self) -> Option<RwLockUpgradableReadGuard<'_, T>> {
@@ -251,6 +324,128 @@ impl<T: ?Sized> RwLock<T> {
         }
     }
 
+    /// A checked blocking read at `site` in `mode` (`Read` or
+    /// `RecursiveRead`), for a guard that takes its lock again (see
+    /// [`RwLockReadGuard::unlocked`]).
+    #[track_caller]
+    fn read_at(
+        &self,
+        mode: AcquireMode,
+        site: &'static Location<'static>,
+    ) -> (parking_lot::RwLockReadGuard<'_, T>, bool) {
+        let recursive = mode == AcquireMode::RecursiveRead;
+        acquire::acquire(
+            &self.meta,
+            Self::KIND,
+            mode,
+            site,
+            acquire::RawAcquire {
+                try_now: || {
+                    if recursive {
+                        self.inner.try_read_recursive()
+                    } else {
+                        self.inner.try_read()
+                    }
+                },
+                try_for: |t| {
+                    if recursive {
+                        self.inner.try_read_recursive_for(t)
+                    } else {
+                        self.inner.try_read_for(t)
+                    }
+                },
+                block: || {
+                    if recursive {
+                        self.inner.read_recursive()
+                    } else {
+                        self.inner.read()
+                    }
+                },
+            },
+        )
+    }
+
+    /// A checked blocking write at `site` (see [`Self::read_at`]).
+    #[track_caller]
+    fn write_at(
+        &self,
+        site: &'static Location<'static>,
+    ) -> (parking_lot::RwLockWriteGuard<'_, T>, bool) {
+        acquire::acquire(
+            &self.meta,
+            Self::KIND,
+            AcquireMode::Exclusive,
+            site,
+            acquire::RawAcquire {
+                try_now: || self.inner.try_write(),
+                try_for: |t| self.inner.try_write_for(t),
+                block: || self.inner.write(),
+            },
+        )
+    }
+
+    /// A checked blocking upgradable read at `site` (see [`Self::read_at`]).
+    #[track_caller]
+    fn upgradable_read_at(
+        &self,
+        site: &'static Location<'static>,
+    ) -> (parking_lot::RwLockUpgradableReadGuard<'_, T>, bool) {
+        acquire::acquire(
+            &self.meta,
+            Self::KIND,
+            AcquireMode::Upgradable,
+            site,
+            acquire::RawAcquire {
+                try_now: || self.inner.try_upgradable_read(),
+                try_for: |t| self.inner.try_upgradable_read_for(t),
+                block: || self.inner.upgradable_read(),
+            },
+        )
+    }
+
+    /// The read guard of a hold in `mode` whose guard was taken apart
+    /// (`into_hold`).
+    ///
+    /// # Safety
+    /// The lock is read-locked by that hold, and `tracked` is its own.
+    pub(crate) unsafe fn read_from_hold(
+        &self,
+        mode: AcquireMode,
+        tracked: bool,
+    ) -> RwLockReadGuard<'_, T> {
+        // SAFETY: the caller's hold is passed to the new guard.
+        self.read_guard(
+            unsafe { self.inner.make_read_guard_unchecked() },
+            mode,
+            tracked,
+        )
+    }
+
+    /// As [`Self::read_from_hold`], for a write hold.
+    ///
+    /// # Safety
+    /// The lock is write-locked by that hold, and `tracked` is its own.
+    pub(crate) unsafe fn write_from_hold(&self, tracked: bool) -> RwLockWriteGuard<'_, T> {
+        // SAFETY: the caller's hold is passed to the new guard.
+        self.write_guard(unsafe { self.inner.make_write_guard_unchecked() }, tracked)
+    }
+
+    /// As [`Self::read_from_hold`], for an upgradable read hold.
+    ///
+    /// # Safety
+    /// The lock is held for upgradable reading by that hold, and `tracked`
+    /// is its own.
+    pub(crate) unsafe fn upgradable_from_hold(
+        &self,
+        tracked: bool,
+    ) -> RwLockUpgradableReadGuard<'_, T> {
+        // SAFETY: the caller's hold is passed to the new guard.
+        self.upgradable_guard(
+            unsafe { self.inner.make_upgradable_guard_unchecked() },
+            tracked,
+        )
+    }
+
     /// Whether some thread holds the lock for writing.
     pub fn is_locked_exclusive(&self) -> bool {
         self.inner.is_locked_exclusive()
@@ -273,6 +468,28 @@ impl<T: ?Sized> RwLock<T> {
         unsafe { self.inner.force_unlock_read() }
     }
 
+    /// As [`Self::force_unlock_read`], unlocking fairly.
+    ///
+    /// # Safety
+    /// As [`Self::force_unlock_read`].
+    #[track_caller]
+    pub unsafe fn force_unlock_read_fair(&self) {
+        acquire::force_release(&self.meta, AcquireMode::Read, Location::caller());
+        // SAFETY: the caller upholds parking_lot's contract.
+        unsafe { self.inner.force_unlock_read_fair() }
+    }
+
+    /// As [`Self::force_unlock_write`], unlocking fairly.
+    ///
+    /// # Safety
+    /// As [`Self::force_unlock_write`].
+    #[track_caller]
+    pub unsafe fn force_unlock_write_fair(&self) {
+        acquire::force_release(&self.meta, AcquireMode::Exclusive, Location::caller());
+        // SAFETY: the caller upholds parking_lot's contract.
+        unsafe { self.inner.force_unlock_write_fair() }
+    }
+
     /// Releases the write lock without a guard; releasing one this thread
     /// does not hold is reported as `lock-misuse`.
     ///
@@ -283,6 +500,25 @@ impl<T: ?Sized> RwLock<T> {
         acquire::force_release(&self.meta, AcquireMode::Exclusive, Location::caller());
         // SAFETY: the caller upholds parking_lot's contract.
         unsafe { self.inner.force_unlock_write() }
+    }
+}
+
+/// A new unlocked [`RwLock`], as parking_lot's `const_rwlock` (usable in a
+/// `static`); its creation site is its class.
+///
+/// ```
+/// static TABLE: lockcheck::RwLock<u32> = lockcheck::const_rwlock(1);
+/// assert_eq!(*TABLE.read(), 1);
+/// ```
+#[track_caller]
+pub const fn const_rwlock<T>(value: T) -> RwLock<T> {
+    RwLock::new(value)
+}
+
+impl<T> From<T> for RwLock<T> {
+    #[track_caller]
+    fn from(value: T) -> Self {
+        RwLock::new(value)
     }
 }
 
@@ -315,7 +551,7 @@ pub struct RwLockReadGuard<'a, T: ?Sized> {
     lock: &'a RwLock<T>,
     inner: parking_lot::RwLockReadGuard<'a, T>,
     mode: AcquireMode,
-    tracked: bool,
+    pub(crate) tracked: bool,
     _not_send: NotSend,
 }
 
@@ -325,7 +561,7 @@ pub struct RwLockReadGuard<'a, T: ?Sized> {
 pub struct RwLockWriteGuard<'a, T: ?Sized> {
     lock: &'a RwLock<T>,
     inner: parking_lot::RwLockWriteGuard<'a, T>,
-    tracked: bool,
+    pub(crate) tracked: bool,
     _not_send: NotSend,
 }
 
@@ -335,7 +571,7 @@ pub struct RwLockWriteGuard<'a, T: ?Sized> {
 pub struct RwLockUpgradableReadGuard<'a, T: ?Sized> {
     lock: &'a RwLock<T>,
     inner: parking_lot::RwLockUpgradableReadGuard<'a, T>,
-    tracked: bool,
+    pub(crate) tracked: bool,
     _not_send: NotSend,
 }
 
@@ -349,7 +585,181 @@ unsafe impl<T: ?Sized + Sync> Sync for RwLockWriteGuard<'_, T> {}
 // SAFETY: as above.
 unsafe impl<T: ?Sized + Sync> Sync for RwLockUpgradableReadGuard<'_, T> {}
 
+impl<'a, T: ?Sized> RwLockReadGuard<'a, T> {
+    /// The hold's mode and whether it is tracked, with the guard gone
+    /// without unlocking: the caller takes the hold over.
+    pub(crate) fn into_hold(self) -> (AcquireMode, bool) {
+        let (_, inner, mode, tracked) = self.into_parts();
+        std::mem::forget(inner);
+        (mode, tracked)
+    }
+
+    /// The lock this guard reads.
+    pub fn rwlock(s: &Self) -> &'a RwLock<T> {
+        s.lock
+    }
+
+    /// Narrows the guard to a part of the value: the read stays held (and
+    /// tracked) until the mapped guard is dropped. If `f` panics, the guard
+    /// is dropped: released and unlocked.
+    pub fn map<U: ?Sized, F>(s: Self, f: F) -> MappedRwLockReadGuard<'a, U>
+    where
+        F: FnOnce(&T) -> &U,
+    {
+        let data: *const U = f(&*s);
+        let (lock, inner, mode, tracked) = s.into_parts();
+        // SAFETY: `data` points into the value the read still guards.
+        let inner = parking_lot::RwLockReadGuard::map(inner, |_| unsafe { &*data });
+        MappedRwLockReadGuard::holding(&lock.meta, RwLock::<T>::KIND, mode, tracked, inner)
+    }
+
+    /// As [`Self::map`] where `f` may find no part: then the guard comes
+    /// back unchanged.
+    pub fn try_map<U: ?Sized, F>(s: Self, f: F) -> Result<MappedRwLockReadGuard<'a, U>, Self>
+    where
+        F: FnOnce(&T) -> Option<&U>,
+    {
+        let Some(data) = f(&*s).map(|d| d as *const U) else {
+            return Err(s);
+        };
+        let (lock, inner, mode, tracked) = s.into_parts();
+        // SAFETY: as in `map`.
+        let inner = parking_lot::RwLockReadGuard::map(inner, |_| unsafe { &*data });
+        Ok(MappedRwLockReadGuard::holding(
+            &lock.meta,
+            RwLock::<T>::KIND,
+            mode,
+            tracked,
+            inner,
+        ))
+    }
+
+    /// As [`Self::try_map`], where `f` gives an error instead of `None`:
+    /// then the guard comes back unchanged, with the error.
+    pub fn try_map_or_err<U: ?Sized, F, E>(
+        s: Self,
+        f: F,
+    ) -> Result<MappedRwLockReadGuard<'a, U>, (Self, E)>
+    where
+        F: FnOnce(&T) -> Result<&U, E>,
+    {
+        let data = match f(&*s).map(|d| d as *const U) {
+            Ok(data) => data,
+            Err(e) => return Err((s, e)),
+        };
+        let (lock, inner, mode, tracked) = s.into_parts();
+        // SAFETY: as in `map`.
+        let inner = parking_lot::RwLockReadGuard::map(inner, |_| unsafe { &*data });
+        Ok(MappedRwLockReadGuard::holding(
+            &lock.meta,
+            RwLock::<T>::KIND,
+            mode,
+            tracked,
+            inner,
+        ))
+    }
+
+    fn into_parts(
+        self,
+    ) -> (
+        &'a RwLock<T>,
+        parking_lot::RwLockReadGuard<'a, T>,
+        AcquireMode,
+        bool,
+    ) {
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never dropped, so each field is moved out once.
+        unsafe {
+            (
+                this.lock,
+                std::ptr::read(&this.inner),
+                this.mode,
+                this.tracked,
+            )
+        }
+    }
+}
+
 impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
+    /// Whether the hold is tracked, with the guard gone without unlocking:
+    /// the caller takes the hold over.
+    pub(crate) fn into_hold(self) -> bool {
+        let (_, inner, tracked) = self.into_parts();
+        std::mem::forget(inner);
+        tracked
+    }
+
+    /// The lock this guard writes.
+    pub fn rwlock(s: &Self) -> &'a RwLock<T> {
+        s.lock
+    }
+
+    /// Narrows the guard to a part of the value: the write stays held (and
+    /// tracked) until the mapped guard is dropped. If `f` panics, the guard
+    /// is dropped: released and unlocked.
+    pub fn map<U: ?Sized, F>(mut s: Self, f: F) -> MappedRwLockWriteGuard<'a, U>
+    where
+        F: FnOnce(&mut T) -> &mut U,
+    {
+        let data: *mut U = f(&mut *s);
+        let (lock, inner, tracked) = s.into_parts();
+        // SAFETY: `data` points into the value the write still guards.
+        let inner = parking_lot::RwLockWriteGuard::map(inner, |_| unsafe { &mut *data });
+        MappedRwLockWriteGuard::holding(
+            &lock.meta,
+            RwLock::<T>::KIND,
+            AcquireMode::Exclusive,
+            tracked,
+            inner,
+        )
+    }
+
+    /// As [`Self::map`] where `f` may find no part: then the guard comes
+    /// back unchanged.
+    pub fn try_map<U: ?Sized, F>(mut s: Self, f: F) -> Result<MappedRwLockWriteGuard<'a, U>, Self>
+    where
+        F: FnOnce(&mut T) -> Option<&mut U>,
+    {
+        let Some(data) = f(&mut *s).map(|d| d as *mut U) else {
+            return Err(s);
+        };
+        let (lock, inner, tracked) = s.into_parts();
+        // SAFETY: as in `map`.
+        let inner = parking_lot::RwLockWriteGuard::map(inner, |_| unsafe { &mut *data });
+        Ok(MappedRwLockWriteGuard::holding(
+            &lock.meta,
+            RwLock::<T>::KIND,
+            AcquireMode::Exclusive,
+            tracked,
+            inner,
+        ))
+    }
+
+    /// As [`Self::try_map`], where `f` gives an error instead of `None`:
+    /// then the guard comes back unchanged, with the error.
+    pub fn try_map_or_err<U: ?Sized, F, E>(
+        mut s: Self,
+        f: F,
+    ) -> Result<MappedRwLockWriteGuard<'a, U>, (Self, E)>
+    where
+        F: FnOnce(&mut T) -> Result<&mut U, E>,
+    {
+        let data = match f(&mut *s).map(|d| d as *mut U) {
+            Ok(data) => data,
+            Err(e) => return Err((s, e)),
+        };
+        let (lock, inner, tracked) = s.into_parts();
+        // SAFETY: as in `map`.
+        let inner = parking_lot::RwLockWriteGuard::map(inner, |_| unsafe { &mut *data });
+        Ok(MappedRwLockWriteGuard::holding(
+            &lock.meta,
+            RwLock::<T>::KIND,
+            AcquireMode::Exclusive,
+            tracked,
+            inner,
+        ))
+    }
+
     /// Turns the write lock into a read lock without letting a writer in.
     pub fn downgrade(guard: Self) -> RwLockReadGuard<'a, T> {
         let (lock, inner, tracked) = guard.into_parts();
@@ -365,6 +775,21 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
         }
     }
 
+    /// Turns the write lock into an upgradable read without letting a
+    /// writer in.
+    pub fn downgrade_to_upgradable(guard: Self) -> RwLockUpgradableReadGuard<'a, T> {
+        let (lock, inner, tracked) = guard.into_parts();
+        if tracked {
+            acquire::change_mode(&lock.meta, AcquireMode::Exclusive, AcquireMode::Upgradable);
+        }
+        RwLockUpgradableReadGuard {
+            lock,
+            inner: parking_lot::RwLockWriteGuard::downgrade_to_upgradable(inner),
+            tracked,
+            _not_send: NotSend::default(),
+        }
+    }
+
     fn into_parts(self) -> (&'a RwLock<T>, parking_lot::RwLockWriteGuard<'a, T>, bool) {
         let this = std::mem::ManuallyDrop::new(self);
         // SAFETY: `this` is never dropped, so each field is moved out once.
@@ -373,15 +798,33 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
 }
 
 impl<'a, T: ?Sized> RwLockUpgradableReadGuard<'a, T> {
+    /// Whether the hold is tracked, with the guard gone without unlocking:
+    /// the caller takes the hold over.
+    pub(crate) fn into_hold(self) -> bool {
+        let (_, inner, tracked) = self.into_parts();
+        std::mem::forget(inner);
+        tracked
+    }
+
+    /// The lock this guard reads.
+    pub fn rwlock(s: &Self) -> &'a RwLock<T> {
+        s.lock
+    }
+
     /// Upgrades to a write lock, waiting for the readers to leave. If this
     /// thread itself still reads the lock through another guard, it would
     /// wait for itself: reported as `self-deadlock` instead.
     #[track_caller]
     pub fn upgrade(guard: Self) -> RwLockWriteGuard<'a, T> {
+        Self::upgrade_at(guard, Location::caller())
+    }
+
+    /// [`Self::upgrade`], checked and located at `site`.
+    fn upgrade_at(guard: Self, site: &'static Location<'static>) -> RwLockWriteGuard<'a, T> {
         // Checked while the guard is whole, so that the panic that breaks the
         // hang releases the upgradable read like any unwinding guard.
         if guard.tracked {
-            acquire::check_upgrade(&guard.lock.meta, Location::caller());
+            acquire::check_upgrade(&guard.lock.meta, site);
         }
         let (lock, inner, tracked) = guard.into_parts();
         let inner = if tracked {
@@ -396,7 +839,7 @@ impl<'a, T: ?Sized> RwLockUpgradableReadGuard<'a, T> {
                         tracked,
                         _not_send: NotSend::default(),
                     };
-                    let _waiting = acquire::wait_for_upgrade(&lock.meta, Location::caller());
+                    let _waiting = acquire::wait_for_upgrade(&lock.meta, site);
                     let (_, inner, _) = guard.into_parts();
                     parking_lot::RwLockUpgradableReadGuard::upgrade(inner)
                 }
@@ -443,6 +886,136 @@ impl<'a, T: ?Sized> RwLockUpgradableReadGuard<'a, T> {
         }
     }
 
+    /// Upgrades if the readers leave within `timeout`. A timed wait cannot
+    /// hang, so it is a try: no wait-for edge, no self-deadlock check.
+    pub fn try_upgrade_for(
+        guard: Self,
+        timeout: Duration,
+    ) -> Result<RwLockWriteGuard<'a, T>, Self> {
+        Self::try_upgrade_with(guard, |inner| {
+            parking_lot::RwLockUpgradableReadGuard::try_upgrade_for(inner, timeout)
+        })
+    }
+
+    /// Upgrades if the readers leave before `deadline` (a try, as
+    /// [`Self::try_upgrade_for`]).
+    pub fn try_upgrade_until(
+        guard: Self,
+        deadline: Instant,
+    ) -> Result<RwLockWriteGuard<'a, T>, Self> {
+        Self::try_upgrade_with(guard, |inner| {
+            parking_lot::RwLockUpgradableReadGuard::try_upgrade_until(inner, deadline)
+        })
+    }
+
+    /// Upgrades by `attempt`, which gives the raw guard back if it failed.
+    fn try_upgrade_with(
+        guard: Self,
+        attempt: impl FnOnce(
+            parking_lot::RwLockUpgradableReadGuard<'a, T>,
+        ) -> Result<
+            parking_lot::RwLockWriteGuard<'a, T>,
+            parking_lot::RwLockUpgradableReadGuard<'a, T>,
+        >,
+    ) -> Result<RwLockWriteGuard<'a, T>, Self> {
+        let (lock, inner, tracked) = guard.into_parts();
+        match attempt(inner) {
+            Ok(inner) => {
+                if tracked {
+                    acquire::change_mode(
+                        &lock.meta,
+                        AcquireMode::Upgradable,
+                        AcquireMode::Exclusive,
+                    );
+                }
+                Ok(RwLockWriteGuard {
+                    lock,
+                    inner,
+                    tracked,
+                    _not_send: NotSend::default(),
+                })
+            }
+            Err(inner) => Err(RwLockUpgradableReadGuard {
+                lock,
+                inner,
+                tracked,
+                _not_send: NotSend::default(),
+            }),
+        }
+    }
+
+    /// Upgrades, runs `f` on the value, and turns the write back into this
+    /// upgradable read (parking_lot's `with_upgraded`). The upgrade is
+    /// checked as [`Self::upgrade`] is, at this call: a self-deadlock if
+    /// this thread also reads the lock, a wait in the wait-for graph once
+    /// it waits for readers.
+    ///
+    /// ```
+    /// use lockcheck::RwLock;
+    /// let l = RwLock::new(1);
+    /// let mut u = l.upgradable_read();
+    /// u.with_upgraded(|v| *v += 1);
+    /// assert_eq!(*u, 2);
+    /// ```
+    #[track_caller]
+    pub fn with_upgraded<Ret, F: FnOnce(&mut T) -> Ret>(&mut self, f: F) -> Ret {
+        let site = Location::caller();
+        let (meta, tracked) = (&self.lock.meta, self.tracked);
+        // Checked and waited for while the guard is whole, so that a panic
+        // that breaks the hang unwinds through it like any guard.
+        if tracked {
+            acquire::check_upgrade(meta, site);
+        }
+        let mut f = Some(f);
+        let mut run = |data: &mut T| f.take().map(|f| as_writer(meta, tracked, || f(data)));
+        let ran = if tracked {
+            match self.inner.try_with_upgraded_for(acquire::GRACE, &mut run) {
+                Some(ran) => ran,
+                None => {
+                    let _waiting = acquire::wait_for_upgrade(meta, site);
+                    self.inner.with_upgraded(&mut run)
+                }
+            }
+        } else {
+            self.inner.with_upgraded(&mut run)
+        };
+        match ran {
+            Some(ret) => ret,
+            None => unreachable!("parking_lot's with_upgraded runs its closure"),
+        }
+    }
+
+    /// Upgrades if no reader holds the lock now, and then as
+    /// [`Self::with_upgraded`]; `None`, having run nothing, otherwise.
+    pub fn try_with_upgraded<Ret, F: FnOnce(&mut T) -> Ret>(&mut self, f: F) -> Option<Ret> {
+        let (meta, tracked) = (&self.lock.meta, self.tracked);
+        self.inner
+            .try_with_upgraded(|data| as_writer(meta, tracked, || f(data)))
+    }
+
+    /// As [`Self::try_with_upgraded`], waiting up to `timeout` for the
+    /// readers to leave (a try, as [`Self::try_upgrade_for`]).
+    pub fn try_with_upgraded_for<Ret, F: FnOnce(&mut T) -> Ret>(
+        &mut self,
+        timeout: Duration,
+        f: F,
+    ) -> Option<Ret> {
+        let (meta, tracked) = (&self.lock.meta, self.tracked);
+        self.inner
+            .try_with_upgraded_for(timeout, |data| as_writer(meta, tracked, || f(data)))
+    }
+
+    /// As [`Self::try_with_upgraded`], waiting until `deadline` at most.
+    pub fn try_with_upgraded_until<Ret, F: FnOnce(&mut T) -> Ret>(
+        &mut self,
+        deadline: Instant,
+        f: F,
+    ) -> Option<Ret> {
+        let (meta, tracked) = (&self.lock.meta, self.tracked);
+        self.inner
+            .try_with_upgraded_until(deadline, |data| as_writer(meta, tracked, || f(data)))
+    }
+
     /// Turns the upgradable read into a plain read.
     pub fn downgrade(guard: Self) -> RwLockReadGuard<'a, T> {
         let (lock, inner, tracked) = guard.into_parts();
@@ -469,6 +1042,132 @@ impl<'a, T: ?Sized> RwLockUpgradableReadGuard<'a, T> {
         // SAFETY: `this` is never dropped, so each field is moved out once.
         unsafe { (this.lock, std::ptr::read(&this.inner), this.tracked) }
     }
+}
+
+/// `unlocked`, `unlocked_fair`, `bump` and `unlock_fair` for an RwLock
+/// guard `$guard` over parking_lot's `$raw`: the hold is released through
+/// the detectors and the raw guard unlocks; the re-lock is a checked
+/// acquisition in the guard's mode (`$mode`), by `$relock`.
+macro_rules! let_go_methods {
+    ($guard:ident, $raw:ident, $what:literal, |$s:pat_param| $mode:expr, |$lock:ident, $mode_in:pat_param, $site:ident| $relock:expr, $retake:expr) => {
+        impl<T: ?Sized> $guard<'_, T> {
+            #[doc = concat!("Releases the ", $what, ", runs `f`, and takes it again (parking_lot's")]
+            #[doc = concat!("`", stringify!($raw), "::unlocked`): nothing `f` locks is ordered")]
+            /// after this lock, and the re-lock is a checked acquisition at
+            /// this call, in the same mode. It runs even if `f` panics.
+            #[track_caller]
+            pub fn unlocked<F, U>(s: &mut Self, f: F) -> U
+            where
+                F: FnOnce() -> U,
+            {
+                s.let_go(false, Location::caller(), f)
+            }
+
+            /// As [`Self::unlocked`], unlocking fairly.
+            #[track_caller]
+            pub fn unlocked_fair<F, U>(s: &mut Self, f: F) -> U
+            where
+                F: FnOnce() -> U,
+            {
+                s.let_go(true, Location::caller(), f)
+            }
+
+            /// Lets a waiting thread have the lock, then takes it back:
+            /// checked as a fair unlock and a re-lock at this call.
+            #[track_caller]
+            pub fn bump(s: &mut Self) {
+                s.let_go(true, Location::caller(), || ())
+            }
+
+            /// Unlocks fairly; released through the detectors like a drop.
+            pub fn unlock_fair(s: Self) {
+                let mode = { let $s = &s; $mode };
+                let this = std::mem::ManuallyDrop::new(s);
+                acquire::release_guard(&this.lock.meta, RwLock::<T>::KIND, mode, this.tracked);
+                // SAFETY: `this` is never dropped, so the raw guard is
+                // moved out once.
+                parking_lot::$raw::unlock_fair(unsafe { std::ptr::read(&this.inner) });
+            }
+
+            /// Releases the hold, unlocks, runs `f` and re-locks at `site`.
+            fn let_go<F: FnOnce() -> U, U>(
+                &mut self,
+                fair: bool,
+                site: &'static Location<'static>,
+                f: F,
+            ) -> U {
+                let mode = { let $s = &*self; $mode };
+                let lock = self.lock;
+                acquire::release_guard(&lock.meta, RwLock::<T>::KIND, mode, self.tracked);
+                // SAFETY: the raw guard is moved out here and a new one
+                // written back by `_relock` before the guard is used or
+                // dropped again (`relock::relock` returns one or aborts).
+                let raw = unsafe { std::ptr::read(&self.inner) };
+                if fair {
+                    parking_lot::$raw::unlock_fair(raw);
+                } else {
+                    drop(raw);
+                }
+                let _relock = relock::OnDrop::new(|| {
+                    let ($lock, $mode_in, $site) = (lock, mode, site);
+                    let (again, stopped) = relock::relock(site, || $relock, || {
+                        let ($lock, $mode_in) = (lock, mode);
+                        ($retake).map(|g| (g, false))
+                    })
+                    .into_parts();
+                    let (raw, tracked) = again;
+                    // SAFETY: the field was moved out above.
+                    unsafe { std::ptr::write(&mut self.inner, raw) };
+                    self.tracked = tracked;
+                    relock::resume(stopped);
+                });
+                f()
+            }
+        }
+    };
+}
+
+let_go_methods!(
+    RwLockReadGuard,
+    RwLockReadGuard,
+    "read",
+    |s| s.mode,
+    |lock, mode, site| lock.read_at(mode, site),
+    if mode == AcquireMode::RecursiveRead {
+        lock.inner.try_read_recursive_for(relock::RETAKE)
+    } else {
+        lock.inner.try_read_for(relock::RETAKE)
+    }
+);
+let_go_methods!(
+    RwLockWriteGuard,
+    RwLockWriteGuard,
+    "write",
+    |_| AcquireMode::Exclusive,
+    |lock, _mode, site| lock.write_at(site),
+    lock.inner.try_write_for(relock::RETAKE)
+);
+let_go_methods!(
+    RwLockUpgradableReadGuard,
+    RwLockUpgradableReadGuard,
+    "upgradable read",
+    |_| AcquireMode::Upgradable,
+    |lock, _mode, site| lock.upgradable_read_at(site),
+    lock.inner.try_upgradable_read_for(relock::RETAKE)
+);
+
+/// Runs `f` with the hold in write mode, for an upgradable read upgraded
+/// in place: what `f` does is ordered and checked as a writer's, and the
+/// hold is an upgradable read again when `f` returns or unwinds.
+fn as_writer<R>(meta: &LockMeta, tracked: bool, f: impl FnOnce() -> R) -> R {
+    if !tracked {
+        return f();
+    }
+    acquire::change_mode(meta, AcquireMode::Upgradable, AcquireMode::Exclusive);
+    let _back = relock::OnDrop::new(|| {
+        acquire::change_mode(meta, AcquireMode::Exclusive, AcquireMode::Upgradable)
+    });
+    f()
 }
 
 impl<T: ?Sized> Drop for RwLockReadGuard<'_, T> {
@@ -541,5 +1240,29 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockReadGuard<'_, T> {
 impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockWriteGuard<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockUpgradableReadGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized + fmt::Display> fmt::Display for RwLockReadGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized + fmt::Display> fmt::Display for RwLockWriteGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized + fmt::Display> fmt::Display for RwLockUpgradableReadGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&**self, f)
     }
 }

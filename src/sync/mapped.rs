@@ -1,0 +1,236 @@
+//! Mapped guards: a guard's hold, narrowed by `map`/`try_map` to a part of
+//! the value. The hold stays on the locking thread's held locks, and a
+//! mapped guard's drop releases it through the same path as the guard it
+//! came from, then unlocks through parking_lot's mapped guard.
+
+use std::fmt;
+use std::mem::ManuallyDrop;
+use std::ops::{Deref, DerefMut};
+use std::ptr;
+
+use crate::event::{AcquireMode, LockKind};
+use crate::runtime::acquire;
+use crate::sync::meta::LockMeta;
+use crate::sync::not_send::NotSend;
+
+/// The hold a mapped guard carries: its lock's meta, how it was taken and
+/// whether it is tracked. Released (before the raw unlock) by the guard's
+/// `Drop`.
+struct Hold<'a> {
+    meta: &'a LockMeta,
+    kind: LockKind,
+    mode: AcquireMode,
+    tracked: bool,
+}
+
+impl Hold<'_> {
+    fn release(&self) {
+        acquire::release_guard(self.meta, self.kind, self.mode, self.tracked);
+    }
+}
+
+/// Defines a mapped guard over parking_lot's mapped guard `$raw`, with its
+/// `map`/`try_map` (`$r` is `&` or `&mut`, the access the guard gives),
+/// `Drop`, `Deref`, `Debug` and `Display`.
+macro_rules! mapped_guard {
+    ($(#[$doc:meta])* $name:ident, $raw:ident, [$($r:tt)+], $ptr:ty) => {
+        $(#[$doc])*
+        #[must_use = "if unused the lock will immediately unlock"]
+        pub struct $name<'a, T: ?Sized> {
+            hold: Hold<'a>,
+            inner: parking_lot::$raw<'a, T>,
+            _not_send: NotSend,
+        }
+
+        impl<'a, T: ?Sized> $name<'a, T> {
+            /// The mapped guard for `hold`, which `inner` now unlocks.
+            pub(crate) fn holding(
+                meta: &'a LockMeta,
+                kind: LockKind,
+                mode: AcquireMode,
+                tracked: bool,
+                inner: parking_lot::$raw<'a, T>,
+            ) -> Self {
+                $name {
+                    hold: Hold { meta, kind, mode, tracked },
+                    inner,
+                    _not_send: NotSend::default(),
+                }
+            }
+
+            /// Narrows the guard to a part of the value; the lock stays
+            /// held (and tracked) until the new guard is dropped. If `f`
+            /// panics, the guard is dropped: released and unlocked.
+            #[allow(unused_mut, reason = "`s` is borrowed mutably for the `&mut` guards")]
+            pub fn map<U: ?Sized, F>(mut s: Self, f: F) -> $name<'a, U>
+            where
+                F: FnOnce($($r)+ T) -> $($r)+ U,
+            {
+                let data: $ptr = f(mapped_guard!(@borrow s, $($r)+));
+                let (hold, inner) = s.into_parts();
+                // SAFETY: `data` points into the value the lock still
+                // guards, and the new guard holds the lock as long.
+                let inner = parking_lot::$raw::map(inner, |_| unsafe { mapped_guard!(@deref data, $($r)+) });
+                $name::from_parts(hold, inner)
+            }
+
+            /// As [`Self::map`] where `f` may find no part: then the guard
+            /// comes back unchanged.
+            #[allow(unused_mut, reason = "`s` is borrowed mutably for the `&mut` guards")]
+            pub fn try_map<U: ?Sized, F>(mut s: Self, f: F) -> Result<$name<'a, U>, Self>
+            where
+                F: FnOnce($($r)+ T) -> Option<$($r)+ U>,
+            {
+                let Some(data) = f(mapped_guard!(@borrow s, $($r)+)).map(|d| d as $ptr) else {
+                    return Err(s);
+                };
+                let (hold, inner) = s.into_parts();
+                // SAFETY: as in `map`.
+                let inner = parking_lot::$raw::map(inner, |_| unsafe { mapped_guard!(@deref data, $($r)+) });
+                Ok($name::from_parts(hold, inner))
+            }
+
+            /// As [`Self::try_map`], where `f` gives an error instead of `None`:
+            /// then the guard comes back unchanged, with the error.
+            #[allow(unused_mut, reason = "`s` is borrowed mutably for the `&mut` guards")]
+            pub fn try_map_or_err<U: ?Sized, F, E>(mut s: Self, f: F) -> Result<$name<'a, U>, (Self, E)>
+            where
+                F: FnOnce($($r)+ T) -> Result<$($r)+ U, E>,
+            {
+                let data = match f(mapped_guard!(@borrow s, $($r)+)).map(|d| d as $ptr) {
+                    Ok(data) => data,
+                    Err(e) => return Err((s, e)),
+                };
+                let (hold, inner) = s.into_parts();
+                // SAFETY: as in `map`.
+                let inner = parking_lot::$raw::map(inner, |_| unsafe { mapped_guard!(@deref data, $($r)+) });
+                Ok($name::from_parts(hold, inner))
+            }
+
+            /// Unlocks fairly: a waiting thread takes the lock first.
+            /// Released through the detectors like a drop.
+            pub fn unlock_fair(s: Self) {
+                let (hold, inner) = s.into_parts();
+                hold.release();
+                parking_lot::$raw::unlock_fair(inner);
+            }
+
+            fn from_parts(hold: Hold<'a>, inner: parking_lot::$raw<'a, T>) -> Self {
+                $name { hold, inner, _not_send: NotSend::default() }
+            }
+
+            fn into_parts(self) -> (Hold<'a>, parking_lot::$raw<'a, T>) {
+                let this = ManuallyDrop::new(self);
+                // SAFETY: `this` is never dropped, so each field is moved
+                // out once.
+                unsafe { (ptr::read(&this.hold), ptr::read(&this.inner)) }
+            }
+        }
+
+        impl<T: ?Sized> Drop for $name<'_, T> {
+            #[inline]
+            fn drop(&mut self) {
+                // Then the raw guard, a field, unlocks (even if this panics).
+                self.hold.release();
+            }
+        }
+
+        impl<T: ?Sized> Deref for $name<'_, T> {
+            type Target = T;
+            fn deref(&self) -> &T {
+                &self.inner
+            }
+        }
+
+        impl<T: ?Sized + fmt::Debug> fmt::Debug for $name<'_, T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(&**self, f)
+            }
+        }
+
+        impl<T: ?Sized + fmt::Display> fmt::Display for $name<'_, T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(&**self, f)
+            }
+        }
+    };
+    (@borrow $s:ident, &) => { &*$s };
+    (@borrow $s:ident, &mut) => { &mut *$s };
+    (@deref $d:ident, &) => { &*$d };
+    (@deref $d:ident, &mut) => { &mut *$d };
+}
+
+mapped_guard!(
+    /// A [`MutexGuard`](crate::MutexGuard) narrowed by `map` to a part of
+    /// the value. Holds the mutex until dropped, and keeps the hold on the
+    /// locking thread's held locks meanwhile. Not `Send`; `Sync` where `T`
+    /// is, as parking_lot's.
+    ///
+    /// ```
+    /// use lockcheck::{Mutex, MutexGuard};
+    /// let pair = Mutex::new((1, 2));
+    /// let mut second = MutexGuard::map(pair.lock(), |p| &mut p.1);
+    /// *second += 1;
+    /// drop(second);
+    /// assert_eq!(*pair.lock(), (1, 3));
+    /// ```
+    MappedMutexGuard,
+    MappedMutexGuard,
+    [&mut],
+    *mut U
+);
+
+mapped_guard!(
+    /// A [`FairMutexGuard`](crate::FairMutexGuard) narrowed by `map`: holds
+    /// the fair mutex until dropped. Not `Send`; `Sync` where `T` is.
+    MappedFairMutexGuard,
+    MappedFairMutexGuard,
+    [&mut],
+    *mut U
+);
+
+mapped_guard!(
+    /// A [`ReentrantMutexGuard`](crate::ReentrantMutexGuard) narrowed by
+    /// `map`: holds its level of the mutex until dropped. Not `Send`;
+    /// `Sync` where `T` is.
+    MappedReentrantMutexGuard,
+    MappedReentrantMutexGuard,
+    [&],
+    *const U
+);
+
+mapped_guard!(
+    /// An [`RwLockReadGuard`](crate::RwLockReadGuard) narrowed by `map`:
+    /// holds the read until dropped. Not `Send`; `Sync` where `T` is.
+    MappedRwLockReadGuard,
+    MappedRwLockReadGuard,
+    [&],
+    *const U
+);
+
+mapped_guard!(
+    /// An [`RwLockWriteGuard`](crate::RwLockWriteGuard) narrowed by `map`:
+    /// holds the write until dropped. Not `Send`; `Sync` where `T` is.
+    MappedRwLockWriteGuard,
+    MappedRwLockWriteGuard,
+    [&mut],
+    *mut U
+);
+
+impl<T: ?Sized> DerefMut for MappedMutexGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.inner
+    }
+}
+
+impl<T: ?Sized> DerefMut for MappedFairMutexGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.inner
+    }
+}
+
+impl<T: ?Sized> DerefMut for MappedRwLockWriteGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.inner
+    }
+}
