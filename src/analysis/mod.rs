@@ -351,10 +351,8 @@ impl Analyzer {
     /// own acquire of it (which restores every hold) or anything else.
     /// Returns true when `event` is that acquire, consumed here.
     fn settle_wait(&mut self, thread: ThreadId, event: &Event) -> bool {
-        let Some((held, count, condition)) = self
-            .threads
-            .get(thread)
-            .and_then(|t| t.rewait.clone().clone())
+        let Some((held, count, condition)) =
+            self.threads.get(thread).and_then(|t| t.rewait.clone())
         else {
             return false;
         };

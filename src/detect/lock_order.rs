@@ -321,7 +321,7 @@ impl LockOrderGraph {
                             gates: if held.len() > 1 {
                                 held.iter()
                                     .filter(|g| is_gate(g))
-                                    .map(|g| g.lock.clone().clone())
+                                    .map(|g| g.lock.clone())
                                     .collect()
                             } else {
                                 Vec::new()
