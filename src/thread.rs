@@ -536,6 +536,33 @@ mod tests {
         assert!(join.contains("holding `joinwait.cycle.l`"), "{join}");
     }
 
+    /// The same cycle through a `ScopedJoinHandle::join`: when the joiner
+    /// is panicked, its guard drops as the panic leaves the scope's closure,
+    /// so the scope's own join of the child ends.
+    #[test]
+    fn a_scoped_join_under_a_lock_its_thread_waits_for_is_a_deadlock_broken() {
+        crate::config::set_backtraces(false);
+        let (closed_by_joiner, child_panicked) = within_deadline(|| {
+            let l = Mutex::named("joinwait.scoped.l", ());
+            let joined = catch_unwind(AssertUnwindSafe(|| {
+                scope(|s| {
+                    let _held = l.lock();
+                    let child = s.spawn(|| drop(l.lock()));
+                    child.join().is_err()
+                })
+            }));
+            (joined.is_err(), joined.unwrap_or(false))
+        });
+        assert!(
+            closed_by_joiner != child_panicked,
+            "exactly one thread is panicked (joiner: {closed_by_joiner}, child: {child_panicked})"
+        );
+        let found = about("joinwait.scoped.");
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].kind, FindingKind::Deadlock);
+        assert!(found[0].notes.iter().any(|n| n.contains("(a join)")));
+    }
+
     /// Near miss: the joiner releases `L` before it joins the child that
     /// waits for it.
     #[test]
