@@ -87,6 +87,7 @@ impl End {
 /// join that has not returned within the grace period of a lock wait is a
 /// wait for the thread's end in the wait-for graph, for as long as `join`
 /// blocks (or it reports and breaks the deadlock it closes).
+#[track_caller]
 fn join_waiting<R>(
     child: EventThreadId,
     name: Option<&str>,

@@ -299,19 +299,24 @@ fn acquire_checked<G>(
         Plan::Known(chain) => {
             // Taken (tried above), or a pending mutex (not tried yet).
             let untried = meta.pending().then(try_now).flatten();
-            let guard = untried.unwrap_or_else(|| {
-                let lock = meta.info();
-                trace_request(meta, mode, site);
-                contended(
-                    &lock,
-                    mode,
-                    site,
-                    Vec::new(),
-                    try_now,
-                    raw.try_for,
-                    raw.block,
-                )
-            });
+            // A match, not a closure: a deadlock broken in `contended`
+            // panics at the user's call (`track_caller` stops at a closure).
+            let guard = match untried {
+                Some(guard) => guard,
+                None => {
+                    let lock = meta.info();
+                    trace_request(meta, mode, site);
+                    contended(
+                        &lock,
+                        mode,
+                        site,
+                        Vec::new(),
+                        try_now,
+                        raw.try_for,
+                        raw.block,
+                    )
+                }
+            };
             // A panic here drops `guard`; nothing is pushed.
             leaf_edges::settle(meta);
             push(entry(meta, id, key, chain, mode, site), false);
