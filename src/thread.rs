@@ -564,6 +564,50 @@ mod tests {
         assert!(found[0].notes.iter().any(|n| n.contains("(a join)")));
     }
 
+    /// A joiner that holds nothing and that no lockcheck join waits for (a
+    /// std thread, like `main`) stays out of the wait-for graph: nothing
+    /// waits for it, so no cycle can pass through it. One that holds a lock
+    /// joins the graph; it is asked only once that one is there, having
+    /// started its join after the first did (so the first has waited past
+    /// the grace period too).
+    #[test]
+    fn a_joiner_that_holds_nothing_and_is_never_joined_stays_out_of_the_graph() {
+        crate::config::set_backtraces(false);
+        within_deadline(|| {
+            let k = Mutex::named("joinwait.nothing.k", ());
+            let (go_c, wait_c) = mpsc::channel::<()>();
+            let (go_d, wait_d) = mpsc::channel::<()>();
+            let (ids, id) = mpsc::channel();
+            std::thread::scope(|s| {
+                let ids_a = ids.clone();
+                let a = s.spawn(move || {
+                    let c = spawn(move || {
+                        let _ = wait_c.recv_timeout(DEADLINE);
+                    });
+                    ids_a.send(my_id()).expect("send A's id");
+                    c.join().is_ok()
+                });
+                let holds_nothing = id.recv_timeout(DEADLINE).expect("A's id");
+                let b = s.spawn(|| {
+                    let _k = k.lock();
+                    let d = spawn(move || {
+                        let _ = wait_d.recv_timeout(DEADLINE);
+                    });
+                    ids.send(my_id()).expect("send B's id");
+                    d.join().is_ok()
+                });
+                let holds_k = id.recv_timeout(DEADLINE).expect("B's id");
+                until_waiting(holds_k);
+                let a_registered = global().waits.lock().is_waiting(holds_nothing);
+                let _ = go_c.send(());
+                let _ = go_d.send(());
+                assert!(!a_registered, "a joiner holding nothing joined the graph");
+                assert!(a.join().expect("A") && b.join().expect("B"));
+            });
+        });
+        assert!(about("joinwait.nothing.").is_empty());
+    }
+
     /// Near miss: the joiner releases `L` before it joins the child that
     /// waits for it.
     #[test]
