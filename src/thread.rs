@@ -31,10 +31,9 @@
 
 use std::io;
 use std::sync::Arc;
+use std::time::Duration;
 
 use rustc_hash::FxHashMap;
-
-use std::time::Duration;
 
 use crate::event::{Event, Site, ThreadId as EventThreadId, ThreadInfo};
 use crate::runtime::acquire;
