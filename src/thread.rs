@@ -31,10 +31,12 @@
 
 use std::io;
 use std::sync::Arc;
+use std::time::Duration;
 
 use rustc_hash::FxHashMap;
 
-use crate::event::{Event, Site, ThreadId as EventThreadId};
+use crate::event::{Event, Site, ThreadId as EventThreadId, ThreadInfo};
+use crate::runtime::acquire;
 use crate::runtime::hb::{self, HandOff};
 use crate::runtime::recorder;
 use crate::runtime::thread_state::{adopt_thread_id, reserve_thread_id};
@@ -46,8 +48,63 @@ pub use std::thread::{
 #[allow(deprecated)]
 pub use std::thread::{park_timeout_ms, sleep_ms};
 
-/// Where a finished thread leaves its clocks for whoever joins it.
-type EndClock = Arc<parking_lot::Mutex<HandOff>>;
+/// Where a finished thread leaves its clocks for whoever joins it, and
+/// says that it has finished (so that a join can wait the grace period for
+/// it before it counts as a wait).
+#[derive(Default)]
+struct End {
+    clock: parking_lot::Mutex<HandOff>,
+    finished: parking_lot::Mutex<bool>,
+    on_finish: parking_lot::Condvar,
+}
+
+type EndClock = Arc<End>;
+
+impl End {
+    fn lock(&self) -> parking_lot::MutexGuard<'_, HandOff> {
+        self.clock.lock()
+    }
+
+    /// The thread's body is over (returned or unwound).
+    fn finish(&self) {
+        *self.finished.lock() = true;
+        self.on_finish.notify_all();
+    }
+
+    /// Waits up to `grace` for the body to end; whether it has.
+    fn finished_within(&self, grace: Duration) -> bool {
+        let mut finished = self.finished.lock();
+        if !*finished {
+            // Spurious wakeups only shorten the grace period.
+            self.on_finish.wait_for(&mut finished, grace);
+        }
+        *finished
+    }
+}
+
+/// Waits for thread `child` (named `name`) as a join at `site` does: a
+/// join that has not returned within the grace period of a lock wait is a
+/// wait for the thread's end in the wait-for graph, for as long as `join`
+/// blocks (or it reports and breaks the deadlock it closes).
+#[track_caller]
+fn join_waiting<R>(
+    child: EventThreadId,
+    name: Option<&str>,
+    end: &End,
+    site: Site,
+    join: impl FnOnce() -> R,
+) -> R {
+    let _waiting = if end.finished_within(acquire::GRACE) {
+        None
+    } else {
+        let joins = ThreadInfo {
+            id: child,
+            name: name.map(Arc::from),
+        };
+        acquire::wait_to_join(joins, site)
+    };
+    join()
+}
 
 /// Records a spawn or join of `child` by this thread.
 fn trace(child: EventThreadId, spawned: bool, site: Site) {
@@ -103,9 +160,11 @@ where
             fn drop(&mut self) {
                 let last = hb::release_clock();
                 self.0.lock().end_with(&last);
+                self.0.finish();
             }
         }
         let _at_end = AtEnd(end);
+        acquire::mark_joinable();
         f()
     }
 }
@@ -117,10 +176,20 @@ macro_rules! join_handle_methods {
     () => {
         /// Waits for the thread; everything it did happens before what the
         /// caller does next.
+        ///
+        /// A join that waits longer than a lock's grace period is a wait in
+        /// the wait-for graph, for the end of the thread: if the thread
+        /// waits for a lock the caller holds, the deadlock is reported and
+        /// broken by a panic here or in the thread, whichever closes it.
         #[track_caller]
         pub fn join(self) -> std::thread::Result<T> {
-            let result = self.inner.join();
-            joined(self.child, &self.end, Site::caller(), true);
+            let site = Site::caller();
+            let inner = self.inner;
+            let name = inner.thread().name().map(str::to_owned);
+            let result = join_waiting(self.child, name.as_deref(), &self.end, site, || {
+                inner.join()
+            });
+            joined(self.child, &self.end, site, true);
             result
         }
 
@@ -354,6 +423,246 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    use std::sync::mpsc;
+    use std::time::Instant;
+
+    use crate::runtime::global::global;
+    use crate::runtime::thread_state::with_thread;
+    use crate::{FindingKind, Mutex};
+
+    /// How long a test waits for another thread before it fails instead of
+    /// hanging the suite (a deadline, not a timing assertion).
+    const DEADLINE: Duration = Duration::from_secs(20);
+
+    /// Runs `scenario` on a thread of its own and returns its result, or
+    /// fails once the deadline passes (a hang lockcheck did not break).
+    fn within_deadline<R: Send + 'static>(scenario: impl FnOnce() -> R + Send + 'static) -> R {
+        let (result, outcome) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = result.send(scenario());
+        });
+        outcome
+            .recv_timeout(DEADLINE)
+            .expect("the scenario ended (a hang was not broken, or it panicked)")
+    }
+
+    /// This thread's lockcheck id.
+    fn my_id() -> EventThreadId {
+        with_thread(|t| t.id()).expect("thread state")
+    }
+
+    /// Waits until `thread` is registered as blocked in the wait-for graph.
+    fn until_waiting(thread: EventThreadId) {
+        let deadline = Instant::now() + DEADLINE;
+        while !global().waits.lock().is_waiting(thread) {
+            assert!(
+                Instant::now() < deadline,
+                "{thread:?} never joined the wait-for graph"
+            );
+            std::thread::yield_now();
+        }
+    }
+
+    /// Findings about locks whose names start with `prefix`.
+    fn about(prefix: &str) -> Vec<crate::Finding> {
+        crate::findings()
+            .into_iter()
+            .filter(|f| {
+                f.locks
+                    .iter()
+                    .any(|l| l.name.as_deref().is_some_and(|n| n.starts_with(prefix)))
+            })
+            .collect()
+    }
+
+    /// Signals on drop, so that a thread says it ended whether it returned
+    /// or was panicked.
+    struct SaysEnded(mpsc::Sender<()>);
+    impl Drop for SaysEnded {
+        fn drop(&mut self) {
+            let _ = self.0.send(());
+        }
+    }
+
+    /// The thread holds `L` and joins a child that waits for `L`: a cycle
+    /// through a join and a lock wait, reported once and broken by a panic
+    /// in whichever of the two closed it (the child holds nothing, and is
+    /// in the graph all the same: it can be joined).
+    #[test]
+    fn joining_a_thread_that_waits_for_a_held_lock_is_a_deadlock_broken() {
+        crate::config::set_backtraces(false);
+        let (closed_by_joiner, child_panicked) = within_deadline(|| {
+            let l = Arc::new(Mutex::named("joinwait.cycle.l", ()));
+            let (ended, child_ended) = mpsc::channel();
+            let joined = catch_unwind(AssertUnwindSafe(|| {
+                let _held = l.lock();
+                let l = l.clone();
+                let child = spawn(move || {
+                    let _ends = SaysEnded(ended);
+                    drop(l.lock());
+                });
+                child.join().is_err()
+            }));
+            // Broken either way: the child ends (panicked, or given `L`
+            // once the joiner's panic released it).
+            child_ended.recv_timeout(DEADLINE).expect("the child ended");
+            (joined.is_err(), joined.unwrap_or(false))
+        });
+        assert!(
+            closed_by_joiner != child_panicked,
+            "exactly one thread is panicked (joiner: {closed_by_joiner}, child: {child_panicked})"
+        );
+        let found = about("joinwait.cycle.");
+        assert_eq!(found.len(), 1, "{found:#?}");
+        let f = &found[0];
+        assert_eq!(f.kind, FindingKind::Deadlock);
+        // The child waits for `L`, holding nothing; the joiner waits for
+        // the child's end, holding `L`.
+        assert_eq!(f.waits.len(), 1);
+        assert_eq!(
+            f.waits[0].waits_for.name.as_deref(),
+            Some("joinwait.cycle.l")
+        );
+        assert!(f.waits[0].holds.is_empty());
+        assert!(f.summary.contains("the end of thread"), "{}", f.summary);
+        let join = f
+            .notes
+            .iter()
+            .find(|n| n.contains("(a join)"))
+            .expect("a note for the join");
+        assert!(join.contains("src/thread.rs"), "the join's site: {join}");
+        assert!(join.contains("holding `joinwait.cycle.l`"), "{join}");
+    }
+
+    /// The same cycle through a `ScopedJoinHandle::join`: when the joiner
+    /// is panicked, its guard drops as the panic leaves the scope's closure,
+    /// so the scope's own join of the child ends.
+    #[test]
+    fn a_scoped_join_under_a_lock_its_thread_waits_for_is_a_deadlock_broken() {
+        crate::config::set_backtraces(false);
+        let (closed_by_joiner, child_panicked) = within_deadline(|| {
+            let l = Mutex::named("joinwait.scoped.l", ());
+            let joined = catch_unwind(AssertUnwindSafe(|| {
+                scope(|s| {
+                    let _held = l.lock();
+                    let child = s.spawn(|| drop(l.lock()));
+                    child.join().is_err()
+                })
+            }));
+            (joined.is_err(), joined.unwrap_or(false))
+        });
+        assert!(
+            closed_by_joiner != child_panicked,
+            "exactly one thread is panicked (joiner: {closed_by_joiner}, child: {child_panicked})"
+        );
+        let found = about("joinwait.scoped.");
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].kind, FindingKind::Deadlock);
+        assert!(found[0].notes.iter().any(|n| n.contains("(a join)")));
+    }
+
+    /// A joiner that holds nothing and that no lockcheck join waits for (a
+    /// std thread, like `main`) stays out of the wait-for graph: nothing
+    /// waits for it, so no cycle can pass through it. One that holds a lock
+    /// joins the graph; it is asked only once that one is there, having
+    /// started its join after the first did (so the first has waited past
+    /// the grace period too).
+    #[test]
+    fn a_joiner_that_holds_nothing_and_is_never_joined_stays_out_of_the_graph() {
+        crate::config::set_backtraces(false);
+        within_deadline(|| {
+            let k = Mutex::named("joinwait.nothing.k", ());
+            let (go_c, wait_c) = mpsc::channel::<()>();
+            let (go_d, wait_d) = mpsc::channel::<()>();
+            let (ids, id) = mpsc::channel();
+            std::thread::scope(|s| {
+                let ids_a = ids.clone();
+                let a = s.spawn(move || {
+                    let c = spawn(move || {
+                        let _ = wait_c.recv_timeout(DEADLINE);
+                    });
+                    ids_a.send(my_id()).expect("send A's id");
+                    c.join().is_ok()
+                });
+                let holds_nothing = id.recv_timeout(DEADLINE).expect("A's id");
+                let b = s.spawn(|| {
+                    let _k = k.lock();
+                    let d = spawn(move || {
+                        let _ = wait_d.recv_timeout(DEADLINE);
+                    });
+                    ids.send(my_id()).expect("send B's id");
+                    d.join().is_ok()
+                });
+                let holds_k = id.recv_timeout(DEADLINE).expect("B's id");
+                until_waiting(holds_k);
+                let a_registered = global().waits.lock().is_waiting(holds_nothing);
+                let _ = go_c.send(());
+                let _ = go_d.send(());
+                assert!(!a_registered, "a joiner holding nothing joined the graph");
+                assert!(a.join().expect("A") && b.join().expect("B"));
+            });
+        });
+        assert!(about("joinwait.nothing.").is_empty());
+    }
+
+    /// Near miss: the joiner releases `L` before it joins the child that
+    /// waits for it.
+    #[test]
+    fn a_join_after_the_lock_is_released_is_clean() {
+        crate::config::set_backtraces(false);
+        let joined = within_deadline(|| {
+            let l = Arc::new(Mutex::named("joinwait.released.l", ()));
+            let (id, child_id) = mpsc::channel();
+            let held = l.lock();
+            let child = {
+                let l = l.clone();
+                spawn(move || {
+                    let _ = id.send(my_id());
+                    drop(l.lock());
+                })
+            };
+            // The child waits for `L` in the graph before it is released.
+            until_waiting(child_id.recv_timeout(DEADLINE).expect("the child's id"));
+            drop(held);
+            child.join().is_ok()
+        });
+        assert!(joined);
+        assert!(about("joinwait.released.").is_empty());
+    }
+
+    /// Near misses: the joiner holds `L` while it joins, past the grace
+    /// period, a child that is merely slow (it waits for a message sent
+    /// only once the join is in the wait-for graph) and that takes another
+    /// lock, never `L`.
+    #[test]
+    fn a_join_of_a_slow_child_that_does_not_need_the_lock_is_clean() {
+        crate::config::set_backtraces(false);
+        let joined = within_deadline(|| {
+            let l = Mutex::named("joinwait.slow.l", ());
+            let other = Arc::new(Mutex::named("joinwait.slow.other", ()));
+            let (go, wait_for_go) = mpsc::channel::<()>();
+            let _held = l.lock();
+            let child = {
+                let other = other.clone();
+                spawn(move || {
+                    let _other = other.lock();
+                    wait_for_go.recv_timeout(DEADLINE).expect("the go");
+                })
+            };
+            let joiner = my_id();
+            let releaser = std::thread::spawn(move || {
+                until_waiting(joiner);
+                let _ = go.send(());
+            });
+            let joined = child.join().is_ok();
+            releaser.join().expect("the releaser");
+            joined
+        });
+        assert!(joined);
+        assert!(about("joinwait.slow.").is_empty());
+    }
 
     #[test]
     fn a_joined_threads_slot_goes_to_the_next_child() {

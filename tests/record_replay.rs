@@ -47,6 +47,12 @@ fn analyze_options(run_with: &[String]) -> Vec<String> {
     out
 }
 
+/// Fixtures whose live run finds a deadlock through a join, which a trace
+/// cannot show (a join is recorded when it returns, not while it waits):
+/// the analysis must find everything else, and these deadlocks are live
+/// only.
+const JOIN_DEADLOCKS_LIVE_ONLY: &[&str] = &["pool_shutdown_join"];
+
 #[test]
 fn every_fixture_recorded_then_analysed_gives_the_live_findings() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
@@ -76,9 +82,16 @@ fn every_fixture_recorded_then_analysed_gives_the_live_findings() {
             failures.push(format!("{}: analyze complained:\n{stderr}", spec.name));
         }
         let offline = findings_of(&offline.stdout, &spec.name);
-        let (live, offline) = (identities(&live), identities(&offline));
+        let (mut live, offline) = (identities(&live), identities(&offline));
         if live.is_empty() && spec.expected != Verdict::default() {
             failures.push(format!("{}: the live run found nothing", spec.name));
+        }
+        if JOIN_DEADLOCKS_LIVE_ONLY.contains(&spec.name.as_str()) {
+            let before = live.len();
+            live.retain(|id| !id.starts_with("deadlock "));
+            if live.len() == before {
+                failures.push(format!("{}: no deadlock through a join", spec.name));
+            }
         }
         if live != offline {
             failures.push(format!(

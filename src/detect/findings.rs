@@ -4,7 +4,7 @@
 use crate::detect::lock_order::{Cycle, CycleEdge};
 use crate::detect::race::{Access, Race};
 use crate::detect::self_deadlock::SelfConflict;
-use crate::detect::wait_for::Waiter;
+use crate::detect::wait_for::{Blocked, Waiter};
 use crate::event::{AcquireMode, HeldLock, LockInfo, Site, ThreadInfo, VarInfo};
 use crate::finding::{
     AccessNote, CycleDetail, Finding, FindingKind, HeldRef, LockRef, OrderEdge, SiteNote,
@@ -135,38 +135,89 @@ pub enum DeadlockSeen {
 /// A deadlock finding: every blocked thread of the cycle, and the lock-order
 /// edges behind it when the order graph has them.
 pub fn deadlock(waiters: &[Waiter], order: Option<&Cycle>, seen: DeadlockSeen) -> Finding {
+    let blocked: Vec<Blocked> = waiters.iter().cloned().map(Blocked::Lock).collect();
+    deadlock_of_waits(&blocked, order, seen)
+}
+
+/// What a join wait waits for, as reports say it.
+fn end_of(thread: &ThreadInfo) -> String {
+    format!("the end of {}", ThreadRef::from(thread))
+}
+
+/// A deadlock finding over waits of every kind (locks and joins): each lock
+/// waiter is one of the finding's waits; a joiner, which waits for no lock,
+/// is named in the summary and in a note of its own (the thread, "the end of
+/// thread X", the join's site and what it holds).
+pub fn deadlock_of_waits(
+    blocked: &[Blocked],
+    order: Option<&Cycle>,
+    seen: DeadlockSeen,
+) -> Finding {
     let mut locks = Vec::new();
     let mut threads = Vec::new();
     let mut waits = Vec::new();
-    for w in waiters {
-        push_thread(&mut threads, &w.thread);
-        push_lock(&mut locks, &w.lock);
-        waits.push(ThreadWait {
-            thread: (&w.thread).into(),
-            holds: held_refs(&w.held),
-            waits_for: (&w.lock).into(),
-            mode: w.mode,
-            site: w.site.into(),
-            backtrace: user_frames_of(&w.backtrace),
-        });
+    let mut join_notes = Vec::new();
+    let mut sites = Vec::new();
+    let mut waited_for = Vec::new();
+    for b in blocked {
+        push_thread(&mut threads, b.thread());
+        match b {
+            Blocked::Lock(w) => {
+                push_lock(&mut locks, &w.lock);
+                waits.push(ThreadWait {
+                    thread: (&w.thread).into(),
+                    holds: held_refs(&w.held),
+                    waits_for: (&w.lock).into(),
+                    mode: w.mode,
+                    site: w.site.into(),
+                    backtrace: user_frames_of(&w.backtrace),
+                });
+                sites.push(w.site.to_string());
+                waited_for.push(name_of(&w.lock));
+            }
+            Blocked::Join(j) => {
+                push_thread(&mut threads, &j.joins);
+                for h in &j.held {
+                    push_lock(&mut locks, &h.lock);
+                }
+                let holds = j
+                    .held
+                    .iter()
+                    .map(|h| format!("{} (taken at {})", name_of(&h.lock), h.site))
+                    .collect::<Vec<_>>();
+                let holds = if holds.is_empty() {
+                    "holding no lock".to_owned()
+                } else {
+                    format!("holding {}", holds.join(", "))
+                };
+                join_notes.push(format!(
+                    "{} waits at {} for {} (a join), {holds}",
+                    ThreadRef::from(&j.thread),
+                    j.site,
+                    end_of(&j.joins),
+                ));
+                sites.push(j.site.to_string());
+                waited_for.push(end_of(&j.joins));
+            }
+        }
     }
-    let mut sites: Vec<String> = waiters.iter().map(|w| w.site.to_string()).collect();
     sites.sort();
-    let summary = format!(
-        "{} threads are blocked in a cycle of lock waits on {}",
-        waiters.len(),
-        waiters
-            .iter()
-            .map(|w| name_of(&w.lock))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    Finding {
-        threads,
-        locks,
-        waits,
-        cycle: order.map(cycle_detail),
-        notes: vec![match seen {
+    let summary = if join_notes.is_empty() {
+        format!(
+            "{} threads are blocked in a cycle of lock waits on {}",
+            blocked.len(),
+            waited_for.join(", ")
+        )
+    } else {
+        format!(
+            "{} threads are blocked in a cycle of lock waits and joins on {}",
+            blocked.len(),
+            waited_for.join(", ")
+        )
+    };
+    let mut notes = join_notes;
+    notes.push(
+        match seen {
             DeadlockSeen::Broken => {
                 "lockcheck broke this deadlock by panicking in the thread that closed the cycle"
             }
@@ -175,7 +226,14 @@ pub fn deadlock(waiters: &[Waiter], order: Option<&Cycle>, seen: DeadlockSeen) -
                 "in the trace each of these threads asked for a lock another of them held"
             }
         }
-        .to_owned()],
+        .to_owned(),
+    );
+    Finding {
+        threads,
+        locks,
+        waits,
+        cycle: order.map(cycle_detail),
+        notes,
         ..Finding::new(
             FindingKind::Deadlock,
             summary,

@@ -11,4 +11,4 @@ pub mod vector_clock;
 pub mod wait_for;
 
 pub use lock_order::{Cycle, LockOrderGraph, OrderGranularity};
-pub use wait_for::{WaitForGraph, Waiter};
+pub use wait_for::{Blocked, JoinWaiter, WaitForGraph, Waiter};

@@ -6,6 +6,10 @@
 //! taken when it blocked (a blocked thread's held locks cannot change), so the
 //! graph needs no view into running threads and readers of an `RwLock` count as
 //! holders like any owner.
+//!
+//! Two kinds of wait have a known owner: a lock wait (the lock's holders) and
+//! a join (the joined thread, until it ends). A joining thread that holds a
+//! lock is a holder like any other.
 
 use rustc_hash::FxHashMap as HashMap;
 
@@ -30,13 +34,57 @@ pub struct Waiter {
     pub backtrace: Option<CallStack>,
 }
 
-impl Waiter {
-    fn holds_against(&self, other: &Waiter) -> bool {
-        self.held
-            .iter()
-            .any(|h| h.lock.id == other.lock.id && other.mode.blocked_by(h.mode))
+/// A thread blocked in a join: it waits for the end of another thread.
+#[derive(Clone, Debug)]
+pub struct JoinWaiter {
+    /// The joining thread.
+    pub thread: ThreadInfo,
+    /// The thread it waits to end.
+    pub joins: ThreadInfo,
+    /// Where it joins.
+    pub site: Site,
+    /// What it holds.
+    pub held: Vec<HeldLock>,
+    /// Unresolved backtrace at the join, if captured.
+    pub backtrace: Option<CallStack>,
+}
+
+/// A blocked thread of either kind.
+#[derive(Clone, Debug)]
+pub enum Blocked {
+    /// Waits for a lock.
+    Lock(Waiter),
+    /// Waits for another thread to end.
+    Join(JoinWaiter),
+}
+
+impl Blocked {
+    /// The blocked thread.
+    pub fn thread(&self) -> &ThreadInfo {
+        match self {
+            Blocked::Lock(w) => &w.thread,
+            Blocked::Join(j) => &j.thread,
+        }
     }
 
+    /// What it holds while it waits.
+    pub fn held(&self) -> &[HeldLock] {
+        match self {
+            Blocked::Lock(w) => &w.held,
+            Blocked::Join(j) => &j.held,
+        }
+    }
+
+    /// Whether this thread holds the lock `w` waits for in a mode that
+    /// keeps `w` out.
+    fn holds_against(&self, w: &Waiter) -> bool {
+        self.held()
+            .iter()
+            .any(|h| h.lock.id == w.lock.id && w.mode.blocked_by(h.mode))
+    }
+}
+
+impl Waiter {
     /// A plain reader (or upgradable reader) queues behind a writer that waits
     /// for the lock, even while other readers hold it: parking_lot is fair to
     /// writers.
@@ -49,6 +97,10 @@ impl Waiter {
 
 /// The wait-for graph. A pure state machine: blocks and unblocks in, deadlock
 /// cycles out.
+///
+/// A join is a wait too (see [`WaitForGraph::block_wait`]): the joiner
+/// waits for the joined thread, which may itself wait for a lock the
+/// joiner holds.
 ///
 /// ```
 /// use lockcheck::detect::wait_for::{WaitForGraph, Waiter};
@@ -65,16 +117,34 @@ impl Waiter {
 /// ```
 #[derive(Default)]
 pub struct WaitForGraph {
-    waiting: HashMap<ThreadId, Waiter>,
+    waiting: HashMap<ThreadId, Blocked>,
 }
 
 impl WaitForGraph {
-    /// Registers a blocked thread. When its wait closes a cycle of blocked
-    /// threads, returns the cycle (starting with this waiter, each waiting for
-    /// the next) and leaves the waiter unregistered: the caller breaks the
-    /// deadlock instead of blocking.
+    /// Registers a thread blocked on a lock. When its wait closes a cycle of
+    /// blocked threads, returns the cycle (starting with this waiter, each
+    /// waiting for the next) and leaves the waiter unregistered: the caller
+    /// breaks the deadlock instead of blocking. For a graph of lock waits
+    /// alone (a trace's); a cycle through a join is given whole only by
+    /// [`WaitForGraph::block_wait`], and here without its joins.
     pub fn block(&mut self, waiter: Waiter) -> Option<Vec<Waiter>> {
-        let id = waiter.thread.id;
+        let cycle = self.block_wait(Blocked::Lock(waiter))?;
+        Some(
+            cycle
+                .into_iter()
+                .filter_map(|b| match b {
+                    Blocked::Lock(w) => Some(w),
+                    Blocked::Join(_) => None,
+                })
+                .collect(),
+        )
+    }
+
+    /// Registers a blocked thread of either kind; as [`WaitForGraph::block`],
+    /// returns the cycle it closes (this waiter first) and then leaves it
+    /// unregistered.
+    pub fn block_wait(&mut self, waiter: Blocked) -> Option<Vec<Blocked>> {
+        let id = waiter.thread().id;
         self.waiting.insert(id, waiter);
         let path = self.cycle_from(id)?;
         let cycle = path
@@ -108,13 +178,28 @@ impl WaitForGraph {
         self.waiting.is_empty()
     }
 
-    /// The blocked threads that `w` waits for.
-    fn blockers<'a>(&'a self, w: &'a Waiter) -> impl Iterator<Item = ThreadId> + 'a {
-        self.waiting
-            .values()
-            .filter(move |o| o.thread.id != w.thread.id)
-            .filter(move |o| o.holds_against(w) || w.queues_behind(o))
-            .map(|o| o.thread.id)
+    /// The blocked threads that `b` waits for: a lock's blocked holders (and
+    /// the writers a reader queues behind), or a joined thread that is
+    /// blocked itself. A thread that is not in the graph runs, and ends the
+    /// path.
+    fn blockers(&self, b: &Blocked) -> Vec<ThreadId> {
+        match b {
+            Blocked::Lock(w) => self
+                .waiting
+                .values()
+                .filter(|o| o.thread().id != w.thread.id)
+                .filter(|o| {
+                    o.holds_against(w) || matches!(o, Blocked::Lock(o) if w.queues_behind(o))
+                })
+                .map(|o| o.thread().id)
+                .collect(),
+            Blocked::Join(j) => self
+                .waiting
+                .contains_key(&j.joins.id)
+                .then_some(j.joins.id)
+                .into_iter()
+                .collect(),
+        }
     }
 
     /// Depth-first search for a path of waits from `start` back to itself.
@@ -122,7 +207,7 @@ impl WaitForGraph {
         let mut stack: Vec<(ThreadId, Vec<ThreadId>)> = Vec::new();
         let mut seen = vec![start];
         let first = self.waiting.get(&start)?;
-        stack.push((start, self.blockers(first).collect()));
+        stack.push((start, self.blockers(first)));
         while let Some((_, next)) = stack.last_mut() {
             let Some(t) = next.pop() else {
                 stack.pop();
@@ -136,7 +221,7 @@ impl WaitForGraph {
             }
             seen.push(t);
             if let Some(w) = self.waiting.get(&t) {
-                stack.push((t, self.blockers(w).collect()));
+                stack.push((t, self.blockers(w)));
             }
         }
         None
@@ -242,5 +327,75 @@ mod tests {
         g.block(waiter(1, &[(1, Read)], 2, Exclusive));
         g.block(waiter(3, &[], 1, Exclusive));
         assert!(g.block(waiter(2, &[(2, Read)], 1, RecursiveRead)).is_none());
+    }
+
+    fn joiner(t: u64, holds: &[u64], joins: u64) -> Blocked {
+        Blocked::Join(JoinWaiter {
+            thread: ThreadInfo {
+                id: ThreadId(t),
+                name: None,
+            },
+            joins: ThreadInfo {
+                id: ThreadId(joins),
+                name: None,
+            },
+            site: Site::caller(),
+            held: holds
+                .iter()
+                .map(|id| HeldLock {
+                    lock: lock(*id),
+                    mode: Exclusive,
+                    site: Site::caller(),
+                })
+                .collect(),
+            backtrace: None,
+        })
+    }
+
+    #[test]
+    fn a_join_of_a_thread_that_waits_for_the_joiners_lock_is_a_cycle() {
+        // Either thread may be the one that closes it.
+        let mut g = WaitForGraph::default();
+        assert!(g.block_wait(joiner(1, &[1], 2)).is_none());
+        let cycle = g
+            .block_wait(Blocked::Lock(waiter(2, &[], 1, Exclusive)))
+            .unwrap();
+        assert_eq!(cycle.len(), 2);
+        assert_eq!(cycle[0].thread().id, ThreadId(2));
+        assert!(matches!(cycle[1], Blocked::Join(_)));
+
+        let mut g = WaitForGraph::default();
+        assert!(g
+            .block_wait(Blocked::Lock(waiter(2, &[], 1, Exclusive)))
+            .is_none());
+        let cycle = g.block_wait(joiner(1, &[1], 2)).unwrap();
+        assert_eq!(cycle[0].thread().id, ThreadId(1));
+        assert_eq!(cycle[1].thread().id, ThreadId(2));
+    }
+
+    #[test]
+    fn a_join_of_a_running_thread_or_one_waiting_elsewhere_is_no_cycle() {
+        let mut g = WaitForGraph::default();
+        // Thread 2 runs (not in the graph).
+        assert!(g.block_wait(joiner(1, &[1], 2)).is_none());
+        // Thread 3 waits for lock 3, which nobody blocked holds.
+        assert!(g
+            .block_wait(Blocked::Lock(waiter(3, &[], 3, Exclusive)))
+            .is_none());
+        assert!(g.block_wait(joiner(4, &[4], 3)).is_none());
+        assert_eq!(g.len(), 3);
+    }
+
+    #[test]
+    fn joins_chain_into_a_cycle() {
+        // 1 holds lock 1 and joins 2; 2 holds nothing and joins 3; 3 waits
+        // for lock 1.
+        let mut g = WaitForGraph::default();
+        assert!(g.block_wait(joiner(1, &[1], 2)).is_none());
+        assert!(g.block_wait(joiner(2, &[], 3)).is_none());
+        let cycle = g
+            .block_wait(Blocked::Lock(waiter(3, &[], 1, Exclusive)))
+            .unwrap();
+        assert_eq!(cycle.len(), 3);
     }
 }

@@ -29,7 +29,7 @@ use smallvec::SmallVec;
 use crate::detect::findings;
 use crate::detect::lock_order::Cycle;
 use crate::detect::self_deadlock;
-use crate::detect::wait_for::Waiter;
+use crate::detect::wait_for::{Blocked, JoinWaiter, Waiter};
 use crate::detect::OrderGranularity;
 use crate::event::{
     AcquireMode, Attempt, Event, HeldLock, LockId, LockInfo, LockKind, Site, ThreadId, ThreadInfo,
@@ -226,7 +226,7 @@ fn acquire_fast<G>(
                 // and under contention that gap decides how often the lock
                 // changes hands: 1.6x parking_lot's time against 1.2x.)
                 let entry = entry(meta, id, OrderKey::instance(id), chain, mode, site);
-                let guard = take(t.held.is_empty())?;
+                let guard = take(t.awaited_by_nobody())?;
                 // Within the outer `unsafe`: `ready_for_fast_push` saw
                 // `len < room`, and `room` is at most `MAX_HELD`.
                 t.held.push_unchecked(entry);
@@ -299,19 +299,24 @@ fn acquire_checked<G>(
         Plan::Known(chain) => {
             // Taken (tried above), or a pending mutex (not tried yet).
             let untried = meta.pending().then(try_now).flatten();
-            let guard = untried.unwrap_or_else(|| {
-                let lock = meta.info();
-                trace_request(meta, mode, site);
-                contended(
-                    &lock,
-                    mode,
-                    site,
-                    Vec::new(),
-                    try_now,
-                    raw.try_for,
-                    raw.block,
-                )
-            });
+            // A match, not a closure: a deadlock broken in `contended`
+            // panics at the user's call (`track_caller` stops at a closure).
+            let guard = match untried {
+                Some(guard) => guard,
+                None => {
+                    let lock = meta.info();
+                    trace_request(meta, mode, site);
+                    contended(
+                        &lock,
+                        mode,
+                        site,
+                        Vec::new(),
+                        try_now,
+                        raw.try_for,
+                        raw.block,
+                    )
+                }
+            };
             // A panic here drops `guard`; nothing is pushed.
             leaf_edges::settle(meta);
             push(entry(meta, id, key, chain, mode, site), false);
@@ -706,20 +711,36 @@ fn cycle_finding(cycle: Cycle) -> LateFinding {
 }
 
 /// The finding of a deadlock this thread closed and is about to break.
-fn deadlock_finding(waiters: Vec<Waiter>, order: Option<Cycle>) -> LateFinding {
-    let stacks = waiters.iter().any(|w| w.backtrace.is_some())
+fn deadlock_finding(waiters: Vec<Blocked>, order: Option<Cycle>) -> LateFinding {
+    let stacks = waiters.iter().any(|w| backtrace_of(w).is_some())
         || order
             .iter()
             .flat_map(|c| &c.edges)
             .any(|e| e.backtrace.is_some());
     LateFinding::new(stacks, move |frames| {
         let order = order.as_ref().map(|c| frames.cycle(c));
-        findings::deadlock(
-            &frames.waiters(&waiters),
-            order.as_deref(),
-            findings::DeadlockSeen::Broken,
-        )
+        let waiters: Vec<Blocked> = waiters
+            .iter()
+            .map(|w| {
+                let mut w = w.clone();
+                let stack = frames.stack(backtrace_of(&w)).clone();
+                match &mut w {
+                    Blocked::Lock(l) => l.backtrace = stack,
+                    Blocked::Join(j) => j.backtrace = stack,
+                }
+                w
+            })
+            .collect();
+        findings::deadlock_of_waits(&waiters, order.as_deref(), findings::DeadlockSeen::Broken)
     })
+}
+
+/// The backtrace a blocked thread brought, of either kind of wait.
+fn backtrace_of(w: &Blocked) -> &Option<CallStack> {
+    match w {
+        Blocked::Lock(l) => &l.backtrace,
+        Blocked::Join(j) => &j.backtrace,
+    }
 }
 
 #[track_caller]
@@ -789,13 +810,16 @@ fn contended<G>(
 ) -> G {
     let site = Site::from(site);
     let (holds_none, holds_this) =
-        with_thread(|t| (t.held.is_empty(), t.holds(lock.id))).unwrap_or((false, false));
+        with_thread(|t| (t.awaited_by_nobody(), t.holds(lock.id))).unwrap_or((false, false));
     if holds_none {
-        // No thread can wait for one that holds no lock, so this one cannot
-        // close a wait cycle: it waits as parking_lot does (spinning, then
-        // parked), without the grace period's clock reads or the wait-for
-        // graph, which then holds only threads that others may wait for.
-        // (`acquire` applies the same rule on the fast path.)
+        // No thread can wait for one that holds no lock and that no
+        // lockcheck join waits for (the main thread, a std thread), so this
+        // one cannot close a wait cycle: it waits as parking_lot does
+        // (spinning, then parked), without the grace period's clock reads or
+        // the wait-for graph, which then holds only threads that others may
+        // wait for. A thread spawned by `lockcheck::thread` may be joined,
+        // and so goes on even when it holds nothing. (`acquire` applies the
+        // same rule on the fast path.)
         emit(pending);
         return block();
     }
@@ -863,21 +887,67 @@ fn enter_wait(
     mode: AcquireMode,
     site: Site,
 ) -> Waiting {
-    let id = thread.id;
-    let waiter = Waiter {
+    register_wait(Blocked::Lock(Waiter {
         thread,
         lock: lock.clone(),
         mode,
         site,
         held,
         backtrace: capture(),
-    };
-    let deadlock = global().waits.lock().block(waiter);
+    }))
+}
+
+/// Registers a blocked thread of either kind (a lock wait, a join). If that
+/// closes a cycle of blocked threads, reports the deadlock and panics
+/// instead, which breaks it.
+#[track_caller]
+fn register_wait(waiter: Blocked) -> Waiting {
+    let id = waiter.thread().id;
+    let deadlock = global().waits.lock().block_wait(waiter);
     if let Some(waiters) = deadlock {
-        let order = global().order.lock().order_behind(&waiters);
+        // The lock-order edges behind it exist only when every wait is a
+        // lock wait.
+        let locks: Option<Vec<Waiter>> = waiters
+            .iter()
+            .map(|w| match w {
+                Blocked::Lock(l) => Some(l.clone()),
+                Blocked::Join(_) => None,
+            })
+            .collect();
+        let order = locks.and_then(|l| global().order.lock().order_behind(&l));
         break_hang(deadlock_finding(waiters, order));
     }
     Waiting(id)
+}
+
+/// A join that did not return within the grace period: this thread waits
+/// for the end of `joins`, so it joins the wait-for graph (if `joins` waits
+/// for a lock this thread holds, that is a deadlock, broken here). `None`
+/// when checking is off, or when no cycle can pass through this thread: it
+/// holds nothing and no lockcheck join waits for it (see `contended`).
+#[track_caller]
+pub(crate) fn wait_to_join(joins: ThreadInfo, site: Site) -> Option<Waiting> {
+    if !config::enabled() {
+        return None;
+    }
+    let awaited_by_nobody = with_thread(|t| t.awaited_by_nobody()).unwrap_or(true);
+    if awaited_by_nobody {
+        return None;
+    }
+    let (thread, held) = thread_and_held();
+    Some(register_wait(Blocked::Join(JoinWaiter {
+        thread,
+        joins,
+        site,
+        held,
+        backtrace: capture(),
+    })))
+}
+
+/// Marks this thread as one a lockcheck join may wait for (a thread
+/// spawned by `lockcheck::thread`).
+pub(crate) fn mark_joinable() {
+    with_thread(|t| t.joinable = true);
 }
 
 /// An `upgrade()` that did not get the lock within the grace period: it

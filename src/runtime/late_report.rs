@@ -32,7 +32,6 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 
 use crate::detect::lock_order::Cycle;
-use crate::detect::wait_for::Waiter;
 use crate::finding::Finding;
 use crate::runtime::policy;
 use crate::stack::CallStack;
@@ -60,22 +59,6 @@ impl Frames {
         match self {
             Frames::Symbolised => stack,
             Frames::Omitted => &None,
-        }
-    }
-
-    /// `waiters`, without their stacks when frames are omitted.
-    pub(crate) fn waiters(self, waiters: &[Waiter]) -> Cow<'_, [Waiter]> {
-        match self {
-            Frames::Symbolised => Cow::Borrowed(waiters),
-            Frames::Omitted => Cow::Owned(
-                waiters
-                    .iter()
-                    .map(|w| Waiter {
-                        backtrace: None,
-                        ..w.clone()
-                    })
-                    .collect(),
-            ),
         }
     }
 

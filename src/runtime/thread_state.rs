@@ -48,6 +48,10 @@ pub(crate) struct ThreadState {
     /// The order edge this thread parked into the mutex it holds (see
     /// `leaf_edges`).
     pub(crate) kept: Option<KeptEdge>,
+    /// Spawned by `lockcheck::thread`, so another thread may wait in a join
+    /// for it to end: it may be part of a wait cycle even while it holds
+    /// nothing.
+    pub(crate) joinable: bool,
 }
 
 // The thread-local is reached without destructor checks only while this
@@ -62,7 +66,16 @@ impl ThreadState {
             held: HeldStack::new(),
             cache: [0; CHAIN_CACHE_SLOTS],
             kept: None,
+            joinable: false,
         }
+    }
+
+    /// Whether no wait cycle can pass through this thread while it blocks:
+    /// it holds no lock (nobody waits for it to release one) and no
+    /// lockcheck join can wait for its end.
+    #[inline(always)]
+    pub(crate) fn awaited_by_nobody(&self) -> bool {
+        self.held.is_empty() && !self.joinable
     }
 
     /// This thread's id and name, assigned on first need.
