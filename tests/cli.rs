@@ -291,8 +291,10 @@ fn a_program_that_outlives_its_timeout_is_killed_and_exits_124() {
         "stderr:\n{err}"
     );
     assert!(
-        stdout(&out).trim_end().ends_with("lockcheck: no findings"),
-        "stdout:\n{}",
+        stdout(&out)
+            .trim_end()
+            .ends_with("lockcheck: no findings before the program was killed at its timeout"),
+        "a killed program's summary does not read as a finished run's:\n{}",
         stdout(&out)
     );
 }

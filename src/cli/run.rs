@@ -324,10 +324,12 @@ pub(super) fn run(options: &CheckOptions, command: &[OsString]) -> Result<i32, C
             report::sarif::render(&outcome.findings, options.strict)
         ),
         Format::Text => {
-            print_text(
-                &outcome.findings,
-                &report::text::summary(&outcome.findings, options.strict),
-            );
+            let mut summary = report::text::summary(&outcome.findings, options.strict);
+            if outcome.timed_out.is_some() {
+                // What it found before it was killed: not a finished run's answer.
+                summary.push_str(" before the program was killed at its timeout");
+            }
+            print_text(&outcome.findings, &summary);
         }
     }
     if let Some(limit) = outcome.timed_out {
