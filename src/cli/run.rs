@@ -297,6 +297,14 @@ pub(super) fn run(options: &CheckOptions, command: &[OsString]) -> Result<i32, C
     let program = command[0].to_string_lossy();
     let code = exit_code(&outcome, options.strict, options.allow_uninstrumented);
     let unchecked = outcome.processes_checked == 0 && !options.allow_uninstrumented;
+    // JSON carries how the program ended in every case, a checked run's or not.
+    if options.format == Format::Json {
+        super::print_json(
+            &outcome.findings,
+            options.strict,
+            report::json::Source::Run(&outcome.summary()),
+        )?;
+    }
     if unchecked && code == EXIT_ERROR {
         // Not "no findings": nothing was checked.
         eprintln!(
@@ -304,21 +312,10 @@ pub(super) fn run(options: &CheckOptions, command: &[OsString]) -> Result<i32, C
              lockcheck, and did the parking_lot patch take? (--allow-uninstrumented to run it \
              anyway)"
         );
-        if options.format == Format::Json {
-            super::print_json(
-                &outcome.findings,
-                options.strict,
-                report::json::Source::Run(&outcome.summary()),
-            )?;
-        }
         return Ok(code);
     }
     match options.format {
-        Format::Json => super::print_json(
-            &outcome.findings,
-            options.strict,
-            report::json::Source::Run(&outcome.summary()),
-        )?,
+        Format::Json => {}
         Format::Sarif => println!(
             "{}",
             report::sarif::render(&outcome.findings, options.strict)
