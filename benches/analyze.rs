@@ -12,7 +12,7 @@
 //! # Traces
 //!
 //! Generated once, in memory, before any measurement, by the same code as the
-//! `gen_trace` binary (`benches/trace_gen/mod.rs`, whose docs describe the
+//! `gen_trace` binary (`cli/src/trace_gen/mod.rs`, whose docs describe the
 //! traces; seed 42, 8 worker threads, 64 locks, 4,096 shared variables), one
 //! per profile:
 //!
@@ -59,7 +59,7 @@ use lockcheck::FindingKind;
 // Shared with `src/bin/gen_trace.rs`, which also uses what this bench does
 // not (parsing a profile name).
 #[allow(dead_code)]
-#[path = "trace_gen/mod.rs"]
+#[path = "../cli/src/trace_gen/mod.rs"]
 mod trace_gen;
 
 use trace_gen::{Config, Profile};

@@ -10,15 +10,15 @@
 use std::fmt;
 use std::panic::Location;
 
-use serde::{Deserialize, Serialize};
-
 /// Identity of a thread, unique for the life of the process (never reused).
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ThreadId(pub u64);
 
 /// Identity of a lock instance, unique for the life of the process (never
 /// reused, so a dropped lock can never be confused with a new one).
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct LockId(pub u64);
 
 /// A source location: where a lock was created or acquired.
@@ -62,8 +62,9 @@ impl fmt::Display for Site {
 }
 
 /// What kind of lock a lock id names; decides which re-acquisitions are legal.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 pub enum LockKind {
     /// Exclusive, non-reentrant (`lockcheck::Mutex`).
     Mutex,
@@ -85,8 +86,9 @@ impl LockKind {
 }
 
 /// The mode a lock is acquired (and then held) in.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 pub enum AcquireMode {
     /// Exclusive: `Mutex::lock`, `RwLock::write`, `ReentrantMutex::lock`.
     Exclusive,
@@ -274,8 +276,9 @@ pub struct HeldLock {
 }
 
 /// How an acquisition was attempted.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 pub enum Attempt {
     /// Waits until the lock is free: may deadlock, adds lock-order edges.
     Blocking,
@@ -286,7 +289,8 @@ pub enum Attempt {
 
 /// Identity of a shared variable (`lockcheck::Shared`), unique for the life
 /// of the process.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct VarId(pub u64);
 
 /// A shared variable as the detectors see it.
@@ -301,8 +305,9 @@ pub struct VarInfo {
 }
 
 /// Whether an access reads or writes.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 pub enum AccessKind {
     /// Reads the value.
     Read,

@@ -2,6 +2,4 @@
 
 pub mod dot;
 pub mod frames;
-pub mod json;
-pub mod sarif;
 pub mod text;

@@ -18,7 +18,7 @@ use std::fs::OpenOptions;
 use std::io::Write;
 use std::sync::Once;
 
-use crate::finding::{Announcement, ANNOUNCEMENT_KEY};
+use crate::finding::{announcement_line, Announcement};
 use crate::runtime::config;
 
 /// Announces this process once, when it runs under `lockcheck run` with
@@ -37,8 +37,7 @@ pub(crate) fn once() {
             pid: std::process::id(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
         };
-        let line = serde_json::json!({ ANNOUNCEMENT_KEY: announcement });
-        let mut text = line.to_string();
+        let mut text = announcement_line(&announcement);
         text.push('\n');
         // One write of one short line: it never interleaves with a
         // finding's line written by another thread.

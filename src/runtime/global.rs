@@ -45,9 +45,7 @@ impl Global {
     /// and a crash right after loses nothing.
     pub(crate) fn write_to_sink(&self, finding: &Finding) {
         let Some(sink) = &self.sink else { return };
-        let Ok(mut line) = serde_json::to_string(finding) else {
-            return;
-        };
+        let mut line = crate::finding::to_json_line(finding);
         line.push('\n');
         if let Err(e) = sink.lock().write_all(line.as_bytes()) {
             eprintln!("lockcheck: warning: cannot write to the report file: {e}");

@@ -8,6 +8,7 @@ mod lines;
 pub mod lockcheck_format;
 pub mod spool;
 pub mod std_format;
+mod temp_file;
 
 use std::fmt;
 use std::io::Read;
@@ -43,7 +44,8 @@ impl fmt::Display for TraceError {
 pub const SKIPPED_SHOWN: usize = 20;
 
 /// A line skipped as malformed.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct SkippedLine {
     /// 1-based line.
     pub line: u64,
@@ -55,7 +57,8 @@ pub struct SkippedLine {
 /// it gave, and which lines were skipped as malformed, so that a report
 /// never presents a trace it could not read whole, or an empty one, as
 /// checked and clean.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ReadSummary {
     /// The trace file, as named on the command line.
     pub file: String,
@@ -226,7 +229,7 @@ fn open_spool(path: &Path, name: &str) -> Result<EventStream, TraceError> {
         message,
         fatal: true,
     };
-    let merged = tempfile::NamedTempFile::new()
+    let merged = temp_file::TempFile::new_in(&std::env::temp_dir())
         .map_err(|e| whole(format!("cannot make room to finish this recording: {e}")))?;
     spool::finalize(path, merged.path(), spool::Ending::Cut)
         .map_err(|e| whole(format!("cannot finish this recording: {e}")))?;

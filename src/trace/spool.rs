@@ -18,6 +18,7 @@ use rustc_hash::FxHashMap;
 
 use super::lockcheck_format::write_event;
 use super::lockcheck_format::{parse_u64, put_u64, HEADER};
+use super::temp_file::TempFile;
 use crate::event::{Event, ThreadId};
 
 /// The start of every chunk header line.
@@ -90,8 +91,8 @@ pub fn finalize(spool: &Path, out: &Path, ending: Ending) -> io::Result<u64> {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
-    let temp = tempfile::NamedTempFile::new_in(dir)?;
-    let mut writer = BufWriter::new(temp);
+    let mut temp = TempFile::new_in(dir)?;
+    let mut writer = BufWriter::new(temp.file());
     writer.write_all(HEADER.as_bytes())?;
     writer.write_all(b"\n")?;
     if ending == Ending::Cut {
@@ -102,8 +103,9 @@ pub fn finalize(spool: &Path, out: &Path, ending: Ending) -> io::Result<u64> {
         writer.write_all(&line)?;
     }
     let written = merge(&mut file, threads, &mut writer)?;
-    let temp = writer.into_inner().map_err(|e| e.into_error())?;
-    temp.persist(out).map_err(|e| e.error)?;
+    writer.flush()?;
+    drop(writer);
+    temp.persist(out)?;
     Ok(written)
 }
 

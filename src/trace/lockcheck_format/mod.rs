@@ -236,9 +236,9 @@ fn put_name(out: &mut Vec<u8>, name: Option<&str>) {
 }
 
 fn put_json(out: &mut Vec<u8>, s: &str) {
-    // Serialising a `str` into a `Vec` cannot fail (no I/O error, no
-    // non-string key), so there is no error to hand on.
-    let _ = serde_json::to_writer(&mut *out, s);
+    let mut quoted = String::with_capacity(s.len() + 2);
+    crate::json::put_str(&mut quoted, s);
+    out.extend_from_slice(quoted.as_bytes());
 }
 
 /// A site field split into its file as written (bare, or a JSON string with
@@ -263,7 +263,7 @@ fn split_site(field: &[u8]) -> Option<(&[u8], u32, u32)> {
 /// The file of a site as [`split_site`] found it, decoded.
 fn decode_file(file: &[u8]) -> Result<String, String> {
     if file.first() == Some(&b'"') {
-        serde_json::from_slice::<String>(file)
+        crate::json::parse_str(file)
             .map_err(|e| format!("malformed site: its file is not a valid JSON string ({e})"))
     } else {
         std::str::from_utf8(file)
@@ -283,7 +283,7 @@ fn decode_name(field: &[u8]) -> Result<Option<String>, String> {
             show(field)
         ));
     }
-    serde_json::from_slice::<String>(field)
+    crate::json::parse_str(field)
         .map(Some)
         .map_err(|e| format!("malformed name: not a valid JSON string ({e})"))
 }

@@ -41,11 +41,11 @@ fn analyze(trace: &Path) -> (Vec<Finding>, Output) {
 }
 
 fn fixtures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/traces")
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).join("fixtures/traces")
 }
 
 fn external_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/external-traces");
+    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).join("tests/external-traces");
     assert!(dir.is_dir(), "{} is missing", dir.display());
     dir
 }
@@ -420,7 +420,7 @@ fn a_bad_suppressions_file_is_an_error_naming_its_line() {
 fn traces_analysed_together_report_what_each_reports_alone_in_the_order_given() {
     // Analysed in parallel, each in its own pass: the report must not
     // depend on which finished first.
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/traces");
+    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).join("fixtures/traces");
     let names = [
         "dining_philosophers.std",
         "locked_counter.std",

@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
-use crate::finding::Finding;
-use crate::trace::ReadSummary;
+use lockcheck::finding::Finding;
+use lockcheck::trace::ReadSummary;
 
 /// The JSON report document.
 #[derive(Serialize)]
@@ -57,7 +57,7 @@ pub enum Source<'a> {
 /// Renders findings as one pretty-printed JSON document.
 ///
 /// ```
-/// let doc = lockcheck::report::json::render(&[], false);
+/// let doc = lockcheck_cli::report::json::render(&[], false);
 /// assert!(doc.contains("\"findings\": []"));
 /// ```
 pub fn render(findings: &[Finding], strict: bool) -> String {
@@ -69,7 +69,7 @@ pub fn render(findings: &[Finding], strict: bool) -> String {
 ///
 /// ```
 /// let read = [lockcheck::trace::ReadSummary::new("t.std")];
-/// let doc = lockcheck::report::json::render_analysis(&[], false, &read);
+/// let doc = lockcheck_cli::report::json::render_analysis(&[], false, &read);
 /// let doc: serde_json::Value = serde_json::from_str(&doc).unwrap();
 /// assert_eq!(doc["skipped_lines"], 0);
 /// assert_eq!(doc["traces"][0]["events"], 0);

@@ -1,7 +1,7 @@
 //! `gen_trace`: writes a large synthetic STD trace for `lockcheck analyze`,
 //! deterministic from a seed, with exactly the lock-order cycles and data
 //! races asked for and nothing else that is a finding. The generator itself
-//! is `benches/trace_gen/mod.rs` (shared with `benches/analyze.rs`), whose
+//! is `cli/src/trace_gen/mod.rs` (shared with `benches/analyze.rs`), whose
 //! docs describe the trace's shape and locations.
 //!
 //! ```text
@@ -16,7 +16,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-#[path = "../../benches/trace_gen/mod.rs"]
+#[path = "../trace_gen/mod.rs"]
 mod trace_gen;
 
 use trace_gen::{Config, Profile};

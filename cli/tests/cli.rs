@@ -383,7 +383,7 @@ fn run_without_program_is_a_usage_error() {
 #[test]
 fn text_reports_are_coloured_only_where_colour_belongs() {
     let trace = concat!(
-        env!("CARGO_MANIFEST_DIR"),
+        concat!(env!("CARGO_MANIFEST_DIR"), "/.."),
         "/fixtures/traces/opposite_orders.std"
     );
     let text = |env: &[(&str, &str)]| {

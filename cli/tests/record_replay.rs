@@ -55,7 +55,7 @@ const JOIN_DEADLOCKS_LIVE_ONLY: &[&str] = &["pool_shutdown_join"];
 
 #[test]
 fn every_fixture_recorded_then_analysed_gives_the_live_findings() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).join("fixtures");
     let specs = FixtureSpec::read_dir(&dir).expect("fixtures parse");
     assert!(specs.len() >= 10, "the fixture programs are found");
     let scratch = tempfile::tempdir().expect("temporary directory");

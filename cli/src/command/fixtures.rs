@@ -15,18 +15,23 @@ use lockcheck::fixture::{FixtureSpec, Verdict};
 use super::run::{collect, ProgramOutput};
 use super::{CheckOptions, Cli, CliError, Command as CliCommand, EXIT_CLEAN, EXIT_FINDINGS};
 
+/// The fixture package's manifest (`fixtures/Cargo.toml`): the one given
+/// (the fixture package's, or a checkout's top-level one beside `fixtures/`),
+/// or the first found from the current directory up.
 fn find_manifest(given: Option<PathBuf>) -> Result<PathBuf, CliError> {
+    let fixture_manifest = |top: &Path| top.with_file_name("fixtures").join("Cargo.toml");
     if let Some(path) = given {
-        return Ok(path);
+        let beside = fixture_manifest(&path);
+        return Ok(if beside.is_file() { beside } else { path });
     }
     let cwd = std::env::current_dir()
         .map_err(|e| CliError(format!("cannot read the current directory: {e}")))?;
     cwd.ancestors()
-        .map(|d| d.join("Cargo.toml"))
-        .find(|m| m.is_file() && m.with_file_name("fixtures").is_dir())
+        .flat_map(|d| [d.join("Cargo.toml"), fixture_manifest(&d.join("Cargo.toml"))])
+        .find(|m| m.is_file() && m.parent().is_some_and(|d| d.ends_with("fixtures")))
         .ok_or_else(|| {
             CliError(format!(
-                "{}: not inside a lockcheck checkout (no Cargo.toml beside a fixtures/ folder); use --manifest-path",
+                "{}: not inside a lockcheck checkout (no fixtures/Cargo.toml here or above); use --manifest-path",
                 cwd.display()
             ))
         })
@@ -163,7 +168,10 @@ pub(super) fn fixtures(
     names: &[String],
 ) -> Result<i32, CliError> {
     let manifest = find_manifest(manifest_path)?;
-    let dir = manifest.with_file_name("fixtures");
+    let dir = manifest
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
     let mut specs = FixtureSpec::read_dir(&dir).map_err(CliError)?;
     if !names.is_empty() {
         if let Some(unknown) = names.iter().find(|n| !specs.iter().any(|s| &s.name == *n)) {
@@ -184,7 +192,7 @@ pub(super) fn fixtures(
     for spec in &specs {
         let exe = exes.get(&spec.name).ok_or_else(|| {
             CliError(format!(
-                "{}: not built as an example (add an [[example]] entry to Cargo.toml)",
+                "{}: not built as an example (add an [[example]] entry to fixtures/Cargo.toml)",
                 spec.path.display()
             ))
         })?;

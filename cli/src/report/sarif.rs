@@ -17,8 +17,8 @@ use serde_sarif::sarif::{
     Result as SarifResult, ResultLevel, Run, Sarif, Suppression, Tool, ToolComponent,
 };
 
-use crate::finding::{Finding, FindingKind, SourceLocation};
-use crate::trace::ReadSummary;
+use lockcheck::finding::{Finding, FindingKind, SourceLocation};
+use lockcheck::trace::ReadSummary;
 
 /// The schema a document names in `$schema` (the one GitHub's docs use).
 pub const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -38,7 +38,7 @@ pub const SRCROOT: &str = "%SRCROOT%";
 /// suppression with the reason as its justification, as SARIF viewers expect.
 ///
 /// ```
-/// let doc = lockcheck::report::sarif::render(&[], false);
+/// let doc = lockcheck_cli::report::sarif::render(&[], false);
 /// let sarif: serde_json::Value = serde_json::from_str(&doc).unwrap();
 /// assert_eq!(sarif["version"], "2.1.0");
 /// assert_eq!(sarif["runs"][0]["results"], serde_json::json!([]));
@@ -63,7 +63,7 @@ pub fn render(findings: &[Finding], strict: bool) -> String {
 /// ```
 /// let mut read = lockcheck::trace::ReadSummary::new("t.std");
 /// read.events = 3;
-/// let doc = lockcheck::report::sarif::render_analysis(&[], false, &[read], false);
+/// let doc = lockcheck_cli::report::sarif::render_analysis(&[], false, &[read], false);
 /// let sarif: serde_json::Value = serde_json::from_str(&doc).unwrap();
 /// assert_eq!(sarif["runs"][0]["invocations"][0]["executionSuccessful"], true);
 /// ```
@@ -121,7 +121,7 @@ fn invocation(traces: &[ReadSummary], keep_going: bool) -> Invocation {
         }
         if t.incomplete {
             notes.push(notification(
-                format!("{}: {}", t.file, crate::trace::INCOMPLETE),
+                format!("{}: {}", t.file, lockcheck::trace::INCOMPLETE),
                 level,
                 None,
             ));
@@ -426,7 +426,7 @@ fn is_absolute(file: &str) -> bool {
 /// percent-encoded.
 ///
 /// ```
-/// use lockcheck::report::sarif::file_uri;
+/// use lockcheck_cli::report::sarif::file_uri;
 /// assert_eq!(file_uri("src/main.rs"), "src/main.rs");
 /// assert_eq!(file_uri("/home/me/my app/src/lib.rs"), "file:///home/me/my%20app/src/lib.rs");
 /// ```

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::report;
 use lockcheck::finding::{Announcement, Finding, FindingSet, ANNOUNCEMENT_KEY};
-use lockcheck::report;
 use lockcheck::trace::spool;
 
 use super::{

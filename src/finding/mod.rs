@@ -5,13 +5,17 @@
 use std::fmt;
 
 use rustc_hash::FxHashMap;
-use serde::{Deserialize, Serialize};
 
 use crate::event::{self, AcquireMode, LockKind};
 
+mod encode;
+
+pub use encode::{announcement_line, to_json_line};
+
 /// The stable ids of what lockcheck detects (see DESIGN.md).
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 pub enum FindingKind {
     /// A thread acquires a lock it already holds in a mode that waits for itself.
     SelfDeadlock,
@@ -64,7 +68,8 @@ impl fmt::Display for FindingKind {
 }
 
 /// A source location in a report.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct SourceLocation {
     /// File as the compiler names it.
     pub file: String,
@@ -91,22 +96,30 @@ impl fmt::Display for SourceLocation {
 }
 
 /// One frame of a (trimmed) backtrace.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Frame {
     /// Demangled function name.
     pub function: String,
     /// `file:line:col` when debug info has it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub location: Option<SourceLocation>,
 }
 
 /// A thread as a report names it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ThreadRef {
     /// Process-unique id.
     pub id: u64,
     /// Name, if the thread has one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub name: Option<String>,
 }
 
@@ -129,14 +142,18 @@ impl fmt::Display for ThreadRef {
 }
 
 /// A lock as a report names it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct LockRef {
     /// Process-unique id (for a class-level report, the first instance seen).
     pub id: u64,
     /// Mutex, rwlock or reentrant mutex.
     pub kind: LockKind,
     /// The name given in the program, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub name: Option<String>,
     /// Where the lock was created.
     pub created: SourceLocation,
@@ -163,7 +180,8 @@ impl fmt::Display for LockRef {
 }
 
 /// A lock a thread holds, in a report.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct HeldRef {
     /// The lock.
     pub lock: LockRef,
@@ -174,7 +192,8 @@ pub struct HeldRef {
 }
 
 /// One edge of a lock-order cycle: `to` was acquired while `from` was held.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct OrderEdge {
     /// The lock already held.
     pub from: LockRef,
@@ -191,33 +210,41 @@ pub struct OrderEdge {
     /// The thread that first took this edge.
     pub thread: ThreadRef,
     /// User frames of the first acquisition, when backtraces are on.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
     pub backtrace: Vec<Frame>,
 }
 
 /// What makes a lock-order cycle more or less likely to bite.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct CycleDetail {
     /// The edges, in cycle order (the last edge's `to` is the first's `from`).
     pub edges: Vec<OrderEdge>,
     /// A lock held at every edge of the cycle: a gate that serialises both
     /// halves, so the cycle cannot deadlock. Guarded cycles fail a run only
     /// under `--strict`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub guarded_by: Option<LockRef>,
     /// Every edge was taken by one thread. Still a finding: a second thread
     /// running the same code would deadlock.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub single_thread: bool,
     /// The edges happened one after the other (a join, a message… ordered
     /// them), so in this run the two halves could not overlap. Still a
     /// finding: on another schedule of the same code they can.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub ordered_by_happens_before: bool,
 }
 
 /// A thread taking part in a deadlock or self-deadlock.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ThreadWait {
     /// The thread.
     pub thread: ThreadRef,
@@ -230,17 +257,24 @@ pub struct ThreadWait {
     /// Where it waits.
     pub site: SourceLocation,
     /// User frames at the wait, when backtraces are on.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
     pub backtrace: Vec<Frame>,
 }
 
 /// A shared variable as a report names it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct VarRef {
     /// Process-unique id.
     pub id: u64,
     /// The name given in the program, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub name: Option<String>,
     /// Where the variable was created.
     pub created: SourceLocation,
@@ -266,7 +300,8 @@ impl fmt::Display for VarRef {
 }
 
 /// One access of a data race: who, read or write, where, holding what.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct AccessNote {
     /// The accessing thread.
     pub thread: ThreadRef,
@@ -277,15 +312,19 @@ pub struct AccessNote {
     /// Locks held at the access (ThreadSanitizer's "mutexes:" line).
     pub held: Vec<HeldRef>,
     /// Part of a read-modify-write (`Shared::update`).
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub in_update: bool,
     /// User frames, when captured (the current access only).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
     pub backtrace: Vec<Frame>,
 }
 
 /// A labelled site: one event of a finding.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct SiteNote {
     /// What happened there ("acquired", "released", …).
     pub label: String,
@@ -296,7 +335,8 @@ pub struct SiteNote {
 }
 
 /// One thing lockcheck found. Rendered by [`crate::report`] in every format.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Finding {
     /// What was found.
     pub kind: FindingKind,
@@ -312,27 +352,48 @@ pub struct Finding {
     /// Locks involved.
     pub locks: Vec<LockRef>,
     /// Deadlock and self-deadlock: each thread with what it holds and waits for.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
     pub waits: Vec<ThreadWait>,
     /// Lock-order cycle, or the order edges behind a deadlock.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub cycle: Option<CycleDetail>,
     /// Data race: the variable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub variable: Option<VarRef>,
     /// Data race: the two accesses, the one that found the race first.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
     pub accesses: Vec<AccessNote>,
     /// Other participating events, each a labelled site (lock misuse: where
     /// the lock was taken and never released).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
     pub events: Vec<SiteNote>,
     /// Free-form notes ("a plain read re-entered while a writer may wait", …).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
     pub notes: Vec<String>,
     /// Silenced by a suppressions file, with its reason: still reported and
     /// counted, no longer failing.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub suppressed: Option<String>,
 }
 
@@ -402,7 +463,8 @@ pub const ANNOUNCEMENT_KEY: &str = "lockcheck-process";
 
 /// What a process says of itself when it starts being checked (see
 /// [`ANNOUNCEMENT_KEY`]).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Announcement {
     /// Its process id.
     pub pid: u32,

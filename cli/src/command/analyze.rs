@@ -4,11 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use crate::report;
+use crate::suppress::Suppressions;
 use lockcheck::analysis::Analyzer;
 use lockcheck::detect::OrderGranularity;
 use lockcheck::finding::{Finding, FindingSet};
-use lockcheck::report;
-use lockcheck::suppress::Suppressions;
 use lockcheck::trace::{self, ReadSummary, TraceFormat};
 
 use super::{CliError, Format, InputFormat, Order, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};

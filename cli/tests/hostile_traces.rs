@@ -133,7 +133,7 @@ const LOCKCHECK_SEED: &str = "lockcheck-trace 1
 
 /// STD traces: the fixtures' and one of the external ones.
 fn std_seeds() -> Vec<(String, Vec<u8>)> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
     let mut seeds = Vec::new();
     for name in [
         "fixtures/traces/wait_notify.std",

@@ -11,7 +11,7 @@ mod run;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use lockcheck::suppress::Suppressions;
+use crate::suppress::Suppressions;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -111,11 +111,11 @@ struct CheckOptions {
 fn print_json(
     findings: &[lockcheck::Finding],
     strict: bool,
-    source: lockcheck::report::json::Source<'_>,
+    source: crate::report::json::Source<'_>,
 ) -> Result<(), CliError> {
     use std::io::Write;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    lockcheck::report::json::write(&mut out, findings, strict, source)
+    crate::report::json::write(&mut out, findings, strict, source)
         .and_then(|()| out.flush())
         .map_err(|e| CliError(format!("cannot write the report to stdout: {e}")))
 }
@@ -194,7 +194,8 @@ enum Command {
     },
     /// Build the fixture programs of a lockcheck checkout and check each verdict.
     Fixtures {
-        /// The checkout's Cargo.toml (default: found from the current directory).
+        /// The fixture package's Cargo.toml, or the checkout's top-level one
+        /// (default: found from the current directory up).
         #[arg(long)]
         manifest_path: Option<PathBuf>,
         /// Build the fixtures with --release.

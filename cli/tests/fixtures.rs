@@ -75,7 +75,7 @@ fn run_failures(spec: &FixtureSpec, label: &str, run: &Run) -> Vec<String> {
 }
 
 fn specs() -> Vec<FixtureSpec> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).join("fixtures");
     FixtureSpec::read_dir(&dir).expect("fixtures parse")
 }
 
@@ -118,9 +118,10 @@ fn the_lock_fixtures_agree_with_parked_edges_too() {
 
 #[test]
 fn every_fixture_is_listed_in_the_fixture_readme() {
-    let readme =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/README.md"))
-            .expect("fixtures/README.md");
+    let readme = std::fs::read_to_string(
+        Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).join("fixtures/README.md"),
+    )
+    .expect("fixtures/README.md");
     for spec in specs() {
         assert!(
             readme.contains(&format!("`{}`", spec.name)),
@@ -239,7 +240,7 @@ fn cells(row: &str) -> Vec<&str> {
 /// `lockcheck fixtures --manifest-path <this checkout> <names>`, with
 /// `env` set, from `dir`: exit status, stdout, stderr.
 fn fixtures_command(names: &[&str], env: &[(&str, &str)], dir: &Path) -> (i32, String, String) {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+    let manifest = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).join("Cargo.toml");
     let out = Command::new(env!("CARGO_BIN_EXE_lockcheck"))
         .arg("fixtures")
         .arg("--manifest-path")
@@ -263,7 +264,11 @@ fn fixtures_command(names: &[&str], env: &[(&str, &str)], dir: &Path) -> (i32, S
 #[test]
 fn lockcheck_fixtures_prints_a_row_per_fixture_and_exits_0_when_all_agree() {
     let specs = specs();
-    let (code, stdout, stderr) = fixtures_command(&[], &[], Path::new(env!("CARGO_MANIFEST_DIR")));
+    let (code, stdout, stderr) = fixtures_command(
+        &[],
+        &[],
+        Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/..")),
+    );
     assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert!(
         stderr.contains("lockcheck: building the fixtures (cargo build --examples)"),

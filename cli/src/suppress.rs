@@ -15,7 +15,7 @@
 
 use serde::Deserialize;
 
-use crate::finding::{Finding, FindingKind};
+use lockcheck::finding::{Finding, FindingKind};
 
 /// One `[[suppress]]` entry.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
@@ -51,7 +51,7 @@ impl Suppressions {
     /// Parses a suppressions file; errors name the file, line and column.
     ///
     /// ```
-    /// use lockcheck::suppress::Suppressions;
+    /// use lockcheck_cli::suppress::Suppressions;
     /// let s = Suppressions::parse("[[suppress]]\nlock = \"cache\"\n", "lockcheck.toml").unwrap();
     /// assert_eq!(s.len(), 1);
     /// let err = Suppressions::parse("[[suppress]]\nlok = 1\n", "lockcheck.toml").unwrap_err();
@@ -160,7 +160,7 @@ fn matches(entry: &Suppression, f: &Finding) -> bool {
 }
 
 /// `file`, `file:line` or `file:line:col`, the file as a path suffix.
-fn site_matches(pattern: &str, site: &crate::finding::SourceLocation) -> bool {
+fn site_matches(pattern: &str, site: &lockcheck::finding::SourceLocation) -> bool {
     let mut parts = pattern.rsplitn(3, ':').collect::<Vec<_>>();
     parts.reverse();
     let numbers: Vec<Option<u32>> = parts.iter().map(|p| p.parse().ok()).collect();
@@ -182,7 +182,7 @@ fn site_matches(pattern: &str, site: &crate::finding::SourceLocation) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::finding::{LockRef, SourceLocation, ThreadRef, ThreadWait};
+    use lockcheck::finding::{LockRef, SourceLocation, ThreadRef, ThreadWait};
 
     fn finding() -> Finding {
         let loc = |line| SourceLocation {
@@ -192,7 +192,7 @@ mod tests {
         };
         let lock = LockRef {
             id: 1,
-            kind: crate::event::LockKind::Mutex,
+            kind: lockcheck::event::LockKind::Mutex,
             name: Some("cache".into()),
             created: loc(3),
         };
@@ -202,9 +202,9 @@ mod tests {
                 thread: ThreadRef { id: 1, name: None },
                 holds: Vec::new(),
                 waits_for: lock,
-                mode: crate::event::AcquireMode::Exclusive,
+                mode: lockcheck::event::AcquireMode::Exclusive,
                 site: loc(120),
-                backtrace: vec![crate::finding::Frame {
+                backtrace: vec![lockcheck::finding::Frame {
                     function: "app::cache::refresh".into(),
                     location: None,
                 }],

@@ -15,7 +15,7 @@ use serde_json::Value;
 fn lockcheck(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_lockcheck"))
         .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
         .output()
         .expect("run lockcheck")
 }
@@ -38,8 +38,10 @@ fn analyze(format: &str, trace: &str, strict: bool) -> (Value, i32) {
 
 /// The serde-sarif version in Cargo.lock.
 fn serde_sarif_version() -> String {
-    let lock = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.lock"))
-        .expect("Cargo.lock");
+    let lock = std::fs::read_to_string(
+        Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).join("Cargo.lock"),
+    )
+    .expect("Cargo.lock");
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
         if line.trim() == "name = \"serde-sarif\"" {
@@ -343,7 +345,7 @@ fn suppressed_finding_is_valid_sarif() {
     let mut findings: Vec<lockcheck::finding::Finding> =
         serde_json::from_value(json["findings"].clone()).expect("findings parse");
     findings[0].suppressed = Some("known; fork is always taken first since #412".into());
-    let doc: Value = serde_json::from_str(&lockcheck::report::sarif::render(&findings, false))
+    let doc: Value = serde_json::from_str(&lockcheck_cli::report::sarif::render(&findings, false))
         .expect("SARIF is JSON");
     assert_valid_sarif(&doc, "a suppressed finding");
     let r = &results(&doc)[0];
