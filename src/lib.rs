@@ -35,6 +35,7 @@ pub mod detect;
 pub mod event;
 pub mod finding;
 pub mod fixture;
+mod fx_hash;
 mod json;
 pub mod report;
 mod runtime;

@@ -33,7 +33,7 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustc_hash::FxHashMap;
+use crate::fx_hash::FxHashMap;
 
 use crate::event::{Event, Site, ThreadId as EventThreadId, ThreadInfo};
 use crate::runtime::acquire;

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use rustc_hash::FxHashMap;
+use crate::fx_hash::FxHashMap;
 
 use crate::detect::findings;
 use crate::detect::lock_order::{LockOrderGraph, OrderGranularity};

@@ -19,7 +19,7 @@
 use std::cell::Cell;
 use std::sync::Arc;
 
-use rustc_hash::FxHashMap;
+use crate::fx_hash::FxHashMap;
 
 use crate::detect::vector_clock::VectorClock;
 use crate::event::{AcquireMode, HeldLock, LockId, LockInfo, Site, ThreadId, ThreadInfo};

@@ -12,7 +12,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use rustc_hash::FxHashMap as HashMap;
+use crate::fx_hash::FxHashMap as HashMap;
 
 use crate::stack::CallStack;
 use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableDiGraph};
@@ -517,17 +517,24 @@ impl LockOrderGraph {
             StableDiGraph::with_capacity(capacity.0, capacity.1),
         );
         let mut map = HashMap::default();
-        let (nodes, edges) = old.into_nodes_edges_iters();
-        for node in nodes {
+        // Through a plain `Graph`, which hands its nodes and edges over by
+        // value (dense indices: the conversion drops the holes) — linear,
+        // and no weight is cloned.
+        let (nodes, edges) = petgraph::graph::Graph::from(old).into_nodes_edges();
+        for (at, node) in nodes.into_iter().enumerate() {
             if node.weight.alive {
                 let key = self.key(&node.weight.lock);
                 let ix = self.graph.add_node(node.weight);
                 self.index.insert(key, ix);
-                map.insert(node.index, ix);
+                map.insert(at, ix);
             }
         }
         for edge in edges {
-            if let (Some(a), Some(b)) = (map.get(&edge.source), map.get(&edge.target)) {
+            let ends = (
+                map.get(&edge.source().index()),
+                map.get(&edge.target().index()),
+            );
+            if let (Some(a), Some(b)) = ends {
                 self.graph.add_edge(*a, *b, edge.weight);
             }
         }

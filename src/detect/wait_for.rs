@@ -11,7 +11,7 @@
 //! a join (the joined thread, until it ends). A joining thread that holds a
 //! lock is a holder like any other.
 
-use rustc_hash::FxHashMap as HashMap;
+use crate::fx_hash::FxHashMap as HashMap;
 
 use crate::stack::CallStack;
 

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use rustc_hash::FxHashMap;
+use crate::fx_hash::FxHashMap;
 
 use crate::event::{self, AcquireMode, LockKind};
 

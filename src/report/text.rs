@@ -7,12 +7,18 @@ use crate::finding::{
     AccessNote, Finding, FindingKind, Frame, HeldRef, OrderEdge, SourceLocation, ThreadWait,
 };
 
-use anstyle::{AnsiColor, Style};
+/// An ANSI SGR style: the escape that starts it. Four fixed styles, so
+/// written out here rather than built with a styling crate (the library
+/// keeps its dependencies to the live checks').
+#[derive(Copy, Clone)]
+struct Style(&'static str);
 
-const ERROR: Style = AnsiColor::Red.on_default().bold();
-const WARNING: Style = AnsiColor::Yellow.on_default().bold();
-const SUPPRESSED: Style = AnsiColor::Cyan.on_default().bold();
-const EMPHASIS: Style = Style::new().bold();
+/// Ends any style.
+const RESET: &str = "\x1b[0m";
+const ERROR: Style = Style("\x1b[1;31m");
+const WARNING: Style = Style("\x1b[1;33m");
+const SUPPRESSED: Style = Style("\x1b[1;36m");
+const EMPHASIS: Style = Style("\x1b[1m");
 
 /// Whether the report is coloured.
 struct Painter {
@@ -22,7 +28,7 @@ struct Painter {
 impl Painter {
     fn paint(&self, style: Style, s: &str) -> String {
         if self.color {
-            format!("{style}{s}{style:#}")
+            format!("{}{s}{RESET}", style.0)
         } else {
             s.to_owned()
         }

@@ -7,8 +7,10 @@
 
 use std::cell::Cell;
 use std::panic::Location;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
 
-use rustc_hash::FxHashMap;
+use crate::fx_hash::FxHashMap;
 
 use crate::event::{LockId, LockInfo, LockKind, Name, Site};
 
@@ -49,7 +51,55 @@ impl LockDesc {
 pub(crate) struct DescId(pub(crate) u32);
 
 /// Rows, read without a lock (a row never moves once pushed).
-static ROWS: boxcar::Vec<LockDesc> = boxcar::Vec::new();
+static ROWS: Rows = Rows::new();
+
+/// An append-only table read without a lock: rows live in buckets of
+/// doubling size (bucket `b` holds rows `2^b - 1 ..= 2^(b+1) - 2`), each
+/// allocated once and never moved, so a reader reaches a row through two
+/// `OnceLock`s. Pushes are serialised by the caller (they happen under
+/// [`INDEX`]'s lock). By hand, in safe code, rather than with a concurrent
+/// vector crate: rows are few and this is all the library needs of one.
+struct Rows {
+    buckets: [OnceLock<Box<[OnceLock<LockDesc>]>>; 32],
+    len: AtomicUsize,
+}
+
+impl Rows {
+    const fn new() -> Self {
+        Rows {
+            buckets: [const { OnceLock::new() }; 32],
+            len: AtomicUsize::new(0),
+        }
+    }
+
+    /// Bucket and offset of row `index`.
+    fn place(index: usize) -> (usize, usize) {
+        let n = index + 1;
+        let bucket = n.ilog2() as usize;
+        (bucket, n - (1 << bucket))
+    }
+
+    /// Appends `desc`; returns its row, or `None` once every bucket is full
+    /// (over four billion rows). Callers hold [`INDEX`]'s lock, so two
+    /// pushes never race for one row.
+    fn push(&self, desc: LockDesc) -> Option<usize> {
+        let index = self.len.load(Ordering::Relaxed);
+        let (bucket, offset) = Self::place(index);
+        let rows = self
+            .buckets
+            .get(bucket)?
+            .get_or_init(|| (0..1usize << bucket).map(|_| OnceLock::new()).collect());
+        rows.get(offset)?.set(desc).ok()?;
+        self.len.store(index + 1, Ordering::Relaxed);
+        Some(index)
+    }
+
+    /// Row `index`, if it was pushed.
+    fn get(&self, index: usize) -> Option<&LockDesc> {
+        let (bucket, offset) = Self::place(index);
+        self.buckets.get(bucket)?.get()?.get(offset)?.get()
+    }
+}
 
 /// Row of each description, to keep them distinct.
 static INDEX: parking_lot::Mutex<Option<FxHashMap<LockDesc, DescId>>> =
@@ -75,11 +125,11 @@ pub(crate) fn intern(desc: LockDesc) -> DescId {
         let mut index = INDEX.lock();
         let index = index.get_or_insert_with(FxHashMap::default);
         *index.entry(desc).or_insert_with(|| {
-            let row = ROWS.push(desc);
-            // More distinct descriptions than u32 counts would take
+            // More distinct descriptions than the table holds would take
             // billions of creation sites or names; past that, a lock is
             // described as the first one was: a wrong name in a report,
             // never a crash.
+            let row = ROWS.push(desc).unwrap_or(0);
             DescId(u32::try_from(row).unwrap_or(0))
         })
     };
@@ -139,5 +189,29 @@ mod tests {
         assert_eq!(get(ia), a);
         assert_eq!(get(inamed).name, Some("fork"));
         assert_eq!(get(irw).kind, LockKind::RwLock);
+    }
+
+    #[test]
+    fn rows_keep_their_place_across_buckets_and_readers_see_every_pushed_row() {
+        let rows = Rows::new();
+        let descs: Vec<LockDesc> = (0..300)
+            .map(|i| LockDesc {
+                kind: [LockKind::Mutex, LockKind::RwLock, LockKind::ReentrantMutex][i % 3],
+                name: Some(String::from("row").leak()),
+                created: here(),
+            })
+            .collect();
+        for (i, d) in descs.iter().enumerate() {
+            assert_eq!(rows.push(*d), Some(i));
+        }
+        for (i, d) in descs.iter().enumerate() {
+            assert_eq!(rows.get(i), Some(d), "row {i}");
+        }
+        assert_eq!(rows.get(descs.len()), None);
+        assert_eq!(Rows::place(0), (0, 0));
+        assert_eq!(Rows::place(1), (1, 0));
+        assert_eq!(Rows::place(2), (1, 1));
+        assert_eq!(Rows::place(6), (2, 3));
+        assert_eq!(Rows::place(7), (3, 0));
     }
 }

@@ -27,8 +27,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use crate::fx_hash::FxHashSet;
 use parking_lot::Mutex;
-use rustc_hash::FxHashSet;
 
 use crate::event::{Event, LockInfo, ThreadId, VarInfo};
 use crate::runtime::config;

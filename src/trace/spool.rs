@@ -14,7 +14,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
-use rustc_hash::FxHashMap;
+use crate::fx_hash::FxHashMap;
 
 use super::lockcheck_format::write_event;
 use super::lockcheck_format::{parse_u64, put_u64, HEADER};

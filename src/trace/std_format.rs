@@ -13,7 +13,7 @@
 use std::collections::VecDeque;
 use std::io::BufRead;
 
-use rustc_hash::FxHashMap;
+use crate::fx_hash::FxHashMap;
 
 use super::intern::intern;
 use super::lines::{Place, TraceLines};

@@ -2,7 +2,7 @@
 
 use std::io::BufRead;
 
-use rustc_hash::FxHashMap;
+use crate::fx_hash::FxHashMap;
 
 use super::{
     closing_quote, decode_file, decode_name, op, parse_u64, show, split_site, usage, IdField, Word,
