@@ -125,9 +125,13 @@ fn a_program_that_never_reported_to_lockcheck_is_not_clean() {
     let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("one JSON document");
     assert_eq!(doc["run"]["processes_checked"], 1, "{doc}");
     assert_eq!(doc["run"]["exit_code"], 0, "{doc}");
-    // Allowed: the run is the program's.
+    // Allowed: the run is the program's, and still not called clean.
     let out = lockcheck(&["run", "--allow-uninstrumented", "--", "true"]);
     assert_eq!(code(&out), 0, "stderr:\n{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).trim_end(),
+        "lockcheck: nothing checked: `true` never reported to lockcheck"
+    );
 }
 
 #[test]
@@ -293,8 +297,8 @@ fn a_program_that_outlives_its_timeout_is_killed_and_exits_124() {
     assert!(
         stdout(&out)
             .trim_end()
-            .ends_with("lockcheck: no findings before the program was killed at its timeout"),
-        "a killed program's summary does not read as a finished run's:\n{}",
+            .ends_with("lockcheck: nothing checked: `sleep` never reported to lockcheck before it was killed at its timeout"),
+        "a killed program's summary does not read as a finished run's, nor as a checked one's:\n{}",
         stdout(&out)
     );
 }

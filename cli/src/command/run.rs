@@ -322,7 +322,18 @@ pub(super) fn run(options: &CheckOptions, command: &[OsString]) -> Result<i32, C
         ),
         Format::Text => {
             let mut summary = report::text::summary(&outcome.findings, options.strict);
-            if outcome.timed_out.is_some() {
+            if outcome.processes_checked == 0 {
+                // Allowed (--allow-uninstrumented) or cut by the timeout,
+                // and still not "no findings": nothing was checked.
+                summary = format!(
+                    "lockcheck: nothing checked: `{program}` never reported to lockcheck{}",
+                    if outcome.timed_out.is_some() {
+                        " before it was killed at its timeout"
+                    } else {
+                        ""
+                    }
+                );
+            } else if outcome.timed_out.is_some() {
                 // What it found before it was killed: not a finished run's answer.
                 summary.push_str(" before the program was killed at its timeout");
             }
