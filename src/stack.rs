@@ -1,7 +1,7 @@
 //! Call stacks captured where lockcheck learns something new (a new
 //! lock-order edge, a blocked acquire, an access in a report): only the
 //! return addresses, taken on the spot; symbols are looked up when a report
-//! is printed (see [`crate::report::frames`]).
+//! is printed (see [`crate::frames`]).
 //!
 //! Keeping addresses alone is what makes capture cheap: `backtrace`'s own
 //! `Backtrace` also looks up each frame's enclosing function when it is
