@@ -18,9 +18,31 @@ pub(crate) mod thread_state;
 use crate::event::LockId;
 use crate::finding::Finding;
 
-/// The caller's call stack, when backtraces are on.
+/// The caller's call stack, when whole backtraces are on.
 pub(crate) fn capture() -> Option<crate::stack::CallStack> {
     config::backtraces().then(crate::stack::CallStack::capture)
+}
+
+/// The stack a new lock-order edge into a lock taken at `site` keeps: the
+/// whole stack under `Backtraces::Full`; under `Backtraces::Callers`, its
+/// innermost `CALLER_FRAMES` while this thread's budget for `site` lasts
+/// (a loop that makes a new edge every time stops paying for stacks);
+/// otherwise none. Called only for an acquisition that adds an edge, never
+/// on a path where every edge is known.
+pub(crate) fn capture_edge(
+    site: &'static std::panic::Location<'static>,
+) -> Option<crate::stack::CallStack> {
+    use crate::stack::{CallStack, CALLER_FRAMES};
+    match config::backtrace_mode() {
+        config::Backtraces::Full => Some(CallStack::capture()),
+        config::Backtraces::Off => None,
+        config::Backtraces::Callers => {
+            let limit = config::caller_stacks_per_site();
+            thread_state::with_thread(|t| t.callers.take(site, limit))
+                .unwrap_or(false)
+                .then(|| CallStack::capture_at_most(CALLER_FRAMES))
+        }
+    }
 }
 
 /// A lock was dropped: it leaves the lock-order graph.
