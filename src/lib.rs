@@ -48,7 +48,7 @@ pub mod trace;
 
 pub use finding::{Finding, FindingKind};
 pub use runtime::config;
-pub use runtime::{assert_no_findings, findings, take_findings};
+pub use runtime::{assert_no_findings, findings, order_graph_dot, take_findings};
 pub use shared::Shared;
 pub use sync::{
     const_fair_mutex, const_mutex, const_reentrant_mutex, const_rwlock, ArcMutexGuard,

@@ -27,6 +27,17 @@ fn transfer(from: &Account, to: &Account) {
     *b += 1;
 }
 
+/// `transfer` again, for the test of cycles that share their sites: a
+/// finding is keyed by its sites, so a cycle of another test through
+/// `transfer` in this process would be the same finding.
+#[inline(never)]
+fn settle(from: &Account, to: &Account) {
+    let mut a = from.lock();
+    let mut b = to.lock();
+    *a -= 1;
+    *b += 1;
+}
+
 /// Backtraces at their default: `RUST_BACKTRACE` and `LOCKCHECK_BACKTRACE`
 /// removed before lockcheck first reads them (every test calls this first;
 /// the setting is read once per process).
@@ -150,4 +161,78 @@ fn the_helper_called_in_one_order_everywhere_is_clean() {
     }
     transfer(a, b);
     assert_eq!(about("consistent."), []);
+}
+
+/// The edges of a DOT graph drawn in red, as `from -> to` by lock name.
+fn red_edges(dot: &str) -> Vec<(String, String)> {
+    let names: std::collections::HashMap<&str, &str> = dot
+        .lines()
+        .filter(|l| !l.contains("->"))
+        .filter_map(|l| {
+            let (node, rest) = l.trim().split_once(" [ ")?;
+            let name = rest.split('`').nth(1)?;
+            Some((node, name))
+        })
+        .collect();
+    dot.lines()
+        .filter(|l| l.contains("->") && l.contains("color = red"))
+        .filter_map(|l| {
+            let (edge, _) = l.trim().split_once(" [ ")?;
+            let (from, to) = edge.split_once(" -> ")?;
+            Some((names.get(from)?.to_string(), names.get(to)?.to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn a_3_cycle_and_a_2_cycle_through_one_helper_are_one_finding_with_every_edge() {
+    default_backtraces();
+    let all = accounts(&["shared.x", "shared.y", "shared.z"]);
+    let [x, y, z] = &all[..] else { unreachable!() };
+    // x -> y -> z -> x, then y -> x: the last closes x -> y -> x. One
+    // thread each, one after the other.
+    let mut names = Vec::new();
+    for (i, (from, to)) in [(x, y), (y, z), (z, x), (y, x)].into_iter().enumerate() {
+        let (from, to) = (from.clone(), to.clone());
+        let name = format!("shared-{i}");
+        thread::Builder::new()
+            .name(name.clone())
+            .spawn(move || settle(&from, &to))
+            .expect("a thread")
+            .join()
+            .expect("the thread finishes");
+        names.push(name);
+    }
+    let found = about("shared.");
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let finding = &found[0];
+    assert_eq!(finding.count, 2, "{finding:#?}");
+    let cycle = finding.cycle.as_ref().expect("a cycle");
+    let mut lengths: Vec<usize> = cycle.cycles().map(<[_]>::len).collect();
+    lengths.sort_unstable();
+    assert_eq!(lengths, [2, 3], "{cycle:#?}");
+    // Every thread that took an edge of either cycle.
+    let mut named: Vec<&str> = finding
+        .threads
+        .iter()
+        .filter_map(|t| t.name.as_deref())
+        .collect();
+    named.sort_unstable();
+    assert_eq!(named, names, "{finding:#?}");
+
+    let dot = lockcheck::order_graph_dot(&found);
+    let mut red = red_edges(&dot);
+    red.sort();
+    let pair = |a: &str, b: &str| (format!("shared.{a}"), format!("shared.{b}"));
+    assert_eq!(
+        red,
+        [
+            pair("x", "y"),
+            pair("y", "x"),
+            pair("y", "z"),
+            pair("z", "x")
+        ],
+        "{dot}"
+    );
+    drop(all);
 }

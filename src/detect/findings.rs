@@ -44,6 +44,7 @@ fn order_edge(e: &CycleEdge) -> OrderEdge {
 fn cycle_detail(cycle: &Cycle) -> CycleDetail {
     CycleDetail {
         edges: cycle.edges.iter().map(order_edge).collect(),
+        other_cycles: Vec::new(),
         guarded_by: cycle.guard.as_ref().map(LockRef::from),
         single_thread: cycle.single_thread,
         ordered_by_happens_before: cycle.ordered,

@@ -95,6 +95,12 @@ fn render_one(out: &mut String, f: &Finding, style: &Painter) {
         for e in &c.edges {
             render_edge(out, e);
         }
+        for other in &c.other_cycles {
+            let _ = writeln!(out, "   = the same sites, over other locks:");
+            for e in other {
+                render_edge(out, e);
+            }
+        }
     }
     for n in &f.notes {
         let _ = writeln!(out, "   = {}: {n}", style.paint(EMPHASIS, "note"));

@@ -76,6 +76,24 @@ pub fn take_findings() -> Vec<Finding> {
     std::mem::take(&mut *global::global().findings.lock()).into_vec()
 }
 
+/// This process's lock-order graph as Graphviz DOT, the edges of the
+/// cycles of `findings` in red (see [`crate::report::dot`]). Locks already
+/// dropped have left the graph.
+///
+/// ```
+/// let a = lockcheck::Mutex::named("dot.a", ());
+/// let b = lockcheck::Mutex::named("dot.b", ());
+/// for _ in 0..2 {
+///     let _a = a.lock();
+///     let _b = b.lock();
+/// }
+/// assert!(lockcheck::order_graph_dot(&[]).contains("dot.b"));
+/// ```
+pub fn order_graph_dot(findings: &[Finding]) -> String {
+    late_report::flush();
+    crate::report::dot::render(&global::global().order.lock(), findings)
+}
+
 /// Panics with the full report when this process has a failing finding: for
 /// the end of a test that runs with policy `collect` or `log`.
 ///
