@@ -280,7 +280,7 @@ pub fn set_backtraces(on: bool) {
 /// Under [`Backtraces::Callers`], how many new lock-order edges each thread
 /// keeps the callers of per acquire site (`LOCKCHECK_CALLER_STACKS`, 8 by
 /// default); later new edges of the same site keep none. A new edge that
-/// takes a stack costs 2.8 µs, against 44 ns without one (README, Speed:
+/// takes a stack costs 2.4 µs, against 44 ns without one (README, Speed:
 /// the unwinder's walk is nearly all of it); eight per site keep a loop that
 /// makes a new edge each time at the second figure, and are more callers of
 /// a helper than one thread usually has.
