@@ -71,9 +71,9 @@ fn accounts(names: &[&'static str]) -> Vec<Arc<Account>> {
         .collect()
 }
 
-/// Runs `f` on a thread of its own and waits for it.
-fn on_thread(f: impl FnOnce() + Send + 'static) {
-    thread::spawn(f).join().expect("the thread finishes");
+/// Runs `f` on a thread of its own and waits for what it returns.
+fn on_thread<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
+    thread::spawn(f).join().expect("the thread finishes")
 }
 
 /// The lines of this file that `edge`'s frames name, beyond its site.
@@ -94,13 +94,11 @@ fn each_edge_of_a_cycle_through_a_helper_names_its_caller() {
     };
     let (a1, b1) = (a.clone(), b.clone());
     let (a2, b2) = (a.clone(), b.clone());
-    let mut lines = [0; 2];
-    let (first, second) = (Arc::new(Mutex::new(0)), Arc::new(Mutex::new(0)));
-    let (l1, l2) = (first.clone(), second.clone());
-    on_thread(move || *l1.lock() = (line!(), transfer(&a1, &b1)).0);
-    on_thread(move || *l2.lock() = (line!(), transfer(&b2, &a2)).0);
-    lines[0] = *first.lock();
-    lines[1] = *second.lock();
+    // Each thread returns the line of its call.
+    let lines = [
+        on_thread(move || (line!(), transfer(&a1, &b1)).0),
+        on_thread(move || (line!(), transfer(&b2, &a2)).0),
+    ];
 
     let found = about("callers.");
     assert_eq!(found.len(), 1, "{found:#?}");
