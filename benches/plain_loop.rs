@@ -8,7 +8,13 @@
 //! env -u RUST_BACKTRACE cargo bench --bench plain_loop               # 15 rounds
 //! env -u RUST_BACKTRACE cargo bench --bench plain_loop -- --rounds 5
 //! env -u RUST_BACKTRACE cargo bench --bench plain_loop -- --case fresh   # cases whose name has `fresh`
+//! env -u RUST_BACKTRACE cargo bench --bench plain_loop -- --backtraces off  # lockcheck keeping no stacks
 //! ```
+//!
+//! lockcheck runs with its default stacks (`--backtraces callers`: a new
+//! edge keeps a few frames for its callers, the first eight new edges of
+//! each acquire site in each thread); `--backtraces off` keeps none and
+//! `--backtraces full` whole backtraces, as `RUST_BACKTRACE=1` would.
 //!
 //! It prints the CPU model and load, then one Markdown table: the median
 //! time per acquisition of each implementation and its median ratio to
@@ -20,6 +26,9 @@
 //! * `chain4`: four mutexes locked nested in one order, then released;
 //! * `new edge`: with an outer lock held, a mutex made, locked, unlocked and
 //!   dropped: a new lock-order edge every time;
+//! * `new edge, stack each`: the same with no budget on caller stacks, so
+//!   that lockcheck takes one for every edge (what the first eight edges of
+//!   a site cost; under `--backtraces full`, every one);
 //! * `fresh N`: with an outer lock held, N mutexes made, each locked once
 //!   (first touch), then all dropped; per lock, for N = 1,000, 10,000 and
 //!   100,000, so that linearity can be read off;
@@ -35,6 +44,8 @@ mod mutexes;
 use std::hint::black_box;
 use std::sync::Barrier;
 use std::time::Instant;
+
+use lockcheck::config::Backtraces;
 
 use mutexes::{
     setup, BenchMutex, DeloxideMutex, FloorMutex, LockcheckMutex, LockcheckStdMutex,
@@ -79,6 +90,17 @@ fn new_edge<M: BenchMutex>(n: u64) -> f64 {
         let m = M::new(1);
         black_box(*m.lock());
     })
+}
+
+/// `new_edge` with a caller stack taken for every edge: the budget per site
+/// lifted for the case, and put back after it.
+fn new_edge_stacked<M: BenchMutex>(n: u64) -> f64 {
+    let budget = lockcheck::config::caller_stacks_per_site();
+    lockcheck::config::set_caller_stacks_per_site(u32::MAX);
+    // A stack costs microseconds: a hundredth of the iterations.
+    let ns = new_edge::<M>(n / 10);
+    lockcheck::config::set_caller_stacks_per_site(budget);
+    ns
 }
 
 /// `count` fresh mutexes, each taken once under an outer lock: per lock.
@@ -171,6 +193,7 @@ fn implementation<M: BenchMutex>() -> Implementation {
             uncontended::<M>,
             chain4::<M>,
             new_edge::<M>,
+            new_edge_stacked::<M>,
             fresh_1k::<M>,
             fresh_10k::<M>,
             fresh_100k::<M>,
@@ -181,10 +204,11 @@ fn implementation<M: BenchMutex>() -> Implementation {
     }
 }
 
-const CASES: [&str; 9] = [
+const CASES: [&str; 10] = [
     "uncontended",
     "chain4",
     "new edge",
+    "new edge, stack each",
     "fresh 1k",
     "fresh 10k",
     "fresh 100k",
@@ -220,9 +244,20 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let mut rounds = 15;
     let mut only: Option<String> = None;
+    let mut backtraces = Backtraces::Callers;
     while let Some(arg) = args.next() {
         if arg == "--case" {
             only = args.next();
+        } else if arg == "--backtraces" {
+            backtraces = match args.next().as_deref() {
+                Some("off") => Backtraces::Off,
+                Some("callers") => Backtraces::Callers,
+                Some("full") => Backtraces::Full,
+                _ => {
+                    eprintln!("--backtraces takes off, callers or full");
+                    std::process::exit(2)
+                }
+            };
         } else if arg == "--rounds" {
             rounds = args
                 .next()
@@ -235,6 +270,7 @@ fn main() {
         }
     }
     setup();
+    lockcheck::config::set_backtrace_mode(backtraces);
     let impls = [
         implementation::<ParkingLotMutex>(),
         implementation::<ParkingLot013Mutex>(),
@@ -246,7 +282,7 @@ fn main() {
         implementation::<DeloxideMutex>(),
     ];
     println!(
-        "CPU: {} ({} threads), load {} at start, {rounds} interleaved rounds, median",
+        "CPU: {} ({} threads), load {} at start, {rounds} interleaved rounds, median; lockcheck's stacks: {backtraces:?}",
         cpu_model(),
         std::thread::available_parallelism().map_or(1, |n| n.get()),
         load()

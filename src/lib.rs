@@ -35,6 +35,7 @@ pub mod detect;
 pub mod event;
 pub mod finding;
 pub mod fixture;
+pub mod frames;
 mod fx_hash;
 mod json;
 pub mod report;
@@ -48,7 +49,7 @@ pub mod trace;
 
 pub use finding::{Finding, FindingKind};
 pub use runtime::config;
-pub use runtime::{assert_no_findings, findings, take_findings};
+pub use runtime::{assert_no_findings, findings, order_graph_dot, take_findings};
 pub use shared::Shared;
 pub use sync::{
     const_fair_mutex, const_mutex, const_reentrant_mutex, const_rwlock, ArcMutexGuard,

@@ -1,7 +1,7 @@
 //! Call stacks captured where lockcheck learns something new (a new
 //! lock-order edge, a blocked acquire, an access in a report): only the
 //! return addresses, taken on the spot; symbols are looked up when a report
-//! is printed (see [`crate::report::frames`]).
+//! is printed (see [`crate::frames`]).
 //!
 //! Keeping addresses alone is what makes capture cheap: `backtrace`'s own
 //! `Backtrace` also looks up each frame's enclosing function when it is
@@ -11,6 +11,15 @@ use std::ops::ControlFlow;
 
 /// Most frames kept: deeper ones are beyond anything a report shows.
 const MAX_FRAMES: usize = 128;
+
+/// Most frames a new order edge keeps under
+/// [`crate::config::Backtraces::Callers`]: lockcheck's own frames from here
+/// to the user's `lock()` (19 to 21 in a debug build, by lock type; 7 in
+/// release, where most are inlined), the function that locked and its
+/// callers. The unwinder's walk is what a stack costs (2.4 µs for the
+/// plain-loop bench's new edge, whose stack is shorter than this) and stops
+/// at the bound, so a deep stack costs no more.
+pub const CALLER_FRAMES: usize = 32;
 
 /// Taken for writing while symbolisation is held back
 /// ([`hold_symbolisation`]); every symbolisation passes through it first.
@@ -29,10 +38,17 @@ impl CallStack {
     /// The calling thread's stack, now.
     #[inline(never)]
     pub fn capture() -> CallStack {
-        let mut addresses = Vec::with_capacity(32);
+        Self::capture_at_most(MAX_FRAMES)
+    }
+
+    /// The innermost `frames` frames of the calling thread's stack, now: the
+    /// unwinder stops there, so a bounded stack costs only its frames.
+    #[inline(never)]
+    pub fn capture_at_most(frames: usize) -> CallStack {
+        let mut addresses = Vec::with_capacity(frames.min(32));
         backtrace::trace(|frame| {
             addresses.push(frame.ip() as usize);
-            addresses.len() < MAX_FRAMES
+            addresses.len() < frames
         });
         CallStack(addresses.into_boxed_slice())
     }

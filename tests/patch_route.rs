@@ -134,7 +134,11 @@ fn the_patch_took_and_cargo_tree_says_so() {
     let dir = app_dir();
     let tree = cargo(&dir, &["tree", "-e", "normal", "-i", "parking_lot"]);
     let text = String::from_utf8_lossy(&tree.stdout);
-    assert!(tree.status.success(), "{}", String::from_utf8_lossy(&tree.stderr));
+    assert!(
+        tree.status.success(),
+        "{}",
+        String::from_utf8_lossy(&tree.stderr)
+    );
     let first = text.lines().next().unwrap_or_default();
     assert!(
         first.starts_with("parking_lot v0.12") && first.contains("shims/parking_lot-0.12"),

@@ -10,7 +10,7 @@ use crate::finding::{
     AccessNote, CycleDetail, Finding, FindingKind, HeldRef, LockRef, OrderEdge, SiteNote,
     ThreadRef, ThreadWait, VarRef,
 };
-use crate::report::frames::user_frames_of;
+use crate::frames::user_frames_of;
 
 fn name_of(lock: &LockInfo) -> String {
     LockRef::from(lock).to_string()
@@ -37,13 +37,14 @@ fn order_edge(e: &CycleEdge) -> OrderEdge {
         held_mode: e.held_mode,
         acquire_mode: e.acquire_mode,
         thread: (&e.thread).into(),
-        backtrace: user_frames_of(&e.backtrace),
+        backtrace: user_frames_of(&e.backtrace, e.to_site),
     }
 }
 
 fn cycle_detail(cycle: &Cycle) -> CycleDetail {
     CycleDetail {
         edges: cycle.edges.iter().map(order_edge).collect(),
+        other_cycles: Vec::new(),
         guarded_by: cycle.guard.as_ref().map(LockRef::from),
         single_thread: cycle.single_thread,
         ordered_by_happens_before: cycle.ordered,
@@ -170,7 +171,7 @@ pub fn deadlock_of_waits(
                     waits_for: (&w.lock).into(),
                     mode: w.mode,
                     site: w.site.into(),
-                    backtrace: user_frames_of(&w.backtrace),
+                    backtrace: user_frames_of(&w.backtrace, w.site),
                 });
                 sites.push(w.site.to_string());
                 waited_for.push(name_of(&w.lock));
@@ -289,7 +290,7 @@ pub fn self_deadlock(
             waits_for: lock.into(),
             mode,
             site: site.into(),
-            backtrace: user_frames_of(backtrace),
+            backtrace: user_frames_of(backtrace, site),
         }],
         notes,
         ..Finding::new(
@@ -407,7 +408,7 @@ pub fn data_race(
             access_note(
                 current,
                 thread_ref(current.thread),
-                user_frames_of(backtrace),
+                user_frames_of(backtrace, current.site),
             ),
             access_note(previous, thread_ref(previous.thread), Vec::new()),
         ],
@@ -434,7 +435,11 @@ pub fn unguarded_access(
         threads: vec![thread.clone()],
         locks: vec![guard_ref.clone()],
         variable: Some(variable.clone()),
-        accesses: vec![access_note(access, thread.clone(), user_frames_of(backtrace))],
+        accesses: vec![access_note(
+            access,
+            thread.clone(),
+            user_frames_of(backtrace, access.site),
+        )],
         notes: vec![format!(
             "{variable} is declared guarded by {guard_ref}: every access must hold it (predicted: another thread may access it at the same time)"
         )],
@@ -462,7 +467,11 @@ pub fn predicted_race(
     Finding {
         threads: vec![thread.clone()],
         variable: Some(variable.clone()),
-        accesses: vec![access_note(access, thread.clone(), user_frames_of(backtrace))],
+        accesses: vec![access_note(
+            access,
+            thread.clone(),
+            user_frames_of(backtrace, access.site),
+        )],
         notes: vec![
             "predicted by the lockset check (Eraser): several threads access this variable, one writes, and no lock is held at every access; this run's interleaving did not show the race, another can (data handed over by a join or a message is reported too: the lockset check does not see it)"
                 .to_owned(),

@@ -100,22 +100,25 @@ impl Object {
     }
 
     fn list<T>(&mut self, name: &str, items: &[T], each: impl Fn(&mut String, &T)) {
-        self.field(name, |out| {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                each(out, item);
-            }
-            out.push(']');
-        });
+        self.field(name, |out| array(out, items, each));
     }
 
     fn finish(mut self) -> String {
         self.out.push('}');
         self.out
     }
+}
+
+/// Writes a JSON array of `items`, each by `each`.
+fn array<T>(out: &mut String, items: &[T], each: impl Fn(&mut String, &T)) {
+    out.push('[');
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        each(out, item);
+    }
+    out.push(']');
 }
 
 /// Writes one nested object built by `fields`.
@@ -182,6 +185,9 @@ fn edge(out: &mut String, e: &OrderEdge) {
 fn cycle(out: &mut String, c: &CycleDetail) {
     object(out, |o| {
         o.list("edges", &c.edges, edge);
+        o.list("other_cycles", &c.other_cycles, |out, edges| {
+            array(out, edges, edge)
+        });
         if let Some(gate) = &c.guarded_by {
             o.field("guarded_by", |out| lock(out, gate));
         }

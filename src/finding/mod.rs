@@ -217,12 +217,26 @@ pub struct OrderEdge {
     pub backtrace: Vec<Frame>,
 }
 
+/// Most other cycles a finding keeps ([`CycleDetail::other_cycles`]): the
+/// same sites taken again over fresh locks (one pair a request) would
+/// otherwise grow a finding without end.
+pub const MAX_OTHER_CYCLES: usize = 16;
+
 /// What makes a lock-order cycle more or less likely to bite.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct CycleDetail {
     /// The edges, in cycle order (the last edge's `to` is the first's `from`).
     pub edges: Vec<OrderEdge>,
+    /// Other cycles through the same sites over other locks, each in cycle
+    /// order: the same finding seen again (a 2-cycle and a 3-cycle among
+    /// the same accounts, both through one `transfer` helper). The first
+    /// [`MAX_OTHER_CYCLES`] are kept; `count` goes on counting past them.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
+    pub other_cycles: Vec<Vec<OrderEdge>>,
     /// A lock held at every edge of the cycle: a gate that serialises both
     /// halves, so the cycle cannot deadlock. Guarded cycles fail a run only
     /// under `--strict`.
@@ -240,6 +254,36 @@ pub struct CycleDetail {
     /// finding: on another schedule of the same code they can.
     #[cfg_attr(feature = "serde", serde(default))]
     pub ordered_by_happens_before: bool,
+}
+
+impl CycleDetail {
+    /// The lock pairs of a cycle's edges, in a canonical order.
+    fn pairs(edges: &[OrderEdge]) -> Vec<(u64, u64)> {
+        let mut pairs: Vec<(u64, u64)> = edges.iter().map(|e| (e.from.id, e.to.id)).collect();
+        pairs.sort_unstable();
+        pairs
+    }
+
+    /// Keeps `other`'s edges among [`Self::other_cycles`] when they are a
+    /// cycle over other locks than every cycle kept, and there is room;
+    /// returns whether they were kept.
+    fn keep_other(&mut self, other: &CycleDetail) -> bool {
+        let pairs = Self::pairs(&other.edges);
+        let known = std::iter::once(&self.edges)
+            .chain(&self.other_cycles)
+            .chain(&other.other_cycles)
+            .any(|edges| Self::pairs(edges) == pairs);
+        if known || self.other_cycles.len() >= MAX_OTHER_CYCLES {
+            return false;
+        }
+        self.other_cycles.push(other.edges.clone());
+        true
+    }
+
+    /// Every cycle of the finding: [`Self::edges`], then the others.
+    pub fn cycles(&self) -> impl Iterator<Item = &[OrderEdge]> {
+        std::iter::once(self.edges.as_slice()).chain(self.other_cycles.iter().map(Vec::as_slice))
+    }
 }
 
 /// A thread taking part in a deadlock or self-deadlock.
@@ -518,12 +562,32 @@ impl FindingSet {
             existing.count += finding.count;
             // A cycle first seen under a gate and later without it is no
             // longer guarded: keep the stronger verdict.
+            let mut kept_other = false;
             if let (Some(old), Some(new)) = (&mut existing.cycle, &finding.cycle) {
                 if old.guarded_by.is_some() && new.guarded_by.is_none() {
                     old.guarded_by = None;
                 }
                 old.single_thread &= new.single_thread;
                 old.ordered_by_happens_before &= new.ordered_by_happens_before;
+                kept_other = old.keep_other(new);
+            }
+            if kept_other {
+                // The other cycle's threads and locks are the finding's too;
+                // a deadlock over its locks folds the finding in as well.
+                let (index, ids) = (self.by_key[&finding.key], finding.lock_ids());
+                for t in finding.threads {
+                    if !existing.threads.iter().any(|e| e.id == t.id) {
+                        existing.threads.push(t);
+                    }
+                }
+                for l in finding.locks {
+                    if !existing.locks.iter().any(|e| e.id == l.id) {
+                        existing.locks.push(l);
+                    }
+                }
+                if existing.kind == FindingKind::LockOrderCycle && !ids.is_empty() {
+                    self.cycles.entry(ids).or_default().push(index);
+                }
             }
             return false;
         }
@@ -654,5 +718,65 @@ mod tests {
         assert!(set.add(over(LockOrderCycle, "empty", &[], 1)));
         assert!(set.add(over(Deadlock, "empty deadlock", &[], 1)));
         assert_eq!(set.into_vec().len(), 5);
+    }
+
+    /// A lock-order cycle finding over `ids` in cycle order, taken by
+    /// `thread`, every edge at the same two sites.
+    fn cycle_over(ids: &[u64], thread: u64) -> Finding {
+        let mut f = over(FindingKind::LockOrderCycle, "same sites", ids, thread);
+        let site = lock(0).created;
+        let edges = (0..ids.len())
+            .map(|i| OrderEdge {
+                from: lock(ids[i]),
+                to: lock(ids[(i + 1) % ids.len()]),
+                from_site: site.clone(),
+                to_site: site.clone(),
+                held_mode: AcquireMode::Exclusive,
+                acquire_mode: AcquireMode::Exclusive,
+                thread: f.threads[0].clone(),
+                backtrace: Vec::new(),
+            })
+            .collect();
+        f.cycle = Some(CycleDetail {
+            edges,
+            other_cycles: Vec::new(),
+            guarded_by: None,
+            single_thread: false,
+            ordered_by_happens_before: false,
+        });
+        f
+    }
+
+    #[test]
+    fn a_cycle_over_other_locks_at_the_same_sites_joins_with_its_edges_and_threads() {
+        let mut set = FindingSet::new();
+        assert!(set.add(cycle_over(&[1, 2, 3], 1)));
+        assert!(!set.add(cycle_over(&[2, 1], 2)));
+        // The same cycle again adds to the count, not to the cycles.
+        assert!(!set.add(cycle_over(&[1, 2], 3)));
+        let f = set.findings().next().expect("one finding");
+        assert_eq!(f.count, 3);
+        let c = f.cycle.as_ref().expect("a cycle");
+        let lengths: Vec<usize> = c.cycles().map(<[_]>::len).collect();
+        assert_eq!(lengths, [3, 2]);
+        let threads: Vec<u64> = f.threads.iter().map(|t| t.id).collect();
+        assert_eq!(
+            threads,
+            [1, 2],
+            "the thread of a cycle kept, not of a repeat"
+        );
+        // A deadlock over the second cycle's locks folds the finding in.
+        assert!(set.add(over(FindingKind::Deadlock, "deadlock", &[1, 2], 4)));
+        assert_eq!(keys(&set), [("deadlock", 1)]);
+        // Past the cap, only the count grows.
+        let mut set = FindingSet::new();
+        assert!(set.add(cycle_over(&[100, 101], 1)));
+        for i in 0..2 * MAX_OTHER_CYCLES as u64 {
+            set.add(cycle_over(&[2 * i, 2 * i + 1], 1));
+        }
+        let f = set.findings().next().expect("one finding");
+        assert_eq!(f.count, 1 + 2 * MAX_OTHER_CYCLES as u64);
+        let kept = f.cycle.as_ref().map(|c| c.other_cycles.len());
+        assert_eq!(kept, Some(MAX_OTHER_CYCLES));
     }
 }

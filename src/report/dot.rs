@@ -23,12 +23,13 @@ impl fmt::Display for EdgeData {
     }
 }
 
-/// DOT for `graph`, with the cycles of `findings` in red.
+/// DOT for `graph`, with the cycles of `findings` in red: every cycle of
+/// each, those it was seen again over included (`other_cycles`).
 pub fn render(graph: &LockOrderGraph, findings: &[Finding]) -> String {
     let red: HashSet<(u64, u64)> = findings
         .iter()
         .filter_map(|f| f.cycle.as_ref())
-        .flat_map(|c| c.edges.iter().map(|e| (e.from.id, e.to.id)))
+        .flat_map(|c| c.cycles().flatten().map(|e| (e.from.id, e.to.id)))
         .collect();
     let in_cycle: HashSet<u64> = red.iter().flat_map(|(a, b)| [*a, *b]).collect();
     let g = graph.petgraph();

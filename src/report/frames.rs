@@ -1,82 +1,50 @@
-//! Backtraces trimmed to the user's frames, symbolised only when a report is
-//! made (capture is cheap, symbolisation is not).
-
-use std::ops::ControlFlow;
+//! The frames a report shows of a finding's stacks. Which frames are the
+//! user's is decided when the finding is made ([`crate::frames`], shared
+//! with the detectors); a report leaves out the innermost one when it is
+//! the site the report already names, so that what follows a site are its
+//! callers.
 
 use crate::finding::{Frame, SourceLocation};
-use crate::stack::CallStack;
 
-/// Most frames a report shows per backtrace.
-const MAX_FRAMES: usize = 12;
+pub use crate::frames::{user_frames, user_frames_of};
 
-/// Frames of lockcheck itself, the standard library, the lock crates and the
-/// runtime start-up: none of them tell the user where their code went wrong.
-fn is_internal(function: &str) -> bool {
-    let name = function.trim_start_matches('<');
-    const PREFIXES: [&str; 10] = [
-        "lockcheck::",
-        "std::",
-        "core::",
-        "alloc::",
-        "backtrace::",
-        "parking_lot",
-        "lock_api::",
-        "__rust",
-        "__libc",
-        "_start",
-    ];
-    // `clone`/`clone3`: libc's thread start.
-    PREFIXES.iter().any(|p| name.starts_with(p)) || name == "clone" || name == "clone3"
-}
-
-/// Symbolises `stack` and keeps the user's frames, innermost first (an
-/// inlined call is a frame of its own).
-pub fn user_frames(stack: &CallStack) -> Vec<Frame> {
-    let mut out = Vec::new();
-    stack.resolve(|sym| {
-        let Some(name) = sym.name() else {
-            return ControlFlow::Continue(());
-        };
-        let function = format!("{name:#}");
-        if function.contains("__rust_begin_short_backtrace") {
-            return ControlFlow::Break(());
-        }
-        if is_internal(&function) {
-            return ControlFlow::Continue(());
-        }
-        let location = match (sym.filename(), sym.lineno()) {
-            (Some(file), Some(line)) => Some(SourceLocation {
-                file: file.display().to_string(),
-                line,
-                column: sym.colno().unwrap_or(0),
-            }),
-            _ => None,
-        };
-        out.push(Frame { function, location });
-        if out.len() >= MAX_FRAMES {
-            ControlFlow::Break(())
-        } else {
-            ControlFlow::Continue(())
-        }
-    });
-    out
-}
-
-/// [`user_frames`] of an optional backtrace.
-pub fn user_frames_of(bt: &Option<CallStack>) -> Vec<Frame> {
-    bt.as_ref().map(user_frames).unwrap_or_default()
+/// The frames above `site`: `frames` without its innermost when that one is
+/// `site` itself (the function that locked, already shown). For an edge
+/// taken in a helper, these are the helper's callers.
+pub fn callers<'a>(frames: &'a [Frame], site: &SourceLocation) -> &'a [Frame] {
+    let is_site = |fr: &Frame| {
+        fr.location
+            .as_ref()
+            .is_some_and(|l| l.line == site.line && l.file.ends_with(&site.file))
+    };
+    let skip = usize::from(frames.first().is_some_and(is_site));
+    &frames[skip..]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn frame(function: &str, line: u32) -> Frame {
+        Frame {
+            function: function.to_owned(),
+            location: Some(SourceLocation {
+                file: "src/lib.rs".to_owned(),
+                line,
+                column: 9,
+            }),
+        }
+    }
+
     #[test]
-    fn internal_frames_are_recognised() {
-        assert!(is_internal("<lockcheck::sync::Mutex<T>>::lock"));
-        assert!(is_internal("std::thread::local::LocalKey<T>::with"));
-        assert!(is_internal("parking_lot::raw_mutex::RawMutex::lock_slow"));
-        assert!(!is_internal("my_service::handler::run"));
-        assert!(!is_internal("mutex_reacquire::main"));
+    fn the_site_itself_is_not_one_of_its_callers() {
+        let site = SourceLocation {
+            file: "src/lib.rs".to_owned(),
+            line: 21,
+            column: 41,
+        };
+        let frames = [frame("app::transfer", 21), frame("app::main", 40)];
+        assert_eq!(callers(&frames, &site), &frames[1..]);
+        assert_eq!(callers(&frames[1..], &site), &frames[1..]);
     }
 }

@@ -101,6 +101,12 @@ fn render_one(out: &mut String, f: &Finding, style: &Painter) {
         for e in &c.edges {
             render_edge(out, e);
         }
+        for other in &c.other_cycles {
+            let _ = writeln!(out, "   = the same sites, over other locks:");
+            for e in other {
+                render_edge(out, e);
+            }
+        }
     }
     for n in &f.notes {
         let _ = writeln!(out, "   = {}: {n}", style.paint(EMPHASIS, "note"));
@@ -180,16 +186,9 @@ fn render_edge(out: &mut String, e: &OrderEdge) {
     render_frames(out, &e.backtrace, &e.to_site);
 }
 
-/// The frames above `site`: the innermost user frame is the site itself,
-/// already shown, so it is skipped.
+/// The frames above `site` (its callers; see [`super::frames::callers`]).
 fn render_frames(out: &mut String, frames: &[Frame], site: &SourceLocation) {
-    let is_site = |fr: &Frame| {
-        fr.location
-            .as_ref()
-            .is_some_and(|l| l.line == site.line && l.file.ends_with(&site.file))
-    };
-    let skip = usize::from(frames.first().is_some_and(is_site));
-    for fr in &frames[skip..] {
+    for fr in super::frames::callers(frames, site) {
         match &fr.location {
             Some(loc) => {
                 let _ = writeln!(out, "           at {} ({loc})", fr.function);

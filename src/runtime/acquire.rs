@@ -34,7 +34,6 @@ use crate::detect::OrderGranularity;
 use crate::event::{
     AcquireMode, Attempt, Event, HeldLock, LockId, LockInfo, LockKind, Site, ThreadId, ThreadInfo,
 };
-use crate::runtime::capture;
 use crate::runtime::config;
 use crate::runtime::fast_path::{self, Path};
 use crate::runtime::global::global;
@@ -46,6 +45,7 @@ use crate::runtime::recorder;
 use crate::runtime::thread_state::{
     chain_mix, with_thread, with_thread_unmarked, HeldEntry, ThreadState,
 };
+use crate::runtime::{capture, capture_edge};
 use crate::stack::CallStack;
 use crate::sync::meta::LockMeta;
 
@@ -352,7 +352,8 @@ fn acquire_checked<G>(
 
 /// Whether an edge into `meta`'s lock may be parked instead of validated:
 /// only a pending mutex's, only under instance order (a class outlives its
-/// locks), and only without backtraces (a parked edge keeps none).
+/// locks), and only without whole backtraces (a parked edge keeps no stack;
+/// for caller stacks, see `park_leaf_edge`).
 #[inline]
 fn may_park(meta: &LockMeta) -> bool {
     meta.pending()
@@ -379,6 +380,13 @@ fn park_leaf_edge<G>(
     // A first use: the id is new, so the held lock is another one.
     debug_assert!(outer.id != id);
     if t.kept.is_some() {
+        return None;
+    }
+    // A parked edge keeps no stack: while this site's budget of caller
+    // stacks lasts, the edge goes into the graph with one instead.
+    if config::backtrace_mode() == config::Backtraces::Callers
+        && t.callers.has_room(site, config::caller_stacks_per_site())
+    {
         return None;
     }
     let guard = try_now()?;
@@ -750,6 +758,7 @@ fn validate(
     mode: AcquireMode,
     site: &'static Location<'static>,
 ) -> Pending {
+    let location = site;
     let site = Site::from(site);
     // The held locks become sources of edges: an edge parked into one of
     // them must be in the graph first. (Outside the closure below, as every
@@ -781,7 +790,7 @@ fn validate(
             held,
             &new,
             structural.as_ref(),
-            &mut capture,
+            &mut || capture_edge(location),
         );
         meta.mark_in_graph();
         for cycle in cycles {

@@ -18,9 +18,31 @@ pub(crate) mod thread_state;
 use crate::event::LockId;
 use crate::finding::Finding;
 
-/// The caller's call stack, when backtraces are on.
+/// The caller's call stack, when whole backtraces are on.
 pub(crate) fn capture() -> Option<crate::stack::CallStack> {
     config::backtraces().then(crate::stack::CallStack::capture)
+}
+
+/// The stack a new lock-order edge into a lock taken at `site` keeps: the
+/// whole stack under `Backtraces::Full`; under `Backtraces::Callers`, its
+/// innermost `CALLER_FRAMES` while this thread's budget for `site` lasts
+/// (a loop that makes a new edge every time stops paying for stacks);
+/// otherwise none. Called only for an acquisition that adds an edge, never
+/// on a path where every edge is known.
+pub(crate) fn capture_edge(
+    site: &'static std::panic::Location<'static>,
+) -> Option<crate::stack::CallStack> {
+    use crate::stack::{CallStack, CALLER_FRAMES};
+    match config::backtrace_mode() {
+        config::Backtraces::Full => Some(CallStack::capture()),
+        config::Backtraces::Off => None,
+        config::Backtraces::Callers => {
+            let limit = config::caller_stacks_per_site();
+            thread_state::with_thread(|t| t.callers.take(site, limit))
+                .unwrap_or(false)
+                .then(|| CallStack::capture_at_most(CALLER_FRAMES))
+        }
+    }
 }
 
 /// A lock was dropped: it leaves the lock-order graph.
@@ -52,6 +74,24 @@ pub fn findings() -> Vec<Finding> {
 pub fn take_findings() -> Vec<Finding> {
     late_report::flush();
     std::mem::take(&mut *global::global().findings.lock()).into_vec()
+}
+
+/// This process's lock-order graph as Graphviz DOT, the edges of the
+/// cycles of `findings` in red (see [`crate::report::dot`]). Locks already
+/// dropped have left the graph.
+///
+/// ```
+/// let a = lockcheck::Mutex::named("dot.a", ());
+/// let b = lockcheck::Mutex::named("dot.b", ());
+/// for _ in 0..2 {
+///     let _a = a.lock();
+///     let _b = b.lock();
+/// }
+/// assert!(lockcheck::order_graph_dot(&[]).contains("dot.b"));
+/// ```
+pub fn order_graph_dot(findings: &[Finding]) -> String {
+    late_report::flush();
+    crate::report::dot::render(&global::global().order.lock(), findings)
 }
 
 /// Panics with the full report when this process has a failing finding: for

@@ -3,6 +3,7 @@
 //! path takes no global lock.
 
 use std::cell::{OnceCell, RefCell};
+use std::panic::Location;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 pub(crate) use super::held_stack::HeldEntry;
@@ -52,6 +53,62 @@ pub(crate) struct ThreadState {
     /// for it to end: it may be part of a wait cycle even while it holds
     /// nothing.
     pub(crate) joinable: bool,
+    /// The new-edge stacks this thread has left to take, per acquire site.
+    pub(crate) callers: CallerBudget,
+}
+
+/// Acquire sites whose new-edge stacks a thread counts at once.
+const CALLER_SLOTS: usize = 64;
+
+/// How many new-edge stacks this thread has taken at each acquire site,
+/// under `Backtraces::Callers` (see `config::caller_stacks_per_site`).
+/// Direct-mapped by the site's address: a site that meets another in its
+/// slot takes the slot over and counts from 0 again, so two sites that
+/// alternate in one slot keep taking stacks (each still bounded). A table
+/// that never forgets would need an allocation and a destructor, which the
+/// thread's state must not have. 1 KiB a thread.
+pub(crate) struct CallerBudget {
+    /// The site's address and the stacks taken there.
+    slots: [(usize, u32); CALLER_SLOTS],
+}
+
+impl CallerBudget {
+    const fn new() -> Self {
+        CallerBudget {
+            slots: [(0, 0); CALLER_SLOTS],
+        }
+    }
+
+    fn slot(site: &'static Location<'static>) -> (usize, usize) {
+        let address = std::ptr::from_ref(site) as usize;
+        // Fibonacci hashing: the top bits of the product spread addresses
+        // that differ only in their low bits (sites 24 bytes apart).
+        let slot = (address.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) % CALLER_SLOTS;
+        (address, slot)
+    }
+
+    /// Whether a new edge taken at `site` would still keep its stack.
+    #[inline]
+    pub(crate) fn has_room(&self, site: &'static Location<'static>, limit: u32) -> bool {
+        let (address, slot) = Self::slot(site);
+        let (at, taken) = self.slots[slot];
+        at != address || taken < limit
+    }
+
+    /// Counts one stack taken at `site`; false (and nothing counted) when
+    /// the site's budget is spent.
+    pub(crate) fn take(&mut self, site: &'static Location<'static>, limit: u32) -> bool {
+        let (address, slot) = Self::slot(site);
+        let entry = &mut self.slots[slot];
+        if entry.0 != address {
+            *entry = (address, 0);
+        }
+        if entry.1 >= limit {
+            return false;
+        }
+        entry.1 += 1;
+        true
+    }
 }
 
 // The thread-local is reached without destructor checks only while this
@@ -67,6 +124,7 @@ impl ThreadState {
             cache: [0; CHAIN_CACHE_SLOTS],
             kept: None,
             joinable: false,
+            callers: CallerBudget::new(),
         }
     }
 

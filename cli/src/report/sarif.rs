@@ -352,7 +352,9 @@ fn labelled_sites(f: &Finding) -> Vec<(&SourceLocation, String)> {
         out.push((&e.site, format!("{} {}", e.thread, e.label)));
     }
     if let Some(c) = &f.cycle {
-        for e in &c.edges {
+        // Every cycle of the finding: the same sites over other locks are
+        // one finding, and each cycle's edges are its locations.
+        for e in c.cycles().flatten() {
             out.push((
                 &e.from_site,
                 format!(
