@@ -54,6 +54,12 @@ pub use sync::{
     ArcReentrantMutexGuard, ArcRwLockReadGuard, ArcRwLockUpgradableReadGuard, ArcRwLockWriteGuard,
     Condvar, FairMutex, FairMutexGuard, MappedFairMutexGuard, MappedMutexGuard,
     MappedReentrantMutexGuard, MappedRwLockReadGuard, MappedRwLockWriteGuard, Mutex, MutexGuard,
-    ReentrantMutex, ReentrantMutexGuard, RwLock, RwLockReadGuard, RwLockUpgradableReadGuard,
-    RwLockWriteGuard, WaitTimeoutResult,
+    Once, OnceState, RawFairMutex, RawMutex, RawRwLock, RawThreadId, ReentrantMutex,
+    ReentrantMutexGuard, RwLock, RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard,
+    WaitTimeoutResult,
 };
+
+/// lock_api itself, as parking_lot re-exports it: its generic types take
+/// lockcheck's raw locks ([`RawMutex`], [`RawFairMutex`], [`RawRwLock`],
+/// [`RawThreadId`]) and are then checked like lockcheck's own.
+pub use ::lock_api;

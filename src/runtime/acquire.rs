@@ -46,6 +46,7 @@ use crate::runtime::recorder;
 use crate::runtime::thread_state::{
     chain_mix, with_thread, with_thread_unmarked, HeldEntry, ThreadState,
 };
+use crate::runtime::user_site;
 use crate::stack::CallStack;
 use crate::sync::meta::LockMeta;
 
@@ -750,7 +751,7 @@ fn validate(
     mode: AcquireMode,
     site: &'static Location<'static>,
 ) -> Pending {
-    let site = Site::from(site);
+    let site = user_site::site(site);
     // The held locks become sources of edges: an edge parked into one of
     // them must be in the graph first. (Outside the closure below, as every
     // report is: a closure would locate a panic here, not at the user's call.)
@@ -808,7 +809,6 @@ fn contended<G>(
     try_for: impl FnOnce(Duration) -> Option<G>,
     block: impl FnOnce() -> G,
 ) -> G {
-    let site = Site::from(site);
     let (holds_none, holds_this) =
         with_thread(|t| (t.awaited_by_nobody(), t.holds(lock.id))).unwrap_or((false, false));
     if holds_none {
@@ -832,6 +832,7 @@ fn contended<G>(
             // in a conflicting way (or a writer queued behind its read): a
             // certain hang.
             let conflict = self_deadlock::SelfConflict::Certain;
+            let site = user_site::site(site);
             let finding =
                 self_deadlock_finding(&thread, &held, lock, mode, site, conflict, capture());
             break_hang(finding);
@@ -844,7 +845,7 @@ fn contended<G>(
     // Report what validation found before blocking: a hang must not swallow it.
     let symbolise_after = emit_before_waiting(pending);
     let (thread, held) = thread_and_held();
-    let _waiting = enter_wait(thread, held, lock, mode, site);
+    let _waiting = enter_wait(thread, held, lock, mode, user_site::site(site));
     drop(symbolise_after);
     block()
 }
@@ -967,7 +968,7 @@ pub(crate) fn wait_for_upgrade(
         held,
         &meta.info(),
         AcquireMode::Exclusive,
-        Site::from(site),
+        user_site::site(site),
     ))
 }
 
@@ -986,7 +987,7 @@ pub(crate) fn check_upgrade(meta: &LockMeta, site: &'static Location<'static>) {
             &held,
             &lock,
             AcquireMode::Exclusive,
-            Site::from(site),
+            user_site::site(site),
             self_deadlock::SelfConflict::Certain,
             capture(),
         );

@@ -308,6 +308,12 @@ macro_rules! arc_rwlock_guard {
                 fmt::Debug::fmt(&**self, f)
             }
         }
+
+        impl<T: ?Sized + fmt::Display> fmt::Display for $name<T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(&**self, f)
+            }
+        }
     };
 }
 
@@ -609,5 +615,150 @@ impl<T: ?Sized> Deref for ArcReentrantMutexGuard<T> {
 impl<T: ?Sized + fmt::Debug> fmt::Debug for ArcReentrantMutexGuard<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&**self, f)
+    }
+}
+
+/// What lock_api 0.4.14 has on the upgradable Arc guard beyond the above:
+/// each goes through the borrowed guard's method of the same name, and so
+/// through the same checks.
+impl<T: ?Sized> ArcRwLockUpgradableReadGuard<T> {
+    /// As [`RwLockUpgradableReadGuard::try_upgrade_for`]: a timed try.
+    pub fn try_upgrade_for(s: Self, timeout: Duration) -> Result<ArcRwLockWriteGuard<T>, Self> {
+        let (lock, _, tracked) = Self::into_hold(s);
+        // SAFETY: the upgradable hold was just taken over from `s`.
+        let g = unsafe { lock.upgradable_from_hold(tracked) };
+        let upgraded = match RwLockUpgradableReadGuard::try_upgrade_for(g, timeout) {
+            Ok(w) => Ok(w.into_hold()),
+            Err(g) => Err(g.into_hold()),
+        };
+        match upgraded {
+            Ok(tracked) => Ok(ArcRwLockWriteGuard::holding(
+                lock,
+                AcquireMode::Exclusive,
+                tracked,
+            )),
+            Err(tracked) => Err(Self::holding(lock, AcquireMode::Upgradable, tracked)),
+        }
+    }
+
+    /// As [`RwLockUpgradableReadGuard::try_upgrade_until`]: a timed try.
+    pub fn try_upgrade_until(s: Self, deadline: Instant) -> Result<ArcRwLockWriteGuard<T>, Self> {
+        let (lock, _, tracked) = Self::into_hold(s);
+        // SAFETY: the upgradable hold was just taken over from `s`.
+        let g = unsafe { lock.upgradable_from_hold(tracked) };
+        let upgraded = match RwLockUpgradableReadGuard::try_upgrade_until(g, deadline) {
+            Ok(w) => Ok(w.into_hold()),
+            Err(g) => Err(g.into_hold()),
+        };
+        match upgraded {
+            Ok(tracked) => Ok(ArcRwLockWriteGuard::holding(
+                lock,
+                AcquireMode::Exclusive,
+                tracked,
+            )),
+            Err(tracked) => Err(Self::holding(lock, AcquireMode::Upgradable, tracked)),
+        }
+    }
+
+    /// As [`RwLockUpgradableReadGuard::with_upgraded`]: runs `f` as a
+    /// writer, checked at this call, and is an upgradable read again after.
+    #[track_caller]
+    pub fn with_upgraded<Ret, F: FnOnce(&mut T) -> Ret>(&mut self, f: F) -> Ret {
+        self.borrowed().with_upgraded(f)
+    }
+
+    /// As [`RwLockUpgradableReadGuard::try_with_upgraded`].
+    pub fn try_with_upgraded<Ret, F: FnOnce(&mut T) -> Ret>(&mut self, f: F) -> Option<Ret> {
+        self.borrowed().try_with_upgraded(f)
+    }
+
+    /// As [`RwLockUpgradableReadGuard::try_with_upgraded_for`].
+    pub fn try_with_upgraded_for<Ret, F: FnOnce(&mut T) -> Ret>(
+        &mut self,
+        timeout: Duration,
+        f: F,
+    ) -> Option<Ret> {
+        self.borrowed().try_with_upgraded_for(timeout, f)
+    }
+
+    /// As [`RwLockUpgradableReadGuard::try_with_upgraded_until`].
+    pub fn try_with_upgraded_until<Ret, F: FnOnce(&mut T) -> Ret>(
+        &mut self,
+        deadline: Instant,
+        f: F,
+    ) -> Option<Ret> {
+        self.borrowed().try_with_upgraded_until(deadline, f)
+    }
+}
+
+impl<T: ?Sized> ArcReentrantMutexGuard<T> {
+    /// As [`ReentrantMutexGuard::unlocked_fair`]: the fair release and the
+    /// re-lock (at this call) go through the detectors.
+    #[track_caller]
+    pub fn unlocked_fair<F, U>(s: &mut Self, f: F) -> U
+    where
+        F: FnOnce() -> U,
+    {
+        let mut g = s.borrowed();
+        let ret = ReentrantMutexGuard::unlocked_fair(&mut g, f);
+        s.tracked = g.tracked;
+        ret
+    }
+
+    /// Releases the level fairly and returns the `Arc` of the mutex.
+    pub fn into_arc_fair(s: Self) -> Arc<ReentrantMutex<T>> {
+        let arc = Arc::clone(&s.lock);
+        Self::unlock_fair(s);
+        arc
+    }
+}
+
+/// lock_api's `make_*_unchecked` of the Arc guards: a guard for a hold
+/// this thread has without one (its guard was forgotten). The guard takes
+/// the hold over; its drop releases it through the detectors.
+impl<T: ?Sized> RwLock<T> {
+    /// An [`ArcRwLockReadGuard`] for this thread's read hold.
+    ///
+    /// # Safety
+    /// As lock_api's: this thread holds the lock for reading, and nothing
+    /// else will unlock that hold.
+    pub unsafe fn make_arc_read_guard_unchecked(self: &Arc<Self>) -> ArcRwLockReadGuard<T> {
+        let (mode, tracked) = crate::sync::unchecked::read_hold(&self.meta);
+        ArcRwLockReadGuard::holding(Arc::clone(self), mode, tracked)
+    }
+
+    /// An [`ArcRwLockWriteGuard`] for this thread's write hold.
+    ///
+    /// # Safety
+    /// As lock_api's: this thread holds the lock for writing, and nothing
+    /// else will unlock that hold.
+    pub unsafe fn make_arc_write_guard_unchecked(self: &Arc<Self>) -> ArcRwLockWriteGuard<T> {
+        let tracked = crate::sync::unchecked::held_here(&self.meta, AcquireMode::Exclusive);
+        ArcRwLockWriteGuard::holding(Arc::clone(self), AcquireMode::Exclusive, tracked)
+    }
+
+    /// An [`ArcRwLockUpgradableReadGuard`] for this thread's upgradable
+    /// read hold.
+    ///
+    /// # Safety
+    /// As lock_api's: this thread holds the lock for upgradable reading,
+    /// and nothing else will unlock that hold.
+    pub unsafe fn make_upgradable_arc_guard_unchecked(
+        self: &Arc<Self>,
+    ) -> ArcRwLockUpgradableReadGuard<T> {
+        let tracked = crate::sync::unchecked::held_here(&self.meta, AcquireMode::Upgradable);
+        ArcRwLockUpgradableReadGuard::holding(Arc::clone(self), AcquireMode::Upgradable, tracked)
+    }
+}
+
+impl<T: ?Sized> ReentrantMutex<T> {
+    /// An [`ArcReentrantMutexGuard`] for a level this thread holds.
+    ///
+    /// # Safety
+    /// As lock_api's: this thread holds a level of the mutex, and nothing
+    /// else will unlock that level.
+    pub unsafe fn make_arc_guard_unchecked(self: &Arc<Self>) -> ArcReentrantMutexGuard<T> {
+        let tracked = crate::sync::unchecked::held_here(&self.meta, AcquireMode::Exclusive);
+        ArcReentrantMutexGuard::holding(Arc::clone(self), tracked)
     }
 }

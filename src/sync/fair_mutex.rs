@@ -389,3 +389,22 @@ impl<T: ?Sized + fmt::Display> fmt::Display for FairMutexGuard<'_, T> {
         fmt::Display::fmt(&**self, f)
     }
 }
+
+impl<T: ?Sized> FairMutex<T> {
+    /// A guard for a hold this thread has without one (its guard was
+    /// forgotten), as lock_api's `make_guard_unchecked`: the guard takes
+    /// the hold over, and its drop releases it through the detectors.
+    ///
+    /// # Safety
+    /// As lock_api's: this thread holds the mutex, and nothing else will
+    /// unlock that hold.
+    pub unsafe fn make_guard_unchecked(&self) -> FairMutexGuard<'_, T> {
+        FairMutexGuard {
+            mutex: self,
+            // SAFETY: the caller's hold passes to the new guard.
+            inner: unsafe { self.inner.make_guard_unchecked() },
+            tracked: crate::sync::unchecked::held_here(&self.meta, AcquireMode::Exclusive),
+            _not_send: NotSend::default(),
+        }
+    }
+}

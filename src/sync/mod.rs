@@ -129,9 +129,12 @@ pub(crate) mod meta;
 pub mod mpsc;
 mod mutex;
 mod not_send;
+mod once;
+mod raw;
 mod reentrant;
 mod relock;
 mod rwlock;
+mod unchecked;
 
 pub use arc_guard::{
     ArcMutexGuard, ArcReentrantMutexGuard, ArcRwLockReadGuard, ArcRwLockUpgradableReadGuard,
@@ -144,6 +147,8 @@ pub use mapped::{
     MappedRwLockWriteGuard,
 };
 pub use mutex::{const_mutex, Mutex, MutexGuard};
+pub use once::{Once, OnceState};
+pub use raw::{RawFairMutex, RawMutex, RawRwLock, RawThreadId};
 pub use reentrant::{const_reentrant_mutex, ReentrantMutex, ReentrantMutexGuard};
 pub use rwlock::{
     const_rwlock, RwLock, RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard,
