@@ -35,6 +35,7 @@ pub mod detect;
 pub mod event;
 pub mod finding;
 pub mod fixture;
+pub mod parking_lot_013;
 pub mod report;
 mod runtime;
 pub mod shared;

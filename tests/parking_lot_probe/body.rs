@@ -608,8 +608,8 @@ fn rwlock_arc_guards() {
     std::mem::forget(r.upgradable_read_arc());
     // SAFETY: as above.
     drop(unsafe { r.make_upgradable_arc_guard_unchecked() });
-    // An Arc guard is released where it is dropped, on any thread that
-    // owns it: here it is handed back and dropped by this one.
+    // An Arc guard holds the lock until it is dropped: another thread sees
+    // it locked meanwhile, and free after.
     let w = r.write_arc();
     let (tx, rx) = mpsc::channel::<()>();
     let r2 = Arc::clone(&r);
