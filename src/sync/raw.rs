@@ -21,7 +21,10 @@
 //!   graph) the site is replaced by the first frame of a short stack walk
 //!   outside lockcheck and lock_api (`runtime::user_site`); the fast path
 //!   never walks. Sites kept without a walk (where a held lock was taken,
-//!   in a cycle's other edges) stay lock_api's line.
+//!   in a cycle's other edges) stay lock_api's line. The walk symbolises
+//!   (the first in a process loads the debug information), and for a wait
+//!   it runs before the thread joins the wait-for graph: a deadlock of raw
+//!   locks is found that much later than one of lockcheck's own.
 //! - which shared mode a shared unlock ends: `unlock_shared` does not say
 //!   whether the hold was a `read` or a `read_recursive`; a hold on top of
 //!   the thread's held stack is released at once, any other one is looked

@@ -20,7 +20,8 @@
 //   traits are not called directly, and `RawCondvar` (a lock_api 0.5 raw
 //   condition variable, with no 0.4 counterpart) and `Condvar::raw` are
 //   not probed;
-// - `into_inner_with_raw` (lock_api 0.5) names the raw lock inside;
+// - `into_inner_with_raw` (lock_api 0.5) names the raw lock inside, and
+//   `raw`/`from_raw` are probed on the lock_api types only, as in 0.12;
 // - `force_unlock*` and `make_*_guard_unchecked` take lock_api 0.5's guard
 //   token in 0.13 (lockcheck's take none, as in 0.12): not probed here
 //   (the 0.12 probe has them), nor `MutexGuard::leak` and
@@ -758,6 +759,14 @@ fn raw_locks_through_lock_api() {
         assert!(m.try_lock_for(SHORT).is_none());
     }
     assert_eq!(m.into_inner(), 2);
+    // The raw lock by its trait's path, which names lock_api 0.5's trait
+    // in parking_lot 0.13 and 0.4's in lockcheck: the same source.
+    let m: LMutex<u32> = LMutex::from_raw(<pl::RawMutex as pl::lock_api::RawMutex>::INIT, 3);
+    // SAFETY: the raw lock is only asked whether it is locked.
+    assert!(!pl::lock_api::RawMutex::is_locked(unsafe { m.raw() }));
+    let r: LRwLock<u32> = LRwLock::from_raw(<pl::RawRwLock as pl::lock_api::RawRwLock>::INIT, 3);
+    // SAFETY: as above.
+    assert!(!pl::lock_api::RawRwLock::is_locked(unsafe { r.raw() }));
     let f: LFair<u32> = LFair::new(1);
     let mut g = f.lock();
     pl::lock_api::MutexGuard::bump(&mut g);
