@@ -72,6 +72,10 @@ fn lock_checked(
     try_for: impl FnOnce(Duration) -> bool,
     block: impl Fn(),
 ) {
+    // With the `checks` feature off, the raw lock alone, as every wrapper.
+    if !cfg!(feature = "checks") {
+        return block();
+    }
     let meta = registered(meta);
     let ((), _tracked) = acquire::acquire(
         meta,
@@ -90,6 +94,9 @@ fn lock_checked(
 #[inline]
 #[track_caller]
 fn try_checked(meta: &LockMeta, mode: AcquireMode, attempt: impl FnOnce() -> bool) -> bool {
+    if !cfg!(feature = "checks") {
+        return attempt();
+    }
     let meta = registered(meta);
     acquire::try_acquire(meta, mode, Location::caller(), || attempt().then_some(())).is_some()
 }
@@ -99,12 +106,17 @@ fn try_checked(meta: &LockMeta, mode: AcquireMode, attempt: impl FnOnce() -> boo
 /// not on the held stack, and then there is nothing to release.
 #[inline(always)]
 fn release(meta: &LockMeta, kind: LockKind, mode: AcquireMode) {
-    acquire::release_guard(meta, kind, mode, true);
+    if cfg!(feature = "checks") {
+        acquire::release_guard(meta, kind, mode, true);
+    }
 }
 
 /// Releases a shared hold, whichever shared mode it was taken in.
 #[inline]
 fn release_shared(meta: &LockMeta) {
+    if !cfg!(feature = "checks") {
+        return;
+    }
     let kind = LockKind::RwLock;
     if acquire::release_fast(meta, kind, AcquireMode::Read)
         || acquire::release_fast(meta, kind, AcquireMode::RecursiveRead)
@@ -370,10 +382,18 @@ impl RawRwLock {
         try_checked(&self.meta, mode, || attempt(&self.raw))
     }
 
+    /// The thread's hold changed mode in place (a downgrade).
+    #[inline]
+    fn changed(&self, from: AcquireMode, to: AcquireMode) {
+        if cfg!(feature = "checks") {
+            acquire::change_mode(&self.meta, from, to);
+        }
+    }
+
     /// An upgrade that succeeded: the hold is a writer's now.
     #[inline]
     fn upgraded(&self, done: bool) -> bool {
-        if done {
+        if done && cfg!(feature = "checks") {
             acquire::change_mode(&self.meta, AcquireMode::Upgradable, AcquireMode::Exclusive);
         }
         done
@@ -477,7 +497,7 @@ unsafe impl lock_api::RawRwLockDowngrade for RawRwLock {
     unsafe fn downgrade(&self) {
         // SAFETY: the caller holds the exclusive lock.
         unsafe { lock_api::RawRwLockDowngrade::downgrade(&self.raw) };
-        acquire::change_mode(&self.meta, AcquireMode::Exclusive, AcquireMode::Read);
+        self.changed(AcquireMode::Exclusive, AcquireMode::Read);
     }
 }
 
@@ -598,6 +618,10 @@ unsafe impl lock_api::RawRwLockUpgrade for RawRwLock {
     #[track_caller]
     unsafe fn upgrade(&self) {
         use lock_api::RawRwLockUpgradeTimed as _;
+        if !cfg!(feature = "checks") {
+            // SAFETY: the caller holds the upgradable lock.
+            return unsafe { lock_api::RawRwLockUpgrade::upgrade(&self.raw) };
+        }
         let site = Location::caller();
         acquire::check_upgrade(registered(&self.meta), site);
         // SAFETY (both): the caller holds the upgradable lock.
@@ -631,14 +655,14 @@ unsafe impl lock_api::RawRwLockUpgradeDowngrade for RawRwLock {
     unsafe fn downgrade_upgradable(&self) {
         // SAFETY: the caller holds the upgradable lock.
         unsafe { lock_api::RawRwLockUpgradeDowngrade::downgrade_upgradable(&self.raw) };
-        acquire::change_mode(&self.meta, AcquireMode::Upgradable, AcquireMode::Read);
+        self.changed(AcquireMode::Upgradable, AcquireMode::Read);
     }
 
     #[inline]
     unsafe fn downgrade_to_upgradable(&self) {
         // SAFETY: the caller holds the exclusive lock.
         unsafe { lock_api::RawRwLockUpgradeDowngrade::downgrade_to_upgradable(&self.raw) };
-        acquire::change_mode(&self.meta, AcquireMode::Exclusive, AcquireMode::Upgradable);
+        self.changed(AcquireMode::Exclusive, AcquireMode::Upgradable);
     }
 }
 

@@ -133,6 +133,12 @@ fn auto_traits_of_locks_and_guards() {
     sync::<pl::RawRwLock>();
     send::<pl::RawThreadId>();
     sync::<pl::RawThreadId>();
+    // A mutex shares a value that is only `Send` (its lock hands it over);
+    // a reader-writer lock needs `Sync` values, as it shares them.
+    sync::<pl::Mutex<std::cell::Cell<u32>>>();
+    sync::<pl::FairMutex<std::cell::Cell<u32>>>();
+    sync::<pl::ReentrantMutex<std::cell::Cell<u32>>>();
+    sync::<pl::lock_api::Mutex<pl::RawMutex, std::cell::Cell<u32>>>();
     // Guards: `Sync` where the value is (see above for `Send`).
     sync::<pl::MutexGuard<'static, u32>>();
     sync::<pl::MappedMutexGuard<'static, u32>>();
