@@ -14,7 +14,7 @@
 //! What 0.13 changed from 0.12, and what this module does about it:
 //! - recursive reads moved from `RwLock` to a type of their own,
 //!   [`RecursiveRwLock`], whose `read` is recursive (never queued behind a
-//!   waiting writer): here, a lockcheck [`RwLock`](crate::RwLock) whose
+//!   waiting writer): here, a lockcheck [`RwLock`] whose
 //!   reads are its `read_recursive`, checked as such;
 //! - `const_mutex`, `const_fair_mutex`, `const_rwlock` and
 //!   `const_reentrant_mutex` are gone (`new` is `const`): not re-exported
@@ -61,7 +61,7 @@ pub use ::lock_api;
 /// `RecursiveRwLock`: a thread may read it again while it reads it, even
 /// with a writer waiting (a plain `RwLock`'s second read would queue
 /// behind that writer and deadlock). Checked as lockcheck's
-/// [`RwLock`](crate::RwLock) with every read its `read_recursive`: a write
+/// [`RwLock`] with every read its `read_recursive`: a write
 /// under the thread's own read is still a `self-deadlock`, and orders with
 /// other locks are still checked for cycles.
 ///
@@ -161,20 +161,27 @@ impl<T: ?Sized> RecursiveRwLock<T> {
 
     /// As [`Self::read`], for an `Arc` of the lock.
     #[track_caller]
-    pub fn read_arc(self: &Arc<Self>) -> ArcRwLockReadGuard<T> {
-        self.arc_inner().read_arc_recursive()
+    pub fn read_arc(self: &Arc<Self>) -> ArcRwLockReadGuard<RawRwLockRecursive, T> {
+        ArcRwLockReadGuard::renamed(self.arc_inner().read_arc_recursive())
     }
 
     /// As [`Self::try_read`], for an `Arc` of the lock.
     #[track_caller]
-    pub fn try_read_arc(self: &Arc<Self>) -> Option<ArcRwLockReadGuard<T>> {
-        self.arc_inner().try_read_recursive_arc()
+    pub fn try_read_arc(self: &Arc<Self>) -> Option<ArcRwLockReadGuard<RawRwLockRecursive, T>> {
+        self.arc_inner()
+            .try_read_recursive_arc()
+            .map(ArcRwLockReadGuard::renamed)
     }
 
     /// As [`Self::try_read_for`], for an `Arc` of the lock.
     #[track_caller]
-    pub fn try_read_arc_for(self: &Arc<Self>, timeout: Duration) -> Option<ArcRwLockReadGuard<T>> {
-        self.arc_inner().try_read_arc_recursive_for(timeout)
+    pub fn try_read_arc_for(
+        self: &Arc<Self>,
+        timeout: Duration,
+    ) -> Option<ArcRwLockReadGuard<RawRwLockRecursive, T>> {
+        self.arc_inner()
+            .try_read_arc_recursive_for(timeout)
+            .map(ArcRwLockReadGuard::renamed)
     }
 
     /// As [`Self::try_read_until`], for an `Arc` of the lock.
@@ -182,20 +189,24 @@ impl<T: ?Sized> RecursiveRwLock<T> {
     pub fn try_read_arc_until(
         self: &Arc<Self>,
         deadline: Instant,
-    ) -> Option<ArcRwLockReadGuard<T>> {
-        self.arc_inner().try_read_arc_recursive_until(deadline)
+    ) -> Option<ArcRwLockReadGuard<RawRwLockRecursive, T>> {
+        self.arc_inner()
+            .try_read_arc_recursive_until(deadline)
+            .map(ArcRwLockReadGuard::renamed)
     }
 
     /// Writes, through an `Arc` of the lock.
     #[track_caller]
-    pub fn write_arc(self: &Arc<Self>) -> ArcRwLockWriteGuard<T> {
-        self.arc_inner().write_arc()
+    pub fn write_arc(self: &Arc<Self>) -> ArcRwLockWriteGuard<RawRwLockRecursive, T> {
+        ArcRwLockWriteGuard::renamed(self.arc_inner().write_arc())
     }
 
     /// Writes if the lock is free now, through an `Arc` of it.
     #[track_caller]
-    pub fn try_write_arc(self: &Arc<Self>) -> Option<ArcRwLockWriteGuard<T>> {
-        self.arc_inner().try_write_arc()
+    pub fn try_write_arc(self: &Arc<Self>) -> Option<ArcRwLockWriteGuard<RawRwLockRecursive, T>> {
+        self.arc_inner()
+            .try_write_arc()
+            .map(ArcRwLockWriteGuard::renamed)
     }
 
     /// Writes if the lock is free within `timeout`, through an `Arc` of it.
@@ -203,8 +214,10 @@ impl<T: ?Sized> RecursiveRwLock<T> {
     pub fn try_write_arc_for(
         self: &Arc<Self>,
         timeout: Duration,
-    ) -> Option<ArcRwLockWriteGuard<T>> {
-        self.arc_inner().try_write_arc_for(timeout)
+    ) -> Option<ArcRwLockWriteGuard<RawRwLockRecursive, T>> {
+        self.arc_inner()
+            .try_write_arc_for(timeout)
+            .map(ArcRwLockWriteGuard::renamed)
     }
 
     /// Writes if the lock is free before `deadline`, through an `Arc` of it.
@@ -212,20 +225,28 @@ impl<T: ?Sized> RecursiveRwLock<T> {
     pub fn try_write_arc_until(
         self: &Arc<Self>,
         deadline: Instant,
-    ) -> Option<ArcRwLockWriteGuard<T>> {
-        self.arc_inner().try_write_arc_until(deadline)
+    ) -> Option<ArcRwLockWriteGuard<RawRwLockRecursive, T>> {
+        self.arc_inner()
+            .try_write_arc_until(deadline)
+            .map(ArcRwLockWriteGuard::renamed)
     }
 
     /// An upgradable read, through an `Arc` of the lock.
     #[track_caller]
-    pub fn upgradable_read_arc(self: &Arc<Self>) -> ArcRwLockUpgradableReadGuard<T> {
-        self.arc_inner().upgradable_read_arc()
+    pub fn upgradable_read_arc(
+        self: &Arc<Self>,
+    ) -> ArcRwLockUpgradableReadGuard<RawRwLockRecursive, T> {
+        ArcRwLockUpgradableReadGuard::renamed(self.arc_inner().upgradable_read_arc())
     }
 
     /// An upgradable read if one is free now, through an `Arc` of the lock.
     #[track_caller]
-    pub fn try_upgradable_read_arc(self: &Arc<Self>) -> Option<ArcRwLockUpgradableReadGuard<T>> {
-        self.arc_inner().try_upgradable_read_arc()
+    pub fn try_upgradable_read_arc(
+        self: &Arc<Self>,
+    ) -> Option<ArcRwLockUpgradableReadGuard<RawRwLockRecursive, T>> {
+        self.arc_inner()
+            .try_upgradable_read_arc()
+            .map(ArcRwLockUpgradableReadGuard::renamed)
     }
 
     /// An upgradable read within `timeout`, through an `Arc` of the lock.
@@ -233,8 +254,10 @@ impl<T: ?Sized> RecursiveRwLock<T> {
     pub fn try_upgradable_read_arc_for(
         self: &Arc<Self>,
         timeout: Duration,
-    ) -> Option<ArcRwLockUpgradableReadGuard<T>> {
-        self.arc_inner().try_upgradable_read_arc_for(timeout)
+    ) -> Option<ArcRwLockUpgradableReadGuard<RawRwLockRecursive, T>> {
+        self.arc_inner()
+            .try_upgradable_read_arc_for(timeout)
+            .map(ArcRwLockUpgradableReadGuard::renamed)
     }
 
     /// An upgradable read before `deadline`, through an `Arc` of the lock.
@@ -242,8 +265,10 @@ impl<T: ?Sized> RecursiveRwLock<T> {
     pub fn try_upgradable_read_arc_until(
         self: &Arc<Self>,
         deadline: Instant,
-    ) -> Option<ArcRwLockUpgradableReadGuard<T>> {
-        self.arc_inner().try_upgradable_read_arc_until(deadline)
+    ) -> Option<ArcRwLockUpgradableReadGuard<RawRwLockRecursive, T>> {
+        self.arc_inner()
+            .try_upgradable_read_arc_until(deadline)
+            .map(ArcRwLockUpgradableReadGuard::renamed)
     }
 
     /// An `Arc` read guard for this thread's read hold, whose guard was
@@ -252,9 +277,11 @@ impl<T: ?Sized> RecursiveRwLock<T> {
     /// # Safety
     /// As lock_api's: this thread holds the lock for reading, and nothing
     /// else will unlock that hold.
-    pub unsafe fn make_arc_read_guard_unchecked(self: &Arc<Self>) -> ArcRwLockReadGuard<T> {
+    pub unsafe fn make_arc_read_guard_unchecked(
+        self: &Arc<Self>,
+    ) -> ArcRwLockReadGuard<RawRwLockRecursive, T> {
         // SAFETY: the caller's contract.
-        unsafe { self.arc_inner().make_arc_read_guard_unchecked() }
+        ArcRwLockReadGuard::renamed(unsafe { self.arc_inner().make_arc_read_guard_unchecked() })
     }
 
     /// An `Arc` write guard for this thread's write hold, whose guard was
@@ -263,9 +290,11 @@ impl<T: ?Sized> RecursiveRwLock<T> {
     /// # Safety
     /// As lock_api's: this thread holds the lock for writing, and nothing
     /// else will unlock that hold.
-    pub unsafe fn make_arc_write_guard_unchecked(self: &Arc<Self>) -> ArcRwLockWriteGuard<T> {
+    pub unsafe fn make_arc_write_guard_unchecked(
+        self: &Arc<Self>,
+    ) -> ArcRwLockWriteGuard<RawRwLockRecursive, T> {
         // SAFETY: the caller's contract.
-        unsafe { self.arc_inner().make_arc_write_guard_unchecked() }
+        ArcRwLockWriteGuard::renamed(unsafe { self.arc_inner().make_arc_write_guard_unchecked() })
     }
 
     /// An `Arc` upgradable guard for this thread's upgradable read hold,
@@ -276,9 +305,11 @@ impl<T: ?Sized> RecursiveRwLock<T> {
     /// and nothing else will unlock that hold.
     pub unsafe fn make_upgradable_arc_guard_unchecked(
         self: &Arc<Self>,
-    ) -> ArcRwLockUpgradableReadGuard<T> {
+    ) -> ArcRwLockUpgradableReadGuard<RawRwLockRecursive, T> {
         // SAFETY: the caller's contract.
-        unsafe { self.arc_inner().make_upgradable_arc_guard_unchecked() }
+        ArcRwLockUpgradableReadGuard::renamed(unsafe {
+            self.arc_inner().make_upgradable_arc_guard_unchecked()
+        })
     }
 }
 

@@ -18,6 +18,7 @@ use lockcheck::{
     MappedReentrantMutexGuard, MappedRwLockReadGuard, MappedRwLockWriteGuard, MutexGuard,
     ReentrantMutexGuard, RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard,
 };
+use lockcheck::{RawMutex, RawRwLock, RawThreadId};
 
 /// Fails to compile when `$ty` is `Send`: with two candidate impls of
 /// `NotSend<_>` the call is ambiguous, and the second applies only to a
@@ -92,11 +93,11 @@ assert_not_send!(RwLockReadGuard<'static, u32>);
 assert_not_send!(RwLockWriteGuard<'static, u32>);
 assert_not_send!(RwLockUpgradableReadGuard<'static, u32>);
 assert_not_send!(ReentrantMutexGuard<'static, u32>);
-assert_not_send!(ArcReentrantMutexGuard<u32>);
-assert_not_send!(ArcRwLockUpgradableReadGuard<u32>);
-assert_not_send!(ArcRwLockWriteGuard<u32>);
-assert_not_send!(ArcRwLockReadGuard<u32>);
-assert_not_send!(ArcMutexGuard<u32>);
+assert_not_send!(ArcReentrantMutexGuard<RawMutex, RawThreadId, u32>);
+assert_not_send!(ArcRwLockUpgradableReadGuard<RawRwLock, u32>);
+assert_not_send!(ArcRwLockWriteGuard<RawRwLock, u32>);
+assert_not_send!(ArcRwLockReadGuard<RawRwLock, u32>);
+assert_not_send!(ArcMutexGuard<RawMutex, u32>);
 assert_not_send!(MappedFairMutexGuard<'static, u32>);
 assert_not_send!(FairMutexGuard<'static, u32>);
 assert_not_send!(MappedMutexGuard<'static, u32>);
@@ -116,16 +117,16 @@ assert_sync!(RwLockReadGuard<'static, SyncNotSend>);
 assert_sync!(RwLockWriteGuard<'static, SyncNotSend>);
 assert_sync!(RwLockUpgradableReadGuard<'static, SyncNotSend>);
 assert_sync!(ReentrantMutexGuard<'static, SyncNotSend>);
-assert_sync!(ArcReentrantMutexGuard<u32>);
-assert_sync!(ArcReentrantMutexGuard<SyncNotSend>);
-assert_sync!(ArcRwLockUpgradableReadGuard<u32>);
-assert_sync!(ArcRwLockUpgradableReadGuard<SyncNotSend>);
-assert_sync!(ArcRwLockWriteGuard<u32>);
-assert_sync!(ArcRwLockWriteGuard<SyncNotSend>);
-assert_sync!(ArcRwLockReadGuard<u32>);
-assert_sync!(ArcRwLockReadGuard<SyncNotSend>);
-assert_sync!(ArcMutexGuard<u32>);
-assert_sync!(ArcMutexGuard<SyncNotSend>);
+assert_sync!(ArcReentrantMutexGuard<RawMutex, RawThreadId, u32>);
+assert_sync!(ArcReentrantMutexGuard<RawMutex, RawThreadId, SyncNotSend>);
+assert_sync!(ArcRwLockUpgradableReadGuard<RawRwLock, u32>);
+assert_sync!(ArcRwLockUpgradableReadGuard<RawRwLock, SyncNotSend>);
+assert_sync!(ArcRwLockWriteGuard<RawRwLock, u32>);
+assert_sync!(ArcRwLockWriteGuard<RawRwLock, SyncNotSend>);
+assert_sync!(ArcRwLockReadGuard<RawRwLock, u32>);
+assert_sync!(ArcRwLockReadGuard<RawRwLock, SyncNotSend>);
+assert_sync!(ArcMutexGuard<RawMutex, u32>);
+assert_sync!(ArcMutexGuard<RawMutex, SyncNotSend>);
 assert_sync!(MappedFairMutexGuard<'static, u32>);
 assert_sync!(MappedFairMutexGuard<'static, SyncNotSend>);
 assert_sync!(FairMutexGuard<'static, u32>);
@@ -145,11 +146,11 @@ assert_not_sync!(RwLockReadGuard<'static, Cell<u32>>);
 assert_not_sync!(RwLockWriteGuard<'static, Cell<u32>>);
 assert_not_sync!(RwLockUpgradableReadGuard<'static, Cell<u32>>);
 assert_not_sync!(ReentrantMutexGuard<'static, Cell<u32>>);
-assert_not_sync!(ArcReentrantMutexGuard<Cell<u32>>);
-assert_not_sync!(ArcRwLockUpgradableReadGuard<Cell<u32>>);
-assert_not_sync!(ArcRwLockWriteGuard<Cell<u32>>);
-assert_not_sync!(ArcRwLockReadGuard<Cell<u32>>);
-assert_not_sync!(ArcMutexGuard<Cell<u32>>);
+assert_not_sync!(ArcReentrantMutexGuard<RawMutex, RawThreadId, Cell<u32>>);
+assert_not_sync!(ArcRwLockUpgradableReadGuard<RawRwLock, Cell<u32>>);
+assert_not_sync!(ArcRwLockWriteGuard<RawRwLock, Cell<u32>>);
+assert_not_sync!(ArcRwLockReadGuard<RawRwLock, Cell<u32>>);
+assert_not_sync!(ArcMutexGuard<RawMutex, Cell<u32>>);
 assert_not_sync!(MappedFairMutexGuard<'static, Cell<u32>>);
 assert_not_sync!(FairMutexGuard<'static, Cell<u32>>);
 assert_not_sync!(MappedMutexGuard<'static, Cell<u32>>);

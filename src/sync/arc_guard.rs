@@ -6,8 +6,16 @@
 //! same detector paths. Like every guard they are not `Send`: an `Arc`
 //! guard is released by the thread that locked, wherever in it it is
 //! dropped.
+//!
+//! Their type parameters are parking_lot's (lock_api's):
+//! `ArcMutexGuard<RawMutex, T>`, `ArcRwLockReadGuard<RawRwLock, T>`,
+//! `ArcReentrantMutexGuard<RawMutex, RawThreadId, T>`, so that code naming
+//! them compiles against lockcheck. The raw types there are only names
+//! (lockcheck's [`RawMutex`] and the rest): the guard holds an `Arc` of
+//! lockcheck's own lock whatever they are.
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
@@ -16,6 +24,7 @@ use std::time::{Duration, Instant};
 use crate::event::AcquireMode;
 use crate::sync::mutex::{Mutex, MutexGuard};
 use crate::sync::not_send::NotSend;
+use crate::sync::raw::{RawMutex, RawRwLock, RawThreadId};
 use crate::sync::reentrant::{ReentrantMutex, ReentrantMutexGuard};
 use crate::sync::rwlock::{RwLock, RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard};
 
@@ -32,28 +41,34 @@ impl<T: ?Sized> Mutex<T> {
     /// assert_eq!(*m.lock(), 2);
     /// ```
     #[track_caller]
-    pub fn lock_arc(self: &Arc<Self>) -> ArcMutexGuard<T> {
+    pub fn lock_arc(self: &Arc<Self>) -> ArcMutexGuard<RawMutex, T> {
         let tracked = self.lock().into_parts().1;
         ArcMutexGuard::holding(Arc::clone(self), tracked)
     }
 
     /// As [`Mutex::try_lock`], with an `Arc` guard.
     #[track_caller]
-    pub fn try_lock_arc(self: &Arc<Self>) -> Option<ArcMutexGuard<T>> {
+    pub fn try_lock_arc(self: &Arc<Self>) -> Option<ArcMutexGuard<RawMutex, T>> {
         let tracked = self.try_lock()?.into_parts().1;
         Some(ArcMutexGuard::holding(Arc::clone(self), tracked))
     }
 
     /// As [`Mutex::try_lock_for`], with an `Arc` guard.
     #[track_caller]
-    pub fn try_lock_arc_for(self: &Arc<Self>, timeout: Duration) -> Option<ArcMutexGuard<T>> {
+    pub fn try_lock_arc_for(
+        self: &Arc<Self>,
+        timeout: Duration,
+    ) -> Option<ArcMutexGuard<RawMutex, T>> {
         let tracked = self.try_lock_for(timeout)?.into_parts().1;
         Some(ArcMutexGuard::holding(Arc::clone(self), tracked))
     }
 
     /// As [`Mutex::try_lock_until`], with an `Arc` guard.
     #[track_caller]
-    pub fn try_lock_arc_until(self: &Arc<Self>, deadline: Instant) -> Option<ArcMutexGuard<T>> {
+    pub fn try_lock_arc_until(
+        self: &Arc<Self>,
+        deadline: Instant,
+    ) -> Option<ArcMutexGuard<RawMutex, T>> {
         let tracked = self.try_lock_until(deadline)?.into_parts().1;
         Some(ArcMutexGuard::holding(Arc::clone(self), tracked))
     }
@@ -62,21 +77,25 @@ impl<T: ?Sized> Mutex<T> {
 /// Holds a [`Mutex`] locked through an `Arc` of it; unlocks when dropped.
 /// Not `Send` (the thread that locked must release); `Sync` where `T` is.
 #[must_use = "if unused the Mutex will immediately unlock"]
-pub struct ArcMutexGuard<T: ?Sized> {
+pub struct ArcMutexGuard<R, T: ?Sized> {
     mutex: Arc<Mutex<T>>,
+    /// The raw lock type, as in parking_lot's `ArcMutexGuard<RawMutex, T>`:
+    /// only ever [`RawMutex`], a name for the lock kind.
+    _raw: PhantomData<fn() -> R>,
     tracked: bool,
     _not_send: NotSend,
 }
 
 // SAFETY: as `MutexGuard`'s: a shared guard gives other threads `&T`, and
 // through `mutex()` the mutex, whose every safe way to the value locks it.
-unsafe impl<T: ?Sized + Sync> Sync for ArcMutexGuard<T> {}
+unsafe impl<R, T: ?Sized + Sync> Sync for ArcMutexGuard<R, T> {}
 
-impl<T: ?Sized> ArcMutexGuard<T> {
+impl<R, T: ?Sized> ArcMutexGuard<R, T> {
     fn holding(mutex: Arc<Mutex<T>>, tracked: bool) -> Self {
         ArcMutexGuard {
             mutex,
             tracked,
+            _raw: PhantomData,
             _not_send: NotSend::default(),
         }
     }
@@ -149,7 +168,7 @@ impl<T: ?Sized> ArcMutexGuard<T> {
     }
 }
 
-impl<T: ?Sized> Drop for ArcMutexGuard<T> {
+impl<R, T: ?Sized> Drop for ArcMutexGuard<R, T> {
     #[inline]
     fn drop(&mut self) {
         // Released and unlocked by the borrowed guard's drop; then the
@@ -158,7 +177,7 @@ impl<T: ?Sized> Drop for ArcMutexGuard<T> {
     }
 }
 
-impl<T: ?Sized> Deref for ArcMutexGuard<T> {
+impl<R, T: ?Sized> Deref for ArcMutexGuard<R, T> {
     type Target = T;
     fn deref(&self) -> &T {
         // SAFETY: the guard holds the mutex, so no one else reaches the value.
@@ -166,20 +185,20 @@ impl<T: ?Sized> Deref for ArcMutexGuard<T> {
     }
 }
 
-impl<T: ?Sized> DerefMut for ArcMutexGuard<T> {
+impl<R, T: ?Sized> DerefMut for ArcMutexGuard<R, T> {
     fn deref_mut(&mut self) -> &mut T {
         // SAFETY: as for `deref`, and `&mut self` is unique.
         unsafe { &mut *self.mutex.data_ptr() }
     }
 }
 
-impl<T: ?Sized + fmt::Debug> fmt::Debug for ArcMutexGuard<T> {
+impl<R, T: ?Sized + fmt::Debug> fmt::Debug for ArcMutexGuard<R, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&**self, f)
     }
 }
 
-impl<T: ?Sized + fmt::Display> fmt::Display for ArcMutexGuard<T> {
+impl<R, T: ?Sized + fmt::Display> fmt::Display for ArcMutexGuard<R, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&**self, f)
     }
@@ -192,8 +211,11 @@ macro_rules! arc_rwlock_guard {
     ($(#[$doc:meta])* $name:ident, $borrowed:ident, |$lock:ident, $g:ident| $rebuild:expr) => {
         $(#[$doc])*
         #[must_use = "if unused the RwLock will immediately unlock"]
-        pub struct $name<T: ?Sized> {
+        pub struct $name<R, T: ?Sized> {
             lock: Arc<RwLock<T>>,
+            /// The raw lock type, as in parking_lot's guard: only ever
+            /// [`RawRwLock`], a name for the lock kind.
+            _raw: PhantomData<fn() -> R>,
             mode: AcquireMode,
             tracked: bool,
             _not_send: NotSend,
@@ -202,11 +224,18 @@ macro_rules! arc_rwlock_guard {
         // SAFETY: as the borrowed guards': a shared guard gives other
         // threads `&T`, and through `rwlock()` the lock, whose every safe
         // way to the value locks it.
-        unsafe impl<T: ?Sized + Sync> Sync for $name<T> {}
+        unsafe impl<R, T: ?Sized + Sync> Sync for $name<R, T> {}
 
-        impl<T: ?Sized> $name<T> {
+        impl<R, T: ?Sized> $name<R, T> {
             fn holding(lock: Arc<RwLock<T>>, mode: AcquireMode, tracked: bool) -> Self {
-                $name { lock, mode, tracked, _not_send: NotSend::default() }
+                $name { lock, mode, tracked, _raw: PhantomData, _not_send: NotSend::default() }
+            }
+
+            /// The same hold under another raw-lock name (`R` is only a
+            /// name: `RecursiveRwLock`'s guards are `RawRwLockRecursive`'s).
+            pub(crate) fn renamed<R2>(s: Self) -> $name<R2, T> {
+                let (lock, mode, tracked) = Self::into_hold(s);
+                $name::holding(lock, mode, tracked)
             }
 
             /// The borrowed guard of this hold, which must not be dropped
@@ -219,7 +248,6 @@ macro_rules! arc_rwlock_guard {
             /// The lock, the mode and whether the hold is tracked, with
             /// this guard gone without unlocking: the caller takes the
             /// hold over.
-            #[allow(dead_code, reason = "the read guard has no conversion")]
             fn into_hold(s: Self) -> (Arc<RwLock<T>>, AcquireMode, bool) {
                 let s = ManuallyDrop::new(s);
                 // SAFETY: `s` is never dropped, so the `Arc` is moved out once.
@@ -287,7 +315,7 @@ macro_rules! arc_rwlock_guard {
             }
         }
 
-        impl<T: ?Sized> Drop for $name<T> {
+        impl<R, T: ?Sized> Drop for $name<R, T> {
             #[inline]
             fn drop(&mut self) {
                 // Released and unlocked by the borrowed guard's drop.
@@ -295,7 +323,7 @@ macro_rules! arc_rwlock_guard {
             }
         }
 
-        impl<T: ?Sized> Deref for $name<T> {
+        impl<R, T: ?Sized> Deref for $name<R, T> {
             type Target = T;
             fn deref(&self) -> &T {
                 // SAFETY: the guard holds the lock at least for reading.
@@ -303,13 +331,13 @@ macro_rules! arc_rwlock_guard {
             }
         }
 
-        impl<T: ?Sized + fmt::Debug> fmt::Debug for $name<T> {
+        impl<R, T: ?Sized + fmt::Debug> fmt::Debug for $name<R, T> {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 fmt::Debug::fmt(&**self, f)
             }
         }
 
-        impl<T: ?Sized + fmt::Display> fmt::Display for $name<T> {
+        impl<R, T: ?Sized + fmt::Display> fmt::Display for $name<R, T> {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 fmt::Display::fmt(&**self, f)
             }
@@ -344,16 +372,16 @@ arc_rwlock_guard!(
     |lock, g| unsafe { lock.upgradable_from_hold(g.tracked) }
 );
 
-impl<T: ?Sized> DerefMut for ArcRwLockWriteGuard<T> {
+impl<R, T: ?Sized> DerefMut for ArcRwLockWriteGuard<R, T> {
     fn deref_mut(&mut self) -> &mut T {
         // SAFETY: the guard holds the write lock, and `&mut self` is unique.
         unsafe { &mut *self.lock.data_ptr() }
     }
 }
 
-impl<T: ?Sized> ArcRwLockWriteGuard<T> {
+impl<R, T: ?Sized> ArcRwLockWriteGuard<R, T> {
     /// As [`RwLockWriteGuard::downgrade`].
-    pub fn downgrade(s: Self) -> ArcRwLockReadGuard<T> {
+    pub fn downgrade(s: Self) -> ArcRwLockReadGuard<R, T> {
         let (lock, _, tracked) = Self::into_hold(s);
         // SAFETY: the write hold was just taken over from `s`.
         let g = unsafe { lock.write_from_hold(tracked) };
@@ -362,7 +390,7 @@ impl<T: ?Sized> ArcRwLockWriteGuard<T> {
     }
 
     /// As [`RwLockWriteGuard::downgrade_to_upgradable`].
-    pub fn downgrade_to_upgradable(s: Self) -> ArcRwLockUpgradableReadGuard<T> {
+    pub fn downgrade_to_upgradable(s: Self) -> ArcRwLockUpgradableReadGuard<R, T> {
         let (lock, _, tracked) = Self::into_hold(s);
         // SAFETY: the write hold was just taken over from `s`.
         let g = unsafe { lock.write_from_hold(tracked) };
@@ -371,10 +399,10 @@ impl<T: ?Sized> ArcRwLockWriteGuard<T> {
     }
 }
 
-impl<T: ?Sized> ArcRwLockUpgradableReadGuard<T> {
+impl<R, T: ?Sized> ArcRwLockUpgradableReadGuard<R, T> {
     /// As [`RwLockUpgradableReadGuard::upgrade`]: checked at this call.
     #[track_caller]
-    pub fn upgrade(s: Self) -> ArcRwLockWriteGuard<T> {
+    pub fn upgrade(s: Self) -> ArcRwLockWriteGuard<R, T> {
         let (lock, _, tracked) = Self::into_hold(s);
         // SAFETY: the upgradable hold was just taken over from `s`; if the
         // upgrade panics, it drops (releases) that guard itself.
@@ -384,7 +412,7 @@ impl<T: ?Sized> ArcRwLockUpgradableReadGuard<T> {
     }
 
     /// As [`RwLockUpgradableReadGuard::try_upgrade`].
-    pub fn try_upgrade(s: Self) -> Result<ArcRwLockWriteGuard<T>, Self> {
+    pub fn try_upgrade(s: Self) -> Result<ArcRwLockWriteGuard<R, T>, Self> {
         let (lock, _, tracked) = Self::into_hold(s);
         // SAFETY: the upgradable hold was just taken over from `s`.
         let g = unsafe { lock.upgradable_from_hold(tracked) };
@@ -403,7 +431,7 @@ impl<T: ?Sized> ArcRwLockUpgradableReadGuard<T> {
     }
 
     /// As [`RwLockUpgradableReadGuard::downgrade`].
-    pub fn downgrade(s: Self) -> ArcRwLockReadGuard<T> {
+    pub fn downgrade(s: Self) -> ArcRwLockReadGuard<R, T> {
         let (lock, _, tracked) = Self::into_hold(s);
         // SAFETY: the upgradable hold was just taken over from `s`.
         let g = unsafe { lock.upgradable_from_hold(tracked) };
@@ -421,7 +449,7 @@ macro_rules! arc_acquisitions {
             $(
                 $(#[$doc])*
                 #[track_caller]
-                pub fn $name(self: &Arc<Self>, $($arg: $ty),*) -> arc_acquisitions!(@ty $shape, $guard<T>) {
+                pub fn $name(self: &Arc<Self>, $($arg: $ty),*) -> arc_acquisitions!(@ty $shape, $guard<RawRwLock, T>) {
                     let taken = self.$by($($arg),*);
                     arc_acquisitions!(@make $shape, taken, |g| {
                         let (mode, tracked) = $hold(g);
@@ -491,14 +519,16 @@ impl<T: ?Sized> ReentrantMutex<T> {
     /// Locks as [`ReentrantMutex::lock`] does, returning a guard that owns
     /// an `Arc` of the mutex.
     #[track_caller]
-    pub fn lock_arc(self: &Arc<Self>) -> ArcReentrantMutexGuard<T> {
+    pub fn lock_arc(self: &Arc<Self>) -> ArcReentrantMutexGuard<RawMutex, RawThreadId, T> {
         let tracked = self.lock().into_hold();
         ArcReentrantMutexGuard::holding(Arc::clone(self), tracked)
     }
 
     /// As [`ReentrantMutex::try_lock`], with an `Arc` guard.
     #[track_caller]
-    pub fn try_lock_arc(self: &Arc<Self>) -> Option<ArcReentrantMutexGuard<T>> {
+    pub fn try_lock_arc(
+        self: &Arc<Self>,
+    ) -> Option<ArcReentrantMutexGuard<RawMutex, RawThreadId, T>> {
         let tracked = self.try_lock()?.into_hold();
         Some(ArcReentrantMutexGuard::holding(Arc::clone(self), tracked))
     }
@@ -508,7 +538,7 @@ impl<T: ?Sized> ReentrantMutex<T> {
     pub fn try_lock_arc_for(
         self: &Arc<Self>,
         timeout: Duration,
-    ) -> Option<ArcReentrantMutexGuard<T>> {
+    ) -> Option<ArcReentrantMutexGuard<RawMutex, RawThreadId, T>> {
         let tracked = self.try_lock_for(timeout)?.into_hold();
         Some(ArcReentrantMutexGuard::holding(Arc::clone(self), tracked))
     }
@@ -518,7 +548,7 @@ impl<T: ?Sized> ReentrantMutex<T> {
     pub fn try_lock_arc_until(
         self: &Arc<Self>,
         deadline: Instant,
-    ) -> Option<ArcReentrantMutexGuard<T>> {
+    ) -> Option<ArcReentrantMutexGuard<RawMutex, RawThreadId, T>> {
         let tracked = self.try_lock_until(deadline)?.into_hold();
         Some(ArcReentrantMutexGuard::holding(Arc::clone(self), tracked))
     }
@@ -527,8 +557,11 @@ impl<T: ?Sized> ReentrantMutex<T> {
 /// Holds a level of a [`ReentrantMutex`] through an `Arc` of it; releases
 /// it when dropped. Not `Send`; `Sync` where `T` is.
 #[must_use = "if unused the ReentrantMutex will immediately unlock"]
-pub struct ArcReentrantMutexGuard<T: ?Sized> {
+pub struct ArcReentrantMutexGuard<R, G, T: ?Sized> {
     lock: Arc<ReentrantMutex<T>>,
+    /// The raw lock and thread-id types, as in parking_lot's guard: only
+    /// ever [`RawMutex`] and [`RawThreadId`], names for the lock kind.
+    _raw: PhantomData<fn() -> (R, G)>,
     tracked: bool,
     _not_send: NotSend,
 }
@@ -536,13 +569,14 @@ pub struct ArcReentrantMutexGuard<T: ?Sized> {
 // SAFETY: as `ReentrantMutexGuard`'s: a shared guard gives other threads
 // `&T`, and through `remutex()` the mutex, whose every safe way to the
 // value locks it.
-unsafe impl<T: ?Sized + Sync> Sync for ArcReentrantMutexGuard<T> {}
+unsafe impl<R, G, T: ?Sized + Sync> Sync for ArcReentrantMutexGuard<R, G, T> {}
 
-impl<T: ?Sized> ArcReentrantMutexGuard<T> {
+impl<R, G, T: ?Sized> ArcReentrantMutexGuard<R, G, T> {
     fn holding(lock: Arc<ReentrantMutex<T>>, tracked: bool) -> Self {
         ArcReentrantMutexGuard {
             lock,
             tracked,
+            _raw: PhantomData,
             _not_send: NotSend::default(),
         }
     }
@@ -596,7 +630,7 @@ impl<T: ?Sized> ArcReentrantMutexGuard<T> {
     }
 }
 
-impl<T: ?Sized> Drop for ArcReentrantMutexGuard<T> {
+impl<R, G, T: ?Sized> Drop for ArcReentrantMutexGuard<R, G, T> {
     #[inline]
     fn drop(&mut self) {
         // Released and unlocked by the borrowed guard's drop.
@@ -604,7 +638,7 @@ impl<T: ?Sized> Drop for ArcReentrantMutexGuard<T> {
     }
 }
 
-impl<T: ?Sized> Deref for ArcReentrantMutexGuard<T> {
+impl<R, G, T: ?Sized> Deref for ArcReentrantMutexGuard<R, G, T> {
     type Target = T;
     fn deref(&self) -> &T {
         // SAFETY: the guard holds a level of the mutex: this thread owns it.
@@ -612,7 +646,7 @@ impl<T: ?Sized> Deref for ArcReentrantMutexGuard<T> {
     }
 }
 
-impl<T: ?Sized + fmt::Debug> fmt::Debug for ArcReentrantMutexGuard<T> {
+impl<R, G, T: ?Sized + fmt::Debug> fmt::Debug for ArcReentrantMutexGuard<R, G, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&**self, f)
     }
@@ -621,9 +655,9 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for ArcReentrantMutexGuard<T> {
 /// What lock_api 0.4.14 has on the upgradable Arc guard beyond the above:
 /// each goes through the borrowed guard's method of the same name, and so
 /// through the same checks.
-impl<T: ?Sized> ArcRwLockUpgradableReadGuard<T> {
+impl<R, T: ?Sized> ArcRwLockUpgradableReadGuard<R, T> {
     /// As [`RwLockUpgradableReadGuard::try_upgrade_for`]: a timed try.
-    pub fn try_upgrade_for(s: Self, timeout: Duration) -> Result<ArcRwLockWriteGuard<T>, Self> {
+    pub fn try_upgrade_for(s: Self, timeout: Duration) -> Result<ArcRwLockWriteGuard<R, T>, Self> {
         let (lock, _, tracked) = Self::into_hold(s);
         // SAFETY: the upgradable hold was just taken over from `s`.
         let g = unsafe { lock.upgradable_from_hold(tracked) };
@@ -642,7 +676,10 @@ impl<T: ?Sized> ArcRwLockUpgradableReadGuard<T> {
     }
 
     /// As [`RwLockUpgradableReadGuard::try_upgrade_until`]: a timed try.
-    pub fn try_upgrade_until(s: Self, deadline: Instant) -> Result<ArcRwLockWriteGuard<T>, Self> {
+    pub fn try_upgrade_until(
+        s: Self,
+        deadline: Instant,
+    ) -> Result<ArcRwLockWriteGuard<R, T>, Self> {
         let (lock, _, tracked) = Self::into_hold(s);
         // SAFETY: the upgradable hold was just taken over from `s`.
         let g = unsafe { lock.upgradable_from_hold(tracked) };
@@ -691,7 +728,7 @@ impl<T: ?Sized> ArcRwLockUpgradableReadGuard<T> {
     }
 }
 
-impl<T: ?Sized> ArcReentrantMutexGuard<T> {
+impl<R, G, T: ?Sized> ArcReentrantMutexGuard<R, G, T> {
     /// As [`ReentrantMutexGuard::unlocked_fair`]: the fair release and the
     /// re-lock (at this call) go through the detectors.
     #[track_caller]
@@ -722,7 +759,9 @@ impl<T: ?Sized> RwLock<T> {
     /// # Safety
     /// As lock_api's: this thread holds the lock for reading, and nothing
     /// else will unlock that hold.
-    pub unsafe fn make_arc_read_guard_unchecked(self: &Arc<Self>) -> ArcRwLockReadGuard<T> {
+    pub unsafe fn make_arc_read_guard_unchecked(
+        self: &Arc<Self>,
+    ) -> ArcRwLockReadGuard<RawRwLock, T> {
         let (mode, tracked) = crate::sync::unchecked::read_hold(&self.meta);
         ArcRwLockReadGuard::holding(Arc::clone(self), mode, tracked)
     }
@@ -732,7 +771,9 @@ impl<T: ?Sized> RwLock<T> {
     /// # Safety
     /// As lock_api's: this thread holds the lock for writing, and nothing
     /// else will unlock that hold.
-    pub unsafe fn make_arc_write_guard_unchecked(self: &Arc<Self>) -> ArcRwLockWriteGuard<T> {
+    pub unsafe fn make_arc_write_guard_unchecked(
+        self: &Arc<Self>,
+    ) -> ArcRwLockWriteGuard<RawRwLock, T> {
         let tracked = crate::sync::unchecked::held_here(&self.meta, AcquireMode::Exclusive);
         ArcRwLockWriteGuard::holding(Arc::clone(self), AcquireMode::Exclusive, tracked)
     }
@@ -745,7 +786,7 @@ impl<T: ?Sized> RwLock<T> {
     /// and nothing else will unlock that hold.
     pub unsafe fn make_upgradable_arc_guard_unchecked(
         self: &Arc<Self>,
-    ) -> ArcRwLockUpgradableReadGuard<T> {
+    ) -> ArcRwLockUpgradableReadGuard<RawRwLock, T> {
         let tracked = crate::sync::unchecked::held_here(&self.meta, AcquireMode::Upgradable);
         ArcRwLockUpgradableReadGuard::holding(Arc::clone(self), AcquireMode::Upgradable, tracked)
     }
@@ -757,7 +798,9 @@ impl<T: ?Sized> ReentrantMutex<T> {
     /// # Safety
     /// As lock_api's: this thread holds a level of the mutex, and nothing
     /// else will unlock that level.
-    pub unsafe fn make_arc_guard_unchecked(self: &Arc<Self>) -> ArcReentrantMutexGuard<T> {
+    pub unsafe fn make_arc_guard_unchecked(
+        self: &Arc<Self>,
+    ) -> ArcReentrantMutexGuard<RawMutex, RawThreadId, T> {
         let tracked = crate::sync::unchecked::held_here(&self.meta, AcquireMode::Exclusive);
         ArcReentrantMutexGuard::holding(Arc::clone(self), tracked)
     }

@@ -10,9 +10,8 @@
 // `wait`, `wait_force`, `OnceState::is_poisoned`, `is_completed`).
 //
 // Expected differences, excluded narrowly where they occur, besides the
-// 0.12 probe's (guards' `Send`, `raw`/`from_raw`, the Arc guards' type
-// parameters, `FairMutex`'s Arc guards, the `deadlock` and `serde`
-// features):
+// 0.12 probe's (guards' `Send`, `raw`/`from_raw`, `FairMutex`'s Arc
+// guards, the `deadlock` and `serde` features):
 // - lock_api: parking_lot 0.13 re-exports lock_api 0.5, whose raw-lock
 //   traits hand out guard tokens; lockcheck's raw types implement lock_api
 //   0.4's, and `lockcheck::parking_lot_013::lock_api` is 0.4. The generic
@@ -161,12 +160,12 @@ fn auto_traits_of_locks_and_guards() {
     sync::<pl::MappedRwLockWriteGuard<'static, u32>>();
     sync::<pl::ReentrantMutexGuard<'static, u32>>();
     sync::<pl::MappedReentrantMutexGuard<'static, u32>>();
-    fn arc_guards_are_sync(m: &Arc<pl::Mutex<u32>>, r: &Arc<pl::RwLock<u32>>) {
-        fn is_sync<T: Sync>(_: &T) {}
-        is_sync(&m.lock_arc());
-        is_sync(&r.read_arc());
-    }
-    arc_guards_are_sync(&Arc::new(pl::Mutex::new(0)), &Arc::new(pl::RwLock::new(0)));
+    sync::<pl::ArcMutexGuard<pl::RawMutex, u32>>();
+    sync::<pl::ArcRwLockReadGuard<pl::RawRwLock, u32>>();
+    sync::<pl::ArcRwLockWriteGuard<pl::RawRwLock, u32>>();
+    sync::<pl::ArcRwLockUpgradableReadGuard<pl::RawRwLock, u32>>();
+    sync::<pl::ArcRwLockReadGuard<pl::RawRwLockRecursive, u32>>();
+    sync::<pl::ArcReentrantMutexGuard<pl::RawMutex, pl::RawThreadId, u32>>();
 }
 
 #[test]
@@ -247,7 +246,7 @@ fn mutex_guard_map_unlocked_bump_and_fair() {
 #[test]
 fn mutex_arc_guards() {
     let m = Arc::new(pl::Mutex::new(1));
-    let mut g = m.lock_arc();
+    let mut g: pl::ArcMutexGuard<pl::RawMutex, i32> = m.lock_arc();
     *g += 1;
     assert!(Arc::ptr_eq(pl::ArcMutexGuard::mutex(&g), &m));
     let free = pl::ArcMutexGuard::unlocked(&mut g, || m.try_lock().is_some());
@@ -473,7 +472,7 @@ fn rwlock_guards_map_unlock_and_bump() {
 fn rwlock_arc_guards() {
     let r = Arc::new(pl::RwLock::new(1));
     {
-        let a = r.read_arc();
+        let a: pl::ArcRwLockReadGuard<pl::RawRwLock, i32> = r.read_arc();
         let b = r.try_read_arc().expect("shared");
         let c = r.try_read_arc().expect("shared");
         let d = r.try_read_arc().expect("shared");
@@ -500,7 +499,7 @@ fn rwlock_arc_guards() {
         let _ = pl::ArcRwLockReadGuard::into_arc_fair(r.read_arc());
     }
     {
-        let mut w = r.write_arc();
+        let mut w: pl::ArcRwLockWriteGuard<pl::RawRwLock, i32> = r.write_arc();
         *w += 1;
         assert!(Arc::ptr_eq(pl::ArcRwLockWriteGuard::rwlock(&w), &r));
         assert!(r.try_read_arc().is_none());
@@ -523,7 +522,7 @@ fn rwlock_arc_guards() {
         drop(r.try_write_arc_until(Instant::now() + LONG).expect("free"));
     }
     {
-        let mut u = r.upgradable_read_arc();
+        let mut u: pl::ArcRwLockUpgradableReadGuard<pl::RawRwLock, i32> = r.upgradable_read_arc();
         assert!(Arc::ptr_eq(pl::ArcRwLockUpgradableReadGuard::rwlock(&u), &r));
         assert_eq!(format!("{u:?} {u}"), "2 2");
         assert!(pl::ArcRwLockUpgradableReadGuard::unlocked(&mut u, || r.try_write().is_some()));
@@ -621,7 +620,8 @@ fn reentrant_mutex_api() {
     unsafe { (*re.data_ptr()).0 = 5 };
 
     let re = Arc::new(re);
-    let mut g = re.lock_arc();
+    let mut g: pl::ArcReentrantMutexGuard<pl::RawMutex, pl::RawThreadId, (u32, u32)> =
+        re.lock_arc();
     let h = re.try_lock_arc().expect("owner");
     let i = re.try_lock_arc_for(LONG).expect("owner");
     let j = re.try_lock_arc_until(Instant::now() + LONG).expect("owner");
@@ -853,7 +853,7 @@ fn recursive_rwlock_reads_recursively() {
 
     let r = Arc::new(r);
     {
-        let a = r.read_arc();
+        let a: pl::ArcRwLockReadGuard<pl::RawRwLockRecursive, (u32, u32)> = r.read_arc();
         let b = r.try_read_arc().expect("shared");
         let c = r.try_read_arc_for(LONG).expect("shared");
         let d = r.try_read_arc_until(Instant::now() + LONG).expect("shared");

@@ -16,12 +16,11 @@
 //   ReentrantMutex ones) name the raw lock inside the lock: lockcheck's
 //   locks are not lock_api's generic types, so those are probed through
 //   `lock_api::Mutex<pl::RawMutex, _>` and friends, where both have them;
-// - the Arc guards are lock_api's types generic over the raw lock in
-//   parking_lot (`ArcMutexGuard<RawMutex, T>`) and over the value alone in
-//   lockcheck, so they are named without parameters (inferred) and used
-//   through their methods; for the same reason `FairMutex::lock_arc` and
-//   its kin, whose guard is `ArcMutexGuard<RawFairMutex, T>`, are not
-//   probed;
+// - `FairMutex::lock_arc` and its kin, whose guard is lock_api's
+//   `ArcMutexGuard<RawFairMutex, T>`, are not there: lockcheck's Arc
+//   guards name their raw lock type as parking_lot's do
+//   (`ArcMutexGuard<RawMutex, T>`), but hold a lockcheck `Mutex`, not a
+//   `FairMutex`;
 // - the `deadlock` module exists only with parking_lot's
 //   `deadlock_detection` feature, which is off (lockcheck is the detector);
 // - `serde` impls exist only with parking_lot's `serde` feature (off).
@@ -151,12 +150,11 @@ fn auto_traits_of_locks_and_guards() {
     sync::<pl::MappedRwLockWriteGuard<'static, u32>>();
     sync::<pl::ReentrantMutexGuard<'static, u32>>();
     sync::<pl::MappedReentrantMutexGuard<'static, u32>>();
-    fn arc_guards_are_sync(m: &Arc<pl::Mutex<u32>>, r: &Arc<pl::RwLock<u32>>) {
-        fn is_sync<T: Sync>(_: &T) {}
-        is_sync(&m.lock_arc());
-        is_sync(&r.read_arc());
-    }
-    arc_guards_are_sync(&Arc::new(pl::Mutex::new(0)), &Arc::new(pl::RwLock::new(0)));
+    sync::<pl::ArcMutexGuard<pl::RawMutex, u32>>();
+    sync::<pl::ArcRwLockReadGuard<pl::RawRwLock, u32>>();
+    sync::<pl::ArcRwLockWriteGuard<pl::RawRwLock, u32>>();
+    sync::<pl::ArcRwLockUpgradableReadGuard<pl::RawRwLock, u32>>();
+    sync::<pl::ArcReentrantMutexGuard<pl::RawMutex, pl::RawThreadId, u32>>();
 }
 
 #[test]
@@ -263,7 +261,7 @@ fn mutex_guard_map_unlocked_bump_fair_and_leak() {
 #[test]
 fn mutex_arc_guards() {
     let m = Arc::new(pl::Mutex::new(1));
-    let mut g = m.lock_arc();
+    let mut g: pl::ArcMutexGuard<pl::RawMutex, i32> = m.lock_arc();
     *g += 1;
     assert!(Arc::ptr_eq(pl::ArcMutexGuard::mutex(&g), &m));
     let free = pl::ArcMutexGuard::unlocked(&mut g, || m.try_lock().is_some());
@@ -526,7 +524,7 @@ fn rwlock_guards_map_unlock_bump_and_force_unlock() {
 fn rwlock_arc_guards() {
     let r = Arc::new(pl::RwLock::new(1));
     {
-        let a = r.read_arc();
+        let a: pl::ArcRwLockReadGuard<pl::RawRwLock, i32> = r.read_arc();
         let b = r.read_arc_recursive();
         let c = r.try_read_arc().expect("shared");
         let d = r.try_read_recursive_arc().expect("shared");
@@ -553,7 +551,7 @@ fn rwlock_arc_guards() {
         let _ = pl::ArcRwLockReadGuard::into_arc_fair(r.read_arc());
     }
     {
-        let mut w = r.write_arc();
+        let mut w: pl::ArcRwLockWriteGuard<pl::RawRwLock, i32> = r.write_arc();
         *w += 1;
         assert!(Arc::ptr_eq(pl::ArcRwLockWriteGuard::rwlock(&w), &r));
         assert!(r.try_read_arc().is_none());
@@ -578,7 +576,7 @@ fn rwlock_arc_guards() {
         drop(r.try_write_arc_until(Instant::now() + LONG).expect("free"));
     }
     {
-        let mut u = r.upgradable_read_arc();
+        let mut u: pl::ArcRwLockUpgradableReadGuard<pl::RawRwLock, i32> = r.upgradable_read_arc();
         assert!(Arc::ptr_eq(pl::ArcRwLockUpgradableReadGuard::rwlock(&u), &r));
         assert_eq!(format!("{u:?} {u}"), "2 2");
         assert!(pl::ArcRwLockUpgradableReadGuard::unlocked(&mut u, || r.try_write().is_some()));
@@ -694,7 +692,8 @@ fn reentrant_mutex_api() {
     unsafe { (*re.data_ptr()).0 = 5 };
 
     let re = Arc::new(re);
-    let mut g = re.lock_arc();
+    let mut g: pl::ArcReentrantMutexGuard<pl::RawMutex, pl::RawThreadId, (u32, u32)> =
+        re.lock_arc();
     let h = re.try_lock_arc().expect("owner");
     let i = re.try_lock_arc_for(LONG).expect("owner");
     let j = re.try_lock_arc_until(Instant::now() + LONG).expect("owner");
