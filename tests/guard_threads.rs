@@ -18,7 +18,7 @@ use lockcheck::{
     MappedReentrantMutexGuard, MappedRwLockReadGuard, MappedRwLockWriteGuard, MutexGuard,
     ReentrantMutexGuard, RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard,
 };
-use lockcheck::{RawMutex, RawRwLock, RawThreadId};
+use lockcheck::{RawFairMutex, RawMutex, RawRwLock, RawThreadId};
 
 /// Fails to compile when `$ty` is `Send`: with two candidate impls of
 /// `NotSend<_>` the call is ambiguous, and the second applies only to a
@@ -98,6 +98,7 @@ assert_not_send!(ArcRwLockUpgradableReadGuard<RawRwLock, u32>);
 assert_not_send!(ArcRwLockWriteGuard<RawRwLock, u32>);
 assert_not_send!(ArcRwLockReadGuard<RawRwLock, u32>);
 assert_not_send!(ArcMutexGuard<RawMutex, u32>);
+assert_not_send!(ArcMutexGuard<RawFairMutex, u32>);
 assert_not_send!(MappedFairMutexGuard<'static, u32>);
 assert_not_send!(FairMutexGuard<'static, u32>);
 assert_not_send!(MappedMutexGuard<'static, u32>);
@@ -127,6 +128,7 @@ assert_sync!(ArcRwLockReadGuard<RawRwLock, u32>);
 assert_sync!(ArcRwLockReadGuard<RawRwLock, SyncNotSend>);
 assert_sync!(ArcMutexGuard<RawMutex, u32>);
 assert_sync!(ArcMutexGuard<RawMutex, SyncNotSend>);
+assert_sync!(ArcMutexGuard<RawFairMutex, u32>);
 assert_sync!(MappedFairMutexGuard<'static, u32>);
 assert_sync!(MappedFairMutexGuard<'static, SyncNotSend>);
 assert_sync!(FairMutexGuard<'static, u32>);
@@ -151,6 +153,7 @@ assert_not_sync!(ArcRwLockUpgradableReadGuard<RawRwLock, Cell<u32>>);
 assert_not_sync!(ArcRwLockWriteGuard<RawRwLock, Cell<u32>>);
 assert_not_sync!(ArcRwLockReadGuard<RawRwLock, Cell<u32>>);
 assert_not_sync!(ArcMutexGuard<RawMutex, Cell<u32>>);
+assert_not_sync!(ArcMutexGuard<RawFairMutex, Cell<u32>>);
 assert_not_sync!(MappedFairMutexGuard<'static, Cell<u32>>);
 assert_not_sync!(FairMutexGuard<'static, Cell<u32>>);
 assert_not_sync!(MappedMutexGuard<'static, Cell<u32>>);

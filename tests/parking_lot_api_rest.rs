@@ -215,3 +215,40 @@ fn a_lock_taken_inside_an_arc_reentrant_guards_unlocked_fair_is_not_ordered_afte
         [FindingKind::LockOrderCycle]
     );
 }
+
+/// Drops `guard` in a frame of its own, as code that passes guards on does.
+fn drop_it<G>(guard: G) {
+    drop(guard);
+}
+
+#[test]
+fn a_fair_mutexs_arc_guard_holds_and_releases_through_the_detectors() {
+    collect();
+    let f = Arc::new(FairMutex::named("arcfair.f", 0));
+    let m = Mutex::named("arcfair.m", ());
+    {
+        let mut g = f.lock_arc();
+        *g += 1;
+        drop(m.lock()); // f -> m, f held through an Arc guard
+    }
+    {
+        let _m = m.lock();
+        drop(f.lock()); // m -> f
+    }
+    assert_eq!(kinds(&about("arcfair.")), [FindingKind::LockOrderCycle]);
+
+    // Near miss: an Arc guard let go by `unlocked` and dropped in another
+    // function leaves no edge and no hold.
+    let f = Arc::new(FairMutex::named("arcfairok.f", 0));
+    let m = Mutex::named("arcfairok.m", ());
+    let mut g = f.lock_arc();
+    lockcheck::ArcMutexGuard::unlocked(&mut g, || drop(m.lock()));
+    lockcheck::ArcMutexGuard::bump(&mut g);
+    drop_it(g);
+    {
+        let _m = m.lock();
+        drop(f.lock()); // m -> f, the only order
+    }
+    assert!(!f.is_locked());
+    assert!(about("arcfairok.").is_empty(), "{:?}", about("arcfairok."));
+}

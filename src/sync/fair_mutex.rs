@@ -408,3 +408,33 @@ impl<T: ?Sized> FairMutex<T> {
         }
     }
 }
+
+impl<'a, T: ?Sized> FairMutexGuard<'a, T> {
+    /// The guard of a hold whose guard was taken apart by
+    /// [`Self::into_hold`] (for the `Arc` guard, which keeps the hold).
+    ///
+    /// # Safety
+    /// `mutex` is locked by that hold, and `tracked` is what it returned.
+    pub(crate) unsafe fn from_hold(mutex: &'a FairMutex<T>, tracked: bool) -> Self {
+        FairMutexGuard {
+            mutex,
+            // SAFETY: the caller's hold passes to the new guard.
+            inner: unsafe { mutex.inner.make_guard_unchecked() },
+            tracked,
+            _not_send: NotSend::default(),
+        }
+    }
+
+    /// The guard gone without unlocking; whether its hold is tracked. The
+    /// caller takes the hold over.
+    pub(crate) fn into_hold(self) -> bool {
+        let (_, inner, tracked) = self.into_parts();
+        mem::forget(inner);
+        tracked
+    }
+
+    /// Whether the hold is tracked (a re-lock by `unlocked` may change it).
+    pub(crate) fn is_tracked(&self) -> bool {
+        self.tracked
+    }
+}

@@ -137,8 +137,8 @@ mod rwlock;
 mod unchecked;
 
 pub use arc_guard::{
-    ArcMutexGuard, ArcReentrantMutexGuard, ArcRwLockReadGuard, ArcRwLockUpgradableReadGuard,
-    ArcRwLockWriteGuard,
+    ArcMutexGuard, ArcMutexRaw, ArcReentrantMutexGuard, ArcRwLockReadGuard,
+    ArcRwLockUpgradableReadGuard, ArcRwLockWriteGuard,
 };
 pub use condvar::{Condvar, WaitTimeoutResult};
 pub use fair_mutex::{const_fair_mutex, FairMutex, FairMutexGuard};

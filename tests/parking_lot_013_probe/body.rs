@@ -10,8 +10,8 @@
 // `wait`, `wait_force`, `OnceState::is_poisoned`, `is_completed`).
 //
 // Expected differences, excluded narrowly where they occur, besides the
-// 0.12 probe's (guards' `Send`, `raw`/`from_raw`, `FairMutex`'s Arc
-// guards, the `deadlock` and `serde` features):
+// 0.12 probe's (guards' `Send`, `raw`/`from_raw`, the `deadlock` and
+// `serde` features):
 // - lock_api: parking_lot 0.13 re-exports lock_api 0.5, whose raw-lock
 //   traits hand out guard tokens; lockcheck's raw types implement lock_api
 //   0.4's, and `lockcheck::parking_lot_013::lock_api` is 0.4. The generic
@@ -309,7 +309,24 @@ fn fair_mutex_has_the_mutex_api() {
     assert!(!f.is_locked());
     // SAFETY: nothing holds or reaches the value meanwhile.
     unsafe { (*f.data_ptr()).0 = 0 };
-    assert_eq!(f.into_inner(), (0, 3));
+    // The Arc guard of a fair mutex: lock_api's `ArcMutexGuard<RawFairMutex, T>`.
+    let f = Arc::new(f);
+    let mut g: pl::ArcMutexGuard<pl::RawFairMutex, (u32, u32)> = f.lock_arc();
+    g.1 += 1;
+    assert!(f.try_lock_arc().is_none());
+    assert!(f.try_lock_arc_for(SHORT).is_none());
+    assert!(f.try_lock_arc_until(Instant::now() + SHORT).is_none());
+    assert!(pl::ArcMutexGuard::unlocked(&mut g, || f.try_lock().is_some()));
+    assert!(pl::ArcMutexGuard::unlocked_fair(&mut g, || f.try_lock().is_some()));
+    pl::ArcMutexGuard::bump(&mut g);
+    assert!(Arc::ptr_eq(pl::ArcMutexGuard::mutex(&g), &f));
+    let back: Arc<pl::FairMutex<(u32, u32)>> = pl::ArcMutexGuard::into_arc(g);
+    pl::ArcMutexGuard::unlock_fair(back.try_lock_arc_for(LONG).expect("free"));
+    let _ = pl::ArcMutexGuard::into_arc_fair(back.try_lock_arc_until(Instant::now() + LONG).expect("free"));
+    drop(f.try_lock_arc().expect("free"));
+    drop(back);
+    let f = Arc::try_unwrap(f).expect("the only Arc left");
+    assert_eq!(f.into_inner(), (0, 4));
 }
 
 #[test]

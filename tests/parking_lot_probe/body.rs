@@ -16,11 +16,6 @@
 //   ReentrantMutex ones) name the raw lock inside the lock: lockcheck's
 //   locks are not lock_api's generic types, so those are probed through
 //   `lock_api::Mutex<pl::RawMutex, _>` and friends, where both have them;
-// - `FairMutex::lock_arc` and its kin, whose guard is lock_api's
-//   `ArcMutexGuard<RawFairMutex, T>`, are not there: lockcheck's Arc
-//   guards name their raw lock type as parking_lot's do
-//   (`ArcMutexGuard<RawMutex, T>`), but hold a lockcheck `Mutex`, not a
-//   `FairMutex`;
 // - the `deadlock` module exists only with parking_lot's
 //   `deadlock_detection` feature, which is off (lockcheck is the detector);
 // - `serde` impls exist only with parking_lot's `serde` feature (off).
@@ -338,7 +333,24 @@ fn fair_mutex_has_the_mutex_api() {
     // SAFETY: the leaked guard's hold.
     unsafe { leaked.force_unlock() };
     assert_eq!(*leaked.lock(), 2);
-    assert_eq!(f.into_inner(), (0, 3));
+    // The Arc guard of a fair mutex: lock_api's `ArcMutexGuard<RawFairMutex, T>`.
+    let f = Arc::new(f);
+    let mut g: pl::ArcMutexGuard<pl::RawFairMutex, (u32, u32)> = f.lock_arc();
+    g.1 += 1;
+    assert!(f.try_lock_arc().is_none());
+    assert!(f.try_lock_arc_for(SHORT).is_none());
+    assert!(f.try_lock_arc_until(Instant::now() + SHORT).is_none());
+    assert!(pl::ArcMutexGuard::unlocked(&mut g, || f.try_lock().is_some()));
+    assert!(pl::ArcMutexGuard::unlocked_fair(&mut g, || f.try_lock().is_some()));
+    pl::ArcMutexGuard::bump(&mut g);
+    assert!(Arc::ptr_eq(pl::ArcMutexGuard::mutex(&g), &f));
+    let back: Arc<pl::FairMutex<(u32, u32)>> = pl::ArcMutexGuard::into_arc(g);
+    pl::ArcMutexGuard::unlock_fair(back.try_lock_arc_for(LONG).expect("free"));
+    let _ = pl::ArcMutexGuard::into_arc_fair(back.try_lock_arc_until(Instant::now() + LONG).expect("free"));
+    drop(f.try_lock_arc().expect("free"));
+    drop(back);
+    let f = Arc::try_unwrap(f).expect("the only Arc left");
+    assert_eq!(f.into_inner(), (0, 4));
 }
 
 #[test]
