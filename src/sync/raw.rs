@@ -155,9 +155,11 @@ fn release_shared(meta: &LockMeta) {
 /// Cost, against `lockcheck::Mutex`: the same fast path (one thread-local
 /// push per acquisition, one pop per release), through lock_api's guard
 /// instead of lockcheck's. A new held-lock stack, a self-deadlock or a
-/// wait long enough to join the wait-for graph also walks the stack once
-/// to find the caller's line (cached per call path): a few microseconds,
-/// and the first in a process loads the debug information. The lock is
+/// wait long enough to join the wait-for graph also walks the stack and
+/// symbolises its innermost frames to find the caller's line, once per
+/// call path (remembered after); the first in a process loads the debug
+/// information. A `lockcheck::Mutex` needs none of that: its methods are
+/// `#[track_caller]`. The lock is
 /// as large as a `lockcheck::Mutex<()>` (112 bytes on 64-bit targets,
 /// against parking_lot's 1: the rest is its description). See the module
 /// documentation for what reports can and cannot say about it.
