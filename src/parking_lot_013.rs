@@ -24,12 +24,15 @@
 //!   [`crate::Once`] has them;
 //! - `Condvar` became lock_api 0.5's `Condvar<RawCondvar>`; its methods are
 //!   those of [`crate::Condvar`], taking lockcheck's guards;
-//! - lock_api moved to 0.5, whose raw-lock traits hand out guard tokens.
-//!   lockcheck's raw types implement lock_api 0.4's traits only, so the
-//!   `lock_api` re-exported here is 0.4: `lock_api::Mutex<RawMutex, T>`
-//!   and the like compile and are checked, but code that implements or
-//!   names lock_api 0.5's own traits (`RawCondvar`, guard-token
-//!   `RawMutex`) is not covered, and `RawCondvar` is not offered.
+//! - lock_api moved to 0.5, whose raw-lock traits hand out guard tokens:
+//!   the `lock_api` re-exported here is 0.5, and lockcheck's raw types
+//!   implement its traits (with a stateless token) as well as 0.4's, so
+//!   `lock_api::Mutex<RawMutex, T>` and the rest are checked; lock_api 0.5's
+//!   methods are `#[track_caller]`, so their sites are the caller's lines.
+//!   Not offered: `RawCondvar` (lock_api 0.5's raw condition variable;
+//!   [`Condvar`] is lockcheck's, on lockcheck's guards), and 0.13's
+//!   token-taking `force_unlock`/`make_*_guard_unchecked` on lockcheck's
+//!   own locks, which keep 0.12's token-less shape.
 //!
 //! Everything else is the same item as at lockcheck's root, checked the
 //! same way.
@@ -55,7 +58,9 @@ pub use crate::sync::{
     ReentrantMutex, ReentrantMutexGuard, RwLock, RwLockReadGuard, RwLockUpgradableReadGuard,
     RwLockWriteGuard, WaitTimeoutResult,
 };
-pub use ::lock_api;
+/// lock_api 0.5, as parking_lot 0.13 re-exports it: its generic types take
+/// lockcheck's raw locks, which implement its traits (and lock_api 0.4's).
+pub use ::lock_api_05 as lock_api;
 
 /// A reader-writer lock whose reads are recursive, as parking_lot 0.13's
 /// `RecursiveRwLock`: a thread may read it again while it reads it, even
@@ -351,9 +356,9 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for RecursiveRwLock<T> {
 }
 
 /// parking_lot 0.13's raw lock of [`RecursiveRwLock`], for lock_api's
-/// generic `RwLock<RawRwLockRecursive, T>` (lock_api 0.4's, see the module
-/// documentation): a [`RawRwLock`] whose shared locks are all recursive
-/// ones. Checked and priced as `RawRwLock`.
+/// generic `RwLock<RawRwLockRecursive, T>` (lock_api 0.5's, and 0.4's): a
+/// [`RawRwLock`] whose shared locks are all recursive ones. Checked and
+/// priced as `RawRwLock`.
 ///
 /// ```
 /// use lockcheck::parking_lot_013::{lock_api, RawRwLockRecursive};
@@ -367,13 +372,13 @@ pub struct RawRwLockRecursive(RawRwLock);
 
 // (The traits this file implements are in scope in their impls; these two
 // are only called.)
-use lock_api::{RawRwLockRecursive as _, RawRwLockRecursiveTimed as _};
+use ::lock_api::{RawRwLockRecursive as _, RawRwLockRecursiveTimed as _};
 
 // SAFETY: every method is `RawRwLock`'s (a recursive shared lock is a
 // shared lock), whose guarantees it passes on.
-unsafe impl lock_api::RawRwLock for RawRwLockRecursive {
-    const INIT: Self = RawRwLockRecursive(<RawRwLock as lock_api::RawRwLock>::INIT);
-    type GuardMarker = lock_api::GuardNoSend;
+unsafe impl ::lock_api::RawRwLock for RawRwLockRecursive {
+    const INIT: Self = RawRwLockRecursive(<RawRwLock as ::lock_api::RawRwLock>::INIT);
+    type GuardMarker = ::lock_api::GuardNoSend;
 
     #[track_caller]
     fn lock_shared(&self) {
@@ -415,7 +420,7 @@ unsafe impl lock_api::RawRwLock for RawRwLockRecursive {
 }
 
 // SAFETY (each below): as above, method for method.
-unsafe impl lock_api::RawRwLockFair for RawRwLockRecursive {
+unsafe impl ::lock_api::RawRwLockFair for RawRwLockRecursive {
     unsafe fn unlock_shared_fair(&self) {
         // SAFETY: the caller holds a shared lock.
         unsafe { self.0.unlock_shared_fair() }
@@ -428,7 +433,7 @@ unsafe impl lock_api::RawRwLockFair for RawRwLockRecursive {
 }
 
 // SAFETY: as above.
-unsafe impl lock_api::RawRwLockDowngrade for RawRwLockRecursive {
+unsafe impl ::lock_api::RawRwLockDowngrade for RawRwLockRecursive {
     unsafe fn downgrade(&self) {
         // SAFETY: the caller holds the exclusive lock.
         unsafe { self.0.downgrade() }
@@ -436,7 +441,7 @@ unsafe impl lock_api::RawRwLockDowngrade for RawRwLockRecursive {
 }
 
 // SAFETY: as above.
-unsafe impl lock_api::RawRwLockTimed for RawRwLockRecursive {
+unsafe impl ::lock_api::RawRwLockTimed for RawRwLockRecursive {
     type Duration = Duration;
     type Instant = Instant;
 
@@ -462,7 +467,7 @@ unsafe impl lock_api::RawRwLockTimed for RawRwLockRecursive {
 }
 
 // SAFETY: as above.
-unsafe impl lock_api::RawRwLockUpgrade for RawRwLockRecursive {
+unsafe impl ::lock_api::RawRwLockUpgrade for RawRwLockRecursive {
     #[track_caller]
     fn lock_upgradable(&self) {
         self.0.lock_upgradable()
@@ -491,7 +496,7 @@ unsafe impl lock_api::RawRwLockUpgrade for RawRwLockRecursive {
 }
 
 // SAFETY: as above.
-unsafe impl lock_api::RawRwLockUpgradeFair for RawRwLockRecursive {
+unsafe impl ::lock_api::RawRwLockUpgradeFair for RawRwLockRecursive {
     unsafe fn unlock_upgradable_fair(&self) {
         // SAFETY: the caller holds the upgradable lock.
         unsafe { self.0.unlock_upgradable_fair() }
@@ -499,7 +504,7 @@ unsafe impl lock_api::RawRwLockUpgradeFair for RawRwLockRecursive {
 }
 
 // SAFETY: as above.
-unsafe impl lock_api::RawRwLockUpgradeDowngrade for RawRwLockRecursive {
+unsafe impl ::lock_api::RawRwLockUpgradeDowngrade for RawRwLockRecursive {
     unsafe fn downgrade_upgradable(&self) {
         // SAFETY: the caller holds the upgradable lock.
         unsafe { self.0.downgrade_upgradable() }
@@ -512,7 +517,7 @@ unsafe impl lock_api::RawRwLockUpgradeDowngrade for RawRwLockRecursive {
 }
 
 // SAFETY: as above.
-unsafe impl lock_api::RawRwLockUpgradeTimed for RawRwLockRecursive {
+unsafe impl ::lock_api::RawRwLockUpgradeTimed for RawRwLockRecursive {
     #[track_caller]
     fn try_lock_upgradable_for(&self, timeout: Duration) -> bool {
         self.0.try_lock_upgradable_for(timeout)
@@ -533,3 +538,13 @@ unsafe impl lock_api::RawRwLockUpgradeTimed for RawRwLockRecursive {
         unsafe { self.0.try_upgrade_until(deadline) }
     }
 }
+
+// lock_api 0.5's traits, through the lock_api 0.4 ones above, whose
+// shared locks are recursive ones.
+crate::sync::raw_05::raw_rwlock_05!(
+    RawRwLockRecursive,
+    ::lock_api::RawRwLock::lock_shared,
+    ::lock_api::RawRwLock::try_lock_shared,
+    ::lock_api::RawRwLockTimed::try_lock_shared_for,
+    ::lock_api::RawRwLockTimed::try_lock_shared_until
+);

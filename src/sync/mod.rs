@@ -131,6 +131,7 @@ mod mutex;
 mod not_send;
 mod once;
 mod raw;
+pub(crate) mod raw_05;
 mod reentrant;
 mod relock;
 mod rwlock;

@@ -12,13 +12,8 @@
 // Expected differences, excluded narrowly where they occur, besides the
 // 0.12 probe's (guards' `Send`, `raw`/`from_raw`, the `deadlock` and
 // `serde` features):
-// - lock_api: parking_lot 0.13 re-exports lock_api 0.5, whose raw-lock
-//   traits hand out guard tokens; lockcheck's raw types implement lock_api
-//   0.4's, and `lockcheck::parking_lot_013::lock_api` is 0.4. The generic
-//   types are used here through their methods, which both have; the raw
-//   traits are not called directly, and `RawCondvar` (a lock_api 0.5 raw
-//   condition variable, with no 0.4 counterpart) and `Condvar::raw` are
-//   not probed;
+// - `RawCondvar` (lock_api 0.5's raw condition variable) and
+//   `Condvar::raw`: lockcheck's `Condvar` is its own, on its guards;
 // - `into_inner_with_raw` (lock_api 0.5) names the raw lock inside, and
 //   `raw`/`from_raw` are probed on the lock_api types only, as in 0.12;
 // - `force_unlock*` and `make_*_guard_unchecked` take lock_api 0.5's guard
@@ -257,7 +252,7 @@ fn mutex_arc_guards() {
     assert!(m.try_lock_arc().is_none());
     assert!(m.try_lock_arc_for(SHORT).is_none());
     assert!(m.try_lock_arc_until(Instant::now() + SHORT).is_none());
-    // (lock_api 0.4.14's `ArcMutexGuard` has neither `Debug` nor `Display`.)
+    // (lock_api's `ArcMutexGuard` has neither `Debug` nor `Display`.)
     assert_eq!(*g, 2);
     let back: Arc<pl::Mutex<i32>> = pl::ArcMutexGuard::into_arc(g);
     assert!(!back.is_locked());
@@ -763,8 +758,7 @@ fn once_runs_once_and_tells_its_state() {
 
 #[test]
 fn raw_locks_through_lock_api() {
-    // The lock_api types a generic user names, with `pl`'s raw locks; used
-    // through their methods (see the top of the file for the raw traits).
+    // The lock_api 0.5 types a generic user names, with `pl`'s raw locks.
     type LMutex<T> = pl::lock_api::Mutex<pl::RawMutex, T>;
     type LFair<T> = pl::lock_api::Mutex<pl::RawFairMutex, T>;
     type LRwLock<T> = pl::lock_api::RwLock<pl::RawRwLock, T>;
@@ -782,8 +776,7 @@ fn raw_locks_through_lock_api() {
         assert!(m.try_lock_for(SHORT).is_none());
     }
     assert_eq!(m.into_inner(), 2);
-    // The raw lock by its trait's path, which names lock_api 0.5's trait
-    // in parking_lot 0.13 and 0.4's in lockcheck: the same source.
+    // The raw lock by its trait's path (lock_api 0.5's trait).
     let m: LMutex<u32> = LMutex::from_raw(<pl::RawMutex as pl::lock_api::RawMutex>::INIT, 3);
     // SAFETY: the raw lock is only asked whether it is locked.
     assert!(!pl::lock_api::RawMutex::is_locked(unsafe { m.raw() }));
@@ -818,6 +811,99 @@ fn raw_locks_through_lock_api() {
     assert!(re.is_owned_by_current_thread());
     drop((a, b));
     assert!(!re.is_locked());
+    raw_traits_with_guard_tokens();
+}
+
+/// lock_api 0.5's raw traits called directly, as a lock_api type calls
+/// them: each acquisition hands out a token that its release takes back.
+fn raw_traits_with_guard_tokens() {
+    use pl::lock_api::{
+        GetThreadId as _, RawMutex as _, RawMutexFair as _, RawMutexTimed as _, RawRwLock as _,
+        RawRwLockDowngrade as _, RawRwLockFair as _, RawRwLockTimed as _, RawRwLockUpgrade as _,
+        RawRwLockUpgradeDowngrade as _, RawRwLockUpgradeFair as _, RawRwLockUpgradeTimed as _,
+    };
+    let raw = <pl::RawMutex as pl::lock_api::RawMutex>::INIT;
+    let mut g = raw.lock();
+    assert!(raw.is_locked());
+    assert!(raw.try_lock().is_none());
+    assert!(raw.try_lock_for(SHORT).is_none());
+    assert!(raw.try_lock_until(Instant::now() + SHORT).is_none());
+    // SAFETY: each release takes the token of this thread's own hold.
+    unsafe {
+        raw.bump(&mut g);
+        raw.unlock_fair(g);
+        let g = raw.try_lock_for(LONG).expect("free");
+        raw.unlock(g);
+        let g = raw.try_lock_until(Instant::now() + LONG).expect("free");
+        raw.unlock(g);
+    }
+    let fair = <pl::RawFairMutex as pl::lock_api::RawMutex>::INIT;
+    let g = fair.try_lock().expect("free");
+    // SAFETY: as above.
+    unsafe { fair.unlock(g) };
+    assert!(!raw.is_locked() && !fair.is_locked());
+
+    let rw = <pl::RawRwLock as pl::lock_api::RawRwLock>::INIT;
+    // One plain read, then tries (a plain read under a read is a hazard
+    // lockcheck reports).
+    let mut first = rw.lock_shared();
+    let a = rw.try_lock_shared().expect("shared");
+    let b = rw.try_lock_shared_for(LONG).expect("shared");
+    let c = rw.try_lock_shared_until(Instant::now() + LONG).expect("shared");
+    assert!(rw.is_locked() && !rw.is_locked_exclusive());
+    assert!(rw.try_lock_exclusive().is_none());
+    assert!(rw.try_lock_exclusive_for(SHORT).is_none());
+    assert!(rw.try_lock_exclusive_until(Instant::now() + SHORT).is_none());
+    // SAFETY: each release takes the token of this thread's own hold.
+    unsafe {
+        rw.unlock_shared(a);
+        rw.unlock_shared_fair(b);
+        rw.unlock_shared(c);
+        rw.bump_shared(&mut first);
+        rw.unlock_shared(first);
+        let mut e = rw.lock_exclusive();
+        assert!(rw.is_locked_exclusive());
+        rw.bump_exclusive(&mut e);
+        let s = rw.downgrade(e);
+        rw.unlock_shared(s);
+        let e = rw.try_lock_exclusive().expect("free");
+        rw.unlock_exclusive_fair(e);
+        let e = rw.try_lock_exclusive_for(LONG).expect("free");
+        rw.unlock_exclusive(e);
+        let e = rw.try_lock_exclusive_until(Instant::now() + LONG).expect("free");
+        let u = rw.downgrade_to_upgradable(e);
+        let s = rw.downgrade_upgradable(u);
+        rw.unlock_shared(s);
+    }
+    let mut u = rw.lock_upgradable();
+    assert!(rw.try_lock_upgradable().is_none());
+    assert!(rw.try_lock_upgradable_for(SHORT).is_none());
+    assert!(rw.try_lock_upgradable_until(Instant::now() + SHORT).is_none());
+    // SAFETY: each change and release takes this thread's own token.
+    unsafe {
+        rw.bump_upgradable(&mut u);
+        let e = rw.upgrade(u);
+        let u = rw.downgrade_to_upgradable(e);
+        let e = rw.try_upgrade(u).unwrap_or_else(|_| panic!("no reader"));
+        let u = rw.downgrade_to_upgradable(e);
+        let e = rw
+            .try_upgrade_for(u, LONG)
+            .unwrap_or_else(|_| panic!("no reader"));
+        let u = rw.downgrade_to_upgradable(e);
+        let e = rw
+            .try_upgrade_until(u, Instant::now() + LONG)
+            .unwrap_or_else(|_| panic!("no reader"));
+        let u = rw.downgrade_to_upgradable(e);
+        rw.unlock_upgradable_fair(u);
+        let u = rw.try_lock_upgradable_for(LONG).expect("free");
+        rw.unlock_upgradable(u);
+        let u = rw.try_lock_upgradable_until(Instant::now() + LONG).expect("free");
+        rw.unlock_upgradable(u);
+    }
+    assert!(!rw.is_locked());
+    let id = <pl::RawThreadId as pl::lock_api::GetThreadId>::INIT.nonzero_thread_id();
+    let other = elsewhere(|| <pl::RawThreadId as pl::lock_api::GetThreadId>::INIT.nonzero_thread_id());
+    assert_ne!(id, other);
 }
 
 #[test]
