@@ -39,6 +39,11 @@ use crate::runtime::acquire;
 use crate::runtime::thread_state::with_thread;
 use crate::sync::meta::LockMeta;
 
+/// parking_lot's raw locks, which do the locking underneath (named here
+/// once each).
+type InnerMutex = parking_lot::RawMutex;
+type InnerRwLock = parking_lot::RawRwLock;
+
 /// Gives the lock its identity at its first use, and settles its state so
 /// that no order edge into it is ever parked aside (see `leaf_edges`): a
 /// parked edge keeps its sites as they are, and a raw lock's are lock_api's
@@ -165,7 +170,7 @@ fn release_shared(meta: &LockMeta) {
 /// documentation for what reports can and cannot say about it.
 pub struct RawMutex {
     meta: LockMeta,
-    raw: parking_lot::RawMutex,
+    raw: InnerMutex,
 }
 
 // SAFETY: the lock is parking_lot's raw mutex, whose guarantees these
@@ -173,7 +178,7 @@ pub struct RawMutex {
 unsafe impl lock_api::RawMutex for RawMutex {
     const INIT: RawMutex = RawMutex {
         meta: LockMeta::new(LockKind::Mutex, None, Location::caller()),
-        raw: <parking_lot::RawMutex as lock_api::RawMutex>::INIT,
+        raw: <InnerMutex as lock_api::RawMutex>::INIT,
     };
 
     // The thread that locked must unlock: lockcheck's held stacks are per
@@ -349,7 +354,7 @@ impl std::fmt::Debug for RawFairMutex {
 /// documentation).
 pub struct RawRwLock {
     meta: LockMeta,
-    raw: parking_lot::RawRwLock,
+    raw: InnerRwLock,
 }
 
 impl RawRwLock {
@@ -360,9 +365,9 @@ impl RawRwLock {
     fn lock_in(
         &self,
         mode: AcquireMode,
-        try_now: impl Fn(&parking_lot::RawRwLock) -> bool,
-        try_for: impl FnOnce(&parking_lot::RawRwLock, Duration) -> bool,
-        block: impl Fn(&parking_lot::RawRwLock),
+        try_now: impl Fn(&InnerRwLock) -> bool,
+        try_for: impl FnOnce(&InnerRwLock, Duration) -> bool,
+        block: impl Fn(&InnerRwLock),
     ) {
         lock_checked(
             &self.meta,
@@ -377,11 +382,7 @@ impl RawRwLock {
     /// A checked try in `mode`.
     #[inline]
     #[track_caller]
-    fn try_in(
-        &self,
-        mode: AcquireMode,
-        attempt: impl FnOnce(&parking_lot::RawRwLock) -> bool,
-    ) -> bool {
+    fn try_in(&self, mode: AcquireMode, attempt: impl FnOnce(&InnerRwLock) -> bool) -> bool {
         try_checked(&self.meta, mode, || attempt(&self.raw))
     }
 
@@ -408,7 +409,7 @@ impl RawRwLock {
 unsafe impl lock_api::RawRwLock for RawRwLock {
     const INIT: RawRwLock = RawRwLock {
         meta: LockMeta::new(LockKind::RwLock, None, Location::caller()),
-        raw: <parking_lot::RawRwLock as lock_api::RawRwLock>::INIT,
+        raw: <InnerRwLock as lock_api::RawRwLock>::INIT,
     };
     type GuardMarker = lock_api::GuardNoSend;
 
