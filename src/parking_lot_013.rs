@@ -29,10 +29,11 @@
 //!   implement its traits (with a stateless token) as well as 0.4's, so
 //!   `lock_api::Mutex<RawMutex, T>` and the rest are checked; lock_api 0.5's
 //!   methods are `#[track_caller]`, so their sites are the caller's lines.
-//!   Not offered: `RawCondvar` (lock_api 0.5's raw condition variable;
-//!   [`Condvar`] is lockcheck's, on lockcheck's guards), and 0.13's
-//!   token-taking `force_unlock`/`make_*_guard_unchecked` on lockcheck's
-//!   own locks, which keep 0.12's token-less shape.
+//!   [`RawCondvar`] serves lock_api 0.5's `Condvar<RawCondvar>` over
+//!   `lock_api::Mutex<RawMutex, T>`; [`Condvar`] is lockcheck's own, on
+//!   lockcheck's guards. Not offered: 0.13's token-taking
+//!   `force_unlock`/`make_*_guard_unchecked` on lockcheck's own locks,
+//!   which keep 0.12's token-less shape, and `Condvar::raw`.
 //!
 //! Everything else is the same item as at lockcheck's root, checked the
 //! same way.
@@ -548,3 +549,172 @@ crate::sync::raw_05::raw_rwlock_05!(
     ::lock_api::RawRwLockTimed::try_lock_shared_for,
     ::lock_api::RawRwLockTimed::try_lock_shared_until
 );
+
+/// parking_lot 0.13's raw condition variable, for lock_api 0.5's generic
+/// `Condvar<RawCondvar>` over `lock_api::Mutex<RawMutex, T>` (lockcheck's
+/// [`Condvar`] is the one for lockcheck's own `Mutex`). A wait releases the
+/// mutex through the detectors, as its guard's drop would, and re-locks it
+/// by a checked acquisition at the caller's line when it wakes, so what the
+/// thread holds while it waits, and the order it re-takes the mutex in,
+/// are checked as for any lock.
+///
+/// ```
+/// use lockcheck::parking_lot_013::{lock_api, RawCondvar, RawMutex};
+/// use std::sync::Arc;
+/// let pair = Arc::new((
+///     lock_api::Mutex::<RawMutex, bool>::new(false),
+///     lock_api::Condvar::<RawCondvar>::new(),
+/// ));
+/// let other = Arc::clone(&pair);
+/// let t = std::thread::spawn(move || {
+///     *other.0.lock() = true;
+///     other.1.notify_one();
+/// });
+/// let mut ready = pair.0.lock();
+/// while !*ready {
+///     pair.1.wait(&mut ready);
+/// }
+/// t.join().unwrap();
+/// ```
+///
+/// Waiters sleep on a std condition variable of this one's, which counts
+/// notifications: a notification sent after a waiter released the mutex
+/// is never lost; like every condition variable's, a wait may also end
+/// without one.
+pub struct RawCondvar {
+    /// Notifications sent, and threads waiting: changed under this lock,
+    /// which a waiter takes before it releases the mutex.
+    state: std::sync::Mutex<CondvarState>,
+    woken: std::sync::Condvar,
+}
+
+struct CondvarState {
+    sent: u64,
+    waiting: usize,
+}
+
+impl RawCondvar {
+    fn state(&self) -> std::sync::MutexGuard<'_, CondvarState> {
+        // Every change is one statement: a panic elsewhere leaves it whole.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Releases `mutex`, sleeps until a notification (or `deadline`), and
+    /// re-locks `mutex` at the caller's line. Whether it timed out.
+    ///
+    /// # Safety
+    /// The caller holds `mutex`, with `guard` its token.
+    #[track_caller]
+    unsafe fn wait_until_internal(
+        &self,
+        mutex: &RawMutex,
+        guard: &mut lock_api::GuardNoSend,
+        deadline: Option<Instant>,
+    ) -> bool {
+        use lock_api::RawMutex as _;
+        let mut state = self.state();
+        let seen = state.sent;
+        state.waiting += 1;
+        // SAFETY: the caller holds `mutex` with this token; a fresh token
+        // stands in for it until the re-lock below gives one back.
+        unsafe { mutex.unlock(std::mem::replace(guard, lock_api::GuardNoSend::new())) };
+        let mut timed_out = false;
+        while state.sent == seen {
+            match deadline {
+                None => state = self.woken.wait(state).unwrap_or_else(|e| e.into_inner()),
+                Some(deadline) => {
+                    let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                        timed_out = true;
+                        break;
+                    };
+                    state = self
+                        .woken
+                        .wait_timeout(state, left)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
+                }
+            }
+        }
+        state.waiting -= 1;
+        drop(state);
+        *guard = mutex.lock();
+        timed_out
+    }
+}
+
+// SAFETY: a wait releases and re-takes the mutex, and a notification sent
+// after the waiter released it wakes it (the count is read and the wait
+// begun under `state`, which a notifier takes to count).
+unsafe impl lock_api::RawCondvar for RawCondvar {
+    #[allow(clippy::declare_interior_mutable_const)]
+    const INIT: Self = RawCondvar {
+        state: std::sync::Mutex::new(CondvarState {
+            sent: 0,
+            waiting: 0,
+        }),
+        woken: std::sync::Condvar::new(),
+    };
+    type RawMutex = RawMutex;
+
+    #[track_caller]
+    unsafe fn wait(&self, mutex: &RawMutex, guard: &mut lock_api::GuardNoSend) {
+        // SAFETY: the caller's contract.
+        unsafe { self.wait_until_internal(mutex, guard, None) };
+    }
+
+    fn notify_one(&self) -> bool {
+        let mut state = self.state();
+        if state.waiting == 0 {
+            return false;
+        }
+        state.sent += 1;
+        self.woken.notify_one();
+        true
+    }
+
+    fn notify_all(&self) -> usize {
+        let mut state = self.state();
+        state.sent += 1;
+        self.woken.notify_all();
+        state.waiting
+    }
+}
+
+// SAFETY: as above; a timed wait ends at its deadline at the earliest.
+unsafe impl lock_api::RawCondvarTimed for RawCondvar {
+    fn checked_duration_to_instant(timeout: &Duration) -> Option<Instant> {
+        Instant::now().checked_add(*timeout)
+    }
+
+    // Not the trait's default: this one is `#[track_caller]`, so that the
+    // re-lock is located at the caller's line.
+    #[track_caller]
+    unsafe fn wait_for(
+        &self,
+        mutex: &RawMutex,
+        guard: &mut lock_api::GuardNoSend,
+        timeout: &Duration,
+    ) -> bool {
+        // A timeout too far to represent is no deadline.
+        let deadline = Instant::now().checked_add(*timeout);
+        // SAFETY: the caller's contract.
+        unsafe { self.wait_until_internal(mutex, guard, deadline) }
+    }
+
+    #[track_caller]
+    unsafe fn wait_until(
+        &self,
+        mutex: &RawMutex,
+        guard: &mut lock_api::GuardNoSend,
+        timeout: &Instant,
+    ) -> bool {
+        // SAFETY: the caller's contract.
+        unsafe { self.wait_until_internal(mutex, guard, Some(*timeout)) }
+    }
+}
+
+impl fmt::Debug for RawCondvar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RawCondvar").finish_non_exhaustive()
+    }
+}

@@ -147,3 +147,36 @@ fn nested_reads_of_a_recursive_rwlock_and_a_reentrant_mutexs_re_entry_are_no_fin
     let (_inner, line) = (plain.read(), line!());
     assert_eq!(at(FindingKind::SelfDeadlock, &[line]).len(), 1);
 }
+
+type Condvar = lock_api::Condvar<lockcheck::parking_lot_013::RawCondvar>;
+
+#[test]
+fn a_raw_condvar_wait_re_locks_by_a_checked_acquisition_at_the_call() {
+    collect();
+    let m = Mutex::new(0);
+    let other = lockcheck::Mutex::named("rawcv.other", ());
+    let c = Condvar::new();
+    let mut g = m.lock();
+    let _other = other.lock(); // m -> other
+                               // The wait lets `m` go and takes it back under `other`: other -> m, at
+                               // this line, closing a cycle.
+    let (timed_out, line) = (c.wait_for(&mut g, Duration::from_millis(1)), line!());
+    assert!(timed_out.timed_out());
+    let cycles = at(FindingKind::LockOrderCycle, &[line]);
+    assert_eq!(cycles.len(), 1, "{:?}", lockcheck::findings());
+
+    // Near miss: the same wait with nothing else held adds no edge.
+    let m = Mutex::new(0);
+    let other = lockcheck::Mutex::named("rawcvok.other", ());
+    let c = Condvar::new();
+    {
+        let mut g = m.lock();
+        let (_, line) = (c.wait_for(&mut g, Duration::from_millis(1)), line!());
+        let _other = other.lock(); // m -> other only
+        assert!(at(FindingKind::LockOrderCycle, &[line]).is_empty());
+    }
+    assert!(lockcheck::findings().iter().all(|f| !f
+        .locks
+        .iter()
+        .any(|l| l.name.as_deref() == Some("rawcvok.other"))));
+}

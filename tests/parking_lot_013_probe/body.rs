@@ -12,8 +12,8 @@
 // Expected differences, excluded narrowly where they occur, besides the
 // 0.12 probe's (guards' `Send`, `raw`/`from_raw`, the `deadlock` and
 // `serde` features):
-// - `RawCondvar` (lock_api 0.5's raw condition variable) and
-//   `Condvar::raw`: lockcheck's `Condvar` is its own, on its guards;
+// - `Condvar::raw`: lockcheck's `Condvar` is its own, on its guards, not
+//   lock_api's `Condvar<RawCondvar>` (which is probed with `RawCondvar`);
 // - `into_inner_with_raw` (lock_api 0.5) names the raw lock inside, and
 //   `raw`/`from_raw` are probed on the lock_api types only, as in 0.12;
 // - `force_unlock*` and `make_*_guard_unchecked` take lock_api 0.5's guard
@@ -812,6 +812,52 @@ fn raw_locks_through_lock_api() {
     drop((a, b));
     assert!(!re.is_locked());
     raw_traits_with_guard_tokens();
+    raw_condvar_through_lock_api();
+}
+
+/// lock_api 0.5's `Condvar<RawCondvar>`, over `lock_api::Mutex<RawMutex, _>`.
+fn raw_condvar_through_lock_api() {
+    type LMutex<T> = pl::lock_api::Mutex<pl::RawMutex, T>;
+    type LCondvar = pl::lock_api::Condvar<pl::RawCondvar>;
+    let pair = Arc::new((LMutex::new(0u32), LCondvar::new()));
+    let (started_tx, started) = mpsc::channel();
+    let waiter = {
+        let pair = Arc::clone(&pair);
+        thread::spawn(move || {
+            let (m, c) = &*pair;
+            let mut g = m.lock();
+            started_tx.send(()).expect("the main thread waits");
+            while *g == 0 {
+                c.wait(&mut g);
+            }
+            let r = c.wait_while_for(&mut g, |v| *v == 1, LONG);
+            assert!(!r.timed_out());
+            while *g == 2 {
+                assert!(!c.wait_until(&mut g, Instant::now() + LONG).timed_out());
+            }
+            *g
+        })
+    };
+    started.recv().expect("the waiter started");
+    let (m, c) = &*pair;
+    for next in 1..=3 {
+        // The waiter holds the mutex except while it waits.
+        *m.lock() = next;
+        if next == 2 {
+            c.notify_all();
+        } else {
+            c.notify_one();
+        }
+    }
+    assert_eq!(waiter.join().expect("the waiter"), 3);
+    let mut g = m.lock();
+    assert!(c.wait_for(&mut g, SHORT).timed_out());
+    assert!(c.wait_while_until(&mut g, |_| true, Instant::now() + SHORT).timed_out());
+    c.wait_while(&mut g, |_| false);
+    assert!(!c.notify_one());
+    assert_eq!(c.notify_all(), 0);
+    let raw = <pl::RawCondvar as pl::lock_api::RawCondvar>::INIT;
+    assert!(!pl::lock_api::RawCondvar::notify_one(&raw));
 }
 
 /// lock_api 0.5's raw traits called directly, as a lock_api type calls
