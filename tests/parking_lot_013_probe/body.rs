@@ -16,11 +16,12 @@
 //   lock_api's `Condvar<RawCondvar>` (which is probed with `RawCondvar`);
 // - `into_inner_with_raw` (lock_api 0.5) names the raw lock inside, and
 //   `raw`/`from_raw` are probed on the lock_api types only, as in 0.12;
-// - `force_unlock*` and `make_*_guard_unchecked` take lock_api 0.5's guard
-//   token in 0.13 (lockcheck's take none, as in 0.12): not probed here
-//   (the 0.12 probe has them), nor `MutexGuard::leak` and
-//   `FairMutexGuard::leak`, whose leaked lock only a `force_unlock` could
-//   free again;
+// - `force_unlock*` and `make_*_guard_unchecked` of `Mutex`, `FairMutex`
+//   and `RwLock` take lock_api 0.5's guard token in 0.13; lockcheck's own
+//   locks keep 0.12's token-less forms. They are probed on lock_api's
+//   generic types over `pl`'s raw locks (as are `MutexGuard::leak`, whose
+//   leaked lock only a `force_unlock` frees again), and the
+//   `ReentrantMutex` ones, token-less in 0.13 too, on `pl::ReentrantMutex`;
 // - `get_mut` and `data_ptr` are `const fn` in lock_api 0.5 and plain
 //   methods in lockcheck: used here outside const contexts;
 // - the `RecursiveRwLock` guards' `rwlock()` returns lockcheck's inner
@@ -627,6 +628,16 @@ fn reentrant_mutex_api() {
     assert!(pl::ReentrantMutexGuard::unlocked_fair(&mut g, || !re.is_locked()));
     pl::ReentrantMutexGuard::bump(&mut g);
     pl::ReentrantMutexGuard::unlock_fair(g);
+    // 0.13's ReentrantMutex keeps 0.12's token-less forms.
+    std::mem::forget(re.lock());
+    // SAFETY: the forgotten guard's hold.
+    unsafe { re.force_unlock() };
+    std::mem::forget(re.lock());
+    // SAFETY: as above.
+    unsafe { re.force_unlock_fair() };
+    std::mem::forget(re.lock());
+    // SAFETY: the forgotten guard's hold passes to this one.
+    drop(unsafe { re.make_guard_unchecked() });
     assert!(!re.is_locked());
     // SAFETY: nothing holds or reaches the value meanwhile.
     unsafe { (*re.data_ptr()).0 = 5 };
@@ -646,6 +657,9 @@ fn reentrant_mutex_api() {
     let back: Arc<pl::ReentrantMutex<(u32, u32)>> = pl::ArcReentrantMutexGuard::into_arc(g);
     pl::ArcReentrantMutexGuard::unlock_fair(back.lock_arc());
     let _ = pl::ArcReentrantMutexGuard::into_arc_fair(back.lock_arc());
+    std::mem::forget(re.lock_arc());
+    // SAFETY: the forgotten guard's hold passes to this one.
+    drop(unsafe { re.make_arc_guard_unchecked() });
     assert!(!re.is_locked());
 }
 
@@ -813,6 +827,68 @@ fn raw_locks_through_lock_api() {
     assert!(!re.is_locked());
     raw_traits_with_guard_tokens();
     raw_condvar_through_lock_api();
+    guard_tokens_through_lock_api();
+}
+
+/// lock_api 0.5's token-taking `force_unlock*`, `make_*_guard_unchecked`
+/// and `leak`, on its generic types over `pl`'s raw locks (lockcheck's own
+/// locks keep 0.12's token-less forms: see the top of the file). The token
+/// of a forgotten guard's hold is a fresh one: the raw locks' tokens carry
+/// no state.
+fn guard_tokens_through_lock_api() {
+    type LMutex<T> = pl::lock_api::Mutex<pl::RawMutex, T>;
+    type LRwLock<T> = pl::lock_api::RwLock<pl::RawRwLock, T>;
+    let token = pl::lock_api::GuardNoSend::new;
+    let m: LMutex<u32> = LMutex::new(1);
+    std::mem::forget(m.lock());
+    // SAFETY: the forgotten guard's hold, with a token of its kind.
+    unsafe { m.force_unlock(token()) };
+    std::mem::forget(m.lock());
+    // SAFETY: as above.
+    unsafe { m.force_unlock_fair(token()) };
+    std::mem::forget(m.lock());
+    // SAFETY: the forgotten guard's hold passes to this one.
+    drop(unsafe { m.make_guard_unchecked(token()) });
+    let value: &mut u32 = pl::lock_api::MutexGuard::leak(m.lock());
+    *value += 1;
+    assert!(m.is_locked());
+    // SAFETY: the leaked guard's hold.
+    unsafe { m.force_unlock(token()) };
+    assert_eq!(m.into_inner(), 2);
+
+    let r: LRwLock<u32> = LRwLock::new(1);
+    std::mem::forget(r.read());
+    // SAFETY: the forgotten guard's shared hold.
+    unsafe { r.force_unlock_read(token()) };
+    std::mem::forget(r.read());
+    // SAFETY: as above.
+    unsafe { r.force_unlock_read_fair(token()) };
+    std::mem::forget(r.write());
+    // SAFETY: the forgotten guard's exclusive hold.
+    unsafe { r.force_unlock_write(token()) };
+    std::mem::forget(r.write());
+    // SAFETY: as above.
+    unsafe { r.force_unlock_write_fair(token()) };
+    std::mem::forget(r.read());
+    // SAFETY: the forgotten guard's hold passes to this one.
+    drop(unsafe { r.make_read_guard_unchecked(token()) });
+    std::mem::forget(r.write());
+    // SAFETY: as above.
+    drop(unsafe { r.make_write_guard_unchecked(token()) });
+    std::mem::forget(r.upgradable_read());
+    // SAFETY: as above.
+    drop(unsafe { r.make_upgradable_guard_unchecked(token()) });
+    let r = Arc::new(r);
+    std::mem::forget(r.read_arc());
+    // SAFETY: as above.
+    drop(unsafe { r.make_arc_read_guard_unchecked(token()) });
+    std::mem::forget(r.write_arc());
+    // SAFETY: as above.
+    drop(unsafe { r.make_arc_write_guard_unchecked(token()) });
+    std::mem::forget(r.upgradable_read_arc());
+    // SAFETY: as above.
+    drop(unsafe { r.make_upgradable_arc_guard_unchecked(token()) });
+    assert!(!r.is_locked());
 }
 
 /// lock_api 0.5's `Condvar<RawCondvar>`, over `lock_api::Mutex<RawMutex, _>`.
