@@ -14,8 +14,8 @@
 // `serde` features):
 // - `Condvar::raw`: lockcheck's `Condvar` is its own, on its guards, not
 //   lock_api's `Condvar<RawCondvar>` (which is probed with `RawCondvar`);
-// - `into_inner_with_raw` (lock_api 0.5) names the raw lock inside, and
-//   `raw`/`from_raw` are probed on the lock_api types only, as in 0.12;
+// - `into_inner_with_raw` (lock_api 0.5), `raw` and `from_raw` name the
+//   raw lock inside: probed on the lock_api types only, as in 0.12;
 // - `force_unlock*` and `make_*_guard_unchecked` of `Mutex`, `FairMutex`
 //   and `RwLock` take lock_api 0.5's guard token in 0.13; lockcheck's own
 //   locks keep 0.12's token-less forms. They are probed on lock_api's
@@ -855,6 +855,9 @@ fn guard_tokens_through_lock_api() {
     // SAFETY: the leaked guard's hold.
     unsafe { m.force_unlock(token()) };
     assert_eq!(m.into_inner(), 2);
+    let (raw, value) = LMutex::new(3).into_inner_with_raw();
+    assert!(!pl::lock_api::RawMutex::is_locked(&raw));
+    assert_eq!(value, 3);
 
     let r: LRwLock<u32> = LRwLock::new(1);
     std::mem::forget(r.read());
