@@ -937,6 +937,9 @@ fn raw_condvar_through_lock_api() {
     assert_eq!(c.notify_all(), 0);
     let raw = <pl::RawCondvar as pl::lock_api::RawCondvar>::INIT;
     assert!(!pl::lock_api::RawCondvar::notify_one(&raw));
+    let deadline =
+        <pl::RawCondvar as pl::lock_api::RawCondvarTimed>::checked_duration_to_instant(&LONG);
+    assert!(deadline.is_some_and(|d| d > Instant::now()));
 }
 
 /// lock_api 0.5's raw traits called directly, as a lock_api type calls
