@@ -38,6 +38,8 @@ pub mod fixture;
 pub mod frames;
 mod fx_hash;
 mod json;
+#[cfg(feature = "parking_lot_013")]
+pub mod parking_lot_013;
 pub mod report;
 mod runtime;
 pub mod shared;
@@ -56,6 +58,12 @@ pub use sync::{
     ArcReentrantMutexGuard, ArcRwLockReadGuard, ArcRwLockUpgradableReadGuard, ArcRwLockWriteGuard,
     Condvar, FairMutex, FairMutexGuard, MappedFairMutexGuard, MappedMutexGuard,
     MappedReentrantMutexGuard, MappedRwLockReadGuard, MappedRwLockWriteGuard, Mutex, MutexGuard,
-    ReentrantMutex, ReentrantMutexGuard, RwLock, RwLockReadGuard, RwLockUpgradableReadGuard,
-    RwLockWriteGuard, WaitTimeoutResult,
+    Once, OnceState, RawFairMutex, RawMutex, RawRwLock, RawThreadId, ReentrantMutex,
+    ReentrantMutexGuard, RwLock, RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard,
+    WaitTimeoutResult,
 };
+
+/// lock_api itself, as parking_lot re-exports it: its generic types take
+/// lockcheck's raw locks ([`RawMutex`], [`RawFairMutex`], [`RawRwLock`],
+/// [`RawThreadId`]) and are then checked like lockcheck's own.
+pub use ::lock_api;

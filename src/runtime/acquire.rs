@@ -45,7 +45,7 @@ use crate::runtime::recorder;
 use crate::runtime::thread_state::{
     chain_mix, with_thread, with_thread_unmarked, HeldEntry, ThreadState,
 };
-use crate::runtime::{capture, capture_edge};
+use crate::runtime::{capture, capture_edge, user_site};
 use crate::stack::CallStack;
 use crate::sync::meta::LockMeta;
 
@@ -759,7 +759,7 @@ fn validate(
     site: &'static Location<'static>,
 ) -> Pending {
     let location = site;
-    let site = Site::from(site);
+    let site = user_site::site(site);
     // The held locks become sources of edges: an edge parked into one of
     // them must be in the graph first. (Outside the closure below, as every
     // report is: a closure would locate a panic here, not at the user's call.)
@@ -817,7 +817,6 @@ fn contended<G>(
     try_for: impl FnOnce(Duration) -> Option<G>,
     block: impl FnOnce() -> G,
 ) -> G {
-    let site = Site::from(site);
     let (holds_none, holds_this) =
         with_thread(|t| (t.awaited_by_nobody(), t.holds(lock.id))).unwrap_or((false, false));
     if holds_none {
@@ -841,6 +840,7 @@ fn contended<G>(
             // in a conflicting way (or a writer queued behind its read): a
             // certain hang.
             let conflict = self_deadlock::SelfConflict::Certain;
+            let site = user_site::site(site);
             let finding =
                 self_deadlock_finding(&thread, &held, lock, mode, site, conflict, capture());
             break_hang(finding);
@@ -853,7 +853,7 @@ fn contended<G>(
     // Report what validation found before blocking: a hang must not swallow it.
     let symbolise_after = emit_before_waiting(pending);
     let (thread, held) = thread_and_held();
-    let _waiting = enter_wait(thread, held, lock, mode, site);
+    let _waiting = enter_wait(thread, held, lock, mode, user_site::site(site));
     drop(symbolise_after);
     block()
 }
@@ -976,7 +976,7 @@ pub(crate) fn wait_for_upgrade(
         held,
         &meta.info(),
         AcquireMode::Exclusive,
-        Site::from(site),
+        user_site::site(site),
     ))
 }
 
@@ -995,7 +995,7 @@ pub(crate) fn check_upgrade(meta: &LockMeta, site: &'static Location<'static>) {
             &held,
             &lock,
             AcquireMode::Exclusive,
-            Site::from(site),
+            user_site::site(site),
             self_deadlock::SelfConflict::Certain,
             capture(),
         );

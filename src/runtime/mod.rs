@@ -14,6 +14,7 @@ pub(crate) mod lock_desc;
 pub(crate) mod policy;
 pub(crate) mod recorder;
 pub(crate) mod thread_state;
+pub(crate) mod user_site;
 
 use crate::event::LockId;
 use crate::finding::Finding;

@@ -50,7 +50,7 @@
 
 mod barrier;
 mod condvar;
-mod handoff;
+pub(crate) mod handoff;
 mod lazy_lock;
 pub mod mpsc;
 mod mutex;

@@ -6,16 +6,26 @@
 //! same detector paths. Like every guard they are not `Send`: an `Arc`
 //! guard is released by the thread that locked, wherever in it it is
 //! dropped.
+//!
+//! Their type parameters are parking_lot's (lock_api's):
+//! `ArcMutexGuard<RawMutex, T>`, `ArcRwLockReadGuard<RawRwLock, T>`,
+//! `ArcReentrantMutexGuard<RawMutex, RawThreadId, T>`, so that code naming
+//! them compiles against lockcheck. The raw types there are only names
+//! (lockcheck's [`RawMutex`] and the rest): the guard holds an `Arc` of
+//! lockcheck's own lock whatever they are.
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::event::AcquireMode;
+use crate::sync::fair_mutex::{FairMutex, FairMutexGuard};
 use crate::sync::mutex::{Mutex, MutexGuard};
 use crate::sync::not_send::NotSend;
+use crate::sync::raw::{RawFairMutex, RawMutex, RawRwLock, RawThreadId};
 use crate::sync::reentrant::{ReentrantMutex, ReentrantMutexGuard};
 use crate::sync::rwlock::{RwLock, RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard};
 
@@ -32,48 +42,186 @@ impl<T: ?Sized> Mutex<T> {
     /// assert_eq!(*m.lock(), 2);
     /// ```
     #[track_caller]
-    pub fn lock_arc(self: &Arc<Self>) -> ArcMutexGuard<T> {
-        let tracked = self.lock().into_parts().1;
-        ArcMutexGuard::holding(Arc::clone(self), tracked)
+    pub fn lock_arc(self: &Arc<Self>) -> ArcMutexGuard<RawMutex, T> {
+        ArcMutexGuard::holding(Arc::clone(self), self.lock())
     }
 
     /// As [`Mutex::try_lock`], with an `Arc` guard.
     #[track_caller]
-    pub fn try_lock_arc(self: &Arc<Self>) -> Option<ArcMutexGuard<T>> {
-        let tracked = self.try_lock()?.into_parts().1;
-        Some(ArcMutexGuard::holding(Arc::clone(self), tracked))
+    pub fn try_lock_arc(self: &Arc<Self>) -> Option<ArcMutexGuard<RawMutex, T>> {
+        let g = self.try_lock()?;
+        Some(ArcMutexGuard::holding(Arc::clone(self), g))
     }
 
     /// As [`Mutex::try_lock_for`], with an `Arc` guard.
     #[track_caller]
-    pub fn try_lock_arc_for(self: &Arc<Self>, timeout: Duration) -> Option<ArcMutexGuard<T>> {
-        let tracked = self.try_lock_for(timeout)?.into_parts().1;
-        Some(ArcMutexGuard::holding(Arc::clone(self), tracked))
+    pub fn try_lock_arc_for(
+        self: &Arc<Self>,
+        timeout: Duration,
+    ) -> Option<ArcMutexGuard<RawMutex, T>> {
+        let g = self.try_lock_for(timeout)?;
+        Some(ArcMutexGuard::holding(Arc::clone(self), g))
     }
 
     /// As [`Mutex::try_lock_until`], with an `Arc` guard.
     #[track_caller]
-    pub fn try_lock_arc_until(self: &Arc<Self>, deadline: Instant) -> Option<ArcMutexGuard<T>> {
-        let tracked = self.try_lock_until(deadline)?.into_parts().1;
-        Some(ArcMutexGuard::holding(Arc::clone(self), tracked))
+    pub fn try_lock_arc_until(
+        self: &Arc<Self>,
+        deadline: Instant,
+    ) -> Option<ArcMutexGuard<RawMutex, T>> {
+        let g = self.try_lock_until(deadline)?;
+        Some(ArcMutexGuard::holding(Arc::clone(self), g))
     }
 }
 
-/// Holds a [`Mutex`] locked through an `Arc` of it; unlocks when dropped.
-/// Not `Send` (the thread that locked must release); `Sync` where `T` is.
+/// Holds a [`Mutex`] (or, as `ArcMutexGuard<RawFairMutex, T>`, a
+/// [`FairMutex`]) locked through an `Arc` of it; unlocks when dropped.
+/// `R` names the lock as parking_lot's guard does: [`RawMutex`] for a
+/// `Mutex`, [`RawFairMutex`] for a `FairMutex`. Not `Send` (the thread that
+/// locked must release); `Sync` where `T` is.
 #[must_use = "if unused the Mutex will immediately unlock"]
-pub struct ArcMutexGuard<T: ?Sized> {
-    mutex: Arc<Mutex<T>>,
+pub struct ArcMutexGuard<R: ArcMutexRaw, T: ?Sized> {
+    mutex: Arc<R::Lock<T>>,
     tracked: bool,
     _not_send: NotSend,
 }
 
 // SAFETY: as `MutexGuard`'s: a shared guard gives other threads `&T`, and
 // through `mutex()` the mutex, whose every safe way to the value locks it.
-unsafe impl<T: ?Sized + Sync> Sync for ArcMutexGuard<T> {}
+unsafe impl<R: ArcMutexRaw, T: ?Sized + Sync> Sync for ArcMutexGuard<R, T> {}
 
-impl<T: ?Sized> ArcMutexGuard<T> {
-    fn holding(mutex: Arc<Mutex<T>>, tracked: bool) -> Self {
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for crate::sync::RawMutex {}
+    impl Sealed for crate::sync::RawFairMutex {}
+}
+
+/// The raw lock types an [`ArcMutexGuard`] is named by ([`RawMutex`],
+/// [`RawFairMutex`]), each standing for its lockcheck mutex and that
+/// mutex's borrowed guard, which does the checked work. Sealed.
+pub trait ArcMutexRaw: sealed::Sealed {
+    /// The lockcheck mutex.
+    #[doc(hidden)]
+    type Lock<T: ?Sized>: ?Sized;
+    /// Its borrowed guard.
+    #[doc(hidden)]
+    type Guard<'a, T: ?Sized + 'a>: DerefMut<Target = T>;
+    /// The borrowed guard of a hold taken apart by [`Self::into_hold`].
+    ///
+    /// # Safety
+    /// The lock is held by that hold, and `tracked` is its own.
+    #[doc(hidden)]
+    unsafe fn from_hold<T: ?Sized>(lock: &Self::Lock<T>, tracked: bool) -> Self::Guard<'_, T>;
+    /// Whether the guard's hold is tracked.
+    #[doc(hidden)]
+    fn tracked<T: ?Sized>(g: &Self::Guard<'_, T>) -> bool;
+    /// The guard gone without unlocking; whether its hold was tracked.
+    #[doc(hidden)]
+    fn into_hold<T: ?Sized>(g: Self::Guard<'_, T>) -> bool;
+    /// The guard's `unlock_fair`.
+    #[doc(hidden)]
+    fn unlock_fair<T: ?Sized>(g: Self::Guard<'_, T>);
+    /// The guard's `unlocked` (or `unlocked_fair`), located at the caller.
+    #[doc(hidden)]
+    #[track_caller]
+    fn unlocked<T: ?Sized, U>(g: &mut Self::Guard<'_, T>, fair: bool, f: impl FnOnce() -> U) -> U;
+    /// The guard's `bump`, located at the caller.
+    #[doc(hidden)]
+    #[track_caller]
+    fn bump<T: ?Sized>(g: &mut Self::Guard<'_, T>);
+    /// The lock's value.
+    #[doc(hidden)]
+    fn data_ptr<T: ?Sized>(lock: &Self::Lock<T>) -> *mut T;
+}
+
+impl ArcMutexRaw for RawMutex {
+    type Lock<T: ?Sized> = Mutex<T>;
+    type Guard<'a, T: ?Sized + 'a> = MutexGuard<'a, T>;
+
+    unsafe fn from_hold<T: ?Sized>(lock: &Mutex<T>, tracked: bool) -> MutexGuard<'_, T> {
+        // SAFETY: the caller's hold passes to the guard.
+        unsafe { MutexGuard::from_parts(lock, tracked) }
+    }
+
+    fn tracked<T: ?Sized>(g: &MutexGuard<'_, T>) -> bool {
+        g.tracked
+    }
+
+    fn into_hold<T: ?Sized>(g: MutexGuard<'_, T>) -> bool {
+        g.into_parts().1
+    }
+
+    fn unlock_fair<T: ?Sized>(g: MutexGuard<'_, T>) {
+        MutexGuard::unlock_fair(g)
+    }
+
+    #[track_caller]
+    fn unlocked<T: ?Sized, U>(g: &mut MutexGuard<'_, T>, fair: bool, f: impl FnOnce() -> U) -> U {
+        if fair {
+            MutexGuard::unlocked_fair(g, f)
+        } else {
+            MutexGuard::unlocked(g, f)
+        }
+    }
+
+    #[track_caller]
+    fn bump<T: ?Sized>(g: &mut MutexGuard<'_, T>) {
+        MutexGuard::bump(g)
+    }
+
+    fn data_ptr<T: ?Sized>(lock: &Mutex<T>) -> *mut T {
+        lock.data_ptr()
+    }
+}
+
+impl ArcMutexRaw for RawFairMutex {
+    type Lock<T: ?Sized> = FairMutex<T>;
+    type Guard<'a, T: ?Sized + 'a> = FairMutexGuard<'a, T>;
+
+    unsafe fn from_hold<T: ?Sized>(lock: &FairMutex<T>, tracked: bool) -> FairMutexGuard<'_, T> {
+        // SAFETY: the caller's hold passes to the guard.
+        unsafe { FairMutexGuard::from_hold(lock, tracked) }
+    }
+
+    fn tracked<T: ?Sized>(g: &FairMutexGuard<'_, T>) -> bool {
+        g.is_tracked()
+    }
+
+    fn into_hold<T: ?Sized>(g: FairMutexGuard<'_, T>) -> bool {
+        g.into_hold()
+    }
+
+    fn unlock_fair<T: ?Sized>(g: FairMutexGuard<'_, T>) {
+        FairMutexGuard::unlock_fair(g)
+    }
+
+    #[track_caller]
+    fn unlocked<T: ?Sized, U>(
+        g: &mut FairMutexGuard<'_, T>,
+        fair: bool,
+        f: impl FnOnce() -> U,
+    ) -> U {
+        if fair {
+            FairMutexGuard::unlocked_fair(g, f)
+        } else {
+            FairMutexGuard::unlocked(g, f)
+        }
+    }
+
+    #[track_caller]
+    fn bump<T: ?Sized>(g: &mut FairMutexGuard<'_, T>) {
+        FairMutexGuard::bump(g)
+    }
+
+    fn data_ptr<T: ?Sized>(lock: &FairMutex<T>) -> *mut T {
+        lock.data_ptr()
+    }
+}
+
+impl<R: ArcMutexRaw, T: ?Sized> ArcMutexGuard<R, T> {
+    /// The guard of the hold `guard` had, now kept beside `mutex`.
+    fn holding(mutex: Arc<R::Lock<T>>, guard: R::Guard<'_, T>) -> Self {
+        let tracked = R::into_hold(guard);
         ArcMutexGuard {
             mutex,
             tracked,
@@ -83,24 +231,24 @@ impl<T: ?Sized> ArcMutexGuard<T> {
 
     /// The borrowed guard of this hold, which must not be dropped unless
     /// the hold ends with it.
-    fn borrowed(&self) -> ManuallyDrop<MutexGuard<'_, T>> {
+    fn borrowed(&self) -> ManuallyDrop<R::Guard<'_, T>> {
         // SAFETY: this guard holds the mutex locked, with this `tracked`.
-        ManuallyDrop::new(unsafe { MutexGuard::from_parts(&self.mutex, self.tracked) })
+        ManuallyDrop::new(unsafe { R::from_hold(&self.mutex, self.tracked) })
     }
 
     /// The mutex this guard holds.
-    pub fn mutex(s: &Self) -> &Arc<Mutex<T>> {
+    pub fn mutex(s: &Self) -> &Arc<R::Lock<T>> {
         &s.mutex
     }
 
     /// Unlocks and returns the `Arc` of the mutex.
-    pub fn into_arc(s: Self) -> Arc<Mutex<T>> {
+    pub fn into_arc(s: Self) -> Arc<R::Lock<T>> {
         Self::into_arc_by(s, |g| drop(g))
     }
 
     /// Unlocks fairly and returns the `Arc` of the mutex.
-    pub fn into_arc_fair(s: Self) -> Arc<Mutex<T>> {
-        Self::into_arc_by(s, |g| MutexGuard::unlock_fair(g))
+    pub fn into_arc_fair(s: Self) -> Arc<R::Lock<T>> {
+        Self::into_arc_by(s, |g| R::unlock_fair(g))
     }
 
     /// Unlocks fairly, as [`MutexGuard::unlock_fair`].
@@ -108,7 +256,7 @@ impl<T: ?Sized> ArcMutexGuard<T> {
         drop(Self::into_arc_fair(s));
     }
 
-    fn into_arc_by(s: Self, unlock: impl FnOnce(MutexGuard<'_, T>)) -> Arc<Mutex<T>> {
+    fn into_arc_by(s: Self, unlock: impl FnOnce(R::Guard<'_, T>)) -> Arc<R::Lock<T>> {
         let s = ManuallyDrop::new(s);
         unlock(ManuallyDrop::into_inner(s.borrowed()));
         // SAFETY: `s` is never dropped, so the `Arc` is moved out once.
@@ -123,8 +271,8 @@ impl<T: ?Sized> ArcMutexGuard<T> {
         F: FnOnce() -> U,
     {
         let mut g = s.borrowed();
-        let ret = MutexGuard::unlocked(&mut g, f);
-        s.tracked = g.tracked;
+        let ret = R::unlocked(&mut g, false, f);
+        s.tracked = R::tracked(&g);
         ret
     }
 
@@ -135,8 +283,8 @@ impl<T: ?Sized> ArcMutexGuard<T> {
         F: FnOnce() -> U,
     {
         let mut g = s.borrowed();
-        let ret = MutexGuard::unlocked_fair(&mut g, f);
-        s.tracked = g.tracked;
+        let ret = R::unlocked(&mut g, true, f);
+        s.tracked = R::tracked(&g);
         ret
     }
 
@@ -144,12 +292,12 @@ impl<T: ?Sized> ArcMutexGuard<T> {
     #[track_caller]
     pub fn bump(s: &mut Self) {
         let mut g = s.borrowed();
-        MutexGuard::bump(&mut g);
-        s.tracked = g.tracked;
+        R::bump(&mut g);
+        s.tracked = R::tracked(&g);
     }
 }
 
-impl<T: ?Sized> Drop for ArcMutexGuard<T> {
+impl<R: ArcMutexRaw, T: ?Sized> Drop for ArcMutexGuard<R, T> {
     #[inline]
     fn drop(&mut self) {
         // Released and unlocked by the borrowed guard's drop; then the
@@ -158,30 +306,75 @@ impl<T: ?Sized> Drop for ArcMutexGuard<T> {
     }
 }
 
-impl<T: ?Sized> Deref for ArcMutexGuard<T> {
+impl<R: ArcMutexRaw, T: ?Sized> Deref for ArcMutexGuard<R, T> {
     type Target = T;
     fn deref(&self) -> &T {
         // SAFETY: the guard holds the mutex, so no one else reaches the value.
-        unsafe { &*self.mutex.data_ptr() }
+        unsafe { &*R::data_ptr(&self.mutex) }
     }
 }
 
-impl<T: ?Sized> DerefMut for ArcMutexGuard<T> {
+impl<R: ArcMutexRaw, T: ?Sized> DerefMut for ArcMutexGuard<R, T> {
     fn deref_mut(&mut self) -> &mut T {
         // SAFETY: as for `deref`, and `&mut self` is unique.
-        unsafe { &mut *self.mutex.data_ptr() }
+        unsafe { &mut *R::data_ptr(&self.mutex) }
     }
 }
 
-impl<T: ?Sized + fmt::Debug> fmt::Debug for ArcMutexGuard<T> {
+impl<R: ArcMutexRaw, T: ?Sized + fmt::Debug> fmt::Debug for ArcMutexGuard<R, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&**self, f)
     }
 }
 
-impl<T: ?Sized + fmt::Display> fmt::Display for ArcMutexGuard<T> {
+impl<R: ArcMutexRaw, T: ?Sized + fmt::Display> fmt::Display for ArcMutexGuard<R, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized> FairMutex<T> {
+    /// Locks as [`FairMutex::lock`] does, returning a guard that owns an
+    /// `Arc` of the mutex (parking_lot's `lock_arc` on its `FairMutex`).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let m = Arc::new(lockcheck::FairMutex::new(1));
+    /// let mut g: lockcheck::ArcMutexGuard<lockcheck::RawFairMutex, i32> = m.lock_arc();
+    /// *g += 1;
+    /// drop(g);
+    /// assert_eq!(*m.lock(), 2);
+    /// ```
+    #[track_caller]
+    pub fn lock_arc(self: &Arc<Self>) -> ArcMutexGuard<RawFairMutex, T> {
+        ArcMutexGuard::holding(Arc::clone(self), self.lock())
+    }
+
+    /// As [`FairMutex::try_lock`], with an `Arc` guard.
+    #[track_caller]
+    pub fn try_lock_arc(self: &Arc<Self>) -> Option<ArcMutexGuard<RawFairMutex, T>> {
+        let g = self.try_lock()?;
+        Some(ArcMutexGuard::holding(Arc::clone(self), g))
+    }
+
+    /// As [`FairMutex::try_lock_for`], with an `Arc` guard.
+    #[track_caller]
+    pub fn try_lock_arc_for(
+        self: &Arc<Self>,
+        timeout: Duration,
+    ) -> Option<ArcMutexGuard<RawFairMutex, T>> {
+        let g = self.try_lock_for(timeout)?;
+        Some(ArcMutexGuard::holding(Arc::clone(self), g))
+    }
+
+    /// As [`FairMutex::try_lock_until`], with an `Arc` guard.
+    #[track_caller]
+    pub fn try_lock_arc_until(
+        self: &Arc<Self>,
+        deadline: Instant,
+    ) -> Option<ArcMutexGuard<RawFairMutex, T>> {
+        let g = self.try_lock_until(deadline)?;
+        Some(ArcMutexGuard::holding(Arc::clone(self), g))
     }
 }
 
@@ -192,8 +385,11 @@ macro_rules! arc_rwlock_guard {
     ($(#[$doc:meta])* $name:ident, $borrowed:ident, |$lock:ident, $g:ident| $rebuild:expr) => {
         $(#[$doc])*
         #[must_use = "if unused the RwLock will immediately unlock"]
-        pub struct $name<T: ?Sized> {
+        pub struct $name<R, T: ?Sized> {
             lock: Arc<RwLock<T>>,
+            /// The raw lock type, as in parking_lot's guard: only ever
+            /// [`RawRwLock`], a name for the lock kind.
+            _raw: PhantomData<fn() -> R>,
             mode: AcquireMode,
             tracked: bool,
             _not_send: NotSend,
@@ -202,11 +398,19 @@ macro_rules! arc_rwlock_guard {
         // SAFETY: as the borrowed guards': a shared guard gives other
         // threads `&T`, and through `rwlock()` the lock, whose every safe
         // way to the value locks it.
-        unsafe impl<T: ?Sized + Sync> Sync for $name<T> {}
+        unsafe impl<R, T: ?Sized + Sync> Sync for $name<R, T> {}
 
-        impl<T: ?Sized> $name<T> {
+        impl<R, T: ?Sized> $name<R, T> {
             fn holding(lock: Arc<RwLock<T>>, mode: AcquireMode, tracked: bool) -> Self {
-                $name { lock, mode, tracked, _not_send: NotSend::default() }
+                $name { lock, mode, tracked, _raw: PhantomData, _not_send: NotSend::default() }
+            }
+
+            /// The same hold under another raw-lock name (`R` is only a
+            /// name: `RecursiveRwLock`'s guards are `RawRwLockRecursive`'s).
+            #[cfg(feature = "parking_lot_013")]
+            pub(crate) fn renamed<R2>(s: Self) -> $name<R2, T> {
+                let (lock, mode, tracked) = Self::into_hold(s);
+                $name::holding(lock, mode, tracked)
             }
 
             /// The borrowed guard of this hold, which must not be dropped
@@ -219,7 +423,7 @@ macro_rules! arc_rwlock_guard {
             /// The lock, the mode and whether the hold is tracked, with
             /// this guard gone without unlocking: the caller takes the
             /// hold over.
-            #[allow(dead_code, reason = "the read guard has no conversion")]
+            #[cfg_attr(not(feature = "parking_lot_013"), allow(dead_code))]
             fn into_hold(s: Self) -> (Arc<RwLock<T>>, AcquireMode, bool) {
                 let s = ManuallyDrop::new(s);
                 // SAFETY: `s` is never dropped, so the `Arc` is moved out once.
@@ -287,7 +491,7 @@ macro_rules! arc_rwlock_guard {
             }
         }
 
-        impl<T: ?Sized> Drop for $name<T> {
+        impl<R, T: ?Sized> Drop for $name<R, T> {
             #[inline]
             fn drop(&mut self) {
                 // Released and unlocked by the borrowed guard's drop.
@@ -295,7 +499,7 @@ macro_rules! arc_rwlock_guard {
             }
         }
 
-        impl<T: ?Sized> Deref for $name<T> {
+        impl<R, T: ?Sized> Deref for $name<R, T> {
             type Target = T;
             fn deref(&self) -> &T {
                 // SAFETY: the guard holds the lock at least for reading.
@@ -303,9 +507,15 @@ macro_rules! arc_rwlock_guard {
             }
         }
 
-        impl<T: ?Sized + fmt::Debug> fmt::Debug for $name<T> {
+        impl<R, T: ?Sized + fmt::Debug> fmt::Debug for $name<R, T> {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 fmt::Debug::fmt(&**self, f)
+            }
+        }
+
+        impl<R, T: ?Sized + fmt::Display> fmt::Display for $name<R, T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(&**self, f)
             }
         }
     };
@@ -338,16 +548,16 @@ arc_rwlock_guard!(
     |lock, g| unsafe { lock.upgradable_from_hold(g.tracked) }
 );
 
-impl<T: ?Sized> DerefMut for ArcRwLockWriteGuard<T> {
+impl<R, T: ?Sized> DerefMut for ArcRwLockWriteGuard<R, T> {
     fn deref_mut(&mut self) -> &mut T {
         // SAFETY: the guard holds the write lock, and `&mut self` is unique.
         unsafe { &mut *self.lock.data_ptr() }
     }
 }
 
-impl<T: ?Sized> ArcRwLockWriteGuard<T> {
+impl<R, T: ?Sized> ArcRwLockWriteGuard<R, T> {
     /// As [`RwLockWriteGuard::downgrade`].
-    pub fn downgrade(s: Self) -> ArcRwLockReadGuard<T> {
+    pub fn downgrade(s: Self) -> ArcRwLockReadGuard<R, T> {
         let (lock, _, tracked) = Self::into_hold(s);
         // SAFETY: the write hold was just taken over from `s`.
         let g = unsafe { lock.write_from_hold(tracked) };
@@ -356,7 +566,7 @@ impl<T: ?Sized> ArcRwLockWriteGuard<T> {
     }
 
     /// As [`RwLockWriteGuard::downgrade_to_upgradable`].
-    pub fn downgrade_to_upgradable(s: Self) -> ArcRwLockUpgradableReadGuard<T> {
+    pub fn downgrade_to_upgradable(s: Self) -> ArcRwLockUpgradableReadGuard<R, T> {
         let (lock, _, tracked) = Self::into_hold(s);
         // SAFETY: the write hold was just taken over from `s`.
         let g = unsafe { lock.write_from_hold(tracked) };
@@ -365,10 +575,10 @@ impl<T: ?Sized> ArcRwLockWriteGuard<T> {
     }
 }
 
-impl<T: ?Sized> ArcRwLockUpgradableReadGuard<T> {
+impl<R, T: ?Sized> ArcRwLockUpgradableReadGuard<R, T> {
     /// As [`RwLockUpgradableReadGuard::upgrade`]: checked at this call.
     #[track_caller]
-    pub fn upgrade(s: Self) -> ArcRwLockWriteGuard<T> {
+    pub fn upgrade(s: Self) -> ArcRwLockWriteGuard<R, T> {
         let (lock, _, tracked) = Self::into_hold(s);
         // SAFETY: the upgradable hold was just taken over from `s`; if the
         // upgrade panics, it drops (releases) that guard itself.
@@ -378,7 +588,7 @@ impl<T: ?Sized> ArcRwLockUpgradableReadGuard<T> {
     }
 
     /// As [`RwLockUpgradableReadGuard::try_upgrade`].
-    pub fn try_upgrade(s: Self) -> Result<ArcRwLockWriteGuard<T>, Self> {
+    pub fn try_upgrade(s: Self) -> Result<ArcRwLockWriteGuard<R, T>, Self> {
         let (lock, _, tracked) = Self::into_hold(s);
         // SAFETY: the upgradable hold was just taken over from `s`.
         let g = unsafe { lock.upgradable_from_hold(tracked) };
@@ -397,7 +607,7 @@ impl<T: ?Sized> ArcRwLockUpgradableReadGuard<T> {
     }
 
     /// As [`RwLockUpgradableReadGuard::downgrade`].
-    pub fn downgrade(s: Self) -> ArcRwLockReadGuard<T> {
+    pub fn downgrade(s: Self) -> ArcRwLockReadGuard<R, T> {
         let (lock, _, tracked) = Self::into_hold(s);
         // SAFETY: the upgradable hold was just taken over from `s`.
         let g = unsafe { lock.upgradable_from_hold(tracked) };
@@ -415,7 +625,7 @@ macro_rules! arc_acquisitions {
             $(
                 $(#[$doc])*
                 #[track_caller]
-                pub fn $name(self: &Arc<Self>, $($arg: $ty),*) -> arc_acquisitions!(@ty $shape, $guard<T>) {
+                pub fn $name(self: &Arc<Self>, $($arg: $ty),*) -> arc_acquisitions!(@ty $shape, $guard<RawRwLock, T>) {
                     let taken = self.$by($($arg),*);
                     arc_acquisitions!(@make $shape, taken, |g| {
                         let (mode, tracked) = $hold(g);
@@ -485,14 +695,16 @@ impl<T: ?Sized> ReentrantMutex<T> {
     /// Locks as [`ReentrantMutex::lock`] does, returning a guard that owns
     /// an `Arc` of the mutex.
     #[track_caller]
-    pub fn lock_arc(self: &Arc<Self>) -> ArcReentrantMutexGuard<T> {
+    pub fn lock_arc(self: &Arc<Self>) -> ArcReentrantMutexGuard<RawMutex, RawThreadId, T> {
         let tracked = self.lock().into_hold();
         ArcReentrantMutexGuard::holding(Arc::clone(self), tracked)
     }
 
     /// As [`ReentrantMutex::try_lock`], with an `Arc` guard.
     #[track_caller]
-    pub fn try_lock_arc(self: &Arc<Self>) -> Option<ArcReentrantMutexGuard<T>> {
+    pub fn try_lock_arc(
+        self: &Arc<Self>,
+    ) -> Option<ArcReentrantMutexGuard<RawMutex, RawThreadId, T>> {
         let tracked = self.try_lock()?.into_hold();
         Some(ArcReentrantMutexGuard::holding(Arc::clone(self), tracked))
     }
@@ -502,7 +714,7 @@ impl<T: ?Sized> ReentrantMutex<T> {
     pub fn try_lock_arc_for(
         self: &Arc<Self>,
         timeout: Duration,
-    ) -> Option<ArcReentrantMutexGuard<T>> {
+    ) -> Option<ArcReentrantMutexGuard<RawMutex, RawThreadId, T>> {
         let tracked = self.try_lock_for(timeout)?.into_hold();
         Some(ArcReentrantMutexGuard::holding(Arc::clone(self), tracked))
     }
@@ -512,7 +724,7 @@ impl<T: ?Sized> ReentrantMutex<T> {
     pub fn try_lock_arc_until(
         self: &Arc<Self>,
         deadline: Instant,
-    ) -> Option<ArcReentrantMutexGuard<T>> {
+    ) -> Option<ArcReentrantMutexGuard<RawMutex, RawThreadId, T>> {
         let tracked = self.try_lock_until(deadline)?.into_hold();
         Some(ArcReentrantMutexGuard::holding(Arc::clone(self), tracked))
     }
@@ -521,8 +733,11 @@ impl<T: ?Sized> ReentrantMutex<T> {
 /// Holds a level of a [`ReentrantMutex`] through an `Arc` of it; releases
 /// it when dropped. Not `Send`; `Sync` where `T` is.
 #[must_use = "if unused the ReentrantMutex will immediately unlock"]
-pub struct ArcReentrantMutexGuard<T: ?Sized> {
+pub struct ArcReentrantMutexGuard<R, G, T: ?Sized> {
     lock: Arc<ReentrantMutex<T>>,
+    /// The raw lock and thread-id types, as in parking_lot's guard: only
+    /// ever [`RawMutex`] and [`RawThreadId`], names for the lock kind.
+    _raw: PhantomData<fn() -> (R, G)>,
     tracked: bool,
     _not_send: NotSend,
 }
@@ -530,13 +745,14 @@ pub struct ArcReentrantMutexGuard<T: ?Sized> {
 // SAFETY: as `ReentrantMutexGuard`'s: a shared guard gives other threads
 // `&T`, and through `remutex()` the mutex, whose every safe way to the
 // value locks it.
-unsafe impl<T: ?Sized + Sync> Sync for ArcReentrantMutexGuard<T> {}
+unsafe impl<R, G, T: ?Sized + Sync> Sync for ArcReentrantMutexGuard<R, G, T> {}
 
-impl<T: ?Sized> ArcReentrantMutexGuard<T> {
+impl<R, G, T: ?Sized> ArcReentrantMutexGuard<R, G, T> {
     fn holding(lock: Arc<ReentrantMutex<T>>, tracked: bool) -> Self {
         ArcReentrantMutexGuard {
             lock,
             tracked,
+            _raw: PhantomData,
             _not_send: NotSend::default(),
         }
     }
@@ -590,7 +806,7 @@ impl<T: ?Sized> ArcReentrantMutexGuard<T> {
     }
 }
 
-impl<T: ?Sized> Drop for ArcReentrantMutexGuard<T> {
+impl<R, G, T: ?Sized> Drop for ArcReentrantMutexGuard<R, G, T> {
     #[inline]
     fn drop(&mut self) {
         // Released and unlocked by the borrowed guard's drop.
@@ -598,7 +814,7 @@ impl<T: ?Sized> Drop for ArcReentrantMutexGuard<T> {
     }
 }
 
-impl<T: ?Sized> Deref for ArcReentrantMutexGuard<T> {
+impl<R, G, T: ?Sized> Deref for ArcReentrantMutexGuard<R, G, T> {
     type Target = T;
     fn deref(&self) -> &T {
         // SAFETY: the guard holds a level of the mutex: this thread owns it.
@@ -606,8 +822,162 @@ impl<T: ?Sized> Deref for ArcReentrantMutexGuard<T> {
     }
 }
 
-impl<T: ?Sized + fmt::Debug> fmt::Debug for ArcReentrantMutexGuard<T> {
+impl<R, G, T: ?Sized + fmt::Debug> fmt::Debug for ArcReentrantMutexGuard<R, G, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&**self, f)
+    }
+}
+
+/// What lock_api 0.4.14 has on the upgradable Arc guard beyond the above:
+/// each goes through the borrowed guard's method of the same name, and so
+/// through the same checks.
+impl<R, T: ?Sized> ArcRwLockUpgradableReadGuard<R, T> {
+    /// As [`RwLockUpgradableReadGuard::try_upgrade_for`]: a timed try.
+    pub fn try_upgrade_for(s: Self, timeout: Duration) -> Result<ArcRwLockWriteGuard<R, T>, Self> {
+        let (lock, _, tracked) = Self::into_hold(s);
+        // SAFETY: the upgradable hold was just taken over from `s`.
+        let g = unsafe { lock.upgradable_from_hold(tracked) };
+        let upgraded = match RwLockUpgradableReadGuard::try_upgrade_for(g, timeout) {
+            Ok(w) => Ok(w.into_hold()),
+            Err(g) => Err(g.into_hold()),
+        };
+        match upgraded {
+            Ok(tracked) => Ok(ArcRwLockWriteGuard::holding(
+                lock,
+                AcquireMode::Exclusive,
+                tracked,
+            )),
+            Err(tracked) => Err(Self::holding(lock, AcquireMode::Upgradable, tracked)),
+        }
+    }
+
+    /// As [`RwLockUpgradableReadGuard::try_upgrade_until`]: a timed try.
+    pub fn try_upgrade_until(
+        s: Self,
+        deadline: Instant,
+    ) -> Result<ArcRwLockWriteGuard<R, T>, Self> {
+        let (lock, _, tracked) = Self::into_hold(s);
+        // SAFETY: the upgradable hold was just taken over from `s`.
+        let g = unsafe { lock.upgradable_from_hold(tracked) };
+        let upgraded = match RwLockUpgradableReadGuard::try_upgrade_until(g, deadline) {
+            Ok(w) => Ok(w.into_hold()),
+            Err(g) => Err(g.into_hold()),
+        };
+        match upgraded {
+            Ok(tracked) => Ok(ArcRwLockWriteGuard::holding(
+                lock,
+                AcquireMode::Exclusive,
+                tracked,
+            )),
+            Err(tracked) => Err(Self::holding(lock, AcquireMode::Upgradable, tracked)),
+        }
+    }
+
+    /// As [`RwLockUpgradableReadGuard::with_upgraded`]: runs `f` as a
+    /// writer, checked at this call, and is an upgradable read again after.
+    #[track_caller]
+    pub fn with_upgraded<Ret, F: FnOnce(&mut T) -> Ret>(&mut self, f: F) -> Ret {
+        self.borrowed().with_upgraded(f)
+    }
+
+    /// As [`RwLockUpgradableReadGuard::try_with_upgraded`].
+    pub fn try_with_upgraded<Ret, F: FnOnce(&mut T) -> Ret>(&mut self, f: F) -> Option<Ret> {
+        self.borrowed().try_with_upgraded(f)
+    }
+
+    /// As [`RwLockUpgradableReadGuard::try_with_upgraded_for`].
+    pub fn try_with_upgraded_for<Ret, F: FnOnce(&mut T) -> Ret>(
+        &mut self,
+        timeout: Duration,
+        f: F,
+    ) -> Option<Ret> {
+        self.borrowed().try_with_upgraded_for(timeout, f)
+    }
+
+    /// As [`RwLockUpgradableReadGuard::try_with_upgraded_until`].
+    pub fn try_with_upgraded_until<Ret, F: FnOnce(&mut T) -> Ret>(
+        &mut self,
+        deadline: Instant,
+        f: F,
+    ) -> Option<Ret> {
+        self.borrowed().try_with_upgraded_until(deadline, f)
+    }
+}
+
+impl<R, G, T: ?Sized> ArcReentrantMutexGuard<R, G, T> {
+    /// As [`ReentrantMutexGuard::unlocked_fair`]: the fair release and the
+    /// re-lock (at this call) go through the detectors.
+    #[track_caller]
+    pub fn unlocked_fair<F, U>(s: &mut Self, f: F) -> U
+    where
+        F: FnOnce() -> U,
+    {
+        let mut g = s.borrowed();
+        let ret = ReentrantMutexGuard::unlocked_fair(&mut g, f);
+        s.tracked = g.tracked;
+        ret
+    }
+
+    /// Releases the level fairly and returns the `Arc` of the mutex.
+    pub fn into_arc_fair(s: Self) -> Arc<ReentrantMutex<T>> {
+        let arc = Arc::clone(&s.lock);
+        Self::unlock_fair(s);
+        arc
+    }
+}
+
+/// lock_api's `make_*_unchecked` of the Arc guards: a guard for a hold
+/// this thread has without one (its guard was forgotten). The guard takes
+/// the hold over; its drop releases it through the detectors.
+impl<T: ?Sized> RwLock<T> {
+    /// An [`ArcRwLockReadGuard`] for this thread's read hold.
+    ///
+    /// # Safety
+    /// As lock_api's: this thread holds the lock for reading, and nothing
+    /// else will unlock that hold.
+    pub unsafe fn make_arc_read_guard_unchecked(
+        self: &Arc<Self>,
+    ) -> ArcRwLockReadGuard<RawRwLock, T> {
+        let (mode, tracked) = crate::sync::unchecked::read_hold(&self.meta);
+        ArcRwLockReadGuard::holding(Arc::clone(self), mode, tracked)
+    }
+
+    /// An [`ArcRwLockWriteGuard`] for this thread's write hold.
+    ///
+    /// # Safety
+    /// As lock_api's: this thread holds the lock for writing, and nothing
+    /// else will unlock that hold.
+    pub unsafe fn make_arc_write_guard_unchecked(
+        self: &Arc<Self>,
+    ) -> ArcRwLockWriteGuard<RawRwLock, T> {
+        let tracked = crate::sync::unchecked::held_here(&self.meta, AcquireMode::Exclusive);
+        ArcRwLockWriteGuard::holding(Arc::clone(self), AcquireMode::Exclusive, tracked)
+    }
+
+    /// An [`ArcRwLockUpgradableReadGuard`] for this thread's upgradable
+    /// read hold.
+    ///
+    /// # Safety
+    /// As lock_api's: this thread holds the lock for upgradable reading,
+    /// and nothing else will unlock that hold.
+    pub unsafe fn make_upgradable_arc_guard_unchecked(
+        self: &Arc<Self>,
+    ) -> ArcRwLockUpgradableReadGuard<RawRwLock, T> {
+        let tracked = crate::sync::unchecked::held_here(&self.meta, AcquireMode::Upgradable);
+        ArcRwLockUpgradableReadGuard::holding(Arc::clone(self), AcquireMode::Upgradable, tracked)
+    }
+}
+
+impl<T: ?Sized> ReentrantMutex<T> {
+    /// An [`ArcReentrantMutexGuard`] for a level this thread holds.
+    ///
+    /// # Safety
+    /// As lock_api's: this thread holds a level of the mutex, and nothing
+    /// else will unlock that level.
+    pub unsafe fn make_arc_guard_unchecked(
+        self: &Arc<Self>,
+    ) -> ArcReentrantMutexGuard<RawMutex, RawThreadId, T> {
+        let tracked = crate::sync::unchecked::held_here(&self.meta, AcquireMode::Exclusive);
+        ArcReentrantMutexGuard::holding(Arc::clone(self), tracked)
     }
 }

@@ -389,3 +389,52 @@ impl<T: ?Sized + fmt::Display> fmt::Display for FairMutexGuard<'_, T> {
         fmt::Display::fmt(&**self, f)
     }
 }
+
+impl<T: ?Sized> FairMutex<T> {
+    /// A guard for a hold this thread has without one (its guard was
+    /// forgotten), as lock_api's `make_guard_unchecked`: the guard takes
+    /// the hold over, and its drop releases it through the detectors.
+    ///
+    /// # Safety
+    /// As lock_api's: this thread holds the mutex, and nothing else will
+    /// unlock that hold.
+    pub unsafe fn make_guard_unchecked(&self) -> FairMutexGuard<'_, T> {
+        FairMutexGuard {
+            mutex: self,
+            // SAFETY: the caller's hold passes to the new guard.
+            inner: unsafe { self.inner.make_guard_unchecked() },
+            tracked: crate::sync::unchecked::held_here(&self.meta, AcquireMode::Exclusive),
+            _not_send: NotSend::default(),
+        }
+    }
+}
+
+impl<'a, T: ?Sized> FairMutexGuard<'a, T> {
+    /// The guard of a hold whose guard was taken apart by
+    /// [`Self::into_hold`] (for the `Arc` guard, which keeps the hold).
+    ///
+    /// # Safety
+    /// `mutex` is locked by that hold, and `tracked` is what it returned.
+    pub(crate) unsafe fn from_hold(mutex: &'a FairMutex<T>, tracked: bool) -> Self {
+        FairMutexGuard {
+            mutex,
+            // SAFETY: the caller's hold passes to the new guard.
+            inner: unsafe { mutex.inner.make_guard_unchecked() },
+            tracked,
+            _not_send: NotSend::default(),
+        }
+    }
+
+    /// The guard gone without unlocking; whether its hold is tracked. The
+    /// caller takes the hold over.
+    pub(crate) fn into_hold(self) -> bool {
+        let (_, inner, tracked) = self.into_parts();
+        mem::forget(inner);
+        tracked
+    }
+
+    /// Whether the hold is tracked (a re-lock by `unlocked` may change it).
+    pub(crate) fn is_tracked(&self) -> bool {
+        self.tracked
+    }
+}

@@ -234,3 +234,17 @@ impl<T: ?Sized> DerefMut for MappedRwLockWriteGuard<'_, T> {
         &mut self.inner
     }
 }
+
+impl<'a, T: ?Sized> MappedRwLockReadGuard<'a, T> {
+    /// [`Self::try_map_or_err`] by the name lock_api 0.4 gives it on this
+    /// guard alone (every other guard has `try_map_or_err`).
+    pub fn try_map_or_else<U: ?Sized, F, E>(
+        s: Self,
+        f: F,
+    ) -> Result<MappedRwLockReadGuard<'a, U>, (Self, E)>
+    where
+        F: FnOnce(&T) -> Result<&U, E>,
+    {
+        Self::try_map_or_err(s, f)
+    }
+}

@@ -129,13 +129,18 @@ pub(crate) mod meta;
 pub mod mpsc;
 mod mutex;
 mod not_send;
+mod once;
+mod raw;
+#[cfg(feature = "parking_lot_013")]
+pub(crate) mod raw_05;
 mod reentrant;
 mod relock;
 mod rwlock;
+mod unchecked;
 
 pub use arc_guard::{
-    ArcMutexGuard, ArcReentrantMutexGuard, ArcRwLockReadGuard, ArcRwLockUpgradableReadGuard,
-    ArcRwLockWriteGuard,
+    ArcMutexGuard, ArcMutexRaw, ArcReentrantMutexGuard, ArcRwLockReadGuard,
+    ArcRwLockUpgradableReadGuard, ArcRwLockWriteGuard,
 };
 pub use condvar::{Condvar, WaitTimeoutResult};
 pub use fair_mutex::{const_fair_mutex, FairMutex, FairMutexGuard};
@@ -144,6 +149,8 @@ pub use mapped::{
     MappedRwLockWriteGuard,
 };
 pub use mutex::{const_mutex, Mutex, MutexGuard};
+pub use once::{Once, OnceState};
+pub use raw::{RawFairMutex, RawMutex, RawRwLock, RawThreadId};
 pub use reentrant::{const_reentrant_mutex, ReentrantMutex, ReentrantMutexGuard};
 pub use rwlock::{
     const_rwlock, RwLock, RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard,

@@ -212,7 +212,13 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for ReentrantMutex<T> {
         if let Some(name) = self.name() {
             d.field("name", &name);
         }
-        d.finish_non_exhaustive()
+        // The value, as parking_lot shows it: through the raw lock, which
+        // the owner re-enters and anyone else finds taken (no hold to check).
+        match self.inner.try_lock() {
+            Some(v) => d.field("data", &&*v),
+            None => d.field("data", &format_args!("<locked>")),
+        };
+        d.finish()
     }
 }
 
