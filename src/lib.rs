@@ -35,6 +35,7 @@ pub mod detect;
 pub mod event;
 pub mod finding;
 pub mod fixture;
+mod raw;
 pub mod report;
 mod runtime;
 pub mod shared;
