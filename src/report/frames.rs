@@ -9,8 +9,10 @@ use crate::stack::CallStack;
 /// Most frames a report shows per backtrace.
 const MAX_FRAMES: usize = 12;
 
-/// Frames of lockcheck itself, the standard library, the lock crates and the
-/// runtime start-up: none of them tell the user where their code went wrong.
+/// Frames of lockcheck itself (its raw locks are `lockcheck::raw::…`), the
+/// standard library, the lock crates (`parking_lot` also covers
+/// `parking_lot_core`, where the raw locks park) and the runtime start-up:
+/// none of them tell the user where their code went wrong.
 fn is_internal(function: &str) -> bool {
     let name = function.trim_start_matches('<');
     const PREFIXES: [&str; 10] = [
@@ -75,7 +77,11 @@ mod tests {
     fn internal_frames_are_recognised() {
         assert!(is_internal("<lockcheck::sync::Mutex<T>>::lock"));
         assert!(is_internal("std::thread::local::LocalKey<T>::with"));
-        assert!(is_internal("parking_lot::raw_mutex::RawMutex::lock_slow"));
+        assert!(is_internal("lockcheck::raw::mutex::RawMutex::lock_slow"));
+        assert!(is_internal(
+            "<lockcheck::raw::rwlock::RawRwLock as lock_api::rwlock::RawRwLock>::lock_shared"
+        ));
+        assert!(is_internal("parking_lot_core::parking_lot::park"));
         assert!(!is_internal("my_service::handler::run"));
         assert!(!is_internal("mutex_reacquire::main"));
     }

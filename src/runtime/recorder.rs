@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use parking_lot::Mutex;
+use crate::raw::Mutex;
 use rustc_hash::FxHashSet;
 
 use crate::event::{Event, LockInfo, ThreadId, VarInfo};
