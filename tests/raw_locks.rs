@@ -230,6 +230,62 @@ fn waiting_writer_blocks_read_not_read_recursive() {
     assert_eq!(*lock.read(), 1);
 }
 
+/// A timed write that runs out while a reader is inside leaves the lock
+/// as it was: readers get in, and a later blocking write succeeds once the
+/// reader leaves. (lockcheck's contended path makes exactly that timed
+/// try, for its grace period, before it blocks.)
+#[test]
+fn timed_write_that_runs_out_gives_the_lock_back() {
+    let lock = RwLock::new(0);
+    let r = lock.read();
+    let (tx, rx) = mpsc::channel();
+    thread::scope(|s| {
+        let t = s.spawn(|| {
+            assert!(lock.try_write_for(Duration::from_millis(5)).is_none());
+            assert!(!lock.is_locked_exclusive());
+            assert!(lock.try_read().is_some());
+            tx.send(()).expect("main waits");
+            *lock.write() += 1;
+        });
+        rx.recv().expect("the timed write ran out");
+        while !lock.is_locked_exclusive() {
+            thread::yield_now();
+        }
+        drop(r);
+        t.join().expect("writer");
+    });
+    assert_eq!(*lock.read(), 1);
+}
+
+/// The deadlock of `tests/live_detection.rs` through an rwlock's reader,
+/// repeated: each time exactly one thread is broken out, and the other
+/// finishes (a timed write that kept its writer bit used to leave the
+/// survivor waiting for a lock nobody held).
+#[test]
+fn a_broken_rwlock_deadlock_lets_the_survivor_finish() {
+    lockcheck::config::set_policy(lockcheck::config::Policy::Collect);
+    lockcheck::config::set_backtraces(false);
+    for round in 0..3 {
+        let a = RwLock::new(()).with_name(format!("rawlocks.dead{round}.a"));
+        let b = RwLock::new(()).with_name(format!("rawlocks.dead{round}.b"));
+        let both = Barrier::new(2);
+        let oks = thread::scope(|s| {
+            let t1 = s.spawn(|| {
+                let _r = a.read();
+                both.wait();
+                let _w = b.write();
+            });
+            let t2 = s.spawn(|| {
+                let _w = b.write();
+                both.wait();
+                let _w = a.write();
+            });
+            [t1.join().is_ok(), t2.join().is_ok()]
+        });
+        assert_eq!(oks.iter().filter(|ok| !**ok).count(), 1, "round {round}");
+    }
+}
+
 /// One upgradable read at a time: it keeps other upgradable reads and
 /// writers out, lets readers in.
 #[test]

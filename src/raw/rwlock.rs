@@ -366,7 +366,7 @@ impl RawRwLock {
         if !self.lock_common(deadline, TOKEN_EXCLUSIVE, WRITER, exclusive_blocked) {
             return false;
         }
-        self.drain_or_give_back(deadline, WRITER)
+        self.drain_or_give_back(deadline, 0)
     }
 
     /// Drains readers holding `WRITER`; at `deadline` turns `WRITER` back

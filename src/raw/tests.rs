@@ -348,6 +348,47 @@ fn timed_upgrade_gives_back() {
     assert!(lock.try_write().is_some());
 }
 
+/// A timed write that runs out while a reader is still inside gives the
+/// writer bit back: new readers and writers get in afterwards.
+#[test]
+fn timed_write_gives_back() {
+    let lock = RwLock::new(0);
+    let r = lock.read();
+    thread::scope(|s| {
+        s.spawn(|| {
+            assert!(lock.try_write_for(Duration::from_millis(5)).is_none());
+            assert!(lock
+                .try_write_until(Instant::now() + Duration::from_millis(1))
+                .is_none());
+            // SAFETY: only the state is read.
+            assert!(!unsafe { lock.raw() }.is_locked_exclusive());
+            assert!(lock.try_read().is_some());
+            assert!(lock.try_upgradable_read().is_some());
+        })
+        .join()
+        .expect("timed writer");
+    });
+    drop(r);
+    assert!(!lock.is_locked());
+    *lock.try_write().expect("nobody holds it") += 1;
+    // And a writer blocked after a timed-out one is woken by the reader.
+    let r = lock.read();
+    let (tx, rx) = mpsc::channel();
+    thread::scope(|s| {
+        let t = s.spawn(|| {
+            assert!(lock.try_write_for(Duration::from_millis(5)).is_none());
+            tx.send(()).expect("main waits");
+            *lock.write() += 1;
+        });
+        // The timed try parked on the drain key too: wait for its end first.
+        rx.recv().expect("the timed write ran out");
+        wait_parked(rw_keys(&lock).1, 1);
+        drop(r);
+        t.join().expect("writer");
+    });
+    assert_eq!(*lock.read(), 2);
+}
+
 /// A downgrade lets a waiting reader in while the downgraded read is
 /// still held.
 #[test]
