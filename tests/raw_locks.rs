@@ -45,6 +45,9 @@ fn bump(counter: &mut u64) {
     *counter = seen + 1;
 }
 
+/// `THREADS` × `ROUNDS` increments of a plain integer under each kind of
+/// mutex (the fair one also through `unlock_fair` and `bump`, the reentrant
+/// one entered twice): the exact total, so no two threads were ever inside.
 #[test]
 fn mutexes_exclude_under_contention() {
     let plain = Mutex::new(0u64);
@@ -80,6 +83,8 @@ fn mutexes_exclude_under_contention() {
     assert_eq!(reentrant.into_inner().get(), total);
 }
 
+/// Every unlock fair (a hand-off whenever a thread is parked), under
+/// contention: the exact total.
 #[test]
 fn mutex_unlock_fair_under_contention() {
     let m = Mutex::new(0u64);
