@@ -37,13 +37,14 @@ fn is_internal(function: &str, file: Option<&str>) -> bool {
         return true;
     }
     let name = function.trim_start_matches('<');
-    const PREFIXES: [&str; 10] = [
+    const PREFIXES: [&str; 11] = [
         "lockcheck::",
         "std::",
         "core::",
         "alloc::",
         "backtrace::",
-        "parking_lot",
+        "parking_lot::",
+        "parking_lot_core::",
         "lock_api::",
         "__rust",
         "__libc",
@@ -168,9 +169,15 @@ mod tests {
         assert!(is_internal("<lockcheck::sync::Mutex<T>>::lock", None));
         assert!(is_internal("std::thread::local::LocalKey<T>::with", None));
         assert!(is_internal(
-            "parking_lot::raw_mutex::RawMutex::lock_slow",
+            "lockcheck::raw::mutex::RawMutex::lock_slow",
             None
         ));
+        assert!(is_internal(
+            "<lockcheck::raw::rwlock::RawRwLock as lock_api::rwlock::RawRwLock>::lock_shared",
+            None
+        ));
+        assert!(is_internal("parking_lot_core::parking_lot::park", None));
+        assert!(!is_internal("parking_lot_user::handler::run", None));
         assert!(is_internal(
             "<fn() as core::ops::function::FnOnce<()>>::call_once",
             None

@@ -40,6 +40,7 @@ mod fx_hash;
 mod json;
 #[cfg(feature = "parking_lot_013")]
 pub mod parking_lot_013;
+mod raw;
 pub mod report;
 mod runtime;
 pub mod shared;

@@ -55,7 +55,7 @@ struct Slot<T> {
 pub struct Shared<T> {
     var: Identity,
     guard: Option<LockInfo>,
-    slot: parking_lot::Mutex<Slot<T>>,
+    slot: crate::raw::Mutex<Slot<T>>,
 }
 
 impl<T> Shared<T> {
@@ -82,7 +82,7 @@ impl<T> Shared<T> {
                 created: Site::caller(),
             }),
             guard: None,
-            slot: parking_lot::Mutex::new(Slot {
+            slot: crate::raw::Mutex::new(Slot {
                 value,
                 shadow: VarShadow::default(),
                 lockset: LocksetShadow::default(),

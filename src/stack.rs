@@ -23,7 +23,7 @@ pub const CALLER_FRAMES: usize = 32;
 
 /// Taken for writing while symbolisation is held back
 /// ([`hold_symbolisation`]); every symbolisation passes through it first.
-static HELD_BACK: parking_lot::RwLock<()> = parking_lot::const_rwlock(());
+static HELD_BACK: crate::raw::RwLock<()> = crate::raw::const_rwlock(());
 
 /// The return addresses of a call stack, innermost first.
 ///
@@ -89,4 +89,4 @@ pub fn hold_symbolisation() -> SymbolisationHeld {
 
 /// Symbolisation is held back while this lives (see [`hold_symbolisation`]).
 #[doc(hidden)]
-pub struct SymbolisationHeld(#[allow(dead_code)] parking_lot::RwLockWriteGuard<'static, ()>);
+pub struct SymbolisationHeld(#[allow(dead_code)] crate::raw::RwLockWriteGuard<'static, ()>);

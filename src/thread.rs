@@ -53,15 +53,15 @@ pub use std::thread::{park_timeout_ms, sleep_ms};
 /// it before it counts as a wait).
 #[derive(Default)]
 struct End {
-    clock: parking_lot::Mutex<HandOff>,
-    finished: parking_lot::Mutex<bool>,
-    on_finish: parking_lot::Condvar,
+    clock: crate::raw::Mutex<HandOff>,
+    finished: crate::raw::Mutex<bool>,
+    on_finish: crate::raw::Condvar,
 }
 
 type EndClock = Arc<End>;
 
 impl End {
-    fn lock(&self) -> parking_lot::MutexGuard<'_, HandOff> {
+    fn lock(&self) -> crate::raw::MutexGuard<'_, HandOff> {
         self.clock.lock()
     }
 
@@ -340,7 +340,7 @@ pub struct Scope<'scope, 'env: 'scope> {
 
 /// Clocks of the threads of each live scope, by the address of std's scope.
 /// A scope's end joins all of them.
-type ScopeEnds = parking_lot::Mutex<FxHashMap<usize, Vec<(EventThreadId, EndClock)>>>;
+type ScopeEnds = crate::raw::Mutex<FxHashMap<usize, Vec<(EventThreadId, EndClock)>>>;
 
 fn scope_ends() -> &'static ScopeEnds {
     static ENDS: std::sync::OnceLock<ScopeEnds> = std::sync::OnceLock::new();

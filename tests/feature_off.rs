@@ -1,5 +1,5 @@
 //! With the `checks` feature off (`default-features = false`) the wrappers
-//! are plain parking_lot locks: nothing is tracked, nothing is reported.
+//! are plain raw locks (src/raw/): nothing is tracked, nothing is reported.
 //! Run with `cargo test --no-default-features --test feature_off`.
 #![cfg(not(feature = "checks"))]
 

@@ -94,7 +94,7 @@ fn resolve(slot: &AtomicU8, init: fn() -> bool) -> bool {
 }
 
 /// Whether checking is on: the `checks` cargo feature, then `LOCKCHECK`, then
-/// [`set_enabled`]. When off, the wrappers are plain parking_lot locks.
+/// [`set_enabled`]. When off, the wrappers are plain raw locks (`crate::raw`).
 #[inline(always)]
 pub fn enabled() -> bool {
     if !cfg!(feature = "checks") {

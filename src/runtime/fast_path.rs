@@ -60,7 +60,7 @@ pub(crate) fn fast_only() -> bool {
 #[cold]
 #[inline(never)]
 pub(crate) fn refresh() -> Path {
-    static REFRESH: parking_lot::Mutex<()> = parking_lot::const_mutex(());
+    static REFRESH: crate::raw::Mutex<()> = crate::raw::const_mutex(());
     let _serialised = REFRESH.lock();
     let path = if !config::enabled()
         || config::order_granularity() != OrderGranularity::Instance

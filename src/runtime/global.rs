@@ -6,7 +6,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::sync::OnceLock;
 
-use parking_lot::Mutex;
+use crate::raw::Mutex;
 
 use crate::detect::{LockOrderGraph, WaitForGraph};
 use crate::finding::{Finding, FindingSet};

@@ -29,7 +29,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex};
+use crate::raw::{Condvar, Mutex};
 
 use crate::detect::lock_order::Cycle;
 use crate::finding::Finding;

@@ -102,8 +102,7 @@ impl Rows {
 }
 
 /// Row of each description, to keep them distinct.
-static INDEX: parking_lot::Mutex<Option<FxHashMap<LockDesc, DescId>>> =
-    parking_lot::Mutex::new(None);
+static INDEX: crate::raw::Mutex<Option<FxHashMap<LockDesc, DescId>>> = crate::raw::Mutex::new(None);
 
 thread_local! {
     /// The last description this thread interned: locks made in a loop

@@ -28,7 +28,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::fx_hash::FxHashSet;
-use parking_lot::Mutex;
+use crate::raw::Mutex;
 
 use crate::event::{Event, LockInfo, ThreadId, VarInfo};
 use crate::runtime::config;

@@ -367,10 +367,10 @@ pub(crate) fn adopt_thread_id(id: ThreadId) {
     let _ = EXIT_WATCH.try_with(|w| w.info.get_or_init(|| thread_info_with(id)).clone());
 }
 
-fn thread_names() -> &'static parking_lot::Mutex<crate::fx_hash::FxHashMap<u64, std::sync::Arc<str>>>
+fn thread_names() -> &'static crate::raw::Mutex<crate::fx_hash::FxHashMap<u64, std::sync::Arc<str>>>
 {
     static NAMES: std::sync::OnceLock<
-        parking_lot::Mutex<crate::fx_hash::FxHashMap<u64, std::sync::Arc<str>>>,
+        crate::raw::Mutex<crate::fx_hash::FxHashMap<u64, std::sync::Arc<str>>>,
     > = std::sync::OnceLock::new();
     NAMES.get_or_init(Default::default)
 }

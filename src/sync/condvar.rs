@@ -13,7 +13,7 @@ use crate::runtime::recorder;
 use crate::sync::meta::lazy_id;
 use crate::sync::mutex::MutexGuard;
 
-pub use parking_lot::WaitTimeoutResult;
+pub use crate::raw::condvar::WaitTimeoutResult;
 
 /// A condition variable with parking_lot's API.
 ///
@@ -33,9 +33,9 @@ pub use parking_lot::WaitTimeoutResult;
 /// ```
 #[derive(Default)]
 pub struct Condvar {
-    inner: parking_lot::Condvar,
+    inner: crate::raw::Condvar,
     /// Everything notifiers knew when they notified (race checking).
-    clock: parking_lot::Mutex<HandOff>,
+    clock: crate::raw::Mutex<HandOff>,
     /// 0 until a recorded trace needs to name this condition variable.
     id: AtomicU64,
 }
@@ -44,8 +44,8 @@ impl Condvar {
     /// A new condition variable.
     pub const fn new() -> Self {
         Condvar {
-            inner: parking_lot::Condvar::new(),
-            clock: parking_lot::Mutex::new(HandOff::new()),
+            inner: crate::raw::Condvar::new(),
+            clock: crate::raw::Mutex::new(HandOff::new()),
             id: AtomicU64::new(0),
         }
     }
@@ -90,7 +90,7 @@ impl Condvar {
     fn around<T: ?Sized, R>(
         &self,
         guard: &mut MutexGuard<'_, T>,
-        wait: impl FnOnce(&mut parking_lot::MutexGuard<'_, T>) -> R,
+        wait: impl FnOnce(&mut crate::raw::MutexGuard<'_, T>) -> R,
     ) -> R {
         let entry = if guard.tracked {
             acquire::suspend(

@@ -29,7 +29,7 @@ use crate::sync::relock;
 #[repr(C)]
 pub struct FairMutex<T: ?Sized> {
     pub(crate) meta: LockMeta,
-    inner: parking_lot::FairMutex<T>,
+    inner: crate::raw::FairMutex<T>,
 }
 
 lock_basics!(FairMutex, FairMutex, LockKind::Mutex, "fair mutex");
@@ -111,7 +111,7 @@ impl<T: ?Sized> FairMutex<T> {
     #[track_caller]
     fn try_with<'a>(
         &'a self,
-        attempt: impl FnOnce() -> Option<parking_lot::FairMutexGuard<'a, T>>,
+        attempt: impl FnOnce() -> Option<crate::raw::FairMutexGuard<'a, T>>,
     ) -> Option<FairMutexGuard<'a, T>> {
         acquire::try_acquire(
             &self.meta,
@@ -124,7 +124,7 @@ impl<T: ?Sized> FairMutex<T> {
 
     fn guard<'a>(
         &'a self,
-        inner: parking_lot::FairMutexGuard<'a, T>,
+        inner: crate::raw::FairMutexGuard<'a, T>,
         tracked: bool,
     ) -> FairMutexGuard<'a, T> {
         FairMutexGuard {
@@ -190,7 +190,7 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for FairMutex<T> {
 #[must_use = "if unused the FairMutex will immediately unlock"]
 pub struct FairMutexGuard<'a, T: ?Sized> {
     mutex: &'a FairMutex<T>,
-    inner: parking_lot::FairMutexGuard<'a, T>,
+    inner: crate::raw::FairMutexGuard<'a, T>,
     tracked: bool,
     _not_send: NotSend,
 }
@@ -217,7 +217,7 @@ impl<'a, T: ?Sized> FairMutexGuard<'a, T> {
         let data: *mut U = f(&mut *s);
         let (mutex, inner, tracked) = s.into_parts();
         // SAFETY: `data` points into the value the mutex still guards.
-        let inner = parking_lot::FairMutexGuard::map(inner, |_| unsafe { &mut *data });
+        let inner = crate::raw::FairMutexGuard::map(inner, |_| unsafe { &mut *data });
         MappedFairMutexGuard::holding(
             &mutex.meta,
             FairMutex::<T>::KIND,
@@ -238,7 +238,7 @@ impl<'a, T: ?Sized> FairMutexGuard<'a, T> {
         };
         let (mutex, inner, tracked) = s.into_parts();
         // SAFETY: as in `map`.
-        let inner = parking_lot::FairMutexGuard::map(inner, |_| unsafe { &mut *data });
+        let inner = crate::raw::FairMutexGuard::map(inner, |_| unsafe { &mut *data });
         Ok(MappedFairMutexGuard::holding(
             &mutex.meta,
             FairMutex::<T>::KIND,
@@ -263,7 +263,7 @@ impl<'a, T: ?Sized> FairMutexGuard<'a, T> {
         };
         let (mutex, inner, tracked) = s.into_parts();
         // SAFETY: as in `map`.
-        let inner = parking_lot::FairMutexGuard::map(inner, |_| unsafe { &mut *data });
+        let inner = crate::raw::FairMutexGuard::map(inner, |_| unsafe { &mut *data });
         Ok(MappedFairMutexGuard::holding(
             &mutex.meta,
             FairMutex::<T>::KIND,
@@ -345,7 +345,7 @@ impl<'a, T: ?Sized> FairMutexGuard<'a, T> {
         f()
     }
 
-    fn into_parts(self) -> (&'a FairMutex<T>, parking_lot::FairMutexGuard<'a, T>, bool) {
+    fn into_parts(self) -> (&'a FairMutex<T>, crate::raw::FairMutexGuard<'a, T>, bool) {
         let this = mem::ManuallyDrop::new(self);
         // SAFETY: `this` is never dropped, so each field is moved out once.
         unsafe { (this.mutex, std::ptr::read(&this.inner), this.tracked) }

@@ -1,7 +1,7 @@
 //! Mapped guards: a guard's hold, narrowed by `map`/`try_map` to a part of
 //! the value. The hold stays on the locking thread's held locks, and a
 //! mapped guard's drop releases it through the same path as the guard it
-//! came from, then unlocks through parking_lot's mapped guard.
+//! came from, then unlocks through the raw mapped guard (lock_api's).
 
 use std::fmt;
 use std::mem::ManuallyDrop;
@@ -38,7 +38,7 @@ macro_rules! mapped_guard {
         #[must_use = "if unused the lock will immediately unlock"]
         pub struct $name<'a, T: ?Sized> {
             hold: Hold<'a>,
-            inner: parking_lot::$raw<'a, T>,
+            inner: crate::raw::$raw<'a, T>,
             _not_send: NotSend,
         }
 
@@ -49,7 +49,7 @@ macro_rules! mapped_guard {
                 kind: LockKind,
                 mode: AcquireMode,
                 tracked: bool,
-                inner: parking_lot::$raw<'a, T>,
+                inner: crate::raw::$raw<'a, T>,
             ) -> Self {
                 $name {
                     hold: Hold { meta, kind, mode, tracked },
@@ -70,7 +70,7 @@ macro_rules! mapped_guard {
                 let (hold, inner) = s.into_parts();
                 // SAFETY: `data` points into the value the lock still
                 // guards, and the new guard holds the lock as long.
-                let inner = parking_lot::$raw::map(inner, |_| unsafe { mapped_guard!(@deref data, $($r)+) });
+                let inner = crate::raw::$raw::map(inner, |_| unsafe { mapped_guard!(@deref data, $($r)+) });
                 $name::from_parts(hold, inner)
             }
 
@@ -86,7 +86,7 @@ macro_rules! mapped_guard {
                 };
                 let (hold, inner) = s.into_parts();
                 // SAFETY: as in `map`.
-                let inner = parking_lot::$raw::map(inner, |_| unsafe { mapped_guard!(@deref data, $($r)+) });
+                let inner = crate::raw::$raw::map(inner, |_| unsafe { mapped_guard!(@deref data, $($r)+) });
                 Ok($name::from_parts(hold, inner))
             }
 
@@ -103,7 +103,7 @@ macro_rules! mapped_guard {
                 };
                 let (hold, inner) = s.into_parts();
                 // SAFETY: as in `map`.
-                let inner = parking_lot::$raw::map(inner, |_| unsafe { mapped_guard!(@deref data, $($r)+) });
+                let inner = crate::raw::$raw::map(inner, |_| unsafe { mapped_guard!(@deref data, $($r)+) });
                 Ok($name::from_parts(hold, inner))
             }
 
@@ -112,14 +112,14 @@ macro_rules! mapped_guard {
             pub fn unlock_fair(s: Self) {
                 let (hold, inner) = s.into_parts();
                 hold.release();
-                parking_lot::$raw::unlock_fair(inner);
+                crate::raw::$raw::unlock_fair(inner);
             }
 
-            fn from_parts(hold: Hold<'a>, inner: parking_lot::$raw<'a, T>) -> Self {
+            fn from_parts(hold: Hold<'a>, inner: crate::raw::$raw<'a, T>) -> Self {
                 $name { hold, inner, _not_send: NotSend::default() }
             }
 
-            fn into_parts(self) -> (Hold<'a>, parking_lot::$raw<'a, T>) {
+            fn into_parts(self) -> (Hold<'a>, crate::raw::$raw<'a, T>) {
                 let this = ManuallyDrop::new(self);
                 // SAFETY: `this` is never dropped, so each field is moved
                 // out once.

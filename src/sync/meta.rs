@@ -77,7 +77,7 @@ pub(crate) struct LockMeta {
     /// Happens-before carried from releases to acquisitions (race checking),
     /// allocated the first time race checking needs it: 8 bytes instead of
     /// 72 in every lock of a program that never checks races.
-    clocks: AtomicPtr<parking_lot::Mutex<LockClocks>>,
+    clocks: AtomicPtr<crate::raw::Mutex<LockClocks>>,
     /// The order edge parked into this mutex, while its id is pending.
     parked: UnsafeCell<Option<ParkedEdge>>,
 }
@@ -264,8 +264,8 @@ impl LockMeta {
     /// Allocates the lock's clocks. Readers of an `RwLock` may race here:
     /// one box is kept.
     #[cold]
-    fn new_clocks(&self) -> &parking_lot::Mutex<LockClocks> {
-        let fresh = Box::into_raw(Box::new(parking_lot::Mutex::new(LockClocks::new())));
+    fn new_clocks(&self) -> &crate::raw::Mutex<LockClocks> {
+        let fresh = Box::into_raw(Box::new(crate::raw::Mutex::new(LockClocks::new())));
         let kept = match self
             .clocks
             .compare_exchange(std::ptr::null_mut(), fresh, Release, Acquire)

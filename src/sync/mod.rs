@@ -15,7 +15,7 @@ macro_rules! lock_basics {
                         None,
                         ::std::panic::Location::caller(),
                     ),
-                    inner: parking_lot::$inner::new(value),
+                    inner: crate::raw::$inner::new(value),
                 }
             }
 
@@ -28,7 +28,7 @@ macro_rules! lock_basics {
                         Some(name),
                         ::std::panic::Location::caller(),
                     ),
-                    inner: parking_lot::$inner::new(value),
+                    inner: crate::raw::$inner::new(value),
                 }
             }
 

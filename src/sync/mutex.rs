@@ -27,7 +27,7 @@ use crate::sync::relock;
 #[repr(C)]
 pub struct Mutex<T: ?Sized> {
     pub(crate) meta: LockMeta,
-    pub(crate) inner: parking_lot::Mutex<T>,
+    pub(crate) inner: crate::raw::Mutex<T>,
 }
 
 lock_basics!(Mutex, Mutex, LockKind::Mutex, "mutex");
@@ -80,7 +80,7 @@ impl<T: ?Sized> Mutex<T> {
     #[track_caller]
     fn try_with<'a>(
         &'a self,
-        attempt: impl FnOnce() -> Option<parking_lot::MutexGuard<'a, T>>,
+        attempt: impl FnOnce() -> Option<crate::raw::MutexGuard<'a, T>>,
     ) -> Option<MutexGuard<'a, T>> {
         acquire::try_acquire(
             &self.meta,
@@ -94,7 +94,7 @@ impl<T: ?Sized> Mutex<T> {
     /// A checked blocking acquisition at `site`, for a guard that takes its
     /// mutex again (see [`MutexGuard::unlocked`]).
     #[track_caller]
-    fn lock_at(&self, site: &'static Location<'static>) -> (parking_lot::MutexGuard<'_, T>, bool) {
+    fn lock_at(&self, site: &'static Location<'static>) -> (crate::raw::MutexGuard<'_, T>, bool) {
         acquire::acquire(
             &self.meta,
             Self::KIND,
@@ -211,7 +211,7 @@ pub struct MutexGuard<'a, T: ?Sized> {
     pub(crate) tracked: bool,
     /// parking_lot's guard's variance and unwind safety (its `Send` follows
     /// parking_lot's features, so `_not_send` overrides it; `Sync` is below).
-    _raw: PhantomData<parking_lot::MutexGuard<'a, T>>,
+    _raw: PhantomData<crate::raw::MutexGuard<'a, T>>,
     _not_send: NotSend,
 }
 
@@ -226,7 +226,7 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
     /// The guard for a hold taken through `inner`, which this guard now
     /// releases in its place.
     #[inline(always)]
-    fn holding(mutex: &'a Mutex<T>, inner: parking_lot::MutexGuard<'a, T>, tracked: bool) -> Self {
+    fn holding(mutex: &'a Mutex<T>, inner: crate::raw::MutexGuard<'a, T>, tracked: bool) -> Self {
         mem::forget(inner);
         MutexGuard {
             mutex,
@@ -253,7 +253,7 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
         let (mutex, tracked) = s.into_parts();
         // SAFETY: the hold is passed from `s` to this raw guard, and `data`
         // points into the value it guards.
-        let inner = parking_lot::MutexGuard::map(
+        let inner = crate::raw::MutexGuard::map(
             unsafe { mutex.inner.make_guard_unchecked() },
             |_| unsafe { &mut *data },
         );
@@ -277,7 +277,7 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
         };
         let (mutex, tracked) = s.into_parts();
         // SAFETY: as in `map`.
-        let inner = parking_lot::MutexGuard::map(
+        let inner = crate::raw::MutexGuard::map(
             unsafe { mutex.inner.make_guard_unchecked() },
             |_| unsafe { &mut *data },
         );
@@ -305,7 +305,7 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
         };
         let (mutex, tracked) = s.into_parts();
         // SAFETY: as in `map`.
-        let inner = parking_lot::MutexGuard::map(
+        let inner = crate::raw::MutexGuard::map(
             unsafe { mutex.inner.make_guard_unchecked() },
             |_| unsafe { &mut *data },
         );
@@ -430,7 +430,7 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
 
     /// parking_lot's guard for this hold, for a condition variable's wait.
     /// It must not be dropped: this guard still unlocks the mutex.
-    pub(crate) fn raw(&mut self) -> mem::ManuallyDrop<parking_lot::MutexGuard<'a, T>> {
+    pub(crate) fn raw(&mut self) -> mem::ManuallyDrop<crate::raw::MutexGuard<'a, T>> {
         // SAFETY: this guard holds the mutex locked, and the guard made here
         // is never dropped, so the mutex is unlocked once, by `self`.
         mem::ManuallyDrop::new(unsafe { self.mutex.inner.make_guard_unchecked() })
@@ -463,7 +463,7 @@ impl<T: ?Sized> Drop for MutexGuard<'_, T> {
 #[inline(never)]
 unsafe fn unlock_slow<T: ?Sized>(mutex: &Mutex<T>) {
     // Unlocks even if the release below panics.
-    struct Unlock<'m, T: ?Sized>(&'m parking_lot::Mutex<T>);
+    struct Unlock<'m, T: ?Sized>(&'m crate::raw::Mutex<T>);
     impl<T: ?Sized> Drop for Unlock<'_, T> {
         #[inline]
         fn drop(&mut self) {

@@ -39,10 +39,10 @@ use crate::runtime::acquire;
 use crate::runtime::thread_state::with_thread;
 use crate::sync::meta::LockMeta;
 
-/// parking_lot's raw locks, which do the locking underneath (named here
-/// once each).
-type InnerMutex = parking_lot::RawMutex;
-type InnerRwLock = parking_lot::RawRwLock;
+/// lockcheck's own raw locks (`src/raw/`), which do the locking underneath
+/// (named here once each).
+type InnerMutex = crate::raw::RawMutex;
+type InnerRwLock = crate::raw::RawRwLock;
 
 /// Gives the lock its identity at its first use, and settles its state so
 /// that no order edge into it is ever parked aside (see `leaf_edges`): a

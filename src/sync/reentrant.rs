@@ -29,7 +29,7 @@ use crate::sync::relock;
 #[repr(C)]
 pub struct ReentrantMutex<T: ?Sized> {
     pub(crate) meta: LockMeta,
-    inner: parking_lot::ReentrantMutex<T>,
+    inner: crate::raw::ReentrantMutex<T>,
 }
 
 lock_basics!(
@@ -142,7 +142,7 @@ impl<T: ?Sized> ReentrantMutex<T> {
     fn lock_at(
         &self,
         site: &'static Location<'static>,
-    ) -> (parking_lot::ReentrantMutexGuard<'_, T>, bool) {
+    ) -> (crate::raw::ReentrantMutexGuard<'_, T>, bool) {
         acquire::acquire(
             &self.meta,
             Self::KIND,
@@ -228,7 +228,7 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for ReentrantMutex<T> {
 #[must_use = "if unused the ReentrantMutex will immediately unlock"]
 pub struct ReentrantMutexGuard<'a, T: ?Sized> {
     lock: &'a ReentrantMutex<T>,
-    inner: parking_lot::ReentrantMutexGuard<'a, T>,
+    inner: crate::raw::ReentrantMutexGuard<'a, T>,
     pub(crate) tracked: bool,
     _not_send: NotSend,
 }
@@ -249,7 +249,7 @@ impl<'a, T: ?Sized> ReentrantMutexGuard<'a, T> {
         let data: *const U = f(&*s);
         let (lock, inner, tracked) = s.into_parts();
         // SAFETY: `data` points into the value the mutex still guards.
-        let inner = parking_lot::ReentrantMutexGuard::map(inner, |_| unsafe { &*data });
+        let inner = crate::raw::ReentrantMutexGuard::map(inner, |_| unsafe { &*data });
         MappedReentrantMutexGuard::holding(
             &lock.meta,
             ReentrantMutex::<T>::KIND,
@@ -270,7 +270,7 @@ impl<'a, T: ?Sized> ReentrantMutexGuard<'a, T> {
         };
         let (lock, inner, tracked) = s.into_parts();
         // SAFETY: as in `map`.
-        let inner = parking_lot::ReentrantMutexGuard::map(inner, |_| unsafe { &*data });
+        let inner = crate::raw::ReentrantMutexGuard::map(inner, |_| unsafe { &*data });
         Ok(MappedReentrantMutexGuard::holding(
             &lock.meta,
             ReentrantMutex::<T>::KIND,
@@ -295,7 +295,7 @@ impl<'a, T: ?Sized> ReentrantMutexGuard<'a, T> {
         };
         let (lock, inner, tracked) = s.into_parts();
         // SAFETY: as in `map`.
-        let inner = parking_lot::ReentrantMutexGuard::map(inner, |_| unsafe { &*data });
+        let inner = crate::raw::ReentrantMutexGuard::map(inner, |_| unsafe { &*data });
         Ok(MappedReentrantMutexGuard::holding(
             &lock.meta,
             ReentrantMutex::<T>::KIND,
@@ -339,7 +339,7 @@ impl<'a, T: ?Sized> ReentrantMutexGuard<'a, T> {
     pub fn unlock_fair(s: Self) {
         let (lock, inner, tracked) = s.into_parts();
         lock.release(tracked);
-        parking_lot::ReentrantMutexGuard::unlock_fair(inner);
+        crate::raw::ReentrantMutexGuard::unlock_fair(inner);
     }
 
     /// Releases the hold, unlocks, runs `f` and re-locks at `site`.
@@ -356,7 +356,7 @@ impl<'a, T: ?Sized> ReentrantMutexGuard<'a, T> {
         // (`relock::relock` returns one or aborts).
         let raw = unsafe { std::ptr::read(&self.inner) };
         if fair {
-            parking_lot::ReentrantMutexGuard::unlock_fair(raw);
+            crate::raw::ReentrantMutexGuard::unlock_fair(raw);
         } else {
             drop(raw);
         }
@@ -393,7 +393,7 @@ impl<'a, T: ?Sized> ReentrantMutexGuard<'a, T> {
         self,
     ) -> (
         &'a ReentrantMutex<T>,
-        parking_lot::ReentrantMutexGuard<'a, T>,
+        crate::raw::ReentrantMutexGuard<'a, T>,
         bool,
     ) {
         let this = std::mem::ManuallyDrop::new(self);

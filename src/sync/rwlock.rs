@@ -32,7 +32,7 @@ use crate::sync::relock;
 #[repr(C)]
 pub struct RwLock<T: ?Sized> {
     pub(crate) meta: LockMeta,
-    inner: parking_lot::RwLock<T>,
+    inner: crate::raw::RwLock<T>,
 }
 
 lock_basics!(RwLock, RwLock, LockKind::RwLock, "reader-writer lock");
@@ -285,7 +285,7 @@ impl<T: ?Sized> RwLock<T> {
 
     fn read_guard<'a>(
         &'a self,
-        inner: parking_lot::RwLockReadGuard<'a, T>,
+        inner: crate::raw::RwLockReadGuard<'a, T>,
         mode: AcquireMode,
         tracked: bool,
     ) -> RwLockReadGuard<'a, T> {
@@ -300,7 +300,7 @@ impl<T: ?Sized> RwLock<T> {
 
     fn write_guard<'a>(
         &'a self,
-        inner: parking_lot::RwLockWriteGuard<'a, T>,
+        inner: crate::raw::RwLockWriteGuard<'a, T>,
         tracked: bool,
     ) -> RwLockWriteGuard<'a, T> {
         RwLockWriteGuard {
@@ -313,7 +313,7 @@ impl<T: ?Sized> RwLock<T> {
 
     fn upgradable_guard<'a>(
         &'a self,
-        inner: parking_lot::RwLockUpgradableReadGuard<'a, T>,
+        inner: crate::raw::RwLockUpgradableReadGuard<'a, T>,
         tracked: bool,
     ) -> RwLockUpgradableReadGuard<'a, T> {
         RwLockUpgradableReadGuard {
@@ -332,7 +332,7 @@ impl<T: ?Sized> RwLock<T> {
         &self,
         mode: AcquireMode,
         site: &'static Location<'static>,
-    ) -> (parking_lot::RwLockReadGuard<'_, T>, bool) {
+    ) -> (crate::raw::RwLockReadGuard<'_, T>, bool) {
         let recursive = mode == AcquireMode::RecursiveRead;
         acquire::acquire(
             &self.meta,
@@ -370,7 +370,7 @@ impl<T: ?Sized> RwLock<T> {
     fn write_at(
         &self,
         site: &'static Location<'static>,
-    ) -> (parking_lot::RwLockWriteGuard<'_, T>, bool) {
+    ) -> (crate::raw::RwLockWriteGuard<'_, T>, bool) {
         acquire::acquire(
             &self.meta,
             Self::KIND,
@@ -389,7 +389,7 @@ impl<T: ?Sized> RwLock<T> {
     fn upgradable_read_at(
         &self,
         site: &'static Location<'static>,
-    ) -> (parking_lot::RwLockUpgradableReadGuard<'_, T>, bool) {
+    ) -> (crate::raw::RwLockUpgradableReadGuard<'_, T>, bool) {
         acquire::acquire(
             &self.meta,
             Self::KIND,
@@ -549,7 +549,7 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct RwLockReadGuard<'a, T: ?Sized> {
     lock: &'a RwLock<T>,
-    inner: parking_lot::RwLockReadGuard<'a, T>,
+    inner: crate::raw::RwLockReadGuard<'a, T>,
     mode: AcquireMode,
     pub(crate) tracked: bool,
     _not_send: NotSend,
@@ -560,7 +560,7 @@ pub struct RwLockReadGuard<'a, T: ?Sized> {
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct RwLockWriteGuard<'a, T: ?Sized> {
     lock: &'a RwLock<T>,
-    inner: parking_lot::RwLockWriteGuard<'a, T>,
+    inner: crate::raw::RwLockWriteGuard<'a, T>,
     pub(crate) tracked: bool,
     _not_send: NotSend,
 }
@@ -570,7 +570,7 @@ pub struct RwLockWriteGuard<'a, T: ?Sized> {
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct RwLockUpgradableReadGuard<'a, T: ?Sized> {
     lock: &'a RwLock<T>,
-    inner: parking_lot::RwLockUpgradableReadGuard<'a, T>,
+    inner: crate::raw::RwLockUpgradableReadGuard<'a, T>,
     pub(crate) tracked: bool,
     _not_send: NotSend,
 }
@@ -609,7 +609,7 @@ impl<'a, T: ?Sized> RwLockReadGuard<'a, T> {
         let data: *const U = f(&*s);
         let (lock, inner, mode, tracked) = s.into_parts();
         // SAFETY: `data` points into the value the read still guards.
-        let inner = parking_lot::RwLockReadGuard::map(inner, |_| unsafe { &*data });
+        let inner = crate::raw::RwLockReadGuard::map(inner, |_| unsafe { &*data });
         MappedRwLockReadGuard::holding(&lock.meta, RwLock::<T>::KIND, mode, tracked, inner)
     }
 
@@ -624,7 +624,7 @@ impl<'a, T: ?Sized> RwLockReadGuard<'a, T> {
         };
         let (lock, inner, mode, tracked) = s.into_parts();
         // SAFETY: as in `map`.
-        let inner = parking_lot::RwLockReadGuard::map(inner, |_| unsafe { &*data });
+        let inner = crate::raw::RwLockReadGuard::map(inner, |_| unsafe { &*data });
         Ok(MappedRwLockReadGuard::holding(
             &lock.meta,
             RwLock::<T>::KIND,
@@ -649,7 +649,7 @@ impl<'a, T: ?Sized> RwLockReadGuard<'a, T> {
         };
         let (lock, inner, mode, tracked) = s.into_parts();
         // SAFETY: as in `map`.
-        let inner = parking_lot::RwLockReadGuard::map(inner, |_| unsafe { &*data });
+        let inner = crate::raw::RwLockReadGuard::map(inner, |_| unsafe { &*data });
         Ok(MappedRwLockReadGuard::holding(
             &lock.meta,
             RwLock::<T>::KIND,
@@ -663,7 +663,7 @@ impl<'a, T: ?Sized> RwLockReadGuard<'a, T> {
         self,
     ) -> (
         &'a RwLock<T>,
-        parking_lot::RwLockReadGuard<'a, T>,
+        crate::raw::RwLockReadGuard<'a, T>,
         AcquireMode,
         bool,
     ) {
@@ -704,7 +704,7 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
         let data: *mut U = f(&mut *s);
         let (lock, inner, tracked) = s.into_parts();
         // SAFETY: `data` points into the value the write still guards.
-        let inner = parking_lot::RwLockWriteGuard::map(inner, |_| unsafe { &mut *data });
+        let inner = crate::raw::RwLockWriteGuard::map(inner, |_| unsafe { &mut *data });
         MappedRwLockWriteGuard::holding(
             &lock.meta,
             RwLock::<T>::KIND,
@@ -725,7 +725,7 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
         };
         let (lock, inner, tracked) = s.into_parts();
         // SAFETY: as in `map`.
-        let inner = parking_lot::RwLockWriteGuard::map(inner, |_| unsafe { &mut *data });
+        let inner = crate::raw::RwLockWriteGuard::map(inner, |_| unsafe { &mut *data });
         Ok(MappedRwLockWriteGuard::holding(
             &lock.meta,
             RwLock::<T>::KIND,
@@ -750,7 +750,7 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
         };
         let (lock, inner, tracked) = s.into_parts();
         // SAFETY: as in `map`.
-        let inner = parking_lot::RwLockWriteGuard::map(inner, |_| unsafe { &mut *data });
+        let inner = crate::raw::RwLockWriteGuard::map(inner, |_| unsafe { &mut *data });
         Ok(MappedRwLockWriteGuard::holding(
             &lock.meta,
             RwLock::<T>::KIND,
@@ -768,7 +768,7 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
         }
         RwLockReadGuard {
             lock,
-            inner: parking_lot::RwLockWriteGuard::downgrade(inner),
+            inner: crate::raw::RwLockWriteGuard::downgrade(inner),
             mode: AcquireMode::Read,
             tracked,
             _not_send: NotSend::default(),
@@ -784,13 +784,13 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
         }
         RwLockUpgradableReadGuard {
             lock,
-            inner: parking_lot::RwLockWriteGuard::downgrade_to_upgradable(inner),
+            inner: crate::raw::RwLockWriteGuard::downgrade_to_upgradable(inner),
             tracked,
             _not_send: NotSend::default(),
         }
     }
 
-    fn into_parts(self) -> (&'a RwLock<T>, parking_lot::RwLockWriteGuard<'a, T>, bool) {
+    fn into_parts(self) -> (&'a RwLock<T>, crate::raw::RwLockWriteGuard<'a, T>, bool) {
         let this = std::mem::ManuallyDrop::new(self);
         // SAFETY: `this` is never dropped, so each field is moved out once.
         unsafe { (this.lock, std::ptr::read(&this.inner), this.tracked) }
@@ -828,7 +828,7 @@ impl<'a, T: ?Sized> RwLockUpgradableReadGuard<'a, T> {
         }
         let (lock, inner, tracked) = guard.into_parts();
         let inner = if tracked {
-            match parking_lot::RwLockUpgradableReadGuard::try_upgrade_for(inner, acquire::GRACE) {
+            match crate::raw::RwLockUpgradableReadGuard::try_upgrade_for(inner, acquire::GRACE) {
                 Ok(inner) => inner,
                 Err(inner) => {
                     // Whole again while waiting, so that the panic that
@@ -841,11 +841,11 @@ impl<'a, T: ?Sized> RwLockUpgradableReadGuard<'a, T> {
                     };
                     let _waiting = acquire::wait_for_upgrade(&lock.meta, site);
                     let (_, inner, _) = guard.into_parts();
-                    parking_lot::RwLockUpgradableReadGuard::upgrade(inner)
+                    crate::raw::RwLockUpgradableReadGuard::upgrade(inner)
                 }
             }
         } else {
-            parking_lot::RwLockUpgradableReadGuard::upgrade(inner)
+            crate::raw::RwLockUpgradableReadGuard::upgrade(inner)
         };
         if tracked {
             acquire::change_mode(&lock.meta, AcquireMode::Upgradable, AcquireMode::Exclusive);
@@ -861,7 +861,7 @@ impl<'a, T: ?Sized> RwLockUpgradableReadGuard<'a, T> {
     /// Upgrades if no reader holds the lock now.
     pub fn try_upgrade(guard: Self) -> Result<RwLockWriteGuard<'a, T>, Self> {
         let (lock, inner, tracked) = guard.into_parts();
-        match parking_lot::RwLockUpgradableReadGuard::try_upgrade(inner) {
+        match crate::raw::RwLockUpgradableReadGuard::try_upgrade(inner) {
             Ok(inner) => {
                 if tracked {
                     acquire::change_mode(
@@ -893,7 +893,7 @@ impl<'a, T: ?Sized> RwLockUpgradableReadGuard<'a, T> {
         timeout: Duration,
     ) -> Result<RwLockWriteGuard<'a, T>, Self> {
         Self::try_upgrade_with(guard, |inner| {
-            parking_lot::RwLockUpgradableReadGuard::try_upgrade_for(inner, timeout)
+            crate::raw::RwLockUpgradableReadGuard::try_upgrade_for(inner, timeout)
         })
     }
 
@@ -904,7 +904,7 @@ impl<'a, T: ?Sized> RwLockUpgradableReadGuard<'a, T> {
         deadline: Instant,
     ) -> Result<RwLockWriteGuard<'a, T>, Self> {
         Self::try_upgrade_with(guard, |inner| {
-            parking_lot::RwLockUpgradableReadGuard::try_upgrade_until(inner, deadline)
+            crate::raw::RwLockUpgradableReadGuard::try_upgrade_until(inner, deadline)
         })
     }
 
@@ -912,10 +912,10 @@ impl<'a, T: ?Sized> RwLockUpgradableReadGuard<'a, T> {
     fn try_upgrade_with(
         guard: Self,
         attempt: impl FnOnce(
-            parking_lot::RwLockUpgradableReadGuard<'a, T>,
+            crate::raw::RwLockUpgradableReadGuard<'a, T>,
         ) -> Result<
-            parking_lot::RwLockWriteGuard<'a, T>,
-            parking_lot::RwLockUpgradableReadGuard<'a, T>,
+            crate::raw::RwLockWriteGuard<'a, T>,
+            crate::raw::RwLockUpgradableReadGuard<'a, T>,
         >,
     ) -> Result<RwLockWriteGuard<'a, T>, Self> {
         let (lock, inner, tracked) = guard.into_parts();
@@ -1024,7 +1024,7 @@ impl<'a, T: ?Sized> RwLockUpgradableReadGuard<'a, T> {
         }
         RwLockReadGuard {
             lock,
-            inner: parking_lot::RwLockUpgradableReadGuard::downgrade(inner),
+            inner: crate::raw::RwLockUpgradableReadGuard::downgrade(inner),
             mode: AcquireMode::Read,
             tracked,
             _not_send: NotSend::default(),
@@ -1035,7 +1035,7 @@ impl<'a, T: ?Sized> RwLockUpgradableReadGuard<'a, T> {
         self,
     ) -> (
         &'a RwLock<T>,
-        parking_lot::RwLockUpgradableReadGuard<'a, T>,
+        crate::raw::RwLockUpgradableReadGuard<'a, T>,
         bool,
     ) {
         let this = std::mem::ManuallyDrop::new(self);
@@ -1086,7 +1086,7 @@ macro_rules! let_go_methods {
                 acquire::release_guard(&this.lock.meta, RwLock::<T>::KIND, mode, this.tracked);
                 // SAFETY: `this` is never dropped, so the raw guard is
                 // moved out once.
-                parking_lot::$raw::unlock_fair(unsafe { std::ptr::read(&this.inner) });
+                crate::raw::$raw::unlock_fair(unsafe { std::ptr::read(&this.inner) });
             }
 
             /// Releases the hold, unlocks, runs `f` and re-locks at `site`.
@@ -1104,7 +1104,7 @@ macro_rules! let_go_methods {
                 // dropped again (`relock::relock` returns one or aborts).
                 let raw = unsafe { std::ptr::read(&self.inner) };
                 if fair {
-                    parking_lot::$raw::unlock_fair(raw);
+                    crate::raw::$raw::unlock_fair(raw);
                 } else {
                     drop(raw);
                 }

@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 /// assert!(std::ptr::eq(a, b));
 /// ```
 pub fn intern(s: &str) -> &'static str {
-    static NAMES: OnceLock<parking_lot::Mutex<HashSet<&'static str>>> = OnceLock::new();
+    static NAMES: OnceLock<crate::raw::Mutex<HashSet<&'static str>>> = OnceLock::new();
     let mut names = NAMES.get_or_init(Default::default).lock();
     if let Some(existing) = names.get(s) {
         return existing;
