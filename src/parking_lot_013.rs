@@ -2,9 +2,9 @@
 //!
 //! ```toml
 //! # Cargo.toml of a crate named `parking_lot`, version 0.13, patched in
-//! # with [patch.crates-io]
+//! # with [patch.crates-io] (the repository's shims/parking_lot-0.13 is one)
 //! [dependencies]
-//! lockcheck = "0.1"
+//! lockcheck = { version = "0.1", features = ["parking_lot_013"] }
 //! ```
 //! ```ignore
 //! // its src/lib.rs

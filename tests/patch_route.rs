@@ -155,8 +155,22 @@ fn a_cycle_between_the_apps_lock_and_the_dependencys_is_found() {
         .find(|l| l.starts_with("finding lock-order-cycle"))
         .unwrap_or_else(|| panic!("no cycle through the dependency's lock:\n{out}"));
     assert!(cycle.contains("app.accounts"), "{cycle}");
-    // The dependency's lock is unnamed: it is named by where it was made.
-    assert!(cycle.contains("lock created at"), "{cycle}");
+    // The dependency's lock has no name, and lock_api made it from a
+    // constant: it is named by where it was first locked, the dependency's
+    // own line (past lock_api's frames), not one of lockcheck's.
+    assert!(
+        cycle.contains("mutex first locked at ") && cycle.contains("tracing-mutex-0.3"),
+        "{cycle}"
+    );
+    assert!(!cycle.contains("lockcheck"), "{cycle}");
+    // The app's side of each edge is its own line: `mine.lock()` in the
+    // first block (line 12 of APP) and `m.lock()` under `theirs` (line 19).
+    let sites: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("site "))
+        .collect();
+    assert!(sites.contains(&"src/main.rs:12:26"), "{out}");
+    assert!(sites.contains(&"src/main.rs:19:27"), "{out}");
 }
 
 #[test]

@@ -232,10 +232,26 @@ impl LockMeta {
         self.name
     }
 
-    /// The lock as the detectors see it.
+    /// The lock as the detectors see it: its interned description (which
+    /// [`name_at_first_use`](Self::name_at_first_use) may have given a name).
     #[inline]
     pub(crate) fn info(&self) -> LockInfo {
-        self.describe().info(self.id())
+        let id = self.id();
+        lock_desc::get(self.desc()).info(id)
+    }
+
+    /// Names a lock that has neither a name nor a creation site of its own
+    /// — a raw lock lock_api made from `INIT`, whose `created` is
+    /// lockcheck's constant — by where it was first locked, so that a
+    /// report can tell it from the others. Called by the thread whose use
+    /// gave the lock its id, before it records that use.
+    pub(crate) fn name_at_first_use(&self, name: String) {
+        let desc = LockDesc {
+            kind: self.kind,
+            name: Some(intern(Cow::Owned(name))),
+            created: self.created,
+        };
+        self.desc.store(lock_desc::intern(desc).0, Relaxed);
     }
 
     /// Runs `f` on the lock's clocks. Must be called only by a thread that

@@ -37,6 +37,7 @@ use std::time::{Duration, Instant};
 use crate::event::{AcquireMode, LockKind};
 use crate::runtime::acquire;
 use crate::runtime::thread_state::with_thread;
+use crate::runtime::user_site;
 use crate::sync::meta::LockMeta;
 
 /// lockcheck's own raw locks (`src/raw/`), which do the locking underneath
@@ -49,6 +50,7 @@ type InnerRwLock = crate::raw::RawRwLock;
 /// parked edge keeps its sites as they are, and a raw lock's are lock_api's
 /// lines, which a report must not name where a walk can name the user's.
 #[inline(always)]
+#[track_caller]
 fn registered(meta: &LockMeta) -> &LockMeta {
     if meta.assigned_id().is_none() {
         register(meta);
@@ -58,11 +60,20 @@ fn registered(meta: &LockMeta) -> &LockMeta {
 
 #[cold]
 #[inline(never)]
+#[track_caller]
 fn register(meta: &LockMeta) {
     let (_, first) = meta.id_first_use();
     if first {
         // Nothing was parked: the id was given here, not by an acquisition.
         meta.clear_pending();
+        // lock_api made the lock from `INIT`: its creation site is the
+        // constant's line in this file, which tells the user nothing. Its
+        // first locker's line does (the caller's, past lock_api's frames).
+        let first_use = user_site::site(Location::caller());
+        meta.name_at_first_use(format!(
+            "{} first locked at {first_use}",
+            meta.kind().as_str()
+        ));
     }
 }
 
