@@ -14,6 +14,11 @@ echo "lockcheck: working in $work" >&2
 
 crates=("r2d2@0.8.10" "scheduled-thread-pool@0.2.8")
 
+# The patched suites run under `lockcheck run`, which counts the test
+# processes that reported to lockcheck and collects their findings.
+cargo build -q --release -p lockcheck-cli --manifest-path "$repo/Cargo.toml"
+lockcheck="$repo/target/release/lockcheck"
+
 # Fetch the published sources through a throw-away crate, then copy them.
 fetcher="$work/fetch"
 rm -rf "$fetcher"
@@ -22,7 +27,6 @@ for c in "${crates[@]}"; do
     (cd "$fetcher" && cargo add -q "${c/@/@=}")
 done
 (cd "$fetcher" && cargo fetch -q)
-registry_src="$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/ | head -n 1)"
 
 summary=()
 for c in "${crates[@]}"; do
@@ -31,7 +35,9 @@ for c in "${crates[@]}"; do
     for mode in published patched; do
         dir="$work/$name-$mode"
         rm -rf "$dir"
-        cp -r "$registry_src/$name-$version" "$dir"
+        # The unpacked source, in whichever registry index cargo used.
+        src="$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/"$name-$version" | head -n 1)"
+        cp -r "$src" "$dir"
         chmod -R u+w "$dir"
         # Each copy is a workspace of its own; the patched one swaps both
         # parking_lot versions for the shims.
@@ -56,12 +62,28 @@ TOML
         fi
         start=$(date +%s.%N)
         status=0
-        (cd "$dir" && cargo test -q >"$dir.test.log" 2>&1) || status=$?
+        if [ "$mode" = patched ]; then
+            (cd "$dir" && "$lockcheck" run --format json -- cargo test -q \
+                >"$dir.report.json" 2>"$dir.test.log") || status=$?
+        else
+            (cd "$dir" && cargo test -q >"$dir.test.log" 2>&1) || status=$?
+        fi
         end=$(date +%s.%N)
         seconds=$(echo "$end - $start" | bc)
         result=$(grep -E '^test result' "$dir.test.log" | awk '{p+=$4; f+=$6} END {print p " passed, " f " failed"}')
-        findings=$(grep -cE '^(error|warning)\[' "$dir.test.log" || true)
-        line="$name $version $mode: exit $status, $result, ${seconds}s, $findings lockcheck reports (log: $dir.test.log)"
+        checked=""
+        if [ "$mode" = patched ]; then
+            checked=$(python3 - "$dir.report.json" <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1]))
+checked = report['run']['processes_checked']
+print(f"{checked} test process{'' if checked == 1 else 'es'} checked by lockcheck, "
+      f"{len(report['findings'])} findings ({report['failing']} failing)")
+PY
+)
+            checked=", $checked (report: $dir.report.json)"
+        fi
+        line="$name $version $mode: exit $status, $result, ${seconds}s$checked"
         echo "$line" >&2
         summary+=("$line")
     done
