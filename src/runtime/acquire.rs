@@ -47,7 +47,7 @@ use crate::runtime::thread_state::{
 };
 use crate::runtime::{capture, capture_edge, user_site};
 use crate::stack::CallStack;
-use crate::sync::meta::LockMeta;
+use crate::runtime::lock_meta::LockMeta;
 
 /// How long a contended acquire waits before it joins the wait-for graph.
 /// Short waits are the common case and should not pay for the global graph;

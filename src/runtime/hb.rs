@@ -15,7 +15,7 @@ use crate::detect::vector_clock::{Epoch, VectorClock};
 use crate::event::{AcquireMode, ThreadId};
 use crate::runtime::config;
 use crate::runtime::thread_state::with_thread;
-use crate::sync::meta::LockMeta;
+use crate::runtime::lock_meta::LockMeta;
 
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 

@@ -39,7 +39,7 @@ use crate::runtime::held_stack::HeldEntry;
 use crate::runtime::lock_desc::{self, DescId};
 use crate::runtime::policy::{report, Severity};
 use crate::runtime::thread_state::{self, with_thread, ThreadState};
-use crate::sync::meta::LockMeta;
+use crate::runtime::lock_meta::LockMeta;
 
 /// One parked edge: the lock `from_*` was held when the mutex that keeps
 /// the edge was taken. 48 bytes, inside every mutex.
@@ -199,7 +199,7 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use crate::runtime::global::global;
-    use crate::sync::meta::LockMeta;
+    use crate::runtime::lock_meta::LockMeta;
     use crate::Mutex;
 
     /// How long a test waits for another thread before it fails instead of

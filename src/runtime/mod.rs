@@ -11,6 +11,7 @@ mod held_stack;
 pub(crate) mod late_report;
 pub(crate) mod leaf_edges;
 pub(crate) mod lock_desc;
+pub(crate) mod lock_meta;
 pub(crate) mod policy;
 pub(crate) mod recorder;
 pub(crate) mod thread_state;

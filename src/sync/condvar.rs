@@ -10,7 +10,7 @@ use crate::event::{AcquireMode, Event, LockId, Site};
 use crate::runtime::acquire;
 use crate::runtime::hb::{self, HandOff};
 use crate::runtime::recorder;
-use crate::sync::meta::lazy_id;
+use crate::runtime::lock_meta::lazy_id;
 use crate::sync::mutex::MutexGuard;
 
 pub use crate::raw::condvar::WaitTimeoutResult;

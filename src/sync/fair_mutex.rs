@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use crate::event::{AcquireMode, LockKind};
 use crate::runtime::acquire;
 use crate::sync::mapped::MappedFairMutexGuard;
-use crate::sync::meta::LockMeta;
+use crate::runtime::lock_meta::LockMeta;
 use crate::sync::not_send::NotSend;
 use crate::sync::relock;
 

@@ -10,7 +10,7 @@ use std::ptr;
 
 use crate::event::{AcquireMode, LockKind};
 use crate::runtime::acquire;
-use crate::sync::meta::LockMeta;
+use crate::runtime::lock_meta::LockMeta;
 use crate::sync::not_send::NotSend;
 
 /// The hold a mapped guard carries: its lock's meta, how it was taken and

@@ -10,7 +10,7 @@ macro_rules! lock_basics {
             #[track_caller]
             pub const fn new(value: T) -> Self {
                 $ty {
-                    meta: $crate::sync::meta::LockMeta::new(
+                    meta: $crate::runtime::lock_meta::LockMeta::new(
                         $kind,
                         None,
                         ::std::panic::Location::caller(),
@@ -23,7 +23,7 @@ macro_rules! lock_basics {
             #[track_caller]
             pub const fn named(name: &'static str, value: T) -> Self {
                 $ty {
-                    meta: $crate::sync::meta::LockMeta::new(
+                    meta: $crate::runtime::lock_meta::LockMeta::new(
                         $kind,
                         Some(name),
                         ::std::panic::Location::caller(),
@@ -125,7 +125,6 @@ mod arc_guard;
 mod condvar;
 mod fair_mutex;
 mod mapped;
-pub(crate) mod meta;
 pub mod mpsc;
 mod mutex;
 mod not_send;

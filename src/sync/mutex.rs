@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::event::{AcquireMode, LockKind};
 use crate::runtime::acquire;
 use crate::sync::mapped::MappedMutexGuard;
-use crate::sync::meta::LockMeta;
+use crate::runtime::lock_meta::LockMeta;
 use crate::sync::not_send::NotSend;
 use crate::sync::relock;
 

@@ -7,7 +7,7 @@
 
 use crate::event::AcquireMode;
 use crate::runtime::thread_state::with_thread;
-use crate::sync::meta::LockMeta;
+use crate::runtime::lock_meta::LockMeta;
 use crate::sync::{Mutex, MutexGuard, ReentrantMutex, ReentrantMutexGuard};
 use crate::sync::{RwLock, RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard};
 

@@ -1,6 +1,9 @@
 //! What every wrapper lock carries beside its raw lock: identity, name,
-//! creation site. Kept small and lazily initialised, so that creating and
-//! dropping a lock that is never contended costs next to nothing.
+//! creation site, and the runtime's per-lock state (parked edge, clocks).
+//! It is the runtime's data, kept here so that the runtime never imports
+//! from the wrappers (they call into the runtime, not the other way round).
+//! Kept small and lazily initialised, so that creating and dropping a lock
+//! that is never contended costs next to nothing.
 
 use std::borrow::Cow;
 use std::cell::UnsafeCell;
