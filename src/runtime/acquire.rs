@@ -40,6 +40,7 @@ use crate::runtime::global::global;
 use crate::runtime::hb;
 use crate::runtime::late_report::{Frames, Gate, LateFinding};
 use crate::runtime::leaf_edges;
+use crate::runtime::lock_meta::LockMeta;
 use crate::runtime::policy::{break_hang, report, report_late, Severity};
 use crate::runtime::recorder;
 use crate::runtime::thread_state::{
@@ -47,7 +48,6 @@ use crate::runtime::thread_state::{
 };
 use crate::runtime::{capture, capture_edge, user_site};
 use crate::stack::CallStack;
-use crate::runtime::lock_meta::LockMeta;
 
 /// How long a contended acquire waits before it joins the wait-for graph.
 /// Short waits are the common case and should not pay for the global graph;

@@ -14,8 +14,8 @@ use std::sync::Arc;
 use crate::detect::vector_clock::{Epoch, VectorClock};
 use crate::event::{AcquireMode, ThreadId};
 use crate::runtime::config;
-use crate::runtime::thread_state::with_thread;
 use crate::runtime::lock_meta::LockMeta;
+use crate::runtime::thread_state::with_thread;
 
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 

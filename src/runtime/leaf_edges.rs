@@ -37,9 +37,9 @@ use crate::event::{AcquireMode, HeldLock, LockId, LockInfo, Site, ThreadId};
 use crate::runtime::global::global;
 use crate::runtime::held_stack::HeldEntry;
 use crate::runtime::lock_desc::{self, DescId};
+use crate::runtime::lock_meta::LockMeta;
 use crate::runtime::policy::{report, Severity};
 use crate::runtime::thread_state::{self, with_thread, ThreadState};
-use crate::runtime::lock_meta::LockMeta;
 
 /// One parked edge: the lock `from_*` was held when the mutex that keeps
 /// the edge was taken. 48 bytes, inside every mutex.

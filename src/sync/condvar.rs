@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use crate::event::{AcquireMode, Event, LockId, Site};
 use crate::runtime::acquire;
 use crate::runtime::hb::{self, HandOff};
-use crate::runtime::recorder;
 use crate::runtime::lock_meta::lazy_id;
+use crate::runtime::recorder;
 use crate::sync::mutex::MutexGuard;
 
 pub use crate::raw::condvar::WaitTimeoutResult;

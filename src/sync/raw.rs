@@ -36,9 +36,9 @@ use std::time::{Duration, Instant};
 
 use crate::event::{AcquireMode, LockKind};
 use crate::runtime::acquire;
+use crate::runtime::lock_meta::LockMeta;
 use crate::runtime::thread_state::with_thread;
 use crate::runtime::user_site;
-use crate::runtime::lock_meta::LockMeta;
 
 /// lockcheck's own raw locks (`src/raw/`), which do the locking underneath
 /// (named here once each).

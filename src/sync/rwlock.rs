@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use crate::event::{AcquireMode, LockKind};
 use crate::runtime::acquire;
-use crate::sync::mapped::{MappedRwLockReadGuard, MappedRwLockWriteGuard};
 use crate::runtime::lock_meta::LockMeta;
+use crate::sync::mapped::{MappedRwLockReadGuard, MappedRwLockWriteGuard};
 use crate::sync::not_send::NotSend;
 use crate::sync::relock;
 

@@ -6,8 +6,8 @@
 //! detectors like any guard's.
 
 use crate::event::AcquireMode;
-use crate::runtime::thread_state::with_thread;
 use crate::runtime::lock_meta::LockMeta;
+use crate::runtime::thread_state::with_thread;
 use crate::sync::{Mutex, MutexGuard, ReentrantMutex, ReentrantMutexGuard};
 use crate::sync::{RwLock, RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard};
 
