@@ -7,35 +7,10 @@
 use std::sync::{Arc, Barrier};
 use std::thread;
 
-use lockcheck::config::{self, Policy};
 use lockcheck::{Condvar, Finding, FindingKind, Mutex, ReentrantMutex, RwLock};
 
-fn collect() {
-    config::set_policy(Policy::Collect);
-    config::set_backtraces(false);
-}
-
-/// Findings that involve a lock whose name starts with `prefix`.
-fn about(prefix: &str) -> Vec<Finding> {
-    lockcheck::findings()
-        .into_iter()
-        .filter(|f| {
-            f.locks
-                .iter()
-                .any(|l| l.name.as_deref().is_some_and(|n| n.starts_with(prefix)))
-        })
-        .collect()
-}
-
-fn kinds(findings: &[Finding]) -> Vec<FindingKind> {
-    findings.iter().map(|f| f.kind).collect()
-}
-
-/// Runs `f` on a fresh thread and joins it; returns whether it finished
-/// without panicking.
-fn on_thread(f: impl FnOnce() + Send + 'static) -> bool {
-    thread::spawn(f).join().is_ok()
-}
+mod common;
+use common::{about, collect, kinds, on_thread};
 
 #[test]
 fn a_mutex_relocked_by_its_thread_is_reported_instead_of_hanging() {

@@ -8,7 +8,6 @@ use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use lockcheck::config::{self, Policy};
 use lockcheck::{
     ArcMutexGuard, ArcReentrantMutexGuard, ArcRwLockReadGuard, ArcRwLockUpgradableReadGuard,
     ArcRwLockWriteGuard, Condvar, FairMutex, FairMutexGuard, Finding, FindingKind,
@@ -17,30 +16,8 @@ use lockcheck::{
     RwLockWriteGuard,
 };
 
-fn collect() {
-    config::set_policy(Policy::Collect);
-    config::set_backtraces(false);
-}
-
-/// Runs `f` on a fresh thread and joins it; returns whether it finished
-/// without panicking.
-fn on_thread(f: impl FnOnce() + Send + 'static) -> bool {
-    thread::spawn(f).join().is_ok()
-}
-
-/// As [`on_thread`] for a thread that a regression would hang: fails the
-/// test if the thread has not finished within ten seconds (the thread is
-/// left behind).
-fn on_thread_within(f: impl FnOnce() + Send + 'static) -> bool {
-    let (done, finished) = mpsc::channel();
-    thread::spawn(move || {
-        let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_ok();
-        let _ = done.send(ok);
-    });
-    finished
-        .recv_timeout(Duration::from_secs(10))
-        .expect("the thread hung: the detector did not stop it")
-}
+mod common;
+use common::{about, collect, kinds, on_thread, on_thread_within};
 
 /// The line before the three statics below: they are found by their
 /// creation lines, as a const fn cannot name a lock.
@@ -91,22 +68,6 @@ fn from_and_default_make_unlocked_locks() {
     let d: RwLock<Vec<u8>> = Default::default();
     assert!(d.read().is_empty());
     let _timeout: Option<lockcheck::WaitTimeoutResult> = None;
-}
-
-/// Findings that involve a lock whose name starts with `prefix`.
-fn about(prefix: &str) -> Vec<Finding> {
-    lockcheck::findings()
-        .into_iter()
-        .filter(|f| {
-            f.locks
-                .iter()
-                .any(|l| l.name.as_deref().is_some_and(|n| n.starts_with(prefix)))
-        })
-        .collect()
-}
-
-fn kinds(findings: &[Finding]) -> Vec<FindingKind> {
-    findings.iter().map(|f| f.kind).collect()
 }
 
 /// Takes `second` then `first` on this thread: the order that closes a

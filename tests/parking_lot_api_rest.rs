@@ -6,49 +6,16 @@
 //! filtered by name (tests share one process); threads are ordered by
 //! joins, never sleeps.
 
-use std::sync::{mpsc, Arc};
-use std::thread;
+use std::sync::Arc;
 use std::time::Duration;
 
-use lockcheck::config::{self, Policy};
 use lockcheck::{
-    ArcReentrantMutexGuard, ArcRwLockUpgradableReadGuard, FairMutex, Finding, FindingKind, Mutex,
+    ArcReentrantMutexGuard, ArcRwLockUpgradableReadGuard, FairMutex, FindingKind, Mutex,
     ReentrantMutex, RwLock,
 };
 
-fn collect() {
-    config::set_policy(Policy::Collect);
-    config::set_backtraces(false);
-}
-
-/// Findings that involve a lock whose name starts with `prefix`.
-fn about(prefix: &str) -> Vec<Finding> {
-    lockcheck::findings()
-        .into_iter()
-        .filter(|f| {
-            f.locks
-                .iter()
-                .any(|l| l.name.as_deref().is_some_and(|n| n.starts_with(prefix)))
-        })
-        .collect()
-}
-
-fn kinds(findings: &[Finding]) -> Vec<FindingKind> {
-    findings.iter().map(|f| f.kind).collect()
-}
-
-/// Runs `f` on a fresh thread; whether it finished without panicking.
-/// Fails the test if it has not finished within ten seconds.
-fn on_thread(f: impl FnOnce() + Send + 'static) -> bool {
-    let (done, finished) = mpsc::channel();
-    thread::spawn(move || {
-        let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_ok();
-        let _ = done.send(ok);
-    });
-    finished
-        .recv_timeout(Duration::from_secs(10))
-        .expect("the thread hung: the detector did not stop it")
-}
+mod common;
+use common::{about, collect, kinds, on_thread_within as on_thread};
 
 #[test]
 fn an_unchecked_guard_takes_over_a_forgotten_guards_hold() {

@@ -8,35 +8,17 @@
 
 use std::sync::{mpsc, Arc, Barrier};
 use std::thread;
-use std::time::Duration;
 
-use lockcheck::config::{self, Policy};
 use lockcheck::lock_api;
 use lockcheck::{Finding, FindingKind};
+
+mod common;
+use common::{collect, on_thread_within as on_thread};
 
 type Mutex<T> = lock_api::Mutex<lockcheck::RawMutex, T>;
 type FairMutex<T> = lock_api::Mutex<lockcheck::RawFairMutex, T>;
 type RwLock<T> = lock_api::RwLock<lockcheck::RawRwLock, T>;
 type ReentrantMutex<T> = lock_api::ReentrantMutex<lockcheck::RawMutex, lockcheck::RawThreadId, T>;
-
-fn collect() {
-    config::set_policy(Policy::Collect);
-    config::set_backtraces(false);
-}
-
-/// Runs `f` on a fresh thread and joins it, failing the test if it has not
-/// finished within ten seconds (a hang the detector did not stop); returns
-/// whether it finished without panicking.
-fn on_thread(f: impl FnOnce() + Send + 'static) -> bool {
-    let (done, finished) = mpsc::channel();
-    thread::spawn(move || {
-        let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_ok();
-        let _ = done.send(ok);
-    });
-    finished
-        .recv_timeout(Duration::from_secs(10))
-        .expect("the thread hung: the detector did not stop it")
-}
 
 /// Whether `site` is a line of this file in `lines`.
 fn here(file: &str, line: u32, lines: &[u32]) -> bool {

@@ -7,35 +7,18 @@
 //! the lines they name, each taken with `line!()` on the line of the call.
 
 use std::sync::{mpsc, Arc};
-use std::thread;
 use std::time::Duration;
 
-use lockcheck::config::{self, Policy};
 use lockcheck::parking_lot_013::{lock_api, RawMutex, RawRwLock, RawRwLockRecursive, RawThreadId};
 use lockcheck::{Finding, FindingKind};
+
+mod common;
+use common::{collect, on_thread_within as on_thread};
 
 type Mutex<T> = lock_api::Mutex<RawMutex, T>;
 type RwLock<T> = lock_api::RwLock<RawRwLock, T>;
 type RecursiveRwLock<T> = lock_api::RwLock<RawRwLockRecursive, T>;
 type ReentrantMutex<T> = lock_api::ReentrantMutex<RawMutex, RawThreadId, T>;
-
-fn collect() {
-    config::set_policy(Policy::Collect);
-    config::set_backtraces(false);
-}
-
-/// Runs `f` on a fresh thread; whether it finished without panicking.
-/// Fails the test if it has not finished within ten seconds.
-fn on_thread(f: impl FnOnce() + Send + 'static) -> bool {
-    let (done, finished) = mpsc::channel();
-    thread::spawn(move || {
-        let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_ok();
-        let _ = done.send(ok);
-    });
-    finished
-        .recv_timeout(Duration::from_secs(10))
-        .expect("the thread hung: the detector did not stop it")
-}
 
 fn here(file: &str, line: u32, lines: &[u32]) -> bool {
     file.ends_with("raw_lock_types_05.rs") && lines.contains(&line)

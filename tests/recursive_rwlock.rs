@@ -3,43 +3,13 @@
 //! is shown on the case it must report and the near miss it must not;
 //! locks are named uniquely and findings filtered by name (one process).
 
-use std::sync::{mpsc, Arc};
-use std::thread;
-use std::time::Duration;
+use std::sync::Arc;
 
-use lockcheck::config::{self, Policy};
 use lockcheck::parking_lot_013::{RecursiveRwLock, RecursiveRwLockUpgradableReadGuard};
-use lockcheck::{Finding, FindingKind, Mutex};
+use lockcheck::{FindingKind, Mutex};
 
-fn collect() {
-    config::set_policy(Policy::Collect);
-    config::set_backtraces(false);
-}
-
-/// Findings that involve a lock whose name starts with `prefix`.
-fn about(prefix: &str) -> Vec<Finding> {
-    lockcheck::findings()
-        .into_iter()
-        .filter(|f| {
-            f.locks
-                .iter()
-                .any(|l| l.name.as_deref().is_some_and(|n| n.starts_with(prefix)))
-        })
-        .collect()
-}
-
-/// Runs `f` on a fresh thread; whether it finished without panicking.
-/// Fails the test if it has not finished within ten seconds.
-fn on_thread(f: impl FnOnce() + Send + 'static) -> bool {
-    let (done, finished) = mpsc::channel();
-    thread::spawn(move || {
-        let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_ok();
-        let _ = done.send(ok);
-    });
-    finished
-        .recv_timeout(Duration::from_secs(10))
-        .expect("the thread hung: the detector did not stop it")
-}
+mod common;
+use common::{about, collect, on_thread_within as on_thread};
 
 #[test]
 fn nested_reads_are_no_finding() {

@@ -12,6 +12,8 @@ use std::time::Duration;
 use lockcheck::config::{self, Policy};
 use lockcheck::{Finding, FindingKind, Mutex};
 
+// The helpers the library's tests use too.
+#[path = "../../tests/common/mod.rs"]
 mod common;
 
 /// Far beyond what a break takes (the 50 ms grace period, then a panic).

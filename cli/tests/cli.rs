@@ -7,6 +7,8 @@ use std::process::{Command, Output};
 
 use lockcheck::Finding;
 
+// The helpers the library's tests use too.
+#[path = "../../tests/common/mod.rs"]
 mod common;
 
 /// `lockcheck <args>`, with its output captured.

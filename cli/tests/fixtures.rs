@@ -12,6 +12,8 @@ use lockcheck::finding::Finding;
 use lockcheck::fixture::{FixtureSpec, Verdict};
 use lockcheck::FindingKind;
 
+// The helpers the library's tests use too.
+#[path = "../../tests/common/mod.rs"]
 mod common;
 
 struct Run {

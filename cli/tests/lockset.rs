@@ -9,6 +9,8 @@
 use std::process::Command;
 use std::sync::Arc;
 
+// The helpers the library's tests use too.
+#[path = "../../tests/common/mod.rs"]
 mod common;
 
 use common::races_on;

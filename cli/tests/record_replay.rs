@@ -11,6 +11,8 @@ use std::process::Command;
 use lockcheck::finding::Finding;
 use lockcheck::fixture::{FixtureSpec, Verdict};
 
+// The helpers the library's tests use too.
+#[path = "../../tests/common/mod.rs"]
 mod common;
 
 /// What identifies a finding across the two drivers: its kind and its key

@@ -35,3 +35,49 @@ pub fn fixture_exe(name: &str) -> PathBuf {
     );
     path
 }
+
+/// Findings are collected, not panicked on, and backtraces are off: the
+/// tests look at findings through [`about`].
+pub fn collect() {
+    lockcheck::config::set_policy(lockcheck::config::Policy::Collect);
+    lockcheck::config::set_backtraces(false);
+}
+
+/// Findings that involve a lock whose name starts with `prefix`. Tests in
+/// one binary share their process's findings, so each names its locks
+/// uniquely and looks only at its own.
+pub fn about(prefix: &str) -> Vec<Finding> {
+    lockcheck::findings()
+        .into_iter()
+        .filter(|f| {
+            f.locks
+                .iter()
+                .any(|l| l.name.as_deref().is_some_and(|n| n.starts_with(prefix)))
+        })
+        .collect()
+}
+
+/// The kinds of `findings`, in order.
+pub fn kinds(findings: &[Finding]) -> Vec<FindingKind> {
+    findings.iter().map(|f| f.kind).collect()
+}
+
+/// Runs `f` on a fresh thread and joins it; returns whether it finished
+/// without panicking.
+pub fn on_thread(f: impl FnOnce() + Send + 'static) -> bool {
+    std::thread::spawn(f).join().is_ok()
+}
+
+/// As [`on_thread`] for a thread that a regression would hang: fails the
+/// test if the thread has not finished within ten seconds (the thread is
+/// left behind).
+pub fn on_thread_within(f: impl FnOnce() + Send + 'static) -> bool {
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_ok();
+        let _ = done.send(ok);
+    });
+    finished
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the thread hung: the detector did not stop it")
+}
