@@ -5,8 +5,8 @@
 //! Run it with
 //!
 //! ```text
-//! cargo bench --bench analyze                        # every benchmark (about 80 s once built)
-//! cargo bench --bench analyze -- analysis_only       # one kind (criterion filter)
+//! cargo bench -p lockcheck --bench analyze                        # every benchmark (about 80 s once built)
+//! cargo bench -p lockcheck --bench analyze -- analysis_only       # one kind (criterion filter)
 //! ```
 //!
 //! # Traces

@@ -5,13 +5,13 @@
 //! Run it with
 //!
 //! ```text
-//! cargo bench --bench locks                  # every group
-//! cargo bench --bench locks -- chain4        # one group (criterion filter)
+//! cargo bench -p lockcheck --bench locks                  # every group
+//! cargo bench -p lockcheck --bench locks -- chain4        # one group (criterion filter)
 //! python3 benches/ratios.py                  # Markdown table: mean ns and ratio to parking_lot
 //! ```
 //!
 //! If your shell exports `RUST_BACKTRACE` (or `RUST_LIB_BACKTRACE`), run
-//! `env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE cargo bench --bench locks`
+//! `env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE cargo bench -p lockcheck --bench locks`
 //! instead; see `tracing-mutex` below.
 //!
 //! # Implementations (criterion function ids)
@@ -42,7 +42,7 @@
 //!   line (no Cargo.toml change is needed):
 //!
 //!   ```text
-//!   cargo bench --bench locks --features deloxide/lock-order-graph -- deloxide
+//!   cargo bench -p lockcheck --bench locks --features deloxide/lock-order-graph -- deloxide
 //!   ```
 //!
 //!   The bench finds out at start-up which mode was compiled in (it provokes a
@@ -70,7 +70,7 @@
 //!   predicting detectors (lockcheck and tracing-mutex; deloxide captures
 //!   none). Runs only when `RUST_BACKTRACE` is set, which is what turns
 //!   tracing-mutex's capture on:
-//!   `RUST_BACKTRACE=1 cargo bench --bench locks -- create_lock_under_outer_bt`.
+//!   `RUST_BACKTRACE=1 cargo bench -p lockcheck --bench locks -- create_lock_under_outer_bt`.
 //! * `contended2`: two threads on one mutex, each doing `iters` lock/unlock
 //!   pairs; a `std::sync::Barrier` starts both, and the time runs until both
 //!   are done, divided by two: the time per acquisition of the pair together
@@ -227,7 +227,7 @@ fn create_lock_under_outer(c: &mut Criterion) {
 /// `create_lock_under_outer` with both predicting detectors capturing a
 /// backtrace for every new edge. Runs only when `RUST_BACKTRACE` (or
 /// `RUST_LIB_BACKTRACE`) is set, since that is what turns tracing-mutex's
-/// capture on: `RUST_BACKTRACE=1 cargo bench --bench locks -- create_lock_under_outer_bt`.
+/// capture on: `RUST_BACKTRACE=1 cargo bench -p lockcheck --bench locks -- create_lock_under_outer_bt`.
 fn create_lock_under_outer_bt(c: &mut Criterion) {
     setup();
     let tracing_mutex_captures = std::env::var_os("RUST_LIB_BACKTRACE")

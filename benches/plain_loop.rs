@@ -5,10 +5,10 @@
 //! gives each implementation the same conditions).
 //!
 //! ```text
-//! env -u RUST_BACKTRACE cargo bench --bench plain_loop               # 15 rounds
-//! env -u RUST_BACKTRACE cargo bench --bench plain_loop -- --rounds 5
-//! env -u RUST_BACKTRACE cargo bench --bench plain_loop -- --case fresh   # cases whose name has `fresh`
-//! env -u RUST_BACKTRACE cargo bench --bench plain_loop -- --backtraces off  # lockcheck keeping no stacks
+//! env -u RUST_BACKTRACE cargo bench -p lockcheck --bench plain_loop               # 15 rounds
+//! env -u RUST_BACKTRACE cargo bench -p lockcheck --bench plain_loop -- --rounds 5
+//! env -u RUST_BACKTRACE cargo bench -p lockcheck --bench plain_loop -- --case fresh   # cases whose name has `fresh`
+//! env -u RUST_BACKTRACE cargo bench -p lockcheck --bench plain_loop -- --backtraces off  # lockcheck keeping no stacks
 //! ```
 //!
 //! lockcheck runs with its default stacks (`--backtraces callers`: a new

@@ -7,7 +7,7 @@
 //! Run it with
 //!
 //! ```text
-//! cargo bench --bench record
+//! cargo bench -p lockcheck --bench record
 //! ```
 //!
 //! The trace goes to `target/tmp/record-bench.lct` and is merged when the

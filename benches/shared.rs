@@ -6,8 +6,8 @@
 //! Run it with
 //!
 //! ```text
-//! cargo bench --bench shared                   # every group
-//! cargo bench --bench shared -- shared_read    # one group (criterion filter)
+//! cargo bench -p lockcheck --bench shared                   # every group
+//! cargo bench -p lockcheck --bench shared -- shared_read    # one group (criterion filter)
 //! python3 benches/ratios.py                    # Markdown tables, these groups after the lock groups
 //! ```
 //!

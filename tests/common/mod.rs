@@ -19,7 +19,7 @@ pub fn races_on(name: &str) -> Vec<Finding> {
 /// A fixture program's executable, as a plain `cargo test` builds it
 /// (target/<profile>/examples; the tests run from target/<profile>/deps).
 /// `cargo test --test NAME` alone does not build examples: run
-/// `cargo build --examples` first.
+/// `cargo build --workspace --examples` first.
 pub fn fixture_exe(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     let path = exe
@@ -30,7 +30,7 @@ pub fn fixture_exe(name: &str) -> PathBuf {
         .join(name);
     assert!(
         path.is_file(),
-        "{} is not built; run `cargo build --examples` (or a plain `cargo test`) first",
+        "{} is not built; run `cargo build --workspace --examples` (or `cargo test --workspace`) first",
         path.display()
     );
     path
