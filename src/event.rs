@@ -57,8 +57,39 @@ impl From<&'static Location<'static>> for Site {
 
 impl fmt::Display for Site {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+        write!(f, "{}:{}:{}", shown_path(self.file), self.line, self.column)
     }
+}
+
+/// A source path as a person reads it in a report: a dependency's file,
+/// which rustc names by its absolute path in cargo's home
+/// (`/home/me/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/r2d2-0.8.10/src/lib.rs`,
+/// or a git checkout's), is shown from its crate's directory
+/// (`r2d2-0.8.10/src/lib.rs`); every other path as it is. Machine formats
+/// (JSON, SARIF) keep the whole path.
+///
+/// ```
+/// use lockcheck::event::shown_path;
+/// assert_eq!(
+///     shown_path("/root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/r2d2-0.8.10/src/lib.rs"),
+///     "r2d2-0.8.10/src/lib.rs"
+/// );
+/// assert_eq!(shown_path("/u/.cargo/git/checkouts/lockcheck-3f1c/ab12cd3/src/lib.rs"), "lockcheck-3f1c/ab12cd3/src/lib.rs");
+/// assert_eq!(shown_path("src/main.rs"), "src/main.rs");
+/// ```
+pub fn shown_path(file: &str) -> &str {
+    for (marker, skip) in [("/registry/src/", 1), ("/git/checkouts/", 0)] {
+        if let Some(at) = file.find(marker) {
+            let rest = &file[at + marker.len()..];
+            // Skip the registry's index directory, then show the crate's.
+            let mut parts = rest.splitn(skip + 1, '/');
+            let shown = parts.nth(skip).unwrap_or(rest);
+            if !shown.is_empty() {
+                return shown;
+            }
+        }
+    }
+    file
 }
 
 /// What kind of lock a lock id names; decides which re-acquisitions are legal.

@@ -91,7 +91,13 @@ impl From<event::Site> for SourceLocation {
 
 impl fmt::Display for SourceLocation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+        write!(
+            f,
+            "{}:{}:{}",
+            event::shown_path(&self.file),
+            self.line,
+            self.column
+        )
     }
 }
 
