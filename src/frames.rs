@@ -28,8 +28,10 @@ const MAX_FRAMES: usize = 12;
 static ROOTS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 /// Frames of lockcheck itself, the standard library, the lock crates and the
-/// runtime start-up, by the function's name and its file.
-fn is_internal(function: &str, file: Option<&str>) -> bool {
+/// runtime start-up, by the function's name and its file. The one filter of
+/// both the reports' frames and the raw locks' caller walk
+/// (`runtime::user_site`).
+pub(crate) fn is_internal(function: &str, file: Option<&str>) -> bool {
     // Where std is built: its monomorphised shims (`<fn() as
     // core::ops::function::FnOnce<()>>::call_once`) have names that start
     // with no crate, but their file tells.
@@ -50,12 +52,13 @@ fn is_internal(function: &str, file: Option<&str>) -> bool {
         "__libc",
         "_start",
     ];
-    // `clone`/`clone3`: libc's thread start; `fn() as core::…`: the shim
-    // above, when std's debug information is not there.
+    // `clone`/`clone3`: libc's thread start; `… as core::ops::function::Fn…`:
+    // a call shim (`<fn() as FnOnce>::call_once` when std's debug
+    // information is not there, a closure's `<F as FnOnce<A>>::call_once`).
     PREFIXES.iter().any(|p| name.starts_with(p))
         || name == "clone"
         || name == "clone3"
-        || (name.starts_with("fn(") && name.contains(" as core::ops::function::"))
+        || name.contains(" as core::ops::function::Fn")
 }
 
 /// A symbol's file, line and column, with its file as debug information

@@ -70,7 +70,8 @@ fn first_user_frame(stack: &CallStack) -> Option<Site> {
             return ControlFlow::Continue(());
         };
         let function = format!("{name:#}");
-        if is_internal(&function) {
+        let file = symbol.filename().map(|f| f.to_string_lossy());
+        if crate::frames::is_internal(&function, file.as_deref()) {
             return ControlFlow::Continue(());
         }
         if let (Some(file), Some(line)) = (symbol.filename(), symbol.lineno()) {
@@ -84,26 +85,6 @@ fn first_user_frame(stack: &CallStack) -> Option<Site> {
         ControlFlow::Break(())
     });
     found
-}
-
-/// Frames that are not the user's: lockcheck, lock_api, the standard
-/// library and the stack walker.
-fn is_internal(function: &str) -> bool {
-    let name = function.trim_start_matches('<');
-    [
-        "lockcheck::",
-        "lock_api::",
-        "parking_lot::",
-        "parking_lot_core::",
-        "std::",
-        "core::",
-        "alloc::",
-        "backtrace::",
-    ]
-    .iter()
-    .any(|p| name.starts_with(p))
-        // A closure's call shim (`<F as core::ops::function::FnOnce<A>>::call_once`).
-        || name.contains(" as core::ops::function::Fn")
 }
 
 /// `file` relative to the working directory when it is under it, as the
