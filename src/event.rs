@@ -559,3 +559,18 @@ impl Event {
         }
     }
 }
+
+/// Whether lock order is checked between lock instances or lock classes
+/// (a setting of the lock-order detector, [`crate::config`]'s
+/// `set_order_granularity`; here because it is a way of keying locks, and
+/// settings exist with the `checks` feature off too).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub enum OrderGranularity {
+    /// Each lock instance is a node (the default: no false cycles between
+    /// instances of one class that are never used together).
+    #[default]
+    Instance,
+    /// Locks of one class (same name, or same creation site) are one node,
+    /// as in Linux lockdep: finds cycles between instances never seen together.
+    Class,
+}

@@ -9,14 +9,15 @@
 //! dependency tree is held to the crates of the live checks (see README,
 //! "A light library"), and this is twenty lines.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// A `HashMap` hashed with [`FxHasher`].
 pub(crate) type FxHashMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// A `HashSet` hashed with [`FxHasher`].
-pub(crate) type FxHashSet<T> = HashSet<T, BuildHasherDefault<FxHasher>>;
+#[cfg(feature = "checks")]
+pub(crate) type FxHashSet<T> = std::collections::HashSet<T, BuildHasherDefault<FxHasher>>;
 
 /// FxHash: each word is added to the state, which is then multiplied by an
 /// odd constant; `finish` rotates, so that the high bits the multiply mixes
@@ -90,6 +91,7 @@ impl Hasher for FxHasher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
     use std::hash::{BuildHasher, Hash};
 
     fn hash<T: Hash>(value: T) -> u64 {

@@ -30,6 +30,8 @@ pub(crate) fn put_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
+// Only the trace reader parses (compiled with the `checks` feature).
+#[cfg(feature = "checks")]
 /// The string a JSON string literal (quotes included, nothing after them)
 /// stands for, or why it is not one.
 pub(crate) fn parse_str(text: &[u8]) -> Result<String, String> {
@@ -96,6 +98,7 @@ pub(crate) fn parse_str(text: &[u8]) -> Result<String, String> {
     Err("no closing quote".to_owned())
 }
 
+#[cfg(feature = "checks")]
 /// Four hex digits of a `\u` escape.
 fn hex4(chars: &mut std::str::CharIndices<'_>) -> Result<u32, String> {
     let mut code = 0;
@@ -109,7 +112,7 @@ fn hex4(chars: &mut std::str::CharIndices<'_>) -> Result<u32, String> {
     Ok(code)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "checks"))]
 mod tests {
     use super::*;
 

@@ -30,29 +30,38 @@
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "checks")]
 pub mod analysis;
+#[cfg(feature = "checks")]
 pub mod detect;
 pub mod event;
 pub mod finding;
+#[cfg(feature = "checks")]
 pub mod fixture;
+#[cfg(feature = "checks")]
 pub mod frames;
 mod fx_hash;
 mod json;
 #[cfg(feature = "parking_lot_013")]
 pub mod parking_lot_013;
 mod raw;
+#[cfg(feature = "checks")]
 pub mod report;
 mod runtime;
 pub mod shared;
+#[cfg(feature = "checks")]
 pub mod stack;
 pub mod stdsync;
 pub mod sync;
 pub mod thread;
+#[cfg(feature = "checks")]
 pub mod trace;
 
 pub use finding::{Finding, FindingKind};
 pub use runtime::config;
-pub use runtime::{assert_no_findings, findings, order_graph_dot, take_findings};
+#[cfg(feature = "checks")]
+pub use runtime::order_graph_dot;
+pub use runtime::{assert_no_findings, findings, take_findings};
 pub use shared::Shared;
 pub use sync::{
     const_fair_mutex, const_mutex, const_reentrant_mutex, const_rwlock, ArcMutexGuard,

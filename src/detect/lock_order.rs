@@ -22,17 +22,7 @@ use petgraph::Direction;
 use crate::detect::vector_clock::VectorClock;
 use crate::event::{AcquireMode, HeldLock, LockId, LockInfo, Site, ThreadId, ThreadInfo};
 
-/// Whether order is checked between lock instances or lock classes.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
-pub enum OrderGranularity {
-    /// Each lock instance is a node (the default: no false cycles between
-    /// instances of one class that are never used together).
-    #[default]
-    Instance,
-    /// Locks of one class (same name, or same creation site) are one node,
-    /// as in Linux lockdep: finds cycles between instances never seen together.
-    Class,
-}
+pub use crate::event::OrderGranularity;
 
 fn key_of(granularity: OrderGranularity, lock: &LockInfo) -> u64 {
     match granularity {

@@ -62,13 +62,15 @@ pub(crate) type MappedRwLockReadGuard<'a, T> = lock_api::MappedRwLockReadGuard<'
 pub(crate) type MappedRwLockWriteGuard<'a, T> = lock_api::MappedRwLockWriteGuard<'a, RawRwLock, T>;
 
 /// A new unlocked [`Mutex`] in a constant context (parking_lot's
-/// `const_mutex`).
+/// `const_mutex`), for the runtime's own statics.
+#[cfg(feature = "checks")]
 pub(crate) const fn const_mutex<T>(value: T) -> Mutex<T> {
     Mutex::const_new(RawMutex::new(), value)
 }
 
 /// A new unlocked [`RwLock`] in a constant context (parking_lot's
-/// `const_rwlock`).
+/// `const_rwlock`), for the runtime's own statics.
+#[cfg(feature = "checks")]
 pub(crate) const fn const_rwlock<T>(value: T) -> RwLock<T> {
     RwLock::const_new(RawRwLock::new(), value)
 }

@@ -23,7 +23,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering::Relaxed};
 
-use crate::detect::OrderGranularity;
+use crate::event::OrderGranularity;
 
 /// What the library does when it finds something.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -52,6 +52,7 @@ static CALLER_STACKS: AtomicU32 = AtomicU32::new(u32::MAX);
 static CLASS_ORDER: AtomicU8 = AtomicU8::new(UNSET);
 static ORDER_FROZEN: AtomicBool = AtomicBool::new(false);
 static LOCKSET: AtomicU8 = AtomicU8::new(UNSET);
+#[cfg(feature = "checks")]
 static RECORDING: AtomicU8 = AtomicU8::new(UNSET);
 
 fn env(name: &str) -> Option<String> {
@@ -119,6 +120,7 @@ pub fn trace_path() -> Option<String> {
     env("LOCKCHECK_TRACE")
 }
 
+#[cfg(feature = "checks")]
 /// Whether this run is being recorded: checking is on and `LOCKCHECK_TRACE`
 /// names a file (read once).
 #[inline(always)]
@@ -126,6 +128,7 @@ pub(crate) fn recording() -> bool {
     cached(&RECORDING, || enabled() && trace_path().is_some())
 }
 
+#[cfg(feature = "checks")]
 /// Stops recording (the trace is finished, or cannot be written).
 pub(crate) fn stop_recording() {
     RECORDING.store(OFF, Relaxed);
@@ -338,6 +341,7 @@ pub fn order_granularity() -> OrderGranularity {
     }
 }
 
+#[cfg(feature = "checks")]
 /// Fixes the granularity: the lock-order graph now exists.
 pub(crate) fn freeze_order_granularity() -> OrderGranularity {
     ORDER_FROZEN.store(true, Relaxed);

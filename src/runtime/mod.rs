@@ -1,30 +1,60 @@
 //! The live runtime: per-thread state, the global graphs, and the policy on
 //! a finding. Wrapper locks call into it; detectors never do.
 
+// With the `checks` feature off, only the settings are compiled, and
+// `compiled_out` stands in for the rest of the interface the wrappers call:
+// each call is what the checked one does when checking is off at run time.
+#[cfg(feature = "checks")]
 pub(crate) mod acquire;
+#[cfg(feature = "checks")]
 pub(crate) mod announce;
+#[cfg(not(feature = "checks"))]
+mod compiled_out;
 pub mod config;
+#[cfg(feature = "checks")]
 pub(crate) mod fast_path;
+#[cfg(feature = "checks")]
 pub(crate) mod global;
+#[cfg(feature = "checks")]
 pub(crate) mod hb;
+#[cfg(feature = "checks")]
 mod held_stack;
+#[cfg(feature = "checks")]
 pub(crate) mod late_report;
+#[cfg(feature = "checks")]
 pub(crate) mod leaf_edges;
+#[cfg(feature = "checks")]
 pub(crate) mod lock_desc;
+#[cfg(feature = "checks")]
 pub(crate) mod lock_meta;
+#[cfg(feature = "checks")]
 pub(crate) mod policy;
+#[cfg(feature = "checks")]
 pub(crate) mod recorder;
+#[cfg(feature = "checks")]
 pub(crate) mod thread_state;
+#[cfg(feature = "checks")]
 pub(crate) mod user_site;
 
+#[cfg(not(feature = "checks"))]
+pub(crate) use compiled_out::{
+    acquire, announce, fast_path, hb, late_report, lock_meta, recorder, thread_state, user_site,
+};
+#[cfg(not(feature = "checks"))]
+pub use compiled_out::{assert_no_findings, findings, take_findings};
+
+#[cfg(feature = "checks")]
 use crate::event::LockId;
+#[cfg(feature = "checks")]
 use crate::finding::Finding;
 
+#[cfg(feature = "checks")]
 /// The caller's call stack, when whole backtraces are on.
 pub(crate) fn capture() -> Option<crate::stack::CallStack> {
     config::backtraces().then(crate::stack::CallStack::capture)
 }
 
+#[cfg(feature = "checks")]
 /// The stack a new lock-order edge into a lock taken at `site` keeps: the
 /// whole stack under `Backtraces::Full`; under `Backtraces::Callers`, its
 /// innermost `CALLER_FRAMES` while this thread's budget for `site` lasts
@@ -47,11 +77,13 @@ pub(crate) fn capture_edge(
     }
 }
 
+#[cfg(feature = "checks")]
 /// A lock was dropped: it leaves the lock-order graph.
 pub(crate) fn forget_lock(id: LockId) {
     global::global().order.lock().remove_lock(id);
 }
 
+#[cfg(feature = "checks")]
 /// Every finding of this process so far, deduplicated (a repeated finding
 /// has a `count` above 1). Waits for any finding still being symbolised
 /// (one made while breaking a hang; see `late_report`).
@@ -71,6 +103,7 @@ pub fn findings() -> Vec<Finding> {
         .collect()
 }
 
+#[cfg(feature = "checks")]
 /// Takes every finding so far out of the process's record (so that a test can
 /// look at just what it caused), once any still being symbolised is in.
 pub fn take_findings() -> Vec<Finding> {
@@ -78,6 +111,7 @@ pub fn take_findings() -> Vec<Finding> {
     std::mem::take(&mut *global::global().findings.lock()).into_vec()
 }
 
+#[cfg(feature = "checks")]
 /// This process's lock-order graph as Graphviz DOT, the edges of the
 /// cycles of `findings` in red (see [`crate::report::dot`]). Locks already
 /// dropped have left the graph.
@@ -96,6 +130,7 @@ pub fn order_graph_dot(findings: &[Finding]) -> String {
     crate::report::dot::render(&global::global().order.lock(), findings)
 }
 
+#[cfg(feature = "checks")]
 /// Panics with the full report when this process has a failing finding: for
 /// the end of a test that runs with policy `collect` or `log`.
 ///

@@ -1,15 +1,14 @@
-//! `Shared<T>`: a shared variable whose every access is checked for data
-//! races under happens-before.
+//! The checks of a `Shared` access: happens-before (FastTrack's epochs and
+//! vector clocks), the lockset rule, and a declared guard.
 
-use std::fmt;
 use std::panic::Location;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
+use super::Shared;
 use crate::detect::findings;
 use crate::detect::lockset::LocksetShadow;
 use crate::detect::race::{Access, HeldSummary, Race, VarShadow, HELD_IN_REPORT};
 use crate::detect::vector_clock::Epoch;
-use crate::event::{AccessKind, Event, LockInfo, Name, Site, ThreadId, VarId, VarInfo};
+use crate::event::{AccessKind, Event, LockInfo, Site, ThreadId};
 use crate::finding::ThreadRef;
 use crate::runtime::capture;
 use crate::runtime::config;
@@ -18,154 +17,17 @@ use crate::runtime::hb;
 use crate::runtime::policy::{report, Severity};
 use crate::runtime::recorder;
 use crate::runtime::thread_state::{thread_info, with_thread, HeldEntry};
-use crate::sync::LockIdentity;
 
-static NEXT_VAR: AtomicU64 = AtomicU64::new(1);
-
-struct Slot<T> {
-    value: T,
+/// What a variable's slot keeps for the checks, beside its value.
+#[derive(Default)]
+pub(super) struct Shadows {
     shadow: VarShadow,
     lockset: LocksetShadow,
 }
 
-/// A shared variable whose reads and writes are checked for data races: two
-/// accesses from different threads, at least one a write, that no
-/// synchronisation orders (a lock released then acquired, a spawn, a join, a
-/// message, a notify). Each access is atomic on its own — the value is never
-/// torn — but [`Shared::update`] is a read *then* a write, the `n = n + 1` that
-/// loses updates when two threads run it at once.
-///
-/// ```
-/// use std::sync::Arc;
-/// use lockcheck::{Mutex, Shared};
-/// let hits = Arc::new(Shared::named("hits", 0u64));
-/// let lock = Arc::new(Mutex::named("hits lock", ()));
-/// let (h, l) = (hits.clone(), lock.clone());
-/// let t = lockcheck::thread::spawn(move || {
-///     let _g = l.lock();
-///     h.update(|n| n + 1);
-/// });
-/// {
-///     let _g = lock.lock();
-///     hits.update(|n| n + 1);
-/// }
-/// t.join().unwrap();
-/// assert_eq!(hits.get(), 2);
-/// ```
-pub struct Shared<T> {
-    var: Identity,
-    guard: Option<LockInfo>,
-    slot: crate::raw::Mutex<Slot<T>>,
-}
-
 impl<T> Shared<T> {
-    /// A new shared variable; its creation site names it in reports.
     #[track_caller]
-    pub fn new(value: T) -> Self {
-        Self::make(None, value)
-    }
-
-    /// A new shared variable with a name for reports.
-    #[track_caller]
-    pub fn named(name: &'static str, value: T) -> Self {
-        Self::make(Some(name), value)
-    }
-
-    #[track_caller]
-    fn make(name: Option<&'static str>, value: T) -> Self {
-        hb::activate();
-        crate::runtime::announce::once();
-        Shared {
-            var: Identity(VarInfo {
-                id: VarId(NEXT_VAR.fetch_add(1, Relaxed)),
-                name: name.map(Name::Static),
-                created: Site::caller(),
-            }),
-            guard: None,
-            slot: crate::raw::Mutex::new(Slot {
-                value,
-                shadow: VarShadow::default(),
-                lockset: LocksetShadow::default(),
-            }),
-        }
-    }
-
-    /// Declares the lock that guards this variable (like Clang's
-    /// `GUARDED_BY`): every access must hold it, and one that does not is
-    /// reported as a data race at once, whether or not another thread was
-    /// there this time.
-    ///
-    /// ```
-    /// let lock = lockcheck::Mutex::named("balance lock", ());
-    /// let balance = lockcheck::Shared::named("balance", 0).guarded_by(&lock);
-    /// let _g = lock.lock();
-    /// balance.set(10);
-    /// ```
-    pub fn guarded_by(mut self, lock: &impl LockIdentity) -> Self {
-        self.guard = Some(lock.lock_info());
-        self
-    }
-
-    /// Reads the value, returning a clone.
-    #[track_caller]
-    pub fn get(&self) -> T
-    where
-        T: Clone,
-    {
-        self.access(AccessKind::Read, false, Location::caller(), |v| v.clone())
-    }
-
-    /// Reads the value through a closure, without cloning it.
-    #[track_caller]
-    pub fn with<R>(&self, f: impl FnOnce(&T) -> R) -> R {
-        self.access(AccessKind::Read, false, Location::caller(), |v| f(v))
-    }
-
-    /// Writes a new value.
-    #[track_caller]
-    pub fn set(&self, value: T) {
-        self.access(AccessKind::Write, false, Location::caller(), |v| *v = value)
-    }
-
-    /// Changes the value in place: one write (a map insert, a push).
-    #[track_caller]
-    pub fn modify<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
-        self.access(AccessKind::Write, false, Location::caller(), f)
-    }
-
-    /// Reads the value, computes a new one, writes it, and returns it: a read
-    /// then a write, deliberately *not* atomic — the `n = n + 1` of the
-    /// lessons. Two threads updating without a common lock lose updates, and
-    /// lockcheck reports it as a lost update whether or not one was lost.
-    #[track_caller]
-    pub fn update(&self, f: impl FnOnce(&T) -> T) -> T
-    where
-        T: Clone,
-    {
-        let site = Location::caller();
-        let old = self.access(AccessKind::Read, true, site, |v| v.clone());
-        let new = f(&old);
-        self.access(AccessKind::Write, true, site, |v| *v = new.clone());
-        new
-    }
-
-    /// The value, through a unique borrow: no other thread can access it.
-    pub fn get_mut(&mut self) -> &mut T {
-        &mut self.slot.get_mut().value
-    }
-
-    /// Consumes the variable, returning its value.
-    pub fn into_inner(self) -> T {
-        self.slot.into_inner().value
-    }
-
-    /// The name given at creation, if any.
-    pub fn name(&self) -> Option<&str> {
-        self.var.name.as_deref()
-    }
-
-    #[track_caller]
-    fn access<R>(
+    pub(super) fn access<R>(
         &self,
         kind: AccessKind,
         in_update: bool,
@@ -186,19 +48,19 @@ impl<T> Shared<T> {
         let mut slot = self.slot.lock();
         let race = hb::with_clock(|thread, clock_slot, clock| {
             let now = Epoch::of(clock_slot, clock);
-            if slot.shadow.unchanged(kind, now) {
+            if slot.shadows.shadow.unchanged(kind, now) {
                 // Same epoch as this thread's last access of this kind: the
                 // one comparison FastTrack promises.
                 return None;
             }
             let access = access_record(thread, clock_slot, kind, in_update, site);
             match kind {
-                AccessKind::Read => slot.shadow.read(clock, access),
-                AccessKind::Write => slot.shadow.write(clock, access),
+                AccessKind::Read => slot.shadows.shadow.read(clock, access),
+                AccessKind::Write => slot.shadows.shadow.write(clock, access),
             }
         })
         .flatten();
-        let predicted = config::lockset() && self.check_lockset(&mut slot.lockset, kind);
+        let predicted = config::lockset() && self.check_lockset(&mut slot.shadows.lockset, kind);
         if checked && recorder::on() {
             // Inside the variable's lock: the trace orders this variable's
             // accesses as the check just did.
@@ -278,26 +140,6 @@ impl<T> Shared<T> {
             findings::data_race(&self.var, race, &name, &capture()),
             Severity::Hazard,
         );
-    }
-}
-
-/// A variable's identity. Dropping it (with its `Shared`, or after
-/// `into_inner`) tells a recorded trace that the variable is gone.
-struct Identity(VarInfo);
-
-impl std::ops::Deref for Identity {
-    type Target = VarInfo;
-    fn deref(&self) -> &VarInfo {
-        &self.0
-    }
-}
-
-impl Drop for Identity {
-    fn drop(&mut self) {
-        if recorder::on() {
-            let var = self.0.clone();
-            recorder::record_here(|thread| Event::VarDropped { thread, var });
-        }
     }
 }
 
@@ -386,23 +228,6 @@ fn held_summary() -> HeldSummary {
             .unwrap_or_else(|_| summarise())
     })
     .unwrap_or_default()
-}
-
-impl<T: Default> Default for Shared<T> {
-    #[track_caller]
-    fn default() -> Self {
-        Shared::new(T::default())
-    }
-}
-
-impl<T: fmt::Debug> fmt::Debug for Shared<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut d = f.debug_struct("Shared");
-        if let Some(name) = &self.var.name {
-            d.field("name", &name.as_str());
-        }
-        d.field("value", &self.slot.lock().value).finish()
-    }
 }
 
 #[cfg(test)]
