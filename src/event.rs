@@ -456,6 +456,10 @@ pub enum Event {
         condition: LockId,
         /// Where.
         site: Site,
+        /// The wait has a timeout (`wait_for`, `wait_until`): it ends by
+        /// itself, so it is no hold-and-wait (a trace that cannot say, as
+        /// STD, records untimed waits).
+        timed: bool,
     },
     /// A thread notified waiters of a condition.
     Notify {

@@ -8,7 +8,7 @@ use lockcheck::config::{self, Policy};
 use lockcheck::event::{AccessKind, AcquireMode, LockKind};
 use lockcheck::finding::{
     announcement_line, to_json_line, AccessNote, Announcement, CycleDetail, Frame, HeldRef,
-    LockRef, OrderEdge, SiteNote, SourceLocation, ThreadRef, ThreadWait, VarRef,
+    LockRef, OrderEdge, SiteNote, SourceLocation, ThreadRef, ThreadWait, VarRef, WaitNote,
 };
 use lockcheck::{Finding, FindingKind, Mutex, ReentrantMutex, RwLock, Shared};
 
@@ -96,6 +96,13 @@ fn everything() -> Finding {
             acquire_mode: AcquireMode::Exclusive,
             thread: unnamed.clone(),
             backtrace: frames.clone(),
+            wait: Some(WaitNote {
+                condition: 12,
+                released: lock(3, LockKind::Mutex, Some(odd)),
+                wait_site: at("src/a.rs", 5),
+                waker: thread.clone(),
+                wake_site: at("src/a.rs", 6),
+            }),
         }],
         other_cycles: vec![vec![OrderEdge {
             from: lock(7, LockKind::RwLock, Some("c")),
@@ -106,6 +113,7 @@ fn everything() -> Finding {
             acquire_mode: AcquireMode::Upgradable,
             thread: thread.clone(),
             backtrace: Vec::new(),
+            wait: None,
         }]],
         guarded_by: Some(lock(9, LockKind::Mutex, Some("gate"))),
         single_thread: true,

@@ -1,7 +1,8 @@
 //! Offline analysis: a stream of [`Event`]s (from a trace file) through the
 //! same detectors the live runtime uses — lock order, self-deadlock, wait-for
-//! (threads still waiting when the trace ends), and races under
-//! happens-before. Memory grows with the number of threads, locks and
+//! (threads still waiting when the trace ends), hold-and-wait (a lock held
+//! across a wait its waker needed, as a lock-order edge; see
+//! `hold_and_wait`), and races under happens-before. Memory grows with the number of threads, locks and
 //! variables, never with the length of the stream.
 
 use std::sync::Arc;
@@ -21,7 +22,9 @@ use crate::event::{
 };
 use crate::finding::{Finding, FindingSet, ThreadRef};
 
+mod hold_and_wait;
 mod threads;
+use hold_and_wait::HoldAndWait;
 use threads::{HandOff, ThreadTable, ThreadTrack};
 
 /// Happens-before a lock carries, and who holds it.
@@ -35,6 +38,9 @@ struct LockTrack {
     shared: u32,
     /// Whose clock `release` is: that thread's own clock already knows it.
     releaser: ThreadId,
+    /// The lock, from its first acquisition (for edges made later in its
+    /// name, by `hold_and_wait`).
+    info: Option<LockInfo>,
 }
 
 impl Default for LockTrack {
@@ -45,6 +51,7 @@ impl Default for LockTrack {
             owner: None,
             shared: 0,
             releaser: ThreadId(0),
+            info: None,
         }
     }
 }
@@ -115,6 +122,8 @@ pub struct Analyzer {
     keep_dropped: bool,
     /// Threads that asked for a lock another thread holds, until they get it.
     waits: WaitForGraph,
+    /// Waits, notifications and what the notifiers took before them.
+    hold_and_wait: HoldAndWait,
     findings: FindingSet,
     events: u64,
     /// The trace is of a recording cut short ([`Event::Incomplete`]).
@@ -140,6 +149,7 @@ impl Analyzer {
             lockset: false,
             keep_dropped: false,
             waits: WaitForGraph::default(),
+            hold_and_wait: HoldAndWait::default(),
             findings: FindingSet::new(),
             incomplete: false,
             events: 0,
@@ -249,6 +259,7 @@ impl Analyzer {
             Event::End { thread } => self.end(*thread),
             Event::LockDropped { lock, .. } => {
                 self.locks.remove(&lock.id);
+                self.hold_and_wait.forget(lock.id);
                 if !self.keep_dropped {
                     self.order.remove_lock(lock.id);
                 }
@@ -259,9 +270,13 @@ impl Analyzer {
             Event::Spawn { parent, child, .. } => self.threads.spawn(*parent, *child),
             Event::Join { parent, child, .. } => self.threads.join(*parent, *child),
             Event::Notify {
-                thread, condition, ..
+                thread,
+                condition,
+                site,
             } => {
-                let t = self.thread(*thread);
+                let t = self.threads.get_mut(*thread);
+                self.hold_and_wait
+                    .notify(&t.info, &t.held, *condition, *site);
                 let now = t.clock.clone();
                 t.clock.tick(t.slot);
                 self.notified.entry(*condition).or_default().join(&now);
@@ -271,7 +286,8 @@ impl Analyzer {
                 lock,
                 condition,
                 site,
-            } => self.wait(*thread, lock, *condition, *site),
+                timed,
+            } => self.wait(*thread, lock, *condition, *site, *timed),
         }
     }
 
@@ -315,7 +331,14 @@ impl Analyzer {
     /// A Java `wait(l)`: releases every hold of `l` (some dialects log a
     /// `rel(l)` just before it, for the monitor exit) until the thread holds
     /// it again.
-    fn wait(&mut self, thread: ThreadId, lock: &LockInfo, condition: LockId, site: Site) {
+    fn wait(
+        &mut self,
+        thread: ThreadId,
+        lock: &LockInfo,
+        condition: LockId,
+        site: Site,
+        timed: bool,
+    ) {
         let t = self.thread(thread);
         let before_rel = match t.last_release {
             Some((id, count)) if id == lock.id => Some(count),
@@ -343,7 +366,13 @@ impl Analyzer {
             track.release = clock;
         }
         if total > 0 {
-            self.thread(thread).rewait = Some((held, total, condition));
+            let t = self.threads.get_mut(thread);
+            if !timed {
+                // A timed wait ends by itself: no hold-and-wait.
+                self.hold_and_wait
+                    .wait(thread, condition, &held.lock, &t.held, site);
+            }
+            t.rewait = Some((held, total, condition));
         }
     }
 
@@ -375,11 +404,18 @@ impl Analyzer {
         let track = self.locks.entry(held.lock.id).or_default();
         track.owner = Some((thread, held.mode));
         let release = track.release.clone();
-        let t = self.thread(thread);
+        let t = self.threads.get_mut(thread);
         t.clock.join(&notified);
         t.clock.join(&release);
         t.held.push(held);
         t.depth.push(count.saturating_sub(1));
+        let locks = &self.locks;
+        let cycles = self.hold_and_wait.woken(&t.info, &mut self.order, |id| {
+            locks.get(&id).and_then(|l| l.info.clone())
+        });
+        for cycle in cycles {
+            self.findings.add(findings::lock_order_cycle(&cycle));
+        }
     }
 
     fn acquire(
@@ -431,6 +467,9 @@ impl Analyzer {
             mode,
             site,
         };
+        if lock_track.info.is_none() {
+            lock_track.info = Some(lock.clone());
+        }
         if mode.blocked_by(mode) {
             lock_track.owner = Some((thread, mode));
         }
@@ -442,6 +481,9 @@ impl Analyzer {
         }
         if matches!(mode, AcquireMode::Exclusive | AcquireMode::Upgradable) {
             t.clock.join(&lock_track.read_release);
+        }
+        if attempt == Attempt::Blocking {
+            self.hold_and_wait.took(thread, &new);
         }
         t.held.push(new);
         t.depth.push(0);
@@ -532,6 +574,7 @@ impl Analyzer {
         // An ended thread waits for nothing (one broken out of a deadlock
         // asked for a lock it never got).
         self.waits.unblock(thread);
+        self.hold_and_wait.end(thread);
         let t = self.threads.get_mut(thread);
         t.pending = None;
         let held = std::mem::take(&mut t.held);

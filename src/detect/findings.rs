@@ -8,7 +8,7 @@ use crate::detect::wait_for::{Blocked, Waiter};
 use crate::event::{AcquireMode, HeldLock, LockInfo, Site, ThreadInfo, VarInfo};
 use crate::finding::{
     AccessNote, CycleDetail, Finding, FindingKind, HeldRef, LockRef, OrderEdge, SiteNote,
-    ThreadRef, ThreadWait, VarRef,
+    ThreadRef, ThreadWait, VarRef, WaitNote,
 };
 use crate::frames::user_frames_of;
 
@@ -38,6 +38,13 @@ fn order_edge(e: &CycleEdge) -> OrderEdge {
         acquire_mode: e.acquire_mode,
         thread: (&e.thread).into(),
         backtrace: user_frames_of(&e.backtrace, e.to_site),
+        wait: e.wait.as_ref().map(|w| WaitNote {
+            condition: w.condition.0,
+            released: (&w.released).into(),
+            wait_site: w.wait_site.into(),
+            waker: (&w.waker).into(),
+            wake_site: w.wake_site.into(),
+        }),
     }
 }
 
@@ -70,15 +77,30 @@ pub fn lock_order_cycle(cycle: &Cycle) -> Finding {
     for e in &cycle.edges {
         push_lock(&mut locks, &e.from);
         push_thread(&mut threads, &e.thread);
+        if let Some(w) = &e.wait {
+            push_thread(&mut threads, &w.waker);
+        }
     }
     let names: Vec<String> = cycle.edges.iter().map(|e| name_of(&e.from)).collect();
+    let waits = cycle.edges.iter().filter(|e| e.wait.is_some()).count();
     let mut summary = format!(
-        "lock order cycle of length {}: {} -> {}",
+        "lock order cycle of length {}{}: {} -> {}",
         cycle.edges.len(),
+        match waits {
+            0 => "",
+            1 => " through a wait",
+            _ => " through waits",
+        },
         names.join(" -> "),
         names[0]
     );
     let mut notes = Vec::new();
+    if waits > 0 {
+        notes.push(
+            "a lock held across a wait is an order edge to every lock the waiting thread's waker took before it notified: on a schedule where the waiter takes its lock first, the waker blocks and never notifies"
+                .to_owned(),
+        );
+    }
     if let Some(gate) = &cycle.guard {
         summary.push_str(&format!(" (guarded by {})", name_of(gate)));
         notes.push(format!(

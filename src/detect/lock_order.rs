@@ -72,6 +72,8 @@ pub(crate) struct EdgeData {
     /// The taking thread's vector clock when the edge was first taken, when
     /// happens-before is tracked.
     clock: Option<Arc<VectorClock>>,
+    /// The wait behind a hold-and-wait edge (boxed: most edges have none).
+    wait: Option<Box<WaitEdge>>,
 }
 
 /// One edge of a detected cycle, with where it was first seen.
@@ -93,6 +95,41 @@ pub struct CycleEdge {
     pub thread: ThreadInfo,
     /// Unresolved backtrace of the first acquisition, if captured.
     pub backtrace: Option<CallStack>,
+    /// When the edge is a hold-and-wait, not an acquisition under `from`:
+    /// the wait and its waker (`thread` is the waiter; `to_site` is where
+    /// the waker took `to`).
+    pub wait: Option<WaitEdge>,
+}
+
+/// The wait behind an edge its thread did not take by locking (a
+/// hold-and-wait): the thread held `from` while it waited for a
+/// notification of `condition` (releasing `released`, the condition's own
+/// mutex or Java monitor), and `waker`, the thread that notified it, had
+/// taken `to` before it did so. On a schedule where the waiter takes `from`
+/// before the waker takes `to`, the waker blocks on `to` and never notifies:
+/// `from → to` is an order edge like one taken by locking.
+#[derive(Clone, Debug)]
+pub struct WaitEdge {
+    /// The condition waited for (a `Condvar`'s id; in Java, the monitor's).
+    pub condition: LockId,
+    /// The lock the wait released meanwhile (never `from`).
+    pub released: LockInfo,
+    /// Where the waiter waited.
+    pub wait_site: Site,
+    /// The thread whose notification ended the wait.
+    pub waker: ThreadInfo,
+    /// Where it notified.
+    pub wake_site: Site,
+}
+
+/// How an edge came to the graph.
+enum Origin {
+    /// Its thread took `to` while holding `from`.
+    Taken,
+    /// The same, earlier, and it waited aside (`runtime::leaf_edges`).
+    Parked,
+    /// A hold-and-wait.
+    Wait(WaitEdge),
 }
 
 /// A strong cycle in the lock-order graph.
@@ -149,6 +186,11 @@ impl Default for LockOrderGraph {
 
 impl EdgeData {
     /// Taking the edge again with `bit` by `thread` teaches nothing new.
+    /// Whether the edge is a hold-and-wait (see [`WaitEdge`]).
+    pub(crate) fn is_wait(&self) -> bool {
+        self.wait.is_some()
+    }
+
     fn knows(&self, bit: u8, thread: ThreadId) -> bool {
         self.types & bit != 0
             && self.gates.is_empty()
@@ -220,7 +262,53 @@ impl LockOrderGraph {
         clock: Option<&Arc<VectorClock>>,
         backtrace: &mut dyn FnMut() -> Option<CallStack>,
     ) -> Vec<Cycle> {
-        self.acquire(thread, held, new, clock, backtrace, true)
+        self.acquire(thread, held, new, clock, backtrace, Origin::Taken)
+    }
+
+    /// Records a hold-and-wait: `waiter` held `held` while it waited as
+    /// `wait` says, and `wait.waker` had taken `taken` before it ended the
+    /// wait (see [`WaitEdge`]). Adds the edge `held → taken` (`held` and
+    /// `taken` may be one lock: the waker needed the lock the waiter kept)
+    /// and returns the cycles it closes. Its thread is the waiter; the
+    /// waker counts as a second thread, so such a cycle is never
+    /// single-threaded, and it carries no clock, so it is never classified
+    /// as ordered by happens-before.
+    ///
+    /// ```
+    /// use lockcheck::detect::lock_order::{LockOrderGraph, WaitEdge};
+    /// use lockcheck::event::*;
+    /// let lock = |id| LockInfo { id: LockId(id), kind: LockKind::Mutex, name: None, created: Site::caller() };
+    /// let held = |id| HeldLock { lock: lock(id), mode: AcquireMode::Exclusive, site: Site::caller() };
+    /// let waiter = ThreadInfo { id: ThreadId(1), name: None };
+    /// let waker = ThreadInfo { id: ThreadId(2), name: None };
+    /// let mut g = LockOrderGraph::default();
+    /// let wait = WaitEdge {
+    ///     condition: LockId(9),
+    ///     released: lock(9),
+    ///     wait_site: Site::caller(),
+    ///     waker,
+    ///     wake_site: Site::caller(),
+    /// };
+    /// // The waiter kept lock 1 across the wait; its waker had taken lock 1.
+    /// let cycles = g.on_wait_edge(&waiter, &held(1), &held(1), wait);
+    /// assert_eq!(cycles[0].edges.len(), 1);
+    /// assert!(!cycles[0].single_thread);
+    /// ```
+    pub fn on_wait_edge(
+        &mut self,
+        waiter: &ThreadInfo,
+        held: &HeldLock,
+        taken: &HeldLock,
+        wait: WaitEdge,
+    ) -> Vec<Cycle> {
+        self.acquire(
+            waiter,
+            std::slice::from_ref(held),
+            taken,
+            None,
+            &mut || None,
+            Origin::Wait(wait),
+        )
     }
 
     /// Adds the edge `from → to` that `thread` took earlier and that waited
@@ -241,7 +329,7 @@ impl LockOrderGraph {
             to,
             clock,
             &mut || None,
-            false,
+            Origin::Parked,
         )
     }
 
@@ -252,17 +340,24 @@ impl LockOrderGraph {
         new: &HeldLock,
         clock: Option<&Arc<VectorClock>>,
         backtrace: &mut dyn FnMut() -> Option<CallStack>,
-        held_owned: bool,
+        origin: Origin,
     ) -> Vec<Cycle> {
+        // Only an edge that waited aside may start at a lock already gone.
+        let held_owned = !matches!(origin, Origin::Parked);
+        let wait = match origin {
+            Origin::Wait(w) => Some(w),
+            _ => None,
+        };
         let clock_now = clock.map(|c| &**c);
         let new_key = self.key(&new.lock);
         let to = self.node(&new.lock, true);
         let mut cycles = Vec::new();
         let mut captured: Option<Option<CallStack>> = None;
         for (i, h) in held.iter().enumerate() {
-            if h.lock.id == new.lock.id {
+            if h.lock.id == new.lock.id && wait.is_none() {
                 // Re-acquiring the same instance is a self-deadlock question,
-                // answered before the order graph is asked.
+                // answered before the order graph is asked. (A waker that
+                // took the lock its waiter kept is a hold-and-wait edge.)
                 continue;
             }
             let from_key = self.key(&h.lock);
@@ -316,8 +411,10 @@ impl LockOrderGraph {
                             } else {
                                 Vec::new()
                             },
-                            other_thread: None,
+                            // The waker is the edge's second thread.
+                            other_thread: wait.as_ref().map(|w| w.waker.id),
                             clock: clock.cloned(),
+                            wait: wait.clone().map(Box::new),
                         },
                     );
                     Some(e)
@@ -543,6 +640,7 @@ impl LockOrderGraph {
             acquire_mode: d.acquire_mode,
             thread: d.thread.clone(),
             backtrace: d.backtrace.clone(),
+            wait: d.wait.as_deref().cloned(),
         }
     }
 

@@ -11,7 +11,7 @@ use crate::json::put_str;
 
 use super::{
     AccessNote, Announcement, CycleDetail, Finding, Frame, HeldRef, LockRef, OrderEdge, SiteNote,
-    SourceLocation, ThreadRef, ThreadWait, VarRef, ANNOUNCEMENT_KEY,
+    SourceLocation, ThreadRef, ThreadWait, VarRef, WaitNote, ANNOUNCEMENT_KEY,
 };
 
 /// The finding as one line of JSON, without the newline.
@@ -179,6 +179,19 @@ fn edge(out: &mut String, e: &OrderEdge) {
         o.str("acquire_mode", mode(e.acquire_mode));
         o.field("thread", |out| thread(out, &e.thread));
         o.list("backtrace", &e.backtrace, frame);
+        if let Some(w) = &e.wait {
+            o.field("wait", |out| wait_note(out, w));
+        }
+    });
+}
+
+fn wait_note(out: &mut String, w: &WaitNote) {
+    object(out, |o| {
+        o.u64("condition", w.condition);
+        o.field("released", |out| lock(out, &w.released));
+        o.field("wait_site", |out| location(out, &w.wait_site));
+        o.field("waker", |out| thread(out, &w.waker));
+        o.field("wake_site", |out| location(out, &w.wake_site));
     });
 }
 

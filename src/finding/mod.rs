@@ -221,6 +221,32 @@ pub struct OrderEdge {
         serde(default, skip_serializing_if = "Vec::is_empty")
     )]
     pub backtrace: Vec<Frame>,
+    /// When the edge is a hold-and-wait rather than an acquisition under
+    /// `from`: `thread` held `from` while it waited, and the waker had
+    /// taken `to` (at `to_site`) before it ended the wait.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub wait: Option<WaitNote>,
+}
+
+/// The wait behind a hold-and-wait edge of a lock-order cycle.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct WaitNote {
+    /// The condition waited for (a condition variable's id; in a Java
+    /// trace, the monitor's).
+    pub condition: u64,
+    /// The lock the wait released meanwhile (the condition's mutex, the
+    /// Java monitor).
+    pub released: LockRef,
+    /// Where the edge's thread waited.
+    pub wait_site: SourceLocation,
+    /// The thread whose notification ended the wait.
+    pub waker: ThreadRef,
+    /// Where it notified.
+    pub wake_site: SourceLocation,
 }
 
 /// Most other cycles a finding keeps ([`CycleDetail::other_cycles`]): the
@@ -741,6 +767,7 @@ mod tests {
                 acquire_mode: AcquireMode::Exclusive,
                 thread: f.threads[0].clone(),
                 backtrace: Vec::new(),
+                wait: None,
             })
             .collect();
         f.cycle = Some(CycleDetail {

@@ -36,10 +36,16 @@ pub fn render(graph: &LockOrderGraph, findings: &[Finding]) -> String {
     let edge_attrs = |_, e: petgraph::stable_graph::EdgeReference<'_, EdgeData>| {
         let (a, b) = (&g[e.source()].lock, &g[e.target()].lock);
         let label = quote(&e.weight().to_site.to_string());
-        if red.contains(&(a.id.0, b.id.0)) {
-            format!("label = {label}, color = red, fontcolor = red, penwidth = 2")
+        // A hold-and-wait edge (a lock held across a wait) is dashed.
+        let style = if e.weight().is_wait() {
+            ", style = dashed"
         } else {
-            format!("label = {label}")
+            ""
+        };
+        if red.contains(&(a.id.0, b.id.0)) {
+            format!("label = {label}, color = red, fontcolor = red, penwidth = 2{style}")
+        } else {
+            format!("label = {label}{style}")
         }
     };
     let node_attrs = |_, n: (petgraph::stable_graph::NodeIndex, &Node)| {

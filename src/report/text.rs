@@ -171,6 +171,30 @@ fn render_held(out: &mut String, h: &HeldRef) {
 }
 
 fn render_edge(out: &mut String, e: &OrderEdge) {
+    if let Some(w) = &e.wait {
+        // A Java monitor is its own condition; a condition variable has an
+        // id of its own and waits with a mutex.
+        let on = if w.condition == w.released.id {
+            format!("on {}", w.released)
+        } else {
+            format!("on condition variable #{} with {}", w.condition, w.released)
+        };
+        let _ = writeln!(
+            out,
+            "       {} -> {}: {} waited {on} at {} while holding {} (acquired at {})",
+            e.from, e.to, e.thread, w.wait_site, e.from, e.from_site
+        );
+        let _ = writeln!(
+            out,
+            "           and {} took {} ({}) at {} before notifying it at {}",
+            w.waker,
+            e.to,
+            e.acquire_mode.as_str(),
+            e.to_site,
+            w.wake_site
+        );
+        return;
+    }
     let _ = writeln!(
         out,
         "       {} -> {}: {} took {} ({}) at {} while holding {} (acquired at {})",

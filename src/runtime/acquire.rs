@@ -1039,6 +1039,7 @@ pub(crate) fn suspend(
     meta: &LockMeta,
     mode: AcquireMode,
     condition: LockId,
+    timed: bool,
     site: &'static Location<'static>,
 ) -> Option<HeldEntry> {
     if !config::enabled() {
@@ -1050,6 +1051,7 @@ pub(crate) fn suspend(
             lock,
             condition,
             site: Site::from(site),
+            timed,
         });
     }
     if hb::active() {

@@ -116,6 +116,7 @@ pub(crate) mod acquire {
         _meta: &LockMeta,
         _mode: AcquireMode,
         _condition: LockId,
+        _timed: bool,
         _site: &'static Location<'static>,
     ) -> Option<HeldEntry> {
         None

@@ -90,6 +90,7 @@ impl Condvar {
     fn around<T: ?Sized, R>(
         &self,
         guard: &mut MutexGuard<'_, T>,
+        timed: bool,
         wait: impl FnOnce(&mut crate::raw::MutexGuard<'_, T>) -> R,
     ) -> R {
         let entry = if guard.tracked {
@@ -97,6 +98,7 @@ impl Condvar {
                 &guard.mutex.meta,
                 AcquireMode::Exclusive,
                 self.id(),
+                timed,
                 Location::caller(),
             )
         } else {
@@ -114,7 +116,7 @@ impl Condvar {
     /// Releases the mutex, waits for a notification, re-acquires the mutex.
     #[track_caller]
     pub fn wait<T: ?Sized>(&self, guard: &mut MutexGuard<'_, T>) {
-        self.around(guard, |g| self.inner.wait(g))
+        self.around(guard, false, |g| self.inner.wait(g))
     }
 
     /// As [`Self::wait`], giving up after `timeout`.
@@ -124,7 +126,7 @@ impl Condvar {
         guard: &mut MutexGuard<'_, T>,
         timeout: Duration,
     ) -> WaitTimeoutResult {
-        self.around(guard, |g| self.inner.wait_for(g, timeout))
+        self.around(guard, true, |g| self.inner.wait_for(g, timeout))
     }
 
     /// As [`Self::wait`], giving up at `deadline`.
@@ -134,7 +136,7 @@ impl Condvar {
         guard: &mut MutexGuard<'_, T>,
         deadline: Instant,
     ) -> WaitTimeoutResult {
-        self.around(guard, |g| self.inner.wait_until(g, deadline))
+        self.around(guard, true, |g| self.inner.wait_until(g, deadline))
     }
 
     /// Waits while `condition` holds.
@@ -144,7 +146,7 @@ impl Condvar {
         guard: &mut MutexGuard<'_, T>,
         condition: impl FnMut(&mut T) -> bool,
     ) {
-        self.around(guard, |g| self.inner.wait_while(g, condition))
+        self.around(guard, false, |g| self.inner.wait_while(g, condition))
     }
 
     /// Waits while `condition` holds, giving up after `timeout`.
@@ -155,7 +157,9 @@ impl Condvar {
         condition: impl FnMut(&mut T) -> bool,
         timeout: Duration,
     ) -> WaitTimeoutResult {
-        self.around(guard, |g| self.inner.wait_while_for(g, condition, timeout))
+        self.around(guard, true, |g| {
+            self.inner.wait_while_for(g, condition, timeout)
+        })
     }
 
     /// Waits while `condition` holds, giving up at `deadline`.
@@ -166,7 +170,7 @@ impl Condvar {
         condition: impl FnMut(&mut T) -> bool,
         deadline: Instant,
     ) -> WaitTimeoutResult {
-        self.around(guard, |g| {
+        self.around(guard, true, |g| {
             self.inner.wait_while_until(g, condition, deadline)
         })
     }

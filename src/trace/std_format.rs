@@ -198,6 +198,8 @@ impl Decoder {
                     condition: lock.id,
                     lock,
                     site,
+                    // STD does not say; Java's `wait(ms)` is logged alike.
+                    timed: false,
                 }
             }
             "notify" | "notifyAll" => Event::Notify {

@@ -355,6 +355,30 @@ fn labelled_sites(f: &Finding) -> Vec<(&SourceLocation, String)> {
         // Every cycle of the finding: the same sites over other locks are
         // one finding, and each cycle's edges are its locations.
         for e in c.cycles().flatten() {
+            if let Some(w) = &e.wait {
+                // A hold-and-wait: the waiter's lock, its wait, and what
+                // its waker took before notifying.
+                out.push((
+                    &e.from_site,
+                    format!(
+                        "{} acquired, then held across a wait ({})",
+                        e.from, e.thread
+                    ),
+                ));
+                out.push((
+                    &w.wait_site,
+                    format!(
+                        "waited (releasing {}) while holding {} ({})",
+                        w.released, e.from, e.thread
+                    ),
+                ));
+                out.push((
+                    &e.to_site,
+                    format!("{} acquired before notifying ({})", e.to, w.waker),
+                ));
+                out.push((&w.wake_site, format!("notified the waiter ({})", w.waker)));
+                continue;
+            }
             out.push((
                 &e.from_site,
                 format!(

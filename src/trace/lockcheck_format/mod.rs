@@ -50,6 +50,7 @@ mod op {
     pub const JOIN: &[u8] = b"join";
     pub const NOTIFY: &[u8] = b"notify";
     pub const WAIT: &[u8] = b"wait";
+    pub const WAIT_TIMED: &[u8] = b"wait-timed";
     pub const SEND: &[u8] = b"send";
     pub const RECEIVE: &[u8] = b"recv";
     pub const END: &[u8] = b"end";
@@ -60,7 +61,7 @@ mod op {
 
 /// The ops a line may have, as listed in messages about an unknown one.
 const OPS: &str =
-    "lock, var, thread, guard, req, acq, rel, mode, r, w, spawn, join, notify, wait, send, recv, end, drop-lock, drop-var, incomplete";
+    "lock, var, thread, guard, req, acq, rel, mode, r, w, spawn, join, notify, wait, wait-timed, send, recv, end, drop-lock, drop-var, incomplete";
 
 /// The whole line an op takes, for messages about a missing or extra field.
 fn usage(name: &[u8]) -> &'static str {
@@ -79,6 +80,7 @@ fn usage(name: &[u8]) -> &'static str {
         op::JOIN => "<seq> T<thread> join T<child> <site>",
         op::NOTIFY => "<seq> T<thread> notify C<id> <site>",
         op::WAIT => "<seq> T<thread> wait C<id> L<id> <site>",
+        op::WAIT_TIMED => "<seq> T<thread> wait-timed C<id> L<id> <site>",
         op::SEND => "<seq> T<thread> send M<id> <site>",
         op::RECEIVE => "<seq> T<thread> recv M<id> <site>",
         op::DROP_LOCK => "<seq> T<thread> drop-lock L<id>",
@@ -484,6 +486,14 @@ pub(super) mod tests {
                 lock: fork.clone(),
                 condition: LockId(99),
                 site: s,
+                timed: false,
+            },
+            Event::Wait {
+                thread: t2,
+                lock: fork.clone(),
+                condition: LockId(99),
+                site: s,
+                timed: true,
             },
             Event::Notify {
                 thread: t1,

@@ -272,11 +272,12 @@ impl Decoder {
                 condition: LockId(line.id(CONDITION_ID)?),
                 site: line.site()?,
             },
-            op::WAIT => Event::Wait {
+            op::WAIT | op::WAIT_TIMED => Event::Wait {
                 thread,
                 condition: LockId(line.id(CONDITION_ID)?),
                 lock: line.lock()?,
                 site: line.site()?,
+                timed: name == op::WAIT_TIMED,
             },
             op::SEND => Event::Send {
                 thread,

@@ -100,10 +100,16 @@ pub fn write_event(out: &mut Vec<u8>, seq: u64, thread: ThreadId, event: &Event)
             lock,
             condition,
             site,
-        } => start(out, seq, *thread, op::WAIT)
-            .id(CONDITION_ID, condition.0)
-            .id(LOCK_ID, lock.id.0)
-            .site(site),
+            timed,
+        } => start(
+            out,
+            seq,
+            *thread,
+            if *timed { op::WAIT_TIMED } else { op::WAIT },
+        )
+        .id(CONDITION_ID, condition.0)
+        .id(LOCK_ID, lock.id.0)
+        .site(site),
         Event::Notify {
             thread,
             condition,

@@ -1,0 +1,193 @@
+//! Hold-and-wait in traces: a lock held across an untimed wait whose waker
+//! had taken that lock (or one ordered back to it) before it notified is a
+//! lock-order cycle through the wait, in STD traces (Java `wait`/`notify`)
+//! and in lockcheck's own; each case beside the near misses it must not
+//! report — a waker that only *tried* the lock, a timed wait, a wait no
+//! notification ended, a waker that never took the lock.
+
+use std::path::Path;
+use std::process::Command;
+
+use lockcheck::analysis::Analyzer;
+use lockcheck::detect::OrderGranularity;
+use lockcheck::finding::Finding;
+use lockcheck::trace::lockcheck_format::LockcheckReader;
+use lockcheck::FindingKind;
+
+/// Two threads, the lock `conn` (L1), the condition's mutex `queue` (L2),
+/// and the condition C9. T2 (the waker) takes `conn` with `ATTEMPT` and
+/// lets it go, then T1 waits (`WAIT`) on C9 holding `conn`, and T2
+/// notifies it.
+const TEMPLATE: &str = "lockcheck-trace 1
+1 T1 thread \"main\"
+2 T1 lock L1 mutex a.rs:1:1 \"conn\"
+3 T1 lock L2 mutex a.rs:2:1 \"queue\"
+4 T1 spawn T2 a.rs:3:1
+5 T2 thread \"waker\"
+6 T2 acq L1 exclusive ATTEMPT y.rs:12:5
+7 T2 rel L1 y.rs:13:5
+8 T1 acq L1 exclusive blocking x.rs:38:9
+9 T1 acq L2 exclusive blocking x.rs:39:9
+10 T1 WAIT C9 L2 x.rs:40:9
+11 T2 acq L2 exclusive blocking y.rs:14:5
+12 T2 notify C9 y.rs:15:5
+13 T2 rel L2 y.rs:16:5
+14 T1 acq L2 exclusive blocking x.rs:40:9
+15 T1 rel L2 x.rs:41:9
+16 T1 rel L1 x.rs:42:9
+17 T1 join T2 a.rs:4:1
+";
+
+fn analyse(attempt: &str, wait: &str) -> Vec<Finding> {
+    let text = TEMPLATE.replace("ATTEMPT", attempt).replace("WAIT", wait);
+    let mut analyzer = Analyzer::new(OrderGranularity::Instance);
+    for event in LockcheckReader::new(text.as_bytes(), "test.lct") {
+        let event = event.unwrap_or_else(|e| panic!("the test's trace is malformed: {e}"));
+        analyzer.event(&event);
+    }
+    analyzer.finish()
+}
+
+#[test]
+fn a_lock_held_across_a_wait_its_waker_took_is_a_cycle_through_the_wait() {
+    let found = analyse("blocking", "wait");
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let f = &found[0];
+    assert_eq!(f.kind, FindingKind::LockOrderCycle);
+    assert!(f.summary.contains("through a wait"), "{}", f.summary);
+    let cycle = f.cycle.as_ref().expect("a cycle");
+    assert_eq!(cycle.edges.len(), 1);
+    let edge = &cycle.edges[0];
+    assert_eq!(edge.from.name.as_deref(), Some("conn"));
+    assert_eq!(edge.to.name.as_deref(), Some("conn"));
+    assert_eq!(
+        (edge.from_site.file.as_str(), edge.from_site.line),
+        ("x.rs", 38)
+    );
+    assert_eq!(
+        (edge.to_site.file.as_str(), edge.to_site.line),
+        ("y.rs", 12)
+    );
+    assert_eq!(edge.thread.name.as_deref(), Some("main"));
+    let wait = edge.wait.as_ref().expect("the edge is a wait");
+    assert_eq!(wait.condition, 9);
+    assert_eq!(wait.released.name.as_deref(), Some("queue"));
+    assert_eq!(
+        (wait.wait_site.file.as_str(), wait.wait_site.line),
+        ("x.rs", 40)
+    );
+    assert_eq!(wait.waker.name.as_deref(), Some("waker"));
+    assert_eq!(
+        (wait.wake_site.file.as_str(), wait.wake_site.line),
+        ("y.rs", 15)
+    );
+    // Both threads are in it, and it is not one thread's own cycle.
+    assert_eq!(f.threads.len(), 2, "{:?}", f.threads);
+    assert!(!cycle.single_thread);
+    let text = lockcheck::report::text::render(&found, false);
+    assert!(
+        text.contains(
+            "waited on condition variable #9 with `queue` at x.rs:40:9 while holding `conn`"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("took `conn` (exclusive) at y.rs:12:5 before notifying it at y.rs:15:5"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_waker_that_only_tried_the_lock_is_no_hazard() {
+    // A try cannot hang: on the other schedule it fails, and the waker
+    // goes on to notify.
+    let found = analyse("try", "wait");
+    assert!(found.is_empty(), "{found:#?}");
+}
+
+#[test]
+fn a_timed_wait_is_no_hazard() {
+    let found = analyse("blocking", "wait-timed");
+    assert!(found.is_empty(), "{found:#?}");
+}
+
+/// `lockcheck analyze` of a trace fixture: its findings.
+fn analyze_file(path: &Path) -> Vec<Finding> {
+    let out = Command::new(env!("CARGO_BIN_EXE_lockcheck"))
+        .args(["analyze", "--format", "json"])
+        .arg(path)
+        .output()
+        .expect("run lockcheck");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    serde_json::from_value(doc["findings"].clone()).expect("findings")
+}
+
+fn root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+/// The 8 SUnhang traces in which SUnhang finds a cycle get one each (5 of
+/// them only through a Java `wait`), and the other 5 none.
+#[test]
+fn the_external_traces_get_sunhangs_cycles_and_no_others() {
+    let dir = root().join("tests/external-traces");
+    let through_a_wait = [
+        "apache_42031",
+        "cond_var_fn_idiomatic",
+        "memcached_567",
+        "mysql_50038",
+        "mysql_68251",
+    ];
+    let lock_only = ["cond_var_fp", "cond_var_fp_idiomatic", "cond_var_tn"];
+    let none = [
+        "jdk_8012019",
+        "log4j_38137",
+        "lucene_2783",
+        "pool_146",
+        "pool_149",
+    ];
+    let cycles = |name: &str| -> Vec<Finding> {
+        analyze_file(&dir.join(format!("{name}_dlf.std")))
+            .into_iter()
+            .filter(|f| f.kind == FindingKind::LockOrderCycle)
+            .collect()
+    };
+    for name in through_a_wait {
+        let found = cycles(name);
+        assert_eq!(found.len(), 1, "{name}: {found:#?}");
+        let edges = &found[0].cycle.as_ref().expect("cycle").edges;
+        assert!(edges.iter().any(|e| e.wait.is_some()), "{name}: {edges:#?}");
+    }
+    for name in lock_only {
+        let found = cycles(name);
+        assert_eq!(found.len(), 1, "{name}: {found:#?}");
+        let edges = &found[0].cycle.as_ref().expect("cycle").edges;
+        assert!(edges.iter().all(|e| e.wait.is_none()), "{name}: {edges:#?}");
+    }
+    for name in none {
+        assert!(cycles(name).is_empty(), "{name}");
+    }
+}
+
+/// `lockcheck graph` draws the wait edge dashed, in red with its cycle.
+#[test]
+fn the_graph_draws_the_wait_edge_dashed_in_its_cycle() {
+    let trace = root().join("fixtures/traces/hold_and_wait_through_a_third.std");
+    let out = Command::new(env!("CARGO_BIN_EXE_lockcheck"))
+        .arg("graph")
+        .arg(&trace)
+        .output()
+        .expect("run lockcheck");
+    let dot = String::from_utf8(out.stdout).expect("UTF-8");
+    let red = "color = red, fontcolor = red, penwidth = 2";
+    let dashed: Vec<&str> = dot
+        .lines()
+        .filter(|l| l.contains("style = dashed"))
+        .collect();
+    assert_eq!(dashed.len(), 1, "{dot}");
+    assert!(
+        dashed[0].contains(red) && dashed[0].contains(":20:0"),
+        "{dot}"
+    );
+    assert_eq!(dot.matches(red).count(), 2, "{dot}");
+}

@@ -1,0 +1,245 @@
+//! Hold-and-wait in a trace: a thread that waits for a notification while
+//! holding a lock its waker needs.
+//!
+//! A thread `W` waits on a condition while it holds `A` (other than the
+//! lock the wait releases). The thread `N` whose notification ended the
+//! wait had taken `X` before it notified. On a schedule where `W` takes `A`
+//! and waits before `N` takes `X`, `N` needs `X` first: if `X` is `A`, or
+//! the order graph has a path from `X` back to `A`, nobody notifies `W` and
+//! the threads hang. So the wait is an order edge `A → X` (see
+//! [`LockOrderGraph::on_wait_edge`]), and the cycles it closes are
+//! lock-order cycles like any other: the 8 traces of
+//! `tests/external-traces` in which SUnhang finds a cycle through a Java
+//! `wait` all get theirs this way.
+//!
+//! What `N` "had taken before it notified" is what it acquired by blocking
+//! since its previous notification (or its start), and what it held at the
+//! notification; a try cannot hang, so it does not count. The wait is
+//! matched with the last notification of its condition between the wait
+//! and the waiter taking its lock back; a wait no notification ended
+//! (a timeout, a spurious wake-up) adds nothing.
+//!
+//! Memory is bounded by the live threads and the conditions notified: each
+//! thread keeps at most [`TAKEN_PER_THREAD`] distinct locks since its last
+//! notification (a thread that takes more between two notifications has its
+//! oldest forgotten: edges missed, never invented), and each condition its
+//! last notification (a Java monitor's goes with its drop; a condition
+//! variable's stays, as a trace does not record their drops). Both keep
+//! lock ids, not names: a lock's name is looked up among the analysis's
+//! live locks when an edge is made, so it still leaves with the lock.
+
+use crate::detect::lock_order::{Cycle, LockOrderGraph, WaitEdge};
+use crate::event::{AcquireMode, HeldLock, LockId, LockInfo, Site, ThreadId, ThreadInfo};
+use crate::fx_hash::FxHashMap;
+
+/// Most distinct locks a thread remembers having taken since its last
+/// notification.
+pub const TAKEN_PER_THREAD: usize = 256;
+
+/// A lock a waker took: which, how and where (its name is the live lock's).
+#[derive(Copy, Clone)]
+struct TakenLock {
+    id: LockId,
+    mode: AcquireMode,
+    site: Site,
+}
+
+/// What one thread took since its last notification: each lock once, at
+/// the first site it was taken, with when it was last taken (to forget the
+/// oldest past the cap). A map, so that recording an acquisition costs one
+/// lookup.
+#[derive(Default)]
+struct Taken {
+    stamp: u64,
+    locks: FxHashMap<LockId, (TakenLock, u64)>,
+}
+
+/// The last notification of a condition.
+struct Notification {
+    waker: ThreadInfo,
+    /// What the waker had taken (or held) when it notified, in order.
+    taken: Vec<TakenLock>,
+    site: Site,
+    /// Its place among all notifications of the trace.
+    seq: u64,
+}
+
+/// A thread waiting on a condition.
+struct Waiting {
+    condition: LockId,
+    released: LockInfo,
+    /// What it holds across the wait (the released lock excepted).
+    held: Vec<HeldLock>,
+    site: Site,
+    /// Notifications before the wait began.
+    seq: u64,
+}
+
+/// The hold-and-wait state of one trace's analysis.
+#[derive(Default)]
+pub(super) struct HoldAndWait {
+    /// By thread: the locks it took since its last notification.
+    taken: FxHashMap<ThreadId, Taken>,
+    /// By condition: its last notification.
+    notified: FxHashMap<LockId, Notification>,
+    /// By thread: the wait it is in.
+    waiting: FxHashMap<ThreadId, Waiting>,
+    /// Notifications so far.
+    seq: u64,
+}
+
+impl HoldAndWait {
+    /// `thread` took `lock` by a blocking acquisition.
+    pub(super) fn took(&mut self, thread: ThreadId, lock: &HeldLock) {
+        let taken = self.taken.entry(thread).or_default();
+        taken.stamp += 1;
+        let stamp = taken.stamp;
+        if let Some(known) = taken.locks.get_mut(&lock.lock.id) {
+            known.1 = stamp;
+            return;
+        }
+        if taken.locks.len() >= TAKEN_PER_THREAD {
+            // Rare (past the cap): a scan for the oldest.
+            let oldest = taken
+                .locks
+                .iter()
+                .min_by_key(|(_, (_, s))| *s)
+                .map(|(id, _)| *id);
+            if let Some(id) = oldest {
+                taken.locks.remove(&id);
+            }
+        }
+        let entry = TakenLock {
+            id: lock.lock.id,
+            mode: lock.mode,
+            site: lock.site,
+        };
+        taken.locks.insert(lock.lock.id, (entry, stamp));
+    }
+
+    /// `waker`, holding `held`, notified `condition` at `site`.
+    pub(super) fn notify(
+        &mut self,
+        waker: &ThreadInfo,
+        held: &[HeldLock],
+        condition: LockId,
+        site: Site,
+    ) {
+        self.seq = self.seq.saturating_add(1);
+        let mut stamped: Vec<(TakenLock, u64)> = self
+            .taken
+            .remove(&waker.id)
+            .map(|t| t.locks.into_values().collect())
+            .unwrap_or_default();
+        stamped.sort_unstable_by_key(|(_, stamp)| *stamp);
+        let mut taken: Vec<TakenLock> = stamped.into_iter().map(|(t, _)| t).collect();
+        for h in held {
+            if !taken.iter().any(|t| t.id == h.lock.id) {
+                taken.push(TakenLock {
+                    id: h.lock.id,
+                    mode: h.mode,
+                    site: h.site,
+                });
+            }
+        }
+        self.notified.insert(
+            condition,
+            Notification {
+                waker: waker.clone(),
+                taken,
+                site,
+                seq: self.seq,
+            },
+        );
+    }
+
+    /// `thread` waits on `condition` at `site`, releasing `released` and
+    /// holding `held` meanwhile.
+    pub(super) fn wait(
+        &mut self,
+        thread: ThreadId,
+        condition: LockId,
+        released: &LockInfo,
+        held: &[HeldLock],
+        site: Site,
+    ) {
+        if held.is_empty() {
+            // Nothing held across the wait: no hold-and-wait.
+            self.waiting.remove(&thread);
+            return;
+        }
+        self.waiting.insert(
+            thread,
+            Waiting {
+                condition,
+                released: released.clone(),
+                held: held.to_vec(),
+                site,
+                seq: self.seq,
+            },
+        );
+    }
+
+    /// `waiter` holds its lock again after a wait: the edges from what it
+    /// held to what its waker had taken go into `order`; returns the cycles
+    /// they close. `live` gives a live lock's description (a lock dropped
+    /// since its waker took it has none, and makes no edge).
+    pub(super) fn woken(
+        &mut self,
+        waiter: &ThreadInfo,
+        order: &mut LockOrderGraph,
+        live: impl Fn(LockId) -> Option<LockInfo>,
+    ) -> Vec<Cycle> {
+        let Some(wait) = self.waiting.remove(&waiter.id) else {
+            return Vec::new();
+        };
+        let Some(n) = self.notified.get(&wait.condition) else {
+            return Vec::new();
+        };
+        if n.seq <= wait.seq || n.waker.id == waiter.id {
+            // No notification since the wait began: a timeout or a
+            // spurious wake-up, which nobody else caused.
+            return Vec::new();
+        }
+        let wakers_locks: Vec<HeldLock> = n
+            .taken
+            .iter()
+            .filter(|t| t.id != wait.released.id)
+            .filter_map(|t| {
+                live(t.id).map(|lock| HeldLock {
+                    lock,
+                    mode: t.mode,
+                    site: t.site,
+                })
+            })
+            .collect();
+        let mut cycles = Vec::new();
+        for held in &wait.held {
+            for taken in &wakers_locks {
+                let edge = WaitEdge {
+                    condition: wait.condition,
+                    released: wait.released.clone(),
+                    wait_site: wait.site,
+                    waker: n.waker.clone(),
+                    wake_site: n.site,
+                };
+                cycles.extend(order.on_wait_edge(waiter, held, taken, edge));
+            }
+        }
+        cycles
+    }
+
+    /// `thread` ended: it takes, waits and notifies no more (a condition's
+    /// last notification stays, for a waiter not yet woken).
+    pub(super) fn end(&mut self, thread: ThreadId) {
+        self.taken.remove(&thread);
+        self.waiting.remove(&thread);
+    }
+
+    /// `lock` was dropped: as a Java monitor, it is a condition no more.
+    /// (The locks taken name it by id only, and [`Self::woken`] passes over
+    /// the dead.)
+    pub(super) fn forget(&mut self, lock: LockId) {
+        self.notified.remove(&lock);
+    }
+}
