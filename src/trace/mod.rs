@@ -45,7 +45,7 @@ pub const SKIPPED_SHOWN: usize = 20;
 
 /// A line skipped as malformed.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct SkippedLine {
     /// 1-based line.
     pub line: u64,
@@ -58,7 +58,7 @@ pub struct SkippedLine {
 /// never presents a trace it could not read whole, or an empty one, as
 /// checked and clean.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ReadSummary {
     /// The trace file, as named on the command line.
     pub file: String,

@@ -78,7 +78,7 @@ fn analyze_one(
 /// What the text report says of the traces read, line by line: each one
 /// with skipped lines or no events, then the closing summary, which never
 /// reads as clean when something was not checked.
-fn text_summary(
+pub(super) fn text_summary(
     findings: &[Finding],
     strict: bool,
     traces: &[ReadSummary],
@@ -236,7 +236,12 @@ pub(super) fn analyze(
 /// 2 when lines were skipped as malformed or a recording is incomplete (a
 /// trace not fully checked is never a pass, nor a plain finding), unless
 /// `keep_going`; else 1 for failing findings, 0 for none.
-fn exit_status(findings: &[Finding], strict: bool, read: &[ReadSummary], keep_going: bool) -> i32 {
+pub(super) fn exit_status(
+    findings: &[Finding],
+    strict: bool,
+    read: &[ReadSummary],
+    keep_going: bool,
+) -> i32 {
     let not_whole = read.iter().any(|t| !t.checked_whole());
     if not_whole && !keep_going {
         EXIT_ERROR

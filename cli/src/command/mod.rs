@@ -6,6 +6,7 @@
 
 mod analyze;
 mod fixtures;
+mod merge;
 mod run;
 
 use std::ffi::OsString;
@@ -174,6 +175,28 @@ enum Command {
         #[arg(required = true, value_name = "TRACE")]
         traces: Vec<PathBuf>,
     },
+    /// Merge the JSON reports of `lockcheck analyze` (traces analysed as
+    /// separate jobs) into one report, each finding once.
+    Merge {
+        /// Report format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Fail on lock-order cycles guarded by a gate lock too.
+        #[arg(long)]
+        strict: bool,
+        /// Suppressions file (default: ./lockcheck.toml when it exists).
+        #[arg(long, value_name = "FILE")]
+        suppress: Option<PathBuf>,
+        /// Exit on the findings alone when a trace of some report was not
+        /// fully checked (lines skipped, an incomplete recording), instead
+        /// of with status 2.
+        #[arg(long)]
+        keep_going: bool,
+        /// Reports written by `lockcheck analyze --format json` (or by
+        /// `lockcheck merge --format json`).
+        #[arg(required = true, value_name = "REPORT")]
+        reports: Vec<PathBuf>,
+    },
     /// Print a trace's lock-order graph as Graphviz DOT, cycles in red.
     Graph {
         /// Render SVG with Graphviz's `dot` instead.
@@ -242,6 +265,20 @@ pub fn main() -> i32 {
                 keep_going,
             };
             analyze::analyze(&traces, format, input_format, checks, &s)
+        }),
+        Command::Merge {
+            format,
+            strict,
+            suppress,
+            keep_going,
+            reports,
+        } => suppressions(suppress.as_deref()).and_then(|s| {
+            let options = merge::MergeOptions {
+                format,
+                strict,
+                keep_going,
+            };
+            merge::merge(&reports, options, &s)
         }),
         Command::Graph {
             svg,
