@@ -124,9 +124,13 @@ macro_rules! fast_or {
 mod arc_guard;
 mod condvar;
 mod fair_mutex;
+mod fast;
+mod fmt;
 mod mapped;
 pub mod mpsc;
 mod mutex;
+mod mutex_guard;
+mod mutex_raw;
 mod not_send;
 mod once;
 mod raw;
@@ -142,12 +146,13 @@ pub use arc_guard::{
     ArcRwLockUpgradableReadGuard, ArcRwLockWriteGuard,
 };
 pub use condvar::{Condvar, WaitTimeoutResult};
-pub use fair_mutex::{const_fair_mutex, FairMutex, FairMutexGuard};
+pub use fair_mutex::{const_fair_mutex, FairMutex, FairMutexGuard, MappedFairMutexGuard};
 pub use mapped::{
-    MappedFairMutexGuard, MappedMutexGuard, MappedReentrantMutexGuard, MappedRwLockReadGuard,
+    GenericMappedMutexGuard, MappedMutexGuard, MappedReentrantMutexGuard, MappedRwLockReadGuard,
     MappedRwLockWriteGuard,
 };
-pub use mutex::{const_mutex, Mutex, MutexGuard};
+pub use mutex::{const_mutex, GenericMutex, GenericMutexGuard, Mutex, MutexGuard};
+pub use mutex_raw::MutexRaw;
 pub use once::{Once, OnceState};
 pub use raw::{RawFairMutex, RawMutex, RawRwLock, RawThreadId};
 pub use reentrant::{const_reentrant_mutex, ReentrantMutex, ReentrantMutexGuard};
@@ -179,4 +184,11 @@ macro_rules! lock_identity {
     )*};
 }
 
-lock_identity!(Mutex, FairMutex, RwLock, ReentrantMutex);
+lock_identity!(RwLock, ReentrantMutex);
+
+impl<R: MutexRaw, T: ?Sized> private::Sealed for GenericMutex<R, T> {}
+impl<R: MutexRaw, T: ?Sized> LockIdentity for GenericMutex<R, T> {
+    fn lock_info(&self) -> LockInfo {
+        self.meta.info()
+    }
+}
