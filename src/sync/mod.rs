@@ -125,7 +125,7 @@ mod arc_guard;
 mod condvar;
 mod fair_mutex;
 mod fast;
-mod fmt;
+pub(crate) mod fmt;
 mod mapped;
 pub mod mpsc;
 mod mutex;
