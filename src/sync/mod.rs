@@ -19,6 +19,7 @@ mod reentrant;
 mod relock;
 mod rwlock;
 mod unchecked;
+pub(crate) mod value_traits;
 
 pub use arc_guard::{
     ArcMutexGuard, ArcMutexRaw, ArcReentrantMutexGuard, ArcRwLockReadGuard,

@@ -14,6 +14,7 @@ use crate::runtime::lock_meta::LockMeta;
 use crate::sync::fast;
 use crate::sync::mutex_raw::MutexRaw;
 use crate::sync::raw::RawMutex;
+use crate::sync::value_traits::value_traits;
 
 pub use crate::sync::mutex_guard::{GenericMutexGuard, MutexGuard};
 
@@ -263,19 +264,7 @@ pub const fn const_mutex<T>(value: T) -> Mutex<T> {
     Mutex::new(value)
 }
 
-impl<R: MutexRaw, T> From<T> for GenericMutex<R, T> {
-    #[track_caller]
-    fn from(value: T) -> Self {
-        GenericMutex::new(value)
-    }
-}
-
-impl<R: MutexRaw, T: Default> Default for GenericMutex<R, T> {
-    #[track_caller]
-    fn default() -> Self {
-        GenericMutex::new(T::default())
-    }
-}
+value_traits!(impl[R: MutexRaw,] for GenericMutex<R, T>);
 
 impl<R: MutexRaw, T: ?Sized + fmt::Debug> fmt::Debug for GenericMutex<R, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -15,6 +15,7 @@ use crate::sync::fmt::guard_fmt;
 use crate::sync::mapped::MappedReentrantMutexGuard;
 use crate::sync::not_send::NotSend;
 use crate::sync::relock;
+use crate::sync::value_traits::value_traits;
 
 /// A reentrant mutex with parking_lot's API. Guards give shared access only
 /// (several guards of one thread may be alive at once).
@@ -89,13 +90,6 @@ impl<T: ?Sized> ReentrantMutex<T> {
     /// The value, through a unique borrow: no locking needed.
     pub fn get_mut(&mut self) -> &mut T {
         self.inner.get_mut()
-    }
-}
-
-impl<T: Default> Default for ReentrantMutex<T> {
-    #[track_caller]
-    fn default() -> Self {
-        ReentrantMutex::new(T::default())
     }
 }
 
@@ -244,12 +238,7 @@ pub const fn const_reentrant_mutex<T>(value: T) -> ReentrantMutex<T> {
     ReentrantMutex::new(value)
 }
 
-impl<T> From<T> for ReentrantMutex<T> {
-    #[track_caller]
-    fn from(value: T) -> Self {
-        ReentrantMutex::new(value)
-    }
-}
+value_traits!(impl[] for ReentrantMutex<T>);
 
 impl<T: ?Sized + fmt::Debug> fmt::Debug for ReentrantMutex<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

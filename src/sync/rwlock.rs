@@ -15,6 +15,7 @@ use crate::sync::fmt::guard_fmt;
 use crate::sync::mapped::{MappedRwLockReadGuard, MappedRwLockWriteGuard};
 use crate::sync::not_send::NotSend;
 use crate::sync::relock;
+use crate::sync::value_traits::value_traits;
 
 /// A reader-writer lock with parking_lot's API. Writers are preferred: a plain
 /// `read` queues behind a waiting writer, so a thread that takes `read` twice
@@ -93,13 +94,6 @@ impl<T: ?Sized> RwLock<T> {
     /// The value, through a unique borrow: no locking needed.
     pub fn get_mut(&mut self) -> &mut T {
         self.inner.get_mut()
-    }
-}
-
-impl<T: Default> Default for RwLock<T> {
-    #[track_caller]
-    fn default() -> Self {
-        RwLock::new(T::default())
     }
 }
 
@@ -547,12 +541,7 @@ pub const fn const_rwlock<T>(value: T) -> RwLock<T> {
     RwLock::new(value)
 }
 
-impl<T> From<T> for RwLock<T> {
-    #[track_caller]
-    fn from(value: T) -> Self {
-        RwLock::new(value)
-    }
-}
+value_traits!(impl[] for RwLock<T>);
 
 impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
