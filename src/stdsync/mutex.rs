@@ -7,6 +7,9 @@ use std::ops::{Deref, DerefMut};
 use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::sync::{LockResult, TryLockError, TryLockResult};
 
+use crate::sync::fmt::guard_fmt;
+use crate::sync::value_traits::value_traits;
+
 use crate::stdsync::poison;
 
 /// A mutual-exclusion lock with `std::sync::Mutex`'s API, poisoning
@@ -64,10 +67,11 @@ impl<T: ?Sized> Mutex<T> {
     /// Locks if the lock is free now (a try: no lock-order edge).
     #[track_caller]
     pub fn try_lock(&self) -> TryLockResult<MutexGuard<'_, T>> {
-        match self.inner.try_lock() {
-            Some(inner) => Ok(MutexGuard::new(self, inner)?),
-            None => Err(TryLockError::WouldBlock),
-        }
+        poison::try_result(
+            self.inner
+                .try_lock()
+                .map(|inner| MutexGuard::new(self, inner)),
+        )
     }
 
     /// Whether a thread panicked while holding the lock (and no one has
@@ -89,19 +93,7 @@ impl<T: ?Sized> Mutex<T> {
     }
 }
 
-impl<T> From<T> for Mutex<T> {
-    #[track_caller]
-    fn from(value: T) -> Self {
-        Mutex::new(value)
-    }
-}
-
-impl<T: Default> Default for Mutex<T> {
-    #[track_caller]
-    fn default() -> Self {
-        Mutex::new(T::default())
-    }
-}
+value_traits!(impl[] for Mutex<T>);
 
 impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -129,9 +121,9 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
 /// ```
 #[must_use = "if unused the Mutex will immediately unlock"]
 pub struct MutexGuard<'a, T: ?Sized + 'a> {
-    lock: &'a Mutex<T>,
+    /// First: it poisons before `inner` unlocks.
+    poison: poison::Held<'a>,
     pub(crate) inner: crate::MutexGuard<'a, T>,
-    poison: poison::Guard,
     /// std's guard's auto traits: not `Send` (whatever the inner guard is).
     _std: PhantomData<std::sync::MutexGuard<'a, T>>,
 }
@@ -145,10 +137,9 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
     /// The guard for `inner`, a hold of `lock`'s lockcheck mutex; `Err`
     /// (carrying it) if `lock` is poisoned.
     fn new(lock: &'a Mutex<T>, inner: crate::MutexGuard<'a, T>) -> LockResult<Self> {
-        poison::map_result(lock.poison.guard(), |poison| MutexGuard {
-            lock,
-            inner,
+        poison::map_result(lock.poison.hold(), |poison| MutexGuard {
             poison,
+            inner,
             _std: PhantomData,
         })
     }
@@ -156,15 +147,7 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
     /// Whether the guard's mutex is poisoned (for a condition variable's
     /// wait, which reports it).
     pub(crate) fn lock_is_poisoned(&self) -> bool {
-        self.lock.poison.get()
-    }
-}
-
-impl<T: ?Sized> Drop for MutexGuard<'_, T> {
-    #[inline]
-    fn drop(&mut self) {
-        // Then `inner`, a field, unlocks: poisoned before anyone can lock.
-        self.lock.poison.done(&self.poison);
+        self.poison.lock_is_poisoned()
     }
 }
 
@@ -183,14 +166,4 @@ impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
     }
 }
 
-impl<T: ?Sized + fmt::Debug> fmt::Debug for MutexGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self, f)
-    }
-}
-
-impl<T: ?Sized + fmt::Display> fmt::Display for MutexGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&**self, f)
-    }
-}
+guard_fmt!(impl[] for MutexGuard<'_, T>);

@@ -4,7 +4,7 @@
 //! does not poison on its way out of that same unwinding.
 
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::sync::{LockResult, PoisonError};
+use std::sync::{LockResult, PoisonError, TryLockError, TryLockResult};
 use std::thread;
 
 /// A lock's poison flag.
@@ -66,6 +66,45 @@ impl Flag {
         } else {
             Ok(value)
         }
+    }
+
+    /// The poisoning part of a guard taken now (see [`Held`]): `Err`
+    /// (carrying it) when the lock is poisoned.
+    pub(crate) fn hold(&self) -> LockResult<Held<'_>> {
+        map_result(self.guard(), |guard| Held { flag: self, guard })
+    }
+}
+
+/// The poisoning part of a write guard (std's `MutexGuard` and
+/// `RwLockWriteGuard`), as a field: when dropped, it poisons the lock if a
+/// panic started while the guard held it. Declared before the guard's
+/// lockcheck guard, so that it runs first: the lock is poisoned before
+/// anyone else can take it.
+pub(crate) struct Held<'a> {
+    flag: &'a Flag,
+    guard: Guard,
+}
+
+impl Held<'_> {
+    /// Whether the lock is poisoned.
+    pub(crate) fn lock_is_poisoned(&self) -> bool {
+        self.flag.get()
+    }
+}
+
+impl Drop for Held<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        self.flag.done(&self.guard);
+    }
+}
+
+/// A `try_*` result: `WouldBlock` when nothing was taken, `Poisoned`
+/// (carrying the guard) when the lock is poisoned.
+pub(crate) fn try_result<G>(taken: Option<LockResult<G>>) -> TryLockResult<G> {
+    match taken {
+        Some(guard) => Ok(guard?),
+        None => Err(TryLockError::WouldBlock),
     }
 }
 

@@ -6,7 +6,10 @@ use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
 use std::panic::{RefUnwindSafe, UnwindSafe};
-use std::sync::{LockResult, PoisonError, TryLockError, TryLockResult};
+use std::sync::{LockResult, TryLockResult};
+
+use crate::sync::fmt::guard_fmt;
+use crate::sync::value_traits::value_traits;
 
 use crate::stdsync::poison;
 
@@ -62,10 +65,11 @@ impl<T: ?Sized> RwLock<T> {
     /// Read access if available now (a try: no lock-order edge).
     #[track_caller]
     pub fn try_read(&self) -> TryLockResult<RwLockReadGuard<'_, T>> {
-        match self.inner.try_read() {
-            Some(inner) => Ok(RwLockReadGuard::new(self, inner)?),
-            None => Err(TryLockError::WouldBlock),
-        }
+        poison::try_result(
+            self.inner
+                .try_read()
+                .map(|inner| RwLockReadGuard::new(self, inner)),
+        )
     }
 
     /// Exclusive write access. `Err` (carrying the guard) if the lock is
@@ -78,10 +82,11 @@ impl<T: ?Sized> RwLock<T> {
     /// Write access if available now (a try: no lock-order edge).
     #[track_caller]
     pub fn try_write(&self) -> TryLockResult<RwLockWriteGuard<'_, T>> {
-        match self.inner.try_write() {
-            Some(inner) => Ok(RwLockWriteGuard::new(self, inner)?),
-            None => Err(TryLockError::WouldBlock),
-        }
+        poison::try_result(
+            self.inner
+                .try_write()
+                .map(|inner| RwLockWriteGuard::new(self, inner)),
+        )
     }
 
     /// Whether a thread panicked while writing (and no one has cleared it).
@@ -102,19 +107,7 @@ impl<T: ?Sized> RwLock<T> {
     }
 }
 
-impl<T> From<T> for RwLock<T> {
-    #[track_caller]
-    fn from(value: T) -> Self {
-        RwLock::new(value)
-    }
-}
-
-impl<T: Default> Default for RwLock<T> {
-    #[track_caller]
-    fn default() -> Self {
-        RwLock::new(T::default())
-    }
-}
+value_traits!(impl[] for RwLock<T>);
 
 impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -149,11 +142,8 @@ impl<'a, T: ?Sized> RwLockReadGuard<'a, T> {
             inner,
             _std: PhantomData,
         };
-        if lock.poison.get() {
-            Err(PoisonError::new(guard))
-        } else {
-            Ok(guard)
-        }
+        // A read does not poison, but is told when a writer did.
+        poison::Flag::wrap(lock.poison.get(), guard)
     }
 }
 
@@ -168,9 +158,9 @@ impl<'a, T: ?Sized> RwLockReadGuard<'a, T> {
 /// ```
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct RwLockWriteGuard<'a, T: ?Sized + 'a> {
-    lock: &'a RwLock<T>,
+    /// First: it poisons before `inner` unlocks.
+    poison: poison::Held<'a>,
     inner: crate::RwLockWriteGuard<'a, T>,
-    poison: poison::Guard,
     /// std's guard's auto traits: not `Send`.
     _std: PhantomData<std::sync::RwLockWriteGuard<'a, T>>,
 }
@@ -180,10 +170,9 @@ unsafe impl<T: ?Sized + Sync> Sync for RwLockWriteGuard<'_, T> {}
 
 impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
     fn new(lock: &'a RwLock<T>, inner: crate::RwLockWriteGuard<'a, T>) -> LockResult<Self> {
-        poison::map_result(lock.poison.guard(), |poison| RwLockWriteGuard {
-            lock,
-            inner,
+        poison::map_result(lock.poison.hold(), |poison| RwLockWriteGuard {
             poison,
+            inner,
             _std: PhantomData,
         })
     }
@@ -200,24 +189,15 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
     /// assert_eq!(*r, 2);
     /// ```
     pub fn downgrade(s: Self) -> RwLockReadGuard<'a, T> {
-        // Released as a write hold: poisons as the write guard's drop would.
-        s.lock.poison.done(&s.poison);
         let s = ManuallyDrop::new(s);
-        // SAFETY: `s` is never dropped, so `inner` is moved out once, and
-        // the poison rule its drop would apply was applied above.
-        let inner = unsafe { std::ptr::read(&s.inner) };
+        // SAFETY: `s` is never dropped, so each field is moved out once.
+        let (poison, inner) = unsafe { (std::ptr::read(&s.poison), std::ptr::read(&s.inner)) };
+        // Released as a write hold: poisons as the write guard's drop would.
+        drop(poison);
         RwLockReadGuard {
             inner: crate::RwLockWriteGuard::downgrade(inner),
             _std: PhantomData,
         }
-    }
-}
-
-impl<T: ?Sized> Drop for RwLockWriteGuard<'_, T> {
-    #[inline]
-    fn drop(&mut self) {
-        // Then `inner`, a field, unlocks: poisoned before anyone can lock.
-        self.lock.poison.done(&self.poison);
     }
 }
 
@@ -244,26 +224,5 @@ impl<T: ?Sized> DerefMut for RwLockWriteGuard<'_, T> {
     }
 }
 
-impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockReadGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self, f)
-    }
-}
-
-impl<T: ?Sized + fmt::Display> fmt::Display for RwLockReadGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&**self, f)
-    }
-}
-
-impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockWriteGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self, f)
-    }
-}
-
-impl<T: ?Sized + fmt::Display> fmt::Display for RwLockWriteGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&**self, f)
-    }
-}
+guard_fmt!(impl[] for RwLockReadGuard<'_, T>);
+guard_fmt!(impl[] for RwLockWriteGuard<'_, T>);

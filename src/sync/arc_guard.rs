@@ -18,20 +18,24 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
+use std::panic::Location;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::event::AcquireMode;
-use crate::sync::fair_mutex::{FairMutex, FairMutexGuard};
-use crate::sync::mutex::{Mutex, MutexGuard};
+use crate::sync::fmt::guard_fmt;
+use crate::sync::mutex::{GenericMutex, GenericMutexGuard};
+use crate::sync::mutex_raw::MutexRaw;
 use crate::sync::not_send::NotSend;
-use crate::sync::raw::{RawFairMutex, RawMutex, RawRwLock, RawThreadId};
+#[cfg(doc)]
+use crate::sync::raw::RawFairMutex;
+use crate::sync::raw::{RawMutex, RawRwLock, RawThreadId};
 use crate::sync::reentrant::{ReentrantMutex, ReentrantMutexGuard};
 use crate::sync::rwlock::{RwLock, RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard};
 
-impl<T: ?Sized> Mutex<T> {
-    /// Locks as [`Mutex::lock`] does, returning a guard that owns an `Arc`
-    /// of the mutex (parking_lot's `lock_arc`).
+impl<R: MutexRaw, T: ?Sized> GenericMutex<R, T> {
+    /// Locks as [`GenericMutex::lock`] does, returning a guard that owns an
+    /// `Arc` of the mutex (parking_lot's `lock_arc`).
     ///
     /// ```
     /// use std::sync::Arc;
@@ -40,188 +44,63 @@ impl<T: ?Sized> Mutex<T> {
     /// *g += 1;
     /// drop(g);
     /// assert_eq!(*m.lock(), 2);
+    ///
+    /// let f = Arc::new(lockcheck::FairMutex::new(1));
+    /// let g: lockcheck::ArcMutexGuard<lockcheck::RawFairMutex, i32> = f.lock_arc();
+    /// assert_eq!(*g, 1);
     /// ```
     #[track_caller]
-    pub fn lock_arc(self: &Arc<Self>) -> ArcMutexGuard<RawMutex, T> {
+    pub fn lock_arc(self: &Arc<Self>) -> ArcMutexGuard<R, T> {
         ArcMutexGuard::holding(Arc::clone(self), self.lock())
     }
 
-    /// As [`Mutex::try_lock`], with an `Arc` guard.
+    /// As [`GenericMutex::try_lock`], with an `Arc` guard.
     #[track_caller]
-    pub fn try_lock_arc(self: &Arc<Self>) -> Option<ArcMutexGuard<RawMutex, T>> {
+    pub fn try_lock_arc(self: &Arc<Self>) -> Option<ArcMutexGuard<R, T>> {
         let g = self.try_lock()?;
         Some(ArcMutexGuard::holding(Arc::clone(self), g))
     }
 
-    /// As [`Mutex::try_lock_for`], with an `Arc` guard.
+    /// As [`GenericMutex::try_lock_for`], with an `Arc` guard.
     #[track_caller]
-    pub fn try_lock_arc_for(
-        self: &Arc<Self>,
-        timeout: Duration,
-    ) -> Option<ArcMutexGuard<RawMutex, T>> {
+    pub fn try_lock_arc_for(self: &Arc<Self>, timeout: Duration) -> Option<ArcMutexGuard<R, T>> {
         let g = self.try_lock_for(timeout)?;
         Some(ArcMutexGuard::holding(Arc::clone(self), g))
     }
 
-    /// As [`Mutex::try_lock_until`], with an `Arc` guard.
+    /// As [`GenericMutex::try_lock_until`], with an `Arc` guard.
     #[track_caller]
-    pub fn try_lock_arc_until(
-        self: &Arc<Self>,
-        deadline: Instant,
-    ) -> Option<ArcMutexGuard<RawMutex, T>> {
+    pub fn try_lock_arc_until(self: &Arc<Self>, deadline: Instant) -> Option<ArcMutexGuard<R, T>> {
         let g = self.try_lock_until(deadline)?;
         Some(ArcMutexGuard::holding(Arc::clone(self), g))
     }
 }
 
-/// Holds a [`Mutex`] (or, as `ArcMutexGuard<RawFairMutex, T>`, a
-/// [`FairMutex`]) locked through an `Arc` of it; unlocks when dropped.
-/// `R` names the lock as parking_lot's guard does: [`RawMutex`] for a
-/// `Mutex`, [`RawFairMutex`] for a `FairMutex`. Not `Send` (the thread that
-/// locked must release); `Sync` where `T` is.
+/// Holds a [`Mutex`](crate::Mutex) (or, as `ArcMutexGuard<RawFairMutex, T>`, a
+/// [`FairMutex`](crate::FairMutex)) locked through an `Arc` of it; unlocks
+/// when dropped. `R` is the mutex's raw lock, as in parking_lot's guard:
+/// [`RawMutex`] for a `Mutex`, [`RawFairMutex`] for a `FairMutex`. Not
+/// `Send` (the thread that locked must release); `Sync` where `T` is.
 #[must_use = "if unused the Mutex will immediately unlock"]
-pub struct ArcMutexGuard<R: ArcMutexRaw, T: ?Sized> {
-    mutex: Arc<R::Lock<T>>,
+pub struct ArcMutexGuard<R: MutexRaw, T: ?Sized> {
+    mutex: Arc<GenericMutex<R, T>>,
     tracked: bool,
     _not_send: NotSend,
 }
 
 // SAFETY: as `MutexGuard`'s: a shared guard gives other threads `&T`, and
 // through `mutex()` the mutex, whose every safe way to the value locks it.
-unsafe impl<R: ArcMutexRaw, T: ?Sized + Sync> Sync for ArcMutexGuard<R, T> {}
-
-mod sealed {
-    pub trait Sealed {}
-    impl Sealed for crate::sync::RawMutex {}
-    impl Sealed for crate::sync::RawFairMutex {}
-}
+unsafe impl<R: MutexRaw, T: ?Sized + Sync> Sync for ArcMutexGuard<R, T> {}
 
 /// The raw lock types an [`ArcMutexGuard`] is named by ([`RawMutex`],
-/// [`RawFairMutex`]), each standing for its lockcheck mutex and that
-/// mutex's borrowed guard, which does the checked work. Sealed.
-pub trait ArcMutexRaw: sealed::Sealed {
-    /// The lockcheck mutex.
-    #[doc(hidden)]
-    type Lock<T: ?Sized>: ?Sized;
-    /// Its borrowed guard.
-    #[doc(hidden)]
-    type Guard<'a, T: ?Sized + 'a>: DerefMut<Target = T>;
-    /// The borrowed guard of a hold taken apart by [`Self::into_hold`].
-    ///
-    /// # Safety
-    /// The lock is held by that hold, and `tracked` is its own.
-    #[doc(hidden)]
-    unsafe fn from_hold<T: ?Sized>(lock: &Self::Lock<T>, tracked: bool) -> Self::Guard<'_, T>;
-    /// Whether the guard's hold is tracked.
-    #[doc(hidden)]
-    fn tracked<T: ?Sized>(g: &Self::Guard<'_, T>) -> bool;
-    /// The guard gone without unlocking; whether its hold was tracked.
-    #[doc(hidden)]
-    fn into_hold<T: ?Sized>(g: Self::Guard<'_, T>) -> bool;
-    /// The guard's `unlock_fair`.
-    #[doc(hidden)]
-    fn unlock_fair<T: ?Sized>(g: Self::Guard<'_, T>);
-    /// The guard's `unlocked` (or `unlocked_fair`), located at the caller.
-    #[doc(hidden)]
-    #[track_caller]
-    fn unlocked<T: ?Sized, U>(g: &mut Self::Guard<'_, T>, fair: bool, f: impl FnOnce() -> U) -> U;
-    /// The guard's `bump`, located at the caller.
-    #[doc(hidden)]
-    #[track_caller]
-    fn bump<T: ?Sized>(g: &mut Self::Guard<'_, T>);
-    /// The lock's value.
-    #[doc(hidden)]
-    fn data_ptr<T: ?Sized>(lock: &Self::Lock<T>) -> *mut T;
-}
+/// [`RawFairMutex`]): the mutex's own raw-lock trait, [`MutexRaw`], under
+/// the name lockcheck's `Arc` guard has always given it.
+pub use crate::sync::mutex_raw::MutexRaw as ArcMutexRaw;
 
-impl ArcMutexRaw for RawMutex {
-    type Lock<T: ?Sized> = Mutex<T>;
-    type Guard<'a, T: ?Sized + 'a> = MutexGuard<'a, T>;
-
-    unsafe fn from_hold<T: ?Sized>(lock: &Mutex<T>, tracked: bool) -> MutexGuard<'_, T> {
-        // SAFETY: the caller's hold passes to the guard.
-        unsafe { MutexGuard::from_parts(lock, tracked) }
-    }
-
-    fn tracked<T: ?Sized>(g: &MutexGuard<'_, T>) -> bool {
-        g.tracked
-    }
-
-    fn into_hold<T: ?Sized>(g: MutexGuard<'_, T>) -> bool {
-        g.into_parts().1
-    }
-
-    fn unlock_fair<T: ?Sized>(g: MutexGuard<'_, T>) {
-        MutexGuard::unlock_fair(g)
-    }
-
-    #[track_caller]
-    fn unlocked<T: ?Sized, U>(g: &mut MutexGuard<'_, T>, fair: bool, f: impl FnOnce() -> U) -> U {
-        if fair {
-            MutexGuard::unlocked_fair(g, f)
-        } else {
-            MutexGuard::unlocked(g, f)
-        }
-    }
-
-    #[track_caller]
-    fn bump<T: ?Sized>(g: &mut MutexGuard<'_, T>) {
-        MutexGuard::bump(g)
-    }
-
-    fn data_ptr<T: ?Sized>(lock: &Mutex<T>) -> *mut T {
-        lock.data_ptr()
-    }
-}
-
-impl ArcMutexRaw for RawFairMutex {
-    type Lock<T: ?Sized> = FairMutex<T>;
-    type Guard<'a, T: ?Sized + 'a> = FairMutexGuard<'a, T>;
-
-    unsafe fn from_hold<T: ?Sized>(lock: &FairMutex<T>, tracked: bool) -> FairMutexGuard<'_, T> {
-        // SAFETY: the caller's hold passes to the guard.
-        unsafe { FairMutexGuard::from_hold(lock, tracked) }
-    }
-
-    fn tracked<T: ?Sized>(g: &FairMutexGuard<'_, T>) -> bool {
-        g.is_tracked()
-    }
-
-    fn into_hold<T: ?Sized>(g: FairMutexGuard<'_, T>) -> bool {
-        g.into_hold()
-    }
-
-    fn unlock_fair<T: ?Sized>(g: FairMutexGuard<'_, T>) {
-        FairMutexGuard::unlock_fair(g)
-    }
-
-    #[track_caller]
-    fn unlocked<T: ?Sized, U>(
-        g: &mut FairMutexGuard<'_, T>,
-        fair: bool,
-        f: impl FnOnce() -> U,
-    ) -> U {
-        if fair {
-            FairMutexGuard::unlocked_fair(g, f)
-        } else {
-            FairMutexGuard::unlocked(g, f)
-        }
-    }
-
-    #[track_caller]
-    fn bump<T: ?Sized>(g: &mut FairMutexGuard<'_, T>) {
-        FairMutexGuard::bump(g)
-    }
-
-    fn data_ptr<T: ?Sized>(lock: &FairMutex<T>) -> *mut T {
-        lock.data_ptr()
-    }
-}
-
-impl<R: ArcMutexRaw, T: ?Sized> ArcMutexGuard<R, T> {
+impl<R: MutexRaw, T: ?Sized> ArcMutexGuard<R, T> {
     /// The guard of the hold `guard` had, now kept beside `mutex`.
-    fn holding(mutex: Arc<R::Lock<T>>, guard: R::Guard<'_, T>) -> Self {
-        let tracked = R::into_hold(guard);
+    fn holding(mutex: Arc<GenericMutex<R, T>>, guard: GenericMutexGuard<'_, R, T>) -> Self {
+        let (_, tracked) = guard.into_parts();
         ArcMutexGuard {
             mutex,
             tracked,
@@ -231,73 +110,80 @@ impl<R: ArcMutexRaw, T: ?Sized> ArcMutexGuard<R, T> {
 
     /// The borrowed guard of this hold, which must not be dropped unless
     /// the hold ends with it.
-    fn borrowed(&self) -> ManuallyDrop<R::Guard<'_, T>> {
+    fn borrowed(&self) -> ManuallyDrop<GenericMutexGuard<'_, R, T>> {
         // SAFETY: this guard holds the mutex locked, with this `tracked`.
-        ManuallyDrop::new(unsafe { R::from_hold(&self.mutex, self.tracked) })
+        ManuallyDrop::new(unsafe { GenericMutexGuard::from_parts(&self.mutex, self.tracked) })
+    }
+
+    /// Runs `f` on the borrowed guard of this hold, and keeps the hold as
+    /// `f` leaves it (a re-lock may change whether it is tracked).
+    fn with_borrowed<U>(s: &mut Self, f: impl FnOnce(&mut GenericMutexGuard<'_, R, T>) -> U) -> U {
+        let mut g = s.borrowed();
+        let ret = f(&mut g);
+        s.tracked = g.tracked;
+        ret
     }
 
     /// The mutex this guard holds.
-    pub fn mutex(s: &Self) -> &Arc<R::Lock<T>> {
+    pub fn mutex(s: &Self) -> &Arc<GenericMutex<R, T>> {
         &s.mutex
     }
 
     /// Unlocks and returns the `Arc` of the mutex.
-    pub fn into_arc(s: Self) -> Arc<R::Lock<T>> {
+    pub fn into_arc(s: Self) -> Arc<GenericMutex<R, T>> {
         Self::into_arc_by(s, |g| drop(g))
     }
 
     /// Unlocks fairly and returns the `Arc` of the mutex.
-    pub fn into_arc_fair(s: Self) -> Arc<R::Lock<T>> {
-        Self::into_arc_by(s, |g| R::unlock_fair(g))
+    pub fn into_arc_fair(s: Self) -> Arc<GenericMutex<R, T>> {
+        Self::into_arc_by(s, |g| GenericMutexGuard::unlock_fair(g))
     }
 
-    /// Unlocks fairly, as [`MutexGuard::unlock_fair`].
+    /// Unlocks fairly, as [`GenericMutexGuard::unlock_fair`].
     pub fn unlock_fair(s: Self) {
         drop(Self::into_arc_fair(s));
     }
 
-    fn into_arc_by(s: Self, unlock: impl FnOnce(R::Guard<'_, T>)) -> Arc<R::Lock<T>> {
+    fn into_arc_by(
+        s: Self,
+        unlock: impl FnOnce(GenericMutexGuard<'_, R, T>),
+    ) -> Arc<GenericMutex<R, T>> {
         let s = ManuallyDrop::new(s);
         unlock(ManuallyDrop::into_inner(s.borrowed()));
         // SAFETY: `s` is never dropped, so the `Arc` is moved out once.
         unsafe { std::ptr::read(&s.mutex) }
     }
 
-    /// As [`MutexGuard::unlocked`]: the release and the re-lock (at this
-    /// call) go through the detectors.
+    /// As [`GenericMutexGuard::unlocked`]: the release and the re-lock (at
+    /// this call) go through the detectors.
     #[track_caller]
     pub fn unlocked<F, U>(s: &mut Self, f: F) -> U
     where
         F: FnOnce() -> U,
     {
-        let mut g = s.borrowed();
-        let ret = R::unlocked(&mut g, false, f);
-        s.tracked = R::tracked(&g);
-        ret
+        let site = Location::caller();
+        Self::with_borrowed(s, |g| g.let_go(false, site, f))
     }
 
-    /// As [`MutexGuard::unlocked_fair`].
+    /// As [`GenericMutexGuard::unlocked_fair`].
     #[track_caller]
     pub fn unlocked_fair<F, U>(s: &mut Self, f: F) -> U
     where
         F: FnOnce() -> U,
     {
-        let mut g = s.borrowed();
-        let ret = R::unlocked(&mut g, true, f);
-        s.tracked = R::tracked(&g);
-        ret
+        let site = Location::caller();
+        Self::with_borrowed(s, |g| g.let_go(true, site, f))
     }
 
-    /// As [`MutexGuard::bump`].
+    /// As [`GenericMutexGuard::bump`].
     #[track_caller]
     pub fn bump(s: &mut Self) {
-        let mut g = s.borrowed();
-        R::bump(&mut g);
-        s.tracked = R::tracked(&g);
+        let site = Location::caller();
+        Self::with_borrowed(s, |g| g.let_go(true, site, || ()))
     }
 }
 
-impl<R: ArcMutexRaw, T: ?Sized> Drop for ArcMutexGuard<R, T> {
+impl<R: MutexRaw, T: ?Sized> Drop for ArcMutexGuard<R, T> {
     #[inline]
     fn drop(&mut self) {
         // Released and unlocked by the borrowed guard's drop; then the
@@ -306,77 +192,22 @@ impl<R: ArcMutexRaw, T: ?Sized> Drop for ArcMutexGuard<R, T> {
     }
 }
 
-impl<R: ArcMutexRaw, T: ?Sized> Deref for ArcMutexGuard<R, T> {
+impl<R: MutexRaw, T: ?Sized> Deref for ArcMutexGuard<R, T> {
     type Target = T;
     fn deref(&self) -> &T {
         // SAFETY: the guard holds the mutex, so no one else reaches the value.
-        unsafe { &*R::data_ptr(&self.mutex) }
+        unsafe { &*self.mutex.data_ptr() }
     }
 }
 
-impl<R: ArcMutexRaw, T: ?Sized> DerefMut for ArcMutexGuard<R, T> {
+impl<R: MutexRaw, T: ?Sized> DerefMut for ArcMutexGuard<R, T> {
     fn deref_mut(&mut self) -> &mut T {
         // SAFETY: as for `deref`, and `&mut self` is unique.
-        unsafe { &mut *R::data_ptr(&self.mutex) }
+        unsafe { &mut *self.mutex.data_ptr() }
     }
 }
 
-impl<R: ArcMutexRaw, T: ?Sized + fmt::Debug> fmt::Debug for ArcMutexGuard<R, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self, f)
-    }
-}
-
-impl<R: ArcMutexRaw, T: ?Sized + fmt::Display> fmt::Display for ArcMutexGuard<R, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&**self, f)
-    }
-}
-
-impl<T: ?Sized> FairMutex<T> {
-    /// Locks as [`FairMutex::lock`] does, returning a guard that owns an
-    /// `Arc` of the mutex (parking_lot's `lock_arc` on its `FairMutex`).
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    /// let m = Arc::new(lockcheck::FairMutex::new(1));
-    /// let mut g: lockcheck::ArcMutexGuard<lockcheck::RawFairMutex, i32> = m.lock_arc();
-    /// *g += 1;
-    /// drop(g);
-    /// assert_eq!(*m.lock(), 2);
-    /// ```
-    #[track_caller]
-    pub fn lock_arc(self: &Arc<Self>) -> ArcMutexGuard<RawFairMutex, T> {
-        ArcMutexGuard::holding(Arc::clone(self), self.lock())
-    }
-
-    /// As [`FairMutex::try_lock`], with an `Arc` guard.
-    #[track_caller]
-    pub fn try_lock_arc(self: &Arc<Self>) -> Option<ArcMutexGuard<RawFairMutex, T>> {
-        let g = self.try_lock()?;
-        Some(ArcMutexGuard::holding(Arc::clone(self), g))
-    }
-
-    /// As [`FairMutex::try_lock_for`], with an `Arc` guard.
-    #[track_caller]
-    pub fn try_lock_arc_for(
-        self: &Arc<Self>,
-        timeout: Duration,
-    ) -> Option<ArcMutexGuard<RawFairMutex, T>> {
-        let g = self.try_lock_for(timeout)?;
-        Some(ArcMutexGuard::holding(Arc::clone(self), g))
-    }
-
-    /// As [`FairMutex::try_lock_until`], with an `Arc` guard.
-    #[track_caller]
-    pub fn try_lock_arc_until(
-        self: &Arc<Self>,
-        deadline: Instant,
-    ) -> Option<ArcMutexGuard<RawFairMutex, T>> {
-        let g = self.try_lock_until(deadline)?;
-        Some(ArcMutexGuard::holding(Arc::clone(self), g))
-    }
-}
+guard_fmt!(impl[R: MutexRaw,] for ArcMutexGuard<R, T>);
 
 /// Defines an `Arc` guard of an [`RwLock`]: `$name` keeps the hold of a
 /// `$borrowed` guard, rebuilt by `$rebuild` (which is given the lock and

@@ -3,7 +3,6 @@
 //! mapped guard's drop releases it through the same path as the guard it
 //! came from, then unlocks through the raw mapped guard (lock_api's).
 
-use std::fmt;
 use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
 use std::ptr;
@@ -11,7 +10,10 @@ use std::ptr;
 use crate::event::{AcquireMode, LockKind};
 use crate::runtime::acquire;
 use crate::runtime::lock_meta::LockMeta;
+use crate::sync::fmt::guard_fmt;
+use crate::sync::mutex_raw::MutexRaw;
 use crate::sync::not_send::NotSend;
+use crate::sync::raw::RawMutex;
 
 /// The hold a mapped guard carries: its lock's meta, how it was taken and
 /// whether it is tracked. Released (before the raw unlock) by the guard's
@@ -29,27 +31,28 @@ impl Hold<'_> {
     }
 }
 
-/// Defines a mapped guard over parking_lot's mapped guard `$raw`, with its
-/// `map`/`try_map` (`$r` is `&` or `&mut`, the access the guard gives),
-/// `Drop`, `Deref`, `Debug` and `Display`.
+/// Defines a mapped guard over lock_api's mapped guard `$raw` (a type
+/// alias taking the lifetime, `$name`'s generic raw lock if it has one, and
+/// the value type), with its `map`/`try_map` (`$r` is `&` or `&mut`, the
+/// access the guard gives), `Drop`, `Deref`, `Debug` and `Display`.
 macro_rules! mapped_guard {
-    ($(#[$doc:meta])* $name:ident, $raw:ident, [$($r:tt)+], $ptr:ty) => {
+    ($(#[$doc:meta])* $name:ident $(<$g:ident: $bound:path>)?, $raw:ident, [$($r:tt)+], $ptr:ty) => {
         $(#[$doc])*
         #[must_use = "if unused the lock will immediately unlock"]
-        pub struct $name<'a, T: ?Sized> {
+        pub struct $name<'a, $($g: $bound,)? T: ?Sized> {
             hold: Hold<'a>,
-            inner: crate::raw::$raw<'a, T>,
+            inner: $raw<'a, $($g,)? T>,
             _not_send: NotSend,
         }
 
-        impl<'a, T: ?Sized> $name<'a, T> {
+        impl<'a, $($g: $bound,)? T: ?Sized> $name<'a, $($g,)? T> {
             /// The mapped guard for `hold`, which `inner` now unlocks.
             pub(crate) fn holding(
                 meta: &'a LockMeta,
                 kind: LockKind,
                 mode: AcquireMode,
                 tracked: bool,
-                inner: crate::raw::$raw<'a, T>,
+                inner: $raw<'a, $($g,)? T>,
             ) -> Self {
                 $name {
                     hold: Hold { meta, kind, mode, tracked },
@@ -61,39 +64,29 @@ macro_rules! mapped_guard {
             /// Narrows the guard to a part of the value; the lock stays
             /// held (and tracked) until the new guard is dropped. If `f`
             /// panics, the guard is dropped: released and unlocked.
-            #[allow(unused_mut, reason = "`s` is borrowed mutably for the `&mut` guards")]
-            pub fn map<U: ?Sized, F>(mut s: Self, f: F) -> $name<'a, U>
+            pub fn map<U: ?Sized, F>(s: Self, f: F) -> $name<'a, $($g,)? U>
             where
                 F: FnOnce($($r)+ T) -> $($r)+ U,
             {
-                let data: $ptr = f(mapped_guard!(@borrow s, $($r)+));
-                let (hold, inner) = s.into_parts();
-                // SAFETY: `data` points into the value the lock still
-                // guards, and the new guard holds the lock as long.
-                let inner = crate::raw::$raw::map(inner, |_| unsafe { mapped_guard!(@deref data, $($r)+) });
-                $name::from_parts(hold, inner)
+                match Self::try_map_or_err(s, |v| Ok::<_, std::convert::Infallible>(f(v))) {
+                    Ok(mapped) => mapped,
+                    Err((_, never)) => match never {},
+                }
             }
 
             /// As [`Self::map`] where `f` may find no part: then the guard
             /// comes back unchanged.
-            #[allow(unused_mut, reason = "`s` is borrowed mutably for the `&mut` guards")]
-            pub fn try_map<U: ?Sized, F>(mut s: Self, f: F) -> Result<$name<'a, U>, Self>
+            pub fn try_map<U: ?Sized, F>(s: Self, f: F) -> Result<$name<'a, $($g,)? U>, Self>
             where
                 F: FnOnce($($r)+ T) -> Option<$($r)+ U>,
             {
-                let Some(data) = f(mapped_guard!(@borrow s, $($r)+)).map(|d| d as $ptr) else {
-                    return Err(s);
-                };
-                let (hold, inner) = s.into_parts();
-                // SAFETY: as in `map`.
-                let inner = crate::raw::$raw::map(inner, |_| unsafe { mapped_guard!(@deref data, $($r)+) });
-                Ok($name::from_parts(hold, inner))
+                Self::try_map_or_err(s, |v| f(v).ok_or(())).map_err(|(s, ())| s)
             }
 
             /// As [`Self::try_map`], where `f` gives an error instead of `None`:
             /// then the guard comes back unchanged, with the error.
             #[allow(unused_mut, reason = "`s` is borrowed mutably for the `&mut` guards")]
-            pub fn try_map_or_err<U: ?Sized, F, E>(mut s: Self, f: F) -> Result<$name<'a, U>, (Self, E)>
+            pub fn try_map_or_err<U: ?Sized, F, E>(mut s: Self, f: F) -> Result<$name<'a, $($g,)? U>, (Self, E)>
             where
                 F: FnOnce($($r)+ T) -> Result<$($r)+ U, E>,
             {
@@ -102,9 +95,10 @@ macro_rules! mapped_guard {
                     Err(e) => return Err((s, e)),
                 };
                 let (hold, inner) = s.into_parts();
-                // SAFETY: as in `map`.
-                let inner = crate::raw::$raw::map(inner, |_| unsafe { mapped_guard!(@deref data, $($r)+) });
-                Ok($name::from_parts(hold, inner))
+                // SAFETY: `data` points into the value the lock still
+                // guards, and the new guard holds the lock as long.
+                let inner = <$raw<'a, $($g,)? T>>::map(inner, |_| unsafe { mapped_guard!(@deref data, $($r)+) });
+                Ok($name { hold, inner, _not_send: NotSend::default() })
             }
 
             /// Unlocks fairly: a waiting thread takes the lock first.
@@ -112,14 +106,10 @@ macro_rules! mapped_guard {
             pub fn unlock_fair(s: Self) {
                 let (hold, inner) = s.into_parts();
                 hold.release();
-                crate::raw::$raw::unlock_fair(inner);
+                <$raw<'a, $($g,)? T>>::unlock_fair(inner);
             }
 
-            fn from_parts(hold: Hold<'a>, inner: crate::raw::$raw<'a, T>) -> Self {
-                $name { hold, inner, _not_send: NotSend::default() }
-            }
-
-            fn into_parts(self) -> (Hold<'a>, crate::raw::$raw<'a, T>) {
+            fn into_parts(self) -> (Hold<'a>, $raw<'a, $($g,)? T>) {
                 let this = ManuallyDrop::new(self);
                 // SAFETY: `this` is never dropped, so each field is moved
                 // out once.
@@ -127,7 +117,7 @@ macro_rules! mapped_guard {
             }
         }
 
-        impl<T: ?Sized> Drop for $name<'_, T> {
+        impl<$($g: $bound,)? T: ?Sized> Drop for $name<'_, $($g,)? T> {
             #[inline]
             fn drop(&mut self) {
                 // Then the raw guard, a field, unlocks (even if this panics).
@@ -135,24 +125,14 @@ macro_rules! mapped_guard {
             }
         }
 
-        impl<T: ?Sized> Deref for $name<'_, T> {
+        impl<$($g: $bound,)? T: ?Sized> Deref for $name<'_, $($g,)? T> {
             type Target = T;
             fn deref(&self) -> &T {
                 &self.inner
             }
         }
 
-        impl<T: ?Sized + fmt::Debug> fmt::Debug for $name<'_, T> {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                fmt::Debug::fmt(&**self, f)
-            }
-        }
-
-        impl<T: ?Sized + fmt::Display> fmt::Display for $name<'_, T> {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                fmt::Display::fmt(&**self, f)
-            }
-        }
+        guard_fmt!(impl[$($g: $bound,)?] for $name<'_, $($g,)? T>);
     };
     (@borrow $s:ident, &) => { &*$s };
     (@borrow $s:ident, &mut) => { &mut *$s };
@@ -160,41 +140,47 @@ macro_rules! mapped_guard {
     (@deref $d:ident, &mut) => { &mut *$d };
 }
 
+/// lock_api's mapped guards, by the names the macro takes: a mutex's over
+/// its raw mutex, the others over lockcheck's one raw lock of their kind.
+type RawMappedMutex<'a, R, T> = lock_api::MappedMutexGuard<'a, <R as MutexRaw>::Lock, T>;
+use crate::raw::MappedRwLockWriteGuard as RawMappedWrite;
+use crate::raw::{
+    MappedReentrantMutexGuard as RawMappedReentrant, MappedRwLockReadGuard as RawMappedRead,
+};
+
 mapped_guard!(
-    /// A [`MutexGuard`](crate::MutexGuard) narrowed by `map` to a part of
-    /// the value. Holds the mutex until dropped, and keeps the hold on the
-    /// locking thread's held locks meanwhile. Not `Send`; `Sync` where `T`
-    /// is, as parking_lot's.
-    ///
-    /// ```
-    /// use lockcheck::{Mutex, MutexGuard};
-    /// let pair = Mutex::new((1, 2));
-    /// let mut second = MutexGuard::map(pair.lock(), |p| &mut p.1);
-    /// *second += 1;
-    /// drop(second);
-    /// assert_eq!(*pair.lock(), (1, 3));
-    /// ```
-    MappedMutexGuard,
-    MappedMutexGuard,
+    /// A mutex guard ([`GenericMutexGuard`](crate::sync::GenericMutexGuard))
+    /// narrowed by `map` to a part of the value; used by its names,
+    /// [`MappedMutexGuard`] and
+    /// [`MappedFairMutexGuard`](crate::MappedFairMutexGuard). Holds the
+    /// mutex until dropped, and keeps the hold on the locking thread's
+    /// held locks meanwhile. Not `Send`; `Sync` where `T` is, as
+    /// parking_lot's.
+    GenericMappedMutexGuard<R: MutexRaw>,
+    RawMappedMutex,
     [&mut],
     *mut U
 );
 
-mapped_guard!(
-    /// A [`FairMutexGuard`](crate::FairMutexGuard) narrowed by `map`: holds
-    /// the fair mutex until dropped. Not `Send`; `Sync` where `T` is.
-    MappedFairMutexGuard,
-    MappedFairMutexGuard,
-    [&mut],
-    *mut U
-);
+/// A [`MutexGuard`](crate::MutexGuard) narrowed by `map` to a part of the
+/// value; see [`GenericMappedMutexGuard`].
+///
+/// ```
+/// use lockcheck::{Mutex, MutexGuard};
+/// let pair = Mutex::new((1, 2));
+/// let mut second = MutexGuard::map(pair.lock(), |p| &mut p.1);
+/// *second += 1;
+/// drop(second);
+/// assert_eq!(*pair.lock(), (1, 3));
+/// ```
+pub type MappedMutexGuard<'a, T> = GenericMappedMutexGuard<'a, RawMutex, T>;
 
 mapped_guard!(
     /// A [`ReentrantMutexGuard`](crate::ReentrantMutexGuard) narrowed by
     /// `map`: holds its level of the mutex until dropped. Not `Send`;
     /// `Sync` where `T` is.
     MappedReentrantMutexGuard,
-    MappedReentrantMutexGuard,
+    RawMappedReentrant,
     [&],
     *const U
 );
@@ -203,7 +189,7 @@ mapped_guard!(
     /// An [`RwLockReadGuard`](crate::RwLockReadGuard) narrowed by `map`:
     /// holds the read until dropped. Not `Send`; `Sync` where `T` is.
     MappedRwLockReadGuard,
-    MappedRwLockReadGuard,
+    RawMappedRead,
     [&],
     *const U
 );
@@ -212,18 +198,12 @@ mapped_guard!(
     /// An [`RwLockWriteGuard`](crate::RwLockWriteGuard) narrowed by `map`:
     /// holds the write until dropped. Not `Send`; `Sync` where `T` is.
     MappedRwLockWriteGuard,
-    MappedRwLockWriteGuard,
+    RawMappedWrite,
     [&mut],
     *mut U
 );
 
-impl<T: ?Sized> DerefMut for MappedMutexGuard<'_, T> {
-    fn deref_mut(&mut self) -> &mut T {
-        &mut self.inner
-    }
-}
-
-impl<T: ?Sized> DerefMut for MappedFairMutexGuard<'_, T> {
+impl<R: MutexRaw, T: ?Sized> DerefMut for GenericMappedMutexGuard<'_, R, T> {
     fn deref_mut(&mut self) -> &mut T {
         &mut self.inner
     }

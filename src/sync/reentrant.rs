@@ -2,6 +2,7 @@
 //! self-deadlock, but two reentrant mutexes taken in opposite orders still
 //! form a lock-order cycle like any two locks.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::ops::Deref;
 use std::panic::Location;
@@ -10,9 +11,11 @@ use std::time::{Duration, Instant};
 use crate::event::{AcquireMode, LockKind};
 use crate::runtime::acquire;
 use crate::runtime::lock_meta::LockMeta;
+use crate::sync::fmt::guard_fmt;
 use crate::sync::mapped::MappedReentrantMutexGuard;
 use crate::sync::not_send::NotSend;
 use crate::sync::relock;
+use crate::sync::value_traits::value_traits;
 
 /// A reentrant mutex with parking_lot's API. Guards give shared access only
 /// (several guards of one thread may be alive at once).
@@ -32,78 +35,119 @@ pub struct ReentrantMutex<T: ?Sized> {
     inner: crate::raw::ReentrantMutex<T>,
 }
 
-lock_basics!(
-    ReentrantMutex,
-    ReentrantMutex,
-    LockKind::ReentrantMutex,
-    "reentrant mutex"
-);
+impl<T> ReentrantMutex<T> {
+    /// A new unlocked reentrant mutex; its creation site is its class.
+    #[track_caller]
+    pub const fn new(value: T) -> Self {
+        Self::with_meta(None, Location::caller(), value)
+    }
+
+    /// A new unlocked reentrant mutex with a name for reports (and its class).
+    #[track_caller]
+    pub const fn named(name: &'static str, value: T) -> Self {
+        Self::with_meta(Some(name), Location::caller(), value)
+    }
+
+    const fn with_meta(
+        name: Option<&'static str>,
+        site: &'static Location<'static>,
+        value: T,
+    ) -> Self {
+        ReentrantMutex {
+            meta: LockMeta::new(Self::KIND, name, site),
+            inner: lock_api::ReentrantMutex::new(value),
+        }
+    }
+
+    /// Names the lock with a name made at run time (names are interned:
+    /// each distinct name is stored once, for the life of the process).
+    pub fn with_name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.meta.set_name(name.into());
+        self
+    }
+
+    /// Consumes the lock, returning its value.
+    pub fn into_inner(self) -> T {
+        self.inner.into_inner()
+    }
+}
+
+impl<T: ?Sized> ReentrantMutex<T> {
+    /// The kind, a constant: the fast path folds away what does not apply
+    /// to it (modes).
+    pub(crate) const KIND: LockKind = LockKind::ReentrantMutex;
+
+    /// Whether some thread holds the lock now.
+    pub fn is_locked(&self) -> bool {
+        self.inner.is_locked()
+    }
+
+    /// The name given at creation, if any.
+    pub fn name(&self) -> Option<&'static str> {
+        self.meta.name()
+    }
+
+    /// The value, through a unique borrow: no locking needed.
+    pub fn get_mut(&mut self) -> &mut T {
+        self.inner.get_mut()
+    }
+}
 
 impl<T: ?Sized> ReentrantMutex<T> {
     /// Locks, blocking until free; returns at once if this thread owns it.
+    /// No fast path of its own: a re-entry must be counted, which the
+    /// runtime's fast path leaves to its checked one.
     #[inline]
     #[track_caller]
     pub fn lock(&self) -> ReentrantMutexGuard<'_, T> {
-        let (inner, tracked) =
-            blocking!(self, AcquireMode::Exclusive, try_lock, try_lock_for, lock);
-        ReentrantMutexGuard {
-            lock: self,
-            inner,
-            tracked,
-            _not_send: NotSend::default(),
-        }
+        let (inner, tracked) = self.lock_at(Location::caller());
+        self.guard(inner, tracked)
     }
 
     /// Locks if free now or owned by this thread (no order edge).
     #[track_caller]
     pub fn try_lock(&self) -> Option<ReentrantMutexGuard<'_, T>> {
-        acquire::try_acquire(
-            &self.meta,
-            AcquireMode::Exclusive,
-            Location::caller(),
-            || self.inner.try_lock(),
-        )
-        .map(|(inner, tracked)| ReentrantMutexGuard {
-            lock: self,
-            inner,
-            tracked,
-            _not_send: NotSend::default(),
-        })
+        self.try_with(|| self.inner.try_lock())
     }
 
     /// Locks if free within `timeout` (a try: no order edge).
     #[track_caller]
     pub fn try_lock_for(&self, timeout: Duration) -> Option<ReentrantMutexGuard<'_, T>> {
-        acquire::try_acquire(
-            &self.meta,
-            AcquireMode::Exclusive,
-            Location::caller(),
-            || self.inner.try_lock_for(timeout),
-        )
-        .map(|(inner, tracked)| ReentrantMutexGuard {
-            lock: self,
-            inner,
-            tracked,
-            _not_send: NotSend::default(),
-        })
+        self.try_with(|| self.inner.try_lock_for(timeout))
     }
 
     /// Locks if free before `deadline` or owned by this thread (a try: no
     /// order edge).
     #[track_caller]
     pub fn try_lock_until(&self, deadline: Instant) -> Option<ReentrantMutexGuard<'_, T>> {
+        self.try_with(|| self.inner.try_lock_until(deadline))
+    }
+
+    #[track_caller]
+    fn try_with<'a>(
+        &'a self,
+        attempt: impl FnOnce() -> Option<crate::raw::ReentrantMutexGuard<'a, T>>,
+    ) -> Option<ReentrantMutexGuard<'a, T>> {
         acquire::try_acquire(
             &self.meta,
             AcquireMode::Exclusive,
             Location::caller(),
-            || self.inner.try_lock_until(deadline),
+            attempt,
         )
-        .map(|(inner, tracked)| ReentrantMutexGuard {
+        .map(|(inner, tracked)| self.guard(inner, tracked))
+    }
+
+    fn guard<'a>(
+        &'a self,
+        inner: crate::raw::ReentrantMutexGuard<'a, T>,
+        tracked: bool,
+    ) -> ReentrantMutexGuard<'a, T> {
+        ReentrantMutexGuard {
             lock: self,
             inner,
             tracked,
             _not_send: NotSend::default(),
-        })
+        }
     }
 
     /// A raw pointer to the value (see parking_lot's `data_ptr`).
@@ -170,13 +214,8 @@ impl<T: ?Sized> ReentrantMutex<T> {
     /// # Safety
     /// This thread holds that level, and `tracked` is its own.
     pub(crate) unsafe fn guard_from_hold(&self, tracked: bool) -> ReentrantMutexGuard<'_, T> {
-        ReentrantMutexGuard {
-            lock: self,
-            // SAFETY: the caller's level is passed to the new guard.
-            inner: unsafe { self.inner.make_guard_unchecked() },
-            tracked,
-            _not_send: NotSend::default(),
-        }
+        // SAFETY: the caller's level is passed to the new guard.
+        self.guard(unsafe { self.inner.make_guard_unchecked() }, tracked)
     }
 
     /// Whether this thread holds the lock.
@@ -199,26 +238,14 @@ pub const fn const_reentrant_mutex<T>(value: T) -> ReentrantMutex<T> {
     ReentrantMutex::new(value)
 }
 
-impl<T> From<T> for ReentrantMutex<T> {
-    #[track_caller]
-    fn from(value: T) -> Self {
-        ReentrantMutex::new(value)
-    }
-}
+value_traits!(impl[] for ReentrantMutex<T>);
 
 impl<T: ?Sized + fmt::Debug> fmt::Debug for ReentrantMutex<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut d = f.debug_struct("ReentrantMutex");
-        if let Some(name) = self.name() {
-            d.field("name", &name);
-        }
-        // The value, as parking_lot shows it: through the raw lock, which
-        // the owner re-enters and anyone else finds taken (no hold to check).
-        match self.inner.try_lock() {
-            Some(v) => d.field("data", &&*v),
-            None => d.field("data", &format_args!("<locked>")),
-        };
-        d.finish()
+        // Through the raw lock, as parking_lot shows it: the owner
+        // re-enters it and anyone else finds it taken (no hold to check).
+        let data = self.inner.try_lock();
+        crate::sync::fmt::debug_lock(f, "ReentrantMutex", self.name(), data.as_deref())
     }
 }
 
@@ -246,17 +273,10 @@ impl<'a, T: ?Sized> ReentrantMutexGuard<'a, T> {
     where
         F: FnOnce(&T) -> &U,
     {
-        let data: *const U = f(&*s);
-        let (lock, inner, tracked) = s.into_parts();
-        // SAFETY: `data` points into the value the mutex still guards.
-        let inner = crate::raw::ReentrantMutexGuard::map(inner, |_| unsafe { &*data });
-        MappedReentrantMutexGuard::holding(
-            &lock.meta,
-            ReentrantMutex::<T>::KIND,
-            AcquireMode::Exclusive,
-            tracked,
-            inner,
-        )
+        match Self::try_map_or_err(s, |v| Ok::<_, std::convert::Infallible>(f(v))) {
+            Ok(mapped) => mapped,
+            Err((_, never)) => match never {},
+        }
     }
 
     /// As [`Self::map`] where `f` may find no part: then the guard comes
@@ -265,19 +285,7 @@ impl<'a, T: ?Sized> ReentrantMutexGuard<'a, T> {
     where
         F: FnOnce(&T) -> Option<&U>,
     {
-        let Some(data) = f(&*s).map(|d| d as *const U) else {
-            return Err(s);
-        };
-        let (lock, inner, tracked) = s.into_parts();
-        // SAFETY: as in `map`.
-        let inner = crate::raw::ReentrantMutexGuard::map(inner, |_| unsafe { &*data });
-        Ok(MappedReentrantMutexGuard::holding(
-            &lock.meta,
-            ReentrantMutex::<T>::KIND,
-            AcquireMode::Exclusive,
-            tracked,
-            inner,
-        ))
+        Self::try_map_or_err(s, |v| f(v).ok_or(())).map_err(|(s, ())| s)
     }
 
     /// As [`Self::try_map`], where `f` gives an error instead of `None`:
@@ -422,14 +430,4 @@ impl<T: ?Sized> Deref for ReentrantMutexGuard<'_, T> {
     }
 }
 
-impl<T: ?Sized + fmt::Debug> fmt::Debug for ReentrantMutexGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self, f)
-    }
-}
-
-impl<T: ?Sized + fmt::Display> fmt::Display for ReentrantMutexGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&**self, f)
-    }
-}
+guard_fmt!(impl[] for ReentrantMutexGuard<'_, T>);

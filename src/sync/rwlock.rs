@@ -1,6 +1,7 @@
 //! `RwLock<T>`: parking_lot's reader-writer lock, with every acquisition
 //! checked in its mode (lockdep's exclusive / shared / recursive-read typing).
 
+use std::borrow::Cow;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::panic::Location;
@@ -9,9 +10,12 @@ use std::time::{Duration, Instant};
 use crate::event::{AcquireMode, LockKind};
 use crate::runtime::acquire;
 use crate::runtime::lock_meta::LockMeta;
+use crate::sync::fast;
+use crate::sync::fmt::guard_fmt;
 use crate::sync::mapped::{MappedRwLockReadGuard, MappedRwLockWriteGuard};
 use crate::sync::not_send::NotSend;
 use crate::sync::relock;
+use crate::sync::value_traits::value_traits;
 
 /// A reader-writer lock with parking_lot's API. Writers are preferred: a plain
 /// `read` queues behind a waiting writer, so a thread that takes `read` twice
@@ -35,7 +39,63 @@ pub struct RwLock<T: ?Sized> {
     inner: crate::raw::RwLock<T>,
 }
 
-lock_basics!(RwLock, RwLock, LockKind::RwLock, "reader-writer lock");
+impl<T> RwLock<T> {
+    /// A new unlocked reader-writer lock; its creation site is its class.
+    #[track_caller]
+    pub const fn new(value: T) -> Self {
+        Self::with_meta(None, Location::caller(), value)
+    }
+
+    /// A new unlocked reader-writer lock with a name for reports (and its class).
+    #[track_caller]
+    pub const fn named(name: &'static str, value: T) -> Self {
+        Self::with_meta(Some(name), Location::caller(), value)
+    }
+
+    const fn with_meta(
+        name: Option<&'static str>,
+        site: &'static Location<'static>,
+        value: T,
+    ) -> Self {
+        RwLock {
+            meta: LockMeta::new(Self::KIND, name, site),
+            inner: lock_api::RwLock::new(value),
+        }
+    }
+
+    /// Names the lock with a name made at run time (names are interned:
+    /// each distinct name is stored once, for the life of the process).
+    pub fn with_name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.meta.set_name(name.into());
+        self
+    }
+
+    /// Consumes the lock, returning its value.
+    pub fn into_inner(self) -> T {
+        self.inner.into_inner()
+    }
+}
+
+impl<T: ?Sized> RwLock<T> {
+    /// The kind, a constant: the fast path folds away what does not apply
+    /// to it (re-entry counts).
+    pub(crate) const KIND: LockKind = LockKind::RwLock;
+
+    /// Whether some thread holds the lock now.
+    pub fn is_locked(&self) -> bool {
+        self.inner.is_locked()
+    }
+
+    /// The name given at creation, if any.
+    pub fn name(&self) -> Option<&'static str> {
+        self.meta.name()
+    }
+
+    /// The value, through a unique borrow: no locking needed.
+    pub fn get_mut(&mut self) -> &mut T {
+        self.inner.get_mut()
+    }
+}
 
 impl<T: ?Sized> RwLock<T> {
     /// Shared read access, queued behind waiting writers. Taking it while this
@@ -44,22 +104,25 @@ impl<T: ?Sized> RwLock<T> {
     #[inline]
     #[track_caller]
     pub fn read(&self) -> RwLockReadGuard<'_, T> {
-        fast_or!(
-            self,
-            AcquireMode::Read,
-            try_read,
-            read,
-            read_slow,
-            |inner, tracked| { self.read_guard(inner, AcquireMode::Read, tracked) }
-        )
+        let mode = AcquireMode::Read;
+        match fast::try_fast(
+            &self.meta,
+            Self::KIND,
+            mode,
+            &|| self.inner.try_read(),
+            || self.inner.read(),
+        ) {
+            Some((inner, tracked)) => self.read_guard(inner, mode, tracked),
+            None => self.read_slow(mode),
+        }
     }
 
-    /// [`Self::read`] past its fast path.
+    /// [`Self::read`] and [`Self::read_recursive`] past their fast path.
     #[inline(never)]
     #[track_caller]
-    fn read_slow(&self) -> RwLockReadGuard<'_, T> {
-        let (inner, tracked) = blocking!(self, AcquireMode::Read, try_read, try_read_for, read);
-        self.read_guard(inner, AcquireMode::Read, tracked)
+    fn read_slow(&self, mode: AcquireMode) -> RwLockReadGuard<'_, T> {
+        let (inner, tracked) = self.read_at(mode, Location::caller());
+        self.read_guard(inner, mode, tracked)
     }
 
     /// Shared read access that does not queue behind writers while readers
@@ -68,55 +131,39 @@ impl<T: ?Sized> RwLock<T> {
     #[track_caller]
     pub fn read_recursive(&self) -> RwLockReadGuard<'_, T> {
         let mode = AcquireMode::RecursiveRead;
-        fast_or!(
-            self,
+        match fast::try_fast(
+            &self.meta,
+            Self::KIND,
             mode,
-            try_read_recursive,
-            read_recursive,
-            read_recursive_slow,
-            |inner, tracked| { self.read_guard(inner, mode, tracked) }
-        )
-    }
-
-    /// [`Self::read_recursive`] past its fast path.
-    #[inline(never)]
-    #[track_caller]
-    fn read_recursive_slow(&self) -> RwLockReadGuard<'_, T> {
-        let (inner, tracked) = blocking!(
-            self,
-            AcquireMode::RecursiveRead,
-            try_read_recursive,
-            try_read_recursive_for,
-            read_recursive
-        );
-        self.read_guard(inner, AcquireMode::RecursiveRead, tracked)
+            &|| self.inner.try_read_recursive(),
+            || self.inner.read_recursive(),
+        ) {
+            Some((inner, tracked)) => self.read_guard(inner, mode, tracked),
+            None => self.read_slow(mode),
+        }
     }
 
     /// Exclusive write access.
     #[inline]
     #[track_caller]
     pub fn write(&self) -> RwLockWriteGuard<'_, T> {
-        fast_or!(
-            self,
+        match fast::try_fast(
+            &self.meta,
+            Self::KIND,
             AcquireMode::Exclusive,
-            try_write,
-            write,
-            write_slow,
-            |inner, tracked| { self.write_guard(inner, tracked) }
-        )
+            &|| self.inner.try_write(),
+            || self.inner.write(),
+        ) {
+            Some((inner, tracked)) => self.write_guard(inner, tracked),
+            None => self.write_slow(),
+        }
     }
 
     /// [`Self::write`] past its fast path.
     #[inline(never)]
     #[track_caller]
     fn write_slow(&self) -> RwLockWriteGuard<'_, T> {
-        let (inner, tracked) = blocking!(
-            self,
-            AcquireMode::Exclusive,
-            try_write,
-            try_write_for,
-            write
-        );
+        let (inner, tracked) = self.write_at(Location::caller());
         self.write_guard(inner, tracked)
     }
 
@@ -125,90 +172,49 @@ impl<T: ?Sized> RwLock<T> {
     #[inline]
     #[track_caller]
     pub fn upgradable_read(&self) -> RwLockUpgradableReadGuard<'_, T> {
-        let mode = AcquireMode::Upgradable;
-        fast_or!(
-            self,
-            mode,
-            try_upgradable_read,
-            upgradable_read,
-            upgradable_read_slow,
-            |inner, tracked| { self.upgradable_guard(inner, tracked) }
-        )
+        match fast::try_fast(
+            &self.meta,
+            Self::KIND,
+            AcquireMode::Upgradable,
+            &|| self.inner.try_upgradable_read(),
+            || self.inner.upgradable_read(),
+        ) {
+            Some((inner, tracked)) => self.upgradable_guard(inner, tracked),
+            None => self.upgradable_read_slow(),
+        }
     }
 
     /// [`Self::upgradable_read`] past its fast path.
     #[inline(never)]
     #[track_caller]
     fn upgradable_read_slow(&self) -> RwLockUpgradableReadGuard<'_, T> {
-        let (inner, tracked) = blocking!(
-            self,
-            AcquireMode::Upgradable,
-            try_upgradable_read,
-            try_upgradable_read_for,
-            upgradable_read
-        );
+        let (inner, tracked) = self.upgradable_read_at(Location::caller());
         self.upgradable_guard(inner, tracked)
     }
 
     /// Read access if available now (no order edge).
     #[track_caller]
     pub fn try_read(&self) -> Option<RwLockReadGuard<'_, T>> {
-        acquire::try_acquire(&self.meta, AcquireMode::Read, Location::caller(), || {
-            self.inner.try_read()
-        })
-        .map(|(g, tracked)| self.read_guard(g, AcquireMode::Read, tracked))
+        self.try_read_with(AcquireMode::Read, || self.inner.try_read())
     }
 
     /// Read access if available within `timeout` (a try: no order edge).
     #[track_caller]
     pub fn try_read_for(&self, timeout: Duration) -> Option<RwLockReadGuard<'_, T>> {
-        acquire::try_acquire(&self.meta, AcquireMode::Read, Location::caller(), || {
-            self.inner.try_read_for(timeout)
-        })
-        .map(|(g, tracked)| self.read_guard(g, AcquireMode::Read, tracked))
+        self.try_read_with(AcquireMode::Read, || self.inner.try_read_for(timeout))
+    }
+
+    /// Read access if available before `deadline` (a try: no order edge).
+    #[track_caller]
+    pub fn try_read_until(&self, deadline: Instant) -> Option<RwLockReadGuard<'_, T>> {
+        self.try_read_with(AcquireMode::Read, || self.inner.try_read_until(deadline))
     }
 
     /// Recursive read access if available now (no order edge).
     #[track_caller]
     pub fn try_read_recursive(&self) -> Option<RwLockReadGuard<'_, T>> {
         let mode = AcquireMode::RecursiveRead;
-        acquire::try_acquire(&self.meta, mode, Location::caller(), || {
-            self.inner.try_read_recursive()
-        })
-        .map(|(g, tracked)| self.read_guard(g, mode, tracked))
-    }
-
-    /// Write access if available now (no order edge).
-    #[track_caller]
-    pub fn try_write(&self) -> Option<RwLockWriteGuard<'_, T>> {
-        acquire::try_acquire(
-            &self.meta,
-            AcquireMode::Exclusive,
-            Location::caller(),
-            || self.inner.try_write(),
-        )
-        .map(|(inner, tracked)| self.write_guard(inner, tracked))
-    }
-
-    /// Write access if available within `timeout` (a try: no order edge).
-    #[track_caller]
-    pub fn try_write_for(&self, timeout: Duration) -> Option<RwLockWriteGuard<'_, T>> {
-        acquire::try_acquire(
-            &self.meta,
-            AcquireMode::Exclusive,
-            Location::caller(),
-            || self.inner.try_write_for(timeout),
-        )
-        .map(|(inner, tracked)| self.write_guard(inner, tracked))
-    }
-
-    /// Read access if available before `deadline` (a try: no order edge).
-    #[track_caller]
-    pub fn try_read_until(&self, deadline: Instant) -> Option<RwLockReadGuard<'_, T>> {
-        acquire::try_acquire(&self.meta, AcquireMode::Read, Location::caller(), || {
-            self.inner.try_read_until(deadline)
-        })
-        .map(|(g, tracked)| self.read_guard(g, AcquireMode::Read, tracked))
+        self.try_read_with(mode, || self.inner.try_read_recursive())
     }
 
     /// Recursive read access if available within `timeout` (a try: no
@@ -216,10 +222,7 @@ impl<T: ?Sized> RwLock<T> {
     #[track_caller]
     pub fn try_read_recursive_for(&self, timeout: Duration) -> Option<RwLockReadGuard<'_, T>> {
         let mode = AcquireMode::RecursiveRead;
-        acquire::try_acquire(&self.meta, mode, Location::caller(), || {
-            self.inner.try_read_recursive_for(timeout)
-        })
-        .map(|(g, tracked)| self.read_guard(g, mode, tracked))
+        self.try_read_with(mode, || self.inner.try_read_recursive_for(timeout))
     }
 
     /// Recursive read access if available before `deadline` (a try: no
@@ -227,22 +230,37 @@ impl<T: ?Sized> RwLock<T> {
     #[track_caller]
     pub fn try_read_recursive_until(&self, deadline: Instant) -> Option<RwLockReadGuard<'_, T>> {
         let mode = AcquireMode::RecursiveRead;
-        acquire::try_acquire(&self.meta, mode, Location::caller(), || {
-            self.inner.try_read_recursive_until(deadline)
-        })
-        .map(|(g, tracked)| self.read_guard(g, mode, tracked))
+        self.try_read_with(mode, || self.inner.try_read_recursive_until(deadline))
+    }
+
+    /// Write access if available now (no order edge).
+    #[track_caller]
+    pub fn try_write(&self) -> Option<RwLockWriteGuard<'_, T>> {
+        self.try_with(AcquireMode::Exclusive, || self.inner.try_write())
+            .map(|(inner, tracked)| self.write_guard(inner, tracked))
+    }
+
+    /// Write access if available within `timeout` (a try: no order edge).
+    #[track_caller]
+    pub fn try_write_for(&self, timeout: Duration) -> Option<RwLockWriteGuard<'_, T>> {
+        self.try_with(AcquireMode::Exclusive, || self.inner.try_write_for(timeout))
+            .map(|(inner, tracked)| self.write_guard(inner, tracked))
     }
 
     /// Write access if available before `deadline` (a try: no order edge).
     #[track_caller]
     pub fn try_write_until(&self, deadline: Instant) -> Option<RwLockWriteGuard<'_, T>> {
-        acquire::try_acquire(
-            &self.meta,
-            AcquireMode::Exclusive,
-            Location::caller(),
-            || self.inner.try_write_until(deadline),
-        )
+        self.try_with(AcquireMode::Exclusive, || {
+            self.inner.try_write_until(deadline)
+        })
         .map(|(inner, tracked)| self.write_guard(inner, tracked))
+    }
+
+    /// Upgradable read access if available now (no order edge).
+    #[track_caller]
+    pub fn try_upgradable_read(&self) -> Option<RwLockUpgradableReadGuard<'_, T>> {
+        self.try_with(AcquireMode::Upgradable, || self.inner.try_upgradable_read())
+            .map(|(inner, tracked)| self.upgradable_guard(inner, tracked))
     }
 
     /// Upgradable read access if available within `timeout` (a try: no
@@ -252,11 +270,9 @@ impl<T: ?Sized> RwLock<T> {
         &self,
         timeout: Duration,
     ) -> Option<RwLockUpgradableReadGuard<'_, T>> {
-        let mode = AcquireMode::Upgradable;
-        acquire::try_acquire(&self.meta, mode, Location::caller(), || {
-            self.inner.try_upgradable_read_for(timeout)
-        })
-        .map(|(inner, tracked)| self.upgradable_guard(inner, tracked))
+        let attempt = || self.inner.try_upgradable_read_for(timeout);
+        self.try_with(AcquireMode::Upgradable, attempt)
+            .map(|(inner, tracked)| self.upgradable_guard(inner, tracked))
     }
 
     /// Upgradable read access if available before `deadline` (a try: no
@@ -266,21 +282,31 @@ impl<T: ?Sized> RwLock<T> {
         &self,
         deadline: Instant,
     ) -> Option<RwLockUpgradableReadGuard<'_, T>> {
-        let mode = AcquireMode::Upgradable;
-        acquire::try_acquire(&self.meta, mode, Location::caller(), || {
-            self.inner.try_upgradable_read_until(deadline)
-        })
-        .map(|(inner, tracked)| self.upgradable_guard(inner, tracked))
+        let attempt = || self.inner.try_upgradable_read_until(deadline);
+        self.try_with(AcquireMode::Upgradable, attempt)
+            .map(|(inner, tracked)| self.upgradable_guard(inner, tracked))
     }
 
-    /// Upgradable read access if available now (no order edge).
+    /// A checked try in `mode` by `attempt`: the raw guard and whether the
+    /// hold is tracked.
     #[track_caller]
-    pub fn try_upgradable_read(&self) -> Option<RwLockUpgradableReadGuard<'_, T>> {
-        let mode = AcquireMode::Upgradable;
-        acquire::try_acquire(&self.meta, mode, Location::caller(), || {
-            self.inner.try_upgradable_read()
-        })
-        .map(|(inner, tracked)| self.upgradable_guard(inner, tracked))
+    fn try_with<G>(
+        &self,
+        mode: AcquireMode,
+        attempt: impl FnOnce() -> Option<G>,
+    ) -> Option<(G, bool)> {
+        acquire::try_acquire(&self.meta, mode, Location::caller(), attempt)
+    }
+
+    /// A checked read try in `mode` (`Read` or `RecursiveRead`).
+    #[track_caller]
+    fn try_read_with<'a>(
+        &'a self,
+        mode: AcquireMode,
+        attempt: impl FnOnce() -> Option<crate::raw::RwLockReadGuard<'a, T>>,
+    ) -> Option<RwLockReadGuard<'a, T>> {
+        self.try_with(mode, attempt)
+            .map(|(inner, tracked)| self.read_guard(inner, mode, tracked))
     }
 
     fn read_guard<'a>(
@@ -515,24 +541,12 @@ pub const fn const_rwlock<T>(value: T) -> RwLock<T> {
     RwLock::new(value)
 }
 
-impl<T> From<T> for RwLock<T> {
-    #[track_caller]
-    fn from(value: T) -> Self {
-        RwLock::new(value)
-    }
-}
+value_traits!(impl[] for RwLock<T>);
 
 impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut d = f.debug_struct("RwLock");
-        if let Some(name) = self.name() {
-            d.field("name", &name);
-        }
-        match self.inner.try_read_recursive() {
-            Some(v) => d.field("data", &&*v),
-            None => d.field("data", &format_args!("<locked>")),
-        };
-        d.finish()
+        let data = self.inner.try_read_recursive();
+        crate::sync::fmt::debug_lock(f, "RwLock", self.name(), data.as_deref())
     }
 }
 
@@ -606,11 +620,10 @@ impl<'a, T: ?Sized> RwLockReadGuard<'a, T> {
     where
         F: FnOnce(&T) -> &U,
     {
-        let data: *const U = f(&*s);
-        let (lock, inner, mode, tracked) = s.into_parts();
-        // SAFETY: `data` points into the value the read still guards.
-        let inner = crate::raw::RwLockReadGuard::map(inner, |_| unsafe { &*data });
-        MappedRwLockReadGuard::holding(&lock.meta, RwLock::<T>::KIND, mode, tracked, inner)
+        match Self::try_map_or_err(s, |v| Ok::<_, std::convert::Infallible>(f(v))) {
+            Ok(mapped) => mapped,
+            Err((_, never)) => match never {},
+        }
     }
 
     /// As [`Self::map`] where `f` may find no part: then the guard comes
@@ -619,19 +632,7 @@ impl<'a, T: ?Sized> RwLockReadGuard<'a, T> {
     where
         F: FnOnce(&T) -> Option<&U>,
     {
-        let Some(data) = f(&*s).map(|d| d as *const U) else {
-            return Err(s);
-        };
-        let (lock, inner, mode, tracked) = s.into_parts();
-        // SAFETY: as in `map`.
-        let inner = crate::raw::RwLockReadGuard::map(inner, |_| unsafe { &*data });
-        Ok(MappedRwLockReadGuard::holding(
-            &lock.meta,
-            RwLock::<T>::KIND,
-            mode,
-            tracked,
-            inner,
-        ))
+        Self::try_map_or_err(s, |v| f(v).ok_or(())).map_err(|(s, ())| s)
     }
 
     /// As [`Self::try_map`], where `f` gives an error instead of `None`:
@@ -697,42 +698,23 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
     /// Narrows the guard to a part of the value: the write stays held (and
     /// tracked) until the mapped guard is dropped. If `f` panics, the guard
     /// is dropped: released and unlocked.
-    pub fn map<U: ?Sized, F>(mut s: Self, f: F) -> MappedRwLockWriteGuard<'a, U>
+    pub fn map<U: ?Sized, F>(s: Self, f: F) -> MappedRwLockWriteGuard<'a, U>
     where
         F: FnOnce(&mut T) -> &mut U,
     {
-        let data: *mut U = f(&mut *s);
-        let (lock, inner, tracked) = s.into_parts();
-        // SAFETY: `data` points into the value the write still guards.
-        let inner = crate::raw::RwLockWriteGuard::map(inner, |_| unsafe { &mut *data });
-        MappedRwLockWriteGuard::holding(
-            &lock.meta,
-            RwLock::<T>::KIND,
-            AcquireMode::Exclusive,
-            tracked,
-            inner,
-        )
+        match Self::try_map_or_err(s, |v| Ok::<_, std::convert::Infallible>(f(v))) {
+            Ok(mapped) => mapped,
+            Err((_, never)) => match never {},
+        }
     }
 
     /// As [`Self::map`] where `f` may find no part: then the guard comes
     /// back unchanged.
-    pub fn try_map<U: ?Sized, F>(mut s: Self, f: F) -> Result<MappedRwLockWriteGuard<'a, U>, Self>
+    pub fn try_map<U: ?Sized, F>(s: Self, f: F) -> Result<MappedRwLockWriteGuard<'a, U>, Self>
     where
         F: FnOnce(&mut T) -> Option<&mut U>,
     {
-        let Some(data) = f(&mut *s).map(|d| d as *mut U) else {
-            return Err(s);
-        };
-        let (lock, inner, tracked) = s.into_parts();
-        // SAFETY: as in `map`.
-        let inner = crate::raw::RwLockWriteGuard::map(inner, |_| unsafe { &mut *data });
-        Ok(MappedRwLockWriteGuard::holding(
-            &lock.meta,
-            RwLock::<T>::KIND,
-            AcquireMode::Exclusive,
-            tracked,
-            inner,
-        ))
+        Self::try_map_or_err(s, |v| f(v).ok_or(())).map_err(|(s, ())| s)
     }
 
     /// As [`Self::try_map`], where `f` gives an error instead of `None`:
@@ -1231,38 +1213,6 @@ impl<T: ?Sized> Deref for RwLockUpgradableReadGuard<'_, T> {
     }
 }
 
-impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockReadGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self, f)
-    }
-}
-
-impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockWriteGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self, f)
-    }
-}
-
-impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockUpgradableReadGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self, f)
-    }
-}
-
-impl<T: ?Sized + fmt::Display> fmt::Display for RwLockReadGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&**self, f)
-    }
-}
-
-impl<T: ?Sized + fmt::Display> fmt::Display for RwLockWriteGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&**self, f)
-    }
-}
-
-impl<T: ?Sized + fmt::Display> fmt::Display for RwLockUpgradableReadGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&**self, f)
-    }
-}
+guard_fmt!(impl[] for RwLockReadGuard<'_, T>);
+guard_fmt!(impl[] for RwLockWriteGuard<'_, T>);
+guard_fmt!(impl[] for RwLockUpgradableReadGuard<'_, T>);

@@ -8,7 +8,7 @@
 use crate::event::AcquireMode;
 use crate::runtime::lock_meta::LockMeta;
 use crate::runtime::thread_state::with_thread;
-use crate::sync::{Mutex, MutexGuard, ReentrantMutex, ReentrantMutexGuard};
+use crate::sync::{ReentrantMutex, ReentrantMutexGuard};
 use crate::sync::{RwLock, RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard};
 
 /// Whether this thread's held locks have a hold of `meta` in `mode`.
@@ -43,31 +43,6 @@ pub(crate) fn read_hold(meta: &LockMeta) -> (AcquireMode, bool) {
 fn holds(meta: &LockMeta, mode: impl Fn(AcquireMode) -> bool) -> bool {
     let id = meta.id();
     with_thread(|t| t.held.iter().any(|e| e.id == id && mode(e.mode))).unwrap_or(false)
-}
-
-impl<T: ?Sized> Mutex<T> {
-    /// A guard for this thread's hold of the mutex, whose guard was
-    /// forgotten, as lock_api's `make_guard_unchecked`: the new guard takes
-    /// the hold over, and its drop releases it through the detectors.
-    ///
-    /// ```
-    /// let m = lockcheck::Mutex::new(1);
-    /// std::mem::forget(m.lock());
-    /// // SAFETY: this thread holds `m`, through the forgotten guard.
-    /// let g = unsafe { m.make_guard_unchecked() };
-    /// assert_eq!(*g, 1);
-    /// drop(g);
-    /// assert!(!m.is_locked());
-    /// ```
-    ///
-    /// # Safety
-    /// As lock_api's: this thread holds the mutex, and nothing else will
-    /// unlock that hold.
-    pub unsafe fn make_guard_unchecked(&self) -> MutexGuard<'_, T> {
-        let tracked = held_here(&self.meta, AcquireMode::Exclusive);
-        // SAFETY: the caller's hold passes to the new guard.
-        unsafe { MutexGuard::from_parts(self, tracked) }
-    }
 }
 
 impl<T: ?Sized> RwLock<T> {
