@@ -12,10 +12,13 @@ pub(crate) mod late_report;
 pub(crate) mod leaf_edges;
 pub(crate) mod lock_desc;
 pub(crate) mod lock_meta;
+pub(crate) mod nobody_left;
+pub(crate) mod os_threads;
 pub(crate) mod policy;
 pub(crate) mod recorder;
 pub(crate) mod thread_state;
 pub(crate) mod user_site;
+pub(crate) mod waits;
 
 use crate::event::LockId;
 use crate::finding::Finding;

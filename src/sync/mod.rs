@@ -122,6 +122,7 @@ macro_rules! fast_or {
 }
 
 mod arc_guard;
+mod barrier;
 mod condvar;
 mod fair_mutex;
 mod mapped;
@@ -141,6 +142,7 @@ pub use arc_guard::{
     ArcMutexGuard, ArcMutexRaw, ArcReentrantMutexGuard, ArcRwLockReadGuard,
     ArcRwLockUpgradableReadGuard, ArcRwLockWriteGuard,
 };
+pub use barrier::{Barrier, BarrierWaitResult};
 pub use condvar::{Condvar, WaitTimeoutResult};
 pub use fair_mutex::{const_fair_mutex, FairMutex, FairMutexGuard};
 pub use mapped::{
