@@ -578,3 +578,40 @@ pub enum OrderGranularity {
     /// as in Linux lockdep: finds cycles between instances never seen together.
     Class,
 }
+
+/// A waitable primitive without an owner, by what a thread waits on it for
+/// (the wait-for graph's `WaitTarget`s; here, as the wrappers name their
+/// waits with the `checks` feature off too).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum WaitKind {
+    /// A notification of a condition variable.
+    Condvar,
+    /// A message on a channel (`recv`, a receiver's iterator).
+    Receive,
+    /// Room on a full bounded channel (`send` on a `sync_channel`).
+    Send,
+    /// The rest of a barrier's threads.
+    Barrier,
+}
+
+impl WaitKind {
+    /// The primitive's name in reports ("condition variable", "channel",
+    /// "barrier").
+    pub fn primitive(self) -> &'static str {
+        match self {
+            WaitKind::Condvar => "condition variable",
+            WaitKind::Receive | WaitKind::Send => "channel",
+            WaitKind::Barrier => "barrier",
+        }
+    }
+
+    /// What a thread in this wait waits for, as reports say it.
+    pub fn waits_for(self) -> &'static str {
+        match self {
+            WaitKind::Condvar => "a notification",
+            WaitKind::Receive => "a message",
+            WaitKind::Send => "room (a receive)",
+            WaitKind::Barrier => "the rest of its threads",
+        }
+    }
+}

@@ -7,8 +7,9 @@
 use lockcheck::config::{self, Policy};
 use lockcheck::event::{AccessKind, AcquireMode, LockKind};
 use lockcheck::finding::{
-    announcement_line, to_json_line, AccessNote, Announcement, CycleDetail, Frame, HeldRef,
-    LockRef, OrderEdge, SiteNote, SourceLocation, ThreadRef, ThreadWait, VarRef, WaitNote,
+    announcement_line, to_json_line, AccessNote, Announcement, BlockedThread, CycleDetail, Frame,
+    HeldRef, LockRef, OrderEdge, SiteNote, SourceLocation, ThreadRef, ThreadWait, VarRef, WaitNote,
+    WaitOn, WaitOnKind,
 };
 use lockcheck::{Finding, FindingKind, Mutex, ReentrantMutex, RwLock, Shared};
 
@@ -86,6 +87,34 @@ fn everything() -> Finding {
         site: at("src/main.rs", 40),
         backtrace: frames.clone(),
     }];
+    // Every kind of wait, named and not, with a creation site and without.
+    f.blocked = [
+        WaitOnKind::Lock,
+        WaitOnKind::Condvar,
+        WaitOnKind::Receive,
+        WaitOnKind::Send,
+        WaitOnKind::Join,
+        WaitOnKind::Barrier,
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(i, kind)| BlockedThread {
+        thread: if i % 2 == 0 {
+            thread.clone()
+        } else {
+            unnamed.clone()
+        },
+        holds: if i % 2 == 0 { held.clone() } else { Vec::new() },
+        waits_on: WaitOn {
+            kind,
+            id: i as u64 + 10,
+            name: (i % 2 == 0).then(|| odd.to_owned()),
+            created: (kind != WaitOnKind::Join).then(|| at("src/w.rs", i as u32)),
+        },
+        site: at("src/main.rs", 50 + i as u32),
+        backtrace: if i == 0 { frames.clone() } else { Vec::new() },
+    })
+    .collect();
     f.cycle = Some(CycleDetail {
         edges: vec![OrderEdge {
             from: lock(1, LockKind::Mutex, None),

@@ -4,11 +4,11 @@
 use crate::detect::lock_order::{Cycle, CycleEdge};
 use crate::detect::race::{Access, Race};
 use crate::detect::self_deadlock::SelfConflict;
-use crate::detect::wait_for::{Blocked, Waiter};
+use crate::detect::wait_for::{Blocked, WaitKind, Waiter};
 use crate::event::{AcquireMode, HeldLock, LockInfo, Site, ThreadInfo, VarInfo};
 use crate::finding::{
-    AccessNote, CycleDetail, Finding, FindingKind, HeldRef, LockRef, OrderEdge, SiteNote,
-    ThreadRef, ThreadWait, VarRef, WaitNote,
+    AccessNote, BlockedThread, CycleDetail, Finding, FindingKind, HeldRef, LockRef, OrderEdge,
+    SiteNote, ThreadRef, ThreadWait, VarRef, WaitNote, WaitOn, WaitOnKind,
 };
 use crate::frames::user_frames_of;
 
@@ -167,78 +167,143 @@ fn end_of(thread: &ThreadInfo) -> String {
     format!("the end of {}", ThreadRef::from(thread))
 }
 
-/// A deadlock finding over waits of every kind (locks and joins): each lock
-/// waiter is one of the finding's waits; a joiner, which waits for no lock,
-/// is named in the summary and in a note of its own (the thread, "the end of
-/// thread X", the join's site and what it holds).
-pub fn deadlock_of_waits(
-    blocked: &[Blocked],
-    order: Option<&Cycle>,
-    seen: DeadlockSeen,
-) -> Finding {
-    let mut locks = Vec::new();
-    let mut threads = Vec::new();
-    let mut waits = Vec::new();
-    let mut join_notes = Vec::new();
-    let mut sites = Vec::new();
-    let mut waited_for = Vec::new();
+/// What a blocked thread waits on, as a finding names it.
+fn wait_on(b: &Blocked) -> WaitOn {
+    match b {
+        Blocked::Lock(w) => WaitOn {
+            kind: WaitOnKind::Lock,
+            id: w.lock.id.0,
+            name: w.lock.name.as_deref().map(str::to_owned),
+            created: Some(w.lock.created.into()),
+        },
+        Blocked::Join(j) => WaitOn {
+            kind: WaitOnKind::Join,
+            id: j.joins.id.0,
+            name: j.joins.name.as_deref().map(str::to_owned),
+            created: None,
+        },
+        Blocked::Primitive(p) => WaitOn {
+            kind: match p.target.kind {
+                WaitKind::Condvar => WaitOnKind::Condvar,
+                WaitKind::Receive => WaitOnKind::Receive,
+                WaitKind::Send => WaitOnKind::Send,
+                WaitKind::Barrier => WaitOnKind::Barrier,
+            },
+            id: p.target.id,
+            name: p.target.name.as_deref().map(str::to_owned),
+            created: Some(p.target.created.into()),
+        },
+    }
+}
+
+/// "holding `a` (taken at …), `b` (taken at …)", or "holding no lock".
+fn holding(held: &[HeldLock]) -> String {
+    let holds = held
+        .iter()
+        .map(|h| format!("{} (taken at {})", name_of(&h.lock), h.site))
+        .collect::<Vec<_>>();
+    if holds.is_empty() {
+        "holding no lock".to_owned()
+    } else {
+        format!("holding {}", holds.join(", "))
+    }
+}
+
+/// The parts every deadlock finding has, whatever rule found it.
+struct DeadlockParts {
+    threads: Vec<ThreadRef>,
+    locks: Vec<LockRef>,
+    waits: Vec<ThreadWait>,
+    blocked: Vec<BlockedThread>,
+    join_notes: Vec<String>,
+    sites: Vec<String>,
+    waited_for: Vec<String>,
+}
+
+/// Each blocked thread as the finding lists it: a lock waiter is one of
+/// its `waits`; every thread is one of its `blocked`; a joiner, which waits
+/// for no lock, also has a note of its own (the thread, "the end of thread
+/// X", the join's site and what it holds).
+fn deadlock_parts(blocked: &[Blocked]) -> DeadlockParts {
+    let mut parts = DeadlockParts {
+        threads: Vec::new(),
+        locks: Vec::new(),
+        waits: Vec::new(),
+        blocked: Vec::new(),
+        join_notes: Vec::new(),
+        sites: Vec::new(),
+        waited_for: Vec::new(),
+    };
     for b in blocked {
-        push_thread(&mut threads, b.thread());
+        push_thread(&mut parts.threads, b.thread());
+        for h in b.held() {
+            push_lock(&mut parts.locks, &h.lock);
+        }
+        let entry = BlockedThread {
+            thread: b.thread().into(),
+            holds: held_refs(b.held()),
+            waits_on: wait_on(b),
+            site: b.site().into(),
+            backtrace: user_frames_of(b.backtrace(), b.site()),
+        };
         match b {
             Blocked::Lock(w) => {
-                push_lock(&mut locks, &w.lock);
-                waits.push(ThreadWait {
+                push_lock(&mut parts.locks, &w.lock);
+                parts.waits.push(ThreadWait {
                     thread: (&w.thread).into(),
                     holds: held_refs(&w.held),
                     waits_for: (&w.lock).into(),
                     mode: w.mode,
                     site: w.site.into(),
-                    backtrace: user_frames_of(&w.backtrace, w.site),
+                    backtrace: entry.backtrace.clone(),
                 });
-                sites.push(w.site.to_string());
-                waited_for.push(name_of(&w.lock));
+                parts.waited_for.push(name_of(&w.lock));
             }
             Blocked::Join(j) => {
-                push_thread(&mut threads, &j.joins);
-                for h in &j.held {
-                    push_lock(&mut locks, &h.lock);
-                }
-                let holds = j
-                    .held
-                    .iter()
-                    .map(|h| format!("{} (taken at {})", name_of(&h.lock), h.site))
-                    .collect::<Vec<_>>();
-                let holds = if holds.is_empty() {
-                    "holding no lock".to_owned()
-                } else {
-                    format!("holding {}", holds.join(", "))
-                };
-                join_notes.push(format!(
-                    "{} waits at {} for {} (a join), {holds}",
+                push_thread(&mut parts.threads, &j.joins);
+                parts.join_notes.push(format!(
+                    "{} waits at {} for {} (a join), {}",
                     ThreadRef::from(&j.thread),
                     j.site,
                     end_of(&j.joins),
+                    holding(&j.held),
                 ));
-                sites.push(j.site.to_string());
-                waited_for.push(end_of(&j.joins));
+                parts.waited_for.push(end_of(&j.joins));
             }
+            Blocked::Primitive(_) => parts.waited_for.push(entry.waits_for()),
         }
+        parts.sites.push(b.site().to_string());
+        parts.blocked.push(entry);
     }
-    sites.sort();
-    let summary = if join_notes.is_empty() {
+    parts.sites.sort();
+    parts
+}
+
+/// A deadlock finding over waits of every kind (locks and joins, the waits
+/// whose owner is known, make its cycles): each lock waiter is one of the
+/// finding's waits; a joiner, which waits for no lock, is named in the
+/// summary and in a note of its own (the thread, "the end of thread X", the
+/// join's site and what it holds). Every thread is one of its `blocked`.
+pub fn deadlock_of_waits(
+    blocked: &[Blocked],
+    order: Option<&Cycle>,
+    seen: DeadlockSeen,
+) -> Finding {
+    let parts = deadlock_parts(blocked);
+    let summary = if parts.join_notes.is_empty() {
         format!(
             "{} threads are blocked in a cycle of lock waits on {}",
             blocked.len(),
-            waited_for.join(", ")
+            parts.waited_for.join(", ")
         )
     } else {
         format!(
             "{} threads are blocked in a cycle of lock waits and joins on {}",
             blocked.len(),
-            waited_for.join(", ")
+            parts.waited_for.join(", ")
         )
     };
-    let mut notes = join_notes;
+    let mut notes = parts.join_notes;
     notes.push(
         match seen {
             DeadlockSeen::Broken => {
@@ -252,15 +317,61 @@ pub fn deadlock_of_waits(
         .to_owned(),
     );
     Finding {
-        threads,
-        locks,
-        waits,
+        threads: parts.threads,
+        locks: parts.locks,
+        waits: parts.waits,
+        blocked: parts.blocked,
         cycle: order.map(cycle_detail),
         notes,
         ..Finding::new(
             FindingKind::Deadlock,
             summary,
-            format!("deadlock:{}", sites.join(",")),
+            format!("deadlock:{}", parts.sites.join(",")),
+        )
+    }
+}
+
+/// A deadlock found by the second rule: every thread of the process is
+/// blocked (`blocked`, the one that breaks it first), so nobody is left to
+/// notify, send, receive, arrive or release. Each thread has a note with
+/// what it waits for, where, and what it holds.
+pub fn nobody_left(blocked: &[Blocked]) -> Finding {
+    let parts = deadlock_parts(blocked);
+    let count = match blocked.len() {
+        1 => "the only thread of the process is".to_owned(),
+        n => format!("all {n} threads of the process are"),
+    };
+    let summary = format!(
+        "{count} blocked, and nobody is left to wake them: {}",
+        parts.waited_for.join(", ")
+    );
+    let mut notes: Vec<String> = blocked
+        .iter()
+        .zip(&parts.blocked)
+        .map(|(b, entry)| {
+            format!(
+                "{} waits at {} for {}, {}",
+                entry.thread,
+                entry.site,
+                entry.waits_for(),
+                holding(b.held()),
+            )
+        })
+        .collect();
+    notes.push(
+        "no thread of the process runs outside these waits (lockcheck counted the operating system's threads), so none of them can end; lockcheck broke the deadlock by panicking in the first thread listed"
+            .to_owned(),
+    );
+    Finding {
+        threads: parts.threads,
+        locks: parts.locks,
+        waits: parts.waits,
+        blocked: parts.blocked,
+        notes,
+        ..Finding::new(
+            FindingKind::Deadlock,
+            summary,
+            format!("deadlock:nobody-left:{}", parts.sites.join(",")),
         )
     }
 }

@@ -11,4 +11,6 @@ pub mod vector_clock;
 pub mod wait_for;
 
 pub use lock_order::{Cycle, LockOrderGraph, OrderGranularity};
-pub use wait_for::{Blocked, JoinWaiter, WaitForGraph, Waiter};
+pub use wait_for::{
+    Blocked, JoinWaiter, PrimitiveWaiter, WaitForGraph, WaitKind, WaitTarget, Waiter,
+};

@@ -9,13 +9,18 @@
 //!
 //! Two kinds of wait have a known owner: a lock wait (the lock's holders) and
 //! a join (the joined thread, until it ends). A joining thread that holds a
-//! lock is a holder like any other.
+//! lock is a holder like any other. The other waits — a condition variable,
+//! a channel, a barrier — have no owner: any thread may notify, send,
+//! receive or arrive. They end every path (no cycle passes through them),
+//! but they count for the second rule, "nobody left to wake anyone"
+//! ([`WaitForGraph::nobody_left`]): when every thread of the process is
+//! blocked in a registered wait, no one can end any of them.
 
 use crate::fx_hash::FxHashMap as HashMap;
 
 use crate::stack::CallStack;
 
-use crate::event::{AcquireMode, HeldLock, LockInfo, Site, ThreadId, ThreadInfo};
+use crate::event::{AcquireMode, HeldLock, LockInfo, Name, Site, ThreadId, ThreadInfo};
 
 /// A blocked thread: what it waits for, and what it holds meanwhile.
 #[derive(Clone, Debug)]
@@ -49,13 +54,49 @@ pub struct JoinWaiter {
     pub backtrace: Option<CallStack>,
 }
 
-/// A blocked thread of either kind.
+pub use crate::event::WaitKind;
+
+/// The primitive a thread waits on: its kind, its identity, and how a
+/// person knows it (the name given with `named`/`with_name`, else where it
+/// was created).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WaitTarget {
+    /// What kind of wait.
+    pub kind: WaitKind,
+    /// Process-unique id of the primitive (0 when it has none).
+    pub id: u64,
+    /// The name given in the program, if any.
+    pub name: Option<Name>,
+    /// Where the primitive was created.
+    pub created: Site,
+}
+
+/// A thread blocked on a primitive without an owner: a condition variable,
+/// a channel, a barrier.
+#[derive(Clone, Debug)]
+pub struct PrimitiveWaiter {
+    /// The waiting thread.
+    pub thread: ThreadInfo,
+    /// What it waits on.
+    pub target: WaitTarget,
+    /// Where it waits.
+    pub site: Site,
+    /// What it holds (a condition variable's mutex, which the wait
+    /// releases, is not held).
+    pub held: Vec<HeldLock>,
+    /// Unresolved backtrace at the wait, if captured.
+    pub backtrace: Option<CallStack>,
+}
+
+/// A blocked thread of any kind.
 #[derive(Clone, Debug)]
 pub enum Blocked {
     /// Waits for a lock.
     Lock(Waiter),
     /// Waits for another thread to end.
     Join(JoinWaiter),
+    /// Waits on a condition variable, a channel or a barrier.
+    Primitive(PrimitiveWaiter),
 }
 
 impl Blocked {
@@ -64,6 +105,7 @@ impl Blocked {
         match self {
             Blocked::Lock(w) => &w.thread,
             Blocked::Join(j) => &j.thread,
+            Blocked::Primitive(p) => &p.thread,
         }
     }
 
@@ -72,7 +114,36 @@ impl Blocked {
         match self {
             Blocked::Lock(w) => &w.held,
             Blocked::Join(j) => &j.held,
+            Blocked::Primitive(p) => &p.held,
         }
+    }
+
+    /// Where it waits.
+    pub fn site(&self) -> Site {
+        match self {
+            Blocked::Lock(w) => w.site,
+            Blocked::Join(j) => j.site,
+            Blocked::Primitive(p) => p.site,
+        }
+    }
+
+    /// The unresolved backtrace it brought, if captured.
+    pub fn backtrace(&self) -> &Option<CallStack> {
+        match self {
+            Blocked::Lock(w) => &w.backtrace,
+            Blocked::Join(j) => &j.backtrace,
+            Blocked::Primitive(p) => &p.backtrace,
+        }
+    }
+
+    /// The same wait with `backtrace` in place of its own.
+    pub fn with_backtrace(mut self, backtrace: Option<CallStack>) -> Blocked {
+        match &mut self {
+            Blocked::Lock(w) => w.backtrace = backtrace,
+            Blocked::Join(j) => j.backtrace = backtrace,
+            Blocked::Primitive(p) => p.backtrace = backtrace,
+        }
+        self
     }
 
     /// Whether this thread holds the lock `w` waits for in a mode that
@@ -117,7 +188,20 @@ impl Waiter {
 /// ```
 #[derive(Default)]
 pub struct WaitForGraph {
-    waiting: HashMap<ThreadId, Blocked>,
+    waiting: HashMap<ThreadId, Entry>,
+    /// Counts every block and unblock: two looks at the graph that see the
+    /// same generation saw no thread come or go in between.
+    generation: u64,
+    /// Registrations so far, to order the blocked threads by when they
+    /// blocked.
+    registered: u64,
+}
+
+/// A blocked thread and when it blocked.
+struct Entry {
+    /// Its registration's number: later blocks have higher numbers.
+    order: u64,
+    blocked: Blocked,
 }
 
 impl WaitForGraph {
@@ -134,7 +218,7 @@ impl WaitForGraph {
                 .into_iter()
                 .filter_map(|b| match b {
                     Blocked::Lock(w) => Some(w),
-                    Blocked::Join(_) => None,
+                    Blocked::Join(_) | Blocked::Primitive(_) => None,
                 })
                 .collect(),
         )
@@ -145,11 +229,17 @@ impl WaitForGraph {
     /// unregistered.
     pub fn block_wait(&mut self, waiter: Blocked) -> Option<Vec<Blocked>> {
         let id = waiter.thread().id;
-        self.waiting.insert(id, waiter);
+        self.registered += 1;
+        self.generation += 1;
+        let entry = Entry {
+            order: self.registered,
+            blocked: waiter,
+        };
+        self.waiting.insert(id, entry);
         let path = self.cycle_from(id)?;
         let cycle = path
             .iter()
-            .filter_map(|t| self.waiting.get(t).cloned())
+            .filter_map(|t| self.waiting.get(t).map(|e| e.blocked.clone()))
             .collect();
         self.waiting.remove(&id);
         Some(cycle)
@@ -158,9 +248,45 @@ impl WaitForGraph {
     /// The thread got its lock (or gave up).
     pub fn unblock(&mut self, thread: ThreadId) {
         // Called for every acquisition of a trace; mostly nobody waits.
-        if !self.waiting.is_empty() {
-            self.waiting.remove(&thread);
+        if !self.waiting.is_empty() && self.waiting.remove(&thread).is_some() {
+            self.generation += 1;
         }
+    }
+
+    /// Changes with every block and unblock: equal generations mean the
+    /// same blocked threads.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Rule 2, "nobody left to wake anyone": when the blocked threads are
+    /// all the `live` threads there are, none of them can be notified, sent
+    /// to, received from, joined or let through by anyone, so every one
+    /// waits forever. Returns them, the latest to block first; `None` while
+    /// some thread is not blocked here (it runs, sleeps, does I/O, or waits
+    /// somewhere lockcheck does not see: it may still be the one that ends
+    /// the others' waits).
+    ///
+    /// ```
+    /// use lockcheck::detect::wait_for::*;
+    /// use lockcheck::event::*;
+    /// let waiter = |t| Blocked::Primitive(PrimitiveWaiter {
+    ///     thread: ThreadInfo { id: ThreadId(t), name: None },
+    ///     target: WaitTarget { kind: WaitKind::Barrier, id: 1, name: None, created: Site::caller() },
+    ///     site: Site::caller(), held: vec![], backtrace: None });
+    /// let mut g = WaitForGraph::default();
+    /// assert!(g.block_wait(waiter(1)).is_none());
+    /// assert!(g.nobody_left(2).is_none(), "a thread is still running");
+    /// assert!(g.block_wait(waiter(2)).is_none());
+    /// assert_eq!(g.nobody_left(2).unwrap().len(), 2);
+    /// ```
+    pub fn nobody_left(&self, live: usize) -> Option<Vec<Blocked>> {
+        if self.waiting.is_empty() || self.waiting.len() < live {
+            return None;
+        }
+        let mut entries: Vec<&Entry> = self.waiting.values().collect();
+        entries.sort_by_key(|e| std::cmp::Reverse(e.order));
+        Some(entries.into_iter().map(|e| e.blocked.clone()).collect())
     }
 
     /// Whether `thread` is registered as blocked.
@@ -187,6 +313,7 @@ impl WaitForGraph {
             Blocked::Lock(w) => self
                 .waiting
                 .values()
+                .map(|e| &e.blocked)
                 .filter(|o| o.thread().id != w.thread.id)
                 .filter(|o| {
                     o.holds_against(w) || matches!(o, Blocked::Lock(o) if w.queues_behind(o))
@@ -199,6 +326,8 @@ impl WaitForGraph {
                 .then_some(j.joins.id)
                 .into_iter()
                 .collect(),
+            // Nobody in particular can end it: no path goes on from here.
+            Blocked::Primitive(_) => Vec::new(),
         }
     }
 
@@ -207,7 +336,7 @@ impl WaitForGraph {
         let mut stack: Vec<(ThreadId, Vec<ThreadId>)> = Vec::new();
         let mut seen = vec![start];
         let first = self.waiting.get(&start)?;
-        stack.push((start, self.blockers(first)));
+        stack.push((start, self.blockers(&first.blocked)));
         while let Some((_, next)) = stack.last_mut() {
             let Some(t) = next.pop() else {
                 stack.pop();
@@ -221,7 +350,7 @@ impl WaitForGraph {
             }
             seen.push(t);
             if let Some(w) = self.waiting.get(&t) {
-                stack.push((t, self.blockers(w)));
+                stack.push((t, self.blockers(&w.blocked)));
             }
         }
         None
@@ -397,5 +526,73 @@ mod tests {
             .block_wait(Blocked::Lock(waiter(3, &[], 1, Exclusive)))
             .unwrap();
         assert_eq!(cycle.len(), 3);
+    }
+
+    fn primitive(t: u64, holds: &[u64], kind: WaitKind) -> Blocked {
+        Blocked::Primitive(PrimitiveWaiter {
+            thread: ThreadInfo {
+                id: ThreadId(t),
+                name: None,
+            },
+            target: WaitTarget {
+                kind,
+                id: 7,
+                name: None,
+                created: Site::caller(),
+            },
+            site: Site::caller(),
+            held: holds
+                .iter()
+                .map(|id| HeldLock {
+                    lock: lock(*id),
+                    mode: Exclusive,
+                    site: Site::caller(),
+                })
+                .collect(),
+            backtrace: None,
+        })
+    }
+
+    #[test]
+    fn a_wait_without_an_owner_ends_every_path() {
+        // 1 holds lock 1 and waits for a message; 2 waits for lock 1. No
+        // cycle: any thread may send.
+        let mut g = WaitForGraph::default();
+        assert!(g
+            .block_wait(primitive(1, &[1], WaitKind::Receive))
+            .is_none());
+        assert!(g
+            .block_wait(Blocked::Lock(waiter(2, &[], 1, Exclusive)))
+            .is_none());
+        assert_eq!(g.len(), 2);
+    }
+
+    #[test]
+    fn nobody_left_only_when_every_live_thread_is_blocked() {
+        let mut g = WaitForGraph::default();
+        assert!(g.nobody_left(0).is_none(), "an empty graph is no deadlock");
+        g.block_wait(primitive(1, &[], WaitKind::Condvar));
+        assert!(g.nobody_left(2).is_none());
+        g.block_wait(Blocked::Lock(waiter(2, &[], 1, Exclusive)));
+        let all = g.nobody_left(2).expect("both threads blocked");
+        assert_eq!(all[0].thread().id, ThreadId(2), "the latest first");
+        assert_eq!(all[1].thread().id, ThreadId(1));
+        // A third thread lockcheck does not see may still notify.
+        assert!(g.nobody_left(3).is_none());
+        g.unblock(ThreadId(2));
+        assert!(g.nobody_left(2).is_none());
+    }
+
+    #[test]
+    fn the_generation_counts_blocks_and_unblocks() {
+        let mut g = WaitForGraph::default();
+        let g0 = g.generation();
+        g.block_wait(primitive(1, &[], WaitKind::Barrier));
+        let g1 = g.generation();
+        assert_ne!(g0, g1);
+        g.unblock(ThreadId(9));
+        assert_eq!(g.generation(), g1, "a thread that was not blocked");
+        g.unblock(ThreadId(1));
+        assert_ne!(g.generation(), g1);
     }
 }

@@ -10,8 +10,9 @@ use crate::event::{AccessKind, AcquireMode, LockKind};
 use crate::json::put_str;
 
 use super::{
-    AccessNote, Announcement, CycleDetail, Finding, Frame, HeldRef, LockRef, OrderEdge, SiteNote,
-    SourceLocation, ThreadRef, ThreadWait, VarRef, WaitNote, ANNOUNCEMENT_KEY,
+    AccessNote, Announcement, BlockedThread, CycleDetail, Finding, Frame, HeldRef, LockRef,
+    OrderEdge, SiteNote, SourceLocation, ThreadRef, ThreadWait, VarRef, WaitNote, WaitOn,
+    ANNOUNCEMENT_KEY,
 };
 
 /// The finding as one line of JSON, without the newline.
@@ -31,6 +32,11 @@ pub fn to_json_line(f: &Finding) -> String {
     out.list("threads", &f.threads, thread);
     out.list("locks", &f.locks, lock);
     out.list("waits", &f.waits, wait);
+    // Absent when empty, as serde skips it: lines of findings without it
+    // stay as they were.
+    if !f.blocked.is_empty() {
+        out.list("blocked", &f.blocked, blocked);
+    }
     if let Some(c) = &f.cycle {
         out.field("cycle", |out| cycle(out, c));
     }
@@ -217,6 +223,27 @@ fn wait(out: &mut String, w: &ThreadWait) {
         o.str("mode", mode(w.mode));
         o.field("site", |out| location(out, &w.site));
         o.list("backtrace", &w.backtrace, frame);
+    });
+}
+
+fn wait_on(out: &mut String, w: &WaitOn) {
+    object(out, |o| {
+        o.str("kind", w.kind.as_str());
+        o.u64("id", w.id);
+        o.opt_str("name", w.name.as_deref());
+        if let Some(created) = &w.created {
+            o.field("created", |out| location(out, created));
+        }
+    });
+}
+
+fn blocked(out: &mut String, b: &BlockedThread) {
+    object(out, |o| {
+        o.field("thread", |out| thread(out, &b.thread));
+        o.list("holds", &b.holds, held);
+        o.field("waits_on", |out| wait_on(out, &b.waits_on));
+        o.field("site", |out| location(out, &b.site));
+        o.list("backtrace", &b.backtrace, frame);
     });
 }
 

@@ -340,6 +340,124 @@ pub struct ThreadWait {
     pub backtrace: Vec<Frame>,
 }
 
+/// What a blocked thread of a deadlock waits on, of every kind.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+pub enum WaitOnKind {
+    /// A lock (its holders).
+    Lock,
+    /// A notification of a condition variable.
+    Condvar,
+    /// A message on a channel.
+    Receive,
+    /// Room on a full bounded channel.
+    Send,
+    /// The end of another thread (a join, or the end of a scope).
+    Join,
+    /// The rest of a barrier's threads.
+    Barrier,
+}
+
+impl WaitOnKind {
+    /// The stable id, as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WaitOnKind::Lock => "lock",
+            WaitOnKind::Condvar => "condvar",
+            WaitOnKind::Receive => "receive",
+            WaitOnKind::Send => "send",
+            WaitOnKind::Join => "join",
+            WaitOnKind::Barrier => "barrier",
+        }
+    }
+}
+
+/// The primitive (or thread) a blocked thread waits on, as a report names
+/// it: by its name, else by where it was created.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct WaitOn {
+    /// What kind of wait.
+    pub kind: WaitOnKind,
+    /// The lock's or primitive's id, or the joined thread's.
+    pub id: u64,
+    /// The name given in the program (a joined thread's name), if any.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub name: Option<String>,
+    /// Where the lock or primitive was created (none for a join).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub created: Option<SourceLocation>,
+}
+
+impl fmt::Display for WaitOn {
+    /// "`queue` (condition variable)", "the end of thread 'worker' (#3)",
+    /// "channel created at src/main.rs:4:5".
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let primitive = match self.kind {
+            WaitOnKind::Lock => "lock",
+            WaitOnKind::Condvar => "condition variable",
+            WaitOnKind::Receive | WaitOnKind::Send => "channel",
+            WaitOnKind::Barrier => "barrier",
+            WaitOnKind::Join => {
+                let thread = ThreadRef {
+                    id: self.id,
+                    name: self.name.clone(),
+                };
+                return write!(f, "the end of {thread}");
+            }
+        };
+        match (&self.name, &self.created) {
+            (Some(name), _) => write!(f, "`{name}` ({primitive})"),
+            (None, Some(created)) => write!(f, "{primitive} created at {created}"),
+            (None, None) => write!(f, "{primitive} #{}", self.id),
+        }
+    }
+}
+
+/// A thread of a deadlock, whatever it waits on: the thread, what it holds,
+/// what it waits on and where. [`Finding::waits`] keeps the lock waits in
+/// their own shape; this lists every blocked thread.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct BlockedThread {
+    /// The thread.
+    pub thread: ThreadRef,
+    /// What it holds while it waits.
+    pub holds: Vec<HeldRef>,
+    /// What it waits on.
+    pub waits_on: WaitOn,
+    /// Where it waits.
+    pub site: SourceLocation,
+    /// User frames at the wait, when backtraces are on.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
+    pub backtrace: Vec<Frame>,
+}
+
+impl BlockedThread {
+    /// What the thread waits for, in words: "a notification of `queue`
+    /// (condition variable)", "a message on …", "room on …", "the rest of
+    /// …'s threads", "the end of thread …", "`l` (lock)".
+    pub fn waits_for(&self) -> String {
+        match self.waits_on.kind {
+            WaitOnKind::Lock | WaitOnKind::Join => self.waits_on.to_string(),
+            WaitOnKind::Condvar => format!("a notification of {}", self.waits_on),
+            WaitOnKind::Receive => format!("a message on {}", self.waits_on),
+            WaitOnKind::Send => format!("room on {} (a receive)", self.waits_on),
+            WaitOnKind::Barrier => format!("the rest of the threads of {}", self.waits_on),
+        }
+    }
+}
+
 /// A shared variable as a report names it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -433,6 +551,13 @@ pub struct Finding {
         serde(default, skip_serializing_if = "Vec::is_empty")
     )]
     pub waits: Vec<ThreadWait>,
+    /// Deadlock: every blocked thread, whatever it waits on (a lock, a
+    /// condition variable, a channel, a join, a barrier).
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
+    pub blocked: Vec<BlockedThread>,
     /// Lock-order cycle, or the order edges behind a deadlock.
     #[cfg_attr(
         feature = "serde",
@@ -484,6 +609,7 @@ impl Finding {
             threads: Vec::new(),
             locks: Vec::new(),
             waits: Vec::new(),
+            blocked: Vec::new(),
             cycle: None,
             variable: None,
             accesses: Vec::new(),
@@ -511,6 +637,15 @@ impl Finding {
         for w in &self.waits {
             out.push(&w.site);
             out.extend(w.holds.iter().map(|h| &h.site));
+        }
+        // The lock waits are in `waits` already.
+        for b in self
+            .blocked
+            .iter()
+            .filter(|b| b.waits_on.kind != WaitOnKind::Lock)
+        {
+            out.push(&b.site);
+            out.extend(b.holds.iter().map(|h| &h.site));
         }
         out.extend(self.accesses.iter().map(|a| &a.site));
         out.extend(self.events.iter().map(|e| &e.site));

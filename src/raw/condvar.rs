@@ -116,7 +116,12 @@ impl Condvar {
     /// and locks the mutex again.
     #[cold]
     #[inline(never)]
-    fn wait_raw(&self, mutex: &RawMutex, deadline: Option<Instant>) -> WaitTimeoutResult {
+    fn wait_raw(
+        &self,
+        mutex: &RawMutex,
+        deadline: Option<Instant>,
+        stale: &dyn Fn() -> bool,
+    ) -> WaitTimeoutResult {
         self.waiters.fetch_add(1, Ordering::SeqCst);
         // SAFETY: the caller holds `mutex`; it is unlocked once, here, after
         // this thread is queued, and locked again below before returning.
@@ -128,7 +133,7 @@ impl Condvar {
         let result = unsafe {
             parking_lot_core::park(
                 self.key(),
-                || true,
+                || !stale(),
                 before_sleep,
                 |_, _| {},
                 DEFAULT_PARK_TOKEN,
@@ -143,8 +148,9 @@ impl Condvar {
                 true
             }
             ParkResult::Invalid => {
-                // Not reached (validation always passes), and then the
-                // mutex was never unlocked: count out, keep the lock.
+                // The caller's `stale` said the wait is over before it
+                // began; the mutex was never unlocked: count out, keep the
+                // lock, return as woken.
                 self.waiters.fetch_sub(1, Ordering::Relaxed);
                 return WaitTimeoutResult(false);
             }
@@ -161,31 +167,47 @@ impl Condvar {
         unsafe { MutexGuard::mutex(guard).raw() }
     }
 
-    /// Unlocks the mutex, waits for a notification, locks it again.
-    /// Spurious wake-ups are possible: re-check the condition.
-    pub fn wait<T: ?Sized>(&self, guard: &mut MutexGuard<'_, T>) {
-        self.wait_raw(Self::raw_of(guard), None);
-    }
-
-    /// As [`Self::wait`], giving up after `timeout`.
+    /// Unlocks the mutex, waits for a notification (spurious wake-ups are
+    /// possible: re-check the condition) or `timeout`, locks it again.
     pub fn wait_for<T: ?Sized>(
         &self,
         guard: &mut MutexGuard<'_, T>,
         timeout: Duration,
     ) -> WaitTimeoutResult {
-        self.wait_raw(Self::raw_of(guard), Instant::now().checked_add(timeout))
+        self.wait_raw(
+            Self::raw_of(guard),
+            Instant::now().checked_add(timeout),
+            &|| false,
+        )
     }
 
-    /// As [`Self::wait`], giving up at `deadline`.
+    /// As [`Self::wait_for`], giving up at `deadline`.
     pub fn wait_until<T: ?Sized>(
         &self,
         guard: &mut MutexGuard<'_, T>,
         deadline: Instant,
     ) -> WaitTimeoutResult {
-        self.wait_raw(Self::raw_of(guard), Some(deadline))
+        self.wait_raw(Self::raw_of(guard), Some(deadline), &|| false)
     }
 
-    /// Waits while `condition` holds for the guarded value.
+    /// As [`Self::wait_for`] (or untimed, with no `timeout`), but returns at
+    /// once, as woken, if `stale` says so when the thread is already queued
+    /// (under parking_lot_core's queue lock). A notifier that changes what
+    /// `stale` reads before it notifies is then never missed, even one that
+    /// notifies between two such waits without holding the mutex.
+    pub fn wait_unless<T: ?Sized>(
+        &self,
+        guard: &mut MutexGuard<'_, T>,
+        timeout: Option<Duration>,
+        stale: &dyn Fn() -> bool,
+    ) -> WaitTimeoutResult {
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        self.wait_raw(Self::raw_of(guard), deadline, stale)
+    }
+
+    /// Waits while `condition` holds for the guarded value (the wrappers
+    /// wait through [`Self::wait_unless`]; kept for the tests).
+    #[cfg(test)]
     pub fn wait_while<T: ?Sized>(
         &self,
         guard: &mut MutexGuard<'_, T>,
@@ -225,7 +247,7 @@ impl Condvar {
     ) -> WaitTimeoutResult {
         let mut result = WaitTimeoutResult(false);
         while !result.timed_out() && condition(guard.deref_mut()) {
-            result = self.wait_raw(Self::raw_of(guard), deadline);
+            result = self.wait_raw(Self::raw_of(guard), deadline, &|| false);
         }
         result
     }

@@ -4,7 +4,8 @@
 use std::fmt::Write;
 
 use crate::finding::{
-    AccessNote, Finding, FindingKind, Frame, HeldRef, OrderEdge, SourceLocation, ThreadWait,
+    AccessNote, BlockedThread, Finding, FindingKind, Frame, HeldRef, OrderEdge, SourceLocation,
+    ThreadWait, WaitOnKind,
 };
 
 /// An ANSI SGR style: the escape that starts it. Four fixed styles, so
@@ -53,6 +54,9 @@ fn primary_site(f: &Finding) -> Option<String> {
     if let Some(w) = f.waits.first() {
         return Some(w.site.to_string());
     }
+    if let Some(b) = f.blocked.first() {
+        return Some(b.site.to_string());
+    }
     if let Some(a) = f.accesses.first() {
         return Some(a.site.to_string());
     }
@@ -81,6 +85,14 @@ fn render_one(out: &mut String, f: &Finding, style: &Painter) {
     }
     for w in &f.waits {
         render_wait(out, f.kind, w);
+    }
+    // Lock waits are shown above, joins by their notes.
+    for b in f
+        .blocked
+        .iter()
+        .filter(|b| !matches!(b.waits_on.kind, WaitOnKind::Lock | WaitOnKind::Join))
+    {
+        render_blocked(out, b);
     }
     for (i, a) in f.accesses.iter().enumerate() {
         render_access(out, a, i > 0);
@@ -139,6 +151,15 @@ fn render_wait(out: &mut String, kind: FindingKind, w: &ThreadWait) {
         w.site
     );
     render_frames(out, &w.backtrace, &w.site);
+}
+
+fn render_blocked(out: &mut String, b: &BlockedThread) {
+    let _ = writeln!(out, "   = {}", b.thread);
+    for h in &b.holds {
+        render_held(out, h);
+    }
+    let _ = writeln!(out, "       waits for {} at {}", b.waits_for(), b.site);
+    render_frames(out, &b.backtrace, &b.site);
 }
 
 fn render_access(out: &mut String, a: &AccessNote, previous: bool) {

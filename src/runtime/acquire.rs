@@ -41,7 +41,8 @@ use crate::runtime::hb;
 use crate::runtime::late_report::{Frames, Gate, LateFinding};
 use crate::runtime::leaf_edges;
 use crate::runtime::lock_meta::LockMeta;
-use crate::runtime::policy::{break_hang, report, report_late, Severity};
+use crate::runtime::nobody_left;
+use crate::runtime::policy::{abort_hang, break_hang, report, report_late, Severity};
 use crate::runtime::recorder;
 use crate::runtime::thread_state::{
     chain_mix, with_thread, with_thread_unmarked, HeldEntry, ThreadState,
@@ -123,7 +124,7 @@ fn with_thread_and_held<R>(f: impl FnOnce(&ThreadInfo, &[HeldLock]) -> R) -> R {
 
 /// This thread's identity and held locks, owned (for the wait-for graph and
 /// reports).
-fn thread_and_held() -> (ThreadInfo, Vec<HeldLock>) {
+pub(crate) fn thread_and_held() -> (ThreadInfo, Vec<HeldLock>) {
     with_thread_and_held(|thread, held| (thread.clone(), held.to_vec()))
 }
 
@@ -720,35 +721,27 @@ fn cycle_finding(cycle: Cycle) -> LateFinding {
 
 /// The finding of a deadlock this thread closed and is about to break.
 fn deadlock_finding(waiters: Vec<Blocked>, order: Option<Cycle>) -> LateFinding {
-    let stacks = waiters.iter().any(|w| backtrace_of(w).is_some())
+    let stacks = waiters.iter().any(|w| w.backtrace().is_some())
         || order
             .iter()
             .flat_map(|c| &c.edges)
             .any(|e| e.backtrace.is_some());
     LateFinding::new(stacks, move |frames| {
         let order = order.as_ref().map(|c| frames.cycle(c));
-        let waiters: Vec<Blocked> = waiters
-            .iter()
-            .map(|w| {
-                let mut w = w.clone();
-                let stack = frames.stack(backtrace_of(&w)).clone();
-                match &mut w {
-                    Blocked::Lock(l) => l.backtrace = stack,
-                    Blocked::Join(j) => j.backtrace = stack,
-                }
-                w
-            })
-            .collect();
+        let waiters = with_frames(&waiters, frames);
         findings::deadlock_of_waits(&waiters, order.as_deref(), findings::DeadlockSeen::Broken)
     })
 }
 
-/// The backtrace a blocked thread brought, of either kind of wait.
-fn backtrace_of(w: &Blocked) -> &Option<CallStack> {
-    match w {
-        Blocked::Lock(l) => &l.backtrace,
-        Blocked::Join(j) => &j.backtrace,
-    }
+/// The blocked threads with their backtraces as `frames` makes them.
+pub(crate) fn with_frames(waiters: &[Blocked], frames: Frames) -> Vec<Blocked> {
+    waiters
+        .iter()
+        .map(|w| {
+            let stack = frames.stack(w.backtrace()).clone();
+            w.clone().with_backtrace(stack)
+        })
+        .collect()
 }
 
 #[track_caller]
@@ -878,11 +871,19 @@ fn spin_briefly<G>(try_now: &impl Fn() -> Option<G>) -> Option<G> {
 }
 
 /// A thread registered in the wait-for graph; it leaves when this drops.
-pub(crate) struct Waiting(crate::event::ThreadId);
+pub(crate) struct Waiting {
+    pub(crate) thread: crate::event::ThreadId,
+    /// Its wait wakes up now and then to check the second rule (see
+    /// `nobody_left`): it may be the one that breaks a deadlock of it.
+    sliced: bool,
+}
 
 impl Drop for Waiting {
     fn drop(&mut self) {
-        global().waits.lock().unblock(self.0);
+        global().waits.lock().unblock(self.thread);
+        if self.sliced {
+            nobody_left::forget(self.thread);
+        }
     }
 }
 
@@ -896,61 +897,101 @@ fn enter_wait(
     mode: AcquireMode,
     site: Site,
 ) -> Waiting {
-    register_wait(Blocked::Lock(Waiter {
-        thread,
-        lock: lock.clone(),
-        mode,
-        site,
-        held,
-        backtrace: capture(),
-    }))
+    // A lock wait blocks in the raw lock until it gets it: it cannot wake
+    // to break a deadlock of the second rule (another thread of it does).
+    register_wait(
+        Blocked::Lock(Waiter {
+            thread,
+            lock: lock.clone(),
+            mode,
+            site,
+            held,
+            backtrace: capture(),
+        }),
+        false,
+        OnCycle::Panic,
+    )
 }
 
-/// Registers a blocked thread of either kind (a lock wait, a join). If that
-/// closes a cycle of blocked threads, reports the deadlock and panics
-/// instead, which breaks it.
+/// Registers a blocked thread of any kind (a lock wait, a join, a wait on
+/// a primitive). If that closes a cycle of blocked threads, reports the
+/// deadlock and panics instead, which breaks it (or, for `how` =
+/// [`OnCycle::Abort`], aborts once it is reported). A wait that is
+/// `sliced` wakes up now and then to check the second rule.
 #[track_caller]
-fn register_wait(waiter: Blocked) -> Waiting {
+pub(crate) fn register_wait(waiter: Blocked, sliced: bool, how: OnCycle) -> Waiting {
     let id = waiter.thread().id;
+    if sliced {
+        // Before it is in the graph: a look at the graph that counts it
+        // finds its rank.
+        nobody_left::rank(id, waiter.thread());
+    }
     let deadlock = global().waits.lock().block_wait(waiter);
     if let Some(waiters) = deadlock {
+        if sliced {
+            nobody_left::forget(id);
+        }
         // The lock-order edges behind it exist only when every wait is a
         // lock wait.
         let locks: Option<Vec<Waiter>> = waiters
             .iter()
             .map(|w| match w {
                 Blocked::Lock(l) => Some(l.clone()),
-                Blocked::Join(_) => None,
+                Blocked::Join(_) | Blocked::Primitive(_) => None,
             })
             .collect();
         let order = locks.and_then(|l| global().order.lock().order_behind(&l));
-        break_hang(deadlock_finding(waiters, order));
+        let finding = deadlock_finding(waiters, order);
+        match how {
+            OnCycle::Panic => break_hang(finding),
+            OnCycle::Abort => abort_hang(finding),
+        }
     }
-    Waiting(id)
+    let waiting = Waiting { thread: id, sliced };
+    if sliced {
+        // The latest thread to block may be the last one running: start
+        // the second rule's clock now.
+        nobody_left::observe();
+    }
+    waiting
+}
+
+/// How a wait that closes a cycle breaks it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum OnCycle {
+    /// A panic in this thread: it releases what it holds as it unwinds.
+    Panic,
+    /// The process aborts once the report is out: a panic here would not
+    /// release what the cycle waits for (the end of a scope, whose thread
+    /// holds only locks taken outside it, and whose std scope would wait
+    /// for its threads anyway).
+    Abort,
 }
 
 /// A join that did not return within the grace period: this thread waits
 /// for the end of `joins`, so it joins the wait-for graph (if `joins` waits
-/// for a lock this thread holds, that is a deadlock, broken here). `None`
-/// when checking is off, or when no cycle can pass through this thread: it
-/// holds nothing and no lockcheck join waits for it (see `contended`).
+/// for a lock this thread holds, that is a deadlock, broken here; at the
+/// end of a scope, by aborting: see [`OnCycle`]). A joiner that holds
+/// nothing cannot close a cycle, but is there all the same, for the
+/// second rule. `None` when checking is off. The join must call
+/// [`Waiting::stuck`] now and then (see `nobody_left`).
 #[track_caller]
-pub(crate) fn wait_to_join(joins: ThreadInfo, site: Site) -> Option<Waiting> {
+pub(crate) fn wait_to_join(joins: ThreadInfo, site: Site, how: OnCycle) -> Option<Waiting> {
     if !config::enabled() {
         return None;
     }
-    let awaited_by_nobody = with_thread(|t| t.awaited_by_nobody()).unwrap_or(true);
-    if awaited_by_nobody {
-        return None;
-    }
     let (thread, held) = thread_and_held();
-    Some(register_wait(Blocked::Join(JoinWaiter {
-        thread,
-        joins,
-        site,
-        held,
-        backtrace: capture(),
-    })))
+    Some(register_wait(
+        Blocked::Join(JoinWaiter {
+            thread,
+            joins,
+            site,
+            held,
+            backtrace: capture(),
+        }),
+        true,
+        how,
+    ))
 }
 
 /// Marks this thread as one a lockcheck join may wait for (a thread

@@ -56,8 +56,33 @@ pub(crate) mod acquire {
         pub(crate) block: Block,
     }
 
-    /// A wait that would be in the wait-for graph: there is none.
-    pub(crate) struct Waiting;
+    /// A wait in the wait-for graph: none is ever made (an uninhabited
+    /// type, so the code a registered wait runs is compiled out too).
+    pub(crate) enum Waiting {}
+
+    impl Waiting {
+        pub(crate) fn stuck(&self) -> Option<super::nobody_left::Stuck> {
+            match *self {}
+        }
+    }
+
+    /// The checked one leaves the wait-for graph as it drops, and the
+    /// wrappers drop it where that must happen.
+    impl Drop for Waiting {
+        fn drop(&mut self) {
+            match *self {}
+        }
+    }
+
+    /// How a deadlock found at a wait is broken (none is found here).
+    #[allow(dead_code)]
+    #[derive(Copy, Clone)]
+    pub(crate) enum OnCycle {
+        /// A panic in the waiting thread.
+        Panic,
+        /// An abort of the process.
+        Abort,
+    }
 
     #[inline(always)]
     pub(crate) fn acquire<G>(
@@ -150,7 +175,7 @@ pub(crate) mod acquire {
     }
 
     #[inline(always)]
-    pub(crate) fn wait_to_join(_joins: ThreadInfo, _site: Site) -> Option<Waiting> {
+    pub(crate) fn wait_to_join(_joins: ThreadInfo, _site: Site, _how: OnCycle) -> Option<Waiting> {
         None
     }
 
@@ -233,17 +258,9 @@ pub(crate) mod lock_meta {
     //! A lock's identity: its kind, name and creation site, kept for
     //! `Debug` and names; it never gets an id.
 
+    use crate::event::{LockId, LockInfo, LockKind, Name, Site};
     use std::borrow::Cow;
     use std::panic::Location;
-    use std::sync::atomic::AtomicU64;
-
-    use crate::event::{LockId, LockInfo, LockKind, Name, Site};
-
-    /// The id a condition variable would take on first use: none.
-    #[inline(always)]
-    pub(crate) fn lazy_id(_slot: &AtomicU64) -> LockId {
-        LockId(0)
-    }
 
     /// Identity and description of one wrapper lock.
     pub(crate) struct LockMeta {
@@ -324,6 +341,36 @@ pub(crate) mod lock_meta {
     }
 }
 
+pub(crate) mod nobody_left {
+    //! The second deadlock rule: never fires, as no wait is registered.
+
+    use std::time::Duration;
+
+    /// As the checked runtime's: how long a sliced wait sleeps at a time.
+    pub(crate) const SLICE: Duration = Duration::from_millis(100);
+
+    /// A deadlock this thread is to break: none can be made here.
+    pub(crate) struct Stuck(std::convert::Infallible);
+
+    impl Stuck {
+        pub(crate) fn break_here(self) -> ! {
+            match self.0 {}
+        }
+
+        pub(crate) fn abort_here(self) -> ! {
+            match self.0 {}
+        }
+    }
+
+    /// Inside a `thread::scope` (nothing to rank).
+    pub(crate) struct InScope;
+
+    #[inline(always)]
+    pub(crate) fn enter_scope() -> InScope {
+        InScope
+    }
+}
+
 pub(crate) mod recorder {
     //! Nothing is recorded.
 
@@ -365,6 +412,73 @@ pub(crate) mod thread_state {
 
     #[inline(always)]
     pub(crate) fn adopt_thread_id(_id: ThreadId) {}
+}
+
+pub(crate) mod waits {
+    //! A waitable primitive's identity: its name, for `Debug`.
+
+    use std::borrow::Cow;
+    use std::panic::Location;
+    use std::sync::OnceLock;
+
+    use super::acquire::Waiting;
+    use crate::event::{LockId, Site, WaitKind};
+
+    /// A waitable primitive's name and creation site.
+    pub(crate) struct WaitMeta {
+        given: Option<&'static str>,
+        later: OnceLock<&'static str>,
+        created: &'static Location<'static>,
+    }
+
+    impl WaitMeta {
+        pub(crate) const fn new(
+            name: Option<&'static str>,
+            created: &'static Location<'static>,
+        ) -> Self {
+            WaitMeta {
+                given: name,
+                later: OnceLock::new(),
+                created,
+            }
+        }
+
+        /// Names the primitive (leaked, as names live as long as the
+        /// process); the first name given is kept.
+        pub(crate) fn set_name(&self, name: Cow<'static, str>) {
+            if self.given.is_none() {
+                let name = match name {
+                    Cow::Borrowed(s) => s,
+                    Cow::Owned(s) => Box::leak(s.into_boxed_str()),
+                };
+                let _ = self.later.set(name);
+            }
+        }
+
+        pub(crate) fn name(&self) -> Option<&'static str> {
+            self.given.or_else(|| self.later.get().copied())
+        }
+
+        #[inline(always)]
+        pub(crate) fn id(&self) -> LockId {
+            LockId(0)
+        }
+    }
+
+    impl std::fmt::Debug for WaitMeta {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("WaitMeta")
+                .field("name", &self.name())
+                .field("created", &self.created)
+                .finish_non_exhaustive()
+        }
+    }
+
+    /// Nothing registers: a wait is the raw wait.
+    #[inline(always)]
+    pub(crate) fn block_on(_meta: &WaitMeta, _kind: WaitKind, _site: Site) -> Option<Waiting> {
+        None
+    }
 }
 
 pub(crate) mod user_site {

@@ -218,6 +218,9 @@ pub(crate) fn hand_over(late: LateFinding, bare: Finding) -> Gate {
 /// The reporter thread: symbolises and records every job in order, then
 /// ends (the next hand-over starts another).
 fn report_all() {
+    // Never the thread that ends a user's wait: not counted by the second
+    // deadlock rule.
+    let _helper = crate::runtime::os_threads::Helper::enter();
     loop {
         let mut queue = QUEUE.lock();
         let Some(job) = queue.waiting.pop_front() else {

@@ -28,6 +28,10 @@ pub(crate) mod lock_desc;
 #[cfg(feature = "checks")]
 pub(crate) mod lock_meta;
 #[cfg(feature = "checks")]
+pub(crate) mod nobody_left;
+#[cfg(feature = "checks")]
+pub(crate) mod os_threads;
+#[cfg(feature = "checks")]
 pub(crate) mod policy;
 #[cfg(feature = "checks")]
 pub(crate) mod recorder;
@@ -35,10 +39,13 @@ pub(crate) mod recorder;
 pub(crate) mod thread_state;
 #[cfg(feature = "checks")]
 pub(crate) mod user_site;
+#[cfg(feature = "checks")]
+pub(crate) mod waits;
 
 #[cfg(not(feature = "checks"))]
 pub(crate) use compiled_out::{
-    acquire, announce, fast_path, hb, late_report, lock_meta, recorder, thread_state, user_site,
+    acquire, announce, fast_path, hb, late_report, lock_meta, nobody_left, recorder, thread_state,
+    user_site, waits,
 };
 #[cfg(not(feature = "checks"))]
 pub use compiled_out::{assert_no_findings, findings, take_findings};

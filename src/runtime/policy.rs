@@ -108,6 +108,20 @@ pub(crate) fn break_hang(late: LateFinding) -> ! {
     unreachable!("a fatal finding is reported by a panic")
 }
 
+/// A finding that would hang this thread where a panic cannot end the
+/// hang (see `acquire::OnCycle::Abort`): reported in full, then the process
+/// aborts, so that the program ends instead of hanging.
+pub(crate) fn abort_hang(late: LateFinding) -> ! {
+    let finding = late.make(Frames::Symbolised);
+    let rendered = text::render(std::slice::from_ref(&finding), false);
+    let g = global();
+    g.write_to_sink(&finding);
+    g.findings.lock().add(finding);
+    eprint!("{rendered}");
+    eprintln!("lockcheck: aborting: a panic here would not end this hang");
+    std::process::abort();
+}
+
 /// Records a finding handed over by [`report_late`], now symbolised: the
 /// report file, this process's findings, and stderr under `log` and `panic`
 /// when it is new (the panic that broke the hang showed it without frames).

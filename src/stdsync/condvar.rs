@@ -28,7 +28,6 @@ use crate::stdsync::mutex::MutexGuard;
 /// drop(ready);
 /// t.join().unwrap();
 /// ```
-#[derive(Default)]
 pub struct Condvar {
     inner: crate::Condvar,
 }
@@ -38,11 +37,35 @@ pub struct Condvar {
 impl UnwindSafe for Condvar {}
 impl RefUnwindSafe for Condvar {}
 
+impl Default for Condvar {
+    #[track_caller]
+    fn default() -> Self {
+        Condvar::new()
+    }
+}
+
 impl Condvar {
-    /// A new condition variable.
+    /// A new condition variable; reports name it by where it was created.
+    #[track_caller]
     pub const fn new() -> Self {
         Condvar {
             inner: crate::Condvar::new(),
+        }
+    }
+
+    /// A new condition variable with a name for reports.
+    #[track_caller]
+    pub const fn named(name: &'static str) -> Self {
+        Condvar {
+            inner: crate::Condvar::named(name),
+        }
+    }
+
+    /// Names the condition variable with a name made at run time
+    /// (interned); a name given at creation is kept.
+    pub fn with_name(self, name: impl Into<std::borrow::Cow<'static, str>>) -> Self {
+        Condvar {
+            inner: self.inner.with_name(name),
         }
     }
 

@@ -48,7 +48,6 @@
 //! assert!(m.lock().is_ok());
 //! ```
 
-mod barrier;
 mod condvar;
 pub(crate) mod handoff;
 mod lazy_lock;
@@ -59,7 +58,9 @@ mod once_lock;
 mod poison;
 mod rwlock;
 
-pub use barrier::{Barrier, BarrierWaitResult};
+/// std's `Barrier`: lockcheck's own ([`crate::sync::Barrier`]), whose API
+/// is std's.
+pub use crate::sync::{Barrier, BarrierWaitResult};
 pub use condvar::Condvar;
 pub use lazy_lock::LazyLock;
 pub use mutex::{Mutex, MutexGuard};

@@ -22,7 +22,9 @@ use crate::sync::mpsc as checked;
 
 pub use std::sync::mpsc::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
 
-/// An unbounded channel, as std's `channel`.
+/// An unbounded channel, as std's `channel`; reports name it by where it
+/// was made (or by `with_name` on either half).
+#[track_caller]
 pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
     let (tx, rx) = checked::channel();
     (Sender { inner: tx }, Receiver { inner: rx })
@@ -30,6 +32,7 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
 
 /// A channel holding at most `bound` messages (0: each send waits for its
 /// receive), as std's `sync_channel`.
+#[track_caller]
 pub fn sync_channel<T>(bound: usize) -> (SyncSender<T>, Receiver<T>) {
     let (tx, rx) = checked::sync_channel(bound);
     (SyncSender { inner: tx }, Receiver { inner: rx })
@@ -41,6 +44,14 @@ pub struct Sender<T> {
 }
 
 impl<T> Sender<T> {
+    /// Names the channel (both halves) with a name made at run time
+    /// (interned); the first name given is kept.
+    pub fn with_name(self, name: impl Into<std::borrow::Cow<'static, str>>) -> Self {
+        Sender {
+            inner: self.inner.with_name(name),
+        }
+    }
+
     /// Sends a message; `Err` gives it back if the receiver is gone.
     #[track_caller]
     pub fn send(&self, t: T) -> Result<(), SendError<T>> {
@@ -68,6 +79,14 @@ pub struct SyncSender<T> {
 }
 
 impl<T> SyncSender<T> {
+    /// Names the channel (both halves) with a name made at run time
+    /// (interned); the first name given is kept.
+    pub fn with_name(self, name: impl Into<std::borrow::Cow<'static, str>>) -> Self {
+        SyncSender {
+            inner: self.inner.with_name(name),
+        }
+    }
+
     /// Sends a message, waiting while the channel is full; `Err` gives it
     /// back if the receiver is gone.
     #[track_caller]
@@ -105,6 +124,14 @@ pub struct Receiver<T> {
 }
 
 impl<T> Receiver<T> {
+    /// Names the channel (both halves) with a name made at run time
+    /// (interned); the first name given is kept.
+    pub fn with_name(self, name: impl Into<std::borrow::Cow<'static, str>>) -> Self {
+        Receiver {
+            inner: self.inner.with_name(name),
+        }
+    }
+
     /// Waits for a message; `Err` once every sender is gone and the channel
     /// is empty.
     #[track_caller]

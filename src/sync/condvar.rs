@@ -1,16 +1,29 @@
 //! `Condvar`: parking_lot's condition variable, for [`crate::Mutex`] guards.
 //! A wait releases the mutex, so the mutex leaves the thread's held locks for
 //! the wait and comes back when the wait returns.
+//!
+//! An untimed wait (`wait`, `wait_while`) that has not been notified within
+//! a lock's grace period is a wait in the wait-for graph, for a
+//! notification: if every thread of the process ends up blocked (a lost
+//! wakeup: the notify came before the wait), the deadlock is reported and
+//! broken (see `runtime::nobody_left`). Such a wait wakes now and then to
+//! check; a notification counter, read when the waiter is already queued,
+//! makes sure no notification is lost in between. Timed waits never
+//! register.
 
+use std::borrow::Cow;
+use std::cell::Cell;
 use std::panic::Location;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
+use crate::event::WaitKind;
 use crate::event::{AcquireMode, Event, LockId, Site};
 use crate::runtime::acquire;
 use crate::runtime::hb::{self, HandOff};
-use crate::runtime::lock_meta::lazy_id;
+use crate::runtime::nobody_left::{self, Stuck};
 use crate::runtime::recorder;
+use crate::runtime::waits::{self, WaitMeta};
 use crate::sync::mutex::MutexGuard;
 
 pub use crate::raw::condvar::WaitTimeoutResult;
@@ -20,7 +33,7 @@ pub use crate::raw::condvar::WaitTimeoutResult;
 /// ```
 /// use std::sync::Arc;
 /// use lockcheck::{Condvar, Mutex};
-/// let pair = Arc::new((Mutex::new(false), Condvar::new()));
+/// let pair = Arc::new((Mutex::new(false), Condvar::named("ready")));
 /// let pair2 = Arc::clone(&pair);
 /// let t = std::thread::spawn(move || {
 ///     *pair2.0.lock() = true;
@@ -31,28 +44,66 @@ pub use crate::raw::condvar::WaitTimeoutResult;
 /// drop(ready);
 /// t.join().unwrap();
 /// ```
-#[derive(Default)]
 pub struct Condvar {
     inner: crate::raw::Condvar,
     /// Everything notifiers knew when they notified (race checking).
     clock: crate::raw::Mutex<HandOff>,
-    /// 0 until a recorded trace needs to name this condition variable.
-    id: AtomicU64,
+    /// Its id, name and creation site, for reports and traces.
+    meta: WaitMeta,
+    /// Counts notifications: a waiter that sees it change has been
+    /// notified (or spuriously woken, which a condition variable allows).
+    notifies: AtomicU64,
+}
+
+impl Default for Condvar {
+    #[track_caller]
+    fn default() -> Self {
+        Condvar::new()
+    }
 }
 
 impl Condvar {
-    /// A new condition variable.
+    /// A new condition variable; reports name it by where it was created.
+    #[track_caller]
     pub const fn new() -> Self {
+        Condvar::with_meta(None, Location::caller())
+    }
+
+    /// A new condition variable with a name for reports.
+    ///
+    /// ```
+    /// static READY: lockcheck::Condvar = lockcheck::Condvar::named("ready");
+    /// assert_eq!(READY.name(), Some("ready"));
+    /// ```
+    #[track_caller]
+    pub const fn named(name: &'static str) -> Self {
+        Condvar::with_meta(Some(name), Location::caller())
+    }
+
+    const fn with_meta(name: Option<&'static str>, created: &'static Location<'static>) -> Self {
         Condvar {
             inner: crate::raw::Condvar::new(),
             clock: crate::raw::Mutex::new(HandOff::new()),
-            id: AtomicU64::new(0),
+            meta: WaitMeta::new(name, created),
+            notifies: AtomicU64::new(0),
         }
+    }
+
+    /// Names the condition variable with a name made at run time (interned);
+    /// a name given at creation is kept.
+    pub fn with_name(self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.meta.set_name(name.into());
+        self
+    }
+
+    /// The name given to it, if any.
+    pub fn name(&self) -> Option<&'static str> {
+        self.meta.name()
     }
 
     /// This condition variable's id in a recorded trace.
     fn id(&self) -> LockId {
-        lazy_id(&self.id)
+        self.meta.id()
     }
 
     /// Wakes one waiting thread; returns whether one was woken. What the
@@ -72,6 +123,10 @@ impl Condvar {
 
     #[track_caller]
     fn publish(&self) {
+        // Before the raw notify reads its waiter count (both SeqCst): a
+        // waiter queued before this sees the notify's wake-up, or, between
+        // two slices of its wait, this count.
+        self.notifies.fetch_add(1, SeqCst);
         if recorder::on() {
             let site = Site::caller();
             recorder::record_here(|thread| Event::Notify {
@@ -113,10 +168,53 @@ impl Condvar {
         result
     }
 
+    /// One untimed wait on the raw guard: the grace period, then a wait
+    /// in the wait-for graph, in slices, each of which checks the second
+    /// deadlock rule. `Some` when this thread is to break a deadlock: the
+    /// caller does so once the guard holds its mutex again.
+    fn wait_untimed<T: ?Sized>(
+        &self,
+        raw: &mut crate::raw::MutexGuard<'_, T>,
+        site: Site,
+    ) -> Option<Stuck> {
+        // The count as the wait starts, read once this thread is queued: a
+        // notification before that is missed as by any condition variable
+        // (and `notify_one` says it woke nobody); one after it wakes this
+        // thread, whether parked or between two slices.
+        let seen = Cell::new(0);
+        let start = || {
+            seen.set(self.notifies.load(SeqCst));
+            false
+        };
+        let first = self.inner.wait_unless(raw, Some(acquire::GRACE), &start);
+        if !first.timed_out() {
+            return None;
+        }
+        let stale = || self.notifies.load(SeqCst) != seen.get();
+        let Some(waiting) = waits::block_on(&self.meta, WaitKind::Condvar, site) else {
+            self.inner.wait_unless(raw, None, &stale);
+            return None;
+        };
+        loop {
+            let slice = self
+                .inner
+                .wait_unless(raw, Some(nobody_left::SLICE), &stale);
+            if !slice.timed_out() {
+                return None;
+            }
+            if let Some(stuck) = waiting.stuck() {
+                return Some(stuck);
+            }
+        }
+    }
+
     /// Releases the mutex, waits for a notification, re-acquires the mutex.
     #[track_caller]
     pub fn wait<T: ?Sized>(&self, guard: &mut MutexGuard<'_, T>) {
-        self.around(guard, false, |g| self.inner.wait(g))
+        let site = Site::caller();
+        if let Some(stuck) = self.around(guard, false, |g| self.wait_untimed(g, site)) {
+            stuck.break_here();
+        }
     }
 
     /// As [`Self::wait`], giving up after `timeout`.
@@ -144,9 +242,20 @@ impl Condvar {
     pub fn wait_while<T: ?Sized>(
         &self,
         guard: &mut MutexGuard<'_, T>,
-        condition: impl FnMut(&mut T) -> bool,
+        mut condition: impl FnMut(&mut T) -> bool,
     ) {
-        self.around(guard, false, |g| self.inner.wait_while(g, condition))
+        let site = Site::caller();
+        let stuck = self.around(guard, false, |g| {
+            while condition(&mut **g) {
+                if let Some(stuck) = self.wait_untimed(g, site) {
+                    return Some(stuck);
+                }
+            }
+            None
+        });
+        if let Some(stuck) = stuck {
+            stuck.break_here();
+        }
     }
 
     /// Waits while `condition` holds, giving up after `timeout`.

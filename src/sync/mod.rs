@@ -1,6 +1,7 @@
 //! Wrapper locks: parking_lot's types and API, every acquisition checked.
 
 mod arc_guard;
+mod barrier;
 mod condvar;
 mod fair_mutex;
 mod fast;
@@ -25,6 +26,7 @@ pub use arc_guard::{
     ArcMutexGuard, ArcMutexRaw, ArcReentrantMutexGuard, ArcRwLockReadGuard,
     ArcRwLockUpgradableReadGuard, ArcRwLockWriteGuard,
 };
+pub use barrier::{Barrier, BarrierWaitResult};
 pub use condvar::{Condvar, WaitTimeoutResult};
 pub use fair_mutex::{const_fair_mutex, FairMutex, FairMutexGuard, MappedFairMutexGuard};
 pub use mapped::{

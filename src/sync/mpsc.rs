@@ -2,6 +2,18 @@
 //! happens-before: a send is ordered before the receive that gets its
 //! message, so data handed over a channel is no race.
 //!
+//! A `recv` (or a receiver's iterator) that has waited a lock's grace
+//! period for a message, and a bounded channel's `send` that has waited as
+//! long for room, are waits in the wait-for graph: if every thread of the
+//! process ends up blocked (a receiver holding the lock its only sender
+//! needs), the deadlock is reported and broken (see
+//! `runtime::nobody_left`). Timed and `try_` forms never register. A
+//! channel is named by where it was made, or by `with_name` on either half.
+//!
+//! The messages travel in std's unbounded channel; a bounded channel's
+//! room is counted here, so that a full channel's sender can wait in
+//! slices like every registered wait.
+//!
 //! ```
 //! use lockcheck::sync::mpsc;
 //! let (tx, rx) = mpsc::channel();
@@ -16,17 +28,23 @@
 //! assert_eq!(worker.join().unwrap(), 42);
 //! ```
 
+use std::borrow::Cow;
 use std::sync::mpsc as std_mpsc;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 pub use std::sync::mpsc::{RecvError, RecvTimeoutError, TryRecvError};
 
 use std::panic::Location;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
+use crate::event::WaitKind;
 use crate::event::{Event, Site};
+use crate::runtime::acquire::{self, Waiting};
 use crate::runtime::hb::{self, HandOff};
+use crate::runtime::nobody_left;
 use crate::runtime::recorder;
+use crate::runtime::waits::{self, WaitMeta};
 
 /// A message, the sender's clocks when race checking is live, and its id
 /// when the run is recorded (0 otherwise).
@@ -125,9 +143,137 @@ impl<T> std::fmt::Display for TrySendError<T> {
 
 impl<T> std::error::Error for TrySendError<T> {}
 
+/// What the halves of one channel share: its identity and, for a bounded
+/// channel, its room.
+struct Channel {
+    meta: WaitMeta,
+    /// `None` for an unbounded channel.
+    room: Option<Room>,
+}
+
+/// A bounded channel's room, counted beside std's unbounded queue.
+struct Room {
+    /// At most this many messages wait (0: a send waits for a receiver).
+    bound: usize,
+    state: crate::raw::Mutex<RoomState>,
+    /// Signalled when room may have appeared (a receive, a receiver that
+    /// starts waiting, the receiver gone).
+    changed: crate::raw::Condvar,
+}
+
+#[derive(Default)]
+struct RoomState {
+    /// Sent and not yet received.
+    queued: usize,
+    /// Receivers waiting for a message now (a rendezvous channel's room).
+    receiving: usize,
+    /// Senders waiting for room.
+    senders_waiting: usize,
+    /// The receiver was dropped.
+    closed: bool,
+}
+
+impl RoomState {
+    /// Whether a send may go ahead now.
+    fn has_room(&self, bound: usize) -> bool {
+        if bound == 0 {
+            self.receiving > self.queued
+        } else {
+            self.queued < bound
+        }
+    }
+}
+
+impl Channel {
+    #[track_caller]
+    fn new(room: Option<Room>) -> Arc<Channel> {
+        Arc::new(Channel {
+            meta: WaitMeta::new(None, Location::caller()),
+            room,
+        })
+    }
+
+    /// A message left the queue (and `receiving` receivers stopped waiting).
+    fn received(&self, messages: usize, receiving: usize) {
+        let Some(room) = &self.room else { return };
+        let mut st = room.state.lock();
+        st.queued = st.queued.saturating_sub(messages);
+        st.receiving = st.receiving.saturating_sub(receiving);
+        if st.senders_waiting > 0 {
+            room.changed.notify_all();
+        }
+    }
+
+    /// A receiver starts waiting for a message.
+    fn receiving(&self) {
+        let Some(room) = &self.room else { return };
+        let mut st = room.state.lock();
+        st.receiving += 1;
+        if st.senders_waiting > 0 {
+            room.changed.notify_all();
+        }
+    }
+}
+
+/// What a bounded send does with its message once there is room.
+type Push<'a, T> = &'a dyn Fn(T) -> Result<(), T>;
+
+/// A bounded channel's blocking send: waits for room (a lock's grace
+/// period, then in the wait-for graph, in slices that check the second
+/// deadlock rule), then pushes. `Err` gives the value back if the receiver
+/// is gone.
+#[track_caller]
+fn send_bounded<T>(channel: &Channel, room: &Room, value: T, push: Push<'_, T>) -> Result<(), T> {
+    let site = Site::caller();
+    let start = Instant::now();
+    // `None` during the grace period; then the registration (itself
+    // `None` when checking is off).
+    let mut registered: Option<Option<Waiting>> = None;
+    let mut st = room.state.lock();
+    loop {
+        if st.closed {
+            return Err(value);
+        }
+        if st.has_room(room.bound) {
+            st.queued += 1;
+            let pushed = push(value);
+            if pushed.is_err() {
+                st.queued -= 1;
+            }
+            return pushed;
+        }
+        let timeout = match registered {
+            None => acquire::GRACE.saturating_sub(start.elapsed()),
+            Some(_) => nobody_left::SLICE,
+        };
+        st.senders_waiting += 1;
+        let slice = room.changed.wait_for(&mut st, timeout);
+        st.senders_waiting -= 1;
+        if !slice.timed_out() {
+            continue;
+        }
+        // Registered and checked without the room's lock: a receive must
+        // not wait on them.
+        drop(st);
+        match &registered {
+            None if start.elapsed() >= acquire::GRACE => {
+                registered = Some(waits::block_on(&channel.meta, WaitKind::Send, site));
+            }
+            Some(Some(waiting)) => {
+                if let Some(stuck) = waiting.stuck() {
+                    stuck.break_here();
+                }
+            }
+            _ => {}
+        }
+        st = room.state.lock();
+    }
+}
+
 /// The sending half of [`channel`].
 pub struct Sender<T> {
     inner: std_mpsc::Sender<Message<T>>,
+    channel: Arc<Channel>,
 }
 
 impl<T> Sender<T> {
@@ -138,39 +284,73 @@ impl<T> Sender<T> {
             .send(wrap(value, Location::caller()))
             .map_err(|e| SendError(e.0.value))
     }
+
+    /// Names the channel (both halves) with a name made at run time
+    /// (interned); the first name given is kept.
+    pub fn with_name(self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.channel.meta.set_name(name.into());
+        self
+    }
 }
 
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {
         Sender {
             inner: self.inner.clone(),
+            channel: self.channel.clone(),
         }
     }
 }
 
 /// The sending half of [`sync_channel`].
 pub struct SyncSender<T> {
-    inner: std_mpsc::SyncSender<Message<T>>,
+    inner: std_mpsc::Sender<Message<T>>,
+    channel: Arc<Channel>,
 }
 
 impl<T> SyncSender<T> {
-    /// Sends a message, waiting while the channel is full.
+    fn room(&self) -> &Room {
+        // A sync sender's channel is always bounded.
+        self.channel
+            .room
+            .as_ref()
+            .expect("a sync_channel has a bound")
+    }
+
+    /// Sends a message, waiting while the channel is full. A wait that
+    /// outlasts a lock's grace period is a wait for a receive in the
+    /// wait-for graph.
     #[track_caller]
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
-        self.inner
-            .send(wrap(value, Location::caller()))
-            .map_err(|e| SendError(e.0.value))
+        let site = Location::caller();
+        let push = |value: T| self.inner.send(wrap(value, site)).map_err(|e| e.0.value);
+        send_bounded(&self.channel, self.room(), value, &push).map_err(SendError)
     }
 
     /// Sends a message if there is room now.
     #[track_caller]
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
-        self.inner
-            .try_send(wrap(value, Location::caller()))
-            .map_err(|e| match e {
-                std_mpsc::TrySendError::Full(m) => TrySendError::Full(m.value),
-                std_mpsc::TrySendError::Disconnected(m) => TrySendError::Disconnected(m.value),
-            })
+        let room = self.room();
+        let mut st = room.state.lock();
+        if st.closed {
+            return Err(TrySendError::Disconnected(value));
+        }
+        if !st.has_room(room.bound) {
+            return Err(TrySendError::Full(value));
+        }
+        st.queued += 1;
+        let sent = self.inner.send(wrap(value, Location::caller()));
+        sent.map_err(|e| {
+            st.queued -= 1;
+            TrySendError::Disconnected(e.0.value)
+        })
+    }
+
+    /// Names the channel (both halves) with a name made at run time
+    /// (interned); the first name given is kept.
+    pub fn with_name(self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.channel.meta.set_name(name.into());
+        self
     }
 }
 
@@ -178,6 +358,7 @@ impl<T> Clone for SyncSender<T> {
     fn clone(&self) -> Self {
         SyncSender {
             inner: self.inner.clone(),
+            channel: self.channel.clone(),
         }
     }
 }
@@ -185,48 +366,132 @@ impl<T> Clone for SyncSender<T> {
 /// The receiving half of a channel.
 pub struct Receiver<T> {
     inner: std_mpsc::Receiver<Message<T>>,
+    channel: Arc<Channel>,
 }
 
 impl<T> Receiver<T> {
-    /// Waits for a message.
+    /// Waits for a message. A wait that outlasts a lock's grace period is a
+    /// wait for a message in the wait-for graph; `Err` once every sender
+    /// is gone and the channel is empty.
     #[track_caller]
     pub fn recv(&self) -> Result<T, RecvError> {
-        let site = Location::caller();
-        self.inner.recv().map(|m| unwrap(m, site))
+        self.recv_at(Location::caller())
+    }
+
+    /// [`Self::recv`] on behalf of a call at `site` (an iterator's).
+    fn recv_at(&self, site: &'static Location<'static>) -> Result<T, RecvError> {
+        match self.inner.try_recv() {
+            Ok(m) => return Ok(self.take(m, site)),
+            Err(TryRecvError::Disconnected) => return Err(RecvError),
+            Err(TryRecvError::Empty) => {}
+        }
+        self.channel.receiving();
+        let got = self.wait_for_message(site);
+        self.channel.received(usize::from(got.is_ok()), 1);
+        got.map(|m| self.unwrap_at(m, site))
+    }
+
+    /// The blocking part of a receive: the grace period, then a wait in
+    /// the wait-for graph, in slices that check the second deadlock rule.
+    fn wait_for_message(&self, site: &'static Location<'static>) -> Result<Message<T>, RecvError> {
+        let first = self.inner.recv_timeout(acquire::GRACE);
+        if let Some(got) = settled(first) {
+            return got;
+        }
+        let waiting = waits::block_on(&self.channel.meta, WaitKind::Receive, Site::from(site));
+        let Some(waiting) = waiting else {
+            return self.inner.recv().map_err(|_| RecvError);
+        };
+        loop {
+            if let Some(got) = settled(self.inner.recv_timeout(nobody_left::SLICE)) {
+                return got;
+            }
+            if let Some(stuck) = waiting.stuck() {
+                // Counted out, as a receive that ends: the senders' room
+                // is as it was.
+                drop(waiting);
+                self.channel.received(0, 1);
+                stuck.break_here();
+            }
+        }
+    }
+
+    /// A message taken: the room it leaves, then its value.
+    fn take(&self, m: Message<T>, site: &'static Location<'static>) -> T {
+        self.channel.received(1, 0);
+        self.unwrap_at(m, site)
+    }
+
+    fn unwrap_at(&self, m: Message<T>, site: &'static Location<'static>) -> T {
+        unwrap(m, site)
     }
 
     /// Takes a message if one is waiting.
     #[track_caller]
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         let site = Location::caller();
-        self.inner.try_recv().map(|m| unwrap(m, site))
+        self.inner.try_recv().map(|m| self.take(m, site))
     }
 
-    /// Waits for a message at most `timeout`.
+    /// Waits for a message at most `timeout` (never a wait in the wait-for
+    /// graph: it ends by itself).
     #[track_caller]
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
         let site = Location::caller();
-        self.inner.recv_timeout(timeout).map(|m| unwrap(m, site))
+        if let Ok(m) = self.inner.try_recv() {
+            return Ok(self.take(m, site));
+        }
+        self.channel.receiving();
+        let got = self.inner.recv_timeout(timeout);
+        self.channel.received(usize::from(got.is_ok()), 1);
+        got.map(|m| self.unwrap_at(m, site))
     }
 
-    /// Iterates over messages until every sender is gone.
+    /// Iterates over messages until every sender is gone; each wait for one
+    /// is a [`Self::recv`].
     #[track_caller]
     pub fn iter(&self) -> impl Iterator<Item = T> + '_ {
         let site = Location::caller();
-        self.inner.iter().map(move |m| unwrap(m, site))
+        std::iter::from_fn(move || self.recv_at(site).ok())
     }
 
     /// Iterates over the messages waiting now.
     #[track_caller]
     pub fn try_iter(&self) -> impl Iterator<Item = T> + '_ {
         let site = Location::caller();
-        self.inner.try_iter().map(move |m| unwrap(m, site))
+        std::iter::from_fn(move || self.inner.try_recv().ok().map(|m| self.take(m, site)))
+    }
+
+    /// Names the channel (both halves) with a name made at run time
+    /// (interned); the first name given is kept.
+    pub fn with_name(self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.channel.meta.set_name(name.into());
+        self
+    }
+}
+
+/// A receive's outcome, if the wait is over: a message, or every sender
+/// gone.
+fn settled<T>(got: Result<Message<T>, RecvTimeoutError>) -> Option<Result<Message<T>, RecvError>> {
+    match got {
+        Ok(m) => Some(Ok(m)),
+        Err(RecvTimeoutError::Disconnected) => Some(Err(RecvError)),
+        Err(RecvTimeoutError::Timeout) => None,
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        if let Some(room) = &self.channel.room {
+            room.state.lock().closed = true;
+            room.changed.notify_all();
+        }
     }
 }
 
 /// Owning iterator over a channel's messages.
 pub struct IntoIter<T> {
-    inner: std_mpsc::IntoIter<Message<T>>,
+    rx: Receiver<T>,
     /// Where the receiver was turned into this iterator (the `for` loop).
     site: &'static Location<'static>,
 }
@@ -234,8 +499,7 @@ pub struct IntoIter<T> {
 impl<T> Iterator for IntoIter<T> {
     type Item = T;
     fn next(&mut self) -> Option<T> {
-        let site = self.site;
-        self.inner.next().map(|m| unwrap(m, site))
+        self.rx.recv_at(self.site).ok()
     }
 }
 
@@ -245,20 +509,42 @@ impl<T> IntoIterator for Receiver<T> {
     #[track_caller]
     fn into_iter(self) -> IntoIter<T> {
         IntoIter {
-            inner: self.inner.into_iter(),
+            rx: self,
             site: Location::caller(),
         }
     }
 }
 
-/// An unbounded channel, as `std::sync::mpsc::channel`.
+/// An unbounded channel, as `std::sync::mpsc::channel`; reports name it by
+/// where it was made (or by `with_name`).
+#[track_caller]
 pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
     let (tx, rx) = std_mpsc::channel();
-    (Sender { inner: tx }, Receiver { inner: rx })
+    let channel = Channel::new(None);
+    (
+        Sender {
+            inner: tx,
+            channel: channel.clone(),
+        },
+        Receiver { inner: rx, channel },
+    )
 }
 
-/// A bounded channel, as `std::sync::mpsc::sync_channel`.
+/// A bounded channel, as `std::sync::mpsc::sync_channel`: at most `bound`
+/// messages wait; with 0, each send waits for a receiver to take it.
+#[track_caller]
 pub fn sync_channel<T>(bound: usize) -> (SyncSender<T>, Receiver<T>) {
-    let (tx, rx) = std_mpsc::sync_channel(bound);
-    (SyncSender { inner: tx }, Receiver { inner: rx })
+    let (tx, rx) = std_mpsc::channel();
+    let channel = Channel::new(Some(Room {
+        bound,
+        state: crate::raw::Mutex::new(RoomState::default()),
+        changed: crate::raw::Condvar::new(),
+    }));
+    (
+        SyncSender {
+            inner: tx,
+            channel: channel.clone(),
+        },
+        Receiver { inner: rx, channel },
+    )
 }

@@ -17,7 +17,7 @@ use serde_sarif::sarif::{
     Result as SarifResult, ResultLevel, Run, Sarif, Suppression, Tool, ToolComponent,
 };
 
-use lockcheck::finding::{Finding, FindingKind, SourceLocation};
+use lockcheck::finding::{Finding, FindingKind, SourceLocation, WaitOnKind};
 use lockcheck::trace::ReadSummary;
 
 /// The schema a document names in `$schema` (the one GitHub's docs use).
@@ -330,6 +330,27 @@ fn labelled_sites(f: &Finding) -> Vec<(&SourceLocation, String)> {
             ));
         }
     }
+    // Lock waits are above; the other blocked threads of a deadlock follow,
+    // in the order of `Finding::sites`.
+    for b in f
+        .blocked
+        .iter()
+        .filter(|b| b.waits_on.kind != WaitOnKind::Lock)
+    {
+        out.push((&b.site, format!("{} waits for {}", b.thread, b.waits_for())));
+        for h in &b.holds {
+            out.push((
+                &h.site,
+                format!(
+                    "{} acquired ({}) by {}, still held when it waits for {}",
+                    h.lock,
+                    h.mode.as_str(),
+                    b.thread,
+                    b.waits_for()
+                ),
+            ));
+        }
+    }
     for (i, a) in f.accesses.iter().enumerate() {
         let previous = if i > 0 { "previous " } else { "" };
         let update = if a.in_update { " in an update" } else { "" };
@@ -399,7 +420,11 @@ fn labelled_sites(f: &Finding) -> Vec<(&SourceLocation, String)> {
 /// site, else the first access's, else the first cycle edge's `to_site`,
 /// else the first event's (as in the text report).
 fn primary_index(f: &Finding, sites: &[(&SourceLocation, String)]) -> Option<usize> {
-    if !f.waits.is_empty() || !f.accesses.is_empty() {
+    let blocked = f
+        .blocked
+        .iter()
+        .any(|b| b.waits_on.kind != WaitOnKind::Lock);
+    if !f.waits.is_empty() || blocked || !f.accesses.is_empty() {
         return Some(0);
     }
     match f.cycle.as_ref().and_then(|c| c.edges.first()) {
