@@ -376,6 +376,49 @@ pub fn nobody_left(blocked: &[Blocked]) -> Finding {
     }
 }
 
+/// A snapshot of a program that has not ended (`why` says who asked):
+/// `blocked`, the threads blocked in waits lockcheck registered, and
+/// `others`, the other threads lockcheck knows, which run or are blocked
+/// where it does not see. `taken` tells one snapshot from the next.
+pub fn hang(blocked: &[Blocked], others: &[ThreadInfo], why: &str, taken: &str) -> Finding {
+    let parts = deadlock_parts(blocked);
+    let known = blocked.len() + others.len();
+    let summary = format!(
+        "{why}: {known} thread{} known to lockcheck, {} of them blocked in a wait it sees",
+        if known == 1 { "" } else { "s" },
+        blocked.len()
+    );
+    let mut notes: Vec<String> = blocked
+        .iter()
+        .zip(&parts.blocked)
+        .map(|(b, entry)| {
+            format!(
+                "{} waits at {} for {}, {}",
+                entry.thread,
+                entry.site,
+                entry.waits_for(),
+                holding(b.held()),
+            )
+        })
+        .collect();
+    let mut threads = parts.threads;
+    for t in others {
+        notes.push(format!(
+            "{} is running, or blocked where lockcheck does not see (I/O, a sleep, a std primitive, a lock it waits for holding nothing); what it holds is not known from outside it",
+            ThreadRef::from(t)
+        ));
+        push_thread(&mut threads, t);
+    }
+    Finding {
+        threads,
+        locks: parts.locks,
+        waits: parts.waits,
+        blocked: parts.blocked,
+        notes,
+        ..Finding::new(FindingKind::Hang, summary, format!("hang:{taken}"))
+    }
+}
+
 /// A self-deadlock finding: `thread` asks for `lock` in `mode` at `site`
 /// while holding it as `held_at`.
 pub fn self_deadlock(

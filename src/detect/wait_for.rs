@@ -289,6 +289,14 @@ impl WaitForGraph {
         Some(entries.into_iter().map(|e| e.blocked.clone()).collect())
     }
 
+    /// Every blocked thread, the earliest to block first (a snapshot of
+    /// what each waits for).
+    pub fn blocked(&self) -> Vec<Blocked> {
+        let mut entries: Vec<&Entry> = self.waiting.values().collect();
+        entries.sort_by_key(|e| e.order);
+        entries.into_iter().map(|e| e.blocked.clone()).collect()
+    }
+
     /// Whether `thread` is registered as blocked.
     pub fn is_waiting(&self, thread: ThreadId) -> bool {
         self.waiting.contains_key(&thread)

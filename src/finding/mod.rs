@@ -27,6 +27,10 @@ pub enum FindingKind {
     DataRace,
     /// A lock used against its contract (exited while held, unlocked by a non-owner).
     LockMisuse,
+    /// A snapshot of a program that has not ended (`lockcheck run
+    /// --timeout`, or asked for): every thread lockcheck knows, with what it
+    /// is blocked on, if anything. Never failing by itself.
+    Hang,
 }
 
 impl FindingKind {
@@ -38,16 +42,18 @@ impl FindingKind {
             FindingKind::Deadlock => "deadlock",
             FindingKind::DataRace => "data-race",
             FindingKind::LockMisuse => "lock-misuse",
+            FindingKind::Hang => "hang",
         }
     }
 
     /// Every kind, in report order.
-    pub const ALL: [FindingKind; 5] = [
+    pub const ALL: [FindingKind; 6] = [
         FindingKind::SelfDeadlock,
         FindingKind::Deadlock,
         FindingKind::LockOrderCycle,
         FindingKind::DataRace,
         FindingKind::LockMisuse,
+        FindingKind::Hang,
     ];
 
     /// Parses a stable id.
@@ -622,7 +628,11 @@ impl Finding {
     /// Whether this finding fails a run. A lock-order cycle guarded by a gate
     /// lock cannot deadlock, so it fails only when `strict`.
     pub fn is_failing(&self, strict: bool) -> bool {
-        self.suppressed.is_none() && (strict || !self.is_guarded())
+        // A hang snapshot says what a program that did not end was doing;
+        // the timeout that asked for it decides the run's status.
+        self.kind != FindingKind::Hang
+            && self.suppressed.is_none()
+            && (strict || !self.is_guarded())
     }
 
     /// A lock-order cycle that a gate lock makes harmless.

@@ -69,7 +69,8 @@ fn primary_site(f: &Finding) -> Option<String> {
 fn render_one(out: &mut String, f: &Finding, style: &Painter) {
     let (level, color) = if f.suppressed.is_some() {
         ("suppressed", SUPPRESSED)
-    } else if f.is_guarded() {
+    } else if f.is_guarded() || f.kind == FindingKind::Hang {
+        // A hang snapshot explains a timeout; it is no error of its own.
         ("warning", WARNING)
     } else {
         ("error", ERROR)
@@ -260,7 +261,7 @@ pub fn summary(findings: &[Finding], strict: bool) -> String {
     let suppressed = findings.iter().filter(|f| f.suppressed.is_some()).count();
     let guarded = findings
         .iter()
-        .filter(|f| f.suppressed.is_none() && !f.is_failing(strict))
+        .filter(|f| f.suppressed.is_none() && f.kind != FindingKind::Hang && !f.is_failing(strict))
         .count();
     let mut line = format!(
         "lockcheck: {} finding{} ({})",

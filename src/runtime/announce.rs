@@ -30,6 +30,8 @@ pub(crate) fn once() {
         if !config::enabled() {
             return;
         }
+        // A process that checks can be asked what it waits for.
+        super::snapshot::watch_if_asked();
         let Some(path) = config::report_path() else {
             return;
         };

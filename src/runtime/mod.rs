@@ -36,6 +36,8 @@ pub(crate) mod policy;
 #[cfg(feature = "checks")]
 pub(crate) mod recorder;
 #[cfg(feature = "checks")]
+pub(crate) mod snapshot;
+#[cfg(feature = "checks")]
 pub(crate) mod thread_state;
 #[cfg(feature = "checks")]
 pub(crate) mod user_site;

@@ -317,6 +317,7 @@ impl Drop for ExitWatch {
         let Some(thread) = self.info.get() else {
             return;
         };
+        live_threads().lock().remove(&thread.id.0);
         if super::recorder::on() {
             super::recorder::record(thread.id, &Event::End { thread: thread.id }, None);
         }
@@ -343,6 +344,8 @@ fn thread_info_with(id: ThreadId) -> ThreadInfo {
         id,
         name: std::thread::current().name().map(std::sync::Arc::from),
     };
+    // Once a thread, when its exit watch is made: it leaves at its exit.
+    live_threads().lock().insert(id.0, info.clone());
     if let Some(name) = &info.name {
         thread_names().lock().insert(info.id.0, name.clone());
         if super::recorder::on() {
@@ -373,6 +376,22 @@ fn thread_names() -> &'static crate::raw::Mutex<crate::fx_hash::FxHashMap<u64, s
         crate::raw::Mutex<crate::fx_hash::FxHashMap<u64, std::sync::Arc<str>>>,
     > = std::sync::OnceLock::new();
     NAMES.get_or_init(Default::default)
+}
+
+/// Threads that have used lockcheck and not ended yet, by id.
+fn live_threads() -> &'static crate::raw::Mutex<crate::fx_hash::FxHashMap<u64, ThreadInfo>> {
+    static LIVE: std::sync::OnceLock<
+        crate::raw::Mutex<crate::fx_hash::FxHashMap<u64, ThreadInfo>>,
+    > = std::sync::OnceLock::new();
+    LIVE.get_or_init(Default::default)
+}
+
+/// Every thread that has used lockcheck and not ended yet, by id (for a
+/// snapshot of what each one waits for).
+pub(crate) fn known_threads() -> Vec<ThreadInfo> {
+    let mut threads: Vec<ThreadInfo> = live_threads().lock().values().cloned().collect();
+    threads.sort_by_key(|t| t.id.0);
+    threads
 }
 
 /// The thread with this id, named as it was when it first used lockcheck

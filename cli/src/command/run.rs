@@ -84,6 +84,21 @@ pub(super) fn collect(
         )
         .env_remove("LOCKCHECK")
         .env_remove("LOCKCHECK_TRACE");
+    // Under --timeout the program is asked, before it is killed, what each
+    // of its threads waits for (see the library's `runtime::snapshot`).
+    let snapshot_dir = options
+        .timeout
+        .map(|_| {
+            tempfile::Builder::new()
+                .prefix("lockcheck-snapshot-")
+                .tempdir()
+                .map_err(|e| CliError(format!("cannot create a snapshot directory: {e}")))
+        })
+        .transpose()?;
+    let snapshot = snapshot_dir.as_ref().map(|d| d.path().join("request"));
+    if let Some(snapshot) = &snapshot {
+        cmd.env("LOCKCHECK_SNAPSHOT", snapshot);
+    }
     let trace = options.trace.as_deref().map(prepare_trace).transpose()?;
     if let Some(trace) = &trace {
         cmd.env("LOCKCHECK_TRACE", trace);
@@ -113,7 +128,7 @@ pub(super) fn collect(
     })?;
     let (status, timed_out) = match options.timeout {
         None => (child.wait(), None),
-        Some(limit) => wait_or_kill(&mut child, limit),
+        Some(limit) => wait_or_kill(&mut child, limit, snapshot.as_deref()),
     };
     let status = status.map_err(|e| CliError(format!("cannot wait for `{program}`: {e}")))?;
     let (findings, processes_checked) = read_report(report_file.path())?;
@@ -131,8 +146,14 @@ pub(super) fn collect(
 /// How often a program under `--timeout` is asked whether it has ended.
 const POLL: Duration = Duration::from_millis(10);
 
-/// Waits for the program for `limit` at most; past it, kills it and reaps
-/// it, and says so with the limit. SIGKILL, because a hung program may
+/// How long a program past its timeout has to write its snapshot (its
+/// watcher looks every 100 ms) before it is killed anyway.
+const SNAPSHOT_WAIT: Duration = Duration::from_secs(2);
+
+/// Waits for the program for `limit` at most; past it, asks it for a
+/// snapshot of its threads at `snapshot` (a `hang` finding in the report
+/// file; up to [`SNAPSHOT_WAIT`]), kills it and reaps it, and says so with
+/// the limit. SIGKILL, because a hung program may
 /// answer nothing gentler; what it found survives, since the library writes
 /// each finding to the report file as it is made (and `finish_trace`
 /// finishes a killed program's recording). Processes the program started
@@ -140,6 +161,7 @@ const POLL: Duration = Duration::from_millis(10);
 fn wait_or_kill(
     child: &mut Child,
     limit: Duration,
+    snapshot: Option<&Path>,
 ) -> (std::io::Result<ExitStatus>, Option<Duration>) {
     let deadline = Instant::now() + limit;
     loop {
@@ -150,6 +172,12 @@ fn wait_or_kill(
         }
         let now = Instant::now();
         if now >= deadline {
+            if let Some(path) = snapshot {
+                if let Some(status) = ask_for_snapshot(child, path, limit) {
+                    // It ended while being asked: not killed.
+                    return (Ok(status), None);
+                }
+            }
             if let Err(e) = child.kill() {
                 return (Err(e), None);
             }
@@ -157,6 +185,30 @@ fn wait_or_kill(
         }
         std::thread::sleep(POLL.min(deadline - now));
     }
+}
+
+/// Writes the snapshot request (its first line is the snapshot's reason)
+/// and waits until the program has answered — it removes the request once
+/// the snapshot is in the report file — or [`SNAPSHOT_WAIT`] has passed.
+/// A program that does not watch (not built with lockcheck, or one that
+/// never used it) simply does not answer. Returns the program's status if
+/// it ended meanwhile.
+fn ask_for_snapshot(child: &mut Child, path: &Path, limit: Duration) -> Option<ExitStatus> {
+    let reason = format!(
+        "the program had not ended after {} (lockcheck run --timeout)\n",
+        humantime::format_duration(limit)
+    );
+    if std::fs::write(path, reason).is_err() {
+        return None;
+    }
+    let asked = Instant::now();
+    while path.exists() && asked.elapsed() < SNAPSHOT_WAIT {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        std::thread::sleep(POLL);
+    }
+    None
 }
 
 /// The path to record into, made absolute (the program may change its

@@ -213,6 +213,14 @@ fn rule_text(kind: FindingKind) -> (&'static str, &'static str, &'static str) {
             "A lock is used against its contract: a thread ends while it still holds the lock \
              (a leaked guard), or a thread that does not hold the lock unlocks it.",
         ),
+        FindingKind::Hang => (
+            "Hang",
+            "The program had not ended: what each thread was blocked on.",
+            "A snapshot of a program that had not ended when its timeout came (or when it \
+             was asked for one): every thread lockcheck knows, with the lock, condition \
+             variable, channel, join or barrier it was blocked on and the locks it held, or \
+             that it was running or blocked where lockcheck does not see.",
+        ),
     }
 }
 
