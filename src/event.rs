@@ -501,6 +501,10 @@ pub enum Event {
         message: u64,
         /// Where.
         site: Site,
+        /// The receive could wait for the message (`recv`, a receiver's
+        /// iterator), rather than give up (`try_recv`, `recv_timeout`): a
+        /// lock held across it is a hold-and-wait.
+        blocking: bool,
     },
     /// A thread ended. Locks it still holds were leaked (a guard forgotten
     /// with `mem::forget`) and stay locked forever.
@@ -612,6 +616,31 @@ impl WaitKind {
             WaitKind::Receive => "a message",
             WaitKind::Send => "room (a receive)",
             WaitKind::Barrier => "the rest of its threads",
+        }
+    }
+}
+
+/// What ended a wait that a lock was held across (a hold-and-wait edge of
+/// the lock-order graph): the waker's notification, message or end.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+pub enum WokenBy {
+    /// A condition variable's (or Java monitor's) notification.
+    Notify,
+    /// A message received: its send.
+    Message,
+    /// A join: the joined thread's end.
+    End,
+}
+
+impl WokenBy {
+    /// The stable id, as in report files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WokenBy::Notify => "notify",
+            WokenBy::Message => "message",
+            WokenBy::End => "end",
         }
     }
 }

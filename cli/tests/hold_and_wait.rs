@@ -10,6 +10,7 @@ use std::process::Command;
 
 use lockcheck::analysis::Analyzer;
 use lockcheck::detect::OrderGranularity;
+use lockcheck::event::WokenBy;
 use lockcheck::finding::Finding;
 use lockcheck::trace::lockcheck_format::LockcheckReader;
 use lockcheck::FindingKind;
@@ -39,7 +40,11 @@ const TEMPLATE: &str = "lockcheck-trace 1
 ";
 
 fn analyse(attempt: &str, wait: &str) -> Vec<Finding> {
-    let text = TEMPLATE.replace("ATTEMPT", attempt).replace("WAIT", wait);
+    analyse_text(&TEMPLATE.replace("ATTEMPT", attempt).replace("WAIT", wait))
+}
+
+/// The findings of a lockcheck trace through the `Analyzer`.
+fn analyse_text(text: &str) -> Vec<Finding> {
     let mut analyzer = Analyzer::new(OrderGranularity::Instance);
     for event in LockcheckReader::new(text.as_bytes(), "test.lct") {
         let event = event.unwrap_or_else(|e| panic!("the test's trace is malformed: {e}"));
@@ -70,8 +75,12 @@ fn a_lock_held_across_a_wait_its_waker_took_is_a_cycle_through_the_wait() {
     );
     assert_eq!(edge.thread.name.as_deref(), Some("main"));
     let wait = edge.wait.as_ref().expect("the edge is a wait");
-    assert_eq!(wait.condition, 9);
-    assert_eq!(wait.released.name.as_deref(), Some("queue"));
+    assert_eq!(wait.by, WokenBy::Notify);
+    assert_eq!(wait.on, 9);
+    assert_eq!(
+        wait.released.as_ref().and_then(|r| r.name.as_deref()),
+        Some("queue")
+    );
     assert_eq!(
         (wait.wait_site.file.as_str(), wait.wait_site.line),
         ("x.rs", 40)
@@ -109,6 +118,80 @@ fn a_waker_that_only_tried_the_lock_is_no_hazard() {
 fn a_timed_wait_is_no_hazard() {
     let found = analyse("blocking", "wait-timed");
     assert!(found.is_empty(), "{found:#?}");
+}
+
+/// T2 takes `conn` with `ATTEMPT`... and ends; T1 holds `conn` while it
+/// joins T2 (BEFORE or AFTER releasing it).
+const JOIN: &str = "lockcheck-trace 1
+1 T1 thread \"main\"
+2 T1 lock L1 mutex a.rs:1:1 \"conn\"
+3 T1 spawn T2 a.rs:3:1
+4 T2 thread \"child\"
+5 T2 acq L1 exclusive blocking y.rs:12:5
+6 T2 rel L1 y.rs:13:5
+7 T2 end
+8 T1 acq L1 exclusive blocking x.rs:38:9
+HOLD_ACROSS
+";
+
+#[test]
+fn a_join_while_holding_a_lock_the_child_took_is_a_cycle_through_the_join() {
+    let held = JOIN.replace(
+        "HOLD_ACROSS",
+        "9 T1 join T2 x.rs:39:9\n10 T1 rel L1 x.rs:40:9",
+    );
+    let found = analyse_text(&held);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let edge = &found[0].cycle.as_ref().expect("a cycle").edges[0];
+    let wait = edge.wait.as_ref().expect("through the join");
+    assert_eq!(wait.by, WokenBy::End);
+    assert_eq!(wait.waker.name.as_deref(), Some("child"));
+    assert_eq!(
+        (wait.wait_site.file.as_str(), wait.wait_site.line),
+        ("x.rs", 39)
+    );
+    let text = lockcheck::report::text::render(&found, false);
+    assert!(
+        text.contains("joined thread 'child'") && text.contains("before it ended"),
+        "{text}"
+    );
+    // The near miss: the lock is let go before the join.
+    let released = JOIN.replace(
+        "HOLD_ACROSS",
+        "9 T1 rel L1 x.rs:40:9\n10 T1 join T2 x.rs:39:9",
+    );
+    assert!(analyse_text(&released).is_empty());
+}
+
+/// T2 takes `conn` and sends M1; T1 receives it (RECV) while holding `conn`.
+const MESSAGE: &str = "lockcheck-trace 1
+1 T1 thread \"main\"
+2 T1 lock L1 mutex a.rs:1:1 \"conn\"
+3 T1 spawn T2 a.rs:3:1
+4 T2 thread \"sender\"
+5 T2 acq L1 exclusive blocking y.rs:12:5
+6 T2 rel L1 y.rs:13:5
+7 T2 send M1 y.rs:14:5
+8 T1 acq L1 exclusive blocking x.rs:38:9
+9 T1 RECV M1 x.rs:39:9
+10 T1 rel L1 x.rs:40:9
+";
+
+#[test]
+fn a_receive_while_holding_a_lock_its_sender_took_is_a_cycle_unless_it_only_tried() {
+    let found = analyse_text(&MESSAGE.replace("RECV", "recv"));
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let wait = found[0].cycle.as_ref().expect("a cycle").edges[0]
+        .wait
+        .clone()
+        .expect("through the receive");
+    assert_eq!((wait.by, wait.on), (WokenBy::Message, 1));
+    assert_eq!(
+        (wait.wake_site.file.as_str(), wait.wake_site.line),
+        ("y.rs", 14)
+    );
+    // `try_recv` and `recv_timeout` give up by themselves.
+    assert!(analyse_text(&MESSAGE.replace("RECV", "recv-try")).is_empty());
 }
 
 /// `lockcheck analyze` of a trace fixture: its findings.

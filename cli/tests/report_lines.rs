@@ -126,8 +126,9 @@ fn everything() -> Finding {
             thread: unnamed.clone(),
             backtrace: frames.clone(),
             wait: Some(WaitNote {
-                condition: 12,
-                released: lock(3, LockKind::Mutex, Some(odd)),
+                by: lockcheck::event::WokenBy::Message,
+                on: 12,
+                released: Some(lock(3, LockKind::Mutex, Some(odd))),
                 wait_site: at("src/a.rs", 5),
                 waker: thread.clone(),
                 wake_site: at("src/a.rs", 6),

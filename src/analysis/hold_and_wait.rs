@@ -29,7 +29,7 @@
 //! live locks when an edge is made, so it still leaves with the lock.
 
 use crate::detect::lock_order::{Cycle, LockOrderGraph, WaitEdge};
-use crate::event::{AcquireMode, HeldLock, LockId, LockInfo, Site, ThreadId, ThreadInfo};
+use crate::event::{AcquireMode, HeldLock, LockId, LockInfo, Site, ThreadId, ThreadInfo, WokenBy};
 use crate::fx_hash::FxHashMap;
 
 /// Most distinct locks a thread remembers having taken since its last
@@ -84,6 +84,11 @@ pub(super) struct HoldAndWait {
     notified: FxHashMap<LockId, Notification>,
     /// By thread: the wait it is in.
     waiting: FxHashMap<ThreadId, Waiting>,
+    /// By message sent and not received yet: what its sender had taken.
+    sent: FxHashMap<u64, Notification>,
+    /// By thread that ended and was not joined yet: what it took since its
+    /// last notification, which a join waits for it to have done.
+    ended: FxHashMap<ThreadId, Vec<TakenLock>>,
     /// Notifications so far.
     seq: u64,
 }
@@ -126,22 +131,7 @@ impl HoldAndWait {
         site: Site,
     ) {
         self.seq = self.seq.saturating_add(1);
-        let mut stamped: Vec<(TakenLock, u64)> = self
-            .taken
-            .remove(&waker.id)
-            .map(|t| t.locks.into_values().collect())
-            .unwrap_or_default();
-        stamped.sort_unstable_by_key(|(_, stamp)| *stamp);
-        let mut taken: Vec<TakenLock> = stamped.into_iter().map(|(t, _)| t).collect();
-        for h in held {
-            if !taken.iter().any(|t| t.id == h.lock.id) {
-                taken.push(TakenLock {
-                    id: h.lock.id,
-                    mode: h.mode,
-                    site: h.site,
-                });
-            }
-        }
+        let taken = self.since_last(waker, held);
         self.notified.insert(
             condition,
             Notification {
@@ -151,6 +141,77 @@ impl HoldAndWait {
                 seq: self.seq,
             },
         );
+    }
+
+    /// `sender`, holding `held`, sent `message` at `site`: what it took
+    /// since its last notification or send goes with the message.
+    pub(super) fn send(
+        &mut self,
+        sender: &ThreadInfo,
+        held: &[HeldLock],
+        message: u64,
+        site: Site,
+    ) {
+        let taken = self.since_last(sender, held);
+        let n = Notification {
+            waker: sender.clone(),
+            taken,
+            site,
+            seq: 0,
+        };
+        self.sent.insert(message, n);
+    }
+
+    /// `receiver`, holding `held`, received `message` at `site`. A receive
+    /// that could wait (`blocking`) waits for the send: what the receiver
+    /// holds is ordered before what the sender took. Returns the cycles the
+    /// edges close.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn receive(
+        &mut self,
+        receiver: &ThreadInfo,
+        held: &[HeldLock],
+        message: u64,
+        site: Site,
+        blocking: bool,
+        order: &mut LockOrderGraph,
+        live: impl Fn(LockId) -> Option<LockInfo>,
+    ) -> Vec<Cycle> {
+        let Some(n) = self.sent.remove(&message) else {
+            return Vec::new();
+        };
+        if !blocking || held.is_empty() || n.waker.id == receiver.id {
+            return Vec::new();
+        }
+        let edge = WaitEdge {
+            by: WokenBy::Message,
+            on: message,
+            released: None,
+            wait_site: site,
+            waker: n.waker.clone(),
+            wake_site: n.site,
+        };
+        edges(order, receiver, held, &n.taken, &edge, &live)
+    }
+
+    /// What `thread` took since its last notification or send, then what it
+    /// holds (the list starts again).
+    fn since_last(&mut self, thread: &ThreadInfo, held: &[HeldLock]) -> Vec<TakenLock> {
+        let mut taken = self
+            .taken
+            .remove(&thread.id)
+            .map(in_order)
+            .unwrap_or_default();
+        for h in held {
+            if !taken.iter().any(|t| t.id == h.lock.id) {
+                taken.push(TakenLock {
+                    id: h.lock.id,
+                    mode: h.mode,
+                    site: h.site,
+                });
+            }
+        }
+        taken
     }
 
     /// `thread` waits on `condition` at `site`, releasing `released` and
@@ -201,45 +262,112 @@ impl HoldAndWait {
             // spurious wake-up, which nobody else caused.
             return Vec::new();
         }
-        let wakers_locks: Vec<HeldLock> = n
+        let released = wait.released.id;
+        let taken: Vec<TakenLock> = n
             .taken
             .iter()
-            .filter(|t| t.id != wait.released.id)
-            .filter_map(|t| {
-                live(t.id).map(|lock| HeldLock {
-                    lock,
-                    mode: t.mode,
-                    site: t.site,
-                })
-            })
+            .filter(|t| t.id != released)
+            .copied()
             .collect();
-        let mut cycles = Vec::new();
-        for held in &wait.held {
-            for taken in &wakers_locks {
-                let edge = WaitEdge {
-                    condition: wait.condition,
-                    released: wait.released.clone(),
-                    wait_site: wait.site,
-                    waker: n.waker.clone(),
-                    wake_site: n.site,
-                };
-                cycles.extend(order.on_wait_edge(waiter, held, taken, edge));
-            }
-        }
-        cycles
+        let edge = WaitEdge {
+            by: WokenBy::Notify,
+            on: wait.condition.0,
+            released: Some(wait.released.clone()),
+            wait_site: wait.site,
+            waker: n.waker.clone(),
+            wake_site: n.site,
+        };
+        edges(order, waiter, &wait.held, &taken, &edge, &live)
     }
 
     /// `thread` ended: it takes, waits and notifies no more (a condition's
-    /// last notification stays, for a waiter not yet woken).
+    /// last notification stays, for a waiter not yet woken); what it took
+    /// since its last notification waits for its join.
     pub(super) fn end(&mut self, thread: ThreadId) {
-        self.taken.remove(&thread);
         self.waiting.remove(&thread);
+        if let Some(taken) = self.taken.remove(&thread) {
+            self.ended.insert(thread, in_order(taken));
+        }
+    }
+
+    /// `parent`, holding `held`, joined `child` at `site`: a join waits for
+    /// the child's end, so what the parent holds is ordered before what the
+    /// child took (on a schedule where the parent takes it and joins first,
+    /// the child blocks on it and never ends). Returns the cycles the
+    /// edges close.
+    pub(super) fn joined(
+        &mut self,
+        parent: &ThreadInfo,
+        held: &[HeldLock],
+        child: &ThreadInfo,
+        site: Site,
+        order: &mut LockOrderGraph,
+        live: impl Fn(LockId) -> Option<LockInfo>,
+    ) -> Vec<Cycle> {
+        // A trace without thread ends (STD) has the child's locks still
+        // under its own id.
+        let taken = match self.ended.remove(&child.id) {
+            Some(taken) => taken,
+            None => match self.taken.remove(&child.id) {
+                Some(taken) => in_order(taken),
+                None => return Vec::new(),
+            },
+        };
+        if held.is_empty() || parent.id == child.id {
+            return Vec::new();
+        }
+        let edge = WaitEdge {
+            by: WokenBy::End,
+            on: child.id.0,
+            released: None,
+            wait_site: site,
+            waker: child.clone(),
+            wake_site: site,
+        };
+        edges(order, parent, held, &taken, &edge, &live)
     }
 
     /// `lock` was dropped: as a Java monitor, it is a condition no more.
-    /// (The locks taken name it by id only, and [`Self::woken`] passes over
+    /// (A thread's locks taken name it by id only, and the edges pass over
     /// the dead.)
     pub(super) fn forget(&mut self, lock: LockId) {
         self.notified.remove(&lock);
     }
+}
+
+/// A thread's locks taken, in the order it took them.
+fn in_order(taken: Taken) -> Vec<TakenLock> {
+    let mut stamped: Vec<(TakenLock, u64)> = taken.locks.into_values().collect();
+    stamped.sort_unstable_by_key(|(_, stamp)| *stamp);
+    stamped.into_iter().map(|(t, _)| t).collect()
+}
+
+/// The edges of one hold-and-wait, from each lock `waiter` held across the
+/// wait to each lock its waker had taken that is still `live`, added to
+/// `order`; the cycles they close.
+fn edges(
+    order: &mut LockOrderGraph,
+    waiter: &ThreadInfo,
+    held: &[HeldLock],
+    taken: &[TakenLock],
+    edge: &WaitEdge,
+    live: &impl Fn(LockId) -> Option<LockInfo>,
+) -> Vec<Cycle> {
+    let wakers_locks: Vec<HeldLock> = taken
+        .iter()
+        .filter_map(|t| {
+            live(t.id).map(|lock| HeldLock {
+                lock,
+                mode: t.mode,
+                site: t.site,
+            })
+        })
+        .collect();
+    let mut cycles = Vec::new();
+    for h in held {
+        for t in &wakers_locks {
+            cycles.extend(order.on_wait_edge(waiter, h, t, edge.clone()));
+        }
+    }
+    cycles
 }

@@ -244,16 +244,37 @@ impl Analyzer {
                 ..
             } => self.change_mode(*thread, lock, *from, *to),
             Event::Send {
-                thread, message, ..
+                thread,
+                message,
+                site,
             } => {
-                let sent = self.thread(*thread).hand_off();
+                let t = self.threads.get_mut(*thread);
+                self.hold_and_wait.send(&t.info, &t.held, *message, *site);
+                let sent = t.hand_off();
                 self.messages.insert(*message, sent);
             }
             Event::Receive {
-                thread, message, ..
+                thread,
+                message,
+                site,
+                blocking,
             } => {
                 if let Some(sent) = self.messages.remove(message) {
                     self.thread(*thread).receive(&sent);
+                }
+                let t = self.threads.get_mut(*thread);
+                let locks = &self.locks;
+                let cycles = self.hold_and_wait.receive(
+                    &t.info,
+                    &t.held,
+                    *message,
+                    *site,
+                    *blocking,
+                    &mut self.order,
+                    |id| locks.get(&id).and_then(|l| l.info.clone()),
+                );
+                for cycle in cycles {
+                    self.findings.add(findings::lock_order_cycle(&cycle));
                 }
             }
             Event::End { thread } => self.end(*thread),
@@ -268,7 +289,14 @@ impl Analyzer {
                 self.vars.remove(&var.id);
             }
             Event::Spawn { parent, child, .. } => self.threads.spawn(*parent, *child),
-            Event::Join { parent, child, .. } => self.threads.join(*parent, *child),
+            Event::Join {
+                parent,
+                child,
+                site,
+            } => {
+                self.join_order(*parent, *child, *site);
+                self.threads.join(*parent, *child);
+            }
             Event::Notify {
                 thread,
                 condition,
@@ -570,6 +598,22 @@ impl Analyzer {
     }
 
     /// A thread ended: what it still holds was leaked and stays locked.
+    /// A join while holding locks: ordered before what the joined thread
+    /// took (see `hold_and_wait`).
+    fn join_order(&mut self, parent: ThreadId, child: ThreadId, site: Site) {
+        let child_info = self.threads.get_mut(child).info.clone();
+        let t = self.threads.get_mut(parent);
+        let locks = &self.locks;
+        let cycles =
+            self.hold_and_wait
+                .joined(&t.info, &t.held, &child_info, site, &mut self.order, |id| {
+                    locks.get(&id).and_then(|l| l.info.clone())
+                });
+        for cycle in cycles {
+            self.findings.add(findings::lock_order_cycle(&cycle));
+        }
+    }
+
     fn end(&mut self, thread: ThreadId) {
         // An ended thread waits for nothing (one broken out of a deadlock
         // asked for a lock it never got).

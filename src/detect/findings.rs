@@ -39,8 +39,9 @@ fn order_edge(e: &CycleEdge) -> OrderEdge {
         thread: (&e.thread).into(),
         backtrace: user_frames_of(&e.backtrace, e.to_site),
         wait: e.wait.as_ref().map(|w| WaitNote {
-            condition: w.condition.0,
-            released: (&w.released).into(),
+            by: w.by,
+            on: w.on,
+            released: w.released.as_ref().map(Into::into),
             wait_site: w.wait_site.into(),
             waker: (&w.waker).into(),
             wake_site: w.wake_site.into(),
@@ -97,7 +98,7 @@ pub fn lock_order_cycle(cycle: &Cycle) -> Finding {
     let mut notes = Vec::new();
     if waits > 0 {
         notes.push(
-            "a lock held across a wait is an order edge to every lock the waiting thread's waker took before it notified: on a schedule where the waiter takes its lock first, the waker blocks and never notifies"
+            "a lock held across a wait (a condition wait, a receive, a join) is an order edge to every lock the thread that ended the wait took before it notified, sent or ended: on a schedule where the waiter takes its lock first, that thread blocks and the wait never ends"
                 .to_owned(),
         );
     }

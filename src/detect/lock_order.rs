@@ -20,7 +20,7 @@ use petgraph::visit::EdgeRef;
 use petgraph::Direction;
 
 use crate::detect::vector_clock::VectorClock;
-use crate::event::{AcquireMode, HeldLock, LockId, LockInfo, Site, ThreadId, ThreadInfo};
+use crate::event::{AcquireMode, HeldLock, LockId, LockInfo, Site, ThreadId, ThreadInfo, WokenBy};
 
 pub use crate::event::OrderGranularity;
 
@@ -102,18 +102,23 @@ pub struct CycleEdge {
 }
 
 /// The wait behind an edge its thread did not take by locking (a
-/// hold-and-wait): the thread held `from` while it waited for a
-/// notification of `condition` (releasing `released`, the condition's own
-/// mutex or Java monitor), and `waker`, the thread that notified it, had
-/// taken `to` before it did so. On a schedule where the waiter takes `from`
-/// before the waker takes `to`, the waker blocks on `to` and never notifies:
-/// `from → to` is an order edge like one taken by locking.
+/// hold-and-wait): the thread held `from` while it waited — for a
+/// notification of a condition (releasing its mutex or Java monitor), a
+/// message, or another thread's end — and `waker`, the thread whose
+/// notification, send or end ended the wait, had taken `to` before it. On
+/// a schedule where the waiter takes `from` before the waker takes `to`,
+/// the waker blocks on `to` and never wakes it: `from → to` is an order
+/// edge like one taken by locking.
 #[derive(Clone, Debug)]
 pub struct WaitEdge {
-    /// The condition waited for (a `Condvar`'s id; in Java, the monitor's).
-    pub condition: LockId,
-    /// The lock the wait released meanwhile (never `from`).
-    pub released: LockInfo,
+    /// What ended the wait.
+    pub by: WokenBy,
+    /// What was waited on: the condition's id (a `Condvar`'s; in Java, the
+    /// monitor's), the message's, or the joined thread's.
+    pub on: u64,
+    /// The lock the wait released meanwhile (a condition's mutex; never
+    /// `from`), if any.
+    pub released: Option<LockInfo>,
     /// Where the waiter waited.
     pub wait_site: Site,
     /// The thread whose notification ended the wait.
@@ -283,8 +288,9 @@ impl LockOrderGraph {
     /// let waker = ThreadInfo { id: ThreadId(2), name: None };
     /// let mut g = LockOrderGraph::default();
     /// let wait = WaitEdge {
-    ///     condition: LockId(9),
-    ///     released: lock(9),
+    ///     by: WokenBy::Notify,
+    ///     on: 9,
+    ///     released: Some(lock(9)),
     ///     wait_site: Site::caller(),
     ///     waker,
     ///     wake_site: Site::caller(),

@@ -193,8 +193,11 @@ fn edge(out: &mut String, e: &OrderEdge) {
 
 fn wait_note(out: &mut String, w: &WaitNote) {
     object(out, |o| {
-        o.u64("condition", w.condition);
-        o.field("released", |out| lock(out, &w.released));
+        o.str("by", w.by.as_str());
+        o.u64("on", w.on);
+        if let Some(released) = &w.released {
+            o.field("released", |out| lock(out, released));
+        }
         o.field("wait_site", |out| location(out, &w.wait_site));
         o.field("waker", |out| thread(out, &w.waker));
         o.field("wake_site", |out| location(out, &w.wake_site));

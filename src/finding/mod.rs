@@ -241,12 +241,19 @@ pub struct OrderEdge {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct WaitNote {
-    /// The condition waited for (a condition variable's id; in a Java
-    /// trace, the monitor's).
-    pub condition: u64,
+    /// What ended the wait: a notification, a message, the joined
+    /// thread's end.
+    pub by: event::WokenBy,
+    /// What was waited on: the condition's id (a condition variable's; in
+    /// a Java trace, the monitor's), the message's, the joined thread's.
+    pub on: u64,
     /// The lock the wait released meanwhile (the condition's mutex, the
-    /// Java monitor).
-    pub released: LockRef,
+    /// Java monitor), if any.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub released: Option<LockRef>,
     /// Where the edge's thread waited.
     pub wait_site: SourceLocation,
     /// The thread whose notification ended the wait.

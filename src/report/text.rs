@@ -3,9 +3,10 @@
 
 use std::fmt::Write;
 
+use crate::event::WokenBy;
 use crate::finding::{
     AccessNote, BlockedThread, Finding, FindingKind, Frame, HeldRef, OrderEdge, SourceLocation,
-    ThreadWait, WaitOnKind,
+    ThreadWait, WaitNote, WaitOnKind,
 };
 
 /// An ANSI SGR style: the escape that starts it. Four fixed styles, so
@@ -194,27 +195,7 @@ fn render_held(out: &mut String, h: &HeldRef) {
 
 fn render_edge(out: &mut String, e: &OrderEdge) {
     if let Some(w) = &e.wait {
-        // A Java monitor is its own condition; a condition variable has an
-        // id of its own and waits with a mutex.
-        let on = if w.condition == w.released.id {
-            format!("on {}", w.released)
-        } else {
-            format!("on condition variable #{} with {}", w.condition, w.released)
-        };
-        let _ = writeln!(
-            out,
-            "       {} -> {}: {} waited {on} at {} while holding {} (acquired at {})",
-            e.from, e.to, e.thread, w.wait_site, e.from, e.from_site
-        );
-        let _ = writeln!(
-            out,
-            "           and {} took {} ({}) at {} before notifying it at {}",
-            w.waker,
-            e.to,
-            e.acquire_mode.as_str(),
-            e.to_site,
-            w.wake_site
-        );
+        render_wait_edge(out, e, w);
         return;
     }
     let _ = writeln!(
@@ -230,6 +211,38 @@ fn render_edge(out: &mut String, e: &OrderEdge) {
         e.from_site
     );
     render_frames(out, &e.backtrace, &e.to_site);
+}
+
+/// A hold-and-wait edge: the wait its thread held `from` across, and what
+/// its waker had taken before it ended the wait.
+fn render_wait_edge(out: &mut String, e: &OrderEdge, w: &WaitNote) {
+    let waited = match (w.by, &w.released) {
+        // A Java monitor is its own condition; a condition variable has an
+        // id of its own and waits with a mutex.
+        (WokenBy::Notify, Some(r)) if r.id == w.on => format!("waited on {r}"),
+        (WokenBy::Notify, Some(r)) => format!("waited on condition variable #{} with {r}", w.on),
+        (WokenBy::Notify, None) => format!("waited on condition #{}", w.on),
+        (WokenBy::Message, _) => "received a message".to_owned(),
+        (WokenBy::End, _) => format!("joined {}", w.waker),
+    };
+    let _ = writeln!(
+        out,
+        "       {} -> {}: {} {waited} at {} while holding {} (acquired at {})",
+        e.from, e.to, e.thread, w.wait_site, e.from, e.from_site
+    );
+    let ended = match w.by {
+        WokenBy::Notify => format!("before notifying it at {}", w.wake_site),
+        WokenBy::Message => format!("before sending it at {}", w.wake_site),
+        WokenBy::End => "before it ended".to_owned(),
+    };
+    let _ = writeln!(
+        out,
+        "           and {} took {} ({}) at {} {ended}",
+        w.waker,
+        e.to,
+        e.acquire_mode.as_str(),
+        e.to_site,
+    );
 }
 
 /// The frames above `site` (its callers; see [`super::frames::callers`]).

@@ -82,15 +82,18 @@ fn wrap<T>(value: T, site: &'static Location<'static>) -> Message<T> {
     }
 }
 
-fn unwrap<T>(message: Message<T>, site: &'static Location<'static>) -> T {
+/// The value of a message received at `site`, by a receive that could wait
+/// for it (`blocking`) or not.
+fn unwrap<T>(message: Message<T>, site: &'static Location<'static>, blocking: bool) -> T {
     if let Some(clock) = &message.clock {
         hb::acquire_clock(clock);
     }
     if message.id != 0 {
-        trace(message.id, site, |thread, message, site| Event::Receive {
+        recorder::record_here(|thread| Event::Receive {
             thread,
-            message,
-            site,
+            message: message.id,
+            site: Site::from(site),
+            blocking,
         });
     }
     message.value
@@ -381,14 +384,14 @@ impl<T> Receiver<T> {
     /// [`Self::recv`] on behalf of a call at `site` (an iterator's).
     fn recv_at(&self, site: &'static Location<'static>) -> Result<T, RecvError> {
         match self.inner.try_recv() {
-            Ok(m) => return Ok(self.take(m, site)),
+            Ok(m) => return Ok(self.take(m, site, true)),
             Err(TryRecvError::Disconnected) => return Err(RecvError),
             Err(TryRecvError::Empty) => {}
         }
         self.channel.receiving();
         let got = self.wait_for_message(site);
         self.channel.received(usize::from(got.is_ok()), 1);
-        got.map(|m| self.unwrap_at(m, site))
+        got.map(|m| unwrap(m, site, true))
     }
 
     /// The blocking part of a receive: the grace period, then a wait in
@@ -417,20 +420,16 @@ impl<T> Receiver<T> {
     }
 
     /// A message taken: the room it leaves, then its value.
-    fn take(&self, m: Message<T>, site: &'static Location<'static>) -> T {
+    fn take(&self, m: Message<T>, site: &'static Location<'static>, blocking: bool) -> T {
         self.channel.received(1, 0);
-        self.unwrap_at(m, site)
-    }
-
-    fn unwrap_at(&self, m: Message<T>, site: &'static Location<'static>) -> T {
-        unwrap(m, site)
+        unwrap(m, site, blocking)
     }
 
     /// Takes a message if one is waiting.
     #[track_caller]
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         let site = Location::caller();
-        self.inner.try_recv().map(|m| self.take(m, site))
+        self.inner.try_recv().map(|m| self.take(m, site, false))
     }
 
     /// Waits for a message at most `timeout` (never a wait in the wait-for
@@ -439,12 +438,12 @@ impl<T> Receiver<T> {
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
         let site = Location::caller();
         if let Ok(m) = self.inner.try_recv() {
-            return Ok(self.take(m, site));
+            return Ok(self.take(m, site, false));
         }
         self.channel.receiving();
         let got = self.inner.recv_timeout(timeout);
         self.channel.received(usize::from(got.is_ok()), 1);
-        got.map(|m| self.unwrap_at(m, site))
+        got.map(|m| unwrap(m, site, false))
     }
 
     /// Iterates over messages until every sender is gone; each wait for one
@@ -459,7 +458,12 @@ impl<T> Receiver<T> {
     #[track_caller]
     pub fn try_iter(&self) -> impl Iterator<Item = T> + '_ {
         let site = Location::caller();
-        std::iter::from_fn(move || self.inner.try_recv().ok().map(|m| self.take(m, site)))
+        std::iter::from_fn(move || {
+            self.inner
+                .try_recv()
+                .ok()
+                .map(|m| self.take(m, site, false))
+        })
     }
 
     /// Names the channel (both halves) with a name made at run time

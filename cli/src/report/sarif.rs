@@ -397,15 +397,19 @@ fn labelled_sites(f: &Finding) -> Vec<(&SourceLocation, String)> {
                 out.push((
                     &w.wait_site,
                     format!(
-                        "waited (releasing {}) while holding {} ({})",
-                        w.released, e.from, e.thread
+                        "waited ({}) while holding {} ({})",
+                        w.by.as_str(),
+                        e.from,
+                        e.thread
                     ),
                 ));
                 out.push((
                     &e.to_site,
-                    format!("{} acquired before notifying ({})", e.to, w.waker),
+                    format!("{} acquired before ending the wait ({})", e.to, w.waker),
                 ));
-                out.push((&w.wake_site, format!("notified the waiter ({})", w.waker)));
+                if w.by != lockcheck::event::WokenBy::End {
+                    out.push((&w.wake_site, format!("ended the wait ({})", w.waker)));
+                }
                 continue;
             }
             out.push((

@@ -53,6 +53,7 @@ mod op {
     pub const WAIT_TIMED: &[u8] = b"wait-timed";
     pub const SEND: &[u8] = b"send";
     pub const RECEIVE: &[u8] = b"recv";
+    pub const RECEIVE_TRY: &[u8] = b"recv-try";
     pub const END: &[u8] = b"end";
     pub const DROP_LOCK: &[u8] = b"drop-lock";
     pub const DROP_VAR: &[u8] = b"drop-var";
@@ -61,7 +62,7 @@ mod op {
 
 /// The ops a line may have, as listed in messages about an unknown one.
 const OPS: &str =
-    "lock, var, thread, guard, req, acq, rel, mode, r, w, spawn, join, notify, wait, wait-timed, send, recv, end, drop-lock, drop-var, incomplete";
+    "lock, var, thread, guard, req, acq, rel, mode, r, w, spawn, join, notify, wait, wait-timed, send, recv, recv-try, end, drop-lock, drop-var, incomplete";
 
 /// The whole line an op takes, for messages about a missing or extra field.
 fn usage(name: &[u8]) -> &'static str {
@@ -83,6 +84,7 @@ fn usage(name: &[u8]) -> &'static str {
         op::WAIT_TIMED => "<seq> T<thread> wait-timed C<id> L<id> <site>",
         op::SEND => "<seq> T<thread> send M<id> <site>",
         op::RECEIVE => "<seq> T<thread> recv M<id> <site>",
+        op::RECEIVE_TRY => "<seq> T<thread> recv-try M<id> <site>",
         op::DROP_LOCK => "<seq> T<thread> drop-lock L<id>",
         op::DROP_VAR => "<seq> T<thread> drop-var V<id>",
         op::INCOMPLETE => "<seq> T<thread> incomplete",
@@ -509,6 +511,13 @@ pub(super) mod tests {
                 thread: t2,
                 message: u64::MAX,
                 site: s,
+                blocking: true,
+            },
+            Event::Receive {
+                thread: t2,
+                message: 7,
+                site: s,
+                blocking: false,
             },
             Event::End { thread: t2 },
             // Last: after them, the dropped ones are no longer declared.

@@ -284,10 +284,11 @@ impl Decoder {
                 message: line.id(MESSAGE_ID)?,
                 site: line.site()?,
             },
-            op::RECEIVE => Event::Receive {
+            op::RECEIVE | op::RECEIVE_TRY => Event::Receive {
                 thread,
                 message: line.id(MESSAGE_ID)?,
                 site: line.site()?,
+                blocking: name == op::RECEIVE,
             },
             op::END => Event::End { thread },
             // A dropped lock or variable leaves the declarations: its id is

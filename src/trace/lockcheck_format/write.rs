@@ -139,9 +139,19 @@ pub fn write_event(out: &mut Vec<u8>, seq: u64, thread: ThreadId, event: &Event)
             thread,
             message,
             site,
-        } => start(out, seq, *thread, op::RECEIVE)
-            .id(MESSAGE_ID, *message)
-            .site(site),
+            blocking,
+        } => start(
+            out,
+            seq,
+            *thread,
+            if *blocking {
+                op::RECEIVE
+            } else {
+                op::RECEIVE_TRY
+            },
+        )
+        .id(MESSAGE_ID, *message)
+        .site(site),
         Event::End { thread } => start(out, seq, *thread, op::END),
         Event::Incomplete => start(out, seq, thread, op::INCOMPLETE),
         Event::LockDropped { thread, lock } => {
