@@ -28,15 +28,9 @@ pub(crate) use thread_id::RawThreadId;
 pub(crate) type Mutex<T> = lock_api::Mutex<RawMutex, T>;
 /// A guard of [`Mutex`].
 pub(crate) type MutexGuard<'a, T> = lock_api::MutexGuard<'a, RawMutex, T>;
-/// A [`MutexGuard`] narrowed by `map`.
-pub(crate) type MappedMutexGuard<'a, T> = lock_api::MappedMutexGuard<'a, RawMutex, T>;
-
-/// A mutex whose every unlock is fair (parking_lot's `FairMutex`).
-pub(crate) type FairMutex<T> = lock_api::Mutex<RawFairMutex, T>;
-/// A guard of [`FairMutex`].
-pub(crate) type FairMutexGuard<'a, T> = lock_api::MutexGuard<'a, RawFairMutex, T>;
-/// A [`FairMutexGuard`] narrowed by `map`.
-pub(crate) type MappedFairMutexGuard<'a, T> = lock_api::MappedMutexGuard<'a, RawFairMutex, T>;
+// The fair mutex and the mapped guards are lock_api's own types over these
+// raw locks, named where the checked mutex is generic over them
+// (`sync::mutex_raw`).
 
 /// A reentrant mutex over [`RawMutex`] and [`RawThreadId`].
 pub(crate) type ReentrantMutex<T> = lock_api::ReentrantMutex<RawMutex, RawThreadId, T>;

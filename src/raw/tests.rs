@@ -12,7 +12,11 @@ use std::time::{Duration, Instant};
 use lock_api::{RawRwLock as _, RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard};
 use parking_lot_core::{FilterOp, DEFAULT_UNPARK_TOKEN};
 
-use crate::raw::{Condvar, FairMutex, Mutex, MutexGuard, RawRwLock, ReentrantMutex, RwLock};
+use crate::raw::{Condvar, Mutex, MutexGuard, RawFairMutex, RawRwLock, ReentrantMutex, RwLock};
+
+/// The fair raw mutex under lock_api's mutex, as the checked fair mutex
+/// has it.
+type FairMutex<T> = lock_api::Mutex<RawFairMutex, T>;
 
 /// How many threads are parked on `key` now.
 fn parked_on(key: usize) -> usize {

@@ -169,7 +169,7 @@ pub(crate) fn acquire<G>(
 }
 
 /// The fast path alone, for a wrapper that keeps everything else in a
-/// method of its own (see `fast_or!`): `None`, having done nothing, when
+/// method of its own (see `sync::fast`): `None`, having done nothing, when
 /// that method must run. Only [`Path::Fast`], whose test makes no call: with
 /// no call left on the way, the wrapper's fast path needs no stack frame,
 /// and the stores a frame makes would wait on the raw lock's atomics.

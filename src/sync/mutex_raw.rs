@@ -59,21 +59,3 @@ impl MutexRaw for RawFairMutex {
     type Lock = crate::raw::RawFairMutex;
     const NAME: &'static str = "FairMutex";
 }
-
-/// `src/raw/` names the lock_api types over each of its raw locks; the
-/// checked mutex over `R` uses exactly those (checked here, at compile
-/// time, for the ones only the fair mutex and the mapped guards reach).
-const _: () = {
-    trait Same<T: ?Sized> {}
-    impl<T: ?Sized> Same<T> for T {}
-    const fn same<A: Same<B> + ?Sized, B: ?Sized>() {}
-    type Lock<R> = <R as MutexRaw>::Lock;
-    same::<crate::raw::FairMutex<()>, lock_api::Mutex<Lock<RawFairMutex>, ()>>();
-    same::<crate::raw::FairMutexGuard<'_, ()>, lock_api::MutexGuard<'_, Lock<RawFairMutex>, ()>>();
-    same::<
-        crate::raw::MappedFairMutexGuard<'_, ()>,
-        lock_api::MappedMutexGuard<'_, Lock<RawFairMutex>, ()>,
-    >();
-    same::<crate::raw::MappedMutexGuard<'_, ()>, lock_api::MappedMutexGuard<'_, Lock<RawMutex>, ()>>(
-    );
-};
