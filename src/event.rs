@@ -461,6 +461,19 @@ pub enum Event {
         /// STD, records untimed waits).
         timed: bool,
     },
+    /// A thread arrived at a barrier of `parties` threads (`Barrier::wait`):
+    /// the round's last arrival lets every thread of it go on, each ordered
+    /// after every arrival of the round.
+    Arrive {
+        /// The arriving thread.
+        thread: ThreadId,
+        /// The barrier (its id, drawn from the same counter as lock ids).
+        barrier: LockId,
+        /// How many threads a round takes.
+        parties: u64,
+        /// Where.
+        site: Site,
+    },
     /// A thread notified waiters of a condition.
     Notify {
         /// The notifying thread.
@@ -632,6 +645,8 @@ pub enum WokenBy {
     Message,
     /// A join: the joined thread's end.
     End,
+    /// A barrier: the other threads' arrivals.
+    Arrival,
 }
 
 impl WokenBy {
@@ -641,6 +656,7 @@ impl WokenBy {
             WokenBy::Notify => "notify",
             WokenBy::Message => "message",
             WokenBy::End => "end",
+            WokenBy::Arrival => "arrival",
         }
     }
 }

@@ -274,3 +274,63 @@ fn the_graph_draws_the_wait_edge_dashed_in_its_cycle() {
     );
     assert_eq!(dot.matches(red).count(), 2, "{dot}");
 }
+
+/// Two threads meet at barrier C5 (two parties); T1 arrives holding `conn`,
+/// T2 took it (TAKE_BEFORE) on its way there, or only after (TAKE_AFTER).
+const BARRIER: &str = "lockcheck-trace 1
+1 T1 thread \"main\"
+2 T1 lock L1 mutex a.rs:1:1 \"conn\"
+3 T1 var V1 a.rs:2:1 \"x\"
+4 T1 spawn T2 a.rs:3:1
+5 T2 thread \"party\"
+TAKE_BEFORE
+8 T1 acq L1 exclusive blocking x.rs:38:9
+9 T1 w V1 x.rs:39:9
+10 T1 arrive C5 N2 x.rs:40:9
+11 T2 arrive C5 N2 y.rs:14:5
+12 T2 r V1 y.rs:15:5
+TAKE_AFTER
+15 T1 rel L1 x.rs:41:9
+";
+
+const TAKE: &str = "6 T2 acq L1 exclusive blocking y.rs:12:5\n7 T2 rel L1 y.rs:13:5";
+
+#[test]
+fn a_lock_held_at_a_barrier_another_party_took_on_its_way_is_a_cycle_through_it() {
+    let before = BARRIER
+        .replace("TAKE_BEFORE", TAKE)
+        .replace("TAKE_AFTER", "");
+    let found = analyse_text(&before);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let wait = found[0].cycle.as_ref().expect("a cycle").edges[0]
+        .wait
+        .clone()
+        .expect("through the barrier");
+    assert_eq!((wait.by, wait.on), (WokenBy::Arrival, 5));
+    assert_eq!(wait.waker.name.as_deref(), Some("party"));
+    // The near miss: taken after the barrier, once `conn` is free again
+    // (the write before the barrier and the read after it are ordered by
+    // the round, so no race either).
+    let after = BARRIER
+        .replace("TAKE_BEFORE", "")
+        .replace(
+            "TAKE_AFTER",
+            "13 T1 rel L1 x.rs:41:9\n14 T2 acq L1 exclusive blocking y.rs:16:5\n15 T2 rel L1 y.rs:17:5",
+        )
+        .replace("15 T1 rel L1 x.rs:41:9\n", "");
+    let found = analyse_text(&after);
+    assert!(found.is_empty(), "{found:#?}");
+}
+
+#[test]
+fn a_barrier_orders_what_comes_before_it_with_what_comes_after() {
+    let ordered = BARRIER.replace("TAKE_BEFORE", "").replace("TAKE_AFTER", "");
+    assert!(analyse_text(&ordered).is_empty(), "ordered by the round");
+    // Without T2's arrival the read is not ordered after the write.
+    let unordered = ordered.replace("11 T2 arrive C5 N2 y.rs:14:5\n", "");
+    let found = analyse_text(&unordered);
+    assert!(
+        found.iter().any(|f| f.kind == FindingKind::DataRace),
+        "{found:#?}"
+    );
+}

@@ -75,6 +75,14 @@ struct Waiting {
     seq: u64,
 }
 
+/// A thread's arrival at a barrier.
+struct Arrival {
+    thread: ThreadInfo,
+    held: Vec<HeldLock>,
+    taken: Vec<TakenLock>,
+    site: Site,
+}
+
 /// The hold-and-wait state of one trace's analysis.
 #[derive(Default)]
 pub(super) struct HoldAndWait {
@@ -86,6 +94,9 @@ pub(super) struct HoldAndWait {
     waiting: FxHashMap<ThreadId, Waiting>,
     /// By message sent and not received yet: what its sender had taken.
     sent: FxHashMap<u64, Notification>,
+    /// By barrier: each thread of the round under way, with what it held on
+    /// arriving and what it took on its way there.
+    arrivals: FxHashMap<LockId, Vec<Arrival>>,
     /// By thread that ended and was not joined yet: what it took since its
     /// last notification, which a join waits for it to have done.
     ended: FxHashMap<ThreadId, Vec<TakenLock>>,
@@ -192,6 +203,67 @@ impl HoldAndWait {
             wake_site: n.site,
         };
         edges(order, receiver, held, &n.taken, &edge, &live)
+    }
+
+    /// `thread`, holding `held`, arrived at `barrier` at `site`.
+    pub(super) fn arrive(
+        &mut self,
+        thread: &ThreadInfo,
+        held: &[HeldLock],
+        barrier: LockId,
+        site: Site,
+    ) {
+        let taken = self.since_last(thread, held);
+        let round = self.arrivals.entry(barrier).or_default();
+        round.retain(|a| a.thread.id != thread.id);
+        round.push(Arrival {
+            thread: thread.clone(),
+            held: held.to_vec(),
+            taken,
+            site,
+        });
+    }
+
+    /// `barrier`'s round ended with the arrival of the last of `arrived`.
+    /// Every thread but the last waited for the others' arrivals, and on
+    /// another schedule any of them is the last: what each held on
+    /// arriving is ordered before what every other took on its way there.
+    /// Returns the cycles the edges close.
+    pub(super) fn round_ends(
+        &mut self,
+        barrier: LockId,
+        arrived: &[ThreadId],
+        order: &mut LockOrderGraph,
+        live: impl Fn(LockId) -> Option<LockInfo>,
+    ) -> Vec<Cycle> {
+        let Some(round) = self.arrivals.remove(&barrier) else {
+            return Vec::new();
+        };
+        let mut cycles = Vec::new();
+        for waiter in round.iter().filter(|a| !a.held.is_empty()) {
+            for other in round.iter().filter(|o| o.thread.id != waiter.thread.id) {
+                if !arrived.contains(&other.thread.id) {
+                    continue;
+                }
+                let edge = WaitEdge {
+                    by: WokenBy::Arrival,
+                    on: barrier.0,
+                    released: None,
+                    wait_site: waiter.site,
+                    waker: other.thread.clone(),
+                    wake_site: other.site,
+                };
+                cycles.extend(edges(
+                    order,
+                    &waiter.thread,
+                    &waiter.held,
+                    &other.taken,
+                    &edge,
+                    &live,
+                ));
+            }
+        }
+        cycles
     }
 
     /// What `thread` took since its last notification or send, then what it

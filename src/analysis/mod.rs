@@ -27,6 +27,14 @@ mod threads;
 use hold_and_wait::HoldAndWait;
 use threads::{HandOff, ThreadTable, ThreadTrack};
 
+/// A barrier's round under way: the threads that arrived, and what their
+/// arrivals carry to every thread of the round once the last arrives.
+#[derive(Default)]
+struct BarrierRound {
+    arrived: Vec<ThreadId>,
+    clock: HandOff,
+}
+
 /// Happens-before a lock carries, and who holds it.
 struct LockTrack {
     release: VectorClock,
@@ -116,6 +124,8 @@ pub struct Analyzer {
     notified: FxHashMap<LockId, VectorClock>,
     /// Clocks of messages sent and not yet received.
     messages: FxHashMap<u64, HandOff>,
+    /// Barrier rounds under way, by barrier.
+    barriers: FxHashMap<LockId, BarrierRound>,
     /// Run the lockset check (Eraser) too.
     lockset: bool,
     /// Keep dropped locks in the order graph (to draw the whole run's graph).
@@ -146,6 +156,7 @@ impl Analyzer {
             vars: FxHashMap::default(),
             notified: FxHashMap::default(),
             messages: FxHashMap::default(),
+            barriers: FxHashMap::default(),
             lockset: false,
             keep_dropped: false,
             waits: WaitForGraph::default(),
@@ -297,6 +308,12 @@ impl Analyzer {
                 self.join_order(*parent, *child, *site);
                 self.threads.join(*parent, *child);
             }
+            Event::Arrive {
+                thread,
+                barrier,
+                parties,
+                site,
+            } => self.arrive(*thread, *barrier, *parties, *site),
             Event::Notify {
                 thread,
                 condition,
@@ -598,6 +615,43 @@ impl Analyzer {
     }
 
     /// A thread ended: what it still holds was leaked and stays locked.
+    /// A thread arrives at a barrier of `parties`: its clocks join the
+    /// round's; the last arrival lets the round go, every thread of it
+    /// ordered after every arrival, and each lock one of them held on
+    /// arriving ordered before what the others took on their way there
+    /// (see `hold_and_wait`). A thread that arrives twice in one round (a
+    /// broken trace) counts once, so a round never holds more entries
+    /// than there are threads.
+    fn arrive(&mut self, thread: ThreadId, barrier: LockId, parties: u64, site: Site) {
+        let t = self.threads.get_mut(thread);
+        let mine = t.hand_off();
+        let info = t.info.clone();
+        self.hold_and_wait.arrive(&info, &t.held, barrier, site);
+        let round = self.barriers.entry(barrier).or_default();
+        round.clock.join(&mine);
+        if !round.arrived.contains(&thread) {
+            round.arrived.push(thread);
+        }
+        if (round.arrived.len() as u64) < parties {
+            return;
+        }
+        let Some(round) = self.barriers.remove(&barrier) else {
+            return;
+        };
+        for id in &round.arrived {
+            self.threads.get_mut(*id).receive(&round.clock);
+        }
+        let locks = &self.locks;
+        let cycles =
+            self.hold_and_wait
+                .round_ends(barrier, &round.arrived, &mut self.order, |id| {
+                    locks.get(&id).and_then(|l| l.info.clone())
+                });
+        for cycle in cycles {
+            self.findings.add(findings::lock_order_cycle(&cycle));
+        }
+    }
+
     /// A join while holding locks: ordered before what the joined thread
     /// took (see `hold_and_wait`).
     fn join_order(&mut self, parent: ThreadId, child: ThreadId, site: Site) {
@@ -796,7 +850,8 @@ fn event_thread(event: &Event) -> Option<ThreadId> {
         | Event::Read { thread, .. }
         | Event::Write { thread, .. }
         | Event::Wait { thread, .. }
-        | Event::Notify { thread, .. } => Some(*thread),
+        | Event::Notify { thread, .. }
+        | Event::Arrive { thread, .. } => Some(*thread),
         Event::Spawn { parent, .. } | Event::Join { parent, .. } => Some(*parent),
     }
 }

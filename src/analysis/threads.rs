@@ -116,9 +116,19 @@ impl ThreadTrack {
 }
 
 /// What one thread hands another: both of its clocks.
+#[derive(Default)]
 pub(super) struct HandOff {
     full: VectorClock,
     structural: VectorClock,
+}
+
+impl HandOff {
+    /// Carries what `other` carries too (a barrier's round gathers every
+    /// arrival's).
+    pub(super) fn join(&mut self, other: &HandOff) {
+        self.full.join(&other.full);
+        self.structural.join(&other.structural);
+    }
 }
 
 /// Every thread seen, in order of first sight.

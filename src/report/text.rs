@@ -224,6 +224,7 @@ fn render_wait_edge(out: &mut String, e: &OrderEdge, w: &WaitNote) {
         (WokenBy::Notify, None) => format!("waited on condition #{}", w.on),
         (WokenBy::Message, _) => "received a message".to_owned(),
         (WokenBy::End, _) => format!("joined {}", w.waker),
+        (WokenBy::Arrival, _) => format!("waited at barrier #{}", w.on),
     };
     let _ = writeln!(
         out,
@@ -234,6 +235,7 @@ fn render_wait_edge(out: &mut String, e: &OrderEdge, w: &WaitNote) {
         WokenBy::Notify => format!("before notifying it at {}", w.wake_site),
         WokenBy::Message => format!("before sending it at {}", w.wake_site),
         WokenBy::End => "before it ended".to_owned(),
+        WokenBy::Arrival => format!("before arriving there at {}", w.wake_site),
     };
     let _ = writeln!(
         out,

@@ -15,11 +15,12 @@ use std::fmt;
 use std::panic::{Location, RefUnwindSafe, UnwindSafe};
 use std::time::Instant;
 
-use crate::event::Site;
 use crate::event::WaitKind;
+use crate::event::{Event, Site};
 use crate::runtime::acquire::{self, Waiting};
 use crate::runtime::hb::{self, HandOff};
 use crate::runtime::nobody_left;
+use crate::runtime::recorder;
 use crate::runtime::waits::{self, WaitMeta};
 
 /// A barrier for a fixed number of threads, with `std::sync::Barrier`'s
@@ -117,6 +118,17 @@ impl Barrier {
             arrivals.clock.join(&mine);
         }
         let round = arrivals.round;
+        if recorder::on() {
+            // Under the barrier's lock: every arrival of a round is in the
+            // trace before the last one lets the round go.
+            let (barrier, parties) = (self.meta.id(), self.threads as u64);
+            recorder::record_here(|thread| Event::Arrive {
+                thread,
+                barrier,
+                parties,
+                site,
+            });
+        }
         arrivals.count += 1;
         if arrivals.count >= self.threads {
             arrivals.count = 0;

@@ -49,6 +49,7 @@ mod op {
     pub const SPAWN: &[u8] = b"spawn";
     pub const JOIN: &[u8] = b"join";
     pub const NOTIFY: &[u8] = b"notify";
+    pub const ARRIVE: &[u8] = b"arrive";
     pub const WAIT: &[u8] = b"wait";
     pub const WAIT_TIMED: &[u8] = b"wait-timed";
     pub const SEND: &[u8] = b"send";
@@ -62,7 +63,7 @@ mod op {
 
 /// The ops a line may have, as listed in messages about an unknown one.
 const OPS: &str =
-    "lock, var, thread, guard, req, acq, rel, mode, r, w, spawn, join, notify, wait, wait-timed, send, recv, recv-try, end, drop-lock, drop-var, incomplete";
+    "lock, var, thread, guard, req, acq, rel, mode, r, w, spawn, join, notify, wait, wait-timed, arrive, send, recv, recv-try, end, drop-lock, drop-var, incomplete";
 
 /// The whole line an op takes, for messages about a missing or extra field.
 fn usage(name: &[u8]) -> &'static str {
@@ -80,6 +81,7 @@ fn usage(name: &[u8]) -> &'static str {
         op::SPAWN => "<seq> T<thread> spawn T<child> <site>",
         op::JOIN => "<seq> T<thread> join T<child> <site>",
         op::NOTIFY => "<seq> T<thread> notify C<id> <site>",
+        op::ARRIVE => "<seq> T<thread> arrive C<id> N<parties> <site>",
         op::WAIT => "<seq> T<thread> wait C<id> L<id> <site>",
         op::WAIT_TIMED => "<seq> T<thread> wait-timed C<id> L<id> <site>",
         op::SEND => "<seq> T<thread> send M<id> <site>",
@@ -118,6 +120,8 @@ const CHILD_ID: IdField = IdField::new(b'T', "child thread");
 const LOCK_ID: IdField = IdField::new(b'L', "lock id");
 const VAR_ID: IdField = IdField::new(b'V', "variable id");
 const CONDITION_ID: IdField = IdField::new(b'C', "condition id");
+/// A barrier's party count (`N3`: a round of three threads).
+const PARTIES: IdField = IdField::new(b'N', "party count");
 const MESSAGE_ID: IdField = IdField::new(b'M', "message id");
 
 /// A field holding one word out of a closed set. The reader decodes by
@@ -500,6 +504,12 @@ pub(super) mod tests {
             Event::Notify {
                 thread: t1,
                 condition: LockId(99),
+                site: s,
+            },
+            Event::Arrive {
+                thread: t1,
+                barrier: LockId(98),
+                parties: 2,
                 site: s,
             },
             Event::Send {

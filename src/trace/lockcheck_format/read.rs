@@ -6,7 +6,7 @@ use crate::fx_hash::FxHashMap;
 
 use super::{
     closing_quote, decode_file, decode_name, op, parse_u64, show, split_site, usage, IdField, Word,
-    CHILD_ID, CONDITION_ID, HEADER, LOCK_ID, MESSAGE_ID, OPS, THREAD_ID, UPDATE, VAR_ID,
+    CHILD_ID, CONDITION_ID, HEADER, LOCK_ID, MESSAGE_ID, OPS, PARTIES, THREAD_ID, UPDATE, VAR_ID,
 };
 use crate::event::{AccessKind, Event, LockId, LockInfo, Name, Site, ThreadId, VarId, VarInfo};
 use crate::trace::intern::intern;
@@ -265,6 +265,12 @@ impl Decoder {
             op::JOIN => Event::Join {
                 parent: thread,
                 child: ThreadId(line.id(CHILD_ID)?),
+                site: line.site()?,
+            },
+            op::ARRIVE => Event::Arrive {
+                thread,
+                barrier: LockId(line.id(CONDITION_ID)?),
+                parties: line.id(PARTIES)?,
                 site: line.site()?,
             },
             op::NOTIFY => Event::Notify {

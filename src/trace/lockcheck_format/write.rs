@@ -6,7 +6,7 @@
 
 use super::{
     op, put_name, put_site, put_u64, IdField, Word, CHILD_ID, CONDITION_ID, LOCK_ID, MESSAGE_ID,
-    THREAD_ID, UPDATE, VAR_ID,
+    PARTIES, THREAD_ID, UPDATE, VAR_ID,
 };
 use crate::event::{Event, LockInfo, Site, ThreadId, VarInfo};
 
@@ -110,6 +110,15 @@ pub fn write_event(out: &mut Vec<u8>, seq: u64, thread: ThreadId, event: &Event)
         .id(CONDITION_ID, condition.0)
         .id(LOCK_ID, lock.id.0)
         .site(site),
+        Event::Arrive {
+            thread,
+            barrier,
+            parties,
+            site,
+        } => start(out, seq, *thread, op::ARRIVE)
+            .id(CONDITION_ID, barrier.0)
+            .id(PARTIES, *parties)
+            .site(site),
         Event::Notify {
             thread,
             condition,
