@@ -832,6 +832,16 @@ impl Analyzer {
     pub fn order_graph(&self) -> &LockOrderGraph {
         &self.order
     }
+
+    /// How much merging the findings took so far ([`FindingSet::work`]).
+    pub fn finding_work(&self) -> u64 {
+        self.findings.work()
+    }
+
+    /// Findings so far, repeats merged.
+    pub fn finding_count(&self) -> usize {
+        self.findings.findings().count()
+    }
 }
 
 /// The thread an event is about (the acting thread).

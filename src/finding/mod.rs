@@ -719,12 +719,23 @@ pub struct FindingSet {
     deadlocks: FxHashMap<Vec<u64>, usize>,
     /// Live `lock-order-cycle` findings over each set of locks.
     cycles: FxHashMap<Vec<u64>, Vec<usize>>,
+    /// Entries looked at by every `add` so far (see [`FindingSet::work`]).
+    work: u64,
 }
 
 impl FindingSet {
     /// An empty set.
     pub fn new() -> Self {
         FindingSet::default()
+    }
+
+    /// How much merging the findings took: one for each finding added, plus
+    /// every kept cycle, thread and lock compared while merging it. A count
+    /// of work, not a time, so that a test can show the merge stays linear
+    /// in the findings (each add looks at a bounded number of entries,
+    /// however many findings the set holds).
+    pub fn work(&self) -> u64 {
+        self.work
     }
 
     /// Adds a finding; returns true when it was new (not merged into another).
@@ -738,6 +749,7 @@ impl FindingSet {
     /// assert_eq!(set.findings().next().map(|f| f.count), Some(2));
     /// ```
     pub fn add(&mut self, finding: Finding) -> bool {
+        self.work += 1;
         if let Some(existing) = self
             .by_key
             .get(&finding.key)
@@ -753,12 +765,16 @@ impl FindingSet {
                 }
                 old.single_thread &= new.single_thread;
                 old.ordered_by_happens_before &= new.ordered_by_happens_before;
+                self.work += 1 + (old.other_cycles.len() + new.other_cycles.len()) as u64;
                 kept_other = old.keep_other(new);
             }
             if kept_other {
                 // The other cycle's threads and locks are the finding's too;
                 // a deadlock over its locks folds the finding in as well.
                 let (index, ids) = (self.by_key[&finding.key], finding.lock_ids());
+                self.work += ((existing.threads.len() + 1) * finding.threads.len()
+                    + (existing.locks.len() + 1) * finding.locks.len())
+                    as u64;
                 for t in finding.threads {
                     if !existing.threads.iter().any(|e| e.id == t.id) {
                         existing.threads.push(t);
@@ -798,7 +814,9 @@ impl FindingSet {
                 let ids = finding.lock_ids();
                 let mut deadlock = finding;
                 if !ids.is_empty() {
-                    for i in self.cycles.remove(&ids).unwrap_or_default() {
+                    let absorbed = self.cycles.remove(&ids).unwrap_or_default();
+                    self.work += absorbed.len() as u64;
+                    for i in absorbed {
                         if let Some(cycle) = self.findings[i].take() {
                             self.by_key.remove(&cycle.key);
                             absorb_cycle(&mut deadlock, cycle);
