@@ -62,6 +62,10 @@
 //!   guards are dropped in reverse order (3, 2, 1, 0). The lock-order edges all
 //!   exist after the first iteration, so this is the steady-state cost of
 //!   acquiring while holding other locks.
+//! * `chain4_capture`: `chain4` with lockcheck keeping whole backtraces
+//!   (`Backtraces::Full`, as `RUST_BACKTRACE=1` makes it): the steady state
+//!   learns nothing new, so it must capture nothing and cost what `chain4`
+//!   does.
 //! * `create_lock_under_outer`: with an outer lock held (taken once per criterion
 //!   sample, outside the timed loop), each iteration creates a new mutex, locks
 //!   and unlocks it, and drops it. Every iteration therefore adds a brand-new
@@ -189,6 +193,19 @@ fn chain4(c: &mut Criterion) {
     chain4_case::<TracingMutex>(&mut group);
     chain4_case::<DeloxideMutex>(&mut group);
     group.finish();
+}
+
+/// `chain4` with lockcheck keeping whole backtraces (what `RUST_BACKTRACE=1`
+/// turns on outside this bench): in a steady state nothing new is learned,
+/// so nothing is captured, and the figure must be `chain4`'s.
+fn chain4_capture(c: &mut Criterion) {
+    setup();
+    lockcheck::config::set_backtrace_mode(lockcheck::config::Backtraces::Full);
+    let mut group = c.benchmark_group("chain4_capture");
+    chain4_case::<ParkingLotMutex>(&mut group);
+    chain4_case::<LockcheckMutex>(&mut group);
+    group.finish();
+    lockcheck::config::set_backtraces(false);
 }
 
 // ---------------------------------------------------------------------------
@@ -405,7 +422,7 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = uncontended, chain4, create_lock_under_outer, create_lock_under_outer_bt, contended2,
+    targets = uncontended, chain4, chain4_capture, create_lock_under_outer, create_lock_under_outer_bt, contended2,
         locks_10k, locks_n
 }
 criterion_main!(benches);
