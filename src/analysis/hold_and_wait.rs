@@ -14,19 +14,20 @@
 //!
 //! What `N` "had taken before it notified" is what it acquired by blocking
 //! since its previous notification (or its start), and what it held at the
-//! notification; a try cannot hang, so it does not count. The wait is
-//! matched with the last notification of its condition between the wait
-//! and the waiter taking its lock back; a wait no notification ended
-//! (a timeout, a spurious wake-up) adds nothing.
+//! notification; a try cannot hang, so it does not count. A notification
+//! makes the edges of every thread waiting on its condition then (any of
+//! them may be the one woken on some schedule), while what the notifier
+//! took is surely alive; a wait no notification ended (a timeout, a
+//! spurious wake-up) adds nothing. Receives, joins and barrier rounds are
+//! waits too (see their functions below).
 //!
-//! Memory is bounded by the live threads and the conditions notified: each
+//! Memory is bounded by the live threads and the messages in flight: each
 //! thread keeps at most [`TAKEN_PER_THREAD`] distinct locks since its last
 //! notification (a thread that takes more between two notifications has its
-//! oldest forgotten: edges missed, never invented), and each condition its
-//! last notification (a Java monitor's goes with its drop; a condition
-//! variable's stays, as a trace does not record their drops). Both keep
-//! lock ids, not names: a lock's name is looked up among the analysis's
-//! live locks when an edge is made, so it still leaves with the lock.
+//! oldest forgotten: edges missed, never invented), and each message what
+//! its sender had taken. Both keep lock ids, not names: a lock's name is
+//! looked up among the analysis's live locks when an edge is made, so it
+//! still leaves with the lock.
 
 use crate::detect::lock_order::{Cycle, LockOrderGraph, WaitEdge};
 use crate::event::{AcquireMode, HeldLock, LockId, LockInfo, Site, ThreadId, ThreadInfo, WokenBy};
@@ -54,25 +55,22 @@ struct Taken {
     locks: FxHashMap<LockId, (TakenLock, u64)>,
 }
 
-/// The last notification of a condition.
+/// A message sent: its sender, and what it had taken when it sent.
 struct Notification {
     waker: ThreadInfo,
-    /// What the waker had taken (or held) when it notified, in order.
+    /// What the sender had taken (or held) when it sent, in order.
     taken: Vec<TakenLock>,
     site: Site,
-    /// Its place among all notifications of the trace.
-    seq: u64,
 }
 
 /// A thread waiting on a condition.
 struct Waiting {
+    thread: ThreadInfo,
     condition: LockId,
     released: LockInfo,
     /// What it holds across the wait (the released lock excepted).
     held: Vec<HeldLock>,
     site: Site,
-    /// Notifications before the wait began.
-    seq: u64,
 }
 
 /// A thread's arrival at a barrier.
@@ -88,8 +86,6 @@ struct Arrival {
 pub(super) struct HoldAndWait {
     /// By thread: the locks it took since its last notification.
     taken: FxHashMap<ThreadId, Taken>,
-    /// By condition: its last notification.
-    notified: FxHashMap<LockId, Notification>,
     /// By thread: the wait it is in.
     waiting: FxHashMap<ThreadId, Waiting>,
     /// By message sent and not received yet: what its sender had taken.
@@ -100,8 +96,6 @@ pub(super) struct HoldAndWait {
     /// By thread that ended and was not joined yet: what it took since its
     /// last notification, which a join waits for it to have done.
     ended: FxHashMap<ThreadId, Vec<TakenLock>>,
-    /// Notifications so far.
-    seq: u64,
 }
 
 impl HoldAndWait {
@@ -133,25 +127,42 @@ impl HoldAndWait {
         taken.locks.insert(lock.lock.id, (entry, stamp));
     }
 
-    /// `waker`, holding `held`, notified `condition` at `site`.
+    /// `waker`, holding `held`, notified `condition` at `site`: every
+    /// thread waiting on it then while holding locks could be the one woken
+    /// on some schedule, so what each holds is ordered before what the
+    /// waker took. Made at the notification, while what it took is surely
+    /// alive (a waiter may take its lock back only after the waker ended
+    /// and dropped its locks). Returns the cycles the edges close.
     pub(super) fn notify(
         &mut self,
         waker: &ThreadInfo,
         held: &[HeldLock],
         condition: LockId,
         site: Site,
-    ) {
-        self.seq = self.seq.saturating_add(1);
+        order: &mut LockOrderGraph,
+        live: impl Fn(LockId) -> Option<LockInfo>,
+    ) -> Vec<Cycle> {
         let taken = self.since_last(waker, held);
-        self.notified.insert(
-            condition,
-            Notification {
+        let mut cycles = Vec::new();
+        for w in self
+            .waiting
+            .values()
+            .filter(|w| w.condition == condition && w.thread.id != waker.id)
+        {
+            let released = w.released.id;
+            let taken: Vec<TakenLock> =
+                taken.iter().filter(|t| t.id != released).copied().collect();
+            let edge = WaitEdge {
+                by: WokenBy::Notify,
+                on: condition.0,
+                released: Some(w.released.clone()),
+                wait_site: w.site,
                 waker: waker.clone(),
-                taken,
-                site,
-                seq: self.seq,
-            },
-        );
+                wake_site: site,
+            };
+            cycles.extend(edges(order, &w.thread, &w.held, &taken, &edge, &live));
+        }
+        cycles
     }
 
     /// `sender`, holding `held`, sent `message` at `site`: what it took
@@ -168,7 +179,6 @@ impl HoldAndWait {
             waker: sender.clone(),
             taken,
             site,
-            seq: 0,
         };
         self.sent.insert(message, n);
     }
@@ -290,7 +300,7 @@ impl HoldAndWait {
     /// holding `held` meanwhile.
     pub(super) fn wait(
         &mut self,
-        thread: ThreadId,
+        thread: &ThreadInfo,
         condition: LockId,
         released: &LockInfo,
         held: &[HeldLock],
@@ -298,58 +308,24 @@ impl HoldAndWait {
     ) {
         if held.is_empty() {
             // Nothing held across the wait: no hold-and-wait.
-            self.waiting.remove(&thread);
+            self.waiting.remove(&thread.id);
             return;
         }
         self.waiting.insert(
-            thread,
+            thread.id,
             Waiting {
+                thread: thread.clone(),
                 condition,
                 released: released.clone(),
                 held: held.to_vec(),
                 site,
-                seq: self.seq,
             },
         );
     }
 
-    /// `waiter` holds its lock again after a wait: the edges from what it
-    /// held to what its waker had taken go into `order`; returns the cycles
-    /// they close. `live` gives a live lock's description (a lock dropped
-    /// since its waker took it has none, and makes no edge).
-    pub(super) fn woken(
-        &mut self,
-        waiter: &ThreadInfo,
-        order: &mut LockOrderGraph,
-        live: impl Fn(LockId) -> Option<LockInfo>,
-    ) -> Vec<Cycle> {
-        let Some(wait) = self.waiting.remove(&waiter.id) else {
-            return Vec::new();
-        };
-        let Some(n) = self.notified.get(&wait.condition) else {
-            return Vec::new();
-        };
-        if n.seq <= wait.seq || n.waker.id == waiter.id {
-            // No notification since the wait began: a timeout or a
-            // spurious wake-up, which nobody else caused.
-            return Vec::new();
-        }
-        let released = wait.released.id;
-        let taken: Vec<TakenLock> = n
-            .taken
-            .iter()
-            .filter(|t| t.id != released)
-            .copied()
-            .collect();
-        let edge = WaitEdge {
-            by: WokenBy::Notify,
-            on: wait.condition.0,
-            released: Some(wait.released.clone()),
-            wait_site: wait.site,
-            waker: n.waker.clone(),
-            wake_site: n.site,
-        };
-        edges(order, waiter, &wait.held, &taken, &edge, &live)
+    /// `waiter` holds its lock again after a wait: it waits no more.
+    pub(super) fn woken(&mut self, waiter: ThreadId) {
+        self.waiting.remove(&waiter);
     }
 
     /// `thread` ended: it takes, waits and notifies no more (a condition's
@@ -399,11 +375,11 @@ impl HoldAndWait {
         edges(order, parent, held, &taken, &edge, &live)
     }
 
-    /// `lock` was dropped: as a Java monitor, it is a condition no more.
-    /// (A thread's locks taken name it by id only, and the edges pass over
-    /// the dead.)
+    /// `lock` was dropped: a thread waiting with it as its monitor (a
+    /// broken trace) waits on it no more. (A thread's locks taken name it by
+    /// id only, and the edges pass over the dead.)
     pub(super) fn forget(&mut self, lock: LockId) {
-        self.notified.remove(&lock);
+        self.waiting.retain(|_, w| w.released.id != lock);
     }
 }
 

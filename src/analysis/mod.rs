@@ -320,11 +320,21 @@ impl Analyzer {
                 site,
             } => {
                 let t = self.threads.get_mut(*thread);
-                self.hold_and_wait
-                    .notify(&t.info, &t.held, *condition, *site);
+                let locks = &self.locks;
+                let cycles = self.hold_and_wait.notify(
+                    &t.info,
+                    &t.held,
+                    *condition,
+                    *site,
+                    &mut self.order,
+                    |id| locks.get(&id).and_then(|l| l.info.clone()),
+                );
                 let now = t.clock.clone();
                 t.clock.tick(t.slot);
                 self.notified.entry(*condition).or_default().join(&now);
+                for cycle in cycles {
+                    self.findings.add(findings::lock_order_cycle(&cycle));
+                }
             }
             Event::Wait {
                 thread,
@@ -415,7 +425,7 @@ impl Analyzer {
             if !timed {
                 // A timed wait ends by itself: no hold-and-wait.
                 self.hold_and_wait
-                    .wait(thread, condition, &held.lock, &t.held, site);
+                    .wait(&t.info, condition, &held.lock, &t.held, site);
             }
             t.rewait = Some((held, total, condition));
         }
@@ -454,13 +464,7 @@ impl Analyzer {
         t.clock.join(&release);
         t.held.push(held);
         t.depth.push(count.saturating_sub(1));
-        let locks = &self.locks;
-        let cycles = self.hold_and_wait.woken(&t.info, &mut self.order, |id| {
-            locks.get(&id).and_then(|l| l.info.clone())
-        });
-        for cycle in cycles {
-            self.findings.add(findings::lock_order_cycle(&cycle));
-        }
+        self.hold_and_wait.woken(thread);
     }
 
     fn acquire(

@@ -670,6 +670,10 @@ impl Finding {
             for e in &c.edges {
                 out.push(&e.from_site);
                 out.push(&e.to_site);
+                if let Some(w) = &e.wait {
+                    out.push(&w.wait_site);
+                    out.push(&w.wake_site);
+                }
             }
         }
         out

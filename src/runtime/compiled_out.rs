@@ -247,6 +247,32 @@ pub(crate) mod hb {
     pub(crate) fn start_child(_parent: &HandOff) {}
 }
 
+pub(crate) mod hold_and_wait {
+    //! Hold-and-wait: no waiter is kept, no edge is made.
+
+    use crate::event::{LockInfo, Site};
+
+    /// A condition variable's waiters holding locks: never kept.
+    pub(crate) struct Waiters;
+
+    /// A registered waiter: never made.
+    pub(crate) struct Ticket<'a>(std::marker::PhantomData<&'a ()>);
+
+    impl Waiters {
+        pub(crate) const fn new() -> Self {
+            Waiters
+        }
+
+        #[inline(always)]
+        pub(crate) fn waiting(&self, _released: &LockInfo, _site: Site) -> Option<Ticket<'_>> {
+            None
+        }
+
+        #[inline(always)]
+        pub(crate) fn notified(&self, _condition: u64, _site: Site) {}
+    }
+}
+
 pub(crate) mod late_report {
     //! No finding is ever being symbolised.
 

@@ -20,6 +20,8 @@ pub(crate) mod hb;
 #[cfg(feature = "checks")]
 mod held_stack;
 #[cfg(feature = "checks")]
+pub(crate) mod hold_and_wait;
+#[cfg(feature = "checks")]
 pub(crate) mod late_report;
 #[cfg(feature = "checks")]
 pub(crate) mod leaf_edges;
@@ -46,8 +48,8 @@ pub(crate) mod waits;
 
 #[cfg(not(feature = "checks"))]
 pub(crate) use compiled_out::{
-    acquire, announce, fast_path, hb, late_report, lock_meta, nobody_left, recorder, thread_state,
-    user_site, waits,
+    acquire, announce, fast_path, hb, hold_and_wait, late_report, lock_meta, nobody_left, recorder,
+    thread_state, user_site, waits,
 };
 #[cfg(not(feature = "checks"))]
 pub use compiled_out::{assert_no_findings, findings, take_findings};

@@ -21,6 +21,7 @@ use crate::event::WaitKind;
 use crate::event::{AcquireMode, Event, LockId, Site};
 use crate::runtime::acquire;
 use crate::runtime::hb::{self, HandOff};
+use crate::runtime::hold_and_wait::{self, Waiters};
 use crate::runtime::nobody_left::{self, Stuck};
 use crate::runtime::recorder;
 use crate::runtime::waits::{self, WaitMeta};
@@ -53,6 +54,8 @@ pub struct Condvar {
     /// Counts notifications: a waiter that sees it change has been
     /// notified (or spuriously woken, which a condition variable allows).
     notifies: AtomicU64,
+    /// The threads waiting while they hold locks, for hold-and-wait.
+    hold_waiters: Waiters,
 }
 
 impl Default for Condvar {
@@ -86,6 +89,7 @@ impl Condvar {
             clock: crate::raw::Mutex::new(HandOff::new()),
             meta: WaitMeta::new(name, created),
             notifies: AtomicU64::new(0),
+            hold_waiters: Waiters::new(),
         }
     }
 
@@ -127,6 +131,9 @@ impl Condvar {
         // waiter queued before this sees the notify's wake-up, or, between
         // two slices of its wait, this count.
         self.notifies.fetch_add(1, SeqCst);
+        // While the waiters are still waiting: each one holding locks
+        // leaves the list only once its wait has returned.
+        self.hold_waiters.notified(self.id().0, Site::caller());
         if recorder::on() {
             let site = Site::caller();
             recorder::record_here(|thread| Event::Notify {
@@ -212,9 +219,25 @@ impl Condvar {
     #[track_caller]
     pub fn wait<T: ?Sized>(&self, guard: &mut MutexGuard<'_, T>) {
         let site = Site::caller();
+        // Registered until the wait is over (to the end of this call).
+        let _registered = self.hold_ticket(guard, site);
         if let Some(stuck) = self.around(guard, false, |g| self.wait_untimed(g, site)) {
             stuck.break_here();
         }
+    }
+
+    /// Registers this thread, for an untimed wait at `site`, among the
+    /// waiters that hold locks besides `guard`'s mutex, if it is one (see
+    /// `runtime::hold_and_wait`); it leaves when the ticket drops.
+    fn hold_ticket<T: ?Sized>(
+        &self,
+        guard: &MutexGuard<'_, T>,
+        site: Site,
+    ) -> Option<hold_and_wait::Ticket<'_>> {
+        if !guard.tracked {
+            return None;
+        }
+        self.hold_waiters.waiting(&guard.mutex.meta.info(), site)
     }
 
     /// As [`Self::wait`], giving up after `timeout`.
@@ -245,6 +268,8 @@ impl Condvar {
         mut condition: impl FnMut(&mut T) -> bool,
     ) {
         let site = Site::caller();
+        // Registered until the wait is over (to the end of this call).
+        let _registered = self.hold_ticket(guard, site);
         let stuck = self.around(guard, false, |g| {
             while condition(&mut **g) {
                 if let Some(stuck) = self.wait_untimed(g, site) {
