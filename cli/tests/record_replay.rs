@@ -59,6 +59,7 @@ const WAIT_DEADLOCKS_LIVE_ONLY: &[&str] = &[
     "bounded_send_under_lock",
     "lost_wakeup",
     "barrier_short",
+    "held_across_wait_hang",
 ];
 
 #[test]

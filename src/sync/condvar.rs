@@ -127,13 +127,13 @@ impl Condvar {
 
     #[track_caller]
     fn publish(&self) {
-        // Before the raw notify reads its waiter count (both SeqCst): a
-        // waiter queued before this sees the notify's wake-up, or, between
-        // two slices of its wait, this count.
-        self.notifies.fetch_add(1, SeqCst);
-        // While the waiters are still waiting: each one holding locks
-        // leaves the list only once its wait has returned.
-        self.hold_waiters.notified(self.id().0, Site::caller());
+        // Everything a woken waiter must find is done before the count
+        // moves, since a waiter between two slices of its wait wakes on
+        // the count alone: the notification in the trace (before the
+        // waiter's wake-up there), the hand-off of happens-before, and the
+        // hold-and-wait edges (made while the waiters are still waiting:
+        // each one holding locks leaves the list only once its wait has
+        // returned).
         if recorder::on() {
             let site = Site::caller();
             recorder::record_here(|thread| Event::Notify {
@@ -146,6 +146,11 @@ impl Condvar {
             let mine = hb::release_clock();
             self.clock.lock().join(&mine);
         }
+        self.hold_waiters.notified(self.id().0, Site::caller());
+        // Before the raw notify reads its waiter count (both SeqCst): a
+        // waiter queued before this sees the notify's wake-up, or, between
+        // two slices of its wait, this count.
+        self.notifies.fetch_add(1, SeqCst);
     }
 
     #[track_caller]
