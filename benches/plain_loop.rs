@@ -39,6 +39,8 @@
 //! * `contended2`: two threads on one mutex, each doing the same number of
 //!   lock/unlock pairs from a common start; the pair's time per acquisition.
 
+#[allow(dead_code)] // not every bench uses every helper
+mod host;
 mod mutexes;
 
 use std::hint::black_box;
@@ -47,6 +49,7 @@ use std::time::Instant;
 
 use lockcheck::config::Backtraces;
 
+use host::{cpu_model, load, median};
 use mutexes::{
     setup, BenchMutex, DeloxideMutex, FloorMutex, LockcheckMutex, LockcheckStdMutex,
     ParkingLot013Mutex, ParkingLotMutex, StdMutex, TracingMutex,
@@ -216,29 +219,6 @@ const CASES: [&str; 10] = [
     "known 10k",
     "contended2",
 ];
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|text| {
-            text.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".to_owned())
-}
-
-fn load() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "unknown".to_owned())
-}
 
 fn main() {
     let mut args = std::env::args().skip(1);

@@ -23,9 +23,14 @@
 //!   them (per message);
 //! * `barrier of 2`: two threads pass a two-party barrier `N` times.
 
+#[allow(dead_code)] // not every bench uses every helper
+mod host;
+
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;
+
+use host::{cpu_model, load, median};
 
 /// Round trips (or messages) per measurement.
 const N: u64 = 20_000;
@@ -141,46 +146,41 @@ condvar_ping_pong!(
     lcs_wait
 );
 
+/// `n` round trips of a message: out through `to_b`/`from_a`, back
+/// through `to_a`/`from_b` (any channel with std's `send`/`recv`).
+macro_rules! ping_pong {
+    ($n:expr, $to_b:ident, $from_a:ident, $to_a:ident, $from_b:ident) => {{
+        let n = $n;
+        two_threads(
+            n,
+            move || {
+                for i in 0..n {
+                    $to_b.send(i).expect("b is there");
+                    black_box($from_b.recv().expect("b answers"));
+                }
+            },
+            move || {
+                for _ in 0..n {
+                    let v: u64 = $from_a.recv().expect("a sends");
+                    $to_a.send(v).expect("a is there");
+                }
+            },
+        )
+    }};
+}
+
 macro_rules! channel_cases {
     ($ping:ident, $bounded:ident, $stream:ident, $channel:path, $sync_channel:path) => {
         fn $ping(n: u64) -> f64 {
             let (to_b, from_a) = $channel();
             let (to_a, from_b) = $channel();
-            two_threads(
-                n,
-                move || {
-                    for i in 0..n {
-                        to_b.send(i).expect("b is there");
-                        black_box(from_b.recv().expect("b answers"));
-                    }
-                },
-                move || {
-                    for _ in 0..n {
-                        let v: u64 = from_a.recv().expect("a sends");
-                        to_a.send(v).expect("a is there");
-                    }
-                },
-            )
+            ping_pong!(n, to_b, from_a, to_a, from_b)
         }
 
         fn $bounded(n: u64) -> f64 {
             let (to_b, from_a) = $sync_channel(1);
             let (to_a, from_b) = $sync_channel(1);
-            two_threads(
-                n,
-                move || {
-                    for i in 0..n {
-                        to_b.send(i).expect("b is there");
-                        black_box(from_b.recv().expect("b answers"));
-                    }
-                },
-                move || {
-                    for _ in 0..n {
-                        let v: u64 = from_a.recv().expect("a sends");
-                        to_a.send(v).expect("a is there");
-                    }
-                },
-            )
+            ping_pong!(n, to_b, from_a, to_a, from_b)
         }
 
         fn $stream(n: u64) -> f64 {
@@ -294,44 +294,9 @@ fn rows() -> Vec<Row> {
     ]
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|text| {
-            text.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".to_owned())
-}
-
-fn load() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "unknown".to_owned())
-}
-
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let mut rounds = 9;
-    while let Some(arg) = args.next() {
-        if arg == "--rounds" {
-            rounds = args
-                .next()
-                .and_then(|n| n.parse().ok())
-                .filter(|n| *n > 0)
-                .unwrap_or_else(|| {
-                    eprintln!("--rounds takes a whole number above 0");
-                    std::process::exit(2)
-                });
-        }
-    }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let rounds = host::rounds(&args, 9);
     // Backtrace capture off, as in the other benches; checking on.
     lockcheck::config::set_backtraces(false);
     if !lockcheck::config::enabled() {

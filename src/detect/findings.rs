@@ -346,19 +346,7 @@ pub fn nobody_left(blocked: &[Blocked]) -> Finding {
         "{count} blocked, and nobody is left to wake them: {}",
         parts.waited_for.join(", ")
     );
-    let mut notes: Vec<String> = blocked
-        .iter()
-        .zip(&parts.blocked)
-        .map(|(b, entry)| {
-            format!(
-                "{} waits at {} for {}, {}",
-                entry.thread,
-                entry.site,
-                entry.waits_for(),
-                holding(b.held()),
-            )
-        })
-        .collect();
+    let mut notes = wait_notes(blocked, &parts);
     notes.push(
         "no thread of the process runs outside these waits (lockcheck counted the operating system's threads), so none of them can end; lockcheck broke the deadlock by panicking in the first thread listed"
             .to_owned(),
@@ -377,6 +365,23 @@ pub fn nobody_left(blocked: &[Blocked]) -> Finding {
     }
 }
 
+/// One note a blocked thread: what it waits for, where, and what it holds.
+fn wait_notes(blocked: &[Blocked], parts: &DeadlockParts) -> Vec<String> {
+    blocked
+        .iter()
+        .zip(&parts.blocked)
+        .map(|(b, entry)| {
+            format!(
+                "{} waits at {} for {}, {}",
+                entry.thread,
+                entry.site,
+                entry.waits_for(),
+                holding(b.held()),
+            )
+        })
+        .collect()
+}
+
 /// A snapshot of a program that has not ended (`why` says who asked):
 /// `blocked`, the threads blocked in waits lockcheck registered, and
 /// `others`, the other threads lockcheck knows, which run or are blocked
@@ -389,19 +394,7 @@ pub fn hang(blocked: &[Blocked], others: &[ThreadInfo], why: &str, taken: &str) 
         if known == 1 { "" } else { "s" },
         blocked.len()
     );
-    let mut notes: Vec<String> = blocked
-        .iter()
-        .zip(&parts.blocked)
-        .map(|(b, entry)| {
-            format!(
-                "{} waits at {} for {}, {}",
-                entry.thread,
-                entry.site,
-                entry.waits_for(),
-                holding(b.held()),
-            )
-        })
-        .collect();
+    let mut notes = wait_notes(blocked, &parts);
     let mut threads = parts.threads;
     for t in others {
         notes.push(format!(
