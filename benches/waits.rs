@@ -16,7 +16,9 @@
 //!
 //! * `condvar ping-pong`: two threads take turns through a flag under a
 //!   mutex, each waiting on its condition variable for its turn and
-//!   notifying the other's;
+//!   notifying the other's after unlocking; `condvar ping-pong, notify
+//!   under the lock` the same, notifying before unlocking (parking_lot and
+//!   lockcheck then move the waiter onto the mutex's queue, std wakes it);
 //! * `channel ping-pong`: two threads bounce a message through two
 //!   channels (`channel()`); `sync_channel(1) ping-pong` the same bounded;
 //! * `channel stream`: one thread sends `N` messages, the other receives
@@ -52,30 +54,48 @@ fn two_threads(n: u64, a: impl FnOnce() + Send, b: impl FnOnce() + Send) -> f64 
 }
 
 macro_rules! condvar_ping_pong {
-    ($name:ident, $mutex:ty, $condvar:ty, $lock:ident, $wait:expr) => {
+    ($name:ident, $held:ident, $mutex:ty, $condvar:ty, $lock:ident, $wait:expr) => {
         fn $name(n: u64) -> f64 {
-            // The turn: even for the first thread, odd for the second.
-            let state = Arc::new((<$mutex>::new(0u64), <$condvar>::new(), <$condvar>::new()));
-            let (s1, s2) = (state.clone(), state.clone());
-            let side = move |s: Arc<($mutex, $condvar, $condvar)>, me: u64| {
-                for _ in 0..n {
-                    let (turn, mine, theirs) = (
-                        &s.0,
-                        if me == 0 { &s.1 } else { &s.2 },
-                        if me == 0 { &s.2 } else { &s.1 },
-                    );
-                    let mut t = $lock(turn);
-                    while *t % 2 != me {
-                        t = $wait(mine, t);
-                    }
-                    *t += 1;
+            ping_pong!(n, false, $mutex, $condvar, $lock, $wait)
+        }
+
+        fn $held(n: u64) -> f64 {
+            ping_pong!(n, true, $mutex, $condvar, $lock, $wait)
+        }
+    };
+}
+
+/// The ping-pong of `condvar_ping_pong!`, notifying with the mutex held
+/// if `held`, else after unlocking.
+macro_rules! ping_pong {
+    ($n:expr, $held:expr, $mutex:ty, $condvar:ty, $lock:ident, $wait:expr) => {{
+        let n: u64 = $n;
+        // The turn: even for the first thread, odd for the second.
+        let state = Arc::new((<$mutex>::new(0u64), <$condvar>::new(), <$condvar>::new()));
+        let (s1, s2) = (state.clone(), state.clone());
+        let side = move |s: Arc<($mutex, $condvar, $condvar)>, me: u64| {
+            for _ in 0..n {
+                let (turn, mine, theirs) = (
+                    &s.0,
+                    if me == 0 { &s.1 } else { &s.2 },
+                    if me == 0 { &s.2 } else { &s.1 },
+                );
+                let mut t = $lock(turn);
+                while *t % 2 != me {
+                    t = $wait(mine, t);
+                }
+                *t += 1;
+                if $held {
+                    theirs.notify_one();
+                    drop(t);
+                } else {
                     drop(t);
                     theirs.notify_one();
                 }
-            };
-            two_threads(n, move || side(s1, 0), move || side(s2, 1))
-        }
-    };
+            }
+        };
+        two_threads(n, move || side(s1, 0), move || side(s2, 1))
+    }};
 }
 
 fn pl_lock<T>(m: &parking_lot::Mutex<T>) -> parking_lot::MutexGuard<'_, T> {
@@ -119,6 +139,7 @@ fn lcs_wait<'a, T>(
 
 condvar_ping_pong!(
     condvar_parking_lot,
+    condvar_held_parking_lot,
     parking_lot::Mutex<u64>,
     parking_lot::Condvar,
     pl_lock,
@@ -126,6 +147,7 @@ condvar_ping_pong!(
 );
 condvar_ping_pong!(
     condvar_std,
+    condvar_held_std,
     std::sync::Mutex<u64>,
     std::sync::Condvar,
     std_lock,
@@ -133,6 +155,7 @@ condvar_ping_pong!(
 );
 condvar_ping_pong!(
     condvar_lockcheck,
+    condvar_held_lockcheck,
     lockcheck::Mutex<u64>,
     lockcheck::Condvar,
     lc_lock,
@@ -140,6 +163,7 @@ condvar_ping_pong!(
 );
 condvar_ping_pong!(
     condvar_lockcheck_std,
+    condvar_held_lockcheck_std,
     lockcheck::stdsync::Mutex<u64>,
     lockcheck::stdsync::Condvar,
     lcs_lock,
@@ -273,6 +297,15 @@ fn rows() -> Vec<Row> {
                 ("std", condvar_std),
                 ("lockcheck", condvar_lockcheck),
                 ("lockcheck-std", condvar_lockcheck_std),
+            ],
+        },
+        Row {
+            case: "condvar ping-pong, notify under the lock",
+            impls: vec![
+                ("parking_lot", condvar_held_parking_lot),
+                ("std", condvar_held_std),
+                ("lockcheck", condvar_held_lockcheck),
+                ("lockcheck-std", condvar_held_lockcheck_std),
             ],
         },
         Row {

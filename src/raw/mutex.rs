@@ -28,7 +28,7 @@ const PARKED: u8 = 2;
 /// The unpark token of a plain wake-up: the lock was released, try again.
 const TOKEN_NORMAL: UnparkToken = UnparkToken(0);
 /// The unpark token of a hand-off: the woken thread owns the lock already.
-const TOKEN_HANDOFF: UnparkToken = UnparkToken(1);
+pub(crate) const TOKEN_HANDOFF: UnparkToken = UnparkToken(1);
 
 /// A raw mutual-exclusion lock: `lock_api::RawMutex`, `RawMutexFair` and
 /// `RawMutexTimed` over one state byte, parking on its own address.
@@ -170,6 +170,34 @@ impl RawMutex {
     #[cfg(test)]
     pub(crate) fn key_for_test(&self) -> usize {
         self.key()
+    }
+
+    /// Sets `PARKED` if the mutex is locked; whether it did. A condition
+    /// variable calls it, under the queue lock of its own key, before it
+    /// moves a notified waiter onto this mutex's queue instead of waking
+    /// it: the holder's unlock then wakes the waiter.
+    pub(crate) fn mark_parked_if_locked(&self) -> bool {
+        let mut state = self.state.load(Ordering::Relaxed);
+        loop {
+            if state & LOCKED == 0 {
+                return false;
+            }
+            match self.state.compare_exchange_weak(
+                state,
+                state | PARKED,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(now) => state = now,
+            }
+        }
+    }
+
+    /// Sets `PARKED`: a condition variable moved waiters onto this
+    /// mutex's queue (under its queue lock).
+    pub(crate) fn mark_parked(&self) {
+        self.state.fetch_or(PARKED, Ordering::Relaxed);
     }
 
     /// Whether a thread is parked (or about to park) waiting for the lock.

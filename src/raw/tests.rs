@@ -649,6 +649,117 @@ fn condvar_timed_wait_notified() {
     });
 }
 
+/// A notify made under the mutex moves the waiter onto the mutex's queue
+/// instead of waking it (so that it does not wake to find the mutex held);
+/// the unlock wakes it. `notify_all` moves every waiter likewise.
+#[test]
+fn condvar_notify_under_the_lock_moves_the_waiter() {
+    const WAITERS: usize = 3;
+    let turn = Mutex::new(0usize);
+    let cv = Condvar::new();
+    let done = AtomicUsize::new(0);
+    thread::scope(|s| {
+        for _ in 0..WAITERS {
+            s.spawn(|| {
+                let mut g = turn.lock();
+                cv.wait_while(&mut g, |t| *t == 0);
+                *g -= 1;
+                done.fetch_add(1, Ordering::SeqCst);
+            });
+        }
+        wait_parked(cv.key_for_test(), WAITERS);
+        let mut g = turn.lock();
+        *g += 1;
+        assert!(cv.notify_one());
+        assert_eq!(parked_on(cv.key_for_test()), WAITERS - 1);
+        assert_eq!(parked_on(mutex_key(&turn)), 1, "moved, not woken");
+        drop(g);
+        while done.load(Ordering::SeqCst) != 1 {
+            thread::yield_now();
+        }
+        let mut g = turn.lock();
+        *g += WAITERS - 1;
+        assert_eq!(cv.notify_all(), WAITERS - 1);
+        assert_eq!(parked_on(cv.key_for_test()), 0);
+        assert_eq!(parked_on(mutex_key(&turn)), WAITERS - 1);
+        drop(g);
+    });
+    assert_eq!(done.load(Ordering::SeqCst), WAITERS);
+    assert_eq!(*turn.lock(), 0);
+    assert!(!cv.notify_one());
+}
+
+/// A timed waiter notified under the mutex, whose time runs out while it
+/// waits for the mutex, was notified: not timed out.
+#[test]
+fn condvar_moved_timed_waiter_is_not_timed_out() {
+    let m = Mutex::new(false);
+    let cv = Condvar::new();
+    thread::scope(|s| {
+        let t = s.spawn(|| {
+            let mut g = m.lock();
+            cv.wait_for(&mut g, Duration::from_millis(20))
+        });
+        wait_parked(cv.key_for_test(), 1);
+        let g = m.lock();
+        assert!(cv.notify_one());
+        assert_eq!(parked_on(mutex_key(&m)), 1);
+        // Past the waiter's deadline, with it still on the mutex's queue.
+        thread::sleep(Duration::from_millis(40));
+        drop(g);
+        assert!(!t.join().expect("waiter").timed_out());
+    });
+    assert!(m.try_lock().is_some());
+    assert!(!cv.notify_one());
+}
+
+/// One condition variable waited on with two mutexes at once: every
+/// waiter is still woken (without the move), and once its queue is empty
+/// the next waiter is moved again.
+#[test]
+fn condvar_with_two_mutexes() {
+    let (a, b) = (Mutex::new(false), Mutex::new(false));
+    let cv = Condvar::new();
+    thread::scope(|s| {
+        for m in [&a, &b] {
+            let cv = &cv;
+            s.spawn(move || {
+                let mut g = m.lock();
+                cv.wait_while(&mut g, |go| !*go);
+            });
+        }
+        wait_parked(cv.key_for_test(), 2);
+        *a.lock() = true;
+        *b.lock() = true;
+        let g = a.lock();
+        assert_eq!(cv.notify_all(), 2);
+        drop(g);
+    });
+    thread::scope(|s| {
+        let t = s.spawn(|| {
+            let mut g = a.lock();
+            cv.wait_for(&mut g, Duration::from_secs(600))
+        });
+        wait_parked(cv.key_for_test(), 1);
+        // Woken, not moved (the mark of the two mutexes outlived their
+        // waiters); the mark goes with this queue's last waiter.
+        assert!(cv.notify_one());
+        assert!(!t.join().expect("waiter").timed_out());
+    });
+    thread::scope(|s| {
+        let t = s.spawn(|| {
+            let mut g = b.lock();
+            cv.wait_for(&mut g, Duration::from_secs(600))
+        });
+        wait_parked(cv.key_for_test(), 1);
+        let g = b.lock();
+        assert!(cv.notify_one());
+        assert_eq!(parked_on(mutex_key(&b)), 1, "moved again");
+        drop(g);
+        assert!(!t.join().expect("waiter").timed_out());
+    });
+}
+
 /// The reentrant mutex: the owner re-enters; another thread waits until
 /// the last level is released.
 #[test]
