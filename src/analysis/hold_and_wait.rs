@@ -56,7 +56,7 @@ struct Taken {
 }
 
 /// A message sent: its sender, and what it had taken when it sent.
-struct Notification {
+struct Sent {
     waker: ThreadInfo,
     /// What the sender had taken (or held) when it sent, in order.
     taken: Vec<TakenLock>,
@@ -89,7 +89,7 @@ pub(super) struct HoldAndWait {
     /// By thread: the wait it is in.
     waiting: FxHashMap<ThreadId, Waiting>,
     /// By message sent and not received yet: what its sender had taken.
-    sent: FxHashMap<u64, Notification>,
+    sent: FxHashMap<u64, Sent>,
     /// By barrier: each thread of the round under way, with what it held on
     /// arriving and what it took on its way there.
     arrivals: FxHashMap<LockId, Vec<Arrival>>,
@@ -175,7 +175,7 @@ impl HoldAndWait {
         site: Site,
     ) {
         let taken = self.since_last(sender, held);
-        let n = Notification {
+        let n = Sent {
             waker: sender.clone(),
             taken,
             site,

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::fx_hash::FxHashMap;
 
 use crate::detect::findings;
-use crate::detect::lock_order::{LockOrderGraph, OrderGranularity};
+use crate::detect::lock_order::{Cycle, LockOrderGraph, OrderGranularity};
 use crate::detect::lockset::LocksetShadow;
 use crate::detect::race::{Access, HeldSummary, VarShadow};
 use crate::detect::self_deadlock;
@@ -282,11 +282,9 @@ impl Analyzer {
                     *site,
                     *blocking,
                     &mut self.order,
-                    |id| locks.get(&id).and_then(|l| l.info.clone()),
+                    live_lock(locks),
                 );
-                for cycle in cycles {
-                    self.findings.add(findings::lock_order_cycle(&cycle));
-                }
+                add_cycles(&mut self.findings, cycles);
             }
             Event::End { thread } => self.end(*thread),
             Event::LockDropped { lock, .. } => {
@@ -327,14 +325,12 @@ impl Analyzer {
                     *condition,
                     *site,
                     &mut self.order,
-                    |id| locks.get(&id).and_then(|l| l.info.clone()),
+                    live_lock(locks),
                 );
                 let now = t.clock.clone();
                 t.clock.tick(t.slot);
                 self.notified.entry(*condition).or_default().join(&now);
-                for cycle in cycles {
-                    self.findings.add(findings::lock_order_cycle(&cycle));
-                }
+                add_cycles(&mut self.findings, cycles);
             }
             Event::Wait {
                 thread,
@@ -576,9 +572,7 @@ impl Analyzer {
         let cycles =
             self.order
                 .on_acquire_at(&t.info, &t.held, &new, Some(&t.structural), &mut || None);
-        for cycle in cycles {
-            self.findings.add(findings::lock_order_cycle(&cycle));
-        }
+        add_cycles(&mut self.findings, cycles);
     }
 
     /// An upgrade or downgrade of a held lock: a downgrade from a write
@@ -646,14 +640,13 @@ impl Analyzer {
             self.threads.get_mut(*id).receive(&round.clock);
         }
         let locks = &self.locks;
-        let cycles =
-            self.hold_and_wait
-                .round_ends(barrier, &round.arrived, &mut self.order, |id| {
-                    locks.get(&id).and_then(|l| l.info.clone())
-                });
-        for cycle in cycles {
-            self.findings.add(findings::lock_order_cycle(&cycle));
-        }
+        let cycles = self.hold_and_wait.round_ends(
+            barrier,
+            &round.arrived,
+            &mut self.order,
+            live_lock(locks),
+        );
+        add_cycles(&mut self.findings, cycles);
     }
 
     /// A join while holding locks: ordered before what the joined thread
@@ -662,14 +655,15 @@ impl Analyzer {
         let child_info = self.threads.get_mut(child).info.clone();
         let t = self.threads.get_mut(parent);
         let locks = &self.locks;
-        let cycles =
-            self.hold_and_wait
-                .joined(&t.info, &t.held, &child_info, site, &mut self.order, |id| {
-                    locks.get(&id).and_then(|l| l.info.clone())
-                });
-        for cycle in cycles {
-            self.findings.add(findings::lock_order_cycle(&cycle));
-        }
+        let cycles = self.hold_and_wait.joined(
+            &t.info,
+            &t.held,
+            &child_info,
+            site,
+            &mut self.order,
+            live_lock(locks),
+        );
+        add_cycles(&mut self.findings, cycles);
     }
 
     fn end(&mut self, thread: ThreadId) {
@@ -845,6 +839,19 @@ impl Analyzer {
     /// Findings so far, repeats merged.
     pub fn finding_count(&self) -> usize {
         self.findings.findings().count()
+    }
+}
+
+/// A live lock's description by its id, from the analysis's table of locks
+/// (none for a lock dropped since): for edges made in its name later.
+fn live_lock(locks: &FxHashMap<LockId, LockTrack>) -> impl Fn(LockId) -> Option<LockInfo> + '_ {
+    |id| locks.get(&id).and_then(|l| l.info.clone())
+}
+
+/// Each of `cycles` as a lock-order-cycle finding.
+fn add_cycles(findings: &mut FindingSet, cycles: Vec<Cycle>) {
+    for cycle in cycles {
+        findings.add(findings::lock_order_cycle(&cycle));
     }
 }
 

@@ -28,6 +28,26 @@ pub(crate) use thread_id::RawThreadId;
 pub(crate) type Mutex<T> = lock_api::Mutex<RawMutex, T>;
 /// A guard of [`Mutex`].
 pub(crate) type MutexGuard<'a, T> = lock_api::MutexGuard<'a, RawMutex, T>;
+/// Rounds of spinning before a contended wait (a lock's, a receive's)
+/// starts its timed wait.
+const SPIN_ROUNDS: u32 = 4;
+
+/// Tries `try_now` a few times, pausing twice as long between tries each
+/// round (some thirty pauses in all), as parking_lot spins before it parks.
+/// Most contention ends that soon, and the timed wait that follows starts
+/// by reading the clock.
+pub(crate) fn spin_briefly<G>(try_now: &impl Fn() -> Option<G>) -> Option<G> {
+    for round in 1..=SPIN_ROUNDS {
+        for _ in 0..1u32 << round {
+            std::hint::spin_loop();
+        }
+        if let Some(g) = try_now() {
+            return Some(g);
+        }
+    }
+    None
+}
+
 // The fair mutex and the mapped guards are lock_api's own types over these
 // raw locks, named where the checked mutex is generic over them
 // (`sync::mutex_raw`).

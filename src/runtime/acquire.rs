@@ -839,7 +839,7 @@ fn contended<G>(
             break_hang(finding);
         }
     }
-    if let Some(g) = spin_briefly(&try_now).or_else(|| try_for(GRACE)) {
+    if let Some(g) = crate::raw::spin_briefly(&try_now).or_else(|| try_for(GRACE)) {
         emit(pending);
         return g;
     }
@@ -849,25 +849,6 @@ fn contended<G>(
     let _waiting = enter_wait(thread, held, lock, mode, user_site::site(site));
     drop(symbolise_after);
     block()
-}
-
-/// Rounds of spinning before a contended acquire starts its timed wait.
-const SPIN_ROUNDS: u32 = 4;
-
-/// Tries the raw lock a few times, pausing twice as long between tries each
-/// round (some thirty pauses in all), as parking_lot spins before it parks.
-/// Most contention ends that soon, and the timed wait that follows starts
-/// by reading the clock.
-fn spin_briefly<G>(try_now: &impl Fn() -> Option<G>) -> Option<G> {
-    for round in 1..=SPIN_ROUNDS {
-        for _ in 0..1u32 << round {
-            std::hint::spin_loop();
-        }
-        if let Some(g) = try_now() {
-            return Some(g);
-        }
-    }
-    None
 }
 
 /// A thread registered in the wait-for graph; it leaves when this drops.

@@ -250,7 +250,7 @@ pub(crate) mod hb {
 pub(crate) mod hold_and_wait {
     //! Hold-and-wait: no waiter is kept, no edge is made.
 
-    use crate::event::{LockInfo, Site};
+    use crate::event::Site;
 
     /// A condition variable's waiters holding locks: never kept.
     pub(crate) struct Waiters;
@@ -264,7 +264,11 @@ pub(crate) mod hold_and_wait {
         }
 
         #[inline(always)]
-        pub(crate) fn waiting(&self, _released: &LockInfo, _site: Site) -> Option<Ticket<'_>> {
+        pub(crate) fn waiting(
+            &self,
+            _mutex: &super::lock_meta::LockMeta,
+            _site: Site,
+        ) -> Option<Ticket<'_>> {
             None
         }
 

@@ -22,6 +22,7 @@ use crate::event::{HeldLock, LockInfo, Site, ThreadInfo, WokenBy};
 use crate::runtime::acquire::thread_and_held;
 use crate::runtime::config;
 use crate::runtime::global::global;
+use crate::runtime::lock_meta::LockMeta;
 use crate::runtime::policy::{report, Severity};
 use crate::runtime::thread_state::{with_thread, ThreadState};
 
@@ -57,29 +58,31 @@ impl Waiters {
         Waiters(crate::raw::Mutex::new(Vec::new()))
     }
 
-    /// Before an untimed wait releasing `mutex` (described by `released`)
-    /// at `site`: registers this thread if it holds other locks. `None`
-    /// when it holds nothing else (or checking is off): one look at its
-    /// held stack.
-    pub(crate) fn waiting(&self, released: &LockInfo, site: Site) -> Option<Ticket<'_>> {
-        let others = |t: &mut ThreadState| t.held.iter().any(|e| e.id != released.id);
+    /// Before an untimed wait releasing `mutex` at `site`: registers this
+    /// thread if it holds other locks. `None` when it holds nothing else
+    /// (or checking is off): one look at its held stack, and the mutex is
+    /// described only for a thread that registers.
+    pub(crate) fn waiting(&self, mutex: &LockMeta, site: Site) -> Option<Ticket<'_>> {
+        let id = mutex.id();
+        let others = |t: &mut ThreadState| t.held.iter().any(|e| e.id != id);
         if !config::enabled() || !with_thread(others).unwrap_or(false) {
             return None;
         }
+        let released = mutex.info();
         let (thread, mut held) = thread_and_held();
-        held.retain(|h| h.lock.id != released.id);
-        let id = thread.id;
+        held.retain(|h| h.lock.id != id);
+        let ticket = Ticket {
+            waiters: self,
+            thread: thread.id,
+        };
         mark_held_as_nodes();
         self.0.lock().push(Waiter {
             thread,
             held,
-            released: released.clone(),
+            released,
             site,
         });
-        Some(Ticket {
-            waiters: self,
-            thread: id,
-        })
+        Some(ticket)
     }
 
     /// A notification of condition `condition` at `site`: when the

@@ -242,7 +242,7 @@ impl Condvar {
         if !guard.tracked {
             return None;
         }
-        self.hold_waiters.waiting(&guard.mutex.meta.info(), site)
+        self.hold_waiters.waiting(&guard.mutex.meta, site)
     }
 
     /// As [`Self::wait`], giving up after `timeout`.

@@ -99,10 +99,6 @@ fn unwrap<T>(message: Message<T>, site: &'static Location<'static>, blocking: bo
     message.value
 }
 
-/// Rounds of trying a receive, with pauses doubling from one, before it
-/// waits (some thirty pauses in all, as a contended lock spins).
-const SPIN_ROUNDS: u32 = 4;
-
 /// A send failed: the receiver is gone. Gives the value back, as std's.
 #[derive(PartialEq, Eq, Clone, Copy)]
 pub struct SendError<T>(pub T);
@@ -392,15 +388,13 @@ impl<T> Receiver<T> {
         // comes within a few hundred nanoseconds is taken without parking
         // (benches/waits.rs: a ping-pong through two channels went from
         // 1.01x std's round trip to 0.12-0.23x).
-        for round in 0..=SPIN_ROUNDS {
-            match self.inner.try_recv() {
-                Ok(m) => return Ok(self.take(m, site, true)),
-                Err(TryRecvError::Disconnected) => return Err(RecvError),
-                Err(TryRecvError::Empty) => {}
-            }
-            for _ in 0..1u32 << round {
-                std::hint::spin_loop();
-            }
+        let try_now = || match self.inner.try_recv() {
+            Ok(m) => Some(Ok(m)),
+            Err(TryRecvError::Disconnected) => Some(Err(RecvError)),
+            Err(TryRecvError::Empty) => None,
+        };
+        if let Some(got) = try_now().or_else(|| crate::raw::spin_briefly(&try_now)) {
+            return got.map(|m| self.take(m, site, true));
         }
         self.channel.receiving();
         let got = self.wait_for_message(site);

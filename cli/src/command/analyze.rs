@@ -78,7 +78,7 @@ fn analyze_one(
 /// What the text report says of the traces read, line by line: each one
 /// with skipped lines or no events, then the closing summary, which never
 /// reads as clean when something was not checked.
-pub(super) fn text_summary(
+fn text_summary(
     findings: &[Finding],
     strict: bool,
     traces: &[ReadSummary],
@@ -202,17 +202,7 @@ pub(super) fn analyze(
     }
     let mut findings: Vec<Finding> = set.into_vec();
     suppressions.apply(&mut findings);
-    match format {
-        Format::Json => super::print_json(&findings, strict, report::json::Source::Traces(&read))?,
-        Format::Sarif => println!(
-            "{}",
-            report::sarif::render_analysis(&findings, strict, &read, checks.keep_going)
-        ),
-        Format::Text => {
-            let summary = text_summary(&findings, strict, &read, checks.keep_going);
-            super::run::print_text(&findings, &summary);
-        }
-    }
+    print_report(&findings, &read, format, strict, checks.keep_going)?;
     let status = exit_status(&findings, strict, &read, checks.keep_going);
     if status == EXIT_ERROR {
         // The one line an exit status 2 comes with, whatever the format.
@@ -231,6 +221,29 @@ pub(super) fn analyze(
         }
     }
     Ok(status)
+}
+
+/// The report of traces' findings on stdout, in `format`, with what was
+/// read of each trace (`analyze`, and `merge` of analyses).
+pub(super) fn print_report(
+    findings: &[Finding],
+    read: &[ReadSummary],
+    format: Format,
+    strict: bool,
+    keep_going: bool,
+) -> Result<(), CliError> {
+    match format {
+        Format::Json => super::print_json(findings, strict, report::json::Source::Traces(read))?,
+        Format::Sarif => println!(
+            "{}",
+            report::sarif::render_analysis(findings, strict, read, keep_going)
+        ),
+        Format::Text => {
+            let summary = text_summary(findings, strict, read, keep_going);
+            super::run::print_text(findings, &summary);
+        }
+    }
+    Ok(())
 }
 
 /// 2 when lines were skipped as malformed or a recording is incomplete (a

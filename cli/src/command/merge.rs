@@ -14,12 +14,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::report;
 use crate::suppress::Suppressions;
 use lockcheck::finding::{Finding, FindingSet};
 use lockcheck::trace::ReadSummary;
 
-use super::analyze::{exit_status, text_summary};
+use super::analyze::{exit_status, print_report};
 use super::{CliError, Format};
 
 /// What merge reads of a report: its findings and what was read of its
@@ -85,17 +84,7 @@ pub(super) fn merge(
     let mut findings = set.into_vec();
     suppressions.apply(&mut findings);
     let (strict, keep_going) = (options.strict, options.keep_going);
-    match options.format {
-        Format::Json => super::print_json(&findings, strict, report::json::Source::Traces(&read))?,
-        Format::Sarif => println!(
-            "{}",
-            report::sarif::render_analysis(&findings, strict, &read, keep_going)
-        ),
-        Format::Text => {
-            let summary = text_summary(&findings, strict, &read, keep_going);
-            super::run::print_text(&findings, &summary);
-        }
-    }
+    print_report(&findings, &read, options.format, strict, keep_going)?;
     let status = exit_status(&findings, strict, &read, keep_going);
     if status == super::EXIT_ERROR {
         if let Some(t) = read.iter().find(|t| !t.checked_whole()) {
