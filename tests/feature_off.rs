@@ -187,3 +187,11 @@ fn crates_of(args: &[&str]) -> Vec<String> {
     crates.dedup();
     crates
 }
+
+/// "No findings" is a clean answer only when something was checked: with
+/// the checks compiled out, the assertion says so instead of passing.
+#[test]
+#[should_panic(expected = "checks are compiled out")]
+fn asserting_no_findings_without_checks_fails() {
+    lockcheck::assert_no_findings();
+}
