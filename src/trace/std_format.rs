@@ -45,13 +45,128 @@ impl<R: BufRead> StdReader<R> {
 /// Decodes lines into events, giving each name seen its id.
 #[derive(Default)]
 struct Decoder {
-    // Keyed by the name as written, so that a name seen before costs one
-    // hash lookup, no interning and no allocation.
-    threads: FxHashMap<String, ThreadId>,
-    locks: FxHashMap<String, LockInfo>,
-    vars: FxHashMap<String, VarInfo>,
-    /// Events decoded from the current line but not handed out yet.
+    // Keyed by the name's bytes as written, so that a name seen before
+    // costs one hash lookup: no UTF-8 check (its bytes were checked when
+    // it was first seen), no interning and no allocation.
+    threads: NameMap<ThreadId>,
+    locks: NameMap<LockInfo>,
+    vars: NameMap<VarInfo>,
+    /// Thread names decoded from the current line but not handed out yet
+    /// (they go before the line's event; most lines have none).
     queued: VecDeque<Event>,
+}
+
+/// Names as written in a trace, to what they stand for. A name of at most
+/// 15 bytes (every name of the traces measured: `T3`, `L12`, `V4095`) is
+/// its bytes and length packed in one `u128`: hashing it is two
+/// multiplications and comparing it one integer comparison, where a boxed
+/// key cost a hash of its bytes, a pointer chase (a cache miss in a table
+/// of thousands of variables) and a `memcmp` call. Longer names are boxed.
+struct NameMap<V> {
+    short: FxHashMap<u128, V>,
+    long: FxHashMap<Box<[u8]>, V>,
+}
+
+impl<V> Default for NameMap<V> {
+    fn default() -> Self {
+        NameMap {
+            short: FxHashMap::default(),
+            long: FxHashMap::default(),
+        }
+    }
+}
+
+/// The longest name packed in a `u128` (its last byte holds the length).
+const SHORT_NAME: usize = 15;
+
+/// `name`'s bytes in place (byte `i` of the name is byte `i` of the
+/// number) and its length in the top byte: distinct names of up to
+/// [`SHORT_NAME`] bytes pack apart. Read as overlapping words from both
+/// ends, which put the bytes they share in the same places.
+#[inline]
+fn pack(name: &[u8]) -> u128 {
+    let n = name.len();
+    debug_assert!(n <= SHORT_NAME);
+    let word = |at: usize| {
+        let mut w = [0; 8];
+        w.copy_from_slice(&name[at..at + 8]);
+        u128::from(u64::from_le_bytes(w))
+    };
+    let half = |at: usize| {
+        let mut w = [0; 4];
+        w.copy_from_slice(&name[at..at + 4]);
+        u128::from(u32::from_le_bytes(w))
+    };
+    let bytes = if n >= 8 {
+        word(0) | word(n - 8) << (8 * (n - 8))
+    } else if n >= 4 {
+        half(0) | half(n - 4) << (8 * (n - 4))
+    } else if n > 0 {
+        u128::from(name[0])
+            | u128::from(name[n / 2]) << (8 * (n / 2))
+            | u128::from(name[n - 1]) << (8 * (n - 1))
+    } else {
+        0
+    };
+    bytes | (n as u128) << 120
+}
+
+impl<V> NameMap<V> {
+    #[inline]
+    fn get(&self, name: &[u8]) -> Option<&V> {
+        if name.len() <= SHORT_NAME {
+            self.short.get(&pack(name))
+        } else {
+            self.long.get(name)
+        }
+    }
+
+    fn insert(&mut self, name: &[u8], value: V) {
+        if name.len() <= SHORT_NAME {
+            self.short.insert(pack(name), value);
+        } else {
+            self.long.insert(name.into(), value);
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.short.len() + self.long.len()
+    }
+}
+
+/// An STD operation, told from its name's bytes.
+#[derive(Copy, Clone, PartialEq, Eq)]
+enum Op {
+    Read,
+    Write,
+    Acquire,
+    Request,
+    Release,
+    Fork,
+    Join,
+    Wait,
+    Notify,
+    /// `begin` and `end`, which no detector uses.
+    Marker,
+    Unknown,
+}
+
+impl Op {
+    fn of(name: &[u8]) -> Op {
+        match name {
+            b"r" => Op::Read,
+            b"w" => Op::Write,
+            b"acq" => Op::Acquire,
+            b"rel" => Op::Release,
+            b"req" => Op::Request,
+            b"fork" => Op::Fork,
+            b"join" => Op::Join,
+            b"wait" => Op::Wait,
+            b"notify" | b"notifyAll" => Op::Notify,
+            b"begin" | b"end" => Op::Marker,
+            _ => Op::Unknown,
+        }
+    }
 }
 
 /// A site is the program location the trace gives (its LOCATION field), in
@@ -66,24 +181,35 @@ fn site_at(place: Place, location: &[u8]) -> Site {
     }
 }
 
+/// Whether `bytes` are UTF-8 (names are checked only when first seen).
+fn is_utf8(bytes: &[u8]) -> bool {
+    bytes.is_ascii() || std::str::from_utf8(bytes).is_ok()
+}
+
+/// The name's text, checked UTF-8 by the caller.
+fn text(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).unwrap_or_default()
+}
+
 impl Decoder {
-    /// The thread named `name` (`T11`, or a bare `11` meaning `T11`); a
-    /// thread seen for the first time also yields its name.
-    fn thread(&mut self, name: &str) -> ThreadId {
+    /// The thread named `name` (`T11`, or a bare `11` meaning `T11`), UTF-8;
+    /// a thread seen for the first time also yields its name.
+    fn thread(&mut self, name: &[u8]) -> ThreadId {
         if let Some(id) = self.threads.get(name) {
             return *id;
         }
+        let name = text(name);
         let full = if name.bytes().all(|b| b.is_ascii_digit()) {
             format!("T{name}")
         } else {
             name.to_owned()
         };
         // `11` and `T11` are one thread.
-        let id = match self.threads.get(&full) {
+        let id = match self.threads.get(full.as_bytes()) {
             Some(id) => *id,
             None => {
                 let id = ThreadId(self.threads.len() as u64 + 1);
-                self.threads.insert(full.clone(), id);
+                self.threads.insert(full.as_bytes(), id);
                 self.queued.push_back(Event::ThreadName {
                     thread: id,
                     name: full.as_str().into(),
@@ -91,42 +217,40 @@ impl Decoder {
                 id
             }
         };
-        self.threads.insert(name.to_owned(), id);
+        self.threads.insert(name.as_bytes(), id);
         id
     }
 
-    fn lock(&mut self, name: &str, site: Site) -> LockInfo {
-        if let Some(lock) = self.locks.get(name) {
-            return lock.clone();
-        }
+    /// A lock seen for the first time, named `name` (UTF-8).
+    fn new_lock(&mut self, name: &[u8], site: Site) -> LockInfo {
         let lock = LockInfo {
             id: LockId(self.locks.len() as u64 + 1),
             kind: LockKind::ReentrantMutex,
             // STD has no drop events: a lock or variable lives to the end, and its
             // name with it (static names clone for free on every event).
-            name: Some(Name::Static(intern(name))),
+            name: Some(Name::Static(intern(text(name)))),
             created: site,
         };
-        self.locks.insert(name.to_owned(), lock.clone());
+        self.locks.insert(name, lock.clone());
         lock
     }
 
-    fn var(&mut self, name: &str, site: Site) -> VarInfo {
-        if let Some(var) = self.vars.get(name) {
-            return var.clone();
-        }
+    /// A variable seen for the first time, named `name` (UTF-8).
+    fn new_var(&mut self, name: &[u8], site: Site) -> VarInfo {
         let var = VarInfo {
             id: VarId(self.vars.len() as u64 + 1),
-            name: Some(Name::Static(intern(name))),
+            name: Some(Name::Static(intern(text(name)))),
             created: site,
         };
-        self.vars.insert(name.to_owned(), var.clone());
+        self.vars.insert(name, var.clone());
         var
     }
 
-    /// Decodes the line at `place` into `self.queued` (in the order the
-    /// events happen).
-    fn decode(&mut self, text: &[u8], place: Place) -> Result<(), TraceError> {
+    /// Decodes the line at `place`: its event, if it has one; the thread
+    /// names it introduces go to `self.queued`. (Inlined into its one
+    /// caller: the event is built where it is returned, not moved.)
+    #[inline(always)]
+    fn decode(&mut self, text: &[u8], place: Place) -> Result<Option<Event>, TraceError> {
         let Some(bar) = text.iter().position(|b| *b == b'|') else {
             return Err(place.error(
                 format!(
@@ -149,50 +273,83 @@ impl Decoder {
         }) else {
             return Err(place.error(format!("expected OP(TARGET), found `{}`", show(op)), false));
         };
-        let not_utf8 = |_| place.error("not UTF-8".to_owned(), false);
-        let op = std::str::from_utf8(name).map_err(not_utf8)?;
-        let target = std::str::from_utf8(target).map_err(not_utf8)?;
-        let thread = std::str::from_utf8(thread.trim_ascii()).map_err(not_utf8)?;
+        let kind = Op::of(name);
+        // A known name is ASCII; a target or thread found in its table was
+        // checked when first seen. (The checks come in the order they
+        // always did: op, target, thread, then an empty target.)
+        let not_utf8 = || place.error("not UTF-8".to_owned(), false);
+        if kind == Op::Unknown && !is_utf8(name) {
+            return Err(not_utf8());
+        }
+        let known_lock = match kind {
+            Op::Acquire | Op::Request | Op::Release | Op::Wait | Op::Notify => {
+                self.locks.get(target).cloned()
+            }
+            _ => None,
+        };
+        let known_var = match kind {
+            Op::Read | Op::Write => self.vars.get(target).cloned(),
+            _ => None,
+        };
+        if known_lock.is_none() && known_var.is_none() && !is_utf8(target) {
+            return Err(not_utf8());
+        }
+        let thread = thread.trim_ascii();
+        let known_thread = self.threads.get(thread).copied();
+        if known_thread.is_none() && !is_utf8(thread) {
+            return Err(not_utf8());
+        }
         if target.is_empty() {
-            return Err(place.error(format!("`{op}` has no target"), false));
+            return Err(place.error(format!("`{}` has no target", self::text(name)), false));
         }
         let location = location.map(|l| l.trim_ascii());
         let site = site_at(place, location.unwrap_or(b""));
-        let thread = self.thread(thread);
-        let event = match op {
+        let thread = match known_thread {
+            Some(id) => id,
+            None => self.thread(thread),
+        };
+        let lock = |this: &mut Self| match known_lock {
+            Some(lock) => lock,
+            None => this.new_lock(target, site),
+        };
+        let var = |this: &mut Self| match known_var {
+            Some(var) => var,
+            None => this.new_var(target, site),
+        };
+        let event = match kind {
             // STD has no read-modify-writes: `update` is always false.
-            "r" => Event::access(AccessKind::Read, thread, self.var(target, site), site, false),
-            "w" => Event::access(AccessKind::Write, thread, self.var(target, site), site, false),
-            "acq" => Event::Acquire {
+            Op::Read => Event::access(AccessKind::Read, thread, var(self), site, false),
+            Op::Write => Event::access(AccessKind::Write, thread, var(self), site, false),
+            Op::Acquire => Event::Acquire {
                 thread,
-                lock: self.lock(target, site),
+                lock: lock(self),
                 mode: AcquireMode::Exclusive,
                 attempt: Attempt::Blocking,
                 site,
             },
-            "req" => Event::Request {
+            Op::Request => Event::Request {
                 thread,
-                lock: self.lock(target, site),
+                lock: lock(self),
                 mode: AcquireMode::Exclusive,
                 site,
             },
-            "rel" => Event::Release {
+            Op::Release => Event::Release {
                 thread,
-                lock: self.lock(target, site),
+                lock: lock(self),
                 site,
             },
-            "fork" => Event::Spawn {
+            Op::Fork => Event::Spawn {
                 parent: thread,
                 child: self.thread(target),
                 site,
             },
-            "join" => Event::Join {
+            Op::Join => Event::Join {
                 parent: thread,
                 child: self.thread(target),
                 site,
             },
-            "wait" => {
-                let lock = self.lock(target, site);
+            Op::Wait => {
+                let lock = lock(self);
                 Event::Wait {
                     thread,
                     condition: lock.id,
@@ -202,21 +359,20 @@ impl Decoder {
                     timed: false,
                 }
             }
-            "notify" | "notifyAll" => Event::Notify {
+            Op::Notify => Event::Notify {
                 thread,
-                condition: self.lock(target, site).id,
+                condition: lock(self).id,
                 site,
             },
-            "begin" | "end" => return Ok(()),
-            other => {
+            Op::Marker => return Ok(None),
+            Op::Unknown => {
                 return Err(place.error(
-                    format!("unknown operation `{}` (expected r, w, acq, rel, req, fork, join, wait, notify, notifyAll, begin, end)", show(other.as_bytes())),
+                    format!("unknown operation `{}` (expected r, w, acq, rel, req, fork, join, wait, notify, notifyAll, begin, end)", show(name)),
                     false,
                 ))
             }
         };
-        self.queued.push_back(event);
-        Ok(())
+        Ok(Some(event))
     }
 }
 
@@ -232,9 +388,15 @@ impl<R: BufRead> Iterator for StdReader<R> {
                 Ok(line) => line,
                 Err(e) => return Some(Err(e)),
             };
-            if let Err(e) = self.decoder.decode(text, place) {
-                self.decoder.queued.clear();
-                return Some(Err(e));
+            match self.decoder.decode(text, place) {
+                Ok(Some(event)) if self.decoder.queued.is_empty() => return Some(Ok(event)),
+                // After the names it introduced.
+                Ok(Some(event)) => self.decoder.queued.push_back(event),
+                Ok(None) => {}
+                Err(e) => {
+                    self.decoder.queued.clear();
+                    return Some(Err(e));
+                }
             }
         }
     }
@@ -264,6 +426,18 @@ impl<R: BufRead> super::EventSource for StdReader<R> {
 fn parse_u32(digits: &[u8]) -> Option<u32> {
     if digits.is_empty() {
         return None;
+    }
+    if digits.len() <= 9 {
+        // Nine digits cannot overflow: no checked arithmetic.
+        let mut n = 0u32;
+        for d in digits {
+            let d = d.wrapping_sub(b'0');
+            if d > 9 {
+                return None;
+            }
+            n = n * 10 + u32::from(d);
+        }
+        return Some(n);
     }
     digits.iter().try_fold(0u32, |n, d| {
         let d = d.checked_sub(b'0').filter(|d| *d <= 9)?;
@@ -374,6 +548,10 @@ mod tests {
         assert_eq!(parse_u32(b""), None);
         assert_eq!(parse_u32(b"3a"), None);
         assert_eq!(parse_u32(b"99999999999"), None);
+        assert_eq!(parse_u32(b"4294967295"), Some(u32::MAX));
+        assert_eq!(parse_u32(b"4294967296"), None);
+        assert_eq!(parse_u32(b"0000000000012"), Some(12));
+        assert_eq!(parse_u32(b"12345678/"), None);
     }
 
     #[test]
@@ -387,5 +565,43 @@ mod tests {
             .starts_with("t.std:3: unknown operation `zap`"));
         assert!(errors.iter().all(|e| !e.fatal));
         assert!(matches!(out.last(), Some(Ok(Event::Release { .. }))));
+    }
+
+    #[test]
+    fn names_pack_apart_and_long_names_are_kept_whole() {
+        let mut seen = std::collections::HashMap::new();
+        let mut names: Vec<Vec<u8>> = vec![Vec::new()];
+        for len in 1..=SHORT_NAME {
+            for fill in [b'a', b'z', 0, 0xff] {
+                let mut name = vec![fill; len];
+                names.push(name.clone());
+                for i in 0..len {
+                    name[i] = b'0' + i as u8;
+                    names.push(name.clone());
+                }
+            }
+        }
+        for name in &names {
+            if let Some(other) = seen.insert(pack(name), name.clone()) {
+                assert_eq!(&other, name, "two names packed alike");
+            }
+        }
+        let mut map = NameMap::default();
+        for (i, name) in names.iter().enumerate() {
+            map.insert(name, i);
+        }
+        let long = [
+            b"a_lock_name_longer_than_fifteen".as_slice(),
+            b"a_lock_name_longer_than_fifteen!",
+        ];
+        map.insert(long[0], 1000);
+        map.insert(long[1], 1001);
+        assert_eq!(map.get(long[0]), Some(&1000));
+        assert_eq!(map.get(long[1]), Some(&1001));
+        assert_eq!(map.get(b"a_lock_name_longer_than_fifteen?"), None);
+        assert_eq!(map.len(), seen.len() + 2);
+        for name in &names {
+            assert_eq!(map.get(name).map(|i| &names[*i]), Some(name));
+        }
     }
 }
