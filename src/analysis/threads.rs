@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use crate::fx_hash::FxHashMap;
 
+use crate::detect::race::HeldSummary;
 use crate::detect::vector_clock::VectorClock;
 use crate::event::{AcquireMode, HeldLock, LockId, LockInfo, Site, ThreadId, ThreadInfo};
 use crate::finding::ThreadRef;
@@ -39,6 +40,10 @@ pub(super) struct ThreadTrack {
     /// runs.
     reusable: Vec<u64>,
     pub(super) held: Vec<HeldLock>,
+    /// `held` as an access records it, made on the first access after
+    /// `held` changed (whoever changes `held` clears it): accesses under
+    /// the same locks share one summary instead of allocating one each.
+    pub(super) summary: Option<HeldSummary>,
     /// Re-entries of reentrant locks held, parallel to `held`.
     pub(super) depth: Vec<u32>,
     pub(super) clock: VectorClock,
@@ -70,6 +75,7 @@ impl ThreadTrack {
             released: false,
             reusable: Vec::new(),
             held: Vec::new(),
+            summary: None,
             depth: Vec::new(),
             structural: Arc::new(clock.clone()),
             clock,
@@ -100,6 +106,13 @@ impl ThreadTrack {
         self.released = false;
         self.clock.set(slot, 1);
         Arc::make_mut(&mut self.structural).set(slot, 1);
+    }
+
+    /// The locks held, as an access records them.
+    pub(super) fn held_summary(&mut self) -> HeldSummary {
+        self.summary
+            .get_or_insert_with(|| HeldSummary::of(&self.held))
+            .clone()
     }
 
     /// Starts a new epoch of this thread in both clocks.
@@ -143,6 +156,7 @@ pub(super) struct ThreadTable {
 }
 
 impl ThreadTable {
+    #[inline]
     fn position(&self, id: ThreadId) -> Option<usize> {
         if let Some((last, at)) = self.last.get() {
             if last == id {
@@ -172,6 +186,7 @@ impl ThreadTable {
 
     /// Thread `id`'s track, started on first sight (a thread seen again
     /// after its slot went to its joiner takes a fresh slot).
+    #[inline]
     pub(super) fn get_mut(&mut self, id: ThreadId) -> &mut ThreadTrack {
         let at = match self.position(id) {
             Some(at) => at,

@@ -44,6 +44,17 @@ impl HeldSummary {
         }
     }
 
+    /// Summarises the locks of `held`, innermost last: what [`Self::new`]
+    /// makes of them, in one allocation (a `Vec` then an `Arc` made two, on
+    /// every access after a lock was taken or released).
+    pub fn of(held: &[HeldLock]) -> Self {
+        let kept = &held[..held.len().min(HELD_IN_REPORT)];
+        HeldSummary {
+            locks: (!kept.is_empty()).then(|| Arc::from(kept)),
+            total: held.len(),
+        }
+    }
+
     /// The locks kept.
     pub fn locks(&self) -> impl Iterator<Item = &HeldLock> {
         self.locks.iter().flat_map(|l| l.iter())

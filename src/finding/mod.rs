@@ -842,6 +842,30 @@ impl FindingSet {
         self.findings.push(Some(finding));
     }
 
+    /// Where the live finding with `key` is, for [`Self::repeat`].
+    #[cfg(feature = "checks")]
+    pub(crate) fn position(&self, key: &str) -> Option<usize> {
+        self.by_key
+            .get(key)
+            .copied()
+            .filter(|i| self.findings[*i].is_some())
+    }
+
+    /// Counts the finding at `at` (from [`Self::position`]) once more, as
+    /// adding an identical finding would (one more repeat, one more unit
+    /// of work); false when it is no longer there.
+    #[cfg(feature = "checks")]
+    pub(crate) fn repeat(&mut self, at: usize) -> bool {
+        match self.findings.get_mut(at).and_then(Option::as_mut) {
+            Some(finding) => {
+                self.work += 1;
+                finding.count += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The findings, in the order first seen.
     pub fn findings(&self) -> impl Iterator<Item = &Finding> {
         self.findings.iter().flatten()
