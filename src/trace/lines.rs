@@ -39,9 +39,10 @@ const CHUNK: usize = 64 * 1024;
 /// The lines of a trace that say something: blank lines and `#` comments
 /// are skipped. The input is read in chunks into one buffer, and each line
 /// is handed out as a slice of it, found by a word-at-a-time scan for the
-/// newline: `read_until` through a `Take` cost about 300 instructions a
-/// line (callgrind, 17-byte STD lines), this about 60. Lines are split as
-/// bytes; what is UTF-8 is each reader's business.
+/// newline: `read_until` through a `Take` cost about 320 instructions a
+/// line, this about 120 (callgrind, the lines of a 200k-event trace from
+/// the analyze bench's generator, 17 bytes on average). Lines are split
+/// as bytes; what is UTF-8 is each reader's business.
 pub(super) struct TraceLines<R> {
     input: R,
     buf: Vec<u8>,
