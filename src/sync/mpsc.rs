@@ -234,9 +234,10 @@ impl Room {
 
     /// Counts one more message if a send may go ahead now.
     fn reserve(&self) -> Result<(), NoRoom> {
-        // SeqCst, as the load of `senders_waiting` after it in `unreserve`
-        // and `update`'s: a sender that counted itself waiting and then
-        // looked at `state` sees the receive, or the receive sees it.
+        // SeqCst, as `update`'s change of `state` and its load of
+        // `senders_waiting` after it: a sender that counted itself waiting
+        // and then looks at `state` here sees the receive, or the receive
+        // sees the sender and wakes it.
         let mut state = self.state.load(SeqCst);
         loop {
             if state & CLOSED != 0 {
@@ -261,16 +262,12 @@ impl Room {
         }
     }
 
-    /// Takes `add` off the count (a message received, a receiver that stops
-    /// waiting) or puts it on (a receiver that starts waiting, the receiver
-    /// gone), waking the senders waiting for room, if any.
-    fn update(&self, add: usize, sub: usize) {
-        if add != 0 {
-            self.state.fetch_add(add, SeqCst);
-        }
-        if sub != 0 {
-            self.state.fetch_sub(sub, SeqCst);
-        }
+    /// Changes the count with `change` (a message received, the receiver
+    /// starting or ending a wait, the receiver gone), then wakes the
+    /// senders waiting for room, if any.
+    #[inline]
+    fn update(&self, change: impl FnOnce(&AtomicUsize)) {
+        change(&self.state);
         if self.senders_waiting.load(SeqCst) != 0 {
             self.wake_senders();
         }
@@ -296,16 +293,26 @@ impl Channel {
     /// Nothing for an unbounded channel.
     #[inline]
     fn received(&self, messages: usize, receiving: usize) {
-        if let Some(room) = &self.room {
-            room.update(0, messages * QUEUED + receiving * RECEIVING);
-        }
+        let Some(room) = &self.room else { return };
+        let taken = messages * QUEUED;
+        room.update(|state| {
+            if receiving == 0 {
+                state.fetch_sub(taken, SeqCst);
+            } else {
+                // The bit cleared, not subtracted: a receive that unwound
+                // before counting itself out leaves no count behind.
+                let _ = state.fetch_update(SeqCst, SeqCst, |s| Some((s & !RECEIVING) - taken));
+            }
+        });
     }
 
     /// A receiver starts waiting for a message.
     #[inline]
     fn receiving(&self) {
         if let Some(room) = &self.room {
-            room.update(RECEIVING, 0);
+            room.update(|state| {
+                state.fetch_or(RECEIVING, SeqCst);
+            });
         }
     }
 }
@@ -373,7 +380,9 @@ fn send_bounded<T>(channel: &Channel, room: &Room, value: T, push: Push<'_, T>) 
 fn push_reserved<T>(room: &Room, value: T, push: Push<'_, T>) -> Result<(), T> {
     let pushed = push(value);
     if pushed.is_err() {
-        room.update(0, QUEUED);
+        room.update(|state| {
+            state.fetch_sub(QUEUED, SeqCst);
+        });
     }
     pushed
 }
@@ -595,7 +604,9 @@ fn settled<T>(got: Result<Message<T>, RecvTimeoutError>) -> Option<Result<Messag
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         if let Some(room) = &self.channel.room {
-            room.update(CLOSED, 0);
+            room.update(|state| {
+                state.fetch_or(CLOSED, SeqCst);
+            });
         }
     }
 }
