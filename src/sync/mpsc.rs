@@ -50,7 +50,10 @@ use crate::runtime::waits::{self, WaitMeta};
 /// checking is live, its id when the run is recorded. Both are out of line
 /// and usually absent, so that the slot in std's queue is the value and a
 /// pointer (`Message<u64>` 16 bytes, not 72 with them inline): a stream's
-/// sender writes, and its receiver reads, less per message.
+/// sender writes, and its receiver reads, less per message, and std's queue
+/// allocates and zeroes smaller blocks (benches/waits.rs, channel stream:
+/// 2.3–3.9× std's per message inline, 1.3–1.7× boxed; callgrind, 521
+/// instructions per message inline, 325 boxed, std 206).
 struct Message<T> {
     value: T,
     extra: Option<Box<Extra>>,
