@@ -145,14 +145,10 @@ impl Waiting {
     pub(crate) fn stuck(&self) -> Option<Stuck> {
         let all = confirmed()?;
         let victim = with_state(|s| {
-            let rank = |b: &Blocked| s.ranks.get(&b.thread().id).copied();
-            // The latest to block first: `max_by_key` keeps the last of
-            // equals, so go from the earliest.
-            all.iter()
-                .rev()
-                .filter_map(|b| Some((rank(b)?, b.thread().id)))
-                .max_by_key(|(r, _)| *r)
-                .map(|(_, id)| id)
+            victim(all.iter().map(|b| {
+                let id = b.thread().id;
+                (id, s.ranks.get(&id).copied())
+            }))
         })?;
         if victim != self.thread {
             return None;
@@ -166,6 +162,21 @@ impl Waiting {
             findings::nobody_left(&with_frames(&ordered, frames))
         })))
     }
+}
+
+/// The thread to break a deadlock of the second rule, of the blocked
+/// threads given latest first with their ranks: the highest rank, the
+/// latest to block among equals. A thread without a rank (a lock wait,
+/// which cannot look) is never chosen: another thread of the deadlock is.
+fn victim(
+    blocked_latest_first: impl DoubleEndedIterator<Item = (ThreadId, Option<Rank>)>,
+) -> Option<ThreadId> {
+    // `max_by_key` keeps the last of equals, so go from the earliest.
+    blocked_latest_first
+        .rev()
+        .filter_map(|(id, rank)| Some((rank?, id)))
+        .max_by_key(|(r, _)| *r)
+        .map(|(_, id)| id)
 }
 
 /// A thread has just blocked in a sliced wait: starts the rule's clock if
@@ -204,4 +215,48 @@ fn confirmed() -> Option<Vec<Blocked>> {
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pick(blocked: &[(u64, Option<Rank>)]) -> Option<u64> {
+        victim(blocked.iter().map(|&(id, rank)| (ThreadId(id), rank))).map(|t| t.0)
+    }
+
+    #[test]
+    fn the_main_thread_outside_a_scope_is_broken_first() {
+        let blocked = [
+            (3, Some(Rank::Thread)),
+            (1, Some(Rank::Main)),
+            (2, Some(Rank::InScope)),
+        ];
+        assert_eq!(pick(&blocked), Some(1));
+    }
+
+    #[test]
+    fn else_the_latest_to_block_outside_a_scope() {
+        // Latest first: 5 blocked after 4, and 6 (in a scope) after both.
+        let blocked = [
+            (6, Some(Rank::InScope)),
+            (5, Some(Rank::Thread)),
+            (4, Some(Rank::Thread)),
+        ];
+        assert_eq!(pick(&blocked), Some(5));
+    }
+
+    #[test]
+    fn else_the_latest_to_block_in_a_scope() {
+        let blocked = [(8, Some(Rank::InScope)), (7, Some(Rank::InScope))];
+        assert_eq!(pick(&blocked), Some(8));
+    }
+
+    #[test]
+    fn a_lock_waiter_is_never_chosen() {
+        // 9 waits for a lock (no slices, no rank): it cannot look, so it
+        // is never the one to break the deadlock, however late it blocked.
+        assert_eq!(pick(&[(9, None), (10, Some(Rank::Thread))]), Some(10));
+        assert_eq!(pick(&[(9, None)]), None);
+    }
 }
