@@ -519,6 +519,27 @@ pub enum Event {
         /// lock held across it is a hold-and-wait.
         blocking: bool,
     },
+    /// A thread's send found its bounded channel full: it waits for room
+    /// until its next [`Event::Send`] (a lock held across the wait is a
+    /// hold-and-wait on the receive that makes the room).
+    RoomWait {
+        /// The sender.
+        thread: ThreadId,
+        /// The channel (its id, drawn from the same counter as lock ids).
+        channel: LockId,
+        /// Where.
+        site: Site,
+    },
+    /// A thread's receive made room in a bounded channel whose senders
+    /// wait for it ([`Event::RoomWait`]).
+    RoomMade {
+        /// The receiver.
+        thread: ThreadId,
+        /// The channel.
+        channel: LockId,
+        /// Where.
+        site: Site,
+    },
     /// A thread ended. Locks it still holds were leaked (a guard forgotten
     /// with `mem::forget`) and stay locked forever.
     End {
@@ -647,6 +668,8 @@ pub enum WokenBy {
     End,
     /// A barrier: the other threads' arrivals.
     Arrival,
+    /// A bounded channel's room: the receive that took a message.
+    Room,
 }
 
 impl WokenBy {
@@ -657,6 +680,7 @@ impl WokenBy {
             WokenBy::Message => "message",
             WokenBy::End => "end",
             WokenBy::Arrival => "arrival",
+            WokenBy::Room => "room",
         }
     }
 }

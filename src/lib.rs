@@ -53,6 +53,8 @@ pub mod shared;
 pub mod stack;
 pub mod stdsync;
 pub mod sync;
+#[cfg(all(test, feature = "checks"))]
+mod test_support;
 pub mod thread;
 #[cfg(feature = "checks")]
 pub mod trace;

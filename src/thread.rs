@@ -38,6 +38,7 @@ use crate::fx_hash::FxHashMap;
 use crate::event::{Event, Site, ThreadId as EventThreadId, ThreadInfo};
 use crate::runtime::acquire;
 use crate::runtime::hb::{self, HandOff};
+use crate::runtime::hold_and_wait::JoinWaits;
 use crate::runtime::nobody_left;
 use crate::runtime::recorder;
 use crate::runtime::thread_state::{adopt_thread_id, reserve_thread_id};
@@ -57,6 +58,8 @@ struct End {
     clock: crate::raw::Mutex<HandOff>,
     finished: crate::raw::Mutex<bool>,
     on_finish: crate::raw::Condvar,
+    /// What the thread took, for joiners holding locks (hold-and-wait).
+    joiners_holding: JoinWaits,
 }
 
 type EndClock = Arc<End>;
@@ -99,6 +102,9 @@ fn join_waiting<R>(
     how: acquire::OnCycle,
     join: impl FnOnce() -> R,
 ) -> R {
+    // A joiner holding locks is matched against what the thread took
+    // before it ended, whichever of the two comes second.
+    let holding = end.joiners_holding.joining(child.0, site);
     if !end.finished_within(acquire::GRACE) {
         let joins = ThreadInfo {
             id: child,
@@ -115,7 +121,12 @@ fn join_waiting<R>(
             }
         }
     }
-    join()
+    let joined = join();
+    // Once the join is over: a report may panic.
+    if let Some(ticket) = holding {
+        ticket.joined().report();
+    }
+    joined
 }
 
 /// Records a spawn or join of `child` by this thread.
@@ -167,15 +178,16 @@ where
         adopt_thread_id(child);
         hb::take_slot(slot);
         hb::start_child(&start);
-        struct AtEnd(EndClock);
+        struct AtEnd(EndClock, EventThreadId, Site);
         impl Drop for AtEnd {
             fn drop(&mut self) {
+                self.0.joiners_holding.ending(self.1 .0, self.2);
                 let last = hb::release_clock();
                 self.0.lock().end_with(&last);
                 self.0.finish();
             }
         }
-        let _at_end = AtEnd(end);
+        let _at_end = AtEnd(end, child, site);
         acquire::mark_joinable();
         f()
     }
@@ -461,15 +473,9 @@ mod tests {
 
     use std::panic::{catch_unwind, AssertUnwindSafe};
     use std::sync::mpsc;
-    use std::time::Instant;
 
-    use crate::runtime::global::global;
-    use crate::runtime::thread_state::with_thread;
+    use crate::test_support::{about, my_id, until_waiting, DEADLINE};
     use crate::{FindingKind, Mutex};
-
-    /// How long a test waits for another thread before it fails instead of
-    /// hanging the suite (a deadline, not a timing assertion).
-    const DEADLINE: Duration = Duration::from_secs(20);
 
     /// Runs `scenario` on a thread of its own and returns its result, or
     /// fails once the deadline passes (a hang lockcheck did not break).
@@ -481,35 +487,6 @@ mod tests {
         outcome
             .recv_timeout(DEADLINE)
             .expect("the scenario ended (a hang was not broken, or it panicked)")
-    }
-
-    /// This thread's lockcheck id.
-    fn my_id() -> EventThreadId {
-        with_thread(|t| t.id()).expect("thread state")
-    }
-
-    /// Waits until `thread` is registered as blocked in the wait-for graph.
-    fn until_waiting(thread: EventThreadId) {
-        let deadline = Instant::now() + DEADLINE;
-        while !global().waits.lock().is_waiting(thread) {
-            assert!(
-                Instant::now() < deadline,
-                "{thread:?} never joined the wait-for graph"
-            );
-            std::thread::yield_now();
-        }
-    }
-
-    /// Findings about locks whose names start with `prefix`.
-    fn about(prefix: &str) -> Vec<crate::Finding> {
-        crate::findings()
-            .into_iter()
-            .filter(|f| {
-                f.locks
-                    .iter()
-                    .any(|l| l.name.as_deref().is_some_and(|n| n.starts_with(prefix)))
-            })
-            .collect()
     }
 
     /// Signals on drop, so that a thread says it ended whether it returned

@@ -194,6 +194,67 @@ fn a_receive_while_holding_a_lock_its_sender_took_is_a_cycle_unless_it_only_trie
     assert!(analyse_text(&MESSAGE.replace("RECV", "recv-try")).is_empty());
 }
 
+/// A bounded channel C5 of one place, full: T1 holds `ledger` while its
+/// send waits for room (`room-wait`); T2, which took LEDGER_TAKEN before,
+/// receives M1 and so makes the room (`room`); T1's send goes through.
+const ROOM: &str = "lockcheck-trace 1
+1 T1 thread \"producer\"
+2 T1 lock L1 mutex a.rs:1:1 \"ledger\"
+3 T1 lock L2 mutex a.rs:2:1 \"stats\"
+4 T1 send M1 x.rs:10:5
+5 T1 spawn T2 a.rs:3:1
+6 T2 thread \"consumer\"
+7 T2 acq LEDGER_TAKEN exclusive blocking y.rs:12:5
+8 T2 rel LEDGER_TAKEN y.rs:13:5
+9 T1 acq L1 exclusive blocking x.rs:38:9
+10 T1 room-wait C5 x.rs:39:9
+11 T2 recv M1 y.rs:14:5
+12 T2 room C5 y.rs:14:5
+13 T1 send M2 x.rs:39:9
+14 T1 rel L1 x.rs:40:9
+";
+
+#[test]
+fn a_lock_held_across_a_send_waiting_for_room_its_receiver_took_is_a_cycle() {
+    let found = analyse_text(&ROOM.replace("LEDGER_TAKEN", "L1"));
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let edge = &found[0].cycle.as_ref().expect("a cycle").edges[0];
+    assert_eq!(edge.from.name.as_deref(), Some("ledger"));
+    assert_eq!(edge.to.name.as_deref(), Some("ledger"));
+    let wait = edge.wait.as_ref().expect("through the send");
+    assert_eq!((wait.by, wait.on), (WokenBy::Room, 5));
+    assert_eq!(wait.waker.name.as_deref(), Some("consumer"));
+    assert_eq!(
+        (wait.wait_site.line, wait.wake_site.line),
+        (39, 14),
+        "{wait:#?}"
+    );
+    let text = lockcheck::report::text::render(&found, false);
+    assert!(
+        text.contains("waited for room in a bounded channel")
+            && text.contains("before receiving from it at y.rs:14:5"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_send_waiting_for_room_near_misses_are_clean() {
+    // The receiver never took `ledger`.
+    assert!(analyse_text(&ROOM.replace("LEDGER_TAKEN", "L2")).is_empty());
+    // The sender does not hold `ledger` while its send waits.
+    let released = ROOM
+        .replace("LEDGER_TAKEN", "L1")
+        .replace("9 T1 acq L1 exclusive blocking x.rs:38:9\n", "")
+        .replace("14 T1 rel L1 x.rs:40:9\n", "");
+    assert!(analyse_text(&released).is_empty(), "{released}");
+    // The send found room: no `room-wait`, so the receive made none.
+    let no_wait = ROOM
+        .replace("LEDGER_TAKEN", "L1")
+        .replace("10 T1 room-wait C5 x.rs:39:9\n", "")
+        .replace("12 T2 room C5 y.rs:14:5\n", "");
+    assert!(analyse_text(&no_wait).is_empty(), "{no_wait}");
+}
+
 /// `lockcheck analyze` of a trace fixture: its findings.
 fn analyze_file(path: &Path) -> Vec<Finding> {
     let out = Command::new(env!("CARGO_BIN_EXE_lockcheck"))

@@ -18,8 +18,9 @@
 //! makes the edges of every thread waiting on its condition then (any of
 //! them may be the one woken on some schedule), while what the notifier
 //! took is surely alive; a wait no notification ended (a timeout, a
-//! spurious wake-up) adds nothing. Receives, joins and barrier rounds are
-//! waits too (see their functions below).
+//! spurious wake-up) adds nothing. Receives, joins, barrier rounds and
+//! sends to a full bounded channel (`room-wait`, ended by the receive that
+//! makes `room`) are waits too (see their functions below).
 //!
 //! Memory is bounded by the live threads and the messages in flight: each
 //! thread keeps at most [`TAKEN_PER_THREAD`] distinct locks since its last
@@ -73,6 +74,15 @@ struct Waiting {
     site: Site,
 }
 
+/// A sender waiting for room in a full bounded channel.
+struct RoomWaiting {
+    thread: ThreadInfo,
+    channel: LockId,
+    /// What it holds across the wait.
+    held: Vec<HeldLock>,
+    site: Site,
+}
+
 /// A thread's arrival at a barrier.
 struct Arrival {
     thread: ThreadInfo,
@@ -96,6 +106,9 @@ pub(super) struct HoldAndWait {
     /// By thread that ended and was not joined yet: what it took since its
     /// last notification, which a join waits for it to have done.
     ended: FxHashMap<ThreadId, Vec<TakenLock>>,
+    /// By thread: the full bounded channel it waits to send on, holding
+    /// locks, until its next send.
+    room_waiting: FxHashMap<ThreadId, RoomWaiting>,
 }
 
 impl HoldAndWait {
@@ -174,6 +187,7 @@ impl HoldAndWait {
         message: u64,
         site: Site,
     ) {
+        self.room_waiting.remove(&sender.id);
         let taken = self.since_last(sender, held);
         let n = Sent {
             waker: sender.clone(),
@@ -323,6 +337,61 @@ impl HoldAndWait {
         );
     }
 
+    /// `sender`, holding `held`, found `channel` full at `site`: it waits
+    /// for a receive to make room, until its next send.
+    pub(super) fn room_wait(
+        &mut self,
+        sender: &ThreadInfo,
+        held: &[HeldLock],
+        channel: LockId,
+        site: Site,
+    ) {
+        if held.is_empty() {
+            self.room_waiting.remove(&sender.id);
+            return;
+        }
+        let waiting = RoomWaiting {
+            thread: sender.clone(),
+            channel,
+            held: held.to_vec(),
+            site,
+        };
+        self.room_waiting.insert(sender.id, waiting);
+    }
+
+    /// `receiver`, holding `held`, made room in `channel` at `site`: as a
+    /// notification of the senders waiting for it, what each holds is
+    /// ordered before what the receiver took since its last notification,
+    /// send or room made. Returns the cycles the edges close.
+    pub(super) fn room_made(
+        &mut self,
+        receiver: &ThreadInfo,
+        held: &[HeldLock],
+        channel: LockId,
+        site: Site,
+        order: &mut LockOrderGraph,
+        live: impl Fn(LockId) -> Option<LockInfo>,
+    ) -> Vec<Cycle> {
+        let taken = self.since_last(receiver, held);
+        let mut cycles = Vec::new();
+        for w in self
+            .room_waiting
+            .values()
+            .filter(|w| w.channel == channel && w.thread.id != receiver.id)
+        {
+            let edge = WaitEdge {
+                by: WokenBy::Room,
+                on: channel.0,
+                released: None,
+                wait_site: w.site,
+                waker: receiver.clone(),
+                wake_site: site,
+            };
+            cycles.extend(edges(order, &w.thread, &w.held, &taken, &edge, &live));
+        }
+        cycles
+    }
+
     /// `waiter` holds its lock again after a wait: it waits no more.
     pub(super) fn woken(&mut self, waiter: ThreadId) {
         self.waiting.remove(&waiter);
@@ -333,6 +402,7 @@ impl HoldAndWait {
     /// since its last notification waits for its join.
     pub(super) fn end(&mut self, thread: ThreadId) {
         self.waiting.remove(&thread);
+        self.room_waiting.remove(&thread);
         if let Some(taken) = self.taken.remove(&thread) {
             self.ended.insert(thread, in_order(taken));
         }

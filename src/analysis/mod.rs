@@ -316,6 +316,32 @@ impl Analyzer {
                 parties,
                 site,
             } => self.arrive(*thread, *barrier, *parties, *site),
+            Event::RoomWait {
+                thread,
+                channel,
+                site,
+            } => {
+                let t = self.threads.get_mut(*thread);
+                self.hold_and_wait
+                    .room_wait(&t.info, &t.held, *channel, *site);
+            }
+            Event::RoomMade {
+                thread,
+                channel,
+                site,
+            } => {
+                let t = self.threads.get_mut(*thread);
+                let locks = &self.locks;
+                let cycles = self.hold_and_wait.room_made(
+                    &t.info,
+                    &t.held,
+                    *channel,
+                    *site,
+                    &mut self.order,
+                    live_lock(locks),
+                );
+                add_cycles(&mut self.findings, cycles);
+            }
             Event::Notify {
                 thread,
                 condition,
@@ -915,7 +941,9 @@ fn event_thread(event: &Event) -> Option<ThreadId> {
         | Event::Write { thread, .. }
         | Event::Wait { thread, .. }
         | Event::Notify { thread, .. }
-        | Event::Arrive { thread, .. } => Some(*thread),
+        | Event::Arrive { thread, .. }
+        | Event::RoomWait { thread, .. }
+        | Event::RoomMade { thread, .. } => Some(*thread),
         Event::Spawn { parent, .. } | Event::Join { parent, .. } => Some(*parent),
     }
 }

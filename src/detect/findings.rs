@@ -98,7 +98,7 @@ pub fn lock_order_cycle(cycle: &Cycle) -> Finding {
     let mut notes = Vec::new();
     if waits > 0 {
         notes.push(
-            "a lock held across a wait (a condition wait, a receive, a join) is an order edge to every lock the thread that ended the wait took before it notified, sent or ended: on a schedule where the waiter takes its lock first, that thread blocks and the wait never ends"
+            "a lock held across a wait (a condition wait, a receive, a send waiting for room, a barrier, a join) is an order edge to every lock the thread that ended the wait took before it notified, sent, received, arrived or ended: on a schedule where the waiter takes its lock first, that thread blocks and the wait never ends"
                 .to_owned(),
         );
     }

@@ -225,6 +225,7 @@ fn render_wait_edge(out: &mut String, e: &OrderEdge, w: &WaitNote) {
         (WokenBy::Message, _) => "received a message".to_owned(),
         (WokenBy::End, _) => format!("joined {}", w.waker),
         (WokenBy::Arrival, _) => format!("waited at barrier #{}", w.on),
+        (WokenBy::Room, _) => "waited for room in a bounded channel".to_owned(),
     };
     let _ = writeln!(
         out,
@@ -236,6 +237,7 @@ fn render_wait_edge(out: &mut String, e: &OrderEdge, w: &WaitNote) {
         WokenBy::Message => format!("before sending it at {}", w.wake_site),
         WokenBy::End => "before it ended".to_owned(),
         WokenBy::Arrival => format!("before arriving there at {}", w.wake_site),
+        WokenBy::Room => format!("before receiving from it at {}", w.wake_site),
     };
     let _ = writeln!(
         out,

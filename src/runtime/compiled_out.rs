@@ -255,9 +255,17 @@ pub(crate) mod hb {
 pub(crate) mod hold_and_wait {
     //! Hold-and-wait: no waiter is kept, no edge is made.
 
-    use crate::event::Site;
+    use crate::event::{Site, WokenBy};
 
-    /// A condition variable's waiters holding locks: never kept.
+    /// Hazards found at a wake-up: never any.
+    pub(crate) struct Hazards;
+
+    impl Hazards {
+        #[inline(always)]
+        pub(crate) fn report(self) {}
+    }
+
+    /// A primitive's waiters holding locks: never kept.
     pub(crate) struct Waiters;
 
     /// A registered waiter: never made.
@@ -271,14 +279,56 @@ pub(crate) mod hold_and_wait {
         #[inline(always)]
         pub(crate) fn waiting(
             &self,
-            _mutex: &super::lock_meta::LockMeta,
+            _mutex: Option<&super::lock_meta::LockMeta>,
             _site: Site,
         ) -> Option<Ticket<'_>> {
             None
         }
 
         #[inline(always)]
-        pub(crate) fn notified(&self, _condition: u64, _site: Site) {}
+        pub(crate) fn any(&self) -> bool {
+            false
+        }
+
+        #[inline(always)]
+        pub(crate) fn woken(&self, _by: WokenBy, _on: u64, _site: Site) -> Hazards {
+            Hazards
+        }
+
+        #[inline(always)]
+        pub(crate) fn arriving(
+            &self,
+            _on: u64,
+            _round: usize,
+            _site: Site,
+            _waits: bool,
+        ) -> (Option<Ticket<'_>>, Hazards) {
+            (None, Hazards)
+        }
+    }
+
+    /// A thread's joiners holding locks: never kept.
+    #[derive(Default)]
+    pub(crate) struct JoinWaits;
+
+    /// A registered joiner: never made.
+    pub(crate) struct JoinTicket<'a>(std::marker::PhantomData<&'a ()>);
+
+    impl JoinTicket<'_> {
+        #[inline(always)]
+        pub(crate) fn joined(self) -> Hazards {
+            Hazards
+        }
+    }
+
+    impl JoinWaits {
+        #[inline(always)]
+        pub(crate) fn joining(&self, _child: u64, _site: Site) -> Option<JoinTicket<'_>> {
+            None
+        }
+
+        #[inline(always)]
+        pub(crate) fn ending(&self, _child: u64, _spawned: Site) {}
     }
 }
 

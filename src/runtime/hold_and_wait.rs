@@ -1,41 +1,190 @@
-//! Hold-and-wait, live, for condition variables: a thread that waits
-//! (untimed) while holding lock `A`, notified by a thread that holds `X`
-//! as it notifies, adds the order edge `A → X` through the wait
-//! (`LockOrderGraph::on_wait_edge`); a cycle it closes is a
+//! Hold-and-wait, live: a thread that waits (untimed) while holding lock
+//! `A` — on a condition variable, for a message, for room in a bounded
+//! channel, at a barrier, for a thread to end — ended by a thread that
+//! took `A` before it ended the wait, deadlocks on the schedule where the
+//! waiter takes `A` first. Each such wait adds an order edge through the
+//! wait (`LockOrderGraph::on_wait_edge`); a cycle it closes is a
 //! `lock-order-cycle` "through a wait", predicted though this run did not
-//! hang. The edges are made by the notifier, at the notification, for
-//! every waiter then waiting with locks (any of them may be the one a
-//! `notify_one` wakes on another schedule): then `X` is certainly alive,
-//! where a waiter that woke later could find it dropped and its edges gone
-//! from the graph.
+//! hang.
 //!
-//! Live, a notifier's locks are those it holds *at* the notification:
-//! remembering what every thread took since its last notification, as the
-//! trace analysis does (`analysis::hold_and_wait`), would cost every
-//! acquisition, and the lock fast path must not pay for waits. A notifier
-//! that holds nothing pays one check of its held stack; a waiter that
-//! holds nothing but the condition's mutex pays one too.
+//! What the waker took before it woke the waiter, live, is two things:
+//! - the locks it holds *at* its wake-up (the notification, the send, the
+//!   receive that makes room, the arrival): edges `A → X` to each, which
+//!   close a cycle with an order `X → A` taken elsewhere;
+//! - the locks it took and released before: the held stack keeps the
+//!   locks its releases popped (id, mode, site), eight of them
+//!   direct-mapped by lock id,
+//!   and above its live entries the last one released at each depth (see
+//!   `HeldStack::released`). An `A` found there is the edge `A → A`, a
+//!   cycle of one edge. It is a record of recent locks, not of every lock:
+//!   a lock whose slot a later one took is missed (a missed prediction,
+//!   never a false one: every entry there is a lock this thread did take).
+//!   Remembering every lock taken, as the trace analysis does
+//!   (`analysis::hold_and_wait`), would cost every acquisition a search;
+//!   this costs a release one copy of the entry it just read.
+//!
+//! Only locks the waiter holds are matched against the waker's released
+//! entries: those are certainly alive (and so graph nodes that leave with
+//! their lock); a released entry of another lock may name a lock dropped
+//! since.
+//!
+//! The edges are made by the waker, at its wake-up, for every waiter then
+//! waiting with locks (any of them may be the one a `notify_one` wakes on
+//! another schedule). A barrier's arrivals each wake the others, so each
+//! arrival is matched both ways against those already waiting; a join is
+//! matched at whichever comes second, the joined thread's end or the join.
+//! A waker pays one atomic load when nobody waits holding locks; a waiter
+//! that holds nothing but the condition's mutex pays one look at its held
+//! stack.
+
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 
 use crate::detect::findings;
-use crate::detect::lock_order::WaitEdge;
-use crate::event::{HeldLock, LockInfo, Site, ThreadInfo, WokenBy};
-use crate::runtime::acquire::thread_and_held;
+use crate::detect::lock_order::{Cycle, WaitEdge};
+use crate::event::{AcquireMode, HeldLock, LockId, LockInfo, Site, ThreadInfo, WokenBy};
 use crate::runtime::config;
 use crate::runtime::global::global;
+use crate::runtime::held_stack::HeldEntry;
 use crate::runtime::lock_meta::LockMeta;
 use crate::runtime::policy::{report, Severity};
 use crate::runtime::thread_state::{with_thread, ThreadState};
 
-/// A condition variable's waiters that hold locks across their wait.
-pub(crate) struct Waiters(crate::raw::Mutex<Vec<Waiter>>);
+/// One thread's side of a wait: who, what it holds, and what it took and
+/// released before.
+#[derive(Clone)]
+struct Side {
+    thread: ThreadInfo,
+    /// Held now (the waiter: across the wait; the waker: at its wake-up).
+    held: Vec<HeldLock>,
+    /// Taken and released earlier (see the module's docs).
+    released: Vec<Earlier>,
+}
 
-/// One waiter holding locks besides the condition's mutex.
+/// A lock a thread took and released earlier: which, how and where (its
+/// name is the waiter's, which holds it).
+#[derive(Copy, Clone)]
+struct Earlier {
+    id: LockId,
+    mode: AcquireMode,
+    site: Site,
+}
+
+impl Side {
+    /// This thread's side, if it can be read (not while a report is being
+    /// made further up this thread's stack). `except` is a lock the wait
+    /// releases (a condition's mutex), left out of what is held.
+    fn here(except: Option<LockId>) -> Option<Side> {
+        with_thread(|t| {
+            let keep = |e: &&HeldEntry| Some(e.id) != except;
+            let held = t
+                .held
+                .iter()
+                .filter(keep)
+                .map(HeldEntry::held_lock)
+                .collect();
+            let mut released: Vec<Earlier> = Vec::new();
+            for r in t.held.released() {
+                if !released.iter().any(|e| e.id == r.id()) {
+                    released.push(Earlier {
+                        id: r.id(),
+                        mode: r.mode(),
+                        site: r.site(),
+                    });
+                }
+            }
+            // Every lock held is a possible node of the order graph: a wait
+            // edge may start or end at it, and the mark (passed to the
+            // lock at its release) makes its drop take it out of the
+            // graph, as an edge taken by locking does.
+            for e in t.held.iter_mut() {
+                e.in_graph = true;
+            }
+            Side {
+                thread: t.info(),
+                held,
+                released,
+            }
+        })
+    }
+}
+
+/// The edges one wait makes: `waiter` held its locks across a wait that
+/// `waker` ended, as `edge` says; the cycles they close.
+fn edges(waiter: &Side, waker: &Side, edge: &WaitEdge) -> Vec<Cycle> {
+    if waiter.thread.id == waker.thread.id || waiter.held.is_empty() {
+        return Vec::new();
+    }
+    let mut order = global().order.lock();
+    let mut cycles = Vec::new();
+    for h in &waiter.held {
+        for x in waker.held.iter().filter(|x| x.lock.id != h.lock.id) {
+            cycles.extend(order.on_wait_edge(&waiter.thread, h, x, edge.clone()));
+        }
+        // The waker took this very lock before; a shared hold it could
+        // share with the waiter's is no hazard.
+        let earlier = waker.released.iter().find(|r| r.id == h.lock.id);
+        if let Some(r) = earlier.filter(|r| r.mode.blocked_by(h.mode)) {
+            let taken = HeldLock {
+                lock: h.lock.clone(),
+                mode: r.mode,
+                site: r.site,
+            };
+            cycles.extend(order.on_wait_edge(&waiter.thread, h, &taken, edge.clone()));
+        }
+    }
+    cycles
+}
+
+/// Cycles a wait's edges closed, to report once the operation that found
+/// them is done: a report may panic (policy `panic`), and a panic before
+/// the notification, the send, the receive or the arrival went through
+/// would leave the waiter waiting forever.
+#[must_use = "report the hazards once the wake-up is done"]
+pub(crate) struct Hazards(Vec<Cycle>);
+
+impl Hazards {
+    const NONE: Hazards = Hazards(Vec::new());
+
+    /// Reports each cycle, as a hazard, in this thread.
+    pub(crate) fn report(self) {
+        for cycle in self.0 {
+            report(findings::lock_order_cycle(&cycle), Severity::Hazard);
+        }
+    }
+}
+
+/// One waiter holding locks across its wait.
 #[derive(Clone)]
 struct Waiter {
-    thread: ThreadInfo,
-    held: Vec<HeldLock>,
-    released: LockInfo,
+    side: Side,
+    /// The lock the wait releases (a condition's mutex), if any.
+    released: Option<LockInfo>,
     site: Site,
+    /// A barrier's round (0 for other waits): a waiter of a round already
+    /// let through may still be listed while the next one starts.
+    round: usize,
+}
+
+impl Waiter {
+    /// The edge a wake-up by `waker` at `site` makes for this waiter.
+    fn edge(&self, by: WokenBy, on: u64, waker: &Side, site: Site) -> WaitEdge {
+        WaitEdge {
+            by,
+            on,
+            released: self.released.clone(),
+            wait_site: self.site,
+            waker: waker.thread.clone(),
+            wake_site: site,
+        }
+    }
+}
+
+/// The threads waiting on one primitive (a condition variable, a
+/// channel's messages or room, a barrier) while holding locks.
+pub(crate) struct Waiters {
+    /// How many are listed: a waker reads this alone when it is 0.
+    count: AtomicUsize,
+    list: crate::raw::Mutex<Vec<Waiter>>,
 }
 
 /// A registered waiter: it leaves the list when this drops.
@@ -46,96 +195,268 @@ pub(crate) struct Ticket<'a> {
 
 impl Drop for Ticket<'_> {
     fn drop(&mut self) {
-        let mut list = self.waiters.0.lock();
-        if let Some(i) = list.iter().position(|w| w.thread.id == self.thread) {
+        let mut list = self.waiters.list.lock();
+        if let Some(i) = list.iter().position(|w| w.side.thread.id == self.thread) {
             list.swap_remove(i);
+            self.waiters.count.fetch_sub(1, SeqCst);
         }
     }
+}
+
+/// Whether this thread holds a lock other than `except`: one look at its
+/// held stack.
+fn holds_other_than(except: Option<LockId>) -> bool {
+    let others = |t: &mut ThreadState| t.held.iter().any(|e| Some(e.id) != except);
+    config::enabled() && with_thread(others).unwrap_or(false)
 }
 
 impl Waiters {
     pub(crate) const fn new() -> Self {
-        Waiters(crate::raw::Mutex::new(Vec::new()))
+        Waiters {
+            count: AtomicUsize::new(0),
+            list: crate::raw::Mutex::new(Vec::new()),
+        }
     }
 
-    /// Before an untimed wait releasing `mutex` at `site`: registers this
-    /// thread if it holds other locks. `None` when it holds nothing else
-    /// (or checking is off): one look at its held stack, and the mutex is
-    /// described only for a thread that registers.
-    pub(crate) fn waiting(&self, mutex: &LockMeta, site: Site) -> Option<Ticket<'_>> {
-        let id = mutex.id();
-        let others = |t: &mut ThreadState| t.held.iter().any(|e| e.id != id);
-        if !config::enabled() || !with_thread(others).unwrap_or(false) {
+    /// Before an untimed wait at `site` (releasing `mutex`, for a
+    /// condition): registers this thread if it holds other locks. `None`
+    /// when it holds nothing else (or checking is off): one look at its
+    /// held stack, and the mutex is described only for a thread that
+    /// registers.
+    pub(crate) fn waiting(&self, mutex: Option<&LockMeta>, site: Site) -> Option<Ticket<'_>> {
+        let except = mutex.map(LockMeta::id);
+        if !holds_other_than(except) {
             return None;
         }
-        let released = mutex.info();
-        let (thread, mut held) = thread_and_held();
-        held.retain(|h| h.lock.id != id);
+        let side = Side::here(except)?;
         let ticket = Ticket {
             waiters: self,
-            thread: thread.id,
+            thread: side.thread.id,
         };
-        mark_held_as_nodes();
-        self.0.lock().push(Waiter {
-            thread,
-            held,
+        let released = mutex.map(LockMeta::info);
+        self.list.lock().push(Waiter {
+            side,
             released,
             site,
+            round: 0,
         });
+        self.count.fetch_add(1, SeqCst);
         Some(ticket)
     }
 
-    /// A notification of condition `condition` at `site`: when the
-    /// notifier holds locks and threads wait holding others, the edges from
-    /// what each waiter holds to what the notifier holds go into the order
-    /// graph, and each cycle they close is reported (in the notifier, at
-    /// its call). One look at the held stack for a notifier holding
-    /// nothing.
-    #[track_caller]
-    pub(crate) fn notified(&self, condition: u64, site: Site) {
-        if !config::enabled() || !with_thread(|t| t.held.iter().next().is_some()).unwrap_or(false) {
-            return;
+    /// Whether any thread waits here holding locks now: one atomic load,
+    /// for a waker to ask before it describes itself.
+    #[inline]
+    pub(crate) fn any(&self) -> bool {
+        self.count.load(SeqCst) != 0
+    }
+
+    /// A wake-up (`by`) of primitive `on` at `site`, made before the
+    /// wake-up itself (while the waiters still wait): when threads wait
+    /// holding locks, the edges from what each holds to what this thread
+    /// took before go into the order graph; the cycles they close are to be
+    /// reported once the wake-up is done. One atomic load when nobody waits
+    /// holding locks.
+    pub(crate) fn woken(&self, by: WokenBy, on: u64, site: Site) -> Hazards {
+        if self.count.load(SeqCst) == 0 || !config::enabled() {
+            return Hazards::NONE;
         }
-        let waiters: Vec<Waiter> = self.0.lock().clone();
-        if waiters.is_empty() {
-            return;
-        }
-        let (waker, held) = thread_and_held();
-        mark_held_as_nodes();
-        let cycles = {
-            let mut order = global().order.lock();
-            let mut cycles = Vec::new();
-            for w in waiters.iter().filter(|w| w.thread.id != waker.id) {
-                let edge = WaitEdge {
-                    by: WokenBy::Notify,
-                    on: condition,
-                    released: Some(w.released.clone()),
-                    wait_site: w.site,
-                    waker: waker.clone(),
-                    wake_site: site,
-                };
-                for h in &w.held {
-                    for x in held.iter().filter(|x| x.lock.id != w.released.id) {
-                        cycles.extend(order.on_wait_edge(&w.thread, h, x, edge.clone()));
-                    }
-                }
-            }
-            cycles
+        let waiters: Vec<Waiter> = self.list.lock().clone();
+        let Some(waker) = Side::here(None) else {
+            return Hazards::NONE;
         };
-        for cycle in cycles {
-            report(findings::lock_order_cycle(&cycle), Severity::Hazard);
+        let mut cycles = Vec::new();
+        for w in &waiters {
+            cycles.extend(edges(&w.side, &waker, &w.edge(by, on, &waker, site)));
         }
+        Hazards(cycles)
+    }
+
+    /// An arrival at barrier `on`, in its round `round`, at `site`, which does not let the round
+    /// through (`waits`) or does: matched both ways against the arrivals
+    /// waiting now (each one's wait needs this arrival, and on another
+    /// schedule this one's would need theirs); registered until the ticket
+    /// drops if it waits. The cycles found are to be reported once this
+    /// thread's wait is over.
+    pub(crate) fn arriving(
+        &self,
+        on: u64,
+        round: usize,
+        site: Site,
+        waits: bool,
+    ) -> (Option<Ticket<'_>>, Hazards) {
+        if !config::enabled() {
+            return (None, Hazards::NONE);
+        }
+        // Every arrival that waits is listed, holding locks or not: what it
+        // took before it arrived is what a later arrival holding one of
+        // those locks is matched against.
+        if !waits && self.count.load(SeqCst) == 0 {
+            return (None, Hazards::NONE);
+        }
+        let Some(me) = Side::here(None) else {
+            return (None, Hazards::NONE);
+        };
+        let waiters: Vec<Waiter> = self.list.lock().clone();
+        let mine = Waiter {
+            side: me.clone(),
+            released: None,
+            site,
+            round,
+        };
+        let mut cycles = Vec::new();
+        for w in waiters.iter().filter(|w| w.round == round) {
+            let by = WokenBy::Arrival;
+            cycles.extend(edges(&w.side, &me, &w.edge(by, on, &me, site)));
+            cycles.extend(edges(&me, &w.side, &mine.edge(by, on, &w.side, w.site)));
+        }
+        if !waits {
+            return (None, Hazards(cycles));
+        }
+        let ticket = Ticket {
+            waiters: self,
+            thread: me.thread.id,
+        };
+        self.list.lock().push(mine);
+        self.count.fetch_add(1, SeqCst);
+        (Some(ticket), Hazards(cycles))
     }
 }
 
-/// Marks every lock this thread holds as a possible node of the order
-/// graph: a wait edge may start or end at it, and the mark (passed to the
-/// lock at its release) makes its drop take it out of the graph, as an
-/// edge taken by locking does.
-fn mark_held_as_nodes() {
-    with_thread(|t| {
-        for e in t.held.iter_mut() {
-            e.in_graph = true;
-        }
-    });
+/// A thread's end as its joiners see it: what it took, once it has ended,
+/// and the joiners waiting with locks before that.
+pub(crate) struct JoinWaits(crate::raw::Mutex<JoinState>);
+
+#[derive(Default)]
+struct JoinState {
+    /// The ended thread's side, and where it was spawned.
+    ended: Option<(Side, Site)>,
+    joiners: Vec<Waiter>,
+    /// Cycles the thread's end closed, by joiner: reported by the joiner
+    /// once its join returns (a panic at a thread's end, which may be
+    /// unwinding already, would abort the process).
+    found: Vec<(crate::event::ThreadId, Vec<Cycle>)>,
 }
+
+impl Default for JoinWaits {
+    fn default() -> Self {
+        JoinWaits(crate::raw::Mutex::new(JoinState::default()))
+    }
+}
+
+/// A joiner holding locks, registered until [`JoinTicket::joined`].
+pub(crate) struct JoinTicket<'a> {
+    waits: &'a JoinWaits,
+    thread: crate::event::ThreadId,
+    /// Cycles found at the join (the thread had ended already).
+    found: Vec<Cycle>,
+}
+
+impl JoinTicket<'_> {
+    /// The join returned: the joiner leaves the list (as the ticket
+    /// drops), with the cycles its wait closed, to report.
+    pub(crate) fn joined(mut self) -> Hazards {
+        let mut found = std::mem::take(&mut self.found);
+        found.append(&mut self.leave());
+        Hazards(found)
+    }
+
+    /// Leaves the list; the cycles the thread's end found for this joiner.
+    fn leave(&mut self) -> Vec<Cycle> {
+        let mut st = self.waits.0.lock();
+        let thread = self.thread;
+        st.joiners.retain(|w| w.side.thread.id != thread);
+        let mut found = Vec::new();
+        st.found.retain_mut(|(t, cycles)| {
+            if *t == thread {
+                found.append(cycles);
+            }
+            *t != thread
+        });
+        found
+    }
+}
+
+/// A join given up (broken by a panic) leaves the list unreported.
+impl Drop for JoinTicket<'_> {
+    fn drop(&mut self) {
+        self.leave();
+    }
+}
+
+impl JoinWaits {
+    /// The joined thread `child` at `site`: if this thread holds locks,
+    /// matched against what the child took, now if it has ended, else at
+    /// its end; registered until [`JoinTicket::joined`].
+    pub(crate) fn joining(&self, child: u64, site: Site) -> Option<JoinTicket<'_>> {
+        if !holds_other_than(None) {
+            return None;
+        }
+        let me = Side::here(None)?;
+        let waiter = Waiter {
+            side: me,
+            released: None,
+            site,
+            round: 0,
+        };
+        let thread = waiter.side.thread.id;
+        let mut st = self.0.lock();
+        let mut found = Vec::new();
+        if let Some((ended, spawned)) = &st.ended {
+            let edge = waiter.edge(WokenBy::End, child, ended, *spawned);
+            found = edges(&waiter.side, &ended_side(ended), &edge);
+        } else {
+            st.joiners.push(waiter);
+        }
+        Some(JoinTicket {
+            waits: self,
+            thread,
+            found,
+        })
+    }
+
+    /// This thread, spawned at `spawned`, ends: its side is kept for later
+    /// joiners, and matched against the joiners waiting now (who report
+    /// what it closes).
+    pub(crate) fn ending(&self, child: u64, spawned: Site) {
+        if !config::enabled() {
+            return;
+        }
+        let Some(me) = Side::here(None) else { return };
+        let joiners = {
+            let mut st = self.0.lock();
+            st.ended = Some((me.clone(), spawned));
+            st.joiners.clone()
+        };
+        let found: Vec<_> = joiners
+            .iter()
+            .map(|w| {
+                let edge = w.edge(WokenBy::End, child, &me, spawned);
+                (w.side.thread.id, edges(&w.side, &ended_side(&me), &edge))
+            })
+            .filter(|(_, cycles)| !cycles.is_empty())
+            .collect();
+        self.0.lock().found.extend(found);
+    }
+}
+
+/// What an ended thread counts as having taken: everything, held or
+/// released, matched as released locks only (a lock it still held at its
+/// end may be gone by the join, so it is no edge to a lock of its own).
+fn ended_side(side: &Side) -> Side {
+    let mut released = side.released.clone();
+    released.extend(side.held.iter().map(|h| Earlier {
+        id: h.lock.id,
+        mode: h.mode,
+        site: h.site,
+    }));
+    Side {
+        thread: side.thread.clone(),
+        held: Vec::new(),
+        released,
+    }
+}
+
+#[cfg(test)]
+#[path = "hold_and_wait_tests.rs"]
+mod tests;

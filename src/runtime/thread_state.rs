@@ -268,7 +268,13 @@ impl ThreadState {
             && (kind != LockKind::ReentrantMutex || top.reentries == 0)
         {
             let in_graph = top.in_graph;
-            self.held.pop();
+            let mode = if kind == LockKind::Mutex {
+                AcquireMode::Exclusive
+            } else {
+                top.mode
+            };
+            let site = top.site;
+            self.held.pop_released(id, mode, site);
             return Some(in_graph);
         }
         None

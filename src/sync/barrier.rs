@@ -19,6 +19,7 @@ use crate::event::WaitKind;
 use crate::event::{Event, Site};
 use crate::runtime::acquire::{self, Waiting};
 use crate::runtime::hb::{self, HandOff};
+use crate::runtime::hold_and_wait::{Hazards, Waiters};
 use crate::runtime::nobody_left;
 use crate::runtime::recorder;
 use crate::runtime::waits::{self, WaitMeta};
@@ -41,6 +42,9 @@ pub struct Barrier {
     all_arrived: crate::raw::Condvar,
     threads: usize,
     meta: WaitMeta,
+    /// This round's waiting arrivals, for hold-and-wait: each arrival is
+    /// matched against them, both ways.
+    arrivals_holding: Waiters,
 }
 
 // As std's: a panic in a waiting thread leaves the count as it was.
@@ -91,6 +95,7 @@ impl Barrier {
             all_arrived: crate::raw::Condvar::new(),
             threads: n,
             meta: WaitMeta::new(name, created),
+            arrivals_holding: Waiters::new(),
         }
     }
 
@@ -111,7 +116,19 @@ impl Barrier {
     /// right away.
     #[track_caller]
     pub fn wait(&self) -> BarrierWaitResult {
-        let site = Site::caller();
+        let mut hazards = None;
+        let result = self.wait_at(Site::caller(), &mut hazards);
+        // Once the round is through and the barrier's lock free: a report
+        // may panic.
+        if let Some(h) = hazards {
+            h.report();
+        }
+        result
+    }
+
+    /// [`Self::wait`] at `site`, leaving the hold-and-wait hazards its
+    /// arrival found in `hazards`.
+    fn wait_at(&self, site: Site, hazards: &mut Option<Hazards>) -> BarrierWaitResult {
         let mut arrivals = self.state.lock();
         if hb::active() {
             let mine = hb::release_clock();
@@ -129,6 +146,14 @@ impl Barrier {
                 site,
             });
         }
+        // Listed (holding locks or not) until this call returns if it
+        // waits; under the barrier's lock, so that each arrival of a round
+        // finds the ones before it.
+        let waits = arrivals.count + 1 < self.threads;
+        let (_listed, found) = self
+            .arrivals_holding
+            .arriving(self.meta.id().0, round, site, waits);
+        *hazards = Some(found);
         arrivals.count += 1;
         if arrivals.count >= self.threads {
             arrivals.count = 0;

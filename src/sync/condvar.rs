@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
 use crate::event::WaitKind;
-use crate::event::{AcquireMode, Event, LockId, Site};
+use crate::event::{AcquireMode, Event, LockId, Site, WokenBy};
 use crate::runtime::acquire;
 use crate::runtime::hb::{self, HandOff};
 use crate::runtime::hold_and_wait::{self, Waiters};
@@ -114,19 +114,25 @@ impl Condvar {
     /// notifier did happens before the woken wait returns.
     #[track_caller]
     pub fn notify_one(&self) -> bool {
-        self.publish();
-        self.inner.notify_one()
+        let hazards = self.publish();
+        let woken = self.inner.notify_one();
+        hazards.report();
+        woken
     }
 
     /// Wakes every waiting thread; returns how many were woken.
     #[track_caller]
     pub fn notify_all(&self) -> usize {
-        self.publish();
-        self.inner.notify_all()
+        let hazards = self.publish();
+        let woken = self.inner.notify_all();
+        hazards.report();
+        woken
     }
 
+    /// Everything a notification hands over, before the raw notify; the
+    /// hold-and-wait hazards it found, to report after it.
     #[track_caller]
-    fn publish(&self) {
+    fn publish(&self) -> hold_and_wait::Hazards {
         // Everything a woken waiter must find is done before the count
         // moves, since a waiter between two slices of its wait wakes on
         // the count alone: the notification in the trace (before the
@@ -146,11 +152,14 @@ impl Condvar {
             let mine = hb::release_clock();
             self.clock.lock().join(&mine);
         }
-        self.hold_waiters.notified(self.id().0, Site::caller());
+        let hazards = self
+            .hold_waiters
+            .woken(WokenBy::Notify, self.id().0, Site::caller());
         // Before the raw notify reads its waiter count (both SeqCst): a
         // waiter queued before this sees the notify's wake-up, or, between
         // two slices of its wait, this count.
         self.notifies.fetch_add(1, SeqCst);
+        hazards
     }
 
     #[track_caller]
@@ -242,7 +251,7 @@ impl Condvar {
         if !guard.tracked {
             return None;
         }
-        self.hold_waiters.waiting(&guard.mutex.meta, site)
+        self.hold_waiters.waiting(Some(&guard.mutex.meta), site)
     }
 
     /// As [`Self::wait`], giving up after `timeout`.

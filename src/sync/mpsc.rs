@@ -39,9 +39,10 @@ use std::panic::Location;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
 
 use crate::event::WaitKind;
-use crate::event::{Event, Site};
+use crate::event::{Event, Site, WokenBy};
 use crate::runtime::acquire::{self, Waiting};
 use crate::runtime::hb::{self, HandOff};
+use crate::runtime::hold_and_wait::{Hazards, Waiters};
 use crate::runtime::nobody_left;
 use crate::runtime::recorder;
 use crate::runtime::waits::{self, WaitMeta};
@@ -130,6 +131,14 @@ fn received_extra(extra: &Extra, site: &'static Location<'static>, blocking: boo
     }
 }
 
+/// Reports the hold-and-wait hazards a send or receive found, once it is
+/// done.
+fn report(hazards: Option<Hazards>) {
+    if let Some(h) = hazards {
+        h.report();
+    }
+}
+
 /// A send failed: the receiver is gone. Gives the value back, as std's.
 #[derive(PartialEq, Eq, Clone, Copy)]
 pub struct SendError<T>(pub T);
@@ -183,6 +192,9 @@ struct Channel {
     meta: WaitMeta,
     /// `None` for an unbounded channel.
     room: Option<Room>,
+    /// Receivers waiting for a message while holding locks: a send
+    /// matches what its sender took against theirs (hold-and-wait).
+    receivers_holding: Waiters,
 }
 
 /// A bounded channel's room, counted beside std's unbounded queue.
@@ -208,6 +220,9 @@ struct Room {
     /// Signalled when room may have appeared (a receive, a receiver that
     /// starts waiting, the receiver gone).
     changed: crate::raw::Condvar,
+    /// Senders waiting for room while holding locks: a receive matches
+    /// what its receiver took against theirs (hold-and-wait).
+    senders_holding: Waiters,
 }
 
 /// The receiver was dropped.
@@ -232,6 +247,7 @@ impl Room {
             senders_waiting: AtomicUsize::new(0),
             waiting: crate::raw::Mutex::new(()),
             changed: crate::raw::Condvar::new(),
+            senders_holding: Waiters::new(),
         }
     }
 
@@ -289,7 +305,50 @@ impl Channel {
         Arc::new(Channel {
             meta: WaitMeta::new(None, Location::caller()),
             room,
+            receivers_holding: Waiters::new(),
         })
+    }
+
+    /// A message taken at `site` made room (before the room is counted):
+    /// a sender waiting for it with locks is matched against what this
+    /// receiver took; the hazards are to report once the room is counted.
+    fn made_room(&self, site: &'static Location<'static>) -> Option<Hazards> {
+        let room = self.room.as_ref()?;
+        if recorder::on() && room.senders_waiting.load(SeqCst) != 0 {
+            // Under `waiting`, as the senders' `room-wait`: a sender the
+            // trace shows waiting is waiting still.
+            let _waiting = room.waiting.lock();
+            if room.senders_waiting.load(SeqCst) != 0 {
+                let channel = self.meta.id();
+                recorder::record_here(|thread| Event::RoomMade {
+                    thread,
+                    channel,
+                    site: Site::from(site),
+                });
+            }
+        }
+        if !room.senders_holding.any() {
+            return None;
+        }
+        let on = self.meta.id().0;
+        Some(
+            room.senders_holding
+                .woken(WokenBy::Room, on, Site::from(site)),
+        )
+    }
+
+    /// A message is about to be sent at `site`: a receiver waiting for one
+    /// with locks is matched against what this sender took; the hazards
+    /// are to report once the message is sent.
+    fn sending(&self, site: &'static Location<'static>) -> Option<Hazards> {
+        if !self.receivers_holding.any() {
+            return None;
+        }
+        let on = self.meta.id().0;
+        Some(
+            self.receivers_holding
+                .woken(WokenBy::Message, on, Site::from(site)),
+        )
     }
 
     /// A message left the queue (and `receiving` receivers stopped waiting).
@@ -339,6 +398,10 @@ fn send_bounded<T>(channel: &Channel, room: &Room, value: T, push: Push<'_, T>) 
     // `None` during the grace period; then the registration (itself
     // `None` when checking is off).
     let mut registered: Option<Option<Waiting>> = None;
+    // Among the senders waiting for room with locks (hold-and-wait), to
+    // the end of this call.
+    let _holding = room.senders_holding.waiting(None, site);
+    let mut recorded = false;
     let mut waiting = room.waiting.lock();
     loop {
         room.senders_waiting.fetch_add(1, SeqCst);
@@ -351,6 +414,17 @@ fn send_bounded<T>(channel: &Channel, room: &Room, value: T, push: Push<'_, T>) 
                 Err(_) => Err(value),
             };
         }
+        if !recorded && recorder::on() {
+            // Under `waiting`, which a receive that records its room takes
+            // too: the trace shows this wait before the room that ends it.
+            let channel = channel.meta.id();
+            recorder::record_here(|thread| Event::RoomWait {
+                thread,
+                channel,
+                site,
+            });
+        }
+        recorded = true;
         let timeout = match registered {
             None => acquire::GRACE.saturating_sub(start.elapsed()),
             Some(_) => nobody_left::SLICE,
@@ -400,9 +474,11 @@ impl<T> Sender<T> {
     /// Sends a message; it happens before the receive that gets it.
     #[track_caller]
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
-        self.inner
-            .send(wrap(value, Location::caller()))
-            .map_err(|e| SendError(e.0.value))
+        let site = Location::caller();
+        let hazards = self.channel.sending(site);
+        let sent = self.inner.send(wrap(value, site));
+        report(hazards);
+        sent.map_err(|e| SendError(e.0.value))
     }
 
     /// Names the channel (both halves) with a name made at run time
@@ -443,8 +519,14 @@ impl<T> SyncSender<T> {
     #[track_caller]
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
         let site = Location::caller();
-        let push = |value: T| self.inner.send(wrap(value, site)).map_err(|e| e.0.value);
-        send_bounded(&self.channel, self.room(), value, &push).map_err(SendError)
+        let hazards = std::cell::Cell::new(None);
+        let push = |value: T| {
+            hazards.set(self.channel.sending(site));
+            self.inner.send(wrap(value, site)).map_err(|e| e.0.value)
+        };
+        let sent = send_bounded(&self.channel, self.room(), value, &push);
+        report(hazards.take());
+        sent.map_err(SendError)
     }
 
     /// Sends a message if there is room now.
@@ -457,8 +539,14 @@ impl<T> SyncSender<T> {
             Err(NoRoom::Closed) => return Err(TrySendError::Disconnected(value)),
         }
         let site = Location::caller();
-        let push = |value: T| self.inner.send(wrap(value, site)).map_err(|e| e.0.value);
-        push_reserved(room, value, &push).map_err(TrySendError::Disconnected)
+        let hazards = std::cell::Cell::new(None);
+        let push = |value: T| {
+            hazards.set(self.channel.sending(site));
+            self.inner.send(wrap(value, site)).map_err(|e| e.0.value)
+        };
+        let sent = push_reserved(room, value, &push).map_err(TrySendError::Disconnected);
+        report(hazards.take());
+        sent
     }
 
     /// Names the channel (both halves) with a name made at run time
@@ -508,9 +596,25 @@ impl<T> Receiver<T> {
         if let Some(got) = try_now().or_else(|| crate::raw::spin_briefly(&try_now)) {
             return got.map(|m| self.take(m, site, true));
         }
-        self.channel.receiving();
-        let got = self.wait_for_message(site);
+        // Among the receivers waiting with locks (hold-and-wait) until a
+        // message or the senders' end settles the wait.
+        let (got, rendezvous) = {
+            let _holding = self
+                .channel
+                .receivers_holding
+                .waiting(None, Site::from(site));
+            let mut rendezvous = None;
+            if self.channel.room.as_ref().is_some_and(|r| r.bound == 0) {
+                // A rendezvous: this receiver starting to wait is the room.
+                rendezvous = self.channel.made_room(site);
+            }
+            self.channel.receiving();
+            (self.wait_for_message(site), rendezvous)
+        };
+        let hazards = got.is_ok().then(|| self.channel.made_room(site)).flatten();
         self.channel.received(usize::from(got.is_ok()), 1);
+        report(rendezvous);
+        report(hazards);
         got.map(|m| unwrap(m, site, true))
     }
 
@@ -541,7 +645,9 @@ impl<T> Receiver<T> {
 
     /// A message taken: the room it leaves, then its value.
     fn take(&self, m: Message<T>, site: &'static Location<'static>, blocking: bool) -> T {
+        let hazards = self.channel.made_room(site);
         self.channel.received(1, 0);
+        report(hazards);
         unwrap(m, site, blocking)
     }
 
@@ -562,7 +668,9 @@ impl<T> Receiver<T> {
         }
         self.channel.receiving();
         let got = self.inner.recv_timeout(timeout);
+        let hazards = got.is_ok().then(|| self.channel.made_room(site)).flatten();
         self.channel.received(usize::from(got.is_ok()), 1);
+        report(hazards);
         got.map(|m| unwrap(m, site, false))
     }
 

@@ -55,6 +55,8 @@ mod op {
     pub const SEND: &[u8] = b"send";
     pub const RECEIVE: &[u8] = b"recv";
     pub const RECEIVE_TRY: &[u8] = b"recv-try";
+    pub const ROOM_WAIT: &[u8] = b"room-wait";
+    pub const ROOM: &[u8] = b"room";
     pub const END: &[u8] = b"end";
     pub const DROP_LOCK: &[u8] = b"drop-lock";
     pub const DROP_VAR: &[u8] = b"drop-var";
@@ -63,7 +65,7 @@ mod op {
 
 /// The ops a line may have, as listed in messages about an unknown one.
 const OPS: &str =
-    "lock, var, thread, guard, req, acq, rel, mode, r, w, spawn, join, notify, wait, wait-timed, arrive, send, recv, recv-try, end, drop-lock, drop-var, incomplete";
+    "lock, var, thread, guard, req, acq, rel, mode, r, w, spawn, join, notify, wait, wait-timed, arrive, send, recv, recv-try, room-wait, room, end, drop-lock, drop-var, incomplete";
 
 /// The whole line an op takes, for messages about a missing or extra field.
 fn usage(name: &[u8]) -> &'static str {
@@ -87,6 +89,8 @@ fn usage(name: &[u8]) -> &'static str {
         op::SEND => "<seq> T<thread> send M<id> <site>",
         op::RECEIVE => "<seq> T<thread> recv M<id> <site>",
         op::RECEIVE_TRY => "<seq> T<thread> recv-try M<id> <site>",
+        op::ROOM_WAIT => "<seq> T<thread> room-wait C<id> <site>",
+        op::ROOM => "<seq> T<thread> room C<id> <site>",
         op::DROP_LOCK => "<seq> T<thread> drop-lock L<id>",
         op::DROP_VAR => "<seq> T<thread> drop-var V<id>",
         op::INCOMPLETE => "<seq> T<thread> incomplete",
@@ -120,6 +124,7 @@ const CHILD_ID: IdField = IdField::new(b'T', "child thread");
 const LOCK_ID: IdField = IdField::new(b'L', "lock id");
 const VAR_ID: IdField = IdField::new(b'V', "variable id");
 const CONDITION_ID: IdField = IdField::new(b'C', "condition id");
+const CHANNEL_ID: IdField = IdField::new(b'C', "channel id");
 /// A barrier's party count (`N3`: a round of three threads).
 const PARTIES: IdField = IdField::new(b'N', "party count");
 const MESSAGE_ID: IdField = IdField::new(b'M', "message id");
@@ -510,6 +515,16 @@ pub(super) mod tests {
                 thread: t1,
                 barrier: LockId(98),
                 parties: 2,
+                site: s,
+            },
+            Event::RoomWait {
+                thread: t1,
+                channel: LockId(97),
+                site: s,
+            },
+            Event::RoomMade {
+                thread: t2,
+                channel: LockId(97),
                 site: s,
             },
             Event::Send {

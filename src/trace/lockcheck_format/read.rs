@@ -6,7 +6,8 @@ use crate::fx_hash::FxHashMap;
 
 use super::{
     closing_quote, decode_file, decode_name, op, parse_u64, show, split_site, usage, IdField, Word,
-    CHILD_ID, CONDITION_ID, HEADER, LOCK_ID, MESSAGE_ID, OPS, PARTIES, THREAD_ID, UPDATE, VAR_ID,
+    CHANNEL_ID, CHILD_ID, CONDITION_ID, HEADER, LOCK_ID, MESSAGE_ID, OPS, PARTIES, THREAD_ID,
+    UPDATE, VAR_ID,
 };
 use crate::event::{AccessKind, Event, LockId, LockInfo, Name, Site, ThreadId, VarId, VarInfo};
 use crate::trace::intern::intern;
@@ -295,6 +296,16 @@ impl Decoder {
                 message: line.id(MESSAGE_ID)?,
                 site: line.site()?,
                 blocking: name == op::RECEIVE,
+            },
+            op::ROOM_WAIT => Event::RoomWait {
+                thread,
+                channel: LockId(line.id(CHANNEL_ID)?),
+                site: line.site()?,
+            },
+            op::ROOM => Event::RoomMade {
+                thread,
+                channel: LockId(line.id(CHANNEL_ID)?),
+                site: line.site()?,
             },
             op::END => Event::End { thread },
             // A dropped lock or variable leaves the declarations: its id is

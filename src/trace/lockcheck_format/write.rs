@@ -5,8 +5,8 @@
 //! no formatting machinery and no allocation of its own.
 
 use super::{
-    op, put_name, put_site, put_u64, IdField, Word, CHILD_ID, CONDITION_ID, LOCK_ID, MESSAGE_ID,
-    PARTIES, THREAD_ID, UPDATE, VAR_ID,
+    op, put_name, put_site, put_u64, IdField, Word, CHANNEL_ID, CHILD_ID, CONDITION_ID, LOCK_ID,
+    MESSAGE_ID, PARTIES, THREAD_ID, UPDATE, VAR_ID,
 };
 use crate::event::{Event, LockInfo, Site, ThreadId, VarInfo};
 
@@ -118,6 +118,20 @@ pub fn write_event(out: &mut Vec<u8>, seq: u64, thread: ThreadId, event: &Event)
         } => start(out, seq, *thread, op::ARRIVE)
             .id(CONDITION_ID, barrier.0)
             .id(PARTIES, *parties)
+            .site(site),
+        Event::RoomWait {
+            thread,
+            channel,
+            site,
+        } => start(out, seq, *thread, op::ROOM_WAIT)
+            .id(CHANNEL_ID, channel.0)
+            .site(site),
+        Event::RoomMade {
+            thread,
+            channel,
+            site,
+        } => start(out, seq, *thread, op::ROOM)
+            .id(CHANNEL_ID, channel.0)
             .site(site),
         Event::Notify {
             thread,
