@@ -38,6 +38,10 @@
 //!   state;
 //! * `contended2`: two threads on one mutex, each doing the same number of
 //!   lock/unlock pairs from a common start; the pair's time per acquisition.
+//! * `chain4, 8 threads`: eight threads each taking the same four mutexes
+//!   nested in one order, from a common start: the steady state of a worker
+//!   pool, where nothing new is learned; run it with `--backtraces full` to
+//!   see that capture costs it nothing (`RUST_BACKTRACE=1`).
 
 #[allow(dead_code)] // not every bench uses every helper
 mod host;
@@ -183,6 +187,34 @@ fn contended2<M: BenchMutex>(n: u64) -> f64 {
     began.elapsed().as_nanos() as f64 / (2 * each) as f64
 }
 
+/// Eight threads, each taking four mutexes nested in one order, the same
+/// four for all, from a common start: per acquisition. The steady state of
+/// a service's worker pool: nothing new is learned, so with stacks on
+/// (`--backtraces full`, as `RUST_BACKTRACE=1` gives) nothing may be
+/// captured either.
+fn chain4_8threads<M: BenchMutex>(n: u64) -> f64 {
+    let m: Vec<M> = (0..4).map(M::new).collect();
+    let start = Barrier::new(9);
+    let each = n / 32;
+    let mut began = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..8 {
+            s.spawn(|| {
+                start.wait();
+                for _ in 0..each {
+                    let _a = m[0].lock();
+                    let _b = m[1].lock();
+                    let _c = m[2].lock();
+                    black_box(*m[3].lock());
+                }
+            });
+        }
+        start.wait();
+        began = Instant::now();
+    });
+    began.elapsed().as_nanos() as f64 / (8 * 4 * each) as f64
+}
+
 /// The implementations, in table order: name and its cases.
 struct Implementation {
     name: &'static str,
@@ -203,11 +235,12 @@ fn implementation<M: BenchMutex>() -> Implementation {
             second_10k::<M>,
             known_10k::<M>,
             contended2::<M>,
+            chain4_8threads::<M>,
         ],
     }
 }
 
-const CASES: [&str; 10] = [
+const CASES: [&str; 11] = [
     "uncontended",
     "chain4",
     "new edge",
@@ -218,6 +251,7 @@ const CASES: [&str; 10] = [
     "second touch 10k",
     "known 10k",
     "contended2",
+    "chain4, 8 threads",
 ];
 
 fn main() {
