@@ -258,9 +258,12 @@ pub(crate) mod hold_and_wait {
     use crate::event::{Site, WokenBy};
 
     /// Hazards found at a wake-up: never any.
+    #[derive(Default)]
     pub(crate) struct Hazards;
 
     impl Hazards {
+        pub(crate) const NONE: Hazards = Hazards;
+
         #[inline(always)]
         pub(crate) fn report(self) {}
     }
@@ -286,12 +289,12 @@ pub(crate) mod hold_and_wait {
         }
 
         #[inline(always)]
-        pub(crate) fn any(&self) -> bool {
-            false
-        }
-
-        #[inline(always)]
-        pub(crate) fn woken(&self, _by: WokenBy, _on: u64, _site: Site) -> Hazards {
+        pub(crate) fn woken(
+            &self,
+            _by: WokenBy,
+            _on: impl FnOnce() -> u64,
+            _site: Site,
+        ) -> Hazards {
             Hazards
         }
 

@@ -193,7 +193,7 @@ impl HeldStack {
         mode: AcquireMode,
         site: &'static Location<'static>,
     ) {
-        self.recent[id.0 as usize % RECENT_SLOTS] = Released::new(id, mode, site);
+        self.keep_recent(id, mode, site);
         self.len = self.len.saturating_sub(1);
     }
 
@@ -205,9 +205,10 @@ impl HeldStack {
         }
     }
 
+    /// Keeps lock `id`, released, among the recent ones.
     #[inline(always)]
-    fn keep_recent(&mut self, entry: HeldEntry) {
-        self.recent[entry.id.0 as usize % RECENT_SLOTS] = Released::of(&entry);
+    fn keep_recent(&mut self, id: LockId, mode: AcquireMode, site: &'static Location<'static>) {
+        self.recent[id.0 as usize % RECENT_SLOTS] = Released::new(id, mode, site);
     }
 
     /// Removes entry `i`, shifting the ones above it down; the removed
@@ -217,7 +218,7 @@ impl HeldStack {
         self.entries.copy_within(i + 1..self.len, i);
         self.len -= 1;
         self.entries[self.len] = removed;
-        self.keep_recent(removed);
+        self.keep_recent(removed.id, removed.mode, removed.site);
         removed
     }
 

@@ -21,7 +21,7 @@
 //!   never a false one: every entry there is a lock this thread did take).
 //!   Remembering every lock taken, as the trace analysis does
 //!   (`analysis::hold_and_wait`), would cost every acquisition a search;
-//!   this costs a release one copy of the entry it just read.
+//!   this costs a release two stores (see `HeldStack::recent`).
 //!
 //! Only locks the waiter holds are matched against the waker's released
 //! entries: those are certainly alive (and so graph nodes that leave with
@@ -140,10 +140,11 @@ fn edges(waiter: &Side, waker: &Side, edge: &WaitEdge) -> Vec<Cycle> {
 /// the notification, the send, the receive or the arrival went through
 /// would leave the waiter waiting forever.
 #[must_use = "report the hazards once the wake-up is done"]
+#[derive(Default)]
 pub(crate) struct Hazards(Vec<Cycle>);
 
 impl Hazards {
-    const NONE: Hazards = Hazards(Vec::new());
+    pub(crate) const NONE: Hazards = Hazards(Vec::new());
 
     /// Reports each cycle, as a hazard, in this thread.
     pub(crate) fn report(self) {
@@ -244,21 +245,23 @@ impl Waiters {
         Some(ticket)
     }
 
-    /// Whether any thread waits here holding locks now: one atomic load,
-    /// for a waker to ask before it describes itself.
+    /// A wake-up (`by`) of the primitive with id `on()` at `site`, made
+    /// before the wake-up itself (while the waiters still wait): when
+    /// threads wait holding locks, the edges from what each holds to what
+    /// this thread took before go into the order graph; the cycles they
+    /// close are to be reported once the wake-up is done. One atomic load
+    /// when nobody waits holding locks (the id is asked for only past it).
     #[inline]
-    pub(crate) fn any(&self) -> bool {
-        self.count.load(SeqCst) != 0
+    pub(crate) fn woken(&self, by: WokenBy, on: impl FnOnce() -> u64, site: Site) -> Hazards {
+        if self.count.load(SeqCst) == 0 {
+            return Hazards::NONE;
+        }
+        self.woken_by_this_thread(by, on(), site)
     }
 
-    /// A wake-up (`by`) of primitive `on` at `site`, made before the
-    /// wake-up itself (while the waiters still wait): when threads wait
-    /// holding locks, the edges from what each holds to what this thread
-    /// took before go into the order graph; the cycles they close are to be
-    /// reported once the wake-up is done. One atomic load when nobody waits
-    /// holding locks.
-    pub(crate) fn woken(&self, by: WokenBy, on: u64, site: Site) -> Hazards {
-        if self.count.load(SeqCst) == 0 || !config::enabled() {
+    #[cold]
+    fn woken_by_this_thread(&self, by: WokenBy, on: u64, site: Site) -> Hazards {
+        if !config::enabled() {
             return Hazards::NONE;
         }
         let waiters: Vec<Waiter> = self.list.lock().clone();

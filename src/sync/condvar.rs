@@ -154,7 +154,7 @@ impl Condvar {
         }
         let hazards = self
             .hold_waiters
-            .woken(WokenBy::Notify, self.id().0, Site::caller());
+            .woken(WokenBy::Notify, || self.id().0, Site::caller());
         // Before the raw notify reads its waiter count (both SeqCst): a
         // waiter queued before this sees the notify's wake-up, or, between
         // two slices of its wait, this count.

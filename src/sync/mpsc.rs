@@ -131,14 +131,6 @@ fn received_extra(extra: &Extra, site: &'static Location<'static>, blocking: boo
     }
 }
 
-/// Reports the hold-and-wait hazards a send or receive found, once it is
-/// done.
-fn report(hazards: Option<Hazards>) {
-    if let Some(h) = hazards {
-        h.report();
-    }
-}
-
 /// A send failed: the receiver is gone. Gives the value back, as std's.
 #[derive(PartialEq, Eq, Clone, Copy)]
 pub struct SendError<T>(pub T);
@@ -312,8 +304,10 @@ impl Channel {
     /// A message taken at `site` made room (before the room is counted):
     /// a sender waiting for it with locks is matched against what this
     /// receiver took; the hazards are to report once the room is counted.
-    fn made_room(&self, site: &'static Location<'static>) -> Option<Hazards> {
-        let room = self.room.as_ref()?;
+    fn made_room(&self, site: &'static Location<'static>) -> Hazards {
+        let Some(room) = &self.room else {
+            return Hazards::NONE;
+        };
         if recorder::on() && room.senders_waiting.load(SeqCst) != 0 {
             // Under `waiting`, as the senders' `room-wait`: a sender the
             // trace shows waiting is waiting still.
@@ -327,28 +321,18 @@ impl Channel {
                 });
             }
         }
-        if !room.senders_holding.any() {
-            return None;
-        }
-        let on = self.meta.id().0;
-        Some(
-            room.senders_holding
-                .woken(WokenBy::Room, on, Site::from(site)),
-        )
+        let on = || self.meta.id().0;
+        room.senders_holding
+            .woken(WokenBy::Room, on, Site::from(site))
     }
 
     /// A message is about to be sent at `site`: a receiver waiting for one
     /// with locks is matched against what this sender took; the hazards
     /// are to report once the message is sent.
-    fn sending(&self, site: &'static Location<'static>) -> Option<Hazards> {
-        if !self.receivers_holding.any() {
-            return None;
-        }
-        let on = self.meta.id().0;
-        Some(
-            self.receivers_holding
-                .woken(WokenBy::Message, on, Site::from(site)),
-        )
+    fn sending(&self, site: &'static Location<'static>) -> Hazards {
+        let on = || self.meta.id().0;
+        self.receivers_holding
+            .woken(WokenBy::Message, on, Site::from(site))
     }
 
     /// A message left the queue (and `receiving` receivers stopped waiting).
@@ -477,7 +461,7 @@ impl<T> Sender<T> {
         let site = Location::caller();
         let hazards = self.channel.sending(site);
         let sent = self.inner.send(wrap(value, site));
-        report(hazards);
+        hazards.report();
         sent.map_err(|e| SendError(e.0.value))
     }
 
@@ -519,13 +503,13 @@ impl<T> SyncSender<T> {
     #[track_caller]
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
         let site = Location::caller();
-        let hazards = std::cell::Cell::new(None);
+        let hazards = std::cell::Cell::new(Hazards::NONE);
         let push = |value: T| {
             hazards.set(self.channel.sending(site));
             self.inner.send(wrap(value, site)).map_err(|e| e.0.value)
         };
         let sent = send_bounded(&self.channel, self.room(), value, &push);
-        report(hazards.take());
+        hazards.take().report();
         sent.map_err(SendError)
     }
 
@@ -539,13 +523,13 @@ impl<T> SyncSender<T> {
             Err(NoRoom::Closed) => return Err(TrySendError::Disconnected(value)),
         }
         let site = Location::caller();
-        let hazards = std::cell::Cell::new(None);
+        let hazards = std::cell::Cell::new(Hazards::NONE);
         let push = |value: T| {
             hazards.set(self.channel.sending(site));
             self.inner.send(wrap(value, site)).map_err(|e| e.0.value)
         };
         let sent = push_reserved(room, value, &push).map_err(TrySendError::Disconnected);
-        report(hazards.take());
+        hazards.take().report();
         sent
     }
 
@@ -603,7 +587,7 @@ impl<T> Receiver<T> {
                 .channel
                 .receivers_holding
                 .waiting(None, Site::from(site));
-            let mut rendezvous = None;
+            let mut rendezvous = Hazards::NONE;
             if self.channel.room.as_ref().is_some_and(|r| r.bound == 0) {
                 // A rendezvous: this receiver starting to wait is the room.
                 rendezvous = self.channel.made_room(site);
@@ -611,10 +595,10 @@ impl<T> Receiver<T> {
             self.channel.receiving();
             (self.wait_for_message(site), rendezvous)
         };
-        let hazards = got.is_ok().then(|| self.channel.made_room(site)).flatten();
+        let hazards = got.is_ok().then(|| self.channel.made_room(site));
         self.channel.received(usize::from(got.is_ok()), 1);
-        report(rendezvous);
-        report(hazards);
+        rendezvous.report();
+        hazards.unwrap_or_default().report();
         got.map(|m| unwrap(m, site, true))
     }
 
@@ -647,7 +631,7 @@ impl<T> Receiver<T> {
     fn take(&self, m: Message<T>, site: &'static Location<'static>, blocking: bool) -> T {
         let hazards = self.channel.made_room(site);
         self.channel.received(1, 0);
-        report(hazards);
+        hazards.report();
         unwrap(m, site, blocking)
     }
 
@@ -668,9 +652,9 @@ impl<T> Receiver<T> {
         }
         self.channel.receiving();
         let got = self.inner.recv_timeout(timeout);
-        let hazards = got.is_ok().then(|| self.channel.made_room(site)).flatten();
+        let hazards = got.is_ok().then(|| self.channel.made_room(site));
         self.channel.received(usize::from(got.is_ok()), 1);
-        report(hazards);
+        hazards.unwrap_or_default().report();
         got.map(|m| unwrap(m, site, false))
     }
 
