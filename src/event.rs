@@ -103,6 +103,12 @@ pub enum LockKind {
     RwLock,
     /// Exclusive, reentrant: its owner may lock it again (`lockcheck::ReentrantMutex`).
     ReentrantMutex,
+    /// An async mutex (`lockcheck::tokio::Mutex`): awaited, not blocked on,
+    /// so holding it across an `.await` blocks no thread.
+    AsyncMutex,
+    /// An async reader-writer lock (`lockcheck::tokio::RwLock`), fair as
+    /// tokio's: a read waits behind a queued writer.
+    AsyncRwLock,
 }
 
 impl LockKind {
@@ -112,7 +118,15 @@ impl LockKind {
             LockKind::Mutex => "mutex",
             LockKind::RwLock => "rwlock",
             LockKind::ReentrantMutex => "reentrant mutex",
+            LockKind::AsyncMutex => "async mutex",
+            LockKind::AsyncRwLock => "async rwlock",
         }
+    }
+
+    /// Whether the lock is awaited rather than blocked on: a task may hold
+    /// it across an `.await` without blocking its thread.
+    pub fn is_async(self) -> bool {
+        matches!(self, LockKind::AsyncMutex | LockKind::AsyncRwLock)
     }
 }
 

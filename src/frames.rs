@@ -6,7 +6,7 @@
 //! is taken (see [`crate::stack`]). What is left out: lockcheck's own
 //! frames, the standard library's (`std::rt`, `core::ops::function`, the
 //! `<fn() as FnOnce>::call_once` shims at `/rustc/…`, a thread's start),
-//! the lock crates' and the runtime start-up; none of them tell the user
+//! the lock crates', tokio's executor and the runtime start-up; none of them tell the user
 //! where their code went wrong. Paths are made relative as the compiler
 //! names `#[track_caller]` sites: debug information joins a file's name to
 //! the directory the compiler ran in, which a site's path leaves out.
@@ -39,7 +39,7 @@ pub(crate) fn is_internal(function: &str, file: Option<&str>) -> bool {
         return true;
     }
     let name = function.trim_start_matches('<');
-    const PREFIXES: [&str; 11] = [
+    const PREFIXES: [&str; 12] = [
         "lockcheck::",
         "std::",
         "core::",
@@ -48,6 +48,9 @@ pub(crate) fn is_internal(function: &str, file: Option<&str>) -> bool {
         "parking_lot::",
         "parking_lot_core::",
         "lock_api::",
+        // The executor's frames between a task's poll and the worker
+        // thread's start.
+        "tokio::",
         "__rust",
         "__libc",
         "_start",

@@ -56,6 +56,8 @@ pub mod sync;
 #[cfg(all(test, feature = "checks"))]
 mod test_support;
 pub mod thread;
+#[cfg(all(feature = "tokio", feature = "checks"))]
+pub mod tokio;
 #[cfg(feature = "checks")]
 pub mod trace;
 

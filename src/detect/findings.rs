@@ -510,6 +510,41 @@ pub fn exited_holding(thread: &ThreadInfo, held: &HeldLock) -> Finding {
     )
 }
 
+/// A task yielded (its poll returned `Pending`) while it held the blocking
+/// lock `held`: `task` names the task, `spawned` where it was spawned or
+/// instrumented. One finding per site the lock was taken at.
+pub fn held_across_await(task: &ThreadInfo, held: &HeldLock, spawned: Site) -> Finding {
+    let events = [
+        (
+            "taken here, and still held when the task yielded",
+            held.site,
+        ),
+        ("in the task spawned here", spawned),
+    ];
+    Finding {
+        threads: vec![task.into()],
+        locks: vec![(&held.lock).into()],
+        events: events
+            .iter()
+            .map(|(label, site)| SiteNote {
+                label: (*label).to_owned(),
+                site: (*site).into(),
+                thread: task.into(),
+            })
+            .collect(),
+        ..Finding::new(
+            FindingKind::HeldAcrossAwait,
+            format!(
+                "{} held {} (a blocking {}) across an .await: any task that wants it blocks its worker thread",
+                ThreadRef::from(task),
+                name_of(&held.lock),
+                held.lock.kind.as_str()
+            ),
+            format!("held-across-await:{}", held.site),
+        )
+    }
+}
+
 /// A thread unlocked a lock it does not hold (`force_unlock` and friends):
 /// the owner's guard will unlock it a second time.
 pub fn released_not_held(thread: &ThreadInfo, lock: &LockInfo, site: Site) -> Finding {

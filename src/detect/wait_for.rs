@@ -195,6 +195,9 @@ pub struct WaitForGraph {
     /// Registrations so far, to order the blocked threads by when they
     /// blocked.
     registered: u64,
+    /// How many of the waiting are parked tasks (see
+    /// [`WaitForGraph::block_parked`]).
+    parked: usize,
 }
 
 /// A blocked thread and when it blocked.
@@ -202,6 +205,8 @@ struct Entry {
     /// Its registration's number: later blocks have higher numbers.
     order: u64,
     blocked: Blocked,
+    /// A task awaiting an async lock: it blocks no thread.
+    parked: bool,
 }
 
 impl WaitForGraph {
@@ -228,27 +233,47 @@ impl WaitForGraph {
     /// returns the cycle it closes (this waiter first) and then leaves it
     /// unregistered.
     pub fn block_wait(&mut self, waiter: Blocked) -> Option<Vec<Blocked>> {
+        self.register(waiter, false)
+    }
+
+    /// Registers a task that awaits an async lock, as
+    /// [`WaitForGraph::block_wait`] does a thread: it is part of wait
+    /// cycles like any waiter, but it blocks no thread (its worker runs
+    /// other tasks), so [`WaitForGraph::nobody_left`] does not count it.
+    pub fn block_parked(&mut self, waiter: Blocked) -> Option<Vec<Blocked>> {
+        self.register(waiter, true)
+    }
+
+    fn register(&mut self, waiter: Blocked, parked: bool) -> Option<Vec<Blocked>> {
         let id = waiter.thread().id;
         self.registered += 1;
         self.generation += 1;
         let entry = Entry {
             order: self.registered,
             blocked: waiter,
+            parked,
         };
-        self.waiting.insert(id, entry);
+        if let Some(old) = self.waiting.insert(id, entry) {
+            self.parked -= usize::from(old.parked);
+        }
+        self.parked += usize::from(parked);
         let path = self.cycle_from(id)?;
         let cycle = path
             .iter()
             .filter_map(|t| self.waiting.get(t).map(|e| e.blocked.clone()))
             .collect();
-        self.waiting.remove(&id);
+        self.unblock(id);
         Some(cycle)
     }
 
     /// The thread got its lock (or gave up).
     pub fn unblock(&mut self, thread: ThreadId) {
         // Called for every acquisition of a trace; mostly nobody waits.
-        if !self.waiting.is_empty() && self.waiting.remove(&thread).is_some() {
+        if self.waiting.is_empty() {
+            return;
+        }
+        if let Some(old) = self.waiting.remove(&thread) {
+            self.parked -= usize::from(old.parked);
             self.generation += 1;
         }
     }
@@ -281,10 +306,11 @@ impl WaitForGraph {
     /// assert_eq!(g.nobody_left(2).unwrap().len(), 2);
     /// ```
     pub fn nobody_left(&self, live: usize) -> Option<Vec<Blocked>> {
-        if self.waiting.is_empty() || self.waiting.len() < live {
+        let threads = self.waiting.len() - self.parked;
+        if threads == 0 || threads < live {
             return None;
         }
-        let mut entries: Vec<&Entry> = self.waiting.values().collect();
+        let mut entries: Vec<&Entry> = self.waiting.values().filter(|e| !e.parked).collect();
         entries.sort_by_key(|e| std::cmp::Reverse(e.order));
         Some(entries.into_iter().map(|e| e.blocked.clone()).collect())
     }

@@ -284,6 +284,8 @@ fn lock_kind(k: LockKind) -> &'static str {
         LockKind::Mutex => "mutex",
         LockKind::RwLock => "rw-lock",
         LockKind::ReentrantMutex => "reentrant-mutex",
+        LockKind::AsyncMutex => "async-mutex",
+        LockKind::AsyncRwLock => "async-rw-lock",
     }
 }
 

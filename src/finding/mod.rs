@@ -31,6 +31,10 @@ pub enum FindingKind {
     /// --timeout`, or asked for): every thread lockcheck knows, with what it
     /// is blocked on, if anything. Never failing by itself.
     Hang,
+    /// A blocking lock (not an async one) still held when its task yielded
+    /// at an `.await`: the worker thread it blocks is the one another task
+    /// needs to release it.
+    HeldAcrossAwait,
 }
 
 impl FindingKind {
@@ -43,14 +47,16 @@ impl FindingKind {
             FindingKind::DataRace => "data-race",
             FindingKind::LockMisuse => "lock-misuse",
             FindingKind::Hang => "hang",
+            FindingKind::HeldAcrossAwait => "held-across-await",
         }
     }
 
     /// Every kind, in report order.
-    pub const ALL: [FindingKind; 6] = [
+    pub const ALL: [FindingKind; 7] = [
         FindingKind::SelfDeadlock,
         FindingKind::Deadlock,
         FindingKind::LockOrderCycle,
+        FindingKind::HeldAcrossAwait,
         FindingKind::DataRace,
         FindingKind::LockMisuse,
         FindingKind::Hang,

@@ -65,7 +65,7 @@ pub(crate) struct RawAcquire<TryNow, TryFor, Block> {
     pub(crate) block: Block,
 }
 
-enum Plan {
+pub(super) enum Plan {
     /// Checking is off or the thread is being torn down.
     Untracked,
     /// A reentrant mutex this thread owns: it cannot block.
@@ -79,9 +79,9 @@ enum Plan {
 /// What a lock is ordered by: its id, or its class's key when the user
 /// asked for class order.
 #[derive(Copy, Clone)]
-struct OrderKey {
-    key: u64,
-    by_class: bool,
+pub(super) struct OrderKey {
+    pub(super) key: u64,
+    pub(super) by_class: bool,
 }
 
 impl OrderKey {
@@ -96,7 +96,7 @@ impl OrderKey {
 }
 
 #[inline]
-fn order_key(meta: &LockMeta, id: LockId) -> OrderKey {
+pub(super) fn order_key(meta: &LockMeta, id: LockId) -> OrderKey {
     match config::order_granularity() {
         OrderGranularity::Instance => OrderKey::instance(id),
         OrderGranularity::Class => OrderKey {
@@ -110,6 +110,8 @@ fn order_key(meta: &LockMeta, id: LockId) -> OrderKey {
 /// its state for the detectors: onto the stack for the usual few, so that
 /// validating a new order edge allocates nothing.
 fn with_thread_and_held<R>(f: impl FnOnce(&ThreadInfo, &[HeldLock]) -> R) -> R {
+    // Holds an async guard dropped elsewhere gave up leave first.
+    crate::runtime::task::settle_elsewhere();
     let mut held = SmallVec::<[HeldLock; 4]>::new();
     let thread = with_thread(|t| {
         held.extend(t.held.iter().map(HeldEntry::held_lock));
@@ -406,7 +408,7 @@ fn park_leaf_edge<G>(
 }
 
 #[inline(always)]
-fn entry(
+pub(super) fn entry(
     meta: &LockMeta,
     id: LockId,
     key: OrderKey,
@@ -481,7 +483,13 @@ pub(crate) fn try_acquire<G>(
 }
 
 #[inline(always)]
-fn plan(t: &mut ThreadState, meta: &LockMeta, id: LockId, key: u64, mode: AcquireMode) -> Plan {
+pub(super) fn plan(
+    t: &mut ThreadState,
+    meta: &LockMeta,
+    id: LockId,
+    key: u64,
+    mode: AcquireMode,
+) -> Plan {
     if meta.kind() == LockKind::ReentrantMutex {
         if let Some(e) = t.find_mut(id) {
             e.reentries += 1;
@@ -500,7 +508,7 @@ fn plan(t: &mut ThreadState, meta: &LockMeta, id: LockId, key: u64, mode: Acquir
 }
 
 #[inline]
-fn push(entry: HeldEntry, validated: bool) {
+pub(super) fn push(entry: HeldEntry, validated: bool) {
     with_thread(|t| {
         if validated {
             t.remember(entry.chain);
@@ -536,7 +544,7 @@ fn trace_release(meta: &LockMeta, id: LockId) {
 
 /// Records a blocking request: the thread may wait from here on.
 #[inline(always)]
-fn trace_request(meta: &LockMeta, mode: AcquireMode, site: &'static Location<'static>) {
+pub(super) fn trace_request(meta: &LockMeta, mode: AcquireMode, site: &'static Location<'static>) {
     if recorder::on() {
         trace(meta, |thread, lock| Event::Request {
             thread,
@@ -549,7 +557,7 @@ fn trace_request(meta: &LockMeta, mode: AcquireMode, site: &'static Location<'st
 
 /// Records an acquisition, after the raw lock was taken.
 #[inline(always)]
-fn trace_acquire(
+pub(super) fn trace_acquire(
     meta: &LockMeta,
     mode: AcquireMode,
     attempt: Attempt,
@@ -569,7 +577,7 @@ fn trace_acquire(
 /// Happens-before from the lock's last release to this acquisition (race
 /// checking; one relaxed load while no `Shared` exists).
 #[inline(always)]
-fn synchronised(meta: &LockMeta, mode: AcquireMode) {
+pub(super) fn synchronised(meta: &LockMeta, mode: AcquireMode) {
     if hb::active() {
         hb::acquired(meta, mode);
     }
@@ -662,11 +670,11 @@ fn release_checked(meta: &LockMeta, mode: AcquireMode) {
 /// the thread blocks), so that a cycle that turns into a real deadlock is
 /// one `deadlock` finding. Made when reported: a thread about to block
 /// must not symbolise first.
-type Pending = Vec<(LateFinding, Severity)>;
+pub(super) type Pending = Vec<(LateFinding, Severity)>;
 
 /// Reports what validation found, now that the lock is taken.
 #[track_caller]
-fn emit(pending: Pending) {
+pub(super) fn emit(pending: Pending) {
     for (late, severity) in pending {
         report(late.make(Frames::Symbolised), severity);
     }
@@ -688,7 +696,7 @@ fn emit_before_waiting(pending: Pending) -> Vec<Gate> {
 }
 
 /// A self-deadlock finding, made when it is reported.
-fn self_deadlock_finding(
+pub(super) fn self_deadlock_finding(
     thread: &ThreadInfo,
     held: &[HeldLock],
     lock: &LockInfo,
@@ -745,7 +753,7 @@ pub(crate) fn with_frames(waiters: &[Blocked], frames: Frames) -> Vec<Blocked> {
 }
 
 #[track_caller]
-fn validate(
+pub(super) fn validate(
     meta: &LockMeta,
     lock: &LockInfo,
     mode: AcquireMode,
@@ -901,13 +909,31 @@ fn enter_wait(
 /// `sliced` wakes up now and then to check the second rule.
 #[track_caller]
 pub(crate) fn register_wait(waiter: Blocked, sliced: bool, how: OnCycle) -> Waiting {
+    register(waiter, sliced, false, how)
+}
+
+/// Registers a task that awaits an async lock (it blocks no thread: see
+/// `WaitForGraph::block_parked`); as [`register_wait`], a cycle it closes
+/// is reported and broken by a panic here, which ends the task.
+#[cfg(feature = "tokio")]
+#[track_caller]
+pub(crate) fn register_parked_wait(waiter: Blocked) -> Waiting {
+    register(waiter, false, true, OnCycle::Panic)
+}
+
+#[track_caller]
+fn register(waiter: Blocked, sliced: bool, parked: bool, how: OnCycle) -> Waiting {
     let id = waiter.thread().id;
     if sliced {
         // Before it is in the graph: a look at the graph that counts it
         // finds its rank.
         nobody_left::rank(id, waiter.thread());
     }
-    let deadlock = global().waits.lock().block_wait(waiter);
+    let deadlock = if parked {
+        global().waits.lock().block_parked(waiter)
+    } else {
+        global().waits.lock().block_wait(waiter)
+    };
     if let Some(waiters) = deadlock {
         if sliced {
             nobody_left::forget(id);

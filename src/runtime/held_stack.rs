@@ -45,6 +45,11 @@ impl HeldEntry {
         }
     }
 
+    /// The kind of lock held.
+    pub(crate) fn kind(&self) -> crate::event::LockKind {
+        lock_desc::get(self.desc).kind
+    }
+
     /// The lock itself: its id and its interned description.
     fn lock_info(&self) -> LockInfo {
         lock_desc::get(self.desc).info(self.id)

@@ -8,6 +8,8 @@
 pub(crate) mod acquire;
 #[cfg(feature = "checks")]
 pub(crate) mod announce;
+#[cfg(all(feature = "checks", feature = "tokio"))]
+pub(crate) mod async_acquire;
 #[cfg(not(feature = "checks"))]
 mod compiled_out;
 pub mod config;
@@ -39,6 +41,10 @@ pub(crate) mod policy;
 pub(crate) mod recorder;
 #[cfg(feature = "checks")]
 pub(crate) mod snapshot;
+#[cfg(feature = "checks")]
+// Without `tokio`, only what a blocking lock's checks ask of it is used.
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+pub(crate) mod task;
 #[cfg(feature = "checks")]
 pub(crate) mod thread_state;
 #[cfg(feature = "checks")]

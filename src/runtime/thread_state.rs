@@ -17,7 +17,7 @@ use crate::runtime::leaf_edges::KeptEdge;
 const CHAIN_CACHE_SLOTS: usize = 1024;
 
 /// The chain key of an empty held-lock stack.
-const EMPTY_CHAIN: u64 = 0x243f_6a88_85a3_08d3;
+pub(crate) const EMPTY_CHAIN: u64 = 0x243f_6a88_85a3_08d3;
 
 static NEXT_THREAD: AtomicU64 = AtomicU64::new(1);
 
@@ -55,6 +55,14 @@ pub(crate) struct ThreadState {
     pub(crate) joinable: bool,
     /// The new-edge stacks this thread has left to take, per acquire site.
     pub(crate) callers: CallerBudget,
+    /// The chain key of this holder's empty stack: [`EMPTY_CHAIN`] for a
+    /// thread, a task's own while it is polled (see `runtime::task`), so
+    /// that a chain one task validated is not known to the next task the
+    /// same worker polls: each task's edges are its own.
+    pub(crate) empty_chain: u64,
+    /// The task being polled on this thread, if any: its identity stands
+    /// in for the thread's (see `runtime::task`). Null outside a task.
+    pub(crate) task: *const ThreadInfo,
 }
 
 /// Acquire sites whose new-edge stacks a thread counts at once.
@@ -125,6 +133,8 @@ impl ThreadState {
             kept: None,
             joinable: false,
             callers: CallerBudget::new(),
+            empty_chain: EMPTY_CHAIN,
+            task: std::ptr::null(),
         }
     }
 
@@ -138,6 +148,11 @@ impl ThreadState {
 
     /// This thread's id and name, assigned on first need.
     pub(crate) fn info(&mut self) -> ThreadInfo {
+        if !self.task.is_null() {
+            // SAFETY: `task` points into the task's slot, which outlives
+            // the poll it is set for (see `runtime::task::Entered`).
+            return unsafe { (*self.task).clone() };
+        }
         let info = EXIT_WATCH
             .try_with(|w| w.info.get_or_init(new_thread_info).clone())
             .unwrap_or_else(|_| ThreadInfo {
@@ -151,6 +166,12 @@ impl ThreadState {
         self.id = info.id.0;
         self.room = MAX_HELD;
         info
+    }
+
+    /// The holder's id as stored (0 before first need): for a task's
+    /// slot to swap its own in (see `runtime::task`).
+    pub(crate) fn id_mut(&mut self) -> &mut u64 {
+        &mut self.id
     }
 
     /// This thread's id, assigned on first need.
@@ -185,7 +206,7 @@ impl ThreadState {
     /// Chain key of the current stack.
     #[inline]
     pub(crate) fn chain(&self) -> u64 {
-        self.held.last().map_or(EMPTY_CHAIN, |e| e.chain)
+        self.held.last().map_or(self.empty_chain, |e| e.chain)
     }
 
     /// Whether a stack with this chain key has been validated already.
@@ -300,7 +321,7 @@ impl ThreadState {
     /// Recomputes chain keys from position `from` up.
     pub(crate) fn rechain(&mut self, from: usize) {
         let mut prev = if from == 0 {
-            EMPTY_CHAIN
+            self.empty_chain
         } else {
             self.held[from - 1].chain
         };

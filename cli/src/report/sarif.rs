@@ -213,6 +213,15 @@ fn rule_text(kind: FindingKind) -> (&'static str, &'static str, &'static str) {
             "A lock is used against its contract: a thread ends while it still holds the lock \
              (a leaked guard), or a thread that does not hold the lock unlocks it.",
         ),
+        FindingKind::HeldAcrossAwait => (
+            "HeldAcrossAwait",
+            "A blocking lock is held while its task waits at an `.await`.",
+            "A task yielded at an `.await` while it held a blocking lock (a lockcheck \
+             `Mutex` or `RwLock`, std-shaped or parking_lot-shaped): until the task is polled \
+             again the lock stays taken, and any task that wants it blocks its worker thread, \
+             which may be the one the holder needs to resume. Hold an async lock across \
+             `.await`, or release the guard before it.",
+        ),
         FindingKind::Hang => (
             "Hang",
             "The program had not ended: what each thread was blocked on.",

@@ -161,7 +161,13 @@ trait Word: Copy + 'static {
 }
 
 impl Word for LockKind {
-    const ALL: &'static [Self] = &[LockKind::Mutex, LockKind::RwLock, LockKind::ReentrantMutex];
+    const ALL: &'static [Self] = &[
+        LockKind::Mutex,
+        LockKind::RwLock,
+        LockKind::ReentrantMutex,
+        LockKind::AsyncMutex,
+        LockKind::AsyncRwLock,
+    ];
     const WHAT: &'static str = "kind";
 
     fn word(self) -> &'static str {
@@ -169,6 +175,8 @@ impl Word for LockKind {
             LockKind::Mutex => "mutex",
             LockKind::RwLock => "rwlock",
             LockKind::ReentrantMutex => "reentrant-mutex",
+            LockKind::AsyncMutex => "async-mutex",
+            LockKind::AsyncRwLock => "async-rwlock",
         }
     }
 }
@@ -611,7 +619,10 @@ pub(super) mod tests {
     #[test]
     fn expected_words_are_listed_with_a_final_or() {
         assert_eq!(Attempt::expected(), "blocking or try");
-        assert_eq!(LockKind::expected(), "mutex, rwlock or reentrant-mutex");
+        assert_eq!(
+            LockKind::expected(),
+            "mutex, rwlock, reentrant-mutex, async-mutex or async-rwlock"
+        );
         assert_eq!(
             AcquireMode::expected(),
             "exclusive, read, recursive-read or upgradable"

@@ -619,7 +619,7 @@ mod tests {
             ("3 T1 rel L1 \"a\\q.rs\":1:1", "malformed site: its file is not a valid JSON string"),
             ("3 T1 rel L1 a.rs:1:1 extra", "unexpected field `extra` at the end"),
             ("3 T1 r V1 a.rs:1:1 updat", "unexpected field `updat`"),
-            ("3 T1 lock L2 spinlock a.rs:1:1 -", "malformed kind: expected mutex, rwlock or reentrant-mutex"),
+            ("3 T1 lock L2 spinlock a.rs:1:1 -", "malformed kind: expected mutex, rwlock, reentrant-mutex, async-mutex or async-rwlock"),
             ("3 T1 lock L2 mutex a.rs:1:1 fork", "malformed name: expected - or a JSON string, found `fork`"),
             ("3 T1 var V2 a.rs:1:1 \"fork", "malformed name: not a valid JSON string"),
             ("3 T1 thread -", "malformed name: a thread's name is a JSON string, not `-`"),

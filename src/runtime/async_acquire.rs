@@ -1,0 +1,209 @@
+//! The acquisition protocol of an async lock (`lockcheck::tokio`): the
+//! checks of [`acquire`](super::acquire) split around the `.await`.
+//!
+//! A blocking acquisition validates, then waits in the raw lock, then
+//! pushes its entry, all in one call. An async one validates when its
+//! future is first polled ([`before`]: self-deadlock, new order edges and
+//! their cycles, on the holder's stack — the task's when it is
+//! instrumented), awaits the lock (a wait that outlasts the grace period
+//! joins the wait-for graph as a parked task: [`contended`], [`wait`]),
+//! and pushes its entry once it has the lock ([`acquired`]). The holder is
+//! whoever is polled then: the task for an instrumented future, else the
+//! thread.
+
+use std::panic::Location;
+
+use crate::detect::self_deadlock;
+use crate::detect::wait_for::{Blocked, Waiter};
+use crate::event::{AcquireMode, Attempt, Event, LockId, LockKind, Site, ThreadId};
+use crate::runtime::acquire::{
+    self, emit, entry, order_key, plan, push, register_parked_wait, self_deadlock_finding,
+    synchronised, thread_and_held, trace_acquire, trace_request, validate, OrderKey, Pending, Plan,
+    Waiting,
+};
+use crate::runtime::lock_meta::LockMeta;
+use crate::runtime::policy::break_hang;
+use crate::runtime::thread_state::{chain_mix, with_thread};
+use crate::runtime::{capture, config, hb, recorder, task, user_site};
+
+/// What [`before`] found, for [`acquired`] to finish.
+pub(crate) struct Planned {
+    id: LockId,
+    key: OrderKey,
+    mode: AcquireMode,
+    site: &'static Location<'static>,
+    /// The chain key the entry was validated (or known) under.
+    chain: u64,
+    /// Validated now: the entry's chain is to be remembered.
+    validated: bool,
+}
+
+/// The checks before an async acquisition of `meta`'s lock in `mode` at
+/// `site`: `None` when checking is off (the acquisition is untracked).
+/// Panics, reporting it, when the holder already holds the lock in a mode
+/// that waits for itself (a certain self-deadlock: the task would wait
+/// forever).
+pub(crate) fn before(
+    meta: &LockMeta,
+    mode: AcquireMode,
+    site: &'static Location<'static>,
+) -> Option<Planned> {
+    if !config::enabled() {
+        return None;
+    }
+    task::settle_elsewhere();
+    let id = meta.id();
+    let key = order_key(meta, id);
+    let plan = with_thread(|t| plan(t, meta, id, key.key, mode))?;
+    // What validation finds is reported now, before the await: a future
+    // may be dropped while it awaits (a `select!`, a timeout), and what
+    // was found must not go with it. (A blocking lock reports before it
+    // blocks too, once the grace period is over.)
+    let (chain, validated) = match plan {
+        Plan::Known(chain) => (chain, false),
+        Plan::Validate(chain) => {
+            trace_request(meta, mode, site);
+            let lock = meta.info();
+            emit(validate(meta, &lock, mode, site));
+            (chain, true)
+        }
+        // Async locks are never reentrant, and `plan` never says this.
+        Plan::Reentry | Plan::Untracked => return None,
+    };
+    Some(Planned {
+        id,
+        key,
+        mode,
+        site,
+        chain,
+        validated,
+    })
+}
+
+/// The lock was not free at once: if the holder holds it already in a
+/// conflicting mode, it would wait for itself forever, which is reported
+/// and broken here by a panic (the task ends with a `JoinError`).
+pub(crate) fn contended(meta: &LockMeta, planned: &Planned) {
+    let holds = with_thread(|t| t.holds(planned.id)).unwrap_or(false);
+    if !holds {
+        return;
+    }
+    let (thread, held) = thread_and_held();
+    let lock = meta.info();
+    if self_deadlock::check(&held, &lock, planned.mode).is_some() {
+        let conflict = self_deadlock::SelfConflict::Certain;
+        let site = user_site::site(planned.site);
+        let finding = self_deadlock_finding(
+            &thread,
+            &held,
+            &lock,
+            planned.mode,
+            site,
+            conflict,
+            capture(),
+        );
+        break_hang(finding);
+    }
+}
+
+/// The await has outlasted the grace period: the holder joins the
+/// wait-for graph as a parked task until the returned value drops. If
+/// that closes a cycle of waits, the deadlock is reported and broken by a
+/// panic here. `None` outside an instrumented task: a worker thread polls
+/// many tasks, and one of them waiting is not the thread waiting.
+pub(crate) fn wait(meta: &LockMeta, planned: &Planned) -> Option<Waiting> {
+    if !task::in_task() {
+        return None;
+    }
+    let (thread, held) = thread_and_held();
+    Some(register_parked_wait(Blocked::Lock(Waiter {
+        thread,
+        lock: meta.info(),
+        mode: planned.mode,
+        site: user_site::site(planned.site),
+        held,
+        backtrace: capture(),
+    })))
+}
+
+/// The lock is taken: its entry goes on the holder's stack. Reports what
+/// validation found. If the holder's stack changed while it awaited (a
+/// `join!` of futures of one task), the acquisition is validated again on
+/// the stack it now has: the lock is taken, so that adds edges but cannot
+/// wait.
+pub(crate) fn acquired(meta: &LockMeta, planned: Planned) {
+    let Planned {
+        id,
+        key,
+        mode,
+        site,
+        mut chain,
+        mut validated,
+    } = planned;
+    let mut pending = Pending::new();
+    let now = with_thread(|t| chain_mix(t.chain(), key.key, mode)).unwrap_or(chain);
+    if now != chain {
+        chain = now;
+        let known = with_thread(|t| t.knows(chain)).unwrap_or(true);
+        if !known {
+            pending.extend(validate(meta, &meta.info(), mode, site));
+            validated = true;
+        }
+    }
+    emit(pending);
+    push(entry(meta, id, key, chain, mode, site), validated);
+    if validated {
+        if let Some(salt) = with_thread(|t| t.salt()) {
+            meta.set_validated(chain ^ salt);
+        }
+    }
+    synchronised(meta, mode);
+    trace_acquire(meta, mode, Attempt::Blocking, site);
+}
+
+/// A `try_lock` that got the lock: as a blocking lock's try, it adds no
+/// order edge into the lock (it cannot wait), and the lock is a source of
+/// edges from now on. `None` when untracked.
+pub(crate) fn tried(
+    meta: &LockMeta,
+    mode: AcquireMode,
+    site: &'static Location<'static>,
+) -> Option<()> {
+    if !config::enabled() {
+        return None;
+    }
+    task::settle_elsewhere();
+    let id = meta.id();
+    let key = order_key(meta, id);
+    let chain = with_thread(|t| chain_mix(t.chain(), key.key, mode))?;
+    push(entry(meta, id, key, chain, mode, site), false);
+    synchronised(meta, mode);
+    trace_acquire(meta, mode, Attempt::Try, site);
+    Some(())
+}
+
+/// A guard of an async lock taken by `holder` is dropped: the hold leaves
+/// the holder's stack, at once when the holder is the one polled (or
+/// running) here, else the next time its held locks are read (see
+/// `runtime::task`). The happens-before of the release is this thread's.
+pub(crate) fn release(meta: &LockMeta, kind: LockKind, mode: AcquireMode, holder: u64) {
+    if task::current_holder() == Some(holder) {
+        acquire::release(meta, kind, mode);
+        return;
+    }
+    let id = meta.id();
+    // The lock may be a node of the graph; its drop must look there.
+    meta.mark_in_graph();
+    task::release_elsewhere(holder, id, kind, mode);
+    if recorder::on() {
+        let event = Event::Release {
+            thread: ThreadId(holder),
+            lock: meta.info(),
+            site: Site::from(meta.created()),
+        };
+        recorder::record(ThreadId(holder), &event, None);
+    }
+    if hb::active() {
+        hb::releasing(meta, mode);
+    }
+}

@@ -1,0 +1,255 @@
+//! Tasks as holders: the locks an async task holds belong to the task,
+//! wherever it is polled.
+//!
+//! A thread's state ([`ThreadState`]) names its holder and keeps what the
+//! holder holds. While an instrumented future (`lockcheck::tokio::instrument`,
+//! `lockcheck::tokio::spawn`) is polled, its [`TaskSlot`] is swapped into
+//! the state of the thread polling it: the task's identity, held stack,
+//! parked edge and empty-stack chain key stand in for the thread's, and go
+//! back into the slot when the poll returns (or unwinds). So every check that
+//! reads "this thread" — order edges, self-deadlock, the wait-for graph,
+//! hold-and-wait — reads the task instead, sync locks taken in the task
+//! included, and a task that resumes on another worker thread still holds
+//! what it held. Nothing on the lock path changes: the swap is two moves per
+//! poll.
+//!
+//! A guard of an async lock is `Send`, so it may be dropped where its task
+//! is not being polled (sent to another task, kept in a struct the task
+//! returned). Its release is then posted to the holder ([`release_elsewhere`])
+//! and taken out of the holder's stack the next time the holder's held locks
+//! are read ([`settle_elsewhere`]), so that no order edge leaves a lock the
+//! holder no longer holds.
+
+use std::panic::Location;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+use crate::event::{AcquireMode, LockId, LockKind, Site, ThreadId, ThreadInfo};
+use crate::fx_hash::{FxHashMap, FxHashSet};
+use crate::runtime::held_stack::HeldStack;
+use crate::runtime::leaf_edges::KeptEdge;
+use crate::runtime::policy::{report, Severity};
+use crate::runtime::thread_state::{chain_mix, with_thread, ThreadState};
+
+/// What a task keeps of its own between polls: what a thread's state holds
+/// for its holder while the task is polled on it.
+pub(crate) struct TaskSlot {
+    /// The task's identity, boxed so that the thread's pointer to it stays
+    /// valid however the slot moves between polls.
+    info: Box<ThreadInfo>,
+    /// Where the task was spawned or instrumented.
+    spawned: &'static Location<'static>,
+    held: Box<HeldStack>,
+    kept: Option<KeptEdge>,
+    empty_chain: u64,
+    /// While polled: the thread's own id, saved.
+    saved_id: u64,
+    /// While polled: the task the thread polled before this one, if any.
+    saved_task: *const ThreadInfo,
+    /// While polled: the thread's own `joinable`.
+    saved_joinable: bool,
+    /// Entered in a thread's state now.
+    entered: bool,
+}
+
+// SAFETY: `saved_task` is a pointer the slot only keeps between `enter` and
+// `leave`, within one poll on one thread; between polls it is null.
+unsafe impl Send for TaskSlot {}
+// SAFETY: a shared slot gives access to nothing but `spawned`.
+unsafe impl Sync for TaskSlot {}
+
+impl TaskSlot {
+    /// A new task's slot, for a task spawned or instrumented at `spawned`.
+    pub(crate) fn new(spawned: &'static Location<'static>) -> Self {
+        let id = super::thread_state::reserve_thread_id();
+        TaskSlot {
+            // Named at its first poll, where tokio's id is the task's own.
+            info: Box::new(ThreadInfo { id, name: None }),
+            spawned,
+            held: Box::new(HeldStack::new()),
+            kept: None,
+            // Every holder's chains start from its own key (see
+            // `ThreadState::empty_chain`).
+            empty_chain: chain_mix(
+                super::thread_state::EMPTY_CHAIN,
+                id.0,
+                AcquireMode::Exclusive,
+            ),
+            saved_id: 0,
+            saved_task: std::ptr::null(),
+            saved_joinable: false,
+            entered: false,
+        }
+    }
+
+    fn swap(&mut self, t: &mut ThreadState) {
+        std::mem::swap(&mut *self.held, &mut t.held);
+        std::mem::swap(&mut self.kept, &mut t.kept);
+        std::mem::swap(&mut self.empty_chain, &mut t.empty_chain);
+    }
+
+    /// Makes this task the holder on this thread until [`Self::leave`]:
+    /// false (and nothing done) when the thread's state is busy (a report
+    /// being made further up) or checking cannot reach it.
+    pub(crate) fn enter(&mut self) -> bool {
+        if self.entered {
+            return false;
+        }
+        if self.info.name.is_none() {
+            let name = match tokio_task_id() {
+                Some(tokio) => format!("task {tokio}"),
+                None => format!("task at {}:{}", self.spawned.file(), self.spawned.line()),
+            };
+            self.info.name = Some(name.into());
+        }
+        let entered = with_thread(|t| {
+            // The thread's own identity first: its exit watch must stand
+            // for the thread, not for a task polled on it.
+            let _ = t.id();
+            self.swap(t);
+            self.saved_id = std::mem::replace(t.id_mut(), self.info.id.0);
+            self.saved_task = std::mem::replace(&mut t.task, &*self.info);
+            self.saved_joinable = std::mem::replace(&mut t.joinable, true);
+        })
+        .is_some();
+        self.entered = entered;
+        if entered {
+            settle_elsewhere();
+        }
+        entered
+    }
+
+    /// Gives the thread its own holder back.
+    pub(crate) fn leave(&mut self) {
+        if !self.entered {
+            return;
+        }
+        self.entered = false;
+        // A state busy here was busy at `enter` too; `with_thread` only
+        // fails while a report is made further up, which `enter` and
+        // `leave` never are inside of.
+        let _ = with_thread(|t| {
+            self.swap(t);
+            *t.id_mut() = self.saved_id;
+            t.task = self.saved_task;
+            t.joinable = self.saved_joinable;
+        });
+    }
+
+    /// The blocking locks the task holds now (after [`Self::leave`]): a
+    /// poll that returned `Pending` holds them across its `.await`.
+    pub(crate) fn report_held_across_await(&self) {
+        if self.held.iter().all(|e| e.kind().is_async()) {
+            return;
+        }
+        for entry in self.held.iter().filter(|e| !e.kind().is_async()) {
+            if !first_at(entry.site) {
+                continue;
+            }
+            let finding = crate::detect::findings::held_across_await(
+                &self.info,
+                &entry.held_lock(),
+                Site::from(self.spawned),
+            );
+            report(finding, Severity::Hazard);
+        }
+    }
+}
+
+impl Drop for TaskSlot {
+    fn drop(&mut self) {
+        // Holds still on the stack went with guards the task handed on
+        // (returned, sent): their releases are posted to a holder that
+        // can no longer take them.
+        forget_posted(self.info.id);
+    }
+}
+
+/// Whether this is the first held-across-await at `site`: a task that
+/// yields a thousand times holding the same guard is one finding, made
+/// once.
+fn first_at(site: &'static Location<'static>) -> bool {
+    static SEEN: crate::raw::Mutex<Option<FxHashSet<usize>>> = crate::raw::Mutex::new(None);
+    SEEN.lock()
+        .get_or_insert_with(FxHashSet::default)
+        .insert(std::ptr::from_ref(site) as usize)
+}
+
+/// tokio's id of the task running now, if any.
+fn tokio_task_id() -> Option<String> {
+    #[cfg(feature = "tokio")]
+    {
+        ::tokio::task::try_id().map(|id| id.to_string())
+    }
+    #[cfg(not(feature = "tokio"))]
+    {
+        None
+    }
+}
+
+/// Releases posted to holders not being polled: holder id to the locks.
+type Posted = FxHashMap<u64, Vec<(LockId, LockKind, AcquireMode)>>;
+
+static POSTED: crate::raw::Mutex<Option<Posted>> = crate::raw::Mutex::new(None);
+
+/// How many releases are posted and not yet taken: one relaxed load tells
+/// a reader of held locks that there are none.
+static POSTED_COUNT: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether an instrumented task is being polled on this thread now.
+pub(crate) fn in_task() -> bool {
+    with_thread(|t| !t.task.is_null()).unwrap_or(false)
+}
+
+/// The current holder's id (a task's while one is polled), if checking
+/// reaches this thread's state.
+pub(crate) fn current_holder() -> Option<u64> {
+    with_thread(|t| t.id().0)
+}
+
+/// A guard of a lock that `holder` took is dropped by another holder: the
+/// hold is posted to `holder`, and leaves its stack the next time its
+/// held locks are read.
+pub(crate) fn release_elsewhere(holder: u64, id: LockId, kind: LockKind, mode: AcquireMode) {
+    POSTED
+        .lock()
+        .get_or_insert_with(Posted::default)
+        .entry(holder)
+        .or_default()
+        .push((id, kind, mode));
+    POSTED_COUNT.fetch_add(1, Relaxed);
+}
+
+/// Takes the releases posted to the current holder out of its stack.
+#[inline]
+pub(crate) fn settle_elsewhere() {
+    if POSTED_COUNT.load(Relaxed) != 0 {
+        settle_posted();
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn settle_posted() {
+    let Some(holder) = current_holder() else {
+        return;
+    };
+    let mine = POSTED.lock().as_mut().and_then(|p| p.remove(&holder));
+    let Some(mine) = mine else { return };
+    POSTED_COUNT.fetch_sub(mine.len(), Relaxed);
+    with_thread(|t| {
+        for (id, kind, mode) in mine {
+            t.release(id, kind, mode);
+        }
+    });
+}
+
+/// A task's slot is gone: releases posted to it can never be taken.
+pub(crate) fn forget_posted(holder: ThreadId) {
+    if POSTED_COUNT.load(Relaxed) == 0 {
+        return;
+    }
+    let gone = POSTED.lock().as_mut().and_then(|p| p.remove(&holder.0));
+    if let Some(gone) = gone {
+        POSTED_COUNT.fetch_sub(gone.len(), Relaxed);
+    }
+}

@@ -1,0 +1,87 @@
+//! tokio's async locks, checked per task (the `tokio` feature).
+//!
+//! [`Mutex`] and [`RwLock`] have tokio::sync's API (`lock().await`,
+//! `try_lock`, `blocking_lock`, `lock_owned`, `read`/`write` and their
+//! `try_`, `blocking_` and `_owned` forms, `MutexGuard::map`,
+//! `into_inner`, `get_mut`) and lockcheck's names (`named`,
+//! `with_name`). Their guards are `Send`, as tokio's.
+//!
+//! The holder of a lock is the task that took it when the task is
+//! instrumented — spawned by [`spawn`] (tokio::spawn's signature) or
+//! wrapped by [`instrument`] for any executor — and the thread otherwise.
+//! A task's held locks follow it from worker to worker, and blocking
+//! lockcheck locks it takes are part of the same held set, so every
+//! detection applies between tasks as between threads:
+//!
+//! * `lock-order-cycle`: tasks (or a task and a thread) that take async
+//!   and blocking locks in orders that can deadlock, predicted when the
+//!   run did not hang;
+//! * `self-deadlock`: a task that awaits a `Mutex` it holds (reported, and
+//!   broken by a panic: the task ends with a `JoinError`);
+//! * `deadlock`: instrumented tasks awaiting each other's locks (after the
+//!   grace period each joins the wait-for graph; the await that closes the
+//!   cycle panics, which ends its task and releases its locks);
+//! * `held-across-await`: a blocking lock (lockcheck's `Mutex`, `RwLock`,
+//!   std- or parking_lot-shaped) still held when its instrumented task
+//!   yields; an async lock held across `.await` is fine.
+//!
+//! In a future that is neither spawned by [`spawn`] nor instrumented, the
+//! thread that polls it is the holder: between tasks that run on
+//! different workers the checks hold, but a task that keeps an async guard
+//! across an `.await` leaves it on the worker's held set while other
+//! tasks run there (the README's limits say what that misses).
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! use std::sync::Arc;
+//! use lockcheck::tokio::Mutex;
+//! let a = Arc::new(Mutex::named("doc.a", 0));
+//! let b = Arc::new(Mutex::named("doc.b", 0));
+//! let (a2, b2) = (a.clone(), b.clone());
+//! lockcheck::tokio::spawn(async move {
+//!     let _a = a2.lock().await;
+//!     *b2.lock().await += 1; // doc.a, then doc.b
+//! })
+//! .await
+//! .unwrap();
+//! let _b = b.lock().await;
+//! let _a = a.lock().await; // doc.b, then doc.a: a cycle
+//! # drop((_a, _b));
+//! assert!(lockcheck::take_findings()
+//!     .iter()
+//!     .any(|f| f.kind == lockcheck::FindingKind::LockOrderCycle));
+//! # }
+//! ```
+
+mod hold;
+mod instrument;
+mod mutex;
+mod rwlock;
+mod timer;
+
+pub use instrument::{instrument, Instrumented};
+pub use mutex::{MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
+pub use rwlock::{
+    OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
+};
+
+/// `tokio::spawn` of an instrumented future: the task is the holder of
+/// the locks it takes (see [`instrument`]). Must be called from within a
+/// tokio runtime, as `tokio::spawn`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let answer = lockcheck::tokio::spawn(async { 42 }).await.unwrap();
+/// assert_eq!(answer, 42);
+/// # }
+/// ```
+#[track_caller]
+pub fn spawn<F>(future: F) -> ::tokio::task::JoinHandle<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    ::tokio::spawn(instrument(future))
+}

@@ -1,0 +1,310 @@
+//! lockcheck::tokio: the detections between tasks, each with its near
+//! miss, on tokio's current-thread and multi-thread runtimes. Tasks are
+//! ordered by awaits on each other (joins, oneshots, barriers), never by
+//! sleeps; each test names its locks uniquely (`findings` are the
+//! process's).
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{about, collect};
+use lockcheck::tokio::{instrument, spawn, Mutex, RwLock};
+use lockcheck::FindingKind;
+
+fn current_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a current-thread runtime")
+}
+
+fn multi_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .expect("a multi-thread runtime")
+}
+
+fn kinds(prefix: &str) -> Vec<FindingKind> {
+    about(prefix).iter().map(|f| f.kind).collect()
+}
+
+/// Task one takes `a` then `b`; once it has ended, task two takes them in
+/// `second` order.
+async fn two_tasks(prefix: &'static str, reversed: bool) {
+    let a = Arc::new(Mutex::named(leak(format!("{prefix}.a")), 0));
+    let b = Arc::new(Mutex::named(leak(format!("{prefix}.b")), 0));
+    let (a1, b1) = (a.clone(), b.clone());
+    spawn(async move {
+        let _a = a1.lock().await;
+        tokio::task::yield_now().await;
+        *b1.lock().await += 1;
+    })
+    .await
+    .expect("task one");
+    spawn(async move {
+        if reversed {
+            let _b = b.lock().await;
+            tokio::task::yield_now().await;
+            *a.lock().await += 1;
+        } else {
+            let _a = a.lock().await;
+            *b.lock().await += 1;
+        }
+    })
+    .await
+    .expect("task two");
+}
+
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+#[test]
+fn opposite_orders_in_two_tasks_are_a_cycle_current_thread() {
+    collect();
+    current_thread().block_on(two_tasks("tk.cycle.ct", true));
+    assert_eq!(kinds("tk.cycle.ct"), [FindingKind::LockOrderCycle]);
+}
+
+#[test]
+fn opposite_orders_in_two_tasks_are_a_cycle_multi_thread() {
+    collect();
+    multi_thread().block_on(two_tasks("tk.cycle.mt", true));
+    assert_eq!(kinds("tk.cycle.mt"), [FindingKind::LockOrderCycle]);
+}
+
+#[test]
+fn one_order_in_two_tasks_is_clean() {
+    collect();
+    current_thread().block_on(two_tasks("tk.order.ct", false));
+    multi_thread().block_on(two_tasks("tk.order.mt", false));
+    assert!(about("tk.order").is_empty(), "{:#?}", about("tk.order"));
+}
+
+/// A task holds `x` across awaits while another task, polled on the same
+/// thread meanwhile, takes `y` alone; later a third takes `y` then `x`.
+/// Only per-task holds keep the second task's `y` from looking taken
+/// under `x` (a false cycle `x → y → x`).
+async fn interleaved(prefix: &'static str) {
+    let x = Arc::new(Mutex::named(leak(format!("{prefix}.x")), 0));
+    let y = Arc::new(Mutex::named(leak(format!("{prefix}.y")), 0));
+    let (held_tx, held_rx) = tokio::sync::oneshot::channel::<()>();
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+    let x1 = x.clone();
+    let holder = spawn(async move {
+        let _x = x1.lock().await;
+        held_tx.send(()).expect("the other task waits");
+        done_rx.await.expect("the other task ends");
+    });
+    let y1 = y.clone();
+    let other = spawn(async move {
+        held_rx.await.expect("the holder holds x");
+        *y1.lock().await += 1;
+        done_tx.send(()).expect("the holder waits");
+    });
+    holder.await.expect("holder");
+    other.await.expect("other");
+    spawn(async move {
+        let _y = y.lock().await;
+        *x.lock().await += 1;
+    })
+    .await
+    .expect("third");
+}
+
+#[test]
+fn a_hold_across_awaits_belongs_to_its_task_current_thread() {
+    collect();
+    current_thread().block_on(interleaved("tk.own.ct"));
+    assert!(about("tk.own.ct").is_empty(), "{:#?}", about("tk.own.ct"));
+}
+
+#[test]
+fn a_hold_across_awaits_belongs_to_its_task_multi_thread() {
+    collect();
+    multi_thread().block_on(interleaved("tk.own.mt"));
+    assert!(about("tk.own.mt").is_empty(), "{:#?}", about("tk.own.mt"));
+}
+
+#[test]
+fn a_task_that_awaits_a_mutex_it_holds_is_a_self_deadlock_broken() {
+    collect();
+    for (rt, name) in [
+        (current_thread(), "tk.self.ct"),
+        (multi_thread(), "tk.self.mt"),
+    ] {
+        let m = Arc::new(Mutex::named(name, 0));
+        let m1 = m.clone();
+        let ended = rt.block_on(async {
+            spawn(async move {
+                let _held = m1.lock().await;
+                *m1.lock().await += 1;
+            })
+            .await
+        });
+        assert!(ended.expect_err("broken by a panic").is_panic());
+        // The guard went with the task: the mutex is free again.
+        assert!(m.try_lock().is_ok());
+    }
+    // One finding, made at the same sites on both runtimes: counted twice.
+    let found = about("tk.self");
+    assert_eq!(kinds("tk.self"), [FindingKind::SelfDeadlock], "{found:#?}");
+    assert_eq!(found[0].count, 2);
+}
+
+#[test]
+fn a_task_that_locks_again_after_dropping_is_clean() {
+    collect();
+    let m = Arc::new(Mutex::named("tk.relock", 0));
+    current_thread()
+        .block_on(async {
+            spawn(async move {
+                drop(m.lock().await);
+                *m.lock().await += 1;
+            })
+            .await
+        })
+        .expect("no self-deadlock");
+    assert!(about("tk.relock").is_empty());
+}
+
+/// Two tasks each take one lock, meet at a barrier, then await the
+/// other's: a real deadlock, which lockcheck breaks.
+async fn crossed(prefix: &'static str) -> usize {
+    let a = Arc::new(Mutex::named(leak(format!("{prefix}.a")), 0));
+    let b = Arc::new(Mutex::named(leak(format!("{prefix}.b")), 0));
+    let met = Arc::new(tokio::sync::Barrier::new(2));
+    let side = |first: Arc<Mutex<i32>>, second: Arc<Mutex<i32>>, met: Arc<tokio::sync::Barrier>| {
+        spawn(async move {
+            let _first = first.lock().await;
+            met.wait().await;
+            *second.lock().await += 1;
+        })
+    };
+    let one = side(a.clone(), b.clone(), met.clone());
+    let two = side(b, a, met);
+    let outcomes = [one.await, two.await];
+    outcomes
+        .iter()
+        .filter(|o| o.as_ref().is_err_and(|e| e.is_panic()))
+        .count()
+}
+
+#[test]
+fn tasks_awaiting_each_others_locks_are_a_deadlock_broken_current_thread() {
+    collect();
+    let broken = current_thread().block_on(crossed("tk.dead.ct"));
+    assert_eq!(broken, 1, "one task broken, the other goes on");
+    let found = kinds("tk.dead.ct");
+    assert!(found.contains(&FindingKind::Deadlock), "{found:?}");
+}
+
+#[test]
+fn tasks_awaiting_each_others_locks_are_a_deadlock_broken_multi_thread() {
+    collect();
+    let broken = multi_thread().block_on(crossed("tk.dead.mt"));
+    assert_eq!(broken, 1, "one task broken, the other goes on");
+    let found = kinds("tk.dead.mt");
+    assert!(found.contains(&FindingKind::Deadlock), "{found:?}");
+}
+
+/// An instrumented `block_on` body that holds a blocking guard across an
+/// `.await` (a guard that is not `Send` keeps a future out of
+/// `tokio::spawn`: the case that compiles is this one, or `spawn_local`),
+/// or, if `release_first`, that drops it before. A macro, so that each
+/// use takes its lock at a site of its own (the finding is once a site).
+macro_rules! blocking_guard_across {
+    ($rt:expr, $name:expr, $release_first:expr) => {{
+        let m = lockcheck::Mutex::named($name, 0);
+        $rt.block_on(instrument(async {
+            let mut n = m.lock();
+            *n += 1;
+            if $release_first {
+                drop(n);
+                tokio::task::yield_now().await;
+            } else {
+                tokio::task::yield_now().await;
+                *n += 1;
+            }
+        }));
+    }};
+}
+
+#[test]
+fn a_blocking_guard_held_across_an_await_is_reported() {
+    collect();
+    blocking_guard_across!(current_thread(), "tk.across.ct", false);
+    blocking_guard_across!(multi_thread(), "tk.across.mt", false);
+    for name in ["tk.across.ct", "tk.across.mt"] {
+        let found = about(name);
+        assert_eq!(
+            found.iter().map(|f| f.kind).collect::<Vec<_>>(),
+            [FindingKind::HeldAcrossAwait],
+            "{found:#?}"
+        );
+        assert!(found[0].events[0].site.file.ends_with("tokio_tasks.rs"));
+    }
+}
+
+#[test]
+fn a_blocking_guard_released_before_the_await_is_clean() {
+    collect();
+    blocking_guard_across!(current_thread(), "tk.before.ct", true);
+    blocking_guard_across!(multi_thread(), "tk.before.mt", true);
+    assert!(about("tk.before").is_empty(), "{:#?}", about("tk.before"));
+}
+
+#[test]
+fn a_std_shaped_guard_held_across_an_await_is_reported() {
+    collect();
+    let m = lockcheck::stdsync::Mutex::new(0);
+    let line = line!() + 2;
+    current_thread().block_on(instrument(async {
+        let mut n = m.lock().expect("not poisoned");
+        tokio::task::yield_now().await;
+        *n += 1;
+    }));
+    let found: Vec<_> = lockcheck::findings()
+        .into_iter()
+        .filter(|f| f.kind == FindingKind::HeldAcrossAwait)
+        .filter(|f| f.events[0].site.line == line)
+        .collect();
+    assert_eq!(found.len(), 1, "{found:#?}");
+}
+
+#[test]
+fn an_async_guard_across_an_await_is_fine() {
+    collect();
+    let m = Mutex::named("tk.async.mutex", 0);
+    let r = RwLock::named("tk.async.rwlock", 0);
+    current_thread().block_on(instrument(async {
+        let mut n = m.lock().await;
+        let seen = r.read().await;
+        tokio::task::yield_now().await;
+        *n += *seen;
+    }));
+    assert!(about("tk.async").is_empty(), "{:#?}", about("tk.async"));
+}
+
+#[test]
+fn a_guard_dropped_in_another_task_releases_its_holder() {
+    collect();
+    current_thread().block_on(async {
+        let x = Arc::new(Mutex::named("tk.moved.x", 0));
+        let y = Arc::new(Mutex::named("tk.moved.y", 0));
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let (x1, y1) = (x.clone(), y.clone());
+        spawn(async move {
+            let guard = x1.lock_owned().await;
+            tx.send(guard).expect("the receiver waits");
+            // `x` was handed on: taking `y` now is no edge from it.
+            tokio::task::yield_now().await;
+            *y1.lock().await += 1;
+        });
+        drop(spawn(async move { drop(rx.await.expect("a guard")) }).await);
+        let _y = y.lock().await;
+        *x.lock().await += 1;
+    });
+    assert!(about("tk.moved").is_empty(), "{:#?}", about("tk.moved"));
+}
