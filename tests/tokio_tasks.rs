@@ -308,3 +308,25 @@ fn a_guard_dropped_in_another_task_releases_its_holder() {
     });
     assert!(about("tk.moved").is_empty(), "{:#?}", about("tk.moved"));
 }
+
+#[test]
+fn a_loop_of_uncontended_locks_still_yields_to_other_tasks() {
+    collect();
+    // On one thread, the task that sets the flag runs only if the loop
+    // yields: an uncontended `lock().await` spends the task's budget as
+    // tokio's does, so the loop ends.
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let m = Arc::new(Mutex::named("tk.coop", 0u64));
+    current_thread().block_on(async {
+        let d = done.clone();
+        let setter = spawn(async move { d.store(true, std::sync::atomic::Ordering::SeqCst) });
+        let looping = spawn(async move {
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                *m.lock().await += 1;
+            }
+        });
+        looping.await.expect("the loop ends");
+        setter.await.expect("setter");
+    });
+    assert!(about("tk.coop").is_empty());
+}

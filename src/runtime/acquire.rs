@@ -87,7 +87,7 @@ pub(super) struct OrderKey {
 impl OrderKey {
     /// Ordered as the instance `id`: the default, and the fast path's only.
     #[inline(always)]
-    fn instance(id: LockId) -> Self {
+    pub(super) fn instance(id: LockId) -> Self {
         OrderKey {
             key: id.0,
             by_class: false,

@@ -21,9 +21,10 @@ use crate::runtime::acquire::{
     synchronised, thread_and_held, trace_acquire, trace_request, validate, OrderKey, Pending, Plan,
     Waiting,
 };
+use crate::runtime::fast_path;
 use crate::runtime::lock_meta::LockMeta;
 use crate::runtime::policy::break_hang;
-use crate::runtime::thread_state::{chain_mix, with_thread};
+use crate::runtime::thread_state::{chain_mix, with_thread, with_thread_unmarked};
 use crate::runtime::{capture, config, hb, recorder, task, user_site};
 
 /// What [`before`] found, for [`acquired`] to finish.
@@ -36,6 +37,102 @@ pub(crate) struct Planned {
     chain: u64,
     /// Validated now: the entry's chain is to be remembered.
     validated: bool,
+}
+
+/// The fast path's plan: the holder's stack is validated (or empty) with
+/// this lock on it, as the blocking locks' fast path asks, so the
+/// acquisition adds no edge; only its entry is left to push once the lock
+/// is taken ([`acquired_fast`]).
+pub(crate) struct FastPlan {
+    id: LockId,
+    /// The holder's chain key before the push, and with the lock on it.
+    below: u64,
+    chain: u64,
+}
+
+impl FastPlan {
+    /// The plan of the slow path, for an acquisition whose holder's stack
+    /// changed across the await.
+    pub(crate) fn into_planned(
+        self,
+        mode: AcquireMode,
+        site: &'static Location<'static>,
+    ) -> Planned {
+        Planned {
+            id: self.id,
+            key: OrderKey::instance(self.id),
+            mode,
+            site,
+            chain: self.chain,
+            validated: false,
+        }
+    }
+}
+
+/// [`before`]'s fast path: `None`, having done nothing, when there is
+/// anything to check (a first use, a new stack, a recorded run, race
+/// checking, class order), which [`before`] then does. One visit to the
+/// thread's state without marking it, as a blocking lock's fast path.
+#[inline(always)]
+pub(crate) fn plan_fast(meta: &LockMeta, mode: AcquireMode) -> Option<FastPlan> {
+    if !fast_path::fast_only() {
+        return None;
+    }
+    let id = meta.assigned_id()?;
+    // SAFETY: the closure reads the state and calls nothing.
+    unsafe {
+        with_thread_unmarked(
+            #[inline(always)]
+            |t| {
+                if !t.ready_for_fast_push() {
+                    return None;
+                }
+                let below = t.chain();
+                let chain = chain_mix(below, id.0, mode);
+                let known = t.held.is_empty()
+                    || t.knows(chain)
+                    || meta.validated() == chain ^ t.ready_salt();
+                known.then_some(FastPlan { id, below, chain })
+            },
+        )
+    }
+    .flatten()
+}
+
+/// The lock planned by [`plan_fast`] is taken: pushes its entry and gives
+/// the holder's id, if the holder's stack is the one planned on; `None`,
+/// having done nothing, if it changed across the await (the caller then
+/// finishes with [`acquired`]).
+#[inline(always)]
+pub(crate) fn acquired_fast(
+    meta: &LockMeta,
+    mode: AcquireMode,
+    site: &'static Location<'static>,
+    plan: &FastPlan,
+) -> Option<u64> {
+    let entry = entry(
+        meta,
+        plan.id,
+        OrderKey::instance(plan.id),
+        plan.chain,
+        mode,
+        site,
+    );
+    // SAFETY: the closure pushes only where it checked there is room, and
+    // calls nothing.
+    unsafe {
+        with_thread_unmarked(
+            #[inline(always)]
+            |t| {
+                if !t.ready_for_fast_push() || t.chain() != plan.below {
+                    return None;
+                }
+                t.held.push_unchecked(entry);
+                Some(t.holder_id())
+            },
+        )
+    }
+    .flatten()
 }
 
 /// The checks before an async acquisition of `meta`'s lock in `mode` at
@@ -51,6 +148,8 @@ pub(crate) fn before(
     if !config::enabled() {
         return None;
     }
+    // The fast path's flag is set by the first look at it.
+    let _ = fast_path::path();
     task::settle_elsewhere();
     let id = meta.id();
     let key = order_key(meta, id);
@@ -186,7 +285,36 @@ pub(crate) fn tried(
 /// the holder's stack, at once when the holder is the one polled (or
 /// running) here, else the next time its held locks are read (see
 /// `runtime::task`). The happens-before of the release is this thread's.
+#[inline(always)]
 pub(crate) fn release(meta: &LockMeta, kind: LockKind, mode: AcquireMode, holder: u64) {
+    if fast_path::fast_only() {
+        let id = meta.release_id();
+        // SAFETY: the closure only pops the stack.
+        let popped = unsafe {
+            with_thread_unmarked(
+                #[inline(always)]
+                |t| {
+                    if t.holder_id() == holder {
+                        t.release_top(id, kind, mode)
+                    } else {
+                        None
+                    }
+                },
+            )
+        }
+        .flatten();
+        if let Some(in_graph) = popped {
+            if in_graph {
+                meta.mark_in_graph();
+            }
+            return;
+        }
+    }
+    release_slow(meta, kind, mode, holder);
+}
+
+#[inline(never)]
+fn release_slow(meta: &LockMeta, kind: LockKind, mode: AcquireMode, holder: u64) {
     if task::current_holder() == Some(holder) {
         acquire::release(meta, kind, mode);
         return;

@@ -13,6 +13,15 @@
 //! what it held. Nothing on the lock path changes: the swap is two moves per
 //! poll.
 //!
+//! The cache of validated chains stays the thread's: a chain one task
+//! validated is known to the next task the same worker polls with the same
+//! stack, so that task's taking of the same edges is not recorded as its
+//! own. The edges and their cycles are the same; only which holders took
+//! an edge (a cycle's "one thread" note and its happens-before ordering)
+//! may miss it. Giving each task a chain key of its own cost every
+//! blocking lock 4 instructions a pair (callgrind, a loop of one lock and
+//! a chain of 4), which the blocking locks must not pay.
+//!
 //! A guard of an async lock is `Send`, so it may be dropped where its task
 //! is not being polled (sent to another task, kept in a struct the task
 //! returned). Its release is then posted to the holder ([`release_elsewhere`])
@@ -28,7 +37,7 @@ use crate::fx_hash::{FxHashMap, FxHashSet};
 use crate::runtime::held_stack::HeldStack;
 use crate::runtime::leaf_edges::KeptEdge;
 use crate::runtime::policy::{report, Severity};
-use crate::runtime::thread_state::{chain_mix, with_thread, ThreadState};
+use crate::runtime::thread_state::{with_thread, ThreadState};
 
 /// What a task keeps of its own between polls: what a thread's state holds
 /// for its holder while the task is polled on it.
@@ -40,7 +49,6 @@ pub(crate) struct TaskSlot {
     spawned: &'static Location<'static>,
     held: Box<HeldStack>,
     kept: Option<KeptEdge>,
-    empty_chain: u64,
     /// While polled: the thread's own id, saved.
     saved_id: u64,
     /// While polled: the task the thread polled before this one, if any.
@@ -67,13 +75,6 @@ impl TaskSlot {
             spawned,
             held: Box::new(HeldStack::new()),
             kept: None,
-            // Every holder's chains start from its own key (see
-            // `ThreadState::empty_chain`).
-            empty_chain: chain_mix(
-                super::thread_state::EMPTY_CHAIN,
-                id.0,
-                AcquireMode::Exclusive,
-            ),
             saved_id: 0,
             saved_task: std::ptr::null(),
             saved_joinable: false,
@@ -84,7 +85,6 @@ impl TaskSlot {
     fn swap(&mut self, t: &mut ThreadState) {
         std::mem::swap(&mut *self.held, &mut t.held);
         std::mem::swap(&mut self.kept, &mut t.kept);
-        std::mem::swap(&mut self.empty_chain, &mut t.empty_chain);
     }
 
     /// Makes this task the holder on this thread until [`Self::leave`]:

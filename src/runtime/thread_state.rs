@@ -17,7 +17,7 @@ use crate::runtime::leaf_edges::KeptEdge;
 const CHAIN_CACHE_SLOTS: usize = 1024;
 
 /// The chain key of an empty held-lock stack.
-pub(crate) const EMPTY_CHAIN: u64 = 0x243f_6a88_85a3_08d3;
+const EMPTY_CHAIN: u64 = 0x243f_6a88_85a3_08d3;
 
 static NEXT_THREAD: AtomicU64 = AtomicU64::new(1);
 
@@ -55,11 +55,6 @@ pub(crate) struct ThreadState {
     pub(crate) joinable: bool,
     /// The new-edge stacks this thread has left to take, per acquire site.
     pub(crate) callers: CallerBudget,
-    /// The chain key of this holder's empty stack: [`EMPTY_CHAIN`] for a
-    /// thread, a task's own while it is polled (see `runtime::task`), so
-    /// that a chain one task validated is not known to the next task the
-    /// same worker polls: each task's edges are its own.
-    pub(crate) empty_chain: u64,
     /// The task being polled on this thread, if any: its identity stands
     /// in for the thread's (see `runtime::task`). Null outside a task.
     pub(crate) task: *const ThreadInfo,
@@ -133,7 +128,6 @@ impl ThreadState {
             kept: None,
             joinable: false,
             callers: CallerBudget::new(),
-            empty_chain: EMPTY_CHAIN,
             task: std::ptr::null(),
         }
     }
@@ -166,6 +160,13 @@ impl ThreadState {
         self.id = info.id.0;
         self.room = MAX_HELD;
         info
+    }
+
+    /// The holder's id as stored: set whenever the fast path may push
+    /// ([`Self::ready_for_fast_push`]), 0 before first need.
+    #[inline(always)]
+    pub(crate) fn holder_id(&self) -> u64 {
+        self.id
     }
 
     /// The holder's id as stored (0 before first need): for a task's
@@ -206,7 +207,7 @@ impl ThreadState {
     /// Chain key of the current stack.
     #[inline]
     pub(crate) fn chain(&self) -> u64 {
-        self.held.last().map_or(self.empty_chain, |e| e.chain)
+        self.held.last().map_or(EMPTY_CHAIN, |e| e.chain)
     }
 
     /// Whether a stack with this chain key has been validated already.
@@ -321,7 +322,7 @@ impl ThreadState {
     /// Recomputes chain keys from position `from` up.
     pub(crate) fn rechain(&mut self, from: usize) {
         let mut prev = if from == 0 {
-            self.empty_chain
+            EMPTY_CHAIN
         } else {
             self.held[from - 1].chain
         };
