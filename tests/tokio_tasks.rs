@@ -330,3 +330,38 @@ fn a_loop_of_uncontended_locks_still_yields_to_other_tasks() {
     });
     assert!(about("tk.coop").is_empty());
 }
+
+#[test]
+fn async_locks_of_a_task_lockcheck_does_not_see_are_not_held_by_its_worker() {
+    collect();
+    // A plain tokio::spawn keeps `u.x` across an await while a task on the
+    // same thread takes `u.y`; later `u.y` then `u.x`. The worker thread is
+    // no holder of the first task's guard: no false cycle.
+    current_thread().block_on(async {
+        let x = Arc::new(Mutex::named("tk.unseen.x", 0));
+        let y = Arc::new(Mutex::named("tk.unseen.y", 0));
+        let (held_tx, held_rx) = tokio::sync::oneshot::channel::<()>();
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+        let x1 = x.clone();
+        let holder = tokio::spawn(async move {
+            let _x = x1.lock().await;
+            held_tx.send(()).expect("the other task waits");
+            done_rx.await.expect("the other task ends");
+        });
+        let y1 = y.clone();
+        let other = tokio::spawn(async move {
+            held_rx.await.expect("x is held");
+            *y1.lock().await += 1;
+            done_tx.send(()).expect("the holder waits");
+        });
+        holder.await.expect("holder");
+        other.await.expect("other");
+        spawn(async move {
+            let _y = y.lock().await;
+            *x.lock().await += 1;
+        })
+        .await
+        .expect("third");
+    });
+    assert!(about("tk.unseen").is_empty(), "{:#?}", about("tk.unseen"));
+}

@@ -84,7 +84,9 @@ pub(crate) fn plan_fast(meta: &LockMeta, mode: AcquireMode) -> Option<FastPlan> 
         with_thread_unmarked(
             #[inline(always)]
             |t| {
-                if !t.ready_for_fast_push() {
+                // Only a task's: a thread's async acquisitions ask first
+                // whether they run in a task lockcheck does not see.
+                if !t.ready_for_fast_push() || t.task.is_null() {
                     return None;
                 }
                 let below = t.chain();
@@ -145,7 +147,7 @@ pub(crate) fn before(
     mode: AcquireMode,
     site: &'static Location<'static>,
 ) -> Option<Planned> {
-    if !config::enabled() {
+    if !config::enabled() || task::unseen_task() {
         return None;
     }
     // The fast path's flag is set by the first look at it.
@@ -268,7 +270,7 @@ pub(crate) fn tried(
     mode: AcquireMode,
     site: &'static Location<'static>,
 ) -> Option<()> {
-    if !config::enabled() {
+    if !config::enabled() || task::unseen_task() {
         return None;
     }
     task::settle_elsewhere();
