@@ -11,7 +11,10 @@
 //!   schedule (predicted even when this run did not hang);
 //! - `deadlock`: threads blocked in a cycle right now, reported and broken;
 //! - `lock-misuse`: a thread that ends holding a lock, an unlock by a thread
-//!   that does not hold it.
+//!   that does not hold it;
+//! - `held-across-await`: with the `tokio` feature, a blocking lock still
+//!   held when its task yields (see `lockcheck::tokio`, whose async locks
+//!   are checked per task).
 //!
 //! ```
 //! use lockcheck::Mutex;
