@@ -365,3 +365,67 @@ fn async_locks_of_a_task_lockcheck_does_not_see_are_not_held_by_its_worker() {
     });
     assert!(about("tk.unseen").is_empty(), "{:#?}", about("tk.unseen"));
 }
+
+/// Two threads, each with its runtime: the first sets `var` and then
+/// hands over through `hand_over`, the second then reads it, ordered for
+/// the program by a std channel (which lockcheck does not see).
+fn handed_over<H: Send + Sync>(
+    name: &'static str,
+    handle: H,
+    release: impl FnOnce(&H) + Send,
+    acquire: impl FnOnce(&H) + Send,
+) -> usize {
+    let var = &lockcheck::Shared::named(name, 0u32);
+    let handle = &handle;
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            current_thread().block_on(async {
+                var.set(1);
+                release(handle);
+            });
+            tx.send(()).expect("the reader waits");
+        });
+        s.spawn(move || {
+            rx.recv().expect("the writer is done");
+            current_thread().block_on(async {
+                acquire(handle);
+                assert_eq!(var.get(), 1);
+            });
+        });
+    });
+    common::races_on(name).len()
+}
+
+#[test]
+fn a_release_of_a_semaphore_permit_orders_the_next_acquisition() {
+    collect();
+    let sem = lockcheck::tokio::Semaphore::new(0);
+    let races = handed_over(
+        "tk.hb.sem",
+        sem,
+        |s| s.add_permits(1),
+        |s| s.try_acquire().expect("the permit added").forget(),
+    );
+    assert_eq!(races, 0);
+}
+
+#[test]
+fn an_async_mutex_orders_its_holders() {
+    collect();
+    let m = Mutex::named("tk.hb.mutex.lock", ());
+    let races = handed_over(
+        "tk.hb.mutex",
+        m,
+        |m| drop(m.try_lock().expect("free")),
+        |m| drop(m.try_lock().expect("free")),
+    );
+    assert_eq!(races, 0);
+}
+
+#[test]
+fn a_hand_over_lockcheck_does_not_see_is_a_race() {
+    collect();
+    let races = handed_over("tk.hb.none", (), |_| {}, |_| {});
+    assert_eq!(races, 1);
+}

@@ -270,7 +270,9 @@ impl LockMeta {
             // lives until this meta is dropped.
             ptr => unsafe { &*ptr },
         };
-        if self.kind == LockKind::RwLock {
+        // Readers of an async RwLock, and a semaphore's holders, are many
+        // at once too.
+        if matches!(self.kind, LockKind::RwLock | LockKind::AsyncRwLock) {
             f(&mut clocks.lock())
         } else {
             // SAFETY: the caller holds this exclusive lock, so no other

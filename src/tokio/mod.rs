@@ -4,7 +4,10 @@
 //! `try_lock`, `blocking_lock`, `lock_owned`, `read`/`write` and their
 //! `try_`, `blocking_` and `_owned` forms, `MutexGuard::map`,
 //! `into_inner`, `get_mut`) and lockcheck's names (`named`,
-//! `with_name`). Their guards are `Send`, as tokio's.
+//! `with_name`). Their guards are `Send`, as tokio's. [`Semaphore`] has
+//! tokio's API and carries happens-before from each release of permits to
+//! each later acquisition (a permit has no owner: it is no node of the
+//! lock-order graph).
 //!
 //! The holder of a lock is the task that took it when the task is
 //! instrumented — spawned by [`spawn`] (tokio::spawn's signature) or
@@ -58,12 +61,16 @@ mod hold;
 mod instrument;
 mod mutex;
 mod rwlock;
+mod semaphore;
 mod timer;
 
 pub use instrument::{instrument, Instrumented};
 pub use mutex::{MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
 pub use rwlock::{
     OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
+};
+pub use semaphore::{
+    AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
 };
 
 /// `tokio::spawn` of an instrumented future: the task is the holder of
