@@ -554,6 +554,15 @@ pub enum Event {
         /// Where.
         site: Site,
     },
+    /// A task yielded: its poll returned `Pending` at an `.await`
+    /// (`lockcheck::tokio::instrument`). A blocking lock it holds then is
+    /// held across the `.await`.
+    Yield {
+        /// The task.
+        thread: ThreadId,
+        /// Where the task was spawned or instrumented.
+        site: Site,
+    },
     /// A thread ended. Locks it still holds were leaked (a guard forgotten
     /// with `mem::forget`) and stay locked forever.
     End {

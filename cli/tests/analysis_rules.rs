@@ -291,3 +291,34 @@ fn lockcheck_analyze_lockset_counts_only_exclusive_holds_for_writes() {
     assert!(write.is_empty(), "{write:#?}");
     assert_eq!(code, 0);
 }
+
+/// A task (T2) that yields holding a lock of `kind`.
+fn yields_holding(kind: &str) -> String {
+    format!(
+        "{HEAD}7 T1 lock L3 {kind} a.rs:5:1 \"held\"
+8 T2 acq L3 exclusive blocking a.rs:6:1
+9 T2 yield a.rs:7:1
+10 T2 rel L3 a.rs:6:1
+"
+    )
+}
+
+#[test]
+fn a_task_that_yields_holding_a_blocking_lock_is_held_across_await() {
+    let text = yields_holding("mutex");
+    let found = analyse(&text, false);
+    assert_eq!(kinds(&found), [FindingKind::HeldAcrossAwait], "{found:#?}");
+    assert_eq!(found[0].events[0].site.line, 6, "where the lock was taken");
+    let (cli, status) = analyze_cli(&text, ".lct", &[]);
+    assert_eq!(kinds(&cli), [FindingKind::HeldAcrossAwait]);
+    assert_eq!(status, 1);
+}
+
+#[test]
+fn a_task_that_yields_holding_an_async_lock_is_clean() {
+    let text = yields_holding("async-mutex");
+    assert!(analyse(&text, false).is_empty());
+    let (cli, status) = analyze_cli(&text, ".lct", &[]);
+    assert!(cli.is_empty());
+    assert_eq!(status, 0);
+}

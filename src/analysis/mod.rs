@@ -325,6 +325,13 @@ impl Analyzer {
                 self.hold_and_wait
                     .room_wait(&t.info, &t.held, *channel, *site);
             }
+            Event::Yield { thread, site } => {
+                let t = self.threads.get_mut(*thread);
+                for held in t.held.iter().filter(|h| !h.lock.kind.is_async()) {
+                    self.findings
+                        .add(findings::held_across_await(&t.info, held, *site));
+                }
+            }
             Event::RoomMade {
                 thread,
                 channel,
@@ -943,7 +950,8 @@ fn event_thread(event: &Event) -> Option<ThreadId> {
         | Event::Notify { thread, .. }
         | Event::Arrive { thread, .. }
         | Event::RoomWait { thread, .. }
-        | Event::RoomMade { thread, .. } => Some(*thread),
+        | Event::RoomMade { thread, .. }
+        | Event::Yield { thread, .. } => Some(*thread),
         Event::Spawn { parent, .. } | Event::Join { parent, .. } => Some(*parent),
     }
 }

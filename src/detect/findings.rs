@@ -515,10 +515,7 @@ pub fn exited_holding(thread: &ThreadInfo, held: &HeldLock) -> Finding {
 /// instrumented. One finding per site the lock was taken at.
 pub fn held_across_await(task: &ThreadInfo, held: &HeldLock, spawned: Site) -> Finding {
     let events = [
-        (
-            "taken here, and still held when the task yielded",
-            held.site,
-        ),
+        ("still held across an .await, taken", held.site),
         ("in the task spawned here", spawned),
     ];
     Finding {

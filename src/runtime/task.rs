@@ -135,6 +135,14 @@ impl TaskSlot {
         });
     }
 
+    /// Records, in a recorded run, that the task (entered now) yields.
+    pub(crate) fn record_yield(&self) {
+        if super::recorder::on() {
+            let site = Site::from(self.spawned);
+            super::recorder::record_here(|thread| crate::event::Event::Yield { thread, site });
+        }
+    }
+
     /// The blocking locks the task holds now (after [`Self::leave`]): a
     /// poll that returned `Pending` holds them across its `.await`.
     pub(crate) fn report_held_across_await(&self) {

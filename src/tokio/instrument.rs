@@ -68,8 +68,14 @@ impl<F: Future> Future for Instrumented<F> {
             return inner.poll(cx);
         }
         let out = {
-            let _leave = Leave(&mut this.slot);
-            inner.poll(cx)
+            let leave = Leave(&mut this.slot);
+            let out = inner.poll(cx);
+            if out.is_pending() {
+                // As the task, before it leaves: a trace shows the yield
+                // on the task's line, after what it took.
+                leave.0.record_yield();
+            }
+            out
         };
         if out.is_pending() {
             this.slot.report_held_across_await();

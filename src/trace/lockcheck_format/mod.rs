@@ -57,6 +57,7 @@ mod op {
     pub const RECEIVE_TRY: &[u8] = b"recv-try";
     pub const ROOM_WAIT: &[u8] = b"room-wait";
     pub const ROOM: &[u8] = b"room";
+    pub const YIELD: &[u8] = b"yield";
     pub const END: &[u8] = b"end";
     pub const DROP_LOCK: &[u8] = b"drop-lock";
     pub const DROP_VAR: &[u8] = b"drop-var";
@@ -65,7 +66,7 @@ mod op {
 
 /// The ops a line may have, as listed in messages about an unknown one.
 const OPS: &str =
-    "lock, var, thread, guard, req, acq, rel, mode, r, w, spawn, join, notify, wait, wait-timed, arrive, send, recv, recv-try, room-wait, room, end, drop-lock, drop-var, incomplete";
+    "lock, var, thread, guard, req, acq, rel, mode, r, w, spawn, join, notify, wait, wait-timed, arrive, send, recv, recv-try, room-wait, room, yield, end, drop-lock, drop-var, incomplete";
 
 /// The whole line an op takes, for messages about a missing or extra field.
 fn usage(name: &[u8]) -> &'static str {
@@ -91,6 +92,7 @@ fn usage(name: &[u8]) -> &'static str {
         op::RECEIVE_TRY => "<seq> T<thread> recv-try M<id> <site>",
         op::ROOM_WAIT => "<seq> T<thread> room-wait C<id> <site>",
         op::ROOM => "<seq> T<thread> room C<id> <site>",
+        op::YIELD => "<seq> T<thread> yield <site>",
         op::DROP_LOCK => "<seq> T<thread> drop-lock L<id>",
         op::DROP_VAR => "<seq> T<thread> drop-var V<id>",
         op::INCOMPLETE => "<seq> T<thread> incomplete",
@@ -533,6 +535,10 @@ pub(super) mod tests {
             Event::RoomMade {
                 thread: t2,
                 channel: LockId(97),
+                site: s,
+            },
+            Event::Yield {
+                thread: t1,
                 site: s,
             },
             Event::Send {

@@ -307,6 +307,10 @@ impl Decoder {
                 channel: LockId(line.id(CHANNEL_ID)?),
                 site: line.site()?,
             },
+            op::YIELD => Event::Yield {
+                thread,
+                site: line.site()?,
+            },
             op::END => Event::End { thread },
             // A dropped lock or variable leaves the declarations: its id is
             // never used again, and the reader's memory follows the live ones.

@@ -133,6 +133,7 @@ pub fn write_event(out: &mut Vec<u8>, seq: u64, thread: ThreadId, event: &Event)
         } => start(out, seq, *thread, op::ROOM)
             .id(CHANNEL_ID, channel.0)
             .site(site),
+        Event::Yield { thread, site } => start(out, seq, *thread, op::YIELD).site(site),
         Event::Notify {
             thread,
             condition,
