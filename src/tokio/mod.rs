@@ -37,6 +37,8 @@
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
+//! // Collected, to look at below (a test's default is a panic).
+//! lockcheck::config::set_policy(lockcheck::config::Policy::Collect);
 //! use std::sync::Arc;
 //! use lockcheck::tokio::Mutex;
 //! let a = Arc::new(Mutex::named("doc.a", 0));
