@@ -623,6 +623,42 @@ mod tests {
     }
 
     #[test]
+    fn the_one_pass_split_finds_what_the_general_one_does() {
+        let place = Place {
+            file: "t.std",
+            line: 1,
+        };
+        let mut plain = 0;
+        for thread in ["T0", " T1 ", "", "11"] {
+            for op in [
+                "acq(L1)",
+                "r(V)",
+                "notifyAll(x)",
+                "acq()",
+                "acq(a(b))",
+                "acq(L1))",
+                "(L1)",
+                " acq(L1) ",
+                "acq(L1",
+                "ac q(L1)",
+                "acq(L1)x",
+                "é(x)",
+                "acq(é)",
+            ] {
+                for location in ["", "|12", "|", "| 3 ", "|1|2"] {
+                    let line = format!("{thread}|{op}{location}");
+                    if let Some(fields) = split_plain(line.as_bytes()) {
+                        plain += 1;
+                        let general = split(line.as_bytes(), place).ok();
+                        assert_eq!(Some(fields), general, "{line}");
+                    }
+                }
+            }
+        }
+        assert!(plain > 40, "the plain shape was found {plain} times");
+    }
+
+    #[test]
     fn locations_are_whole_decimal_numbers() {
         assert_eq!(parse_u32(b"345"), Some(345));
         assert_eq!(parse_u32(b""), None);
