@@ -83,7 +83,7 @@ impl TaskSlot {
     }
 
     fn swap(&mut self, t: &mut ThreadState) {
-        std::mem::swap(&mut *self.held, &mut t.held);
+        self.held.swap_live(&mut t.held);
         std::mem::swap(&mut self.kept, &mut t.kept);
     }
 
