@@ -54,122 +54,133 @@ impl Hold {
 /// one, so an acquire that fails is a bug of lockcheck's.
 const NEVER_CLOSED: &str = "lockcheck never closes a lock's semaphore";
 
-/// Acquires `permits` of `meta`'s lock `sem` in `mode`, checked, for a
-/// `lock().await` (or `read`, `write`) at `site`.
-///
-/// As tokio's own acquire, it first spends a unit of the task's
-/// cooperative budget, so that a loop of uncontended `lock().await` still
-/// yields now and then. Then, for a known stack, a try with nothing to
-/// check before it and only the entry to push after it
-/// ([`acquire_now`]); awaiting the public semaphore's `acquire_many` on
-/// every call cost twice the instructions of tokio's `Mutex::lock`
-/// (callgrind, a loop of `lock().await` and drop on a current-thread
-/// runtime: 570 instructions a pair against tokio's 257; with the budget
-/// and the try, 412).
-#[inline]
-pub(crate) async fn acquire(
-    meta: &LockMeta,
-    sem: &Semaphore,
-    permits: u32,
-    kind: LockKind,
-    mode: AcquireMode,
-    site: &'static Location<'static>,
-) -> Hold {
-    ::tokio::task::consume_budget().await;
-    match acquire_now(meta, sem, permits, kind, mode, site) {
-        Some(hold) => hold,
-        None => acquire_checked(meta, sem, permits, kind, mode, site).await,
-    }
+/// One acquisition's request: `permits` of `meta`'s lock `sem`, in `mode`,
+/// at `site`.
+#[derive(Copy, Clone)]
+pub(crate) struct Request<'a> {
+    pub(crate) meta: &'a LockMeta,
+    pub(crate) sem: &'a Semaphore,
+    pub(crate) permits: u32,
+    pub(crate) kind: LockKind,
+    pub(crate) mode: AcquireMode,
+    pub(crate) site: &'static Location<'static>,
 }
 
-/// The fast path of [`acquire`]: a known stack and a free lock. `None`,
-/// having done nothing, otherwise.
-#[inline(always)]
-fn acquire_now(
-    meta: &LockMeta,
-    sem: &Semaphore,
-    permits: u32,
-    kind: LockKind,
-    mode: AcquireMode,
-    site: &'static Location<'static>,
-) -> Option<Hold> {
-    let fast = async_acquire::plan_fast(meta, mode)?;
-    sem.try_acquire_many(permits).ok()?.forget();
-    if let Some(holder) = async_acquire::acquired_fast(meta, mode, site, &fast) {
-        return Some(Hold { kind, mode, holder });
-    }
-    // Not reached on one thread between the plan and the push; kept for
-    // a state that changed in between all the same.
-    async_acquire::acquired(meta, fast.into_planned(mode, site));
-    Some(Hold::tracked(kind, mode, true))
-}
-
-/// Every acquisition [`acquire_now`] declines: validated before the
-/// await, its entry pushed after.
-async fn acquire_checked(
-    meta: &LockMeta,
-    sem: &Semaphore,
-    permits: u32,
-    kind: LockKind,
-    mode: AcquireMode,
-    site: &'static Location<'static>,
-) -> Hold {
-    let planned = async_acquire::before(meta, mode, site);
-    let tracked = planned.is_some();
-    await_permits(meta, sem, permits, mode, site, planned.as_ref()).await;
-    if let Some(planned) = planned {
-        async_acquire::acquired(meta, planned);
-    }
-    Hold::tracked(kind, mode, tracked)
-}
-
-/// The same acquisition without waiting (`try_lock`, `try_read`, …):
-/// `None` when the lock is taken.
-pub(crate) fn try_acquire(
-    meta: &LockMeta,
-    sem: &Semaphore,
-    permits: u32,
-    kind: LockKind,
-    mode: AcquireMode,
-    site: &'static Location<'static>,
-) -> Option<Hold> {
-    match sem.try_acquire_many(permits) {
-        Ok(permit) => permit.forget(),
-        Err(TryAcquireError::NoPermits) => return None,
-        Err(TryAcquireError::Closed) => unreachable!("{NEVER_CLOSED}"),
-    }
-    let tracked = async_acquire::tried(meta, mode, site).is_some();
-    Some(Hold::tracked(kind, mode, tracked))
-}
-
-/// The same acquisition from blocking code (`blocking_lock`, …): the
-/// thread blocks as in any blocking lock, through tokio's own wait.
-pub(crate) fn blocking_acquire(
-    meta: &LockMeta,
-    sem: &Semaphore,
-    permits: u32,
-    kind: LockKind,
-    mode: AcquireMode,
-    site: &'static Location<'static>,
-) -> Hold {
-    let planned = async_acquire::before(meta, mode, site);
-    match sem.try_acquire_many(permits) {
-        Ok(permit) => permit.forget(),
-        Err(TryAcquireError::NoPermits) => {
-            if let Some(planned) = &planned {
-                async_acquire::contended(meta, planned);
-            }
-            block_on(sem.acquire_many(permits))
-                .expect(NEVER_CLOSED)
-                .forget();
+impl Request<'_> {
+    /// Acquires `permits` of `meta`'s lock `sem` in `mode`, checked, for a
+    /// `lock().await` (or `read`, `write`) at `site`.
+    ///
+    /// As tokio's own acquire, it first spends a unit of the task's
+    /// cooperative budget, so that a loop of uncontended `lock().await` still
+    /// yields now and then. Then, for a known stack, a try with nothing to
+    /// check before it and only the entry to push after it
+    /// ([`acquire_now`]); awaiting the public semaphore's `acquire_many` on
+    /// every call cost twice the instructions of tokio's `Mutex::lock`
+    /// (callgrind, a loop of `lock().await` and drop on a current-thread
+    /// runtime: 570 instructions a pair against tokio's 257; with the budget
+    /// and the try, 412; with the try and the push inline, 378).
+    #[inline]
+    pub(crate) async fn acquire(self) -> Hold {
+        ::tokio::task::consume_budget().await;
+        match self.acquire_now() {
+            Some(hold) => hold,
+            None => self.acquire_checked().await,
         }
-        Err(TryAcquireError::Closed) => unreachable!("{NEVER_CLOSED}"),
     }
-    let tracked = planned.is_some();
-    if let Some(planned) = planned {
-        async_acquire::acquired(meta, planned);
+
+    /// The fast path of [`Self::acquire`]: a known stack and a free lock. `None`,
+    /// having done nothing, otherwise.
+    #[inline(always)]
+    fn acquire_now(self) -> Option<Hold> {
+        let Request {
+            meta,
+            sem,
+            permits,
+            kind,
+            mode,
+            site,
+        } = self;
+        let fast = async_acquire::plan_fast(meta, mode)?;
+        sem.try_acquire_many(permits).ok()?.forget();
+        if let Some(holder) = async_acquire::acquired_fast(meta, mode, site, &fast) {
+            return Some(Hold { kind, mode, holder });
+        }
+        // Not reached on one thread between the plan and the push; kept for
+        // a state that changed in between all the same.
+        async_acquire::acquired(meta, fast.into_planned(mode, site));
+        Some(Hold::tracked(kind, mode, true))
     }
-    Hold::tracked(kind, mode, tracked)
+
+    /// Every acquisition [`Self::acquire_now`] declines: validated before the
+    /// await, its entry pushed after.
+    async fn acquire_checked(self) -> Hold {
+        let Request {
+            meta,
+            sem,
+            permits,
+            kind,
+            mode,
+            site,
+        } = self;
+        let planned = async_acquire::before(meta, mode, site);
+        let tracked = planned.is_some();
+        await_permits(meta, sem, permits, mode, site, planned.as_ref()).await;
+        if let Some(planned) = planned {
+            async_acquire::acquired(meta, planned);
+        }
+        Hold::tracked(kind, mode, tracked)
+    }
+
+    /// The same acquisition without waiting (`try_lock`, `try_read`, …):
+    /// `None` when the lock is taken.
+    pub(crate) fn try_acquire(self) -> Option<Hold> {
+        let Request {
+            meta,
+            sem,
+            permits,
+            kind,
+            mode,
+            site,
+        } = self;
+        match sem.try_acquire_many(permits) {
+            Ok(permit) => permit.forget(),
+            Err(TryAcquireError::NoPermits) => return None,
+            Err(TryAcquireError::Closed) => unreachable!("{NEVER_CLOSED}"),
+        }
+        let tracked = async_acquire::tried(meta, mode, site).is_some();
+        Some(Hold::tracked(kind, mode, tracked))
+    }
+
+    /// The same acquisition from blocking code (`blocking_lock`, …): the
+    /// thread blocks as in any blocking lock, through tokio's own wait.
+    pub(crate) fn blocking_acquire(self) -> Hold {
+        let Request {
+            meta,
+            sem,
+            permits,
+            kind,
+            mode,
+            site,
+        } = self;
+        let planned = async_acquire::before(meta, mode, site);
+        match sem.try_acquire_many(permits) {
+            Ok(permit) => permit.forget(),
+            Err(TryAcquireError::NoPermits) => {
+                if let Some(planned) = &planned {
+                    async_acquire::contended(meta, planned);
+                }
+                block_on(sem.acquire_many(permits))
+                    .expect(NEVER_CLOSED)
+                    .forget();
+            }
+            Err(TryAcquireError::Closed) => unreachable!("{NEVER_CLOSED}"),
+        }
+        let tracked = planned.is_some();
+        if let Some(planned) = planned {
+            async_acquire::acquired(meta, planned);
+        }
+        Hold::tracked(kind, mode, tracked)
+    }
 }
 
 /// Awaits the permits. The first time the await is pending, a holder

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 
-use super::hold::{self, Hold};
+use super::hold::{Hold, Request};
 use crate::event::{AcquireMode, LockKind};
 use crate::runtime::lock_meta::LockMeta;
 
@@ -85,12 +85,23 @@ impl<T: ?Sized> Mutex<T> {
         self
     }
 
+    fn request(&self, site: &'static Location<'static>) -> Request<'_> {
+        Request {
+            meta: &self.meta,
+            sem: &self.sem,
+            permits: 1,
+            kind: KIND,
+            mode: MODE,
+            site,
+        }
+    }
+
     /// Locks the mutex, waiting (asynchronously) while another holds it.
     #[track_caller]
     pub fn lock(&self) -> impl std::future::Future<Output = MutexGuard<'_, T>> + '_ {
         let site = Location::caller();
         async move {
-            let hold = hold::acquire(&self.meta, &self.sem, 1, KIND, MODE, site).await;
+            let hold = self.request(site).acquire().await;
             MutexGuard::new(self, hold)
         }
     }
@@ -100,7 +111,7 @@ impl<T: ?Sized> Mutex<T> {
     #[track_caller]
     pub fn blocking_lock(&self) -> MutexGuard<'_, T> {
         let site = Location::caller();
-        let hold = hold::blocking_acquire(&self.meta, &self.sem, 1, KIND, MODE, site);
+        let hold = self.request(site).blocking_acquire();
         MutexGuard::new(self, hold)
     }
 
@@ -108,7 +119,8 @@ impl<T: ?Sized> Mutex<T> {
     #[track_caller]
     pub fn try_lock(&self) -> Result<MutexGuard<'_, T>, TryLockError> {
         let site = Location::caller();
-        hold::try_acquire(&self.meta, &self.sem, 1, KIND, MODE, site)
+        self.request(site)
+            .try_acquire()
             .map(|hold| MutexGuard::new(self, hold))
             .ok_or(would_block())
     }
@@ -119,7 +131,7 @@ impl<T: ?Sized> Mutex<T> {
     pub fn lock_owned(self: Arc<Self>) -> impl std::future::Future<Output = OwnedMutexGuard<T>> {
         let site = Location::caller();
         async move {
-            let hold = hold::acquire(&self.meta, &self.sem, 1, KIND, MODE, site).await;
+            let hold = self.request(site).acquire().await;
             OwnedMutexGuard::new(self, hold)
         }
     }
@@ -128,7 +140,7 @@ impl<T: ?Sized> Mutex<T> {
     #[track_caller]
     pub fn try_lock_owned(self: Arc<Self>) -> Result<OwnedMutexGuard<T>, TryLockError> {
         let site = Location::caller();
-        match hold::try_acquire(&self.meta, &self.sem, 1, KIND, MODE, site) {
+        match self.request(site).try_acquire() {
             Some(hold) => Ok(OwnedMutexGuard::new(self, hold)),
             None => Err(would_block()),
         }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 
-use super::hold::{self, Hold};
+use super::hold::{Hold, Request};
 use crate::event::{AcquireMode, LockKind};
 use crate::runtime::lock_meta::LockMeta;
 
@@ -82,20 +82,32 @@ const READ: (u32, AcquireMode) = (1, AcquireMode::Read);
 const WRITE: (u32, AcquireMode) = (MAX_READS, AcquireMode::Exclusive);
 
 impl<T: ?Sized> RwLock<T> {
-    async fn acquire(
+    /// The request for `permits` in `mode` (one of [`READ`], [`WRITE`]).
+    fn request(
         &self,
         (permits, mode): (u32, AcquireMode),
         site: &'static Location<'static>,
-    ) -> Hold {
-        hold::acquire(&self.meta, &self.sem, permits, KIND, mode, site).await
+    ) -> Request<'_> {
+        Request {
+            meta: &self.meta,
+            sem: &self.sem,
+            permits,
+            kind: KIND,
+            mode,
+            site,
+        }
+    }
+
+    async fn acquire(&self, how: (u32, AcquireMode), site: &'static Location<'static>) -> Hold {
+        self.request(how, site).acquire().await
     }
 
     fn try_acquire(
         &self,
-        (permits, mode): (u32, AcquireMode),
+        how: (u32, AcquireMode),
         site: &'static Location<'static>,
     ) -> Option<Hold> {
-        hold::try_acquire(&self.meta, &self.sem, permits, KIND, mode, site)
+        self.request(how, site).try_acquire()
     }
 
     /// Locks for reading, waiting while a writer holds the lock or waits
@@ -141,8 +153,7 @@ impl<T: ?Sized> RwLock<T> {
     #[track_caller]
     pub fn blocking_read(&self) -> RwLockReadGuard<'_, T> {
         let site = Location::caller();
-        let (permits, mode) = READ;
-        let hold = hold::blocking_acquire(&self.meta, &self.sem, permits, KIND, mode, site);
+        let hold = self.request(READ, site).blocking_acquire();
         RwLockReadGuard { lock: self, hold }
     }
 
@@ -150,8 +161,7 @@ impl<T: ?Sized> RwLock<T> {
     #[track_caller]
     pub fn blocking_write(&self) -> RwLockWriteGuard<'_, T> {
         let site = Location::caller();
-        let (permits, mode) = WRITE;
-        let hold = hold::blocking_acquire(&self.meta, &self.sem, permits, KIND, mode, site);
+        let hold = self.request(WRITE, site).blocking_acquire();
         RwLockWriteGuard { lock: self, hold }
     }
 
