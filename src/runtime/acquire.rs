@@ -696,7 +696,7 @@ fn emit_before_waiting(pending: Pending) -> Vec<Gate> {
 }
 
 /// A self-deadlock finding, made when it is reported.
-pub(super) fn self_deadlock_finding(
+fn self_deadlock_finding(
     thread: &ThreadInfo,
     held: &[HeldLock],
     lock: &LockInfo,
@@ -835,17 +835,7 @@ fn contended<G>(
     // Most contention ends within the grace period: the thread's identity
     // and held locks are copied out only when they are needed.
     if holds_this {
-        let (thread, held) = thread_and_held();
-        if self_deadlock::check(&held, lock, mode).is_some() {
-            // Whatever the mode, the lock is taken and this thread holds it
-            // in a conflicting way (or a writer queued behind its read): a
-            // certain hang.
-            let conflict = self_deadlock::SelfConflict::Certain;
-            let site = user_site::site(site);
-            let finding =
-                self_deadlock_finding(&thread, &held, lock, mode, site, conflict, capture());
-            break_hang(finding);
-        }
+        break_if_waiting_for_itself(lock, mode, site);
     }
     if let Some(g) = crate::raw::spin_briefly(&try_now).or_else(|| try_for(GRACE)) {
         emit(pending);
@@ -857,6 +847,26 @@ fn contended<G>(
     let _waiting = enter_wait(thread, held, lock, mode, user_site::site(site));
     drop(symbolise_after);
     block()
+}
+
+/// `lock` is taken and this holder holds it: if it holds it in a way that
+/// conflicts with `mode` (or a writer queued behind its read), it would
+/// wait for itself forever, whatever the mode, which is reported and
+/// broken here by a panic. Shared by the blocking locks and the async ones
+/// (`async_acquire::contended`).
+#[track_caller]
+pub(super) fn break_if_waiting_for_itself(
+    lock: &LockInfo,
+    mode: AcquireMode,
+    site: &'static Location<'static>,
+) {
+    let (thread, held) = thread_and_held();
+    if self_deadlock::check(&held, lock, mode).is_some() {
+        let conflict = self_deadlock::SelfConflict::Certain;
+        let site = user_site::site(site);
+        let finding = self_deadlock_finding(&thread, &held, lock, mode, site, conflict, capture());
+        break_hang(finding);
+    }
 }
 
 /// A thread registered in the wait-for graph; it leaves when this drops.

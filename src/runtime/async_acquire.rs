@@ -13,17 +13,15 @@
 
 use std::panic::Location;
 
-use crate::detect::self_deadlock;
 use crate::detect::wait_for::{Blocked, Waiter};
 use crate::event::{AcquireMode, Attempt, Event, LockId, LockKind, Site, ThreadId};
 use crate::runtime::acquire::{
-    self, emit, entry, order_key, plan, push, register_parked_wait, self_deadlock_finding,
+    self, break_if_waiting_for_itself, emit, entry, order_key, plan, push, register_parked_wait,
     synchronised, thread_and_held, trace_acquire, trace_request, validate, OrderKey, Pending, Plan,
     Waiting,
 };
 use crate::runtime::fast_path;
 use crate::runtime::lock_meta::LockMeta;
-use crate::runtime::policy::break_hang;
 use crate::runtime::thread_state::{chain_mix, with_thread, with_thread_unmarked};
 use crate::runtime::{capture, config, hb, recorder, task, user_site};
 
@@ -185,25 +183,8 @@ pub(crate) fn before(
 /// conflicting mode, it would wait for itself forever, which is reported
 /// and broken here by a panic (the task ends with a `JoinError`).
 pub(crate) fn contended(meta: &LockMeta, planned: &Planned) {
-    let holds = with_thread(|t| t.holds(planned.id)).unwrap_or(false);
-    if !holds {
-        return;
-    }
-    let (thread, held) = thread_and_held();
-    let lock = meta.info();
-    if self_deadlock::check(&held, &lock, planned.mode).is_some() {
-        let conflict = self_deadlock::SelfConflict::Certain;
-        let site = user_site::site(planned.site);
-        let finding = self_deadlock_finding(
-            &thread,
-            &held,
-            &lock,
-            planned.mode,
-            site,
-            conflict,
-            capture(),
-        );
-        break_hang(finding);
+    if with_thread(|t| t.holds(planned.id)).unwrap_or(false) {
+        break_if_waiting_for_itself(&meta.info(), planned.mode, planned.site);
     }
 }
 
