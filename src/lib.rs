@@ -68,7 +68,7 @@ pub use finding::{Finding, FindingKind};
 pub use runtime::config;
 #[cfg(feature = "checks")]
 pub use runtime::order_graph_dot;
-pub use runtime::{assert_no_findings, findings, take_findings};
+pub use runtime::{assert_no_findings, findings, take_findings, unchecked};
 pub use shared::Shared;
 pub use sync::{
     const_fair_mutex, const_mutex, const_reentrant_mutex, const_rwlock, ArcMutexGuard,

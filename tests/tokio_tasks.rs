@@ -364,6 +364,16 @@ fn async_locks_of_a_task_lockcheck_does_not_see_are_not_held_by_its_worker() {
         .expect("third");
     });
     assert!(about("tk.unseen").is_empty(), "{:#?}", about("tk.unseen"));
+    // Not checked, and said so: no clean answer from this process
+    // (`lockcheck run` exits 2: cli/tests/cli.rs).
+    assert!(
+        lockcheck::unchecked()
+            .iter()
+            .any(|g| g.contains("not spawned by lockcheck::tokio::spawn")),
+        "{:?}",
+        lockcheck::unchecked()
+    );
+    // (`assert_no_findings` then panics: tests/clean_earned.rs.)
 }
 
 /// Two threads, each with its runtime: the first sets `var` and then

@@ -137,6 +137,53 @@ fn a_program_that_never_reported_to_lockcheck_is_not_clean() {
 }
 
 #[test]
+fn a_program_part_of_which_lockcheck_could_not_check_is_not_clean() {
+    // A plain tokio::spawn task's async lock: not checked, and said so.
+    let out = run_fixture("unseen_task", &[]);
+    assert_eq!(code(&out), 2, "stderr:\n{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.lines().any(|l| l.starts_with("lockcheck: error: `")
+            && l.contains("could not check part of what it did")
+            && l.contains("not spawned by lockcheck::tokio::spawn")),
+        "stderr:\n{err}"
+    );
+    assert!(
+        !stdout(&out).contains("lockcheck: no findings\n")
+            && !stdout(&out).trim_end().ends_with("lockcheck: no findings"),
+        "not called clean:\n{}",
+        stdout(&out)
+    );
+    // JSON says what was not checked.
+    let out = run_fixture("unseen_task", &["--format", "json"]);
+    assert_eq!(code(&out), 2, "stderr:\n{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("one JSON document");
+    assert_eq!(doc["run"]["processes_checked"], 1, "{doc}");
+    let gaps = doc["run"]["unchecked"].as_array().expect("a list of gaps");
+    assert_eq!(gaps.len(), 1, "said once: {doc}");
+    assert!(
+        gaps[0]
+            .as_str()
+            .is_some_and(|g| g.contains("lockcheck::tokio::instrument")),
+        "{doc}"
+    );
+    // Allowed: the program's own status, and the summary says what was
+    // not checked.
+    let out = run_fixture("unseen_task", &["--allow-uninstrumented"]);
+    assert_eq!(code(&out), 0, "stderr:\n{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("lockcheck: no findings in what was checked\nlockcheck: not everything was checked:\n  a lockcheck::tokio lock"),
+        "stdout:\n{text}"
+    );
+    // The near miss: a program lockcheck sees whole has no gap in its JSON.
+    let out = run_fixture("async_guard_migrates", &["--format", "json"]);
+    assert_eq!(code(&out), 0, "stderr:\n{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("one JSON document");
+    assert!(doc["run"].get("unchecked").is_none(), "{doc}");
+}
+
+#[test]
 fn a_program_with_checking_turned_off_never_reports() {
     let exe = common::fixture_exe("counter_locked");
     let out = lockcheck_cmd(&["run", "--"])

@@ -11,8 +11,8 @@ use crate::json::put_str;
 
 use super::{
     AccessNote, Announcement, BlockedThread, CycleDetail, Finding, Frame, HeldRef, LockRef,
-    OrderEdge, SiteNote, SourceLocation, ThreadRef, ThreadWait, VarRef, WaitNote, WaitOn,
-    ANNOUNCEMENT_KEY,
+    OrderEdge, SiteNote, SourceLocation, ThreadRef, ThreadWait, Unchecked, VarRef, WaitNote,
+    WaitOn, ANNOUNCEMENT_KEY, UNCHECKED_KEY,
 };
 
 /// The finding as one line of JSON, without the newline.
@@ -60,6 +60,17 @@ pub fn announcement_line(a: &Announcement) -> String {
     inner.str("version", &a.version);
     let mut out = Object::new(String::new());
     out.field(ANNOUNCEMENT_KEY, |out| out.push_str(&inner.finish()));
+    out.finish()
+}
+
+/// The line a process appends when it meets something it cannot check:
+/// `{"lockcheck-unchecked":{"pid":4242,"what":"…"}}`.
+pub fn unchecked_line(u: &Unchecked) -> String {
+    let mut inner = Object::new(String::new());
+    inner.u64("pid", u64::from(u.pid));
+    inner.str("what", &u.what);
+    let mut out = Object::new(String::new());
+    out.field(UNCHECKED_KEY, |out| out.push_str(&inner.finish()));
     out.finish()
 }
 

@@ -10,7 +10,7 @@ use crate::event::{self, AcquireMode, LockKind};
 
 mod encode;
 
-pub use encode::{announcement_line, to_json_line};
+pub use encode::{announcement_line, to_json_line, unchecked_line};
 
 /// The stable ids of what lockcheck detects (see DESIGN.md).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -708,6 +708,24 @@ pub struct Announcement {
     pub pid: u32,
     /// The version of the lockcheck library it is built with.
     pub version: String,
+}
+
+/// The key of the line a process appends to the report file when it meets
+/// something it cannot check (a lockcheck::tokio lock in a task it does not
+/// see, a thread holding more locks than it tracks), beside the findings:
+/// `{"lockcheck-unchecked":{"pid":4242,"what":"…"}}`. A run with such a
+/// line has not earned "no findings": `lockcheck run` says what was not
+/// checked and exits 2.
+pub const UNCHECKED_KEY: &str = "lockcheck-unchecked";
+
+/// What a process says it could not check (see [`UNCHECKED_KEY`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Unchecked {
+    /// Its process id.
+    pub pid: u32,
+    /// What was not checked, and how to have it checked, in one line.
+    pub what: String,
 }
 
 /// Findings of one run, deduplicated: the same finding seen again adds to its

@@ -35,6 +35,16 @@ pub fn assert_no_findings() {
     );
 }
 
+/// What this process could not check: everything, with the `checks`
+/// feature off.
+pub fn unchecked() -> Vec<String> {
+    vec![
+        "lockcheck's checks are compiled out (the `checks` feature is off, \
+         default-features = false)"
+            .to_owned(),
+    ]
+}
+
 pub(crate) mod acquire {
     //! Acquisitions and releases: the raw operation, untracked.
 

@@ -48,6 +48,8 @@ pub(crate) mod task;
 #[cfg(feature = "checks")]
 pub(crate) mod thread_state;
 #[cfg(feature = "checks")]
+pub(crate) mod unchecked;
+#[cfg(feature = "checks")]
 pub(crate) mod user_site;
 #[cfg(feature = "checks")]
 pub(crate) mod waits;
@@ -58,7 +60,9 @@ pub(crate) use compiled_out::{
     thread_state, user_site, waits,
 };
 #[cfg(not(feature = "checks"))]
-pub use compiled_out::{assert_no_findings, findings, take_findings};
+pub use compiled_out::{assert_no_findings, findings, take_findings, unchecked};
+#[cfg(feature = "checks")]
+pub use unchecked::unchecked;
 
 #[cfg(feature = "checks")]
 use crate::event::LockId;
@@ -149,7 +153,10 @@ pub fn order_graph_dot(findings: &[Finding]) -> String {
 
 #[cfg(feature = "checks")]
 /// Panics with the full report when this process has a failing finding: for
-/// the end of a test that runs with policy `collect` or `log`.
+/// the end of a test that runs with policy `collect` or `log`. Panics too
+/// when "no findings" was not earned: checking is off (`LOCKCHECK=0`,
+/// [`config::set_enabled`]), or this process met something it could not
+/// check ([`crate::unchecked()`]).
 ///
 /// ```
 /// lockcheck::assert_no_findings();
@@ -166,6 +173,19 @@ pub fn assert_no_findings() {
             "lockcheck found {} problem(s)\n{}",
             failing.len(),
             crate::report::text::render(&failing, false)
+        );
+    }
+    if !config::enabled() {
+        panic!(
+            "lockcheck::assert_no_findings: checking is off (LOCKCHECK=0 or \
+             lockcheck::config::set_enabled(false)), so nothing was checked"
+        );
+    }
+    let gaps = unchecked();
+    if !gaps.is_empty() {
+        panic!(
+            "lockcheck::assert_no_findings: no findings, but not everything was checked:\n{}",
+            gaps.join("\n")
         );
     }
 }

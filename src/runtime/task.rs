@@ -206,20 +206,20 @@ static POSTED_COUNT: AtomicUsize = AtomicUsize::new(0);
 /// Whether this is a tokio task that is not instrumented: a worker thread
 /// polls many such tasks, so the thread is no holder for their async
 /// locks (a guard one keeps across an `.await` would seem held under
-/// the next task's locks), and they are not checked (a warning says so,
-/// once).
+/// the next task's locks), and they are not checked: a gap, said once
+/// ([`super::unchecked`]), so that the run is not read as clean.
 pub(crate) fn unseen_task() -> bool {
     #[cfg(feature = "tokio")]
     {
         if in_task() || ::tokio::task::try_id().is_none() {
             return false;
         }
-        static WARNED: std::sync::Once = std::sync::Once::new();
-        WARNED.call_once(|| {
-            eprintln!(
-                "lockcheck: warning: a lockcheck::tokio lock was taken in a task not spawned by \
-                 lockcheck::tokio::spawn nor wrapped by lockcheck::tokio::instrument: the async \
-                 locks of such tasks are not checked"
+        static NOTED: std::sync::Once = std::sync::Once::new();
+        NOTED.call_once(|| {
+            super::unchecked::note(
+                "a lockcheck::tokio lock was taken in a task not spawned by lockcheck::tokio::spawn \
+                 nor wrapped by lockcheck::tokio::instrument: the async locks of such tasks are \
+                 not checked",
             );
         });
         true

@@ -433,9 +433,12 @@ pub(crate) fn thread_info(id: ThreadId) -> ThreadInfo {
 
 #[cold]
 fn too_deep() {
-    static WARNED: std::sync::Once = std::sync::Once::new();
-    WARNED.call_once(|| {
-        eprintln!("lockcheck: warning: a thread holds more than {MAX_HELD} locks at once; deeper acquisitions are not checked");
+    static NOTED: std::sync::Once = std::sync::Once::new();
+    NOTED.call_once(|| {
+        super::unchecked::note(&format!(
+            "a thread held more than {MAX_HELD} locks at once: its deeper acquisitions are not \
+             checked"
+        ));
     });
 }
 

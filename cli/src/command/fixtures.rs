@@ -209,6 +209,10 @@ pub(super) fn fixtures(
             } else {
                 found.to_string()
             };
+            let partly = !unchecked && !outcome.unchecked.is_empty();
+            if partly {
+                text.push_str(" (not everything checked)");
+            }
             if !missing.is_empty() {
                 let lines: Vec<String> = missing.iter().map(u32::to_string).collect();
                 text.push_str(&format!(" (line {} not named)", lines.join(", ")));
@@ -222,7 +226,8 @@ pub(super) fn fixtures(
             let this_agrees = found == spec.expected
                 && missing.is_empty()
                 && outcome.timed_out.is_none()
-                && !unchecked;
+                && !unchecked
+                && !partly;
             // Show the first disagreeing run, else the first run.
             if found_text.is_empty() || (agrees && !this_agrees) {
                 found_text = text;

@@ -101,8 +101,10 @@ struct CheckOptions {
     /// then report what it found until then (exit 124 if nothing fails).
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     timeout: Option<std::time::Duration>,
-    /// Run a program that never reports to lockcheck without failing: by
-    /// default such a run exits 2, since nothing in it was checked.
+    /// Run a program that never reports to lockcheck, or parts of which
+    /// lockcheck could not check (say, async locks in tasks it does not
+    /// see), without failing: by default such a run exits 2, since "no
+    /// findings" would not have been earned.
     #[arg(long)]
     allow_uninstrumented: bool,
 }

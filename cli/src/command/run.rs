@@ -8,7 +8,9 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::report;
-use lockcheck::finding::{Announcement, Finding, FindingSet, ANNOUNCEMENT_KEY};
+use lockcheck::finding::{
+    Announcement, Finding, FindingSet, Unchecked, ANNOUNCEMENT_KEY, UNCHECKED_KEY,
+};
 use lockcheck::trace::spool;
 
 use super::{
@@ -36,6 +38,9 @@ pub(super) struct Outcome {
     /// not checked at all (not built with lockcheck, checking turned off, or
     /// a dependency patch that did not take).
     pub(super) processes_checked: usize,
+    /// What the program's processes said they could not check
+    /// ([`lockcheck::finding::UNCHECKED_KEY`]), once each.
+    pub(super) unchecked: Vec<String>,
 }
 
 impl Outcome {
@@ -47,6 +52,7 @@ impl Outcome {
             exit_code: self.status.code(),
             signal: self.status.signal(),
             timed_out: self.timed_out.is_some(),
+            unchecked: self.unchecked.clone(),
         }
     }
 }
@@ -131,7 +137,11 @@ pub(super) fn collect(
         Some(limit) => wait_or_kill(&mut child, limit, snapshot.as_deref()),
     };
     let status = status.map_err(|e| CliError(format!("cannot wait for `{program}`: {e}")))?;
-    let (findings, processes_checked) = read_report(report_file.path())?;
+    let Report {
+        findings,
+        processes_checked,
+        unchecked,
+    } = read_report(report_file.path())?;
     if let Some(trace) = &trace {
         finish_trace(trace)?;
     }
@@ -140,6 +150,7 @@ pub(super) fn collect(
         status,
         timed_out,
         processes_checked,
+        unchecked,
     })
 }
 
@@ -264,15 +275,26 @@ fn finish_trace(trace: &Path) -> Result<(), CliError> {
     Ok(())
 }
 
+/// What the report file holds.
+struct Report {
+    findings: Vec<Finding>,
+    /// Processes that announced themselves.
+    processes_checked: usize,
+    /// What they could not check, once each.
+    unchecked: Vec<String>,
+}
+
 /// Reads the findings the library appended, one JSON object a line, and
 /// merges repeats (the library writes every detection; counts add up
-/// here); and counts the processes that announced themselves
-/// ([`lockcheck::finding::ANNOUNCEMENT_KEY`]).
-fn read_report(path: &std::path::Path) -> Result<(Vec<Finding>, usize), CliError> {
+/// here); counts the processes that announced themselves
+/// ([`lockcheck::finding::ANNOUNCEMENT_KEY`]), and keeps what they said
+/// they could not check ([`lockcheck::finding::UNCHECKED_KEY`]).
+fn read_report(path: &std::path::Path) -> Result<Report, CliError> {
     let file = std::fs::File::open(path)
         .map_err(|e| CliError(format!("{}: cannot read the report: {e}", path.display())))?;
     let mut set = FindingSet::new();
     let mut processes = 0;
+    let mut unchecked: Vec<String> = Vec::new();
     for (i, line) in BufReader::new(file).lines().enumerate() {
         let line = line.map_err(|e| {
             CliError(format!(
@@ -297,15 +319,29 @@ fn read_report(path: &std::path::Path) -> Result<(Vec<Finding>, usize), CliError
             processes += 1;
             continue;
         }
+        if let Some(gap) = value.get_mut(UNCHECKED_KEY) {
+            let gap: Unchecked = serde_json::from_value(gap.take()).map_err(malformed)?;
+            // Each process says each gap once; several processes may say
+            // the same.
+            if !unchecked.contains(&gap.what) {
+                unchecked.push(gap.what);
+            }
+            continue;
+        }
         set.add(serde_json::from_value(value).map_err(malformed)?);
     }
-    Ok((set.into_vec(), processes))
+    Ok(Report {
+        findings: set.into_vec(),
+        processes_checked: processes,
+        unchecked,
+    })
 }
 
 /// The exit status of a run: 1 for failing findings; else 124 for a
 /// program killed at its timeout; else 2 for a program that never reported
-/// to lockcheck (unless `uninstrumented_ok`), since nothing was checked;
-/// else the program's own failure (128+N for a signal), so that a crash is
+/// to lockcheck, or one that said it could not check some of what it did
+/// (unless `uninstrumented_ok`), since "no findings" was not earned; else
+/// the program's own failure (128+N for a signal), so that a crash is
 /// never read as clean.
 pub(super) fn exit_code(outcome: &Outcome, strict: bool, uninstrumented_ok: bool) -> i32 {
     if outcome.findings.iter().any(|f| f.is_failing(strict)) {
@@ -314,7 +350,7 @@ pub(super) fn exit_code(outcome: &Outcome, strict: bool, uninstrumented_ok: bool
     if outcome.timed_out.is_some() {
         return EXIT_TIMED_OUT;
     }
-    if outcome.processes_checked == 0 && !uninstrumented_ok {
+    if (outcome.processes_checked == 0 || !outcome.unchecked.is_empty()) && !uninstrumented_ok {
         return EXIT_ERROR;
     }
     let status = outcome.status;
@@ -389,8 +425,24 @@ pub(super) fn run(options: &CheckOptions, command: &[OsString]) -> Result<i32, C
                 // What it found before it was killed: not a finished run's answer.
                 summary.push_str(" before the program was killed at its timeout");
             }
+            if !outcome.unchecked.is_empty() {
+                if outcome.findings.is_empty() {
+                    summary = "lockcheck: no findings in what was checked".to_owned();
+                }
+                summary.push_str(&format!(
+                    "\nlockcheck: not everything was checked:\n  {}",
+                    outcome.unchecked.join("\n  ")
+                ));
+            }
             print_text(&outcome.findings, &summary);
         }
+    }
+    if !outcome.unchecked.is_empty() && code == EXIT_ERROR {
+        eprintln!(
+            "lockcheck: error: `{program}` said it could not check part of what it did, so its \
+             run is not clean (--allow-uninstrumented to accept that): {}",
+            outcome.unchecked.join("; ")
+        );
     }
     if let Some(limit) = outcome.timed_out {
         eprintln!(

@@ -40,6 +40,10 @@ pub struct RunSummary {
     pub signal: Option<i32>,
     /// It outlived `--timeout` and was killed.
     pub timed_out: bool,
+    /// What its processes said they could not check (empty: everything
+    /// they met was checked).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unchecked: Vec<String>,
 }
 
 /// What a report says beside its findings: where they come from.
