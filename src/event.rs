@@ -307,6 +307,9 @@ pub struct ThreadInfo {
     /// The name std gave the thread (`main`, or `Builder::name`), if any.
     /// Shared, so that the slow path can copy a thread's identity cheaply.
     pub name: Option<std::sync::Arc<str>>,
+    /// An async task (`lockcheck::tokio`'s), not an OS thread: it holds
+    /// locks as a thread does, and reports call it a task.
+    pub task: bool,
 }
 
 /// One lock a thread holds: which, in what mode, acquired where.

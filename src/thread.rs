@@ -109,6 +109,7 @@ fn join_waiting<R>(
         let joins = ThreadInfo {
             id: child,
             name: name.map(Arc::from),
+            task: false,
         };
         if let Some(waiting) = acquire::wait_to_join(joins, site, how) {
             while !end.finished_within(nobody_left::SLICE) {

@@ -99,7 +99,7 @@ proptest! {
         // Compactions rare (the default), or after every few dropped locks.
         compact_after in prop_oneof![Just(1024usize), 0..4usize],
     ) {
-        let thread = ThreadInfo { id: ThreadId(1), name: None };
+        let thread = ThreadInfo { id: ThreadId(1), name: None, task: false };
         let mut graph = LockOrderGraph::default().compacting_after(compact_after);
         let mut live: Vec<u64> = vec![1, 2];
         let mut next = 3;

@@ -151,6 +151,9 @@ fn a_task_that_awaits_a_mutex_it_holds_is_a_self_deadlock_broken() {
     let found = about("tk.self");
     assert_eq!(kinds("tk.self"), [FindingKind::SelfDeadlock], "{found:#?}");
     assert_eq!(found[0].count, 2);
+    // A task, and called one.
+    assert!(found[0].threads.iter().all(|t| t.task), "{found:#?}");
+    assert!(found[0].summary.starts_with("task "), "{}", found[0].summary);
 }
 
 #[test]
@@ -198,6 +201,20 @@ fn tasks_awaiting_each_others_locks_are_a_deadlock_broken_current_thread() {
     assert_eq!(broken, 1, "one task broken, the other goes on");
     let found = kinds("tk.dead.ct");
     assert!(found.contains(&FindingKind::Deadlock), "{found:?}");
+    let deadlock = about("tk.dead.ct")
+        .into_iter()
+        .find(|f| f.kind == FindingKind::Deadlock)
+        .expect("the deadlock");
+    assert!(
+        deadlock.summary.starts_with("2 tasks are blocked in a cycle"),
+        "{}",
+        deadlock.summary
+    );
+    assert!(
+        deadlock.notes.iter().any(|n| n.contains("panicking in the task that closed")),
+        "{:#?}",
+        deadlock.notes
+    );
 }
 
 #[test]

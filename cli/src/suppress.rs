@@ -199,7 +199,11 @@ mod tests {
         Finding {
             locks: vec![lock.clone()],
             waits: vec![ThreadWait {
-                thread: ThreadRef { id: 1, name: None },
+                thread: ThreadRef {
+                    id: 1,
+                    name: None,
+                    task: false,
+                },
                 holds: Vec::new(),
                 waits_for: lock,
                 mode: lockcheck::event::AcquireMode::Exclusive,

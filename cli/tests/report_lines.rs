@@ -43,8 +43,14 @@ fn everything() -> Finding {
     let thread = ThreadRef {
         id: 3,
         name: Some(odd.to_owned()),
+        task: false,
     };
-    let unnamed = ThreadRef { id: 4, name: None };
+    // Unnamed, and a task: the flag round-trips too.
+    let unnamed = ThreadRef {
+        id: 4,
+        name: None,
+        task: true,
+    };
     let frames = vec![
         Frame {
             function: "app::transfer".into(),

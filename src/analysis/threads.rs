@@ -70,7 +70,11 @@ impl ThreadTrack {
         let mut clock = VectorClock::new();
         clock.set(slot, 1);
         ThreadTrack {
-            info: ThreadInfo { id, name: None },
+            info: ThreadInfo {
+                id,
+                name: None,
+                task: false,
+            },
             slot,
             released: false,
             reusable: Vec::new(),
@@ -251,6 +255,7 @@ impl ThreadTable {
             None => ThreadRef {
                 id: id.0,
                 name: None,
+                task: false,
             },
         }
     }

@@ -280,6 +280,24 @@ fn deadlock_parts(blocked: &[Blocked]) -> DeadlockParts {
     parts
 }
 
+/// What a report calls these holders: "threads", "tasks" (lockcheck::tokio's),
+/// or "threads and tasks".
+fn holders_noun<'a>(holders: impl Iterator<Item = &'a ThreadInfo>) -> &'static str {
+    let (mut threads, mut tasks) = (false, false);
+    for h in holders {
+        if h.task {
+            tasks = true;
+        } else {
+            threads = true;
+        }
+    }
+    match (threads, tasks) {
+        (false, true) => "tasks",
+        (true, true) => "threads and tasks",
+        _ => "threads",
+    }
+}
+
 /// A deadlock finding over waits of every kind (locks and joins, the waits
 /// whose owner is known, make its cycles): each lock waiter is one of the
 /// finding's waits; a joiner, which waits for no lock, is named in the
@@ -291,32 +309,31 @@ pub fn deadlock_of_waits(
     seen: DeadlockSeen,
 ) -> Finding {
     let parts = deadlock_parts(blocked);
+    let holders = holders_noun(blocked.iter().map(Blocked::thread));
     let summary = if parts.join_notes.is_empty() {
         format!(
-            "{} threads are blocked in a cycle of lock waits on {}",
+            "{} {holders} are blocked in a cycle of lock waits on {}",
             blocked.len(),
             parts.waited_for.join(", ")
         )
     } else {
         format!(
-            "{} threads are blocked in a cycle of lock waits and joins on {}",
+            "{} {holders} are blocked in a cycle of lock waits and joins on {}",
             blocked.len(),
             parts.waited_for.join(", ")
         )
     };
     let mut notes = parts.join_notes;
-    notes.push(
-        match seen {
-            DeadlockSeen::Broken => {
-                "lockcheck broke this deadlock by panicking in the thread that closed the cycle"
-            }
-            DeadlockSeen::AtTraceEnd => "the trace ends with these threads waiting",
-            DeadlockSeen::InTrace => {
-                "in the trace each of these threads asked for a lock another of them held"
-            }
+    notes.push(match seen {
+        DeadlockSeen::Broken => {
+            let closer = if holders == "tasks" { "task" } else { "thread" };
+            format!("lockcheck broke this deadlock by panicking in the {closer} that closed the cycle")
         }
-        .to_owned(),
-    );
+        DeadlockSeen::AtTraceEnd => format!("the trace ends with these {holders} waiting"),
+        DeadlockSeen::InTrace => {
+            format!("in the trace each of these {holders} asked for a lock another of them held")
+        }
+    });
     Finding {
         threads: parts.threads,
         locks: parts.locks,

@@ -158,7 +158,7 @@ pub struct Cycle {
 /// use lockcheck::event::*;
 /// let lock = |id| LockInfo { id: LockId(id), kind: LockKind::Mutex, name: None, created: Site::caller() };
 /// let held = |id| HeldLock { lock: lock(id), mode: AcquireMode::Exclusive, site: Site::caller() };
-/// let t = ThreadInfo { id: ThreadId(1), name: None };
+/// let t = ThreadInfo { id: ThreadId(1), name: None, task: false };
 /// let mut g = LockOrderGraph::default();
 /// assert!(g.on_acquire(&t, &[held(1)], &held(2), &mut || None).is_empty());
 /// let cycles = g.on_acquire(&t, &[held(2)], &held(1), &mut || None);
@@ -294,8 +294,8 @@ impl LockOrderGraph {
     /// use lockcheck::event::*;
     /// let lock = |id| LockInfo { id: LockId(id), kind: LockKind::Mutex, name: None, created: Site::caller() };
     /// let held = |id| HeldLock { lock: lock(id), mode: AcquireMode::Exclusive, site: Site::caller() };
-    /// let waiter = ThreadInfo { id: ThreadId(1), name: None };
-    /// let waker = ThreadInfo { id: ThreadId(2), name: None };
+    /// let waiter = ThreadInfo { id: ThreadId(1), name: None, task: false };
+    /// let waker = ThreadInfo { id: ThreadId(2), name: None, task: false };
     /// let mut g = LockOrderGraph::default();
     /// let wait = WaitEdge {
     ///     by: WokenBy::Notify,
@@ -814,6 +814,7 @@ mod tests {
         ThreadInfo {
             id: ThreadId(id),
             name: None,
+            task: false,
         }
     }
     fn acquire(g: &mut LockOrderGraph, t: u64, held: &[HeldLock], new: HeldLock) -> Vec<Cycle> {

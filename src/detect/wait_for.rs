@@ -179,7 +179,7 @@ impl Waiter {
 /// let lock = |id| LockInfo { id: LockId(id), kind: LockKind::Mutex, name: None, created: Site::caller() };
 /// let held = |id| HeldLock { lock: lock(id), mode: AcquireMode::Exclusive, site: Site::caller() };
 /// let waiter = |t, holds, wants| Waiter {
-///     thread: ThreadInfo { id: ThreadId(t), name: None }, lock: lock(wants),
+///     thread: ThreadInfo { id: ThreadId(t), name: None, task: false }, lock: lock(wants),
 ///     mode: AcquireMode::Exclusive, site: Site::caller(), held: vec![held(holds)], backtrace: None };
 /// let mut g = WaitForGraph::default();
 /// assert!(g.block(waiter(1, 1, 2)).is_none());
@@ -296,7 +296,7 @@ impl WaitForGraph {
     /// use lockcheck::detect::wait_for::*;
     /// use lockcheck::event::*;
     /// let waiter = |t| Blocked::Primitive(PrimitiveWaiter {
-    ///     thread: ThreadInfo { id: ThreadId(t), name: None },
+    ///     thread: ThreadInfo { id: ThreadId(t), name: None, task: false },
     ///     target: WaitTarget { kind: WaitKind::Barrier, id: 1, name: None, created: Site::caller() },
     ///     site: Site::caller(), held: vec![], backtrace: None });
     /// let mut g = WaitForGraph::default();
@@ -409,6 +409,7 @@ mod tests {
             thread: ThreadInfo {
                 id: ThreadId(t),
                 name: None,
+                task: false,
             },
             lock: lock(wants),
             mode,
@@ -497,10 +498,12 @@ mod tests {
             thread: ThreadInfo {
                 id: ThreadId(t),
                 name: None,
+                task: false,
             },
             joins: ThreadInfo {
                 id: ThreadId(joins),
                 name: None,
+                task: false,
             },
             site: Site::caller(),
             held: holds
@@ -567,6 +570,7 @@ mod tests {
             thread: ThreadInfo {
                 id: ThreadId(t),
                 name: None,
+                task: false,
             },
             target: WaitTarget {
                 kind,

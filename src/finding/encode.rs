@@ -157,6 +157,9 @@ fn thread(out: &mut String, t: &ThreadRef) {
     object(out, |o| {
         o.u64("id", t.id);
         o.opt_str("name", t.name.as_deref());
+        if t.task {
+            o.bool("task", true);
+        }
     });
 }
 

@@ -139,6 +139,14 @@ pub struct ThreadRef {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub name: Option<String>,
+    /// An async task (`lockcheck::tokio`'s), not an OS thread.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "is_false"))]
+    pub task: bool,
+}
+
+#[cfg(feature = "serde")]
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl From<&event::ThreadInfo> for ThreadRef {
@@ -146,15 +154,19 @@ impl From<&event::ThreadInfo> for ThreadRef {
         ThreadRef {
             id: t.id.0,
             name: t.name.as_deref().map(str::to_owned),
+            task: t.task,
         }
     }
 }
 
 impl fmt::Display for ThreadRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.name {
-            Some(name) => write!(f, "thread '{}' (#{})", name, self.id),
-            None => write!(f, "thread #{}", self.id),
+        match (&self.name, self.task) {
+            // A task's name says it is one: `task 20`, `task at src/x.rs:12`.
+            (Some(name), true) => write!(f, "{} (#{})", name, self.id),
+            (None, true) => write!(f, "task #{}", self.id),
+            (Some(name), false) => write!(f, "thread '{}' (#{})", name, self.id),
+            (None, false) => write!(f, "thread #{}", self.id),
         }
     }
 }
@@ -428,6 +440,7 @@ impl fmt::Display for WaitOn {
                 let thread = ThreadRef {
                     id: self.id,
                     name: self.name.clone(),
+                    task: false,
                 };
                 return write!(f, "the end of {thread}");
             }
@@ -937,6 +950,7 @@ mod tests {
         f.threads = vec![ThreadRef {
             id: thread,
             name: None,
+            task: false,
         }];
         f
     }

@@ -120,6 +120,7 @@ fn with_thread_and_held<R>(f: impl FnOnce(&ThreadInfo, &[HeldLock]) -> R) -> R {
     .unwrap_or(ThreadInfo {
         id: crate::event::ThreadId(0),
         name: None,
+        task: false,
     });
     f(&thread, &held)
 }

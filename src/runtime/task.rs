@@ -71,7 +71,11 @@ impl TaskSlot {
         let id = super::thread_state::reserve_thread_id();
         TaskSlot {
             // Named at its first poll, where tokio's id is the task's own.
-            info: Box::new(ThreadInfo { id, name: None }),
+            info: Box::new(ThreadInfo {
+                id,
+                name: None,
+                task: true,
+            }),
             spawned,
             held: Box::new(HeldStack::new()),
             kept: None,

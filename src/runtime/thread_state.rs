@@ -156,6 +156,7 @@ impl ThreadState {
                     self.id
                 }),
                 name: None,
+                task: false,
             });
         self.id = info.id.0;
         self.room = MAX_HELD;
@@ -371,6 +372,7 @@ fn thread_info_with(id: ThreadId) -> ThreadInfo {
     let info = ThreadInfo {
         id,
         name: std::thread::current().name().map(std::sync::Arc::from),
+        task: false,
     };
     // Once a thread, when its exit watch is made: it leaves at its exit.
     live_threads().lock().insert(id.0, info.clone());
@@ -428,6 +430,7 @@ pub(crate) fn thread_info(id: ThreadId) -> ThreadInfo {
     ThreadInfo {
         id,
         name: thread_names().lock().get(&id.0).cloned(),
+        task: false,
     }
 }
 
