@@ -6,6 +6,7 @@
 
 mod common;
 
+use std::future::Future;
 use std::sync::Arc;
 
 use common::{about, collect};
@@ -153,7 +154,11 @@ fn a_task_that_awaits_a_mutex_it_holds_is_a_self_deadlock_broken() {
     assert_eq!(found[0].count, 2);
     // A task, and called one.
     assert!(found[0].threads.iter().all(|t| t.task), "{found:#?}");
-    assert!(found[0].summary.starts_with("task "), "{}", found[0].summary);
+    assert!(
+        found[0].summary.starts_with("task "),
+        "{}",
+        found[0].summary
+    );
 }
 
 #[test]
@@ -206,12 +211,17 @@ fn tasks_awaiting_each_others_locks_are_a_deadlock_broken_current_thread() {
         .find(|f| f.kind == FindingKind::Deadlock)
         .expect("the deadlock");
     assert!(
-        deadlock.summary.starts_with("2 tasks are blocked in a cycle"),
+        deadlock
+            .summary
+            .starts_with("2 tasks are blocked in a cycle"),
         "{}",
         deadlock.summary
     );
     assert!(
-        deadlock.notes.iter().any(|n| n.contains("panicking in the task that closed")),
+        deadlock
+            .notes
+            .iter()
+            .any(|n| n.contains("panicking in the task that closed")),
         "{:#?}",
         deadlock.notes
     );
@@ -393,6 +403,31 @@ fn async_locks_of_a_task_lockcheck_does_not_see_are_not_held_by_its_worker() {
     // (`assert_no_findings` then panics: tests/clean_earned.rs.)
 }
 
+#[test]
+fn shared_accesses_in_a_task_lockcheck_does_not_see_are_not_checked_and_said_so() {
+    collect();
+    // Set by the parent, then in a plain tokio::spawn task on a worker:
+    // ordered by tokio's spawn, which lockcheck does not see, so checking
+    // the task's access with its worker's clocks would report a false race.
+    let var = Arc::new(lockcheck::Shared::named("tk.unseen.var", 0u32));
+    multi_thread().block_on(async {
+        var.set(1);
+        let v = var.clone();
+        tokio::spawn(async move { v.set(v.get() + 1) })
+            .await
+            .expect("the task ends");
+    });
+    assert_eq!(var.get(), 2);
+    assert!(common::races_on("tk.unseen.var").is_empty());
+    assert!(
+        lockcheck::unchecked()
+            .iter()
+            .any(|g| g.contains("accesses of such tasks are not checked for races")),
+        "{:?}",
+        lockcheck::unchecked()
+    );
+}
+
 /// Two threads, each with its runtime: the first sets `var` and then
 /// hands over through `hand_over`, the second then reads it, ordered for
 /// the program by a std channel (which lockcheck does not see).
@@ -455,4 +490,131 @@ fn a_hand_over_lockcheck_does_not_see_is_a_race() {
     collect();
     let races = handed_over("tk.hb.none", (), |_| {}, |_| {});
     assert_eq!(races, 1);
+}
+
+/// The parent sets `var` and spawns a task that reads and sets it; the
+/// parent reads it again once it has awaited the task's handle, or, if
+/// `by_handle` is false, once a tokio oneshot (which lockcheck does not
+/// see) says the task is done. The races on `var`. A macro, so that each
+/// use accesses at sites of its own (a race is one finding a pair of sites).
+macro_rules! spawned_and_joined {
+    ($rt:expr, $name:expr, $by_handle:expr) => {{
+        let var = Arc::new(lockcheck::Shared::named($name, 0u32));
+        $rt.block_on(async {
+            var.set(1);
+            let v = var.clone();
+            let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+            let task = spawn(async move {
+                assert_eq!(v.get(), 1);
+                v.set(2);
+                done_tx.send(()).expect("the parent waits");
+            });
+            if $by_handle {
+                task.await.expect("the task ends");
+            } else {
+                done_rx.await.expect("the task says it is done");
+            }
+            assert_eq!(var.get(), 2);
+        });
+        common::races_on($name).len()
+    }};
+}
+
+#[test]
+fn a_spawn_orders_the_parent_before_the_task_and_its_end_before_the_await() {
+    collect();
+    // On the multi-thread runtime the block_on thread is no worker: the
+    // task runs on another thread. On the current-thread one it runs on
+    // the same thread, and is still a thread of its own.
+    assert_eq!(
+        spawned_and_joined!(multi_thread(), "tk.hb.spawn.mt", true),
+        0
+    );
+    assert_eq!(
+        spawned_and_joined!(current_thread(), "tk.hb.spawn.ct", true),
+        0
+    );
+}
+
+#[test]
+fn an_end_seen_only_through_a_channel_lockcheck_does_not_see_is_a_race() {
+    collect();
+    // The task's write and the parent's read after the oneshot: one race.
+    assert_eq!(
+        spawned_and_joined!(multi_thread(), "tk.hb.unjoined.mt", false),
+        1
+    );
+    // Tasks are threads of their own on one thread too (as goroutines are
+    // for Go's race detector with GOMAXPROCS=1): the task could as well
+    // run on another worker.
+    assert_eq!(
+        spawned_and_joined!(current_thread(), "tk.hb.unjoined.ct", false),
+        1
+    );
+}
+
+/// A waker that does nothing: the test polls by hand.
+fn noop_waker() -> std::task::Waker {
+    use std::task::{RawWaker, RawWakerVTable};
+    const VTABLE: RawWakerVTable = RawWakerVTable::new(|_| RAW, |_| {}, |_| {}, |_| {});
+    const RAW: RawWaker = RawWaker::new(std::ptr::null(), &VTABLE);
+    // SAFETY: every function of the vtable ignores the data pointer.
+    unsafe { std::task::Waker::from_raw(RAW) }
+}
+
+#[test]
+fn a_task_resumed_on_another_thread_is_ordered_after_its_own_earlier_polls() {
+    collect();
+    let var = Arc::new(lockcheck::Shared::named("tk.hb.migrate", 0u32));
+    let v = var.clone();
+    let mut task = Box::pin(instrument(async move {
+        v.set(1);
+        tokio::task::yield_now().await;
+        v.set(v.get() + 1);
+    }));
+    let waker = noop_waker();
+    // The first poll here, on this thread; the second on another.
+    let first = task
+        .as_mut()
+        .poll(&mut std::task::Context::from_waker(&waker));
+    assert!(first.is_pending());
+    std::thread::spawn(move || {
+        let waker = noop_waker();
+        let second = task
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(&waker));
+        assert!(second.is_ready());
+    })
+    .join()
+    .expect("the second poll");
+    assert_eq!(
+        common::races_on("tk.hb.migrate").len(),
+        0,
+        "{:#?}",
+        common::races_on("tk.hb.migrate")
+    );
+}
+
+#[test]
+fn a_guard_mapped_by_try_map_keeps_its_hold() {
+    use lockcheck::tokio::{MappedMutexGuard, MutexGuard};
+    collect();
+    current_thread().block_on(instrument(async {
+        let m = Mutex::named("tk.trymap.m", vec![1u32]);
+        let other = Mutex::named("tk.trymap.other", 0u32);
+        // Nothing found: the guard comes back, still locking.
+        let back = MutexGuard::try_map(m.lock().await, |v| v.get_mut(5)).expect_err("no part");
+        assert!(m.try_lock().is_err());
+        drop(back);
+        // A part found: the mapped guard holds `m` as the guard did.
+        let part = MutexGuard::try_map(m.lock().await, |v| v.first_mut()).expect("a part");
+        let part = MappedMutexGuard::try_map(part, |n| Some(n)).expect("the same part");
+        assert!(m.try_lock().is_err());
+        *other.lock().await += *part; // m, then other
+        drop(part);
+        assert!(m.try_lock().is_ok());
+        let _o = other.lock().await;
+        let _m = m.lock().await; // other, then m: a cycle, so the hold was seen
+    }));
+    assert_eq!(kinds("tk.trymap"), [FindingKind::LockOrderCycle]);
 }

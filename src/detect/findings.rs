@@ -327,7 +327,9 @@ pub fn deadlock_of_waits(
     notes.push(match seen {
         DeadlockSeen::Broken => {
             let closer = if holders == "tasks" { "task" } else { "thread" };
-            format!("lockcheck broke this deadlock by panicking in the {closer} that closed the cycle")
+            format!(
+                "lockcheck broke this deadlock by panicking in the {closer} that closed the cycle"
+            )
         }
         DeadlockSeen::AtTraceEnd => format!("the trace ends with these {holders} waiting"),
         DeadlockSeen::InTrace => {

@@ -353,3 +353,63 @@ pub(crate) fn releasing(meta: &LockMeta, mode: AcquireMode) {
         });
     });
 }
+
+/// An async task's own clocks (`lockcheck::tokio`): a task is a thread of
+/// its own for happens-before, whichever worker polls it. Swapped into the
+/// polling thread's clocks for each poll ([`TaskClock::swap`]), as the
+/// task's held locks are into its state: a task resumed on another worker
+/// is ordered after its own earlier polls, and its worker's other tasks are
+/// not ordered with it by merely sharing a thread.
+///
+/// A task takes a slot as a spawned thread does (one its spawner joined,
+/// else a new one), and gives it up only to whoever awaits its end: a task
+/// nobody awaits keeps its slot, so clocks widen with such tasks while
+/// race checking is live.
+pub(crate) struct TaskClock(ThreadClock);
+
+impl TaskClock {
+    /// The clocks of a task spawned now by this thread (or task), as task
+    /// `id`. With race checking live it starts after its spawner (a
+    /// hand-off, as a thread's spawn); before that nothing has been
+    /// accessed, so it starts from nothing when first used.
+    pub(crate) fn spawned(id: ThreadId) -> TaskClock {
+        let mut c = ThreadClock {
+            id: 0,
+            slot: 0,
+            free_slots: Vec::new(),
+            clock: VectorClock::new(),
+            structural: VectorClock::new(),
+            structural_shared: None,
+            generation: 0,
+        };
+        if active() {
+            c.slot = match slot_for_child() {
+                0 => NEXT_SLOT.fetch_add(1, Relaxed),
+                slot => slot,
+            };
+            c.id = id.0;
+            c.receive(&release_clock());
+            let slot = c.slot;
+            if c.clock.get(slot) == 0 {
+                c.clock.set(slot, 1);
+                c.structural.set(slot, 1);
+            }
+            c.next_epoch();
+        }
+        TaskClock(c)
+    }
+
+    /// Exchanges these clocks with this thread's: false (and nothing done)
+    /// if the thread's clocks are busy further up or gone.
+    pub(crate) fn swap(&mut self) -> bool {
+        CLOCK
+            .try_with(|cell| match cell.try_borrow_mut() {
+                Ok(mut c) => {
+                    std::mem::swap(&mut *c, &mut self.0);
+                    true
+                }
+                Err(_) => false,
+            })
+            .unwrap_or(false)
+    }
+}

@@ -34,6 +34,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use crate::event::{AcquireMode, LockId, LockKind, Site, ThreadId, ThreadInfo};
 use crate::fx_hash::{FxHashMap, FxHashSet};
+use crate::runtime::hb::{self, HandOff, TaskClock};
 use crate::runtime::held_stack::HeldStack;
 use crate::runtime::leaf_edges::KeptEdge;
 use crate::runtime::policy::{report, Severity};
@@ -57,6 +58,11 @@ pub(crate) struct TaskSlot {
     saved_joinable: bool,
     /// Entered in a thread's state now.
     entered: bool,
+    /// The task's clocks for happens-before, swapped with the polling
+    /// thread's for each poll as the held stack is.
+    clock: TaskClock,
+    /// Whether `clock` is swapped in now.
+    clock_in: bool,
 }
 
 // SAFETY: `saved_task` is a pointer the slot only keeps between `enter` and
@@ -69,6 +75,7 @@ impl TaskSlot {
     /// A new task's slot, for a task spawned or instrumented at `spawned`.
     pub(crate) fn new(spawned: &'static Location<'static>) -> Self {
         let id = super::thread_state::reserve_thread_id();
+        record_spawn_or_join(id, true, Site::from(spawned));
         TaskSlot {
             // Named at its first poll, where tokio's id is the task's own.
             info: Box::new(ThreadInfo {
@@ -83,6 +90,8 @@ impl TaskSlot {
             saved_task: std::ptr::null(),
             saved_joinable: false,
             entered: false,
+            clock: TaskClock::spawned(id),
+            clock_in: false,
         }
     }
 
@@ -117,6 +126,7 @@ impl TaskSlot {
         .is_some();
         self.entered = entered;
         if entered {
+            self.clock_in = self.clock.swap();
             settle_elsewhere();
         }
         entered
@@ -128,6 +138,9 @@ impl TaskSlot {
             return;
         }
         self.entered = false;
+        if std::mem::take(&mut self.clock_in) {
+            self.clock.swap();
+        }
         // A state busy here was busy at `enter` too; `with_thread` only
         // fails while a report is made further up, which `enter` and
         // `leave` never are inside of.
@@ -137,6 +150,23 @@ impl TaskSlot {
             t.task = self.saved_task;
             t.joinable = self.saved_joinable;
         });
+    }
+
+    /// The task's last hand-off, for whoever waits for its end: its clocks
+    /// and its slot; called entered, after the task's future is dropped.
+    /// None while race checking is not live (nothing to order).
+    pub(crate) fn end_clock(&self) -> Option<HandOff> {
+        (self.clock_in && hb::active()).then(hb::release_clock)
+    }
+
+    /// Where the task was spawned or instrumented.
+    pub(crate) fn spawned(&self) -> &'static Location<'static> {
+        self.spawned
+    }
+
+    /// The task's id, which a trace's spawn and join name.
+    pub(crate) fn id(&self) -> ThreadId {
+        self.info.id
     }
 
     /// Records, in a recorded run, that the task (entered now) yields.
@@ -198,6 +228,59 @@ fn tokio_task_id() -> Option<String> {
     }
 }
 
+/// Where a spawned task leaves its last hand-off ([`TaskSlot::end_clock`])
+/// for the handle that awaits its end.
+#[derive(Default)]
+pub(crate) struct TaskEnd(crate::raw::Mutex<Option<HandOff>>);
+
+impl TaskEnd {
+    /// The task has ended (its future dropped) with this hand-off.
+    pub(crate) fn put(&self, end: Option<HandOff>) {
+        *self.0.lock() = end;
+    }
+
+    /// The joiner (this thread or task) has seen task `child` end at
+    /// `site`: everything the task did happens before what the joiner does
+    /// next, and its slot goes to the joiner's next child.
+    pub(crate) fn joined(&self, child: ThreadId, site: Site) {
+        let last = self.0.lock().take();
+        joined(last, child, site);
+    }
+}
+
+/// The current holder goes on after the end of task `child`, whose last
+/// hand-off is `last`: it is ordered after all the task did, takes its
+/// slot for its next child, and a trace records the join at `site`.
+pub(crate) fn joined(last: Option<HandOff>, child: ThreadId, site: Site) {
+    if let Some(mut last) = last {
+        hb::acquire_end(&mut last);
+    }
+    record_spawn_or_join(child, false, site);
+}
+
+/// Records, in a recorded run, that the current holder spawned or joined
+/// task `child` at `site`.
+pub(crate) fn record_spawn_or_join(child: ThreadId, spawned: bool, site: Site) {
+    if !super::recorder::on() {
+        return;
+    }
+    super::recorder::record_here(|parent| {
+        if spawned {
+            crate::event::Event::Spawn {
+                parent,
+                child,
+                site,
+            }
+        } else {
+            crate::event::Event::Join {
+                parent,
+                child,
+                site,
+            }
+        }
+    });
+}
+
 /// Releases posted to holders not being polled: holder id to the locks.
 type Posted = FxHashMap<u64, Vec<(LockId, LockKind, AcquireMode)>>;
 
@@ -224,6 +307,33 @@ pub(crate) fn unseen_task() -> bool {
                 "a lockcheck::tokio lock was taken in a task not spawned by lockcheck::tokio::spawn \
                  nor wrapped by lockcheck::tokio::instrument: the async locks of such tasks are \
                  not checked",
+            );
+        });
+        true
+    }
+    #[cfg(not(feature = "tokio"))]
+    {
+        false
+    }
+}
+
+/// Whether this is a tokio task that is not instrumented, for a `Shared`
+/// access: such a task has no clocks of its own, and its worker thread's
+/// are not ordered after its spawn (tokio's queue is not seen), so its
+/// accesses are not checked (a race reported there could be false), and
+/// a gap is said once.
+pub(crate) fn unseen_task_access() -> bool {
+    #[cfg(feature = "tokio")]
+    {
+        if ::tokio::task::try_id().is_none() || in_task() {
+            return false;
+        }
+        static NOTED: std::sync::Once = std::sync::Once::new();
+        NOTED.call_once(|| {
+            super::unchecked::note(
+                "a lockcheck::Shared was accessed in a task not spawned by \
+                 lockcheck::tokio::spawn nor wrapped by lockcheck::tokio::instrument: the \
+                 accesses of such tasks are not checked for races",
             );
         });
         true

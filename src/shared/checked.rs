@@ -37,7 +37,7 @@ impl<T> Shared<T> {
         // The locks' fast-path flag says "checking on, not recording" in
         // one load; only the checked path asks the settings one by one.
         let checked = fast_path::path() == Path::Checked;
-        if checked && !config::enabled() {
+        if (checked && !config::enabled()) || crate::runtime::task::unseen_task_access() {
             return f(&mut self.slot.lock().value);
         }
         // Most variables declare no guard: they skip the call altogether.

@@ -6,7 +6,10 @@ use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::runtime::task::{self, TaskSlot};
+use std::sync::Arc;
+
+use crate::event::Site;
+use crate::runtime::task::{self, TaskEnd, TaskSlot};
 
 /// A future whose polls lockcheck sees ([`instrument`]): while it is
 /// polled, it is the holder of the locks it takes (wherever it is polled),
@@ -16,6 +19,9 @@ use crate::runtime::task::{self, TaskSlot};
 pub struct Instrumented<F> {
     inner: ManuallyDrop<F>,
     slot: TaskSlot,
+    /// Who waits for its end: a [`super::JoinHandle`] through this, or,
+    /// when `None`, whoever polls it (it goes on after the future ends).
+    end: Option<Arc<TaskEnd>>,
 }
 
 /// Makes `future` a task of its own for lockcheck: the locks it takes are
@@ -26,6 +32,11 @@ pub struct Instrumented<F> {
 /// (`block_on`, `spawn_local`, another runtime). Inside a future already
 /// instrumented (a `join!` of instrumented futures within one task) it
 /// adds nothing: the task is the holder.
+///
+/// For happens-before the future is a thread of its own too: it starts
+/// after the code that made it, each poll is ordered after its earlier
+/// polls wherever they ran, and the code that polled it is ordered after
+/// its end once it is dropped (as a thread's join).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -43,7 +54,24 @@ pub fn instrument<F: Future>(future: F) -> Instrumented<F> {
     Instrumented {
         inner: ManuallyDrop::new(future),
         slot: TaskSlot::new(Location::caller()),
+        end: None,
     }
+}
+
+/// [`instrument`] for a future whose end a [`super::JoinHandle`] awaits.
+pub(super) fn instrument_joined<F: Future>(
+    future: F,
+    spawned: &'static Location<'static>,
+) -> (Instrumented<F>, Arc<TaskEnd>, crate::event::ThreadId) {
+    let end = Arc::new(TaskEnd::default());
+    let slot = TaskSlot::new(spawned);
+    let id = slot.id();
+    let future = Instrumented {
+        inner: ManuallyDrop::new(future),
+        slot,
+        end: Some(end.clone()),
+    };
+    (future, end, id)
 }
 
 /// Gives the thread its holder back at the end of a poll, unwinding too.
@@ -92,7 +120,14 @@ impl<F> Drop for Instrumented<F> {
         // SAFETY: dropped once, here; never used again.
         unsafe { ManuallyDrop::drop(&mut self.inner) };
         if entered {
+            // Its very end, locals dropped: what its joiner is ordered after.
+            let last = self.slot.end_clock();
             self.slot.leave();
+            match &self.end {
+                Some(end) => end.put(last),
+                // The poller goes on after the future: it joins it.
+                None => task::joined(last, self.slot.id(), Site::from(self.slot.spawned())),
+            }
         }
     }
 }

@@ -61,12 +61,14 @@
 
 mod hold;
 mod instrument;
+mod join;
 mod mutex;
 mod rwlock;
 mod semaphore;
 mod timer;
 
 pub use instrument::{instrument, Instrumented};
+pub use join::JoinHandle;
 pub use mutex::{MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
 pub use rwlock::{
     OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
@@ -87,10 +89,12 @@ pub use semaphore::{
 /// # }
 /// ```
 #[track_caller]
-pub fn spawn<F>(future: F) -> ::tokio::task::JoinHandle<F::Output>
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
 where
     F: std::future::Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    ::tokio::spawn(instrument(future))
+    let spawned = std::panic::Location::caller();
+    let (future, end, task) = instrument::instrument_joined(future, spawned);
+    JoinHandle::new(::tokio::spawn(future), end, task, spawned)
 }

@@ -230,6 +230,38 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
         }
     }
 
+    /// A guard for a part of the locked value if `f` finds one; else the
+    /// guard back, still holding the lock (tokio's `MutexGuard::try_map`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use lockcheck::tokio::{MutexGuard, Mutex};
+    /// let m = Mutex::new(vec![1, 2]);
+    /// let first = MutexGuard::try_map(m.lock().await, |v| v.first_mut());
+    /// assert_eq!(*first.ok().unwrap(), 1);
+    /// # }
+    /// ```
+    pub fn try_map<U: ?Sized>(
+        this: Self,
+        f: impl FnOnce(&mut T) -> Option<&mut U>,
+    ) -> Result<MappedMutexGuard<'a, U>, Self> {
+        // SAFETY: the guard holds the lock.
+        let Some(data) = f(unsafe { &mut *this.lock.data.get() }).map(|u| u as *mut U) else {
+            return Err(this);
+        };
+        let this = ManuallyDrop::new(this);
+        Ok(MappedMutexGuard {
+            meta: &this.lock.meta,
+            sem: &this.lock.sem,
+            // SAFETY: read once out of a guard that is never dropped: its
+            // hold moves to the mapped guard.
+            hold: unsafe { std::ptr::read(&this.hold) },
+            data,
+            _borrow: PhantomData,
+        })
+    }
+
     /// The mutex this guard locks.
     pub fn mutex(this: &Self) -> &'a Mutex<T> {
         this.lock
@@ -350,6 +382,27 @@ impl<'a, T: ?Sized> MappedMutexGuard<'a, T> {
             data,
             _borrow: PhantomData,
         }
+    }
+
+    /// A guard for a part of this part if `f` finds one; else this guard
+    /// back, still holding the lock.
+    pub fn try_map<U: ?Sized>(
+        this: Self,
+        f: impl FnOnce(&mut T) -> Option<&mut U>,
+    ) -> Result<MappedMutexGuard<'a, U>, Self> {
+        // SAFETY: the guard holds the lock.
+        let Some(data) = f(unsafe { &mut *this.data }).map(|u| u as *mut U) else {
+            return Err(this);
+        };
+        let this = ManuallyDrop::new(this);
+        Ok(MappedMutexGuard {
+            meta: this.meta,
+            sem: this.sem,
+            // SAFETY: read once out of a guard that is never dropped.
+            hold: unsafe { std::ptr::read(&this.hold) },
+            data,
+            _borrow: PhantomData,
+        })
     }
 }
 
