@@ -618,3 +618,72 @@ fn a_guard_mapped_by_try_map_keeps_its_hold() {
     }));
     assert_eq!(kinds("tk.trymap"), [FindingKind::LockOrderCycle]);
 }
+
+/// Task A holds `l` and awaits task B's end; B wants `l` (a deadlock
+/// through a join), unless A lets `l` go first. How many of the two ended
+/// by a panic.
+async fn awaits_a_task_that_wants_its_lock(prefix: &'static str, release_first: bool) -> usize {
+    let l = Arc::new(Mutex::named(leak(format!("{prefix}.l")), 0));
+    let b_panicked = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (l1, flag) = (l.clone(), b_panicked.clone());
+    let a = spawn(async move {
+        let held = l1.lock().await;
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
+        let l2 = l1.clone();
+        let b = spawn(async move {
+            started_tx.send(()).expect("A waits");
+            *l2.lock().await += 1;
+        });
+        started_rx.await.expect("B started");
+        if release_first {
+            drop(held);
+            let joined = b.await;
+            flag.store(joined.is_err(), std::sync::atomic::Ordering::Relaxed);
+        } else {
+            let joined = b.await;
+            flag.store(joined.is_err(), std::sync::atomic::Ordering::Relaxed);
+            drop(held);
+        }
+    });
+    let a_panicked = a.await.is_err();
+    usize::from(a_panicked) + usize::from(b_panicked.load(std::sync::atomic::Ordering::Relaxed))
+}
+
+#[test]
+fn a_task_awaiting_a_task_that_wants_its_lock_is_a_deadlock_broken() {
+    collect();
+    for (rt, prefix) in [
+        (current_thread(), "tk.joindead.ct"),
+        (multi_thread(), "tk.joindead.mt"),
+    ] {
+        let broken = rt.block_on(awaits_a_task_that_wants_its_lock(prefix, false));
+        assert_eq!(
+            broken, 1,
+            "{prefix}: one of the two broken, the other goes on"
+        );
+    }
+    // One finding (the same sites on both runtimes), seen twice.
+    let found = about("tk.joindead");
+    assert_eq!(kinds("tk.joindead"), [FindingKind::Deadlock], "{found:#?}");
+    assert_eq!(found[0].count, 2, "{found:#?}");
+    assert!(
+        found[0]
+            .summary
+            .starts_with("2 tasks are blocked in a cycle of lock waits and joins"),
+        "{}",
+        found[0].summary
+    );
+}
+
+#[test]
+fn a_task_awaiting_a_task_after_letting_its_lock_go_is_clean() {
+    collect();
+    for (rt, prefix) in [
+        (current_thread(), "tk.joinfine.ct"),
+        (multi_thread(), "tk.joinfine.mt"),
+    ] {
+        let broken = rt.block_on(awaits_a_task_that_wants_its_lock(prefix, true));
+        assert_eq!(broken, 0, "{prefix}");
+        assert!(about(prefix).is_empty(), "{prefix}: {:#?}", about(prefix));
+    }
+}

@@ -1012,6 +1012,25 @@ pub(crate) fn wait_to_join(joins: ThreadInfo, site: Site, how: OnCycle) -> Optio
     ))
 }
 
+/// An instrumented task's await of another task's end (a
+/// `lockcheck::tokio::JoinHandle`) pending past the grace period: a
+/// parked join in the wait-for graph (in cycles, blocking no thread). If
+/// it closes a cycle, the deadlock is reported and this panics, which ends
+/// the awaiting task. `None` when checking is off.
+pub(crate) fn park_to_join(joins: ThreadInfo, site: Site) -> Option<Waiting> {
+    if !config::enabled() {
+        return None;
+    }
+    let (thread, held) = thread_and_held();
+    Some(register_parked_wait(Blocked::Join(JoinWaiter {
+        thread,
+        joins,
+        site,
+        held,
+        backtrace: capture(),
+    })))
+}
+
 /// Marks this thread as one a lockcheck join may wait for (a thread
 /// spawned by `lockcheck::thread`).
 pub(crate) fn mark_joinable() {

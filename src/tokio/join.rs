@@ -6,18 +6,25 @@ use std::panic::Location;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use ::tokio::task::{AbortHandle, Id, JoinError};
 
-use crate::event::{Site, ThreadId};
-use crate::runtime::task::TaskEnd;
+use crate::event::{Site, ThreadId, ThreadInfo};
+use crate::runtime::acquire::{self, Waiting, GRACE};
+use crate::runtime::task::{self, TaskEnd};
 
 /// An owned permission to join a task spawned by [`super::spawn`], as
 /// tokio's [`JoinHandle`](::tokio::task::JoinHandle): awaiting it gives the
 /// task's output, or the [`JoinError`] of a task that panicked or was
 /// aborted. Its end is a join for lockcheck, as a thread's: everything the
 /// task did happens before what the awaiting code does next, so data the
-/// task left behind is no race. Dropping the handle detaches the task.
+/// task left behind is no race. An await in an instrumented task still
+/// pending after the grace period is a join in the wait-for graph, as a
+/// thread's: if the awaited task waits (directly or through others) for a
+/// lock the awaiting task holds, the deadlock is reported and the await
+/// panics, ending the awaiting task (a `JoinError` for its own awaiter)
+/// and dropping its guards. Dropping the handle detaches the task.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -36,6 +43,20 @@ pub struct JoinHandle<T> {
     /// The task, as lockcheck names it.
     task: ThreadId,
     spawned: &'static Location<'static>,
+    wait: JoinWait,
+}
+
+/// An await's grace period and, past it, its registration.
+#[derive(Default)]
+struct JoinWait {
+    /// When the await was first pending.
+    start: Option<Instant>,
+    /// The wake-up asked for, until when.
+    woken_at: Option<Instant>,
+    /// In the wait-for graph (dropped, it leaves).
+    waiting: Option<Waiting>,
+    /// Registered, or not to be (outside an instrumented task, no timer).
+    settled: bool,
 }
 
 impl<T> JoinHandle<T> {
@@ -50,6 +71,7 @@ impl<T> JoinHandle<T> {
             end,
             task,
             spawned,
+            wait: JoinWait::default(),
         }
     }
 
@@ -87,11 +109,49 @@ impl<T> Future for JoinHandle<T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let out = Pin::new(&mut self.inner).poll(cx);
         if out.is_ready() {
+            // Out of the wait-for graph first: the task has ended.
+            self.wait.waiting = None;
             // tokio drops a task's future before it completes its handle:
             // the task's last hand-off is in `end` by now.
             self.end.joined(self.task, Site::from(self.spawned));
+        } else {
+            self.pending(cx);
         }
         out
+    }
+}
+
+impl<T> JoinHandle<T> {
+    /// The await is pending still: past the grace period, in an
+    /// instrumented task, it joins the wait-for graph (and may panic: see
+    /// the type's docs). The join's site is the task's spawn (a poll does
+    /// not know the line of its `.await`; the backtrace shows it).
+    fn pending(&mut self, cx: &mut Context<'_>) {
+        let wait = &mut self.wait;
+        if wait.settled {
+            return;
+        }
+        if !task::in_task() {
+            wait.settled = true;
+            return;
+        }
+        let now = Instant::now();
+        let due = *wait.start.get_or_insert(now) + GRACE;
+        if now >= due {
+            wait.settled = true;
+            let joins = ThreadInfo {
+                id: self.task,
+                name: Some(format!("task {}", self.inner.id()).into()),
+                task: true,
+            };
+            wait.waiting = acquire::park_to_join(joins, Site::from(self.spawned));
+        } else if wait.woken_at.is_none_or(|at| at <= now) {
+            wait.woken_at = Some(due);
+            if !super::timer::wake_at(due, cx.waker().clone()) {
+                // No timer thread: the wait stays out of the graph.
+                wait.settled = true;
+            }
+        }
     }
 }
 
