@@ -17,8 +17,8 @@ use crate::detect::wait_for::{Blocked, Waiter};
 use crate::event::{AcquireMode, Attempt, Event, LockId, LockKind, Site, ThreadId};
 use crate::runtime::acquire::{
     self, break_if_waiting_for_itself, emit, entry, order_key, plan, push, register_parked_wait,
-    synchronised, thread_and_held, trace_acquire, trace_request, validate, OrderKey, Pending, Plan,
-    Waiting,
+    register_wait, synchronised, thread_and_held, trace_acquire, trace_request, validate, OnCycle,
+    OrderKey, Pending, Plan, Waiting,
 };
 use crate::runtime::fast_path;
 use crate::runtime::lock_meta::LockMeta;
@@ -206,6 +206,26 @@ pub(crate) fn wait(meta: &LockMeta, planned: &Planned) -> Option<Waiting> {
         held,
         backtrace: capture(),
     })))
+}
+
+/// A `blocking_lock` (or `blocking_read`, `blocking_write`) still waiting
+/// after the grace period: the thread is blocked as in any blocking lock,
+/// so it joins the wait-for graph as a lock wait (not parked); if that
+/// closes a cycle, the deadlock is reported and this panics.
+pub(crate) fn wait_blocking(meta: &LockMeta, planned: &Planned) -> Waiting {
+    let (thread, held) = thread_and_held();
+    register_wait(
+        Blocked::Lock(Waiter {
+            thread,
+            lock: meta.info(),
+            mode: planned.mode,
+            site: user_site::site(planned.site),
+            held,
+            backtrace: capture(),
+        }),
+        false,
+        OnCycle::Panic,
+    )
 }
 
 /// The lock is taken: its entry goes on the holder's stack. Reports what

@@ -169,7 +169,14 @@ impl Request<'_> {
                 if let Some(planned) = &planned {
                     async_acquire::contended(meta, planned);
                 }
-                block_on(sem.acquire_many(permits))
+                // Past the grace period a tracked wait is in the wait-for
+                // graph, as a blocking lock's.
+                let register = || {
+                    planned
+                        .as_ref()
+                        .map(|planned| async_acquire::wait_blocking(meta, planned))
+                };
+                block_on(sem.acquire_many(permits), register)
                     .expect(NEVER_CLOSED)
                     .forget();
             }
@@ -275,8 +282,10 @@ impl GraceWait {
 }
 
 /// Runs `future` to completion on this thread, parked between polls (for
-/// the blocking forms, which tokio's own run outside any runtime).
-fn block_on<F: Future>(future: F) -> F::Output {
+/// the blocking forms, which tokio's own run outside any runtime). Still
+/// pending after the grace period, it calls `register` once, and keeps
+/// what that gives (a wait in the wait-for graph) until the end.
+fn block_on<F: Future>(future: F, register: impl FnOnce() -> Option<Waiting>) -> F::Output {
     struct Unpark(std::thread::Thread);
     impl std::task::Wake for Unpark {
         fn wake(self: std::sync::Arc<Self>) {
@@ -289,10 +298,19 @@ fn block_on<F: Future>(future: F) -> F::Output {
     let waker = std::task::Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
     let mut cx = Context::from_waker(&waker);
     let mut future = pin!(future);
+    let due = Instant::now() + GRACE;
+    let mut register = Some(register);
+    let mut waiting = None;
     loop {
         if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            drop(waiting);
             return out;
         }
-        std::thread::park();
+        let now = Instant::now();
+        match register.take_if(|_| now >= due) {
+            Some(register) => waiting = register(),
+            None if register.is_some() => std::thread::park_timeout(due - now),
+            None => std::thread::park(),
+        }
     }
 }
