@@ -1017,6 +1017,7 @@ pub(crate) fn wait_to_join(joins: ThreadInfo, site: Site, how: OnCycle) -> Optio
 /// parked join in the wait-for graph (in cycles, blocking no thread). If
 /// it closes a cycle, the deadlock is reported and this panics, which ends
 /// the awaiting task. `None` when checking is off.
+#[cfg(feature = "tokio")]
 pub(crate) fn park_to_join(joins: ThreadInfo, site: Site) -> Option<Waiting> {
     if !config::enabled() {
         return None;

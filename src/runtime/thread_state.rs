@@ -166,6 +166,7 @@ impl ThreadState {
     /// The holder's id as stored: set whenever the fast path may push
     /// ([`Self::ready_for_fast_push`]), 0 before first need.
     #[inline(always)]
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     pub(crate) fn holder_id(&self) -> u64 {
         self.id
     }
