@@ -60,6 +60,7 @@ const WAIT_DEADLOCKS_LIVE_ONLY: &[&str] = &[
     "lost_wakeup",
     "barrier_short",
     "held_across_wait_hang",
+    "async_join_while_holding",
 ];
 
 #[test]
