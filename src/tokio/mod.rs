@@ -79,7 +79,9 @@ pub use semaphore::{
 
 /// `tokio::spawn` of an instrumented future: the task is the holder of
 /// the locks it takes (see [`instrument`]). Must be called from within a
-/// tokio runtime, as `tokio::spawn`.
+/// tokio runtime, as `tokio::spawn`. Its [`JoinHandle`] has the API of
+/// tokio's, and its await is a join for lockcheck (happens-before, and the
+/// wait-for graph past the grace period).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
