@@ -210,6 +210,16 @@ pub(crate) mod fast_path {
 
     #[inline(always)]
     pub(crate) fn refresh() {}
+
+    #[inline(always)]
+    pub(crate) fn compute() {}
+
+    /// Whether the fast path alone may be taken: always, nothing is
+    /// checked.
+    #[inline(always)]
+    pub(crate) fn fast_only() -> bool {
+        true
+    }
 }
 
 pub(crate) mod hb {
@@ -296,6 +306,12 @@ pub(crate) mod hold_and_wait {
             _site: Site,
         ) -> Option<Ticket<'_>> {
             None
+        }
+
+        /// Whether nobody waits holding locks: always.
+        #[inline(always)]
+        pub(crate) fn none(&self) -> bool {
+            true
         }
 
         #[inline(always)]

@@ -55,6 +55,13 @@ pub(crate) fn fast_only() -> bool {
     STATE.load(Relaxed) == Path::Fast as u8
 }
 
+/// Computes the flag if nothing has yet, for a caller that reads only
+/// [`fast_only`] (a channel's send, in a program that may take no lock).
+#[inline]
+pub(crate) fn compute() {
+    path();
+}
+
 /// Recomputes the flag; called on first use and by every setting that
 /// changes it. Returns the new value.
 #[cold]

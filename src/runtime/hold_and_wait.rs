@@ -258,6 +258,14 @@ impl Waiters {
         Some(ticket)
     }
 
+    /// Whether nobody waits holding locks now: one atomic load, as
+    /// [`Self::woken`]'s first, for a waker that keeps its matching out of
+    /// line.
+    #[inline]
+    pub(crate) fn none(&self) -> bool {
+        self.count.load(SeqCst) == 0
+    }
+
     /// A wake-up (`by`) of the primitive with id `on()` at `site`, made
     /// before the wake-up itself (while the waiters still wait): when
     /// threads wait holding locks, the edges from what each holds to what
@@ -266,7 +274,7 @@ impl Waiters {
     /// when nobody waits holding locks (the id is asked for only past it).
     #[inline]
     pub(crate) fn woken(&self, by: WokenBy, on: impl FnOnce() -> u64, site: Site) -> Hazards {
-        if self.count.load(SeqCst) == 0 {
+        if self.none() {
             return Hazards::NONE;
         }
         self.woken_by_this_thread(by, on(), site)

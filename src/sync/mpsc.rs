@@ -35,12 +35,15 @@ use std::time::{Duration, Instant};
 
 pub use std::sync::mpsc::{RecvError, RecvTimeoutError, TryRecvError};
 
+use std::cell::Cell;
 use std::panic::Location;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Acquire};
+use std::sync::atomic::{Ordering::Relaxed, Ordering::Release, Ordering::SeqCst};
 
 use crate::event::WaitKind;
 use crate::event::{Event, Site, WokenBy};
 use crate::runtime::acquire::{self, Waiting};
+use crate::runtime::fast_path;
 use crate::runtime::hb::{self, HandOff};
 use crate::runtime::hold_and_wait::{Hazards, Waiters};
 use crate::runtime::nobody_left;
@@ -57,9 +60,12 @@ use crate::runtime::waits::{self, WaitMeta};
 /// instructions per message inline, 325 boxed, std 206). Later, 505 with
 /// the hazards' report out of line, 358 with it, the receive's first try
 /// and the unbounded channel's room check inline (std 201, the same
-/// driver: 100,000 messages of a stream); the rest is mostly std's
-/// `try_recv`, which a receive goes through where std's `recv` inlines
-/// its queue's calls.
+/// driver: 100,000 messages of a stream). Then 288 (std 197, the same
+/// driver, 2026-12-07): no std `try_recv` at all, so that std's queue
+/// calls inline into its `recv` (the senders' count, see
+/// [`Receiver::try_take`]), 358 to 321; the lock fast path's flag for
+/// "nothing to carry" (see [`wrap`]) and no hazards made where nobody waits
+/// holding locks, to 288.
 struct Message<T> {
     value: T,
     extra: Option<Box<Extra>>,
@@ -82,18 +88,34 @@ fn trace(
     recorder::record_here(|thread| make(thread, id, Site::from(site)));
 }
 
+/// A message of `value`, sent at `site`.
+///
+/// The lock fast path's flag says in one load that the run is not recorded
+/// and race checking is not live (it allows the fast path only then), so
+/// that a message carries nothing; where it does not, the settings are
+/// read one by one, out of line. (Reading them here was 10 instructions a
+/// message, callgrind, the channel stream.)
 #[inline]
 fn wrap<T>(value: T, site: &'static Location<'static>) -> Message<T> {
-    let recording = recorder::on();
-    let extra = (recording || hb::active()).then(|| extra(recording, site));
+    let extra = if fast_path::fast_only() {
+        None
+    } else {
+        extra(site)
+    };
     Message { value, extra }
 }
 
-/// A message's clocks and id, for a send at `site`.
+/// A message's clocks and id, for a send at `site`, if it carries either.
 #[cold]
 #[inline(never)]
-fn extra(recording: bool, site: &'static Location<'static>) -> Box<Extra> {
+fn extra(site: &'static Location<'static>) -> Option<Box<Extra>> {
     static NEXT_MESSAGE: AtomicU64 = AtomicU64::new(1);
+    // So that the next send's look at it can say "nothing to carry".
+    fast_path::compute();
+    let recording = recorder::on();
+    if !recording && !hb::active() {
+        return None;
+    }
     let mut id = 0;
     if recording {
         id = NEXT_MESSAGE.fetch_add(1, Relaxed);
@@ -103,10 +125,10 @@ fn extra(recording: bool, site: &'static Location<'static>) -> Box<Extra> {
             site,
         });
     }
-    Box::new(Extra {
+    Some(Box::new(Extra {
         clock: hb::active().then(hb::release_clock),
         id,
-    })
+    }))
 }
 
 /// The value of a message received at `site`, by a receive that could wait
@@ -183,15 +205,38 @@ impl<T> std::fmt::Display for TrySendError<T> {
 
 impl<T> std::error::Error for TrySendError<T> {}
 
-/// What the halves of one channel share: its identity and, for a bounded
-/// channel, its room.
+/// What the halves of one channel share: its identity, the count of the
+/// messages sent and, for a bounded channel, its room.
 struct Channel {
     meta: WaitMeta,
+    /// Messages in std's queue so far: each counted once its send has
+    /// pushed it, so that a receiver that has taken fewer knows one is
+    /// there, and takes it with std's `recv` (see [`Receiver::recv_at`]).
+    sent: Sent,
+    /// The senders alive (either kind): 0 once the last one dropped, after
+    /// counting every message it sent.
+    senders: AtomicUsize,
     /// `None` for an unbounded channel.
     room: Option<Room>,
     /// Receivers waiting for a message while holding locks: a send
     /// matches what its sender took against theirs (hold-and-wait).
     receivers_holding: Waiters,
+}
+
+/// The count of messages sent, alone in its cache line: a stream's sender
+/// adds to it every message, and the receiver reads the channel's other
+/// fields every message (the room's) and this one only when it has taken
+/// all it last saw.
+#[repr(align(128))]
+struct Sent(AtomicUsize);
+
+impl Sent {
+    /// One more message is in the queue. Release: a receiver that sees
+    /// the count sees the message in std's queue.
+    #[inline]
+    fn one_more(&self) {
+        self.0.fetch_add(1, Release);
+    }
 }
 
 /// A bounded channel's room, counted beside std's unbounded queue.
@@ -301,6 +346,8 @@ impl Channel {
     fn new(room: Option<Room>) -> Arc<Channel> {
         Arc::new(Channel {
             meta: WaitMeta::new(None, Location::caller()),
+            sent: Sent(AtomicUsize::new(0)),
+            senders: AtomicUsize::new(1),
             room,
             receivers_holding: Waiters::new(),
         })
@@ -340,6 +387,15 @@ impl Channel {
             .woken(WokenBy::Room, on, Site::from(site))
     }
 
+    /// A message taken at `site` from a bounded channel: the room it made,
+    /// matched, counted and reported.
+    #[inline(never)]
+    fn took(&self, room: &Room, site: &'static Location<'static>) {
+        let hazards = self.made_room_in(room, site);
+        self.received(1, 0);
+        hazards.report();
+    }
+
     /// A message is about to be sent at `site`: a receiver waiting for one
     /// with locks is matched against what this sender took; the hazards
     /// are to report once the message is sent.
@@ -348,6 +404,23 @@ impl Channel {
         let on = || self.meta.id().0;
         self.receivers_holding
             .woken(WokenBy::Message, on, Site::from(site))
+    }
+
+    /// One more sender (a clone).
+    fn sender_made(&self) {
+        self.senders.fetch_add(1, Relaxed);
+    }
+
+    /// A sender dropped. Release, with the count's: a receiver that sees
+    /// none left sees every message they sent counted.
+    fn sender_gone(&self) {
+        self.senders.fetch_sub(1, Release);
+    }
+
+    /// Whether every sender is gone (then the messages counted are all
+    /// there will be).
+    fn senders_gone(&self) -> bool {
+        self.senders.load(Acquire) == 0
     }
 
     /// A message left the queue (and `receiving` receivers stopped waiting).
@@ -471,12 +544,36 @@ pub struct Sender<T> {
 
 impl<T> Sender<T> {
     /// Sends a message; it happens before the receive that gets it.
+    ///
+    /// Inline down to the look at the receivers waiting with locks: when
+    /// there are none (one load), no hazards are made, kept or dropped
+    /// (it was 10 instructions a message, callgrind, the channel stream).
     #[track_caller]
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
         let site = Location::caller();
+        if !self.channel.receivers_holding.none() {
+            return self.send_matched(value, site);
+        }
+        self.push(value, site)
+    }
+
+    /// [`Self::send`] when receivers wait holding locks: what this sender
+    /// took is matched against what they hold.
+    #[inline(never)]
+    fn send_matched(&self, value: T, site: &'static Location<'static>) -> Result<(), SendError<T>> {
         let hazards = self.channel.sending(site);
-        let sent = self.inner.send(wrap(value, site));
+        let sent = self.push(value, site);
         hazards.report();
+        sent
+    }
+
+    /// Puts the message in std's queue and counts it.
+    #[inline]
+    fn push(&self, value: T, site: &'static Location<'static>) -> Result<(), SendError<T>> {
+        let sent = self.inner.send(wrap(value, site));
+        if sent.is_ok() {
+            self.channel.sent.one_more();
+        }
         sent.map_err(|e| SendError(e.0.value))
     }
 
@@ -490,10 +587,17 @@ impl<T> Sender<T> {
 
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {
+        self.channel.sender_made();
         Sender {
             inner: self.inner.clone(),
             channel: self.channel.clone(),
         }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        self.channel.sender_gone();
     }
 }
 
@@ -521,7 +625,9 @@ impl<T> SyncSender<T> {
         let hazards = std::cell::Cell::new(Hazards::NONE);
         let push = |value: T| {
             hazards.set(self.channel.sending(site));
-            self.inner.send(wrap(value, site)).map_err(|e| e.0.value)
+            self.inner.send(wrap(value, site)).map_err(|e| e.0.value)?;
+            self.channel.sent.one_more();
+            Ok(())
         };
         let sent = send_bounded(&self.channel, self.room(), value, &push);
         hazards.take().report();
@@ -541,7 +647,9 @@ impl<T> SyncSender<T> {
         let hazards = std::cell::Cell::new(Hazards::NONE);
         let push = |value: T| {
             hazards.set(self.channel.sending(site));
-            self.inner.send(wrap(value, site)).map_err(|e| e.0.value)
+            self.inner.send(wrap(value, site)).map_err(|e| e.0.value)?;
+            self.channel.sent.one_more();
+            Ok(())
         };
         let sent = push_reserved(room, value, &push).map_err(TrySendError::Disconnected);
         hazards.take().report();
@@ -558,6 +666,7 @@ impl<T> SyncSender<T> {
 
 impl<T> Clone for SyncSender<T> {
     fn clone(&self) -> Self {
+        self.channel.sender_made();
         SyncSender {
             inner: self.inner.clone(),
             channel: self.channel.clone(),
@@ -565,13 +674,34 @@ impl<T> Clone for SyncSender<T> {
     }
 }
 
+impl<T> Drop for SyncSender<T> {
+    fn drop(&mut self) {
+        self.channel.sender_gone();
+    }
+}
+
 /// The receiving half of a channel.
 pub struct Receiver<T> {
     inner: std_mpsc::Receiver<Message<T>>,
     channel: Arc<Channel>,
+    /// Messages this receiver took from std's queue, every way (a receiver
+    /// is one thread's at a time: it is not `Sync`).
+    taken: Cell<usize>,
+    /// The senders' count ([`Channel::sent`]) when last read: while it is
+    /// ahead of `taken`, a message is there without looking again.
+    seen: Cell<usize>,
 }
 
 impl<T> Receiver<T> {
+    fn new(inner: std_mpsc::Receiver<Message<T>>, channel: Arc<Channel>) -> Self {
+        Receiver {
+            inner,
+            channel,
+            taken: Cell::new(0),
+            seen: Cell::new(0),
+        }
+    }
+
     /// Waits for a message. A wait that outlasts a lock's grace period is a
     /// wait for a message in the wait-for graph; `Err` once every sender
     /// is gone and the channel is empty.
@@ -582,33 +712,93 @@ impl<T> Receiver<T> {
 
     /// [`Self::recv`] on behalf of a call at `site` (an iterator's).
     ///
-    /// Inline down to the first try: a message already there (a stream's
-    /// receiver behind its sender finds one 199,998 times in 200,000) is
-    /// taken without the waiting part's frame, whose prologue and epilogue
-    /// were 18 instructions a message (callgrind, the channel stream).
+    /// Inline down to the senders' count: a message the count shows there
+    /// (a stream's receiver behind its sender finds one 199,998 times in
+    /// 200,000) is taken by std's `recv`, which cannot wait for it then,
+    /// without the waiting part's frame, whose prologue and epilogue were
+    /// 18 instructions a message (callgrind, the channel stream).
     #[inline]
     fn recv_at(&self, site: &'static Location<'static>) -> Result<T, RecvError> {
-        match self.inner.try_recv() {
-            Ok(m) => Ok(self.take(m, site, true)),
-            Err(TryRecvError::Disconnected) => Err(RecvError),
-            Err(TryRecvError::Empty) => self.recv_waiting(site),
+        if self.queued() {
+            // Err only if the queue is empty and every sender gone, which
+            // the count says it is not: std's answer all the same.
+            let got = self.counted(self.inner.recv());
+            return got.map(|m| self.take(m, site, true)).map_err(|_| RecvError);
         }
+        self.recv_waiting(site)
     }
 
-    /// [`Self::recv_at`] once the queue was found empty.
+    /// Whether the senders' count shows a message this receiver has not
+    /// taken: then it is in std's queue now (only this receiver takes from
+    /// it). The count is read again only once this receiver has caught up
+    /// with what it last read: a stream's receiver behind its sender reads
+    /// the line the sender writes once in many messages.
+    #[inline]
+    fn queued(&self) -> bool {
+        let taken = self.taken.get();
+        // Signed: a message taken before its sender counted it puts
+        // `taken` ahead of the count for a moment.
+        let ahead = |seen: usize| seen.wrapping_sub(taken) as isize > 0;
+        if ahead(self.seen.get()) {
+            return true;
+        }
+        let seen = self.channel.sent.0.load(Acquire);
+        self.seen.set(seen);
+        ahead(seen)
+    }
+
+    /// Takes a message if the senders' count shows one, without waiting:
+    /// `Disconnected` once every sender is gone and this receiver has
+    /// taken all they sent, as std's `try_recv`. (A message pushed whose
+    /// send has not returned yet is not there for it: its send and this
+    /// try overlap.)
+    ///
+    /// Every receive goes through std's `recv` or `recv_timeout`, never
+    /// its `try_recv`: with one caller, std's queue calls inline into its
+    /// `recv`, as in a program of std's channels that never tries. With
+    /// `try_recv` first, as before the count, std's `recv` called them out
+    /// of line and the stream's receive cost some 70 instructions a message
+    /// more than std's (callgrind: 358 against 201 in all, and 374 with the
+    /// count and `try_recv` for the try forms).
+    fn try_take(&self) -> Result<Message<T>, TryRecvError> {
+        if !self.queued() {
+            if !self.channel.senders_gone() {
+                return Err(TryRecvError::Empty);
+            }
+            // The count is final now: read it once more.
+            if !self.queued() {
+                return Err(TryRecvError::Disconnected);
+            }
+        }
+        self.counted(self.inner.recv())
+            .map_err(|_| TryRecvError::Disconnected)
+    }
+
+    /// Counts a message taken from std's queue (by any receive), for
+    /// [`Self::queued`].
+    #[inline]
+    fn counted<E>(&self, got: Result<Message<T>, E>) -> Result<Message<T>, E> {
+        if got.is_ok() {
+            self.taken.set(self.taken.get().wrapping_add(1));
+        }
+        got
+    }
+
+    /// [`Self::recv_at`] once the count showed no message.
     #[inline(never)]
     fn recv_waiting(&self, site: &'static Location<'static>) -> Result<T, RecvError> {
-        // Tried a few times with growing pauses before the timed wait that
-        // starts the grace period, as a contended lock spins: a reply that
-        // comes within a few hundred nanoseconds is taken without parking
-        // (benches/waits.rs: a ping-pong through two channels went from
-        // 1.01x std's round trip to 0.12-0.23x).
-        let try_now = || match self.inner.try_recv() {
+        // Tried at once (a message may be there before its sender counted
+        // it), then a few times with growing pauses before the timed wait
+        // that starts the grace period, as a contended lock spins: a reply
+        // that comes within a few hundred nanoseconds is taken without
+        // parking (benches/waits.rs: a ping-pong through two channels went
+        // from 1.01x std's round trip to 0.12-0.23x).
+        let try_now = || match self.try_take() {
             Ok(m) => Some(Ok(m)),
             Err(TryRecvError::Disconnected) => Some(Err(RecvError)),
             Err(TryRecvError::Empty) => None,
         };
-        if let Some(got) = crate::raw::spin_briefly(&try_now) {
+        if let Some(got) = try_now().or_else(|| crate::raw::spin_briefly(&try_now)) {
             return got.map(|m| self.take(m, site, true));
         }
         // Among the receivers waiting with locks (hold-and-wait) until a
@@ -636,16 +826,17 @@ impl<T> Receiver<T> {
     /// The blocking part of a receive: the grace period, then a wait in
     /// the wait-for graph, in slices that check the second deadlock rule.
     fn wait_for_message(&self, site: &'static Location<'static>) -> Result<Message<T>, RecvError> {
-        let first = self.inner.recv_timeout(acquire::GRACE);
+        let first = self.counted(self.inner.recv_timeout(acquire::GRACE));
         if let Some(got) = settled(first) {
             return got;
         }
         let waiting = waits::block_on(&self.channel.meta, WaitKind::Receive, Site::from(site));
         let Some(waiting) = waiting else {
-            return self.inner.recv().map_err(|_| RecvError);
+            return self.counted(self.inner.recv()).map_err(|_| RecvError);
         };
         loop {
-            if let Some(got) = settled(self.inner.recv_timeout(nobody_left::SLICE)) {
+            let slice = self.counted(self.inner.recv_timeout(nobody_left::SLICE));
+            if let Some(got) = settled(slice) {
                 return got;
             }
             if let Some(stuck) = waiting.stuck() {
@@ -658,12 +849,15 @@ impl<T> Receiver<T> {
         }
     }
 
-    /// A message taken: the room it leaves, then its value.
+    /// A message taken: the room it leaves (none to count in an unbounded
+    /// channel, where this is one test: it made and dropped empty hazards,
+    /// 8 instructions a message, callgrind, the channel stream), then its
+    /// value.
     #[inline]
     fn take(&self, m: Message<T>, site: &'static Location<'static>, blocking: bool) -> T {
-        let hazards = self.channel.made_room(site);
-        self.channel.received(1, 0);
-        hazards.report();
+        if let Some(room) = &self.channel.room {
+            self.channel.took(room, site);
+        }
         unwrap(m, site, blocking)
     }
 
@@ -671,7 +865,7 @@ impl<T> Receiver<T> {
     #[track_caller]
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         let site = Location::caller();
-        self.inner.try_recv().map(|m| self.take(m, site, false))
+        self.try_take().map(|m| self.take(m, site, false))
     }
 
     /// Waits for a message at most `timeout` (never a wait in the wait-for
@@ -679,11 +873,11 @@ impl<T> Receiver<T> {
     #[track_caller]
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
         let site = Location::caller();
-        if let Ok(m) = self.inner.try_recv() {
+        if let Ok(m) = self.try_take() {
             return Ok(self.take(m, site, false));
         }
         self.channel.receiving();
-        let got = self.inner.recv_timeout(timeout);
+        let got = self.counted(self.inner.recv_timeout(timeout));
         let hazards = got.is_ok().then(|| self.channel.made_room(site));
         self.channel.received(usize::from(got.is_ok()), 1);
         hazards.unwrap_or_default().report();
@@ -702,12 +896,7 @@ impl<T> Receiver<T> {
     #[track_caller]
     pub fn try_iter(&self) -> impl Iterator<Item = T> + '_ {
         let site = Location::caller();
-        std::iter::from_fn(move || {
-            self.inner
-                .try_recv()
-                .ok()
-                .map(|m| self.take(m, site, false))
-        })
+        std::iter::from_fn(move || self.try_take().ok().map(|m| self.take(m, site, false)))
     }
 
     /// Names the channel (both halves) with a name made at run time
@@ -775,7 +964,7 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
             inner: tx,
             channel: channel.clone(),
         },
-        Receiver { inner: rx, channel },
+        Receiver::new(rx, channel),
     )
 }
 
@@ -790,6 +979,6 @@ pub fn sync_channel<T>(bound: usize) -> (SyncSender<T>, Receiver<T>) {
             inner: tx,
             channel: channel.clone(),
         },
-        Receiver { inner: rx, channel },
+        Receiver::new(rx, channel),
     )
 }
