@@ -39,17 +39,21 @@ pub(crate) fn once() {
             pid: std::process::id(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
         };
-        let mut text = announcement_line(&announcement);
-        text.push('\n');
-        // One write of one short line: it never interleaves with a
-        // finding's line written by another thread.
-        let written = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .and_then(|mut file| file.write_all(text.as_bytes()));
-        if let Err(e) = written {
-            eprintln!("lockcheck: warning: cannot write to the report file {path}: {e}");
-        }
+        append_line(&path, announcement_line(&announcement));
     });
+}
+
+/// Appends `line` and a newline to the report file at `path`, in one
+/// write of one short line: it never interleaves with a finding's line
+/// written by another thread. A failure is a warning.
+pub(crate) fn append_line(path: &str, mut line: String) {
+    line.push('\n');
+    let written = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut file| file.write_all(line.as_bytes()));
+    if let Err(e) = written {
+        eprintln!("lockcheck: warning: cannot write to the report file {path}: {e}");
+    }
 }

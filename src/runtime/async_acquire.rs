@@ -197,15 +197,20 @@ pub(crate) fn wait(meta: &LockMeta, planned: &Planned) -> Option<Waiting> {
     if !task::in_task() {
         return None;
     }
+    Some(register_parked_wait(lock_waiter(meta, planned)))
+}
+
+/// This holder, as a waiter for the lock `planned` asks for.
+fn lock_waiter(meta: &LockMeta, planned: &Planned) -> Blocked {
     let (thread, held) = thread_and_held();
-    Some(register_parked_wait(Blocked::Lock(Waiter {
+    Blocked::Lock(Waiter {
         thread,
         lock: meta.info(),
         mode: planned.mode,
         site: user_site::site(planned.site),
         held,
         backtrace: capture(),
-    })))
+    })
 }
 
 /// A `blocking_lock` (or `blocking_read`, `blocking_write`) still waiting
@@ -213,19 +218,7 @@ pub(crate) fn wait(meta: &LockMeta, planned: &Planned) -> Option<Waiting> {
 /// so it joins the wait-for graph as a lock wait (not parked); if that
 /// closes a cycle, the deadlock is reported and this panics.
 pub(crate) fn wait_blocking(meta: &LockMeta, planned: &Planned) -> Waiting {
-    let (thread, held) = thread_and_held();
-    register_wait(
-        Blocked::Lock(Waiter {
-            thread,
-            lock: meta.info(),
-            mode: planned.mode,
-            site: user_site::site(planned.site),
-            held,
-            backtrace: capture(),
-        }),
-        false,
-        OnCycle::Panic,
-    )
+    register_wait(lock_waiter(meta, planned), false, OnCycle::Panic)
 }
 
 /// The lock is taken: its entry goes on the holder's stack. Reports what

@@ -67,9 +67,10 @@ struct ThreadClock {
     generation: u64,
 }
 
-thread_local! {
-    static CLOCK: RefCell<ThreadClock> = const {
-        RefCell::new(ThreadClock {
+impl ThreadClock {
+    /// Clocks not started yet (id 0, no slot).
+    const fn unstarted() -> Self {
+        ThreadClock {
             id: 0,
             slot: 0,
             free_slots: Vec::new(),
@@ -77,8 +78,12 @@ thread_local! {
             structural: VectorClock::new(),
             structural_shared: None,
             generation: 0,
-        })
-    };
+        }
+    }
+}
+
+thread_local! {
+    static CLOCK: RefCell<ThreadClock> = const { RefCell::new(ThreadClock::unstarted()) };
 }
 
 /// What one thread hands another through a spawn, a join, a message or a
@@ -373,15 +378,7 @@ impl TaskClock {
     /// hand-off, as a thread's spawn); before that nothing has been
     /// accessed, so it starts from nothing when first used.
     pub(crate) fn spawned(id: ThreadId) -> TaskClock {
-        let mut c = ThreadClock {
-            id: 0,
-            slot: 0,
-            free_slots: Vec::new(),
-            clock: VectorClock::new(),
-            structural: VectorClock::new(),
-            structural_shared: None,
-            generation: 0,
-        };
+        let mut c = ThreadClock::unstarted();
         if active() {
             c.slot = match slot_for_child() {
                 0 => NEXT_SLOT.fetch_add(1, Relaxed),

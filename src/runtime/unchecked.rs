@@ -14,9 +14,6 @@
 //! `lockcheck run` then exits 2 (not checked) where it would have said
 //! "no findings", and [`crate::assert_no_findings`] panics.
 
-use std::fs::OpenOptions;
-use std::io::Write;
-
 use crate::finding::{unchecked_line, Unchecked};
 use crate::raw::Mutex;
 use crate::runtime::config;
@@ -41,20 +38,11 @@ pub(crate) fn note(what: &str) {
     let Some(path) = config::report_path() else {
         return;
     };
-    let mut line = unchecked_line(&Unchecked {
+    let line = unchecked_line(&Unchecked {
         pid: std::process::id(),
         what: what.to_owned(),
     });
-    line.push('\n');
-    // One write of one line, as a finding's: never interleaved.
-    let written = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .and_then(|mut file| file.write_all(line.as_bytes()));
-    if let Err(e) = written {
-        eprintln!("lockcheck: warning: cannot write to the report file {path}: {e}");
-    }
+    super::announce::append_line(&path, line);
 }
 
 /// What this process could not check so far (empty when everything it
