@@ -380,18 +380,14 @@ impl TaskClock {
     pub(crate) fn spawned(id: ThreadId) -> TaskClock {
         let mut c = ThreadClock::unstarted();
         if active() {
-            c.slot = match slot_for_child() {
-                0 => NEXT_SLOT.fetch_add(1, Relaxed),
-                slot => slot,
-            };
-            c.id = id.0;
-            c.receive(&release_clock());
-            let slot = c.slot;
-            if c.clock.get(slot) == 0 {
-                c.clock.set(slot, 1);
-                c.structural.set(slot, 1);
+            // As a spawned thread: the slot handed down (or a new one),
+            // a first tick, then after the spawner's hand-off.
+            c.slot = slot_for_child();
+            let spawner = release_clock();
+            if start_clocks(&mut c, Some(id)).is_some() {
+                c.receive(&spawner);
+                c.next_epoch();
             }
-            c.next_epoch();
         }
         TaskClock(c)
     }

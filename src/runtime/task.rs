@@ -108,11 +108,10 @@ impl TaskSlot {
             return false;
         }
         if self.info.name.is_none() {
-            let name = match tokio_task_id() {
-                Some(tokio) => format!("task {tokio}"),
-                None => format!("task at {}:{}", self.spawned.file(), self.spawned.line()),
-            };
-            self.info.name = Some(name.into());
+            self.info.name = Some(match tokio_task_id() {
+                Some(tokio) => tokio_task_name(tokio),
+                None => format!("task at {}:{}", self.spawned.file(), self.spawned.line()).into(),
+            });
         }
         let entered = with_thread(|t| {
             // The thread's own identity first: its exit watch must stand
@@ -228,6 +227,11 @@ fn tokio_task_id() -> Option<String> {
     }
 }
 
+/// What reports call the tokio task of id `tokio`.
+pub(crate) fn tokio_task_name(tokio: impl std::fmt::Display) -> std::sync::Arc<str> {
+    format!("task {tokio}").into()
+}
+
 /// Where a spawned task leaves its last hand-off ([`TaskSlot::end_clock`])
 /// for the handle that awaits its end.
 #[derive(Default)]
@@ -290,31 +294,18 @@ static POSTED: crate::raw::Mutex<Option<Posted>> = crate::raw::Mutex::new(None);
 /// a reader of held locks that there are none.
 static POSTED_COUNT: AtomicUsize = AtomicUsize::new(0);
 
-/// Whether this is a tokio task that is not instrumented: a worker thread
-/// polls many such tasks, so the thread is no holder for their async
-/// locks (a guard one keeps across an `.await` would seem held under
-/// the next task's locks), and they are not checked: a gap, said once
-/// ([`super::unchecked`]), so that the run is not read as clean.
+/// Whether this is a tokio task that is not instrumented, for an async
+/// lock: a worker thread polls many such tasks, so the thread is no holder
+/// for their async locks (a guard one keeps across an `.await` would seem
+/// held under the next task's locks), and they are not checked: a gap,
+/// said once ([`super::unchecked`]), so that the run is not read as clean.
 pub(crate) fn unseen_task() -> bool {
-    #[cfg(feature = "tokio")]
-    {
-        if in_task() || ::tokio::task::try_id().is_none() {
-            return false;
-        }
-        static NOTED: std::sync::Once = std::sync::Once::new();
-        NOTED.call_once(|| {
-            super::unchecked::note(
-                "a lockcheck::tokio lock was taken in a task not spawned by lockcheck::tokio::spawn \
-                 nor wrapped by lockcheck::tokio::instrument: the async locks of such tasks are \
-                 not checked",
-            );
-        });
-        true
-    }
-    #[cfg(not(feature = "tokio"))]
-    {
-        false
-    }
+    static NOTED: std::sync::Once = std::sync::Once::new();
+    unseen_task_noting(
+        &NOTED,
+        "a lockcheck::tokio lock was taken in a task not spawned by lockcheck::tokio::spawn nor \
+         wrapped by lockcheck::tokio::instrument: the async locks of such tasks are not checked",
+    )
 }
 
 /// Whether this is a tokio task that is not instrumented, for a `Shared`
@@ -323,23 +314,30 @@ pub(crate) fn unseen_task() -> bool {
 /// accesses are not checked (a race reported there could be false), and
 /// a gap is said once.
 pub(crate) fn unseen_task_access() -> bool {
+    static NOTED: std::sync::Once = std::sync::Once::new();
+    unseen_task_noting(
+        &NOTED,
+        "a lockcheck::Shared was accessed in a task not spawned by lockcheck::tokio::spawn nor \
+         wrapped by lockcheck::tokio::instrument: the accesses of such tasks are not checked for \
+         races",
+    )
+}
+
+/// Whether this is a tokio task that is not instrumented; if so, `gap` is
+/// noted the first time (`noted`). tokio's id first: one thread-local
+/// read outside any tokio task.
+fn unseen_task_noting(noted: &std::sync::Once, gap: &str) -> bool {
     #[cfg(feature = "tokio")]
     {
         if ::tokio::task::try_id().is_none() || in_task() {
             return false;
         }
-        static NOTED: std::sync::Once = std::sync::Once::new();
-        NOTED.call_once(|| {
-            super::unchecked::note(
-                "a lockcheck::Shared was accessed in a task not spawned by \
-                 lockcheck::tokio::spawn nor wrapped by lockcheck::tokio::instrument: the \
-                 accesses of such tasks are not checked for races",
-            );
-        });
+        noted.call_once(|| super::unchecked::note(gap));
         true
     }
     #[cfg(not(feature = "tokio"))]
     {
+        let _ = (noted, gap);
         false
     }
 }

@@ -21,6 +21,8 @@ use crate::runtime::async_acquire::{self, Planned};
 use crate::runtime::lock_meta::LockMeta;
 use crate::runtime::task;
 
+use super::timer::{Grace, GraceNow};
+
 /// A hold of an async lock, kept by its guard: released (from the
 /// holder's stack) when it drops, before the guard gives its permits back.
 pub(crate) struct Hold {
@@ -222,12 +224,9 @@ async fn await_permits(
 /// An await's grace period and, past it, its registration.
 #[derive(Default)]
 struct GraceWait {
-    /// When the await first found the lock taken.
-    start: Option<Instant>,
+    grace: Grace,
     /// The fast path's plan, made when the await first is pending.
     own: Option<Planned>,
-    /// The wake-up asked for, until when.
-    woken_at: Option<Instant>,
     /// In the wait-for graph (dropped, it leaves).
     waiting: Option<Waiting>,
     /// Registered, or not to be (outside an instrumented task, or
@@ -248,9 +247,7 @@ impl GraceWait {
         if self.settled {
             return;
         }
-        let now = Instant::now();
-        if self.start.is_none() {
-            self.start = Some(now);
+        if !self.grace.begun() {
             if planned.is_none() {
                 // A known stack: `before` validates nothing, and plans.
                 self.own = async_acquire::before(meta, mode, site);
@@ -266,17 +263,13 @@ impl GraceWait {
         let Some(planned) = planned.or(self.own.as_ref()) else {
             return;
         };
-        let due = self.start.unwrap_or(now) + GRACE;
-        if now >= due {
-            self.settled = true;
-            self.waiting = async_acquire::wait(meta, planned);
-        } else if self.woken_at.is_none_or(|at| at <= now) {
-            self.woken_at = Some(due);
-            if !super::timer::wake_at(due, cx.waker().clone()) {
-                // No timer thread: the wait stays out of the graph, as a
-                // timed wait would.
+        match self.grace.now(cx) {
+            GraceNow::Within => {}
+            GraceNow::Over => {
                 self.settled = true;
+                self.waiting = async_acquire::wait(meta, planned);
             }
+            GraceNow::NoTimer => self.settled = true,
         }
     }
 }

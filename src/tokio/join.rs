@@ -6,13 +6,14 @@ use std::panic::Location;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
 
 use ::tokio::task::{AbortHandle, Id, JoinError};
 
 use crate::event::{Site, ThreadId, ThreadInfo};
-use crate::runtime::acquire::{self, Waiting, GRACE};
+use crate::runtime::acquire::{self, Waiting};
 use crate::runtime::task::{self, TaskEnd};
+
+use super::timer::{Grace, GraceNow};
 
 /// An owned permission to join a task spawned by [`super::spawn`], as
 /// tokio's [`JoinHandle`](::tokio::task::JoinHandle): awaiting it gives the
@@ -49,10 +50,7 @@ pub struct JoinHandle<T> {
 /// An await's grace period and, past it, its registration.
 #[derive(Default)]
 struct JoinWait {
-    /// When the await was first pending.
-    start: Option<Instant>,
-    /// The wake-up asked for, until when.
-    woken_at: Option<Instant>,
+    grace: Grace,
     /// In the wait-for graph (dropped, it leaves).
     waiting: Option<Waiting>,
     /// Registered, or not to be (outside an instrumented task, no timer).
@@ -135,22 +133,18 @@ impl<T> JoinHandle<T> {
             wait.settled = true;
             return;
         }
-        let now = Instant::now();
-        let due = *wait.start.get_or_insert(now) + GRACE;
-        if now >= due {
-            wait.settled = true;
-            let joins = ThreadInfo {
-                id: self.task,
-                name: Some(format!("task {}", self.inner.id()).into()),
-                task: true,
-            };
-            wait.waiting = acquire::park_to_join(joins, Site::from(self.spawned));
-        } else if wait.woken_at.is_none_or(|at| at <= now) {
-            wait.woken_at = Some(due);
-            if !super::timer::wake_at(due, cx.waker().clone()) {
-                // No timer thread: the wait stays out of the graph.
+        match wait.grace.now(cx) {
+            GraceNow::Within => {}
+            GraceNow::Over => {
                 wait.settled = true;
+                let joins = ThreadInfo {
+                    id: self.task,
+                    name: Some(task::tokio_task_name(self.inner.id())),
+                    task: true,
+                };
+                wait.waiting = acquire::park_to_join(joins, Site::from(self.spawned));
             }
+            GraceNow::NoTimer => wait.settled = true,
         }
     }
 }

@@ -6,9 +6,10 @@
 
 use std::collections::BinaryHeap;
 use std::sync::{Condvar, Mutex, OnceLock};
-use std::task::Waker;
+use std::task::{Context, Waker};
 use std::time::Instant;
 
+use crate::runtime::acquire::GRACE;
 use crate::runtime::os_threads::Helper;
 
 /// A wake-up due at `when`.
@@ -82,6 +83,50 @@ fn run(timer: &Timer) {
             }
             None => timer.changed.wait(due).unwrap_or_else(|e| e.into_inner()),
         };
+    }
+}
+
+/// A pending await's grace period: when it began, and the wake-up asked
+/// for at its end.
+#[derive(Default)]
+pub(crate) struct Grace {
+    start: Option<Instant>,
+    woken_at: Option<Instant>,
+}
+
+/// Where a pending await stands in its grace period.
+pub(crate) enum GraceNow {
+    /// Within it; this timer wakes the await at its end.
+    Within,
+    /// Past it: the await is to join the wait-for graph.
+    Over,
+    /// Within it, but no timer thread can wake the await at its end: the
+    /// wait stays out of the graph, as a timed wait would.
+    NoTimer,
+}
+
+impl Grace {
+    /// Whether the period has begun (the await was pending before).
+    pub(crate) fn begun(&self) -> bool {
+        self.start.is_some()
+    }
+
+    /// The await is pending now: the period begins at the first call;
+    /// within it, a wake-up at its end is asked for once (again only if
+    /// one came early).
+    pub(crate) fn now(&mut self, cx: &Context<'_>) -> GraceNow {
+        let now = Instant::now();
+        let due = *self.start.get_or_insert(now) + GRACE;
+        if now >= due {
+            return GraceNow::Over;
+        }
+        if self.woken_at.is_none_or(|at| at <= now) {
+            self.woken_at = Some(due);
+            if !wake_at(due, cx.waker().clone()) {
+                return GraceNow::NoTimer;
+            }
+        }
+        GraceNow::Within
     }
 }
 
