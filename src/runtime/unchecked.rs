@@ -1,8 +1,9 @@
 //! What this process could not check, said where a clean answer is read.
 //!
 //! Some things lockcheck meets it cannot check: a `lockcheck::tokio` lock
-//! taken in a task it does not see (a plain `tokio::spawn`), a thread
-//! holding more locks than its held stack tracks. A warning on stderr is
+//! taken, or a `Shared` accessed, in a task it does not see (a plain
+//! `tokio::spawn`), a thread holding more locks than its held stack
+//! tracks. A warning on stderr is
 //! easily missed in a CI log, and the run would still read "no findings".
 //! So each such gap is also kept here, and appended to the report file
 //! (`LOCKCHECK_REPORT`) once, as one line beside the findings:

@@ -437,7 +437,9 @@ pub(super) fn run(options: &CheckOptions, command: &[OsString]) -> Result<i32, C
             print_text(&outcome.findings, &summary);
         }
     }
-    if !outcome.unchecked.is_empty() && code == EXIT_ERROR {
+    // The gap rule's exit 2, not a program's own exit 2 under
+    // --allow-uninstrumented.
+    if !outcome.unchecked.is_empty() && !options.allow_uninstrumented && code == EXIT_ERROR {
         eprintln!(
             "lockcheck: error: `{program}` said it could not check part of what it did, so its \
              run is not clean (--allow-uninstrumented to accept that): {}",
