@@ -309,6 +309,29 @@ pub(crate) fn release(meta: &LockMeta, kind: LockKind, mode: AcquireMode, holder
     release_slow(meta, kind, mode, holder);
 }
 
+/// A write hold of an async RwLock taken by `holder` becomes a read hold
+/// (a write guard's `downgrade`, at `site`): in place when `holder` is
+/// the one polled (or running) here, as a blocking RwLock's downgrade;
+/// from another holder, its write hold is released to `holder` and this
+/// holder takes the read hold as a try (the lock is held: it cannot
+/// wait). Gives the holder of the read hold, 0 when untracked.
+pub(crate) fn downgraded(
+    meta: &LockMeta,
+    kind: LockKind,
+    holder: u64,
+    site: &'static Location<'static>,
+) -> u64 {
+    if task::current_holder() == Some(holder) {
+        acquire::change_mode(meta, AcquireMode::Exclusive, AcquireMode::Read);
+        return holder;
+    }
+    release(meta, kind, AcquireMode::Exclusive, holder);
+    match tried(meta, AcquireMode::Read, site) {
+        Some(()) => task::current_holder().unwrap_or(0),
+        None => 0,
+    }
+}
+
 #[inline(never)]
 fn release_slow(meta: &LockMeta, kind: LockKind, mode: AcquireMode, holder: u64) {
     if task::current_holder() == Some(holder) {

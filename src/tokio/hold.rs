@@ -23,11 +23,105 @@ use crate::runtime::task;
 
 use super::timer::{Grace, GraceNow};
 
+/// An async lock's raw parts: its identity and clocks, and the tokio
+/// semaphore that is the lock (as tokio's own locks are one semaphore).
+pub(crate) struct RawLock {
+    pub(crate) meta: LockMeta,
+    pub(crate) sem: Semaphore,
+}
+
+impl RawLock {
+    /// An unlocked lock of `permits` permits (`const`, for `const_new`).
+    pub(crate) const fn new(
+        kind: LockKind,
+        name: Option<&'static str>,
+        created: &'static Location<'static>,
+        permits: usize,
+    ) -> Self {
+        RawLock {
+            meta: LockMeta::new(kind, name, created),
+            sem: Semaphore::const_new(permits),
+        }
+    }
+}
+
+/// How a guard reaches the raw lock it releases: a borrow of the lock, a
+/// borrow of its raw parts (a mapped guard, which no longer knows the
+/// lock's type), or an `Arc` of the lock (owned guards).
+pub(crate) trait LockRef {
+    /// The raw lock.
+    fn raw(&self) -> &RawLock;
+}
+
+impl LockRef for &RawLock {
+    #[inline(always)]
+    fn raw(&self) -> &RawLock {
+        self
+    }
+}
+
+/// What every guard keeps: its way to the lock and its hold. Dropped, it
+/// releases the hold (from the holder's stack) and then gives the
+/// permits back, so a guard type needs no `Drop` of its own and a map is
+/// a move of this into another guard type.
+pub(crate) struct Held<L: LockRef> {
+    pub(crate) lock: L,
+    hold: Hold,
+}
+
+impl<L: LockRef> Held<L> {
+    /// The guard's `hold` of `lock`.
+    #[inline(always)]
+    pub(crate) fn new(lock: L, hold: Hold) -> Self {
+        Held { lock, hold }
+    }
+
+    /// The same hold, reached through `to(lock)`: for a mapped guard.
+    #[inline]
+    pub(crate) fn rebind<M: LockRef>(self, to: impl FnOnce(L) -> M) -> Held<M> {
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: each field is read once out of a value that is never
+        // dropped, so nothing is duplicated.
+        let (lock, hold) = unsafe { (std::ptr::read(&this.lock), std::ptr::read(&this.hold)) };
+        Held {
+            lock: to(lock),
+            hold,
+        }
+    }
+
+    /// A write hold becomes a read hold (a write guard's `downgrade`, at
+    /// `site`): the hold changes mode first, then every permit but one goes
+    /// back, so readers waiting come in (tokio's downgrade, which is
+    /// atomic as this is: no writer can come in between).
+    pub(crate) fn downgrade(&mut self, site: &'static Location<'static>) {
+        let raw = self.lock.raw();
+        let hold = &mut self.hold;
+        debug_assert_eq!(hold.mode, AcquireMode::Exclusive);
+        if hold.holder != 0 {
+            hold.holder = async_acquire::downgraded(&raw.meta, hold.kind, hold.holder, site);
+        }
+        hold.mode = AcquireMode::Read;
+        raw.sem.add_permits(hold.permits as usize - 1);
+        hold.permits = 1;
+    }
+}
+
+impl<L: LockRef> Drop for Held<L> {
+    #[inline]
+    fn drop(&mut self) {
+        let raw = self.lock.raw();
+        self.hold.release(&raw.meta);
+        raw.sem.add_permits(self.hold.permits as usize);
+    }
+}
+
 /// A hold of an async lock, kept by its guard: released (from the
 /// holder's stack) when it drops, before the guard gives its permits back.
 pub(crate) struct Hold {
     kind: LockKind,
     mode: AcquireMode,
+    /// The permits the guard gives back.
+    permits: u32,
     /// The holder that took it (a task's id, or a thread's); 0 when the
     /// acquisition was not tracked.
     holder: u64,
@@ -36,19 +130,19 @@ pub(crate) struct Hold {
 impl Hold {
     /// Releases the hold of `meta`'s lock; called by the guard's drop.
     #[inline(always)]
-    pub(crate) fn release(&self, meta: &LockMeta) {
+    fn release(&self, meta: &LockMeta) {
         if self.holder != 0 {
             async_acquire::release(meta, self.kind, self.mode, self.holder);
         }
     }
 
-    fn tracked(kind: LockKind, mode: AcquireMode, tracked: bool) -> Hold {
+    fn tracked(request: &Request<'_>, tracked: bool) -> Hold {
         let holder = if tracked {
             task::current_holder().unwrap_or(0)
         } else {
             0
         };
-        Hold { kind, mode, holder }
+        request.hold(holder)
     }
 }
 
@@ -56,12 +150,11 @@ impl Hold {
 /// one, so an acquire that fails is a bug of lockcheck's.
 const NEVER_CLOSED: &str = "lockcheck never closes a lock's semaphore";
 
-/// One acquisition's request: `permits` of `meta`'s lock `sem`, in `mode`,
-/// at `site`.
+/// One acquisition's request: `permits` of the lock `raw`, in `mode`, at
+/// `site`.
 #[derive(Copy, Clone)]
 pub(crate) struct Request<'a> {
-    pub(crate) meta: &'a LockMeta,
-    pub(crate) sem: &'a Semaphore,
+    pub(crate) raw: &'a RawLock,
     pub(crate) permits: u32,
     pub(crate) kind: LockKind,
     pub(crate) mode: AcquireMode,
@@ -69,6 +162,17 @@ pub(crate) struct Request<'a> {
 }
 
 impl Request<'_> {
+    /// The hold of this request's lock by `holder` (0: untracked).
+    #[inline(always)]
+    fn hold(&self, holder: u64) -> Hold {
+        Hold {
+            kind: self.kind,
+            mode: self.mode,
+            permits: self.permits,
+            holder,
+        }
+    }
+
     /// Acquires `permits` of `meta`'s lock `sem` in `mode`, checked, for a
     /// `lock().await` (or `read`, `write`) at `site`.
     ///
@@ -95,75 +199,75 @@ impl Request<'_> {
     #[inline(always)]
     fn acquire_now(self) -> Option<Hold> {
         let Request {
-            meta,
-            sem,
+            raw,
             permits,
-            kind,
+            kind: _,
             mode,
             site,
         } = self;
+        let (meta, sem) = (&raw.meta, &raw.sem);
         let fast = async_acquire::plan_fast(meta, mode)?;
         sem.try_acquire_many(permits).ok()?.forget();
         if let Some(holder) = async_acquire::acquired_fast(meta, mode, site, &fast) {
-            return Some(Hold { kind, mode, holder });
+            return Some(self.hold(holder));
         }
         // Not reached on one thread between the plan and the push; kept for
         // a state that changed in between all the same.
         async_acquire::acquired(meta, fast.into_planned(mode, site));
-        Some(Hold::tracked(kind, mode, true))
+        Some(Hold::tracked(&self, true))
     }
 
     /// Every acquisition [`Self::acquire_now`] declines: validated before the
     /// await, its entry pushed after.
     async fn acquire_checked(self) -> Hold {
         let Request {
-            meta,
-            sem,
+            raw,
             permits,
-            kind,
+            kind: _,
             mode,
             site,
         } = self;
+        let (meta, sem) = (&raw.meta, &raw.sem);
         let planned = async_acquire::before(meta, mode, site);
         let tracked = planned.is_some();
         await_permits(meta, sem, permits, mode, site, planned.as_ref()).await;
         if let Some(planned) = planned {
             async_acquire::acquired(meta, planned);
         }
-        Hold::tracked(kind, mode, tracked)
+        Hold::tracked(&self, tracked)
     }
 
     /// The same acquisition without waiting (`try_lock`, `try_read`, …):
     /// `None` when the lock is taken.
     pub(crate) fn try_acquire(self) -> Option<Hold> {
         let Request {
-            meta,
-            sem,
+            raw,
             permits,
-            kind,
+            kind: _,
             mode,
             site,
         } = self;
+        let (meta, sem) = (&raw.meta, &raw.sem);
         match sem.try_acquire_many(permits) {
             Ok(permit) => permit.forget(),
             Err(TryAcquireError::NoPermits) => return None,
             Err(TryAcquireError::Closed) => unreachable!("{NEVER_CLOSED}"),
         }
         let tracked = async_acquire::tried(meta, mode, site).is_some();
-        Some(Hold::tracked(kind, mode, tracked))
+        Some(Hold::tracked(&self, tracked))
     }
 
     /// The same acquisition from blocking code (`blocking_lock`, …): the
     /// thread blocks as in any blocking lock, through tokio's own wait.
     pub(crate) fn blocking_acquire(self) -> Hold {
         let Request {
-            meta,
-            sem,
+            raw,
             permits,
-            kind,
+            kind: _,
             mode,
             site,
         } = self;
+        let (meta, sem) = (&raw.meta, &raw.sem);
         let planned = async_acquire::before(meta, mode, site);
         match sem.try_acquire_many(permits) {
             Ok(permit) => permit.forget(),
@@ -188,7 +292,7 @@ impl Request<'_> {
         if let Some(planned) = planned {
             async_acquire::acquired(meta, planned);
         }
-        Hold::tracked(kind, mode, tracked)
+        Hold::tracked(&self, tracked)
     }
 }
 

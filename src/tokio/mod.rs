@@ -2,9 +2,11 @@
 //!
 //! [`Mutex`] and [`RwLock`] have tokio::sync's API (`lock().await`,
 //! `try_lock`, `blocking_lock`, `lock_owned`, `read`/`write` and their
-//! `try_`, `blocking_` and `_owned` forms, `MutexGuard::map`,
-//! `into_inner`, `get_mut`) and lockcheck's names (`named`,
-//! `with_name`). Their guards are `Send`, as tokio's. [`Semaphore`] has
+//! `try_`, `blocking_` and `_owned` forms, `const_new`,
+//! `with_max_readers`, `into_inner`, `get_mut`, every guard's `map` and
+//! `try_map`, a write guard's `downgrade`) and lockcheck's names
+//! (`named`, `with_name`). Their guards are `Send`, as tokio's; a mapped
+//! guard keeps its lock's hold, a downgraded one holds it for reading. [`Semaphore`] has
 //! tokio's API and carries happens-before from each release of permits to
 //! each later acquisition (a permit has no owner: it is no node of the
 //! lock-order graph).
@@ -59,6 +61,30 @@
 //! # }
 //! ```
 
+/// `Debug` and `Display` of guards, as their target's (tokio's guards
+/// print their value): `[generics] Guard => Target`.
+macro_rules! guard_formatting {
+    ($([$($g:ident),*] $guard:ty => $target:ident),* $(,)?) => {$(
+        impl<$($g: ?Sized),*> std::fmt::Debug for $guard
+        where
+            $target: std::fmt::Debug,
+        {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Debug::fmt(&**self, f)
+            }
+        }
+
+        impl<$($g: ?Sized),*> std::fmt::Display for $guard
+        where
+            $target: std::fmt::Display,
+        {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Display::fmt(&**self, f)
+            }
+        }
+    )*};
+}
+
 mod hold;
 mod instrument;
 mod join;
@@ -69,9 +95,12 @@ mod timer;
 
 pub use instrument::{instrument, Instrumented};
 pub use join::JoinHandle;
-pub use mutex::{MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
+pub use mutex::{
+    MappedMutexGuard, Mutex, MutexGuard, OwnedMappedMutexGuard, OwnedMutexGuard, TryLockError,
+};
 pub use rwlock::{
-    OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
+    OwnedRwLockMappedWriteGuard, OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock,
+    RwLockMappedWriteGuard, RwLockReadGuard, RwLockWriteGuard,
 };
 pub use semaphore::{
     AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,

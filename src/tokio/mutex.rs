@@ -4,16 +4,12 @@ use std::borrow::Cow;
 use std::cell::UnsafeCell;
 use std::fmt;
 use std::marker::PhantomData;
-use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
 use std::panic::Location;
 use std::sync::Arc;
 
-use tokio::sync::Semaphore;
-
-use super::hold::{Hold, Request};
+use super::hold::{Held, LockRef, RawLock, Request};
 use crate::event::{AcquireMode, LockKind};
-use crate::runtime::lock_meta::LockMeta;
 
 const KIND: LockKind = LockKind::AsyncMutex;
 const MODE: AcquireMode = AcquireMode::Exclusive;
@@ -36,8 +32,7 @@ const MODE: AcquireMode = AcquireMode::Exclusive;
 /// # }
 /// ```
 pub struct Mutex<T: ?Sized> {
-    meta: LockMeta,
-    sem: Semaphore,
+    raw: RawLock,
     data: UnsafeCell<T>,
 }
 
@@ -54,17 +49,32 @@ impl<T> Mutex<T> {
         Self::make(None, value)
     }
 
+    /// A new, unlocked mutex in a `const` context (a `static`), as tokio's
+    /// `const_new`.
+    ///
+    /// ```
+    /// static JOBS: lockcheck::tokio::Mutex<Vec<u32>> = lockcheck::tokio::Mutex::const_new(Vec::new());
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// JOBS.lock().await.push(1);
+    /// assert_eq!(*JOBS.lock().await, [1]);
+    /// # }
+    /// ```
+    #[track_caller]
+    pub const fn const_new(value: T) -> Self {
+        Self::make(None, value)
+    }
+
     /// A new mutex with a name for reports.
     #[track_caller]
-    pub fn named(name: &'static str, value: T) -> Self {
+    pub const fn named(name: &'static str, value: T) -> Self {
         Self::make(Some(name), value)
     }
 
     #[track_caller]
-    fn make(name: Option<&'static str>, value: T) -> Self {
+    const fn make(name: Option<&'static str>, value: T) -> Self {
         Mutex {
-            meta: LockMeta::new(KIND, name, Location::caller()),
-            sem: Semaphore::new(1),
+            raw: RawLock::new(KIND, name, Location::caller(), 1),
             data: UnsafeCell::new(value),
         }
     }
@@ -81,14 +91,13 @@ impl<T: ?Sized> Mutex<T> {
     where
         T: Sized,
     {
-        self.meta.set_name(name.into());
+        self.raw.meta.set_name(name.into());
         self
     }
 
     fn request(&self, site: &'static Location<'static>) -> Request<'_> {
         Request {
-            meta: &self.meta,
-            sem: &self.sem,
+            raw: &self.raw,
             permits: 1,
             kind: KIND,
             mode: MODE,
@@ -102,7 +111,9 @@ impl<T: ?Sized> Mutex<T> {
         let site = Location::caller();
         async move {
             let hold = self.request(site).acquire().await;
-            MutexGuard::new(self, hold)
+            MutexGuard {
+                held: Held::new(self, hold),
+            }
         }
     }
 
@@ -112,7 +123,19 @@ impl<T: ?Sized> Mutex<T> {
     pub fn blocking_lock(&self) -> MutexGuard<'_, T> {
         let site = Location::caller();
         let hold = self.request(site).blocking_acquire();
-        MutexGuard::new(self, hold)
+        MutexGuard {
+            held: Held::new(self, hold),
+        }
+    }
+
+    /// [`Self::blocking_lock`] for a guard that owns a handle to the mutex.
+    #[track_caller]
+    pub fn blocking_lock_owned(self: Arc<Self>) -> OwnedMutexGuard<T> {
+        let site = Location::caller();
+        let hold = self.request(site).blocking_acquire();
+        OwnedMutexGuard {
+            held: Held::new(self, hold),
+        }
     }
 
     /// Locks the mutex if it is free now.
@@ -121,7 +144,9 @@ impl<T: ?Sized> Mutex<T> {
         let site = Location::caller();
         self.request(site)
             .try_acquire()
-            .map(|hold| MutexGuard::new(self, hold))
+            .map(|hold| MutexGuard {
+                held: Held::new(self, hold),
+            })
             .ok_or(would_block())
     }
 
@@ -132,7 +157,9 @@ impl<T: ?Sized> Mutex<T> {
         let site = Location::caller();
         async move {
             let hold = self.request(site).acquire().await;
-            OwnedMutexGuard::new(self, hold)
+            OwnedMutexGuard {
+                held: Held::new(self, hold),
+            }
         }
     }
 
@@ -141,7 +168,9 @@ impl<T: ?Sized> Mutex<T> {
     pub fn try_lock_owned(self: Arc<Self>) -> Result<OwnedMutexGuard<T>, TryLockError> {
         let site = Location::caller();
         match self.request(site).try_acquire() {
-            Some(hold) => Ok(OwnedMutexGuard::new(self, hold)),
+            Some(hold) => Ok(OwnedMutexGuard {
+                held: Held::new(self, hold),
+            }),
             None => Err(would_block()),
         }
     }
@@ -149,6 +178,20 @@ impl<T: ?Sized> Mutex<T> {
     /// The value, through a unique borrow (no lock needed).
     pub fn get_mut(&mut self) -> &mut T {
         self.data.get_mut()
+    }
+}
+
+impl<T: ?Sized> LockRef for &Mutex<T> {
+    #[inline(always)]
+    fn raw(&self) -> &RawLock {
+        &self.raw
+    }
+}
+
+impl<T: ?Sized> LockRef for Arc<Mutex<T>> {
+    #[inline(always)]
+    fn raw(&self) -> &RawLock {
+        &self.raw
     }
 }
 
@@ -169,7 +212,7 @@ impl<T> From<T> for Mutex<T> {
 impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Mutex");
-        match self.sem.try_acquire() {
+        match self.raw.sem.try_acquire() {
             Ok(_permit) => {
                 // SAFETY: the permit excludes every guard while it lives.
                 d.field("data", &unsafe { &*self.data.get() });
@@ -202,32 +245,20 @@ pub(super) fn would_block() -> TryLockError {
 /// A lock of a [`Mutex`]; unlocks when dropped. `Send` as tokio's guard is.
 #[must_use = "if unused the Mutex will immediately unlock"]
 pub struct MutexGuard<'a, T: ?Sized> {
-    lock: &'a Mutex<T>,
-    hold: Hold,
+    held: Held<&'a Mutex<T>>,
 }
 
 // SAFETY: the guard gives `&T` wherever it is shared, as tokio's.
 unsafe impl<T: ?Sized + Send + Sync> Sync for MutexGuard<'_, T> {}
 
 impl<'a, T: ?Sized> MutexGuard<'a, T> {
-    fn new(lock: &'a Mutex<T>, hold: Hold) -> Self {
-        MutexGuard { lock, hold }
-    }
-
     /// A guard for a part of the locked value; the lock stays held.
     pub fn map<U: ?Sized>(this: Self, f: impl FnOnce(&mut T) -> &mut U) -> MappedMutexGuard<'a, U> {
-        let this = ManuallyDrop::new(this);
-        // SAFETY: the guard holds the lock, and is not dropped: its hold
-        // moves to the mapped guard.
-        let data = f(unsafe { &mut *this.lock.data.get() }) as *mut U;
-        MappedMutexGuard {
-            meta: &this.lock.meta,
-            sem: &this.lock.sem,
-            // SAFETY: read once out of a guard that is never dropped.
-            hold: unsafe { std::ptr::read(&this.hold) },
-            data,
-            _borrow: PhantomData,
-        }
+        let lock = this.held.lock;
+        // SAFETY: the guard holds the lock, and its hold moves to the
+        // mapped guard.
+        let data = f(unsafe { &mut *lock.data.get() }) as *mut U;
+        MappedMutexGuard::new(this.held.rebind(|lock| &lock.raw), data)
     }
 
     /// A guard for a part of the locked value if `f` finds one; else the
@@ -246,25 +277,23 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
         this: Self,
         f: impl FnOnce(&mut T) -> Option<&mut U>,
     ) -> Result<MappedMutexGuard<'a, U>, Self> {
+        let lock = this.held.lock;
         // SAFETY: the guard holds the lock.
-        let Some(data) = f(unsafe { &mut *this.lock.data.get() }).map(|u| u as *mut U) else {
-            return Err(this);
-        };
-        let this = ManuallyDrop::new(this);
-        Ok(MappedMutexGuard {
-            meta: &this.lock.meta,
-            sem: &this.lock.sem,
-            // SAFETY: read once out of a guard that is never dropped: its
-            // hold moves to the mapped guard.
-            hold: unsafe { std::ptr::read(&this.hold) },
-            data,
-            _borrow: PhantomData,
-        })
+        match f(unsafe { &mut *lock.data.get() }) {
+            Some(part) => {
+                let data = part as *mut U;
+                Ok(MappedMutexGuard::new(
+                    this.held.rebind(|lock| &lock.raw),
+                    data,
+                ))
+            }
+            None => Err(this),
+        }
     }
 
     /// The mutex this guard locks.
     pub fn mutex(this: &Self) -> &'a Mutex<T> {
-        this.lock
+        this.held.lock
     }
 }
 
@@ -272,33 +301,14 @@ impl<T: ?Sized> Deref for MutexGuard<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
         // SAFETY: the guard holds the lock.
-        unsafe { &*self.lock.data.get() }
+        unsafe { &*self.held.lock.data.get() }
     }
 }
 
 impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
         // SAFETY: the guard holds the lock.
-        unsafe { &mut *self.lock.data.get() }
-    }
-}
-
-impl<T: ?Sized> Drop for MutexGuard<'_, T> {
-    fn drop(&mut self) {
-        self.hold.release(&self.lock.meta);
-        self.lock.sem.add_permits(1);
-    }
-}
-
-impl<T: ?Sized + fmt::Debug> fmt::Debug for MutexGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self, f)
-    }
-}
-
-impl<T: ?Sized + fmt::Display> fmt::Display for MutexGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&**self, f)
+        unsafe { &mut *self.held.lock.data.get() }
     }
 }
 
@@ -306,21 +316,63 @@ impl<T: ?Sized + fmt::Display> fmt::Display for MutexGuard<'_, T> {
 /// it can move into another task; unlocks when dropped.
 #[must_use = "if unused the Mutex will immediately unlock"]
 pub struct OwnedMutexGuard<T: ?Sized> {
-    hold: Hold,
-    lock: Arc<Mutex<T>>,
+    held: Held<Arc<Mutex<T>>>,
 }
 
 // SAFETY: as `MutexGuard`.
 unsafe impl<T: ?Sized + Send + Sync> Sync for OwnedMutexGuard<T> {}
 
 impl<T: ?Sized> OwnedMutexGuard<T> {
-    fn new(lock: Arc<Mutex<T>>, hold: Hold) -> Self {
-        OwnedMutexGuard { hold, lock }
+    /// A guard for a part of the locked value that keeps the `Arc`; the
+    /// lock stays held (tokio's `OwnedMutexGuard::map`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use std::sync::Arc;
+    /// use lockcheck::tokio::{Mutex, OwnedMutexGuard};
+    /// let m = Arc::new(Mutex::new((1, 2)));
+    /// let mut second = OwnedMutexGuard::map(m.clone().lock_owned().await, |pair| &mut pair.1);
+    /// *second += 1;
+    /// drop(second);
+    /// assert_eq!(*m.lock().await, (1, 3));
+    /// # }
+    /// ```
+    pub fn map<U: ?Sized>(
+        this: Self,
+        f: impl FnOnce(&mut T) -> &mut U,
+    ) -> OwnedMappedMutexGuard<T, U> {
+        // SAFETY: the guard holds the lock, and its hold moves to the
+        // mapped guard with the `Arc` that keeps the value alive.
+        let data = f(unsafe { &mut *this.held.lock.data.get() }) as *mut U;
+        OwnedMappedMutexGuard {
+            held: this.held,
+            data,
+        }
+    }
+
+    /// A guard for a part of the locked value if `f` finds one; else the
+    /// guard back, still holding the lock.
+    pub fn try_map<U: ?Sized>(
+        this: Self,
+        f: impl FnOnce(&mut T) -> Option<&mut U>,
+    ) -> Result<OwnedMappedMutexGuard<T, U>, Self> {
+        // SAFETY: the guard holds the lock.
+        match f(unsafe { &mut *this.held.lock.data.get() }) {
+            Some(part) => {
+                let data = part as *mut U;
+                Ok(OwnedMappedMutexGuard {
+                    held: this.held,
+                    data,
+                })
+            }
+            None => Err(this),
+        }
     }
 
     /// The mutex this guard locks.
     pub fn mutex(this: &Self) -> &Arc<Mutex<T>> {
-        &this.lock
+        &this.held.lock
     }
 }
 
@@ -328,36 +380,21 @@ impl<T: ?Sized> Deref for OwnedMutexGuard<T> {
     type Target = T;
     fn deref(&self) -> &T {
         // SAFETY: the guard holds the lock.
-        unsafe { &*self.lock.data.get() }
+        unsafe { &*self.held.lock.data.get() }
     }
 }
 
 impl<T: ?Sized> DerefMut for OwnedMutexGuard<T> {
     fn deref_mut(&mut self) -> &mut T {
         // SAFETY: the guard holds the lock.
-        unsafe { &mut *self.lock.data.get() }
-    }
-}
-
-impl<T: ?Sized> Drop for OwnedMutexGuard<T> {
-    fn drop(&mut self) {
-        self.hold.release(&self.lock.meta);
-        self.lock.sem.add_permits(1);
-    }
-}
-
-impl<T: ?Sized + fmt::Debug> fmt::Debug for OwnedMutexGuard<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self, f)
+        unsafe { &mut *self.held.lock.data.get() }
     }
 }
 
 /// A lock of a part of a [`Mutex`]'s value (`MutexGuard::map`).
 #[must_use = "if unused the Mutex will immediately unlock"]
 pub struct MappedMutexGuard<'a, T: ?Sized> {
-    meta: &'a LockMeta,
-    sem: &'a Semaphore,
-    hold: Hold,
+    held: Held<&'a RawLock>,
     data: *mut T,
     _borrow: PhantomData<&'a mut T>,
 }
@@ -365,23 +402,22 @@ pub struct MappedMutexGuard<'a, T: ?Sized> {
 // SAFETY: the guard is a unique borrow of the part, as tokio's.
 unsafe impl<T: ?Sized + Send> Send for MappedMutexGuard<'_, T> {}
 // SAFETY: as above.
-unsafe impl<T: ?Sized + Send + Sync> Sync for MappedMutexGuard<'_, T> {}
+unsafe impl<T: ?Sized + Sync> Sync for MappedMutexGuard<'_, T> {}
 
 impl<'a, T: ?Sized> MappedMutexGuard<'a, T> {
-    /// A guard for a part of this part; the lock stays held.
-    pub fn map<U: ?Sized>(this: Self, f: impl FnOnce(&mut T) -> &mut U) -> MappedMutexGuard<'a, U> {
-        let this = ManuallyDrop::new(this);
-        // SAFETY: the guard holds the lock and is not dropped.
-        let part = this.data;
-        let data = f(unsafe { &mut *part }) as *mut U;
+    fn new(held: Held<&'a RawLock>, data: *mut T) -> Self {
         MappedMutexGuard {
-            meta: this.meta,
-            sem: this.sem,
-            // SAFETY: read once out of a guard that is never dropped.
-            hold: unsafe { std::ptr::read(&this.hold) },
+            held,
             data,
             _borrow: PhantomData,
         }
+    }
+
+    /// A guard for a part of this part; the lock stays held.
+    pub fn map<U: ?Sized>(this: Self, f: impl FnOnce(&mut T) -> &mut U) -> MappedMutexGuard<'a, U> {
+        // SAFETY: the guard holds the lock, and its hold moves on.
+        let data = f(unsafe { &mut *this.data }) as *mut U;
+        MappedMutexGuard::new(this.held, data)
     }
 
     /// A guard for a part of this part if `f` finds one; else this guard
@@ -391,18 +427,13 @@ impl<'a, T: ?Sized> MappedMutexGuard<'a, T> {
         f: impl FnOnce(&mut T) -> Option<&mut U>,
     ) -> Result<MappedMutexGuard<'a, U>, Self> {
         // SAFETY: the guard holds the lock.
-        let Some(data) = f(unsafe { &mut *this.data }).map(|u| u as *mut U) else {
-            return Err(this);
-        };
-        let this = ManuallyDrop::new(this);
-        Ok(MappedMutexGuard {
-            meta: this.meta,
-            sem: this.sem,
-            // SAFETY: read once out of a guard that is never dropped.
-            hold: unsafe { std::ptr::read(&this.hold) },
-            data,
-            _borrow: PhantomData,
-        })
+        match f(unsafe { &mut *this.data }) {
+            Some(part) => {
+                let data = part as *mut U;
+                Ok(MappedMutexGuard::new(this.held, data))
+            }
+            None => Err(this),
+        }
     }
 }
 
@@ -421,15 +452,77 @@ impl<T: ?Sized> DerefMut for MappedMutexGuard<'_, T> {
     }
 }
 
-impl<T: ?Sized> Drop for MappedMutexGuard<'_, T> {
-    fn drop(&mut self) {
-        self.hold.release(self.meta);
-        self.sem.add_permits(1);
+/// A lock of a part of a [`Mutex`]'s value through its `Arc`
+/// (`OwnedMutexGuard::map`); unlocks when dropped.
+#[must_use = "if unused the Mutex will immediately unlock"]
+pub struct OwnedMappedMutexGuard<T: ?Sized, U: ?Sized = T> {
+    held: Held<Arc<Mutex<T>>>,
+    data: *mut U,
+}
+
+// SAFETY: as tokio's: the guard may drop the lock's last `Arc` (and so
+// `T`) wherever it goes, and gives `&mut U`.
+unsafe impl<T: ?Sized + Send, U: ?Sized + Send> Send for OwnedMappedMutexGuard<T, U> {}
+// SAFETY: as above; shared, it gives `&U`.
+unsafe impl<T: ?Sized + Send + Sync, U: ?Sized + Send + Sync> Sync for OwnedMappedMutexGuard<T, U> {}
+
+impl<T: ?Sized, U: ?Sized> OwnedMappedMutexGuard<T, U> {
+    /// A guard for a part of this part; the lock stays held.
+    pub fn map<V: ?Sized>(
+        this: Self,
+        f: impl FnOnce(&mut U) -> &mut V,
+    ) -> OwnedMappedMutexGuard<T, V> {
+        // SAFETY: the guard holds the lock, and its hold moves on.
+        let data = f(unsafe { &mut *this.data }) as *mut V;
+        OwnedMappedMutexGuard {
+            held: this.held,
+            data,
+        }
+    }
+
+    /// A guard for a part of this part if `f` finds one; else this guard
+    /// back, still holding the lock.
+    pub fn try_map<V: ?Sized>(
+        this: Self,
+        f: impl FnOnce(&mut U) -> Option<&mut V>,
+    ) -> Result<OwnedMappedMutexGuard<T, V>, Self> {
+        // SAFETY: the guard holds the lock.
+        match f(unsafe { &mut *this.data }) {
+            Some(part) => {
+                let data = part as *mut V;
+                Ok(OwnedMappedMutexGuard {
+                    held: this.held,
+                    data,
+                })
+            }
+            None => Err(this),
+        }
+    }
+
+    /// The mutex this guard locks.
+    pub fn mutex(this: &Self) -> &Arc<Mutex<T>> {
+        &this.held.lock
     }
 }
 
-impl<T: ?Sized + fmt::Debug> fmt::Debug for MappedMutexGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self, f)
+impl<T: ?Sized, U: ?Sized> Deref for OwnedMappedMutexGuard<T, U> {
+    type Target = U;
+    fn deref(&self) -> &U {
+        // SAFETY: the guard holds the lock.
+        unsafe { &*self.data }
     }
 }
+
+impl<T: ?Sized, U: ?Sized> DerefMut for OwnedMappedMutexGuard<T, U> {
+    fn deref_mut(&mut self) -> &mut U {
+        // SAFETY: the guard holds the lock.
+        unsafe { &mut *self.data }
+    }
+}
+
+guard_formatting!(
+    [T] MutexGuard<'_, T> => T,
+    [T] OwnedMutexGuard<T> => T,
+    [T] MappedMutexGuard<'_, T> => T,
+    [T, U] OwnedMappedMutexGuard<T, U> => U,
+);
