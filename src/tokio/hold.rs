@@ -9,7 +9,7 @@
 
 use std::future::Future;
 use std::panic::Location;
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -107,7 +107,9 @@ impl<L: LockRef> Held<L> {
 }
 
 impl<L: LockRef> Drop for Held<L> {
-    #[inline]
+    // Inline: out of line (the read guard's, 31 instructions a drop) it
+    // cost a call and the hold's copy.
+    #[inline(always)]
     fn drop(&mut self) {
         let raw = self.lock.raw();
         self.hold.release(&raw.meta);
@@ -161,7 +163,7 @@ pub(crate) struct Request<'a> {
     pub(crate) site: &'static Location<'static>,
 }
 
-impl Request<'_> {
+impl<'a> Request<'a> {
     /// The hold of this request's lock by `holder` (0: untracked).
     #[inline(always)]
     fn hold(&self, holder: u64) -> Hold {
@@ -173,24 +175,16 @@ impl Request<'_> {
         }
     }
 
-    /// Acquires `permits` of `meta`'s lock `sem` in `mode`, checked, for a
-    /// `lock().await` (or `read`, `write`) at `site`.
-    ///
-    /// As tokio's own acquire, it first spends a unit of the task's
-    /// cooperative budget, so that a loop of uncontended `lock().await` still
-    /// yields now and then. Then, for a known stack, a try with nothing to
-    /// check before it and only the entry to push after it
-    /// ([`acquire_now`]); awaiting the public semaphore's `acquire_many` on
-    /// every call cost twice the instructions of tokio's `Mutex::lock`
-    /// (callgrind, a loop of `lock().await` and drop on a current-thread
-    /// runtime: 570 instructions a pair against tokio's 257; with the budget
-    /// and the try, 412; with the try and the push inline, 378).
-    #[inline]
-    pub(crate) async fn acquire(self) -> Hold {
-        ::tokio::task::consume_budget().await;
-        match self.acquire_now() {
-            Some(hold) => hold,
-            None => self.acquire_checked().await,
+    /// Acquires `permits` of the lock in `mode`, checked, for a
+    /// `lock().await` (or `read`, `write`) at `site`: see [`Acquire`].
+    #[inline(always)]
+    pub(crate) fn acquire(self) -> Acquire<'a, impl Future<Output = Hold> + 'a> {
+        Acquire {
+            request: self,
+            fast: true,
+            // Not run yet (an async fn runs when polled): only its
+            // arguments are stored.
+            slow: self.acquire_checked(),
         }
     }
 
@@ -293,6 +287,93 @@ impl Request<'_> {
             async_acquire::acquired(meta, planned);
         }
         Hold::tracked(&self, tracked)
+    }
+}
+
+/// The future of an acquisition (`lock().await`, `read().await`, …).
+///
+/// Its first poll is the fast path, inline: as tokio's own acquire, it
+/// first spends a unit of the task's cooperative budget (so that a loop of
+/// uncontended `lock().await` still yields now and then), then tries the
+/// semaphore for a known stack, with nothing to check before and only the
+/// entry to push after ([`Request::acquire_now`]). Anything else goes to
+/// `slow`, the checked path (validated before the await, its entry pushed
+/// after), which spends its own budget unit in tokio's acquire.
+///
+/// A future written by hand, so that its poll inlines into the lock's:
+/// as an `async fn` the poll was a closure the compiler no longer inlined
+/// once four lock methods called it, and a loop of `lock().await` and drop
+/// cost 382 instructions a pair instead of 347 (callgrind, current-thread
+/// runtime; tokio's `Mutex` 257). History of that figure: awaiting the
+/// semaphore's `acquire_many` on every call, 570; the budget and a try,
+/// 412; the push inline, 378.
+pub(crate) struct Acquire<'a, S> {
+    request: Request<'a>,
+    /// The fast path is still to be tried (the first poll).
+    fast: bool,
+    slow: S,
+}
+
+impl<S: Future<Output = Hold>> Future for Acquire<'_, S> {
+    type Output = Hold;
+
+    #[inline(always)]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Hold> {
+        // SAFETY: `slow` is pinned where the future is (it is never moved
+        // out, and polled only through the pin below); the other fields
+        // are plain data, not pinned.
+        let this = unsafe { self.get_unchecked_mut() };
+        if this.fast {
+            let budget = std::task::ready!(::tokio::task::coop::poll_proceed(cx));
+            if let Some(hold) = this.request.acquire_now() {
+                budget.made_progress();
+                return Poll::Ready(hold);
+            }
+            // `budget` dropped without progress gives the unit back.
+            this.fast = false;
+        }
+        // SAFETY: as above.
+        unsafe { Pin::new_unchecked(&mut this.slow) }.poll(cx)
+    }
+}
+
+impl<'a, S: Future<Output = Hold>> Acquire<'a, S> {
+    /// The guard `make` makes of the hold, once taken: the future a
+    /// borrowing lock method returns (`lock()`, `read()`, `write()`).
+    #[inline(always)]
+    pub(crate) fn guard<G, F: FnOnce(Hold) -> G>(self, make: F) -> Guarding<'a, S, F> {
+        Guarding {
+            acquire: self,
+            make: Some(make),
+        }
+    }
+}
+
+/// [`Acquire`] with its hold made into a guard: written by hand as
+/// `Acquire` is, so that `lock().await` is one inlined poll (as an `async`
+/// block it was a call, and the guard's drop another; callgrind in the
+/// async bench binary, a loop of `lock().await` and drop: 381
+/// instructions a pair against tokio's 288).
+pub(crate) struct Guarding<'a, S, F> {
+    acquire: Acquire<'a, S>,
+    make: Option<F>,
+}
+
+impl<S: Future<Output = Hold>, G, F: FnOnce(Hold) -> G> Future for Guarding<'_, S, F> {
+    type Output = G;
+
+    #[inline(always)]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<G> {
+        // SAFETY: `acquire` is pinned where the future is, as `Acquire`'s
+        // `slow`; `make` is not pinned.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: as above.
+        let hold = std::task::ready!(unsafe { Pin::new_unchecked(&mut this.acquire) }.poll(cx));
+        let make = this
+            .make
+            .take()
+            .expect("a lock future polled after it was ready");
+        Poll::Ready(make(hold))
     }
 }
 

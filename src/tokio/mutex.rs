@@ -109,12 +109,9 @@ impl<T: ?Sized> Mutex<T> {
     #[track_caller]
     pub fn lock(&self) -> impl std::future::Future<Output = MutexGuard<'_, T>> + '_ {
         let site = Location::caller();
-        async move {
-            let hold = self.request(site).acquire().await;
-            MutexGuard {
-                held: Held::new(self, hold),
-            }
-        }
+        self.request(site).acquire().guard(move |hold| MutexGuard {
+            held: Held::new(self, hold),
+        })
     }
 
     /// Locks the mutex from blocking code (outside the runtime's worker

@@ -135,10 +135,6 @@ impl<T: ?Sized> RwLock<T> {
         }
     }
 
-    async fn acquire(&self, access: Access, site: &'static Location<'static>) -> Hold {
-        self.request(access, site).acquire().await
-    }
-
     fn try_acquire(&self, access: Access, site: &'static Location<'static>) -> Option<Hold> {
         self.request(access, site).try_acquire()
     }
@@ -156,20 +152,18 @@ impl<T: ?Sized> RwLock<T> {
     #[track_caller]
     pub fn read(&self) -> impl std::future::Future<Output = RwLockReadGuard<'_, T>> + '_ {
         let site = Location::caller();
-        async move {
-            let hold = self.acquire(Access::Read, site).await;
-            self.read_guard(hold)
-        }
+        self.request(Access::Read, site)
+            .acquire()
+            .guard(move |hold| self.read_guard(hold))
     }
 
     /// Locks for writing, waiting while anyone holds the lock.
     #[track_caller]
     pub fn write(&self) -> impl std::future::Future<Output = RwLockWriteGuard<'_, T>> + '_ {
         let site = Location::caller();
-        async move {
-            let hold = self.acquire(Access::Write, site).await;
-            self.write_guard(hold)
-        }
+        self.request(Access::Write, site)
+            .acquire()
+            .guard(move |hold| self.write_guard(hold))
     }
 
     /// Locks for reading if no writer holds or awaits the lock now.
@@ -213,7 +207,7 @@ impl<T: ?Sized> RwLock<T> {
     ) -> impl std::future::Future<Output = OwnedRwLockReadGuard<T>> {
         let site = Location::caller();
         async move {
-            let hold = self.acquire(Access::Read, site).await;
+            let hold = self.request(Access::Read, site).acquire().await;
             OwnedRwLockReadGuard::whole(Held::new(self, hold))
         }
     }
@@ -225,7 +219,7 @@ impl<T: ?Sized> RwLock<T> {
     ) -> impl std::future::Future<Output = OwnedRwLockWriteGuard<T>> {
         let site = Location::caller();
         async move {
-            let hold = self.acquire(Access::Write, site).await;
+            let hold = self.request(Access::Write, site).acquire().await;
             OwnedRwLockWriteGuard {
                 held: Held::new(self, hold),
             }
