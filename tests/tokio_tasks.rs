@@ -740,3 +740,29 @@ fn blocking_locks_of_tokio_mutexes_let_go_first_are_clean() {
         about("tk.blockfine")
     );
 }
+
+#[test]
+fn a_race_names_the_task_of_its_earlier_access() {
+    collect();
+    let name = "tk.race-names.var";
+    let var = Arc::new(lockcheck::Shared::named(name, 0u32));
+    multi_thread().block_on(async {
+        let v = var.clone();
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+        let _task = spawn(async move {
+            v.set(2);
+            done_tx.send(()).expect("the parent waits");
+        });
+        // The oneshot orders nothing for lockcheck: the read races with
+        // the task's write, which is looked up by its id in the report.
+        done_rx.await.expect("the task is done");
+        assert_eq!(var.get(), 2);
+    });
+    let races = common::races_on(name);
+    assert_eq!(races.len(), 1, "{races:#?}");
+    let tasks: Vec<_> = races[0].threads.iter().filter(|t| t.task).collect();
+    assert_eq!(tasks.len(), 1, "{:#?}", races[0].threads);
+    let task_name = tasks[0].name.as_deref().expect("the task's name");
+    assert!(task_name.starts_with("task "), "{task_name}");
+    assert!(races[0].summary.contains(task_name), "{}", races[0].summary);
+}

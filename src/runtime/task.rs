@@ -38,7 +38,7 @@ use crate::runtime::hb::{self, HandOff, TaskClock};
 use crate::runtime::held_stack::HeldStack;
 use crate::runtime::leaf_edges::KeptEdge;
 use crate::runtime::policy::{report, Severity};
-use crate::runtime::thread_state::{with_thread, ThreadState};
+use crate::runtime::thread_state::{self, with_thread, ThreadState};
 
 /// What a task keeps of its own between polls: what a thread's state holds
 /// for its holder while the task is polled on it.
@@ -108,10 +108,12 @@ impl TaskSlot {
             return false;
         }
         if self.info.name.is_none() {
-            self.info.name = Some(match tokio_task_id() {
+            let name: std::sync::Arc<str> = match tokio_task_id() {
                 Some(tokio) => tokio_task_name(tokio),
                 None => format!("task at {}:{}", self.spawned.file(), self.spawned.line()).into(),
-            });
+            };
+            thread_state::name_task(self.info.id, name.clone());
+            self.info.name = Some(name);
         }
         let entered = with_thread(|t| {
             // The thread's own identity first: its exit watch must stand

@@ -425,13 +425,53 @@ pub(crate) fn known_threads() -> Vec<ThreadInfo> {
     threads
 }
 
-/// The thread with this id, named as it was when it first used lockcheck
-/// (it may have ended since).
+/// The thread (or task) with this id, named as it was when it first used
+/// lockcheck (it may have ended since). A task is found among the last
+/// [`TASK_NAMES`] named; one older than those is `#id` in reports.
 pub(crate) fn thread_info(id: ThreadId) -> ThreadInfo {
+    if let Some(name) = thread_names().lock().get(&id.0).cloned() {
+        return ThreadInfo {
+            id,
+            name: Some(name),
+            task: false,
+        };
+    }
+    let task = task_names().lock().by_id.get(&id.0).cloned();
     ThreadInfo {
         id,
-        name: thread_names().lock().get(&id.0).cloned(),
-        task: false,
+        task: task.is_some(),
+        name: task,
+    }
+}
+
+/// How many tasks' names [`thread_info`] keeps: the most recently named,
+/// so that a program spawning tasks forever keeps a bounded table (some
+/// 3 MB at most), and a report about a task that ended a while ago (a
+/// race's earlier access) still says which task it was.
+pub(crate) const TASK_NAMES: usize = 1 << 16;
+
+/// The names of the last [`TASK_NAMES`] tasks named, and their order.
+#[derive(Default)]
+struct TaskNames {
+    by_id: crate::fx_hash::FxHashMap<u64, std::sync::Arc<str>>,
+    order: std::collections::VecDeque<u64>,
+}
+
+fn task_names() -> &'static crate::raw::Mutex<TaskNames> {
+    static NAMES: std::sync::OnceLock<crate::raw::Mutex<TaskNames>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(Default::default)
+}
+
+/// Task `id` is called `name` in reports (once, when it is first polled).
+pub(crate) fn name_task(id: ThreadId, name: std::sync::Arc<str>) {
+    let mut names = task_names().lock();
+    if names.by_id.insert(id.0, name).is_none() {
+        names.order.push_back(id.0);
+        if names.order.len() > TASK_NAMES {
+            if let Some(oldest) = names.order.pop_front() {
+                names.by_id.remove(&oldest);
+            }
+        }
     }
 }
 
@@ -569,5 +609,23 @@ mod tests {
         assert!(!s.knows(key));
         s.remember(key);
         assert!(s.knows(key));
+    }
+
+    #[test]
+    fn task_names_keep_the_most_recent_ones_only() {
+        // Ids far above any this process gives out.
+        let first = u64::MAX - 2 * TASK_NAMES as u64;
+        for i in 0..=TASK_NAMES as u64 {
+            name_task(ThreadId(first + i), format!("task t{i}").into());
+        }
+        let oldest = thread_info(ThreadId(first));
+        assert!(!oldest.task && oldest.name.is_none(), "{oldest:?}");
+        let newest = thread_info(ThreadId(first + TASK_NAMES as u64));
+        assert!(newest.task, "{newest:?}");
+        assert_eq!(
+            newest.name.as_deref(),
+            Some(&*format!("task t{TASK_NAMES}"))
+        );
+        assert!(task_names().lock().by_id.len() <= TASK_NAMES);
     }
 }
