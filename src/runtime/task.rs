@@ -344,6 +344,21 @@ fn unseen_task_noting(noted: &std::sync::Once, gap: &str) -> bool {
     }
 }
 
+/// Whether this code runs outside every tokio task (a thread, a
+/// `block_on` body): one thread-local read of tokio's. Always, without
+/// the `tokio` feature.
+#[inline]
+pub(crate) fn outside_tokio_tasks() -> bool {
+    #[cfg(feature = "tokio")]
+    {
+        ::tokio::task::try_id().is_none()
+    }
+    #[cfg(not(feature = "tokio"))]
+    {
+        true
+    }
+}
+
 /// Whether an instrumented task is being polled on this thread now.
 pub(crate) fn in_task() -> bool {
     with_thread(|t| !t.task.is_null()).unwrap_or(false)
