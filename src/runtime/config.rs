@@ -216,6 +216,7 @@ pub enum Backtraces {
 /// How much of the stack is kept when something new is learned (see
 /// [`Backtraces`]). Sites from `#[track_caller]` are always recorded;
 /// stacks add the frames above them.
+#[inline]
 pub fn backtrace_mode() -> Backtraces {
     match BACKTRACES.load(Relaxed) {
         ON => Backtraces::Full,
@@ -266,6 +267,7 @@ pub fn set_backtrace_mode(mode: Backtraces) {
 
 /// Whether whole backtraces are captured when something new is learned (a
 /// new order edge, a blocked acquire): [`Backtraces::Full`].
+#[inline]
 pub fn backtraces() -> bool {
     backtrace_mode() == Backtraces::Full
 }
@@ -287,11 +289,18 @@ pub fn set_backtraces(on: bool) {
 /// the unwinder's walk is nearly all of it); eight per site keep a loop that
 /// makes a new edge each time at the second figure, and are more callers of
 /// a helper than one thread usually has.
+#[inline]
 pub fn caller_stacks_per_site() -> u32 {
     let n = CALLER_STACKS.load(Relaxed);
     if n != u32::MAX {
         return n;
     }
+    resolve_caller_stacks()
+}
+
+#[cold]
+#[inline(never)]
+fn resolve_caller_stacks() -> u32 {
     let from_env = env("LOCKCHECK_CALLER_STACKS").and_then(|v| match v.parse::<u32>() {
         Ok(n) if n < u32::MAX => Some(n),
         _ => {
