@@ -130,9 +130,7 @@ impl<T: ?Sized> Mutex<T> {
     pub fn blocking_lock_owned(self: Arc<Self>) -> OwnedMutexGuard<T> {
         let site = Location::caller();
         let hold = self.request(site).blocking_acquire();
-        OwnedMutexGuard {
-            held: Held::new(self, hold),
-        }
+        OwnedMutexGuard::new(Held::new(self, hold))
     }
 
     /// Locks the mutex if it is free now.
@@ -154,9 +152,7 @@ impl<T: ?Sized> Mutex<T> {
         let site = Location::caller();
         async move {
             let hold = self.request(site).acquire().await;
-            OwnedMutexGuard {
-                held: Held::new(self, hold),
-            }
+            OwnedMutexGuard::new(Held::new(self, hold))
         }
     }
 
@@ -165,9 +161,7 @@ impl<T: ?Sized> Mutex<T> {
     pub fn try_lock_owned(self: Arc<Self>) -> Result<OwnedMutexGuard<T>, TryLockError> {
         let site = Location::caller();
         match self.request(site).try_acquire() {
-            Some(hold) => Ok(OwnedMutexGuard {
-                held: Held::new(self, hold),
-            }),
+            Some(hold) => Ok(OwnedMutexGuard::new(Held::new(self, hold))),
             None => Err(would_block()),
         }
     }
@@ -310,16 +304,21 @@ impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
 }
 
 /// A lock of a [`Mutex`] through an `Arc` (`lock_owned`): `'static`, so
-/// it can move into another task; unlocks when dropped.
+/// it can move into another task; unlocks when dropped. An owned mapped
+/// guard of the whole value.
 #[must_use = "if unused the Mutex will immediately unlock"]
 pub struct OwnedMutexGuard<T: ?Sized> {
-    held: Held<Arc<Mutex<T>>>,
+    inner: OwnedMappedMutexGuard<T>,
 }
 
-// SAFETY: as `MutexGuard`.
-unsafe impl<T: ?Sized + Send + Sync> Sync for OwnedMutexGuard<T> {}
-
 impl<T: ?Sized> OwnedMutexGuard<T> {
+    fn new(held: Held<Arc<Mutex<T>>>) -> Self {
+        let data = held.lock.data.get();
+        OwnedMutexGuard {
+            inner: OwnedMappedMutexGuard { held, data },
+        }
+    }
+
     /// A guard for a part of the locked value that keeps the `Arc`; the
     /// lock stays held (tokio's `OwnedMutexGuard::map`).
     ///
@@ -339,13 +338,7 @@ impl<T: ?Sized> OwnedMutexGuard<T> {
         this: Self,
         f: impl FnOnce(&mut T) -> &mut U,
     ) -> OwnedMappedMutexGuard<T, U> {
-        // SAFETY: the guard holds the lock, and its hold moves to the
-        // mapped guard with the `Arc` that keeps the value alive.
-        let data = f(unsafe { &mut *this.held.lock.data.get() }) as *mut U;
-        OwnedMappedMutexGuard {
-            held: this.held,
-            data,
-        }
+        OwnedMappedMutexGuard::map(this.inner, f)
     }
 
     /// A guard for a part of the locked value if `f` finds one; else the
@@ -354,37 +347,25 @@ impl<T: ?Sized> OwnedMutexGuard<T> {
         this: Self,
         f: impl FnOnce(&mut T) -> Option<&mut U>,
     ) -> Result<OwnedMappedMutexGuard<T, U>, Self> {
-        // SAFETY: the guard holds the lock.
-        match f(unsafe { &mut *this.held.lock.data.get() }) {
-            Some(part) => {
-                let data = part as *mut U;
-                Ok(OwnedMappedMutexGuard {
-                    held: this.held,
-                    data,
-                })
-            }
-            None => Err(this),
-        }
+        OwnedMappedMutexGuard::try_map(this.inner, f).map_err(|inner| OwnedMutexGuard { inner })
     }
 
     /// The mutex this guard locks.
     pub fn mutex(this: &Self) -> &Arc<Mutex<T>> {
-        &this.held.lock
+        &this.inner.held.lock
     }
 }
 
 impl<T: ?Sized> Deref for OwnedMutexGuard<T> {
     type Target = T;
     fn deref(&self) -> &T {
-        // SAFETY: the guard holds the lock.
-        unsafe { &*self.held.lock.data.get() }
+        &self.inner
     }
 }
 
 impl<T: ?Sized> DerefMut for OwnedMutexGuard<T> {
     fn deref_mut(&mut self) -> &mut T {
-        // SAFETY: the guard holds the lock.
-        unsafe { &mut *self.held.lock.data.get() }
+        &mut self.inner
     }
 }
 

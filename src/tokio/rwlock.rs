@@ -220,9 +220,7 @@ impl<T: ?Sized> RwLock<T> {
         let site = Location::caller();
         async move {
             let hold = self.request(Access::Write, site).acquire().await;
-            OwnedRwLockWriteGuard {
-                held: Held::new(self, hold),
-            }
+            OwnedRwLockWriteGuard::new(Held::new(self, hold))
         }
     }
 
@@ -243,9 +241,7 @@ impl<T: ?Sized> RwLock<T> {
     ) -> Result<OwnedRwLockWriteGuard<T>, super::TryLockError> {
         let site = Location::caller();
         match self.try_acquire(Access::Write, site) {
-            Some(hold) => Ok(OwnedRwLockWriteGuard {
-                held: Held::new(self, hold),
-            }),
+            Some(hold) => Ok(OwnedRwLockWriteGuard::new(Held::new(self, hold))),
             None => Err(super::mutex::would_block()),
         }
     }
@@ -341,25 +337,17 @@ impl<T: ?Sized> Deref for RwLockReadGuard<'_, T> {
     }
 }
 
-/// A write lock of a [`RwLock`]; unlocks when dropped.
+/// A write lock of a [`RwLock`]; unlocks when dropped. A mapped write
+/// guard of the whole value that may still be downgraded.
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct RwLockWriteGuard<'a, T: ?Sized> {
-    held: Held<&'a RawLock>,
-    data: *mut T,
-    _borrow: PhantomData<&'a mut T>,
+    inner: RwLockMappedWriteGuard<'a, T>,
 }
-
-// SAFETY: as tokio's: the guard gives `&mut T` wherever it goes.
-unsafe impl<T: ?Sized + Send + Sync> Send for RwLockWriteGuard<'_, T> {}
-// SAFETY: as above.
-unsafe impl<T: ?Sized + Send + Sync> Sync for RwLockWriteGuard<'_, T> {}
 
 impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
     fn new(held: Held<&'a RawLock>, data: *mut T) -> Self {
         RwLockWriteGuard {
-            held,
-            data,
-            _borrow: PhantomData,
+            inner: RwLockMappedWriteGuard::new(held, data),
         }
     }
 
@@ -369,9 +357,7 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
     where
         F: FnOnce(&mut T) -> &mut U,
     {
-        // SAFETY: the guard holds the lock for writing.
-        let data = f(unsafe { &mut *this.data }) as *mut U;
-        RwLockMappedWriteGuard::new(this.held, data)
+        RwLockMappedWriteGuard::map(this.inner, f)
     }
 
     /// A write guard for a part of the value if `f` finds one; else this
@@ -380,19 +366,12 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
     where
         F: FnOnce(&mut T) -> Option<&mut U>,
     {
-        // SAFETY: the guard holds the lock for writing.
-        match f(unsafe { &mut *this.data }) {
-            Some(part) => {
-                let data = part as *mut U;
-                Ok(RwLockMappedWriteGuard::new(this.held, data))
-            }
-            None => Err(this),
-        }
+        RwLockMappedWriteGuard::try_map(this.inner, f).map_err(|inner| RwLockWriteGuard { inner })
     }
 
     /// This guard as a mapped write guard of the whole value.
     pub fn into_mapped(this: Self) -> RwLockMappedWriteGuard<'a, T> {
-        RwLockMappedWriteGuard::new(this.held, this.data)
+        this.inner
     }
 
     /// The write lock becomes a read lock of a part of the value, without
@@ -402,9 +381,8 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
     where
         F: FnOnce(&T) -> &U,
     {
-        // SAFETY: the guard holds the lock for writing.
-        let data = f(unsafe { &*this.data }) as *const U;
-        let mut held = this.held;
+        let data = f(&*this) as *const U;
+        let mut held = this.inner.held;
         held.downgrade(Location::caller());
         RwLockReadGuard::new(held, data)
     }
@@ -416,11 +394,10 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
     where
         F: FnOnce(&T) -> Option<&U>,
     {
-        // SAFETY: the guard holds the lock for writing.
-        let Some(data) = f(unsafe { &*this.data }).map(|part| part as *const U) else {
+        let Some(data) = f(&*this).map(|part| part as *const U) else {
             return Err(this);
         };
-        let mut held = this.held;
+        let mut held = this.inner.held;
         held.downgrade(Location::caller());
         Ok(RwLockReadGuard::new(held, data))
     }
@@ -443,7 +420,7 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
     /// ```
     #[track_caller]
     pub fn downgrade(self) -> RwLockReadGuard<'a, T> {
-        let RwLockWriteGuard { mut held, data, .. } = self;
+        let RwLockMappedWriteGuard { mut held, data, .. } = self.inner;
         held.downgrade(Location::caller());
         RwLockReadGuard::new(held, data)
     }
@@ -452,15 +429,13 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
 impl<T: ?Sized> Deref for RwLockWriteGuard<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
-        // SAFETY: the guard holds the lock for writing.
-        unsafe { &*self.data }
+        &self.inner
     }
 }
 
 impl<T: ?Sized> DerefMut for RwLockWriteGuard<'_, T> {
     fn deref_mut(&mut self) -> &mut T {
-        // SAFETY: the guard holds the lock for writing.
-        unsafe { &mut *self.data }
+        &mut self.inner
     }
 }
 
@@ -598,60 +573,46 @@ impl<T: ?Sized, U: ?Sized> Deref for OwnedRwLockReadGuard<T, U> {
     }
 }
 
-/// A write lock through an `Arc` (`write_owned`); unlocks when dropped.
+/// A write lock through an `Arc` (`write_owned`); unlocks when dropped. A
+/// mapped write guard of the whole value that may still be downgraded.
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct OwnedRwLockWriteGuard<T: ?Sized> {
-    held: Held<Arc<RwLock<T>>>,
+    inner: OwnedRwLockMappedWriteGuard<T>,
 }
 
-// SAFETY: as tokio's: the guard gives `&mut T` wherever it goes.
-unsafe impl<T: ?Sized + Send + Sync> Send for OwnedRwLockWriteGuard<T> {}
-// SAFETY: as above.
-unsafe impl<T: ?Sized + Send + Sync> Sync for OwnedRwLockWriteGuard<T> {}
-
 impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
-    fn data(&self) -> *mut T {
-        self.held.lock.data.get()
+    fn new(held: Held<Arc<RwLock<T>>>) -> Self {
+        let data = held.lock.data.get();
+        OwnedRwLockWriteGuard {
+            inner: OwnedRwLockMappedWriteGuard { held, data },
+        }
     }
 
     /// A write guard for a part of the value; the lock stays held (and
     /// cannot be downgraded any more, as tokio's).
-    pub fn map<F, U: ?Sized>(mut this: Self, f: F) -> OwnedRwLockMappedWriteGuard<T, U>
+    pub fn map<F, U: ?Sized>(this: Self, f: F) -> OwnedRwLockMappedWriteGuard<T, U>
     where
         F: FnOnce(&mut T) -> &mut U,
     {
-        let data = f(&mut *this) as *mut U;
-        OwnedRwLockMappedWriteGuard {
-            held: this.held,
-            data,
-        }
+        OwnedRwLockMappedWriteGuard::map(this.inner, f)
     }
 
     /// A write guard for a part of the value if `f` finds one; else this
     /// guard back, still holding the lock.
     pub fn try_map<F, U: ?Sized>(
-        mut this: Self,
+        this: Self,
         f: F,
     ) -> Result<OwnedRwLockMappedWriteGuard<T, U>, Self>
     where
         F: FnOnce(&mut T) -> Option<&mut U>,
     {
-        let Some(data) = f(&mut *this).map(|part| part as *mut U) else {
-            return Err(this);
-        };
-        Ok(OwnedRwLockMappedWriteGuard {
-            held: this.held,
-            data,
-        })
+        OwnedRwLockMappedWriteGuard::try_map(this.inner, f)
+            .map_err(|inner| OwnedRwLockWriteGuard { inner })
     }
 
     /// This guard as a mapped write guard of the whole value.
     pub fn into_mapped(this: Self) -> OwnedRwLockMappedWriteGuard<T> {
-        let data = this.data();
-        OwnedRwLockMappedWriteGuard {
-            held: this.held,
-            data,
-        }
+        this.inner
     }
 
     /// The write lock becomes a read lock of a part of the value, without
@@ -662,7 +623,7 @@ impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
         F: FnOnce(&T) -> &U,
     {
         let data = f(&*this) as *const U;
-        let mut held = this.held;
+        let mut held = this.inner.held;
         held.downgrade(Location::caller());
         OwnedRwLockReadGuard { held, data }
     }
@@ -680,7 +641,7 @@ impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
         let Some(data) = f(&*this).map(|part| part as *const U) else {
             return Err(this);
         };
-        let mut held = this.held;
+        let mut held = this.inner.held;
         held.downgrade(Location::caller());
         Ok(OwnedRwLockReadGuard { held, data })
     }
@@ -689,29 +650,27 @@ impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
     /// between (see [`RwLockWriteGuard::downgrade`]).
     #[track_caller]
     pub fn downgrade(self) -> OwnedRwLockReadGuard<T> {
-        let mut held = self.held;
+        let mut held = self.inner.held;
         held.downgrade(Location::caller());
         OwnedRwLockReadGuard::whole(held)
     }
 
     /// The lock this guard holds.
     pub fn rwlock(this: &Self) -> &Arc<RwLock<T>> {
-        &this.held.lock
+        &this.inner.held.lock
     }
 }
 
 impl<T: ?Sized> Deref for OwnedRwLockWriteGuard<T> {
     type Target = T;
     fn deref(&self) -> &T {
-        // SAFETY: the guard holds the lock for writing.
-        unsafe { &*self.data() }
+        &self.inner
     }
 }
 
 impl<T: ?Sized> DerefMut for OwnedRwLockWriteGuard<T> {
     fn deref_mut(&mut self) -> &mut T {
-        // SAFETY: the guard holds the lock for writing.
-        unsafe { &mut *self.data() }
+        &mut self.inner
     }
 }
 
