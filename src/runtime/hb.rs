@@ -216,6 +216,7 @@ pub(crate) fn structural_clock() -> Option<Arc<VectorClock>> {
 /// stands for the whole clock when compared with a later one (FastTrack's
 /// argument: whoever knows this thread at this time knows all it knew).
 /// `thread` is this thread's id.
+#[inline]
 pub(crate) fn structural_epoch(thread: ThreadId) -> Option<Epoch> {
     with_clocks_of(Some(thread), |c| Epoch::of(c.slot, &c.structural))
 }

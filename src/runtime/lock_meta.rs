@@ -36,6 +36,13 @@ pub(crate) fn lazy_id(slot: &AtomicU64) -> LockId {
 /// `marks` so that whoever reads it with Acquire sees what was stored before
 /// it. Returns the id, and whether this call gave it (a race between two
 /// first uses keeps one id).
+///
+/// One shared counter, one read-modify-write a lock. Blocks of 64 ids a
+/// thread saved about a tenth of a new edge's time (80 → 73 ns on
+/// 2026-12-08's host), but made every thread's first locks share a slot
+/// of the eight that keep a thread's recent releases (`held_stack`), so
+/// that a live hold-and-wait was lost whenever two threads' first locks
+/// met there; sequential ids keep a thread's consecutive locks apart.
 #[cold]
 #[inline(never)]
 fn assign_id(slot: &AtomicU64, marks: u64) -> (LockId, bool) {
