@@ -30,8 +30,9 @@
 //!   that lockcheck takes one for every edge (what the first eight edges of
 //!   a site cost; under `--backtraces full`, every one);
 //! * `fresh N`: with an outer lock held, N mutexes made, each locked once
-//!   (first touch), then all dropped; per lock, for N = 1,000, 10,000 and
-//!   100,000, so that linearity can be read off;
+//!   (first touch), then all dropped, in passes until 100,000 were made;
+//!   per lock, for N = 1,000, 10,000 and 100,000, so that linearity can be
+//!   read off;
 //! * `second touch 10k`: 10,000 mutexes taken under an outer one a second
 //!   time (lockcheck's parked edges enter the graph in this pass);
 //! * `known 10k`: the third pass over them: every edge known, the steady
@@ -110,18 +111,27 @@ fn new_edge_stacked<M: BenchMutex>(n: u64) -> f64 {
     ns
 }
 
-/// `count` fresh mutexes, each taken once under an outer lock: per lock.
+/// Fresh locks a `fresh` measurement makes in all: a pass of 1,000 takes
+/// some 8 µs with parking_lot, short enough for one preemption on a
+/// shared 2-core host to make it 2.7 µs a lock (seen once in a full run);
+/// so small passes are repeated, each with locks of its own.
+const FRESH_TOTAL: usize = 100_000;
+
+/// `count` fresh mutexes, each taken once under an outer lock, then all
+/// dropped (a pass), repeated with new ones until [`FRESH_TOTAL`] were
+/// made: per lock.
 fn fresh<M: BenchMutex>(count: usize) -> f64 {
     let outer = M::new(0);
+    let passes = FRESH_TOTAL.div_ceil(count);
     let start = Instant::now();
-    {
+    for _ in 0..passes {
         let _held = outer.lock();
         let locks: Vec<M> = (0..count as u64).map(M::new).collect();
         for m in &locks {
             black_box(*m.lock());
         }
     }
-    start.elapsed().as_nanos() as f64 / count as f64
+    start.elapsed().as_nanos() as f64 / (passes * count) as f64
 }
 
 fn fresh_1k<M: BenchMutex>(_: u64) -> f64 {
@@ -310,6 +320,10 @@ fn main() {
                 continue;
             }
             for (i, imp) in impls.iter().enumerate() {
+                // A pause between implementations: deloxide's detector
+                // thread goes on with what the last case queued for it,
+                // and on a 2-core host took the next measurement's core.
+                std::thread::sleep(std::time::Duration::from_millis(20));
                 times[i][c].push((imp.cases[c])(N));
             }
         }
