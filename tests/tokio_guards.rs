@@ -311,3 +311,23 @@ fn every_guard_is_send_and_sync() {
     send_sync::<OwnedRwLockWriteGuard<u32>>();
     send_sync::<OwnedRwLockMappedWriteGuard<(u32, u32), u32>>();
 }
+
+#[test]
+fn a_lock_future_polled_after_it_was_ready_panics_without_taking_the_lock_again() {
+    use std::future::Future;
+    use std::task::{Context, Poll};
+    collect();
+    let m = Mutex::named("tg.poll-after.m", 0u32);
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    let mut lock = Box::pin(m.lock());
+    let Poll::Ready(guard) = lock.as_mut().poll(&mut cx) else {
+        panic!("the mutex is free");
+    };
+    drop(guard);
+    let again = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = lock.as_mut().poll(&mut cx);
+    }));
+    assert!(again.is_err(), "a second poll panics");
+    assert!(m.try_lock().is_ok(), "and did not take the lock again");
+    assert_eq!(kinds("tg.poll-after."), []);
+}

@@ -182,7 +182,7 @@ impl<'a> Request<'a> {
     pub(crate) fn acquire(self) -> Acquire<'a, impl Future<Output = Hold> + 'a> {
         Acquire {
             request: self,
-            fast: true,
+            step: Step::Fast,
             // Not run yet (an async fn runs when polled): only its
             // arguments are stored.
             slow: self.acquire_checked(),
@@ -310,9 +310,20 @@ impl<'a> Request<'a> {
 /// 412; the push inline, 378.
 pub(crate) struct Acquire<'a, S> {
     request: Request<'a>,
-    /// The fast path is still to be tried (the first poll).
-    fast: bool,
+    step: Step,
     slow: S,
+}
+
+/// Where an [`Acquire`] is.
+#[derive(Copy, Clone, PartialEq, Eq)]
+enum Step {
+    /// The fast path is still to be tried (the first poll).
+    Fast,
+    /// In the checked path.
+    Slow,
+    /// The hold was given: a poll now is a caller's bug, and panics
+    /// rather than take the lock a second time.
+    Done,
 }
 
 impl<S: Future<Output = Hold>> Future for Acquire<'_, S> {
@@ -324,17 +335,24 @@ impl<S: Future<Output = Hold>> Future for Acquire<'_, S> {
         // out, and polled only through the pin below); the other fields
         // are plain data, not pinned.
         let this = unsafe { self.get_unchecked_mut() };
-        if this.fast {
-            let budget = std::task::ready!(::tokio::task::coop::poll_proceed(cx));
-            if let Some(hold) = this.request.acquire_now() {
-                budget.made_progress();
-                return Poll::Ready(hold);
+        match this.step {
+            Step::Fast => {
+                let budget = std::task::ready!(::tokio::task::coop::poll_proceed(cx));
+                if let Some(hold) = this.request.acquire_now() {
+                    budget.made_progress();
+                    this.step = Step::Done;
+                    return Poll::Ready(hold);
+                }
+                // `budget` dropped without progress gives the unit back.
+                this.step = Step::Slow;
             }
-            // `budget` dropped without progress gives the unit back.
-            this.fast = false;
+            Step::Slow => {}
+            Step::Done => panic!("a lock future polled after it was ready"),
         }
         // SAFETY: as above.
-        unsafe { Pin::new_unchecked(&mut this.slow) }.poll(cx)
+        let hold = std::task::ready!(unsafe { Pin::new_unchecked(&mut this.slow) }.poll(cx));
+        this.step = Step::Done;
+        Poll::Ready(hold)
     }
 }
 
