@@ -48,7 +48,8 @@ pub(crate) struct TaskSlot {
     info: Box<ThreadInfo>,
     /// Where the task was spawned or instrumented.
     spawned: &'static Location<'static>,
-    held: Box<HeldStack>,
+    /// Taken by the slot's drop (to be recycled), never before.
+    held: std::mem::ManuallyDrop<Box<HeldStack>>,
     kept: Option<KeptEdge>,
     /// While polled: the thread's own id, saved.
     saved_id: u64,
@@ -84,7 +85,7 @@ impl TaskSlot {
                 task: true,
             }),
             spawned,
-            held: Box::new(HeldStack::new()),
+            held: std::mem::ManuallyDrop::new(HeldStack::boxed()),
             kept: None,
             saved_id: 0,
             saved_task: std::ptr::null(),
@@ -204,6 +205,14 @@ impl Drop for TaskSlot {
         // (returned, sent): their releases are posted to a holder that
         // can no longer take them.
         forget_posted(self.info.id);
+        // Between polls the slot's stack is the task's own (emptied by
+        // `recycle`); while entered, it holds the thread's entries, so a
+        // slot dropped entered (its poll unwinding past `leave`) frees it.
+        // SAFETY: the slot is being dropped: `held` is not used after.
+        let held = unsafe { std::mem::ManuallyDrop::take(&mut self.held) };
+        if !self.entered {
+            HeldStack::recycle(held);
+        }
     }
 }
 
