@@ -231,7 +231,7 @@ pub trait EventSource: Iterator<Item = Result<Event, TraceError>> {
     /// assert_eq!((events, errors), (2, 1), "T0's name, its acquire; the unknown op");
     /// ```
     fn for_each_event(&mut self, f: &mut dyn FnMut(Result<&Event, TraceError>) -> ControlFlow<()>) {
-        while let Some(item) = self.next() {
+        for item in &mut *self {
             let flow = match item {
                 Ok(event) => f(Ok(&event)),
                 Err(e) => f(Err(e)),

@@ -757,6 +757,28 @@ mod tests {
     }
 
     #[test]
+    fn the_lending_loop_yields_what_the_iterator_does() {
+        use crate::trace::EventSource;
+        let text = "# c\nT0|acq(L1)|1\n11|fork(12)|2\n12|r(x)|3\ngarbage\nT0|zap(L1)|4\n\
+                    T9|acq()|5\nT0|acq(\u{e9})|6\nT0|wait(L1)|7\nT5|begin(x)|8\nT0|rel(L1)";
+        let by_next = events(text);
+        let mut lent = Vec::new();
+        StdReader::new(text.as_bytes(), "t.std").for_each_event(&mut |item| {
+            lent.push(item.cloned());
+            ControlFlow::Continue(())
+        });
+        assert_eq!(lent, by_next);
+        assert!(by_next.iter().filter(|i| i.is_err()).count() >= 3);
+        // A break stops at once.
+        let mut seen = 0;
+        StdReader::new(text.as_bytes(), "t.std").for_each_event(&mut |_| {
+            seen += 1;
+            ControlFlow::Break(())
+        });
+        assert_eq!(seen, 1);
+    }
+
+    #[test]
     fn locations_are_whole_decimal_numbers() {
         assert_eq!(parse_u32(b"345"), Some(345));
         assert_eq!(parse_u32(b""), None);
