@@ -31,19 +31,21 @@ pub fn assert_names_a_line(error: &TraceError, lines: u64) {
 /// analysis (lockset check on), and makes its findings. `lines` is how many
 /// lines the input has, when known (a spool is read as the trace it merges
 /// into): then every error names one of them, and unless a fatal error
-/// ended the reading, all of them were read.
+/// ended the reading, all of them were read. The items are read as
+/// `lockcheck analyze` reads them ([`EventSource::for_each_event`]).
 pub fn read_and_analyse(mut events: impl EventSource, lines: Option<u64>) {
     let mut analyzer = Analyzer::default().with_lockset(true);
     let mut fatal = false;
-    for item in &mut events {
+    events.for_each_event(&mut |item| {
         match item {
-            Ok(event) => analyzer.event(&event),
+            Ok(event) => analyzer.event(event),
             Err(e) => {
                 assert_names_a_line(&e, lines.unwrap_or(u64::MAX));
                 fatal |= e.fatal;
             }
         }
-    }
+        std::ops::ControlFlow::Continue(())
+    });
     if let (Some(lines), false) = (lines, fatal) {
         assert_eq!(events.lines_read(), lines, "read to the end");
     }

@@ -74,7 +74,31 @@ impl<R: Read> TraceLines<R> {
     /// The next line, trimmed, and where it is. `None` at the end of the
     /// input, and after an error reading it (which is fatal: where the
     /// next line would start is not known).
+    ///
+    /// A line already whole in the buffer is found inline, in the reader's
+    /// loop; everything else (a read, a line too long, the end, a blank or
+    /// comment line) is the first step of [`Self::next_line_slow`]'s loop.
+    /// As one call, a line cost about 30 instructions more (callgrind, the
+    /// analyze bench's mixed trace of 2M events).
+    #[inline(always)]
     pub fn next_line(&mut self) -> Option<Result<(&[u8], Place), TraceError>> {
+        if !self.done {
+            if let Some(i) = find_newline(&self.buf[self.start..self.end]) {
+                let from = self.start;
+                self.start += i + 1;
+                self.place.line += 1;
+                let (from, to) = trimmed(&self.buf, from, from + i);
+                if says_something(&self.buf[from..to]) {
+                    return Some(Ok((&self.buf[from..to], self.place)));
+                }
+            }
+        }
+        self.next_line_slow()
+    }
+
+    /// [`Self::next_line`] past the lines whole in the buffer.
+    #[inline(never)]
+    fn next_line_slow(&mut self) -> Option<Result<(&[u8], Place), TraceError>> {
         loop {
             if self.done {
                 return None;

@@ -1,6 +1,7 @@
 //! `lockcheck analyze` and `lockcheck graph`: the live detectors over
 //! recorded traces.
 
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -48,13 +49,19 @@ fn analyze_one(
     });
     let mut events = trace::open(path, format).map_err(|e| CliError(e.to_string()))?;
     let mut read = ReadSummary::new(path.display().to_string());
-    for item in &mut events {
+    let mut fatal = None;
+    // Each event lent by the reader, not moved out of it (see
+    // `EventSource::for_each_event`).
+    events.for_each_event(&mut |item| {
         match item {
             Ok(event) => {
                 read.events += 1;
-                analyzer.event(&event);
+                analyzer.event(event);
             }
-            Err(e) if e.fatal => return Err(CliError(e.to_string())),
+            Err(e) if e.fatal => {
+                fatal = Some(CliError(e.to_string()));
+                return ControlFlow::Break(());
+            }
             Err(e) => {
                 read.skip(&e);
                 if read.skipped_lines <= WARNINGS_SHOWN {
@@ -62,6 +69,10 @@ fn analyze_one(
                 }
             }
         }
+        ControlFlow::Continue(())
+    });
+    if let Some(e) = fatal {
+        return Err(e);
     }
     read.lines = events.lines_read();
     read.incomplete = analyzer.incomplete();
