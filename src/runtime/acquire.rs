@@ -995,21 +995,26 @@ pub(crate) enum OnCycle {
 /// [`Waiting::stuck`] now and then (see `nobody_left`).
 #[track_caller]
 pub(crate) fn wait_to_join(joins: ThreadInfo, site: Site, how: OnCycle) -> Option<Waiting> {
+    // Not in a closure: `track_caller` stops at one, and a deadlock
+    // broken here panics at the caller's join.
+    let waiter = join_waiter(joins, site)?;
+    Some(register_wait(waiter, true, how))
+}
+
+/// This holder, as a waiter for the end of `joins` at `site`; `None` when
+/// checking is off.
+fn join_waiter(joins: ThreadInfo, site: Site) -> Option<Blocked> {
     if !config::enabled() {
         return None;
     }
     let (thread, held) = thread_and_held();
-    Some(register_wait(
-        Blocked::Join(JoinWaiter {
-            thread,
-            joins,
-            site,
-            held,
-            backtrace: capture(),
-        }),
-        true,
-        how,
-    ))
+    Some(Blocked::Join(JoinWaiter {
+        thread,
+        joins,
+        site,
+        held,
+        backtrace: capture(),
+    }))
 }
 
 /// An instrumented task's await of another task's end (a
@@ -1019,17 +1024,8 @@ pub(crate) fn wait_to_join(joins: ThreadInfo, site: Site, how: OnCycle) -> Optio
 /// the awaiting task. `None` when checking is off.
 #[cfg(feature = "tokio")]
 pub(crate) fn park_to_join(joins: ThreadInfo, site: Site) -> Option<Waiting> {
-    if !config::enabled() {
-        return None;
-    }
-    let (thread, held) = thread_and_held();
-    Some(register_parked_wait(Blocked::Join(JoinWaiter {
-        thread,
-        joins,
-        site,
-        held,
-        backtrace: capture(),
-    })))
+    let waiter = join_waiter(joins, site)?;
+    Some(register_parked_wait(waiter))
 }
 
 /// Marks this thread as one a lockcheck join may wait for (a thread

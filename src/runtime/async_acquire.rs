@@ -330,13 +330,14 @@ pub(crate) fn downgraded(
     holder: u64,
     site: &'static Location<'static>,
 ) -> u64 {
-    if task::current_holder() == Some(holder) {
+    let here = task::current_holder();
+    if here == Some(holder) {
         acquire::change_mode(meta, AcquireMode::Exclusive, AcquireMode::Read);
         return holder;
     }
     release(meta, kind, AcquireMode::Exclusive, holder);
     match tried(meta, AcquireMode::Read, site) {
-        Some(()) => task::current_holder().unwrap_or(0),
+        Some(()) => here.unwrap_or(0),
         None => 0,
     }
 }

@@ -338,19 +338,11 @@ pub(crate) fn unseen_task_access() -> bool {
 /// noted the first time (`noted`). tokio's id first: one thread-local
 /// read outside any tokio task.
 fn unseen_task_noting(noted: &std::sync::Once, gap: &str) -> bool {
-    #[cfg(feature = "tokio")]
-    {
-        if ::tokio::task::try_id().is_none() || in_task() {
-            return false;
-        }
-        noted.call_once(|| super::unchecked::note(gap));
-        true
+    if outside_tokio_tasks() || in_task() {
+        return false;
     }
-    #[cfg(not(feature = "tokio"))]
-    {
-        let _ = (noted, gap);
-        false
-    }
+    noted.call_once(|| super::unchecked::note(gap));
+    true
 }
 
 /// Whether this code runs outside every tokio task (a thread, a

@@ -51,11 +51,7 @@ pub struct Instrumented<F> {
 /// ```
 #[track_caller]
 pub fn instrument<F: Future>(future: F) -> Instrumented<F> {
-    Instrumented {
-        inner: ManuallyDrop::new(future),
-        slot: TaskSlot::new(Location::caller()),
-        end: None,
-    }
+    Instrumented::new(future, Location::caller(), None)
 }
 
 /// [`instrument`] for a future whose end a [`super::JoinHandle`] awaits.
@@ -64,14 +60,19 @@ pub(super) fn instrument_joined<F: Future>(
     spawned: &'static Location<'static>,
 ) -> (Instrumented<F>, Arc<TaskEnd>, crate::event::ThreadId) {
     let end = Arc::new(TaskEnd::default());
-    let slot = TaskSlot::new(spawned);
-    let id = slot.id();
-    let future = Instrumented {
-        inner: ManuallyDrop::new(future),
-        slot,
-        end: Some(end.clone()),
-    };
+    let future = Instrumented::new(future, spawned, Some(end.clone()));
+    let id = future.slot.id();
     (future, end, id)
+}
+
+impl<F> Instrumented<F> {
+    fn new(future: F, spawned: &'static Location<'static>, end: Option<Arc<TaskEnd>>) -> Self {
+        Instrumented {
+            inner: ManuallyDrop::new(future),
+            slot: TaskSlot::new(spawned),
+            end,
+        }
+    }
 }
 
 /// Gives the thread its holder back at the end of a poll, unwinding too.
