@@ -116,6 +116,26 @@ fn rwlock_guards_mapped_keep_their_holds() {
 }
 
 #[test]
+fn rwlock_guards_mapped_and_dropped_before_the_other_lock_are_clean() {
+    collect();
+    current_thread().block_on(instrument(async {
+        let rw = Arc::new(RwLock::named("tg.rw-map-near.rw", vec![1u32, 2]));
+        let other = Arc::new(Mutex::named("tg.rw-map-near.other", 0u32));
+        let first = *RwLockReadGuard::map(rw.read().await, |v| &v[0]);
+        let last = {
+            let mut part = RwLockWriteGuard::map(rw.write().await, |v| &mut v[1]);
+            *part += 1;
+            *part
+        };
+        let owned = *OwnedRwLockReadGuard::map(rw.clone().read_owned().await, |v| &v[1]);
+        // Every mapped guard is gone before `other`: no order rw → other.
+        *other.lock().await += first + last + owned;
+        other_then(&other, &rw).await;
+    }));
+    assert_eq!(kinds("tg.rw-map-near."), []);
+}
+
+#[test]
 fn a_downgrade_lets_readers_in_and_keeps_a_read_hold() {
     collect();
     current_thread().block_on(instrument(async {
@@ -207,6 +227,27 @@ fn a_guard_downgraded_by_the_task_it_moved_to_is_held_there() {
         other_then(&other, &rw).await; // other, then rw: a cycle
     }));
     assert_eq!(kinds("tg.downgrade-moved."), [FindingKind::LockOrderCycle]);
+}
+
+#[test]
+fn a_guard_downgraded_by_the_task_it_moved_to_and_dropped_there_is_clean() {
+    collect();
+    current_thread().block_on(instrument(async {
+        let rw = Arc::new(RwLock::named("tg.downgrade-moved-near.rw", 1u32));
+        let other = Arc::new(Mutex::named("tg.downgrade-moved-near.other", 0u32));
+        let w = rw.clone().write_owned().await;
+        let other2 = other.clone();
+        spawn(async move {
+            let seen = *w.downgrade();
+            // The read hold dropped before `other`: no order rw → other.
+            *other2.lock().await += seen;
+        })
+        .await
+        .expect("the task that downgrades");
+        drop(rw.write().await);
+        other_then(&other, &rw).await;
+    }));
+    assert_eq!(kinds("tg.downgrade-moved-near."), []);
 }
 
 #[test]
