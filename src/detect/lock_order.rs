@@ -19,7 +19,8 @@ use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableDiGraph};
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
 
-use crate::detect::vector_clock::VectorClock;
+use crate::detect::leaf_edges::{LeafEdge, LeafEdges};
+use crate::detect::vector_clock::{Epoch, VectorClock};
 use crate::event::{AcquireMode, HeldLock, LockId, LockInfo, Site, ThreadId, ThreadInfo, WokenBy};
 
 pub use crate::event::OrderGranularity;
@@ -69,11 +70,36 @@ pub(crate) struct EdgeData {
     /// own endpoints: candidates for a gate lock.
     gates: Vec<LockInfo>,
     other_thread: Option<ThreadId>,
-    /// The taking thread's vector clock when the edge was first taken, when
+    /// The taking thread's time when the edge was first taken, when
     /// happens-before is tracked.
-    clock: Option<Arc<VectorClock>>,
+    clock: EdgeClock,
     /// The wait behind a hold-and-wait edge (boxed: most edges have none).
     wait: Option<Box<WaitEdge>>,
+}
+
+/// When an edge was first taken, to decide whether a cycle's edges were
+/// ordered by happens-before.
+#[derive(Clone)]
+enum EdgeClock {
+    /// Not tracked.
+    None,
+    /// The taking thread's whole clock, shared by the edges it stamps.
+    Shared(Arc<VectorClock>),
+    /// The taking thread's own component: it stands for the whole clock
+    /// when compared with a later one (FastTrack's argument), and costs no
+    /// allocation (an edge that waited aside, `runtime::leaf_edges`).
+    Epoch(Epoch),
+}
+
+impl EdgeClock {
+    /// Whether `now` knows this time.
+    fn leq(&self, now: &VectorClock) -> bool {
+        match self {
+            EdgeClock::None => false,
+            EdgeClock::Shared(clock) => clock.leq(now),
+            EdgeClock::Epoch(epoch) => epoch.leq(now),
+        }
+    }
 }
 
 /// One edge of a detected cycle, with where it was first seen.
@@ -133,6 +159,11 @@ enum Origin {
     Taken,
     /// The same, earlier, and it waited aside (`runtime::leaf_edges`).
     Parked,
+    /// A parked edge that waited beside the graph (`detect::leaf_edges`),
+    /// moved in because an edge is about to leave its lock: the one origin
+    /// whose source's leaf edge the caller moves in (a chain is walked in a
+    /// loop, not by recursion).
+    Leaf,
     /// A hold-and-wait.
     Wait(WaitEdge),
 }
@@ -177,6 +208,9 @@ pub struct LockOrderGraph {
     /// edges). Kept exact: an edge enters with `add_edge`, and leaves when
     /// its node is removed or the graph compacted.
     edges: HashMap<(NodeIndex, NodeIndex), EdgeIndex>,
+    /// Edges into locks that no edge leaves yet, kept beside the graph
+    /// (see [`crate::detect::leaf_edges`]).
+    leaves: LeafEdges,
     /// Dropped locks still in the graph, marked dead.
     dead: usize,
     /// How many dead nodes may wait before a compaction.
@@ -193,6 +227,7 @@ impl Default for LockOrderGraph {
             graph: StableDiGraph::default(),
             index: HashMap::default(),
             edges: HashMap::default(),
+            leaves: LeafEdges::default(),
             dead: 0,
             compact_after: COMPACT_AFTER,
         }
@@ -277,7 +312,9 @@ impl LockOrderGraph {
         clock: Option<&Arc<VectorClock>>,
         backtrace: &mut dyn FnMut() -> Option<CallStack>,
     ) -> Vec<Cycle> {
-        self.acquire(thread, held, new, clock, backtrace, Origin::Taken)
+        let now = clock.map(|c| &**c);
+        let clock = clock.map_or(EdgeClock::None, |c| EdgeClock::Shared(c.clone()));
+        self.acquire(thread, held, new, clock, now, backtrace, Origin::Taken)
     }
 
     /// Records a hold-and-wait: `waiter` held `held` while it waited as
@@ -321,6 +358,7 @@ impl LockOrderGraph {
             waiter,
             std::slice::from_ref(held),
             taken,
+            EdgeClock::None,
             None,
             &mut || None,
             Origin::Wait(wait),
@@ -328,43 +366,125 @@ impl LockOrderGraph {
     }
 
     /// Adds the edge `from → to` that `thread` took earlier and that waited
-    /// aside until now (see `runtime::leaf_edges`), with the thread's clock
-    /// of then; returns the cycles it closes. `from` may have been dropped
-    /// meanwhile: unless it is in the graph already, its node leaves with
-    /// its last edge.
+    /// aside until now (see `runtime::leaf_edges`), at `epoch` of the
+    /// thread's clock; returns the cycles it closes. `from` may have been
+    /// dropped meanwhile: unless it is in the graph already, its node leaves
+    /// with its last edge. While no edge leaves `to`, the edge waits beside
+    /// the graph instead (see [`crate::detect::leaf_edges`]), until one is
+    /// about to.
     pub(crate) fn on_parked_edge(
         &mut self,
         thread: &ThreadInfo,
         from: &HeldLock,
         to: &HeldLock,
-        clock: Option<&Arc<VectorClock>>,
+        epoch: Option<Epoch>,
     ) -> Vec<Cycle> {
+        let target = self.key(&to.lock);
+        let leads = self.index.get(&target).is_some_and(|&ix| {
+            self.graph
+                .edges_directed(ix, Direction::Outgoing)
+                .next()
+                .is_some()
+        });
+        // A lock's first use makes its one leaf edge; a second would break
+        // the runtime's protocol and goes into the graph.
+        let beside = !leads
+            && self.granularity == OrderGranularity::Instance
+            && self.leaves.get(target).is_none();
+        if beside {
+            let leaf = LeafEdge {
+                thread: thread.clone(),
+                from: from.clone(),
+                to: to.clone(),
+                epoch,
+            };
+            self.leaves.keep(target, leaf);
+            return Vec::new();
+        }
+        let clock = epoch.map_or(EdgeClock::None, EdgeClock::Epoch);
         self.acquire(
             thread,
             std::slice::from_ref(from),
             to,
             clock,
+            None,
             &mut || None,
             Origin::Parked,
         )
     }
 
+    /// An edge is about to leave the lock of key `source`: its leaf edge,
+    /// if one waits, goes into the graph first, then the leaf edge of that
+    /// edge's source, and so on. The cycles they close (none: see
+    /// [`crate::detect::leaf_edges`]; checked all the same) go to `cycles`.
+    fn settle_leaf_chain(&mut self, mut source: u64, cycles: &mut Vec<Cycle>) {
+        while let Some(leaf) = self.leaves.take(source) {
+            source = self.key(&leaf.from.lock);
+            let clock = leaf.epoch.map_or(EdgeClock::None, EdgeClock::Epoch);
+            cycles.extend(self.acquire(
+                &leaf.thread,
+                std::slice::from_ref(&leaf.from),
+                &leaf.to,
+                clock,
+                None,
+                &mut || None,
+                Origin::Leaf,
+            ));
+        }
+    }
+
+    /// Moves every edge that waits beside the graph into it, so that the
+    /// graph is whole for those who render it; returns the cycles they
+    /// close (none, see [`crate::detect::leaf_edges`]).
+    pub(crate) fn settle_leaves(&mut self) -> Vec<Cycle> {
+        let mut cycles = Vec::new();
+        while let Some(target) = self.leaves.any_target() {
+            self.settle_leaf_chain(target, &mut cycles);
+        }
+        cycles
+    }
+
+    /// How many edges wait beside the graph.
+    #[cfg(test)]
+    pub(crate) fn leaf_count(&self) -> usize {
+        self.leaves.len()
+    }
+
+    /// Whether every edge beside the graph goes into a lock that no graph
+    /// edge leaves: what makes keeping it there safe.
+    #[cfg(test)]
+    pub(crate) fn leaves_lead_nowhere(&self) -> bool {
+        self.leaves.targets().all(|target| {
+            self.index.get(&target).is_none_or(|&ix| {
+                self.graph
+                    .edges_directed(ix, Direction::Outgoing)
+                    .next()
+                    .is_none()
+            })
+        })
+    }
+
+    /// The one place where edges enter the graph: `thread`, holding `held`,
+    /// took `new` at `clock` (`now`: the same as a whole clock, if the
+    /// caller has one, to classify the cycles found).
+    #[allow(clippy::too_many_arguments)]
     fn acquire(
         &mut self,
         thread: &ThreadInfo,
         held: &[HeldLock],
         new: &HeldLock,
-        clock: Option<&Arc<VectorClock>>,
+        clock: EdgeClock,
+        now: Option<&VectorClock>,
         backtrace: &mut dyn FnMut() -> Option<CallStack>,
         origin: Origin,
     ) -> Vec<Cycle> {
         // Only an edge that waited aside may start at a lock already gone.
-        let held_owned = !matches!(origin, Origin::Parked);
+        let held_owned = !matches!(origin, Origin::Parked | Origin::Leaf);
+        let settles_leaves = !matches!(origin, Origin::Leaf);
         let wait = match origin {
             Origin::Wait(w) => Some(w),
             _ => None,
         };
-        let clock_now = clock.map(|c| &**c);
         let new_key = self.key(&new.lock);
         let to = self.node(&new.lock, true);
         let mut cycles = Vec::new();
@@ -387,6 +507,11 @@ impl LockOrderGraph {
                 let k = key_of(granularity, &g.lock);
                 k != from_key && k != new_key && g.mode.blocked_by(g.mode)
             };
+            // An edge leaves `h`: any edge into it must be in the graph
+            // before this one is checked.
+            if settles_leaves && !self.leaves.is_empty() {
+                self.settle_leaf_chain(from_key, &mut cycles);
+            }
             let from = self.node(&h.lock, held_owned);
             let bit = type_bit(h.mode, new.mode);
             let recheck = match self.find_edge(from, to) {
@@ -429,7 +554,7 @@ impl LockOrderGraph {
                             },
                             // The waker is the edge's second thread.
                             other_thread: wait.as_ref().map(|w| w.waker.id),
-                            clock: clock.cloned(),
+                            clock: clock.clone(),
                             wait: wait.clone().map(Box::new),
                         },
                     );
@@ -437,7 +562,7 @@ impl LockOrderGraph {
                 }
             };
             if let Some(e) = recheck {
-                if let Some(cycle) = self.cycle_through(e, bit, clock_now) {
+                if let Some(cycle) = self.cycle_through(e, bit, now) {
                     cycles.push(cycle);
                 }
             }
@@ -452,9 +577,16 @@ impl LockOrderGraph {
 
     /// The edge `from → to` as a cycle edge, if the graph has it. Used to show
     /// the order behind a deadlock.
+    /// An edge that waits beside the graph counts: it is known.
     pub fn edge(&self, from: &LockInfo, to: &LockInfo) -> Option<CycleEdge> {
-        let a = *self.index.get(&self.key(from))?;
-        let b = *self.index.get(&self.key(to))?;
+        let (from_key, to_key) = (self.key(from), self.key(to));
+        if let Some(leaf) = self.leaves.get(to_key) {
+            if self.key(&leaf.from.lock) == from_key {
+                return Some(leaf.cycle_edge());
+            }
+        }
+        let a = *self.index.get(&from_key)?;
+        let b = *self.index.get(&to_key)?;
         self.find_edge(a, b).map(|e| self.cycle_edge(e))
     }
 
@@ -487,6 +619,9 @@ impl LockOrderGraph {
         if self.granularity == OrderGranularity::Class {
             return;
         }
+        // Its leaf edge, if any, goes with it (the edge's source may have
+        // no node: nothing else to clean).
+        self.leaves.take(id.0);
         if let Some(ix) = self.index.remove(&id.0) {
             // A source that only a parked edge brought in may be a lock
             // dropped before it: it must not outstay this one.
@@ -761,11 +896,7 @@ impl LockOrderGraph {
         });
         // Ordered: the closing acquisition knows every other edge's time.
         let ordered = !single_thread
-            && now.is_some_and(|now| {
-                edges[1..]
-                    .iter()
-                    .all(|e| self.graph[*e].clock.as_ref().is_some_and(|c| c.leq(now)))
-            });
+            && now.is_some_and(|now| edges[1..].iter().all(|e| self.graph[*e].clock.leq(now)));
         Cycle {
             edges: cycle_edges,
             guard,
@@ -825,15 +956,20 @@ mod tests {
     fn a_parked_edges_source_leaves_with_its_last_edge_unless_a_lock_owns_it() {
         use AcquireMode::Exclusive as X;
         let mut g = LockOrderGraph::default();
-        // 1 → 2 parked while 1 lived; 1 was dropped before it was unparked.
+        // 1 → 2 parked while 1 lived; 1 was dropped before it was unparked,
+        // into a lock that leads somewhere (so into the graph).
+        acquire(&mut g, 1, &[held(2, X)], held(9, X));
         g.on_parked_edge(&thread(1), &held(1, X), &held(2, X), None);
         assert!(g.contains(&lock(1)) && g.contains(&lock(2)));
+        assert_eq!(g.leaf_count(), 0);
         g.remove_lock(LockId(2));
         assert!(!g.contains(&lock(1)), "nothing else keeps the source");
+        g.remove_lock(LockId(9));
         assert_eq!(g.node_count(), 0);
 
         // The same, but the source also took part in an acquisition: it
         // stays until its own drop.
+        acquire(&mut g, 1, &[held(4, X)], held(8, X));
         g.on_parked_edge(&thread(1), &held(3, X), &held(4, X), None);
         acquire(&mut g, 1, &[held(3, X)], held(5, X));
         g.remove_lock(LockId(4));
@@ -844,12 +980,100 @@ mod tests {
         // A target with many edges is marked dead, not unlinked: the source
         // leaves all the same.
         let mut g = LockOrderGraph::default();
+        acquire(&mut g, 1, &[held(7, X)], held(30, X));
         g.on_parked_edge(&thread(1), &held(6, X), &held(7, X), None);
         for other in 10..20 {
             acquire(&mut g, 1, &[held(7, X)], held(other, X));
         }
         g.remove_lock(LockId(7));
         assert!(!g.contains(&lock(6)));
+    }
+
+    #[test]
+    fn a_parked_edge_into_a_lock_that_leads_nowhere_waits_beside_the_graph() {
+        use AcquireMode::Exclusive as X;
+        let mut g = LockOrderGraph::default();
+        assert!(g
+            .on_parked_edge(&thread(1), &held(1, X), &held(2, X), None)
+            .is_empty());
+        assert_eq!((g.node_count(), g.edge_count(), g.leaf_count()), (0, 0, 1));
+        let e = g.edge(&lock(1), &lock(2)).expect("known, beside the graph");
+        assert_eq!(
+            (e.from.id, e.to.id, e.to_site.line),
+            (LockId(1), LockId(2), 102)
+        );
+        assert!(g.edge(&lock(2), &lock(1)).is_none());
+        assert!(g.leaves_lead_nowhere());
+        // Its lock dropped, it goes too.
+        g.remove_lock(LockId(2));
+        assert_eq!(g.leaf_count(), 0);
+        // The source's drop leaves it where it waits (it has no node).
+        g.on_parked_edge(&thread(1), &held(3, X), &held(4, X), None);
+        g.remove_lock(LockId(3));
+        assert_eq!(g.leaf_count(), 1);
+    }
+
+    #[test]
+    fn an_edge_out_of_a_lock_moves_the_chain_of_edges_waiting_into_it_first() {
+        use AcquireMode::Exclusive as X;
+        let mut g = LockOrderGraph::default();
+        // 2 first used under 1, 3 first used under 2, each settled later.
+        g.on_parked_edge(&thread(1), &held(1, X), &held(2, X), None);
+        g.on_parked_edge(&thread(2), &held(2, X), &held(3, X), None);
+        assert_eq!((g.edge_count(), g.leaf_count()), (0, 2));
+        // Then 1 under 3: the cycle 1 → 2 → 3 → 1 is found.
+        let cycles = acquire(&mut g, 3, &[held(3, X)], held(1, X));
+        assert_eq!(cycles.len(), 1);
+        assert_eq!(cycles[0].edges.len(), 3);
+        assert_eq!((g.edge_count(), g.leaf_count()), (3, 0));
+        assert!(g.leaves_lead_nowhere());
+    }
+
+    #[test]
+    fn an_edge_out_of_a_lock_with_a_waiting_edge_closes_no_cycle_in_one_order() {
+        use AcquireMode::Exclusive as X;
+        let mut g = LockOrderGraph::default();
+        g.on_parked_edge(&thread(1), &held(1, X), &held(2, X), None);
+        g.on_parked_edge(&thread(2), &held(2, X), &held(3, X), None);
+        // 4 under 3: the same order all along.
+        assert!(acquire(&mut g, 3, &[held(3, X)], held(4, X)).is_empty());
+        assert_eq!((g.edge_count(), g.leaf_count()), (3, 0));
+        // A parked edge into a lock that leads somewhere enters the graph.
+        assert!(g
+            .on_parked_edge(&thread(1), &held(5, X), &held(3, X), None)
+            .is_empty());
+        assert_eq!((g.edge_count(), g.leaf_count()), (4, 0));
+    }
+
+    #[test]
+    fn a_hold_and_wait_out_of_a_lock_moves_its_waiting_edge_in_first() {
+        use AcquireMode::Exclusive as X;
+        let mut g = LockOrderGraph::default();
+        g.on_parked_edge(&thread(1), &held(1, X), &held(2, X), None);
+        let wait = WaitEdge {
+            by: WokenBy::Notify,
+            on: 9,
+            released: None,
+            wait_site: Site::caller(),
+            waker: thread(2),
+            wake_site: Site::caller(),
+        };
+        // Holding 2 across a wait that a holder of 1 ended: 2 → 1 closes
+        // 1 → 2 → 1.
+        let cycles = g.on_wait_edge(&thread(1), &held(2, X), &held(1, X), wait);
+        assert_eq!(cycles.len(), 1);
+        assert_eq!(g.leaf_count(), 0);
+    }
+
+    #[test]
+    fn settling_every_waiting_edge_makes_the_graph_whole() {
+        use AcquireMode::Exclusive as X;
+        let mut g = LockOrderGraph::default();
+        for i in 0..10 {
+            g.on_parked_edge(&thread(1), &held(100, X), &held(i, X), None);
+        }
+        assert!(g.settle_leaves().is_empty());
+        assert_eq!((g.edge_count(), g.leaf_count()), (10, 0));
     }
 
     #[test]

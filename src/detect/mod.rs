@@ -3,6 +3,7 @@
 //! them the same events.
 
 pub mod findings;
+pub(crate) mod leaf_edges;
 pub mod lock_order;
 pub mod lockset;
 pub mod race;
