@@ -21,11 +21,22 @@ use std::sync::Once;
 use crate::finding::{announcement_line, Announcement};
 use crate::runtime::config;
 
+/// Whether the process was announced (or found nothing to announce to).
+static ONCE: Once = Once::new();
+
 /// Announces this process once, when it runs under `lockcheck run` with
-/// checking on. Cold: callers are first uses.
-#[cold]
+/// checking on. Callers are first uses: every new lock asks, so the answer
+/// after the first is one inline load.
+#[inline(always)]
 pub(crate) fn once() {
-    static ONCE: Once = Once::new();
+    if !ONCE.is_completed() {
+        announce();
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn announce() {
     ONCE.call_once(|| {
         if !config::enabled() {
             return;

@@ -110,16 +110,26 @@ thread_local! {
     static LAST: Cell<Option<(LockDesc, DescId)>> = const { Cell::new(None) };
 }
 
-/// The row of `desc`, added if new.
+/// The row of `desc`, added if new. The check of this thread's last row
+/// is inline in a lock's first use: a call's frame cost it some 17
+/// instructions of ~40 (callgrind, a new lock under an outer one).
+#[inline(always)]
 pub(crate) fn intern(desc: LockDesc) -> DescId {
     let cached = LAST
         .try_with(|last| last.get())
         .ok()
         .flatten()
         .filter(|(d, _)| d.same_as(&desc));
-    if let Some((_, id)) = cached {
-        return id;
+    match cached {
+        Some((_, id)) => id,
+        None => intern_in_table(desc),
     }
+}
+
+/// [`intern`] past this thread's last row: the table, under its lock.
+#[cold]
+#[inline(never)]
+fn intern_in_table(desc: LockDesc) -> DescId {
     let id = {
         let mut index = INDEX.lock();
         let index = index.get_or_insert_with(FxHashMap::default);
