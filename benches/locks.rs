@@ -102,7 +102,13 @@
 //!   `parking_lot` and `lockcheck` only, so that linearity can be read off (the
 //!   time per element should not grow with n).
 //!
-//! `locks_10k` and `locks_n` use flat sampling with 30 samples; every group uses
+//! * `fresh_n`: the first touch, as `benches/plain_loop.rs`'s `fresh N`: one
+//!   iteration locks an outer mutex, makes `n` mutexes, locks and unlocks
+//!   each once (a new order edge each) and drops them all, for n = 1,000,
+//!   10,000 and 100,000, every implementation; timed per lock
+//!   (`Throughput::Elements(n)`), so that linearity can be read off.
+//!
+//! `locks_10k`, `locks_n` and `fresh_n` use flat sampling with 30 samples; every group uses
 //! 0.5 s of warm-up and 2 s of measurement per benchmark, so the whole run takes
 //! a few minutes on a 2-core machine.
 //!
@@ -111,6 +117,7 @@
 //! ```text
 //! target/criterion/<group>/<impl>/new/estimates.json           all groups but locks_n
 //! target/criterion/locks_n/<impl>/<n>/new/estimates.json       n = 1000, 10000, 100000
+//! target/criterion/fresh_n/<impl>/<n>/new/estimates.json       the same n
 //! ```
 
 use std::hint::black_box;
@@ -413,6 +420,38 @@ fn locks_n(c: &mut Criterion) {
     group.finish();
 }
 
+/// `n` fresh mutexes made under an outer lock, each locked once, then all
+/// dropped: every iteration makes new ones, as user code making a lock per
+/// request does.
+fn fresh_case<M: BenchMutex>(group: &mut Group<'_>, n: usize) {
+    let outer = M::new(0);
+    group.throughput(Throughput::Elements(n as u64));
+    group.bench_function(BenchmarkId::new(M::name(), n), |b| {
+        b.iter(|| {
+            let _held = outer.lock();
+            let locks: Vec<M> = (0..n as u64).map(M::new).collect();
+            for lock in &locks {
+                black_box(*lock.lock());
+            }
+            // `locks` is dropped first, inside the timing, `_held` after.
+        });
+    });
+}
+
+fn fresh_n(c: &mut Criterion) {
+    setup();
+    let mut group = slow_group(c, "fresh_n");
+    for n in [1_000, 10_000, 100_000] {
+        fresh_case::<ParkingLotMutex>(&mut group, n);
+        fresh_case::<ParkingLot013Mutex>(&mut group, n);
+        fresh_case::<FloorMutex>(&mut group, n);
+        fresh_case::<LockcheckMutex>(&mut group, n);
+        fresh_case::<TracingMutex>(&mut group, n);
+        fresh_case::<DeloxideMutex>(&mut group, n);
+    }
+    group.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_millis(500))
@@ -423,6 +462,6 @@ criterion_group! {
     name = benches;
     config = config();
     targets = uncontended, chain4, chain4_capture, create_lock_under_outer, create_lock_under_outer_bt, contended2,
-        locks_10k, locks_n
+        locks_10k, locks_n, fresh_n
 }
 criterion_main!(benches);

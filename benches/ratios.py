@@ -10,7 +10,7 @@ Path layout read (criterion 0.8, as produced by benches/locks.rs and benches/sha
                                                              create_lock_under_outer,
                                                              contended2,
                                                              contended2_one_side, locks_10k
-    CRITERION_DIR/<group>/<impl>/<n>/new/estimates.json      locks_n (n = 1000, 10000, 100000)
+    CRITERION_DIR/<group>/<impl>/<n>/new/estimates.json      locks_n, fresh_n (n = 1000, 10000, 100000)
     CRITERION_DIR/<group>/<impl>/new/estimates.json          shared_read, shared_write,
                                                              shared_locked_2threads,
                                                              lock_8threads_race_live,
@@ -32,8 +32,8 @@ and target/criterion in the crate root (the parent of this script's directory).
 Values in estimates.json are nanoseconds per iteration. The first table gives,
 for each group, every implementation's time per iteration and its ratio to
 parking_lot. The second table, for benchmarks with an element throughput
-(locks_10k, locks_n), gives the time per element (per lock acquired), which
-makes the linearity of locks_n easy to read: it should not grow with n.
+(locks_10k, locks_n, fresh_n), gives the time per element (per lock acquired), which
+makes the linearity of locks_n and fresh_n easy to read: it should not grow with n.
 
 The groups of benches/shared.rs (race checking live) follow in tables of
 their own, each group against its own baseline (SHARED_BASELINES): cell and
@@ -61,6 +61,7 @@ GROUP_ORDER = [
     "contended2_one_side",
     "locks_10k",
     "locks_n",
+    "fresh_n",
 ]
 SKIP_DIRS = {"report", "base", "change", "new"}
 
