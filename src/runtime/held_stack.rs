@@ -81,19 +81,10 @@ impl HeldEntry {
 }
 
 /// How many released entries a thread keeps, direct-mapped by lock id
-/// (see [`recent_slot`]).
-const RECENT_SLOTS: usize = 8;
-
-/// The slot of lock `id` among a thread's recent releases. A thread's locks
-/// take ids in sequence from blocks of 64 (`lock_meta::fresh_id`), so the
-/// low bits keep the locks one thread makes together apart, and the
-/// block's number mixed in keeps apart the first locks of threads that took
-/// blocks one after another (alone, those all met in one slot, and a live
-/// hold-and-wait between them was lost).
-#[inline(always)]
-fn recent_slot(id: LockId) -> usize {
-    ((id.0 ^ (id.0 >> 6)) as usize) % RECENT_SLOTS
-}
+/// (a thread's locks take ids in sequence, so locks made together take
+/// distinct slots; and threads' blocks of ids start at different slots,
+/// see `lock_meta::fresh_id`).
+pub(crate) const RECENT_SLOTS: usize = 8;
 
 /// Tasks' stacks a thread keeps for the next tasks made there (see
 /// [`HeldStack::boxed`]): a worker that spawns and ends tasks in a loop
@@ -236,7 +227,7 @@ impl HeldStack {
     /// Keeps lock `id`, released, among the recent ones.
     #[inline(always)]
     fn keep_recent(&mut self, id: LockId, mode: AcquireMode, site: &'static Location<'static>) {
-        self.recent[recent_slot(id)] = Released::new(id, mode, site);
+        self.recent[id.0 as usize % RECENT_SLOTS] = Released::new(id, mode, site);
     }
 
     /// Removes entry `i`, shifting the ones above it down; the removed
@@ -409,19 +400,6 @@ mod tests {
         thread.swap_live(&mut task);
         assert_eq!(ids(&thread), [1, 2]);
         assert_eq!(ids(&task), [7]);
-    }
-
-    #[test]
-    fn recent_slots_keep_apart_consecutive_locks_and_the_first_locks_of_consecutive_blocks() {
-        use std::collections::HashSet;
-        for start in [1u64, 65, 1000, 1 << 40] {
-            let slots: HashSet<usize> =
-                (start..start + 8).map(|i| recent_slot(LockId(i))).collect();
-            assert_eq!(slots.len(), 8, "8 locks in a row from {start}");
-        }
-        // Blocks of 64 ids from 1: each thread's first lock.
-        let firsts: HashSet<usize> = (0..8u64).map(|b| recent_slot(LockId(1 + 64 * b))).collect();
-        assert_eq!(firsts.len(), 8);
     }
 
     #[test]

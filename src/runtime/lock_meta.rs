@@ -50,10 +50,12 @@ thread_local! {
 /// A process-unique id, from this thread's block: the shared counter is
 /// touched once every [`ID_BLOCK`] locks (a read-modify-write of a line
 /// that every thread making locks writes, a tenth of a new edge's time:
-/// 80 → 73 ns on 2026-12-08's host). Ids are still unique and a thread's
-/// consecutive locks still consecutive; the slots of a thread's recent
-/// releases mix in the block (`held_stack::recent_slot`), so that the
-/// first locks of threads made one after another do not share a slot.
+/// 80 → 73 ns on 2026-12-08's host). A thread's consecutive locks still
+/// have consecutive ids, so they take distinct slots among its recent
+/// releases (`held_stack`, by id modulo 8); each block starts at a slot of
+/// its own ([`block_start`]), so the first locks of threads that took
+/// blocks one after another do not meet in one slot either (when they did,
+/// a live hold-and-wait between them was lost).
 #[inline]
 fn fresh_id() -> u64 {
     IDS.try_with(|ids| {
@@ -62,12 +64,21 @@ fn fresh_id() -> u64 {
             ids.set((next + 1, end));
             return next;
         }
-        let start = NEXT_LOCK.fetch_add(ID_BLOCK, Relaxed);
-        ids.set((start + 1, start + ID_BLOCK));
-        start
+        let block = NEXT_LOCK.fetch_add(ID_BLOCK, Relaxed);
+        let first = block_start(block);
+        ids.set((first + 1, block + ID_BLOCK));
+        first
     })
     // A thread's last moments (its thread-locals gone): one id at a time.
     .unwrap_or_else(|_| NEXT_LOCK.fetch_add(1, Relaxed))
+}
+
+/// The first id handed out of the block that starts at `block`: a few ids
+/// in, by the block's number, so that consecutive blocks start at
+/// consecutive slots of the recent releases (the ids skipped are never
+/// used).
+fn block_start(block: u64) -> u64 {
+    block + (block / ID_BLOCK) % crate::runtime::held_stack::RECENT_SLOTS as u64
 }
 
 /// Takes a fresh id for `slot`, publishing it (Release) with the bits of
@@ -388,5 +399,29 @@ fn intern(name: Cow<'static, str>) -> &'static str {
     match name {
         Cow::Borrowed(s) => s,
         Cow::Owned(s) => crate::trace::intern::intern(&s),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{block_start, ID_BLOCK};
+    use crate::runtime::held_stack::RECENT_SLOTS;
+
+    #[test]
+    fn consecutive_blocks_start_at_distinct_recent_slots_and_inside_the_block() {
+        let slots = RECENT_SLOTS as u64;
+        for first_block in [0u64, 5, 1 << 30] {
+            let starts: Vec<u64> = (first_block..first_block + slots)
+                .map(|b| block_start(1 + b * ID_BLOCK))
+                .collect();
+            let mut seen: Vec<u64> = starts.iter().map(|s| s % slots).collect();
+            seen.sort_unstable();
+            seen.dedup();
+            assert_eq!(seen.len(), RECENT_SLOTS, "{starts:?}");
+            for (b, s) in (first_block..).zip(&starts) {
+                let block = 1 + b * ID_BLOCK;
+                assert!((block..block + ID_BLOCK).contains(s));
+            }
+        }
     }
 }
