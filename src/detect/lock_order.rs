@@ -160,9 +160,10 @@ enum Origin {
     /// The same, earlier, and it waited aside (`runtime::leaf_edges`).
     Parked,
     /// A parked edge that waited beside the graph (`detect::leaf_edges`),
-    /// moved in because an edge is about to leave its lock: the one origin
-    /// whose source's leaf edge the caller moves in (a chain is walked in a
-    /// loop, not by recursion).
+    /// moved in because an edge is about to leave its lock. The one origin
+    /// that does not move its source's own leaf edge in first: its caller
+    /// walks the chain in a loop (a recursion could be as deep as the
+    /// chain is long).
     Leaf,
     /// A hold-and-wait.
     Wait(WaitEdge),
@@ -575,9 +576,9 @@ impl LockOrderGraph {
         &self.graph
     }
 
-    /// The edge `from → to` as a cycle edge, if the graph has it. Used to show
-    /// the order behind a deadlock.
-    /// An edge that waits beside the graph counts: it is known.
+    /// The edge `from → to` as a cycle edge, if the graph has it (or keeps
+    /// it beside, see [`crate::detect::leaf_edges`]). Used to show the order
+    /// behind a deadlock.
     pub fn edge(&self, from: &LockInfo, to: &LockInfo) -> Option<CycleEdge> {
         let (from_key, to_key) = (self.key(from), self.key(to));
         if let Some(leaf) = self.leaves.get(to_key) {
