@@ -47,30 +47,20 @@ use lockcheck::trace::std_format::StdReader;
 use lockcheck::trace::EventSource;
 use lockcheck::FindingKind;
 
+// The generator of the other analysis bench, for its random numbers (a
+// seed means the same trace forever).
+#[allow(dead_code)]
+#[path = "../cli/src/trace_gen/mod.rs"]
+mod trace_gen;
+
+use trace_gen::SplitMix64;
+
 /// The file name sites and messages carry.
 const NAME: &str = "analyze-findings-bench.std";
 
 /// Threads besides `T0`, and locks.
 const THREADS: u64 = 8;
 const LOCKS: u64 = 64;
-
-/// SplitMix64: a seed means the same trace forever.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n`.
-    fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next()) * u128::from(n)) >> 64) as u64
-    }
-}
 
 /// One trace: its case name, bytes and event count.
 struct Trace {
@@ -95,7 +85,7 @@ impl Lines {
 
 /// About `events` events with `vars` variables (0: no accesses at all).
 fn trace(name: &str, events: u64, vars: u64, seed: u64) -> Trace {
-    let mut rng = Rng(seed);
+    let mut rng = SplitMix64::new(seed);
     let mut out = Lines {
         bytes: Vec::with_capacity(events as usize * 16),
         count: 0,
