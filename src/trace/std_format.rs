@@ -59,6 +59,87 @@ struct Decoder {
     /// mostly come in runs of one thread's, and an entry of `threads` never
     /// changes once made, so a repeat costs a comparison, not a lookup.
     last_thread: Option<(u128, ThreadId)>,
+    /// Events of lines decoded before, by the lines' bytes.
+    memo: LineMemo,
+}
+
+/// The event of each short line decoded so far (up to [`MEMO_LINES`] of
+/// them), by the line's bytes: a trace's lines repeat (a few threads, locks
+/// and program locations), and a line whose names are known decodes to the
+/// same event every time, so a repeat is lent from here, with no field
+/// split, no name looked up and no event built: the reader's share of a
+/// line, from its bytes to the event lent, fell from about 615 to 210
+/// instructions (callgrind, the analyze bench's locks trace, nearly every
+/// line a repeat; 95% of the mixed and accesses traces' lines repeat one of
+/// their first 65,536 distinct ones).
+///
+/// Only lines with a location are kept: without one, an event's site is
+/// the line's number. A line that fails to decode is never kept (it fails
+/// the same way every time, and says so each time). The memo is
+/// dropped, and its lookups with it, when few lines are found in it (see
+/// [`LineMemo::keep`]): in a trace of distinct lines (issue 16's, whose
+/// locations all differ) it would cost a lookup and a copy a line.
+#[derive(Default)]
+struct LineMemo {
+    events: FxHashMap<(u128, u128), Event>,
+    /// Lines found, and lines looked up and not found.
+    hits: u64,
+    misses: u64,
+    /// Dropped: no more lookups.
+    off: bool,
+}
+
+/// The most lines a [`LineMemo`] keeps (its memory: about 9 MB).
+const MEMO_LINES: usize = 1 << 16;
+
+/// How many lines a [`LineMemo`] keeps before it checks that they repeat:
+/// the analyze bench's traces first write each of their 4,096 variables
+/// once, and at 16,384 lines kept their lookups found 43% (accesses) to
+/// 60% (mixed) of their lines, issue 16's 0.2%.
+const MEMO_CHECKED: usize = 1 << 14;
+
+/// The longest line a [`LineMemo`] keeps, in bytes: two packed names.
+const MEMO_LONGEST: usize = 2 * SHORT_NAME;
+
+impl LineMemo {
+    /// The memo's key of `line`, if it may be kept: its first
+    /// [`SHORT_NAME`] bytes packed, then the rest (each with its length,
+    /// so distinct lines have distinct keys).
+    #[inline(always)]
+    fn key(&self, line: &[u8]) -> Option<(u128, u128)> {
+        if self.off || line.len() > MEMO_LONGEST {
+            return None;
+        }
+        let split = line.len().min(SHORT_NAME);
+        Some((pack(&line[..split]), pack(&line[split..])))
+    }
+
+    /// The event of the line of `key`, if it was kept.
+    #[inline(always)]
+    fn get(&mut self, key: (u128, u128)) -> Option<&Event> {
+        let found = self.events.get(&key);
+        if found.is_some() {
+            self.hits += 1;
+        } else {
+            self.misses += 1;
+        }
+        found
+    }
+
+    /// Keeps `event` as the line of `key`'s, while there is room. At
+    /// [`MEMO_CHECKED`] lines kept, and at each doubling after, the memo is
+    /// dropped if fewer than one lookup in five found its line.
+    fn keep(&mut self, key: (u128, u128), event: &Event) {
+        let kept = self.events.len();
+        if kept >= MEMO_CHECKED && kept.is_power_of_two() && self.hits * 4 < self.misses {
+            self.off = true;
+            self.events = FxHashMap::default();
+            return;
+        }
+        if kept < MEMO_LINES {
+            self.events.insert(key, event.clone());
+        }
+    }
 }
 
 /// Names as written in a trace, to what they stand for. A name of at most
@@ -195,14 +276,16 @@ impl Op {
 
 /// A site is the program location the trace gives (its LOCATION field), in
 /// the trace's file: the same code is the same site, so repeated findings
-/// merge. Without a location, the trace line.
-fn site_at(place: Place, location: &[u8]) -> Site {
-    let line = parse_u32(location).unwrap_or_else(|| u32::try_from(place.line).unwrap_or(u32::MAX));
-    Site {
+/// merge. Without a location, the trace line (and false).
+fn site_at(place: Place, location: &[u8]) -> (Site, bool) {
+    let located = parse_u32(location);
+    let line = located.unwrap_or_else(|| u32::try_from(place.line).unwrap_or(u32::MAX));
+    let site = Site {
         file: place.file,
         line,
         column: 0,
-    }
+    };
+    (site, located.is_some())
 }
 
 /// Whether `bytes` are UTF-8 (names are checked only when first seen).
@@ -292,7 +375,15 @@ impl Decoder {
     /// names it introduces go to `self.queued`. (Inlined into its one
     /// caller: the event is built where it is returned, not moved.)
     #[inline(always)]
-    fn decode(&mut self, text: &[u8], place: Place) -> Result<Option<Event>, TraceError> {
+    ///
+    /// `located` is set when the event's site is the line's location (not
+    /// its number): the same line then always decodes to the same event.
+    fn decode(
+        &mut self,
+        text: &[u8],
+        place: Place,
+        located: &mut bool,
+    ) -> Result<Option<Event>, TraceError> {
         let (thread, name, target, location) = match split_plain(text) {
             Some(parts) => parts,
             None => split(text, place)?,
@@ -327,7 +418,8 @@ impl Decoder {
             return Err(place.error(format!("`{}` has no target", self::text(name)), false));
         }
         let location = location.map(|l| l.trim_ascii());
-        let site = site_at(place, location.unwrap_or(b""));
+        let (site, from_location) = site_at(place, location.unwrap_or(b""));
+        *located = from_location;
         let thread = match known_thread {
             Some(id) => id,
             None => self.thread(thread),
@@ -490,7 +582,7 @@ impl<R: BufRead> Iterator for StdReader<R> {
                 Ok(line) => line,
                 Err(e) => return Some(Err(e)),
             };
-            match self.decoder.decode(text, place) {
+            match self.decoder.decode(text, place, &mut false) {
                 Ok(Some(event)) if self.decoder.queued.is_empty() => return Some(Ok(event)),
                 // After the names it introduced.
                 Ok(Some(event)) => self.decoder.queued.push_back(event),
@@ -567,7 +659,10 @@ impl<R: BufRead> super::EventSource for StdReader<R> {
     }
 
     /// What [`Iterator::next`] yields, one item after another, each event
-    /// decoded in place and lent to `f`.
+    /// decoded in place and lent to `f`, or lent from the [`LineMemo`] when
+    /// its line was decoded before (the iterator decodes every line: the
+    /// two are checked against each other by a unit test and the fuzz
+    /// target).
     fn for_each_event(&mut self, f: &mut dyn FnMut(Result<&Event, TraceError>) -> ControlFlow<()>) {
         loop {
             while let Some(event) = self.decoder.queued.pop_front() {
@@ -578,23 +673,49 @@ impl<R: BufRead> super::EventSource for StdReader<R> {
             let flow = match self.lines.next_line() {
                 None => return,
                 Some(Err(e)) => f(Err(e)),
-                Some(Ok((text, place))) => match self.decoder.decode(text, place) {
-                    // Lent where it was decoded, not moved out first.
-                    decoded @ Ok(Some(_)) if self.decoder.queued.is_empty() => lend(f, decoded),
-                    // After the names it introduced.
-                    Ok(Some(event)) => {
-                        self.decoder.queued.push_back(event);
-                        ControlFlow::Continue(())
+                Some(Ok((text, place))) => {
+                    let key = self.decoder.memo.key(text);
+                    if let Some(event) = key.and_then(|k| self.decoder.memo.get(k)) {
+                        if f(Ok(event)).is_break() {
+                            return;
+                        }
+                        continue;
                     }
-                    Ok(None) => ControlFlow::Continue(()),
-                    Err(e) => {
-                        self.decoder.queued.clear();
-                        f(Err(e))
+                    let mut located = false;
+                    let decoded = self.decoder.decode(text, place, &mut located);
+                    if let (Some(key), Ok(Some(event)), true) = (key, &decoded, located) {
+                        self.decoder.memo.keep(key, event);
                     }
-                },
+                    self.lend_decoded(f, decoded)
+                }
             };
             if flow.is_break() {
                 return;
+            }
+        }
+    }
+}
+
+impl<R: BufRead> StdReader<R> {
+    /// Lends what a line decoded to (after the names it introduced).
+    #[inline(always)]
+    fn lend_decoded(
+        &mut self,
+        f: &mut dyn FnMut(Result<&Event, TraceError>) -> ControlFlow<()>,
+        decoded: Result<Option<Event>, TraceError>,
+    ) -> ControlFlow<()> {
+        match decoded {
+            // Lent where it was decoded, not moved out first.
+            decoded @ Ok(Some(_)) if self.decoder.queued.is_empty() => lend(f, decoded),
+            // After the names it introduced.
+            Ok(Some(event)) => {
+                self.decoder.queued.push_back(event);
+                ControlFlow::Continue(())
+            }
+            Ok(None) => ControlFlow::Continue(()),
+            Err(e) => {
+                self.decoder.queued.clear();
+                f(Err(e))
             }
         }
     }
@@ -776,6 +897,53 @@ mod tests {
             ControlFlow::Break(())
         });
         assert_eq!(seen, 1);
+    }
+
+    #[test]
+    fn lines_lent_from_the_memo_are_what_decoding_them_gives() {
+        use crate::trace::EventSource;
+        // Repeats of: lines with and without a location (whose sites are
+        // their line numbers), names first seen, a fork by number, errors,
+        // markers, a long name, a line too long for the memo.
+        let once = "T0|acq(L1)|1\nT0|rel(L1)\n11|fork(12)|2\n12|r(x)|3\nT0|zap(L1)|4\n\
+                    T9|acq()|5\nT5|begin(x)|8\nT1|w(a_name_longer_than_fifteen)|9\n\
+                    T1|w(a_name_longer_than_fifteen_and_the_line_too)|10\nT1|r(V7)|12x\n";
+        let text = once.repeat(3);
+        let by_next = events(&text);
+        let mut reader = StdReader::new(text.as_bytes(), "t.std");
+        let mut lent = Vec::new();
+        reader.for_each_event(&mut |item| {
+            lent.push(item.cloned());
+            ControlFlow::Continue(())
+        });
+        assert_eq!(lent, by_next);
+        let memo = &reader.decoder.memo;
+        assert_eq!(memo.events.len(), 5, "the located lines short enough");
+        assert_eq!(memo.hits, 10, "their two repeats");
+    }
+
+    #[test]
+    fn a_full_memo_of_lines_that_do_not_repeat_is_dropped() {
+        let event = Event::Notify {
+            thread: ThreadId(1),
+            condition: LockId(1),
+            site: Site::caller(),
+        };
+        // Lines that do not repeat: dropped at the first check.
+        let mut memo = LineMemo::default();
+        for i in 0..=MEMO_CHECKED as u128 {
+            assert!(memo.get((i, 0)).is_none());
+            memo.keep((i, 0), &event);
+        }
+        assert_eq!(memo.events.len(), 0);
+        assert!(memo.off && memo.key(b"T0|r(x)|1").is_none());
+        // Near miss: lines that repeat keep it, up to its size.
+        let mut memo = LineMemo::default();
+        for i in 0..=MEMO_LINES as u128 {
+            memo.keep((i, 0), &event);
+            memo.get((i, 0));
+        }
+        assert!(!memo.off && memo.events.len() == MEMO_LINES);
     }
 
     #[test]
