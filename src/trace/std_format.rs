@@ -63,25 +63,25 @@ struct Decoder {
     memo: LineMemo,
 }
 
-/// The event of each short line decoded so far (up to [`MEMO_LINES`] of
-/// them), by the line's bytes: a trace's lines repeat (a few threads, locks
-/// and program locations), and a line whose names are known decodes to the
-/// same event every time, so a repeat is lent from here, with no field
-/// split, no name looked up and no event built: the reader's share of a
-/// line, from its bytes to the event lent, fell from about 615 to 210
-/// instructions (callgrind, the analyze bench's locks trace, nearly every
-/// line a repeat; 95% of the mixed and accesses traces' lines repeat one of
-/// their first 65,536 distinct ones).
+/// The events of short lines decoded lately, by the lines' bytes: a
+/// trace's lines repeat (a few threads, locks and program locations), and
+/// a line whose names are known decodes to the same event every time, so
+/// a repeat is lent from here, with no field split, no name looked up and
+/// no event built. Callgrind, the analyze bench's traces of 2M events, with
+/// the lock-order edges the analysis remembers (`analysis::known`): see
+/// [`MEMO_SLOTS`] and the commit that made it.
 ///
 /// Only lines with a location are kept: without one, an event's site is
 /// the line's number. A line that fails to decode is never kept (it fails
-/// the same way every time, and says so each time). The memo is
-/// dropped, and its lookups with it, when few lines are found in it (see
-/// [`LineMemo::keep`]): in a trace of distinct lines (issue 16's, whose
-/// locations all differ) it would cost a lookup and a copy a line.
+/// the same way every time, and says so each time). The memo is dropped,
+/// and its lookups with it, when few lines are found in it (see
+/// [`MEMO_CHECKED`]): in a trace of distinct lines it would cost a lookup
+/// and a copy a line.
 #[derive(Default)]
 struct LineMemo {
-    events: FxHashMap<(u128, u128), Event>,
+    /// [`MEMO_SLOTS`] slots (none before the first line kept), each the
+    /// last line kept of those whose keys map to it, and its event.
+    slots: Vec<Option<((u128, u128), Event)>>,
     /// Lines found, and lines looked up and not found.
     hits: u64,
     misses: u64,
@@ -89,14 +89,21 @@ struct LineMemo {
     off: bool,
 }
 
-/// The most lines a [`LineMemo`] keeps (its memory: about 9 MB).
-const MEMO_LINES: usize = 1 << 16;
+/// The lines a [`LineMemo`] holds at most, each in the slot its key maps to
+/// (a line displaces the one there): about 600 KB, which stays in cache. A
+/// table of the first 65,536 distinct lines (9 MB) found more of them, and
+/// took fewer instructions (callgrind, the analyze bench's traces of 2M
+/// events: mixed 743 an event against 982 here, accesses 635 against
+/// 938), but a line looked up in it was a cache miss: criterion, end to
+/// end, mixed 2.3 M events/s against 3.2 here, accesses 2.7 against 4.0
+/// (locks 8.2 against 7.3, its 1,058 distinct lines fitting either).
+const MEMO_SLOTS: usize = 1 << 12;
 
-/// How many lines a [`LineMemo`] keeps before it checks that they repeat:
-/// the analyze bench's traces first write each of their 4,096 variables
-/// once, and at 16,384 lines kept their lookups found 43% (accesses) to
-/// 60% (mixed) of their lines, issue 16's 0.2%.
-const MEMO_CHECKED: usize = 1 << 14;
+/// Lookups a [`LineMemo`] makes before it checks that lines repeat: the
+/// analyze bench's traces first write each of their 4,096 variables once.
+/// After that, it is dropped as soon as fewer than one lookup in five found
+/// its line (issue 16's trace, whose locations all differ: 0.2%).
+const MEMO_CHECKED: u64 = 1 << 14;
 
 /// The longest line a [`LineMemo`] keeps, in bytes: two packed names.
 const MEMO_LONGEST: usize = 2 * SHORT_NAME;
@@ -114,10 +121,22 @@ impl LineMemo {
         Some((pack(&line[..split]), pack(&line[split..])))
     }
 
-    /// The event of the line of `key`, if it was kept.
+    /// The slot of `key`: its words folded, multiplied (FxHash's constant)
+    /// and the top bits taken.
+    #[inline(always)]
+    fn slot(key: (u128, u128)) -> usize {
+        let fold = |w: u128| (w as u64) ^ ((w >> 64) as u64).rotate_left(29);
+        let h = (fold(key.0) ^ fold(key.1).rotate_left(13)).wrapping_mul(0xf135_7aea_2e62_a9c5);
+        (h >> (64 - MEMO_SLOTS.trailing_zeros())) as usize
+    }
+
+    /// The event of the line of `key`, if it is kept.
     #[inline(always)]
     fn get(&mut self, key: (u128, u128)) -> Option<&Event> {
-        let found = self.events.get(&key);
+        let found = match self.slots.get(Self::slot(key)) {
+            Some(Some((kept, event))) if *kept == key => Some(event),
+            _ => None,
+        };
         if found.is_some() {
             self.hits += 1;
         } else {
@@ -126,18 +145,19 @@ impl LineMemo {
         found
     }
 
-    /// Keeps `event` as the line of `key`'s, while there is room. At
-    /// [`MEMO_CHECKED`] lines kept, and at each doubling after, the memo is
-    /// dropped if fewer than one lookup in five found its line.
+    /// Keeps `event` as the line of `key`'s (which [`Self::get`] did not
+    /// find), unless the memo is dropped now (see [`MEMO_CHECKED`]).
     fn keep(&mut self, key: (u128, u128), event: &Event) {
-        let kept = self.events.len();
-        if kept >= MEMO_CHECKED && kept.is_power_of_two() && self.hits * 4 < self.misses {
+        if self.hits + self.misses >= MEMO_CHECKED && self.hits * 4 < self.misses {
             self.off = true;
-            self.events = FxHashMap::default();
+            self.slots = Vec::new();
             return;
         }
-        if kept < MEMO_LINES {
-            self.events.insert(key, event.clone());
+        if self.slots.is_empty() {
+            self.slots.resize_with(MEMO_SLOTS, || None);
+        }
+        if let Some(slot) = self.slots.get_mut(Self::slot(key)) {
+            *slot = Some((key, event.clone()));
         }
     }
 }
@@ -918,32 +938,36 @@ mod tests {
         });
         assert_eq!(lent, by_next);
         let memo = &reader.decoder.memo;
-        assert_eq!(memo.events.len(), 4, "the located lines short enough");
+        let kept = memo.slots.iter().flatten().count();
+        assert_eq!(kept, 4, "the located lines short enough");
         assert_eq!(memo.hits, 8, "their two repeats");
     }
 
     #[test]
-    fn a_full_memo_of_lines_that_do_not_repeat_is_dropped() {
+    fn a_memo_of_lines_that_do_not_repeat_is_dropped() {
         let event = Event::Notify {
             thread: ThreadId(1),
             condition: LockId(1),
             site: Site::caller(),
         };
-        // Lines that do not repeat: dropped at the first check.
+        // Lines that do not repeat: dropped once checked.
         let mut memo = LineMemo::default();
         for i in 0..=MEMO_CHECKED as u128 {
             assert!(memo.get((i, 0)).is_none());
             memo.keep((i, 0), &event);
         }
-        assert_eq!(memo.events.len(), 0);
+        assert!(memo.slots.is_empty());
         assert!(memo.off && memo.key(b"T0|r(x)|1").is_none());
-        // Near miss: lines that repeat keep it, up to its size.
+        // Near miss: lines that repeat keep it, in its slots.
         let mut memo = LineMemo::default();
-        for i in 0..=MEMO_LINES as u128 {
-            memo.keep((i, 0), &event);
-            memo.get((i, 0));
+        for i in 0..=MEMO_CHECKED as u128 * 4 {
+            let key = (i % 100, 7);
+            if memo.get(key).is_none() {
+                memo.keep(key, &event);
+            }
         }
-        assert!(!memo.off && memo.events.len() == MEMO_LINES);
+        assert!(!memo.off && memo.slots.len() == MEMO_SLOTS);
+        assert!(memo.get((3, 7)).is_some() && memo.get((3, 8)).is_none());
     }
 
     #[test]
