@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use crate::fx_hash::FxHashMap;
 
+use super::known::KnownEdges;
 use crate::detect::race::HeldSummary;
 use crate::detect::vector_clock::VectorClock;
 use crate::event::{AcquireMode, HeldLock, LockId, LockInfo, Site, ThreadId, ThreadInfo};
@@ -63,6 +64,8 @@ pub(super) struct ThreadTrack {
     /// held again (as many times as before) when the thread next acquires it
     /// or does anything else.
     pub(super) rewait: Option<(HeldLock, u32, LockId)>,
+    /// Lock-order edges the graph knew, not asked of it again.
+    pub(super) known: KnownEdges,
 }
 
 impl ThreadTrack {
@@ -86,6 +89,7 @@ impl ThreadTrack {
             pending: None,
             last_release: None,
             rewait: None,
+            known: KnownEdges::default(),
         }
     }
 

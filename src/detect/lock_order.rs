@@ -318,6 +318,40 @@ impl LockOrderGraph {
         self.acquire(thread, held, new, clock, now, backtrace, Origin::Taken)
     }
 
+    /// Whether [`Self::on_acquire_at`] of `new` by `thread` holding `held`
+    /// would change nothing and find no cycle: both ends of every edge it
+    /// would take are nodes a lock owns, and each edge already knows this
+    /// kind of taking by this thread. What the graph knows of an edge only
+    /// grows until a lock leaves it, so an offline analysis may remember
+    /// the answer until then (`analysis::known`).
+    pub fn knows_acquire(&self, thread: ThreadId, held: &[HeldLock], new: &HeldLock) -> bool {
+        let owned = |key: u64| {
+            self.index
+                .get(&key)
+                .filter(|ix| self.graph[**ix].owned)
+                .copied()
+        };
+        let Some(to) = owned(self.key(&new.lock)) else {
+            return false;
+        };
+        held.iter().enumerate().all(|(i, h)| {
+            // The held locks `acquire` skips.
+            let from_key = self.key(&h.lock);
+            if h.lock.id == new.lock.id || held[..i].iter().any(|p| self.key(&p.lock) == from_key) {
+                return true;
+            }
+            owned(from_key)
+                .and_then(|from| self.find_edge(from, to))
+                .is_some_and(|e| self.graph[e].knows(type_bit(h.mode, new.mode), thread))
+        })
+    }
+
+    /// The lockdep type of the edge from a lock held in `held` mode to one
+    /// taken in `acquired` mode, as one bit.
+    pub fn edge_type(held: AcquireMode, acquired: AcquireMode) -> u8 {
+        type_bit(held, acquired)
+    }
+
     /// Records a hold-and-wait: `waiter` held `held` while it waited as
     /// `wait` says, and `wait.waker` had taken `taken` before it ended the
     /// wait (see [`WaitEdge`]). Adds the edge `held → taken` (`held` and

@@ -25,8 +25,8 @@ use crate::event::{
     VarId, VarInfo,
 };
 
-/// Reads STD events one line at a time (memory: the names seen, not the
-/// trace).
+/// Reads STD events one line at a time (memory: the names seen and a
+/// bounded memo of lines, not the trace).
 pub struct StdReader<R> {
     /// The lines, split as bytes: only names are checked as UTF-8.
     lines: TraceLines<R>,
@@ -59,6 +59,107 @@ struct Decoder {
     /// mostly come in runs of one thread's, and an entry of `threads` never
     /// changes once made, so a repeat costs a comparison, not a lookup.
     last_thread: Option<(u128, ThreadId)>,
+    /// Events of lines decoded before, by the lines' bytes.
+    memo: LineMemo,
+}
+
+/// The events of short lines decoded lately, by the lines' bytes: a
+/// trace's lines repeat (a few threads, locks and program locations), and
+/// a line whose names are known decodes to the same event every time, so
+/// a repeat is lent from here, with no field split, no name looked up and
+/// no event built. Callgrind, the analyze bench's traces of 2M events, with
+/// the lock-order edges the analysis remembers (`analysis::known`): see
+/// [`MEMO_SLOTS`] and the commit that made it.
+///
+/// Only lines with a location are kept: without one, an event's site is
+/// the line's number. A line that fails to decode is never kept (it fails
+/// the same way every time, and says so each time). The memo is dropped,
+/// and its lookups with it, when few lines are found in it (see
+/// [`MEMO_CHECKED`]): in a trace of distinct lines it would cost a lookup
+/// and a copy a line.
+#[derive(Default)]
+struct LineMemo {
+    /// [`MEMO_SLOTS`] slots (none before the first line kept), each the
+    /// last line kept of those whose keys map to it, and its event.
+    slots: Vec<Option<((u128, u128), Event)>>,
+    /// Lines found, and lines looked up and not found.
+    hits: u64,
+    misses: u64,
+    /// Dropped: no more lookups.
+    off: bool,
+}
+
+/// The lines a [`LineMemo`] holds at most, each in the slot its key maps to
+/// (a line displaces the one there): about 600 KB, which stays in cache. A
+/// table of the first 65,536 distinct lines (9 MB) found more of them, and
+/// took fewer instructions (callgrind, the analyze bench's traces of 2M
+/// events: mixed 743 an event against 982 here, accesses 635 against
+/// 938), but a line looked up in it was a cache miss: criterion, end to
+/// end, mixed 2.3 M events/s against 3.2 here, accesses 2.7 against 4.0
+/// (locks 8.2 against 7.3, its 1,058 distinct lines fitting either).
+const MEMO_SLOTS: usize = 1 << 12;
+
+/// Lookups a [`LineMemo`] makes before it checks that lines repeat: the
+/// analyze bench's traces first write each of their 4,096 variables once.
+/// After that, it is dropped as soon as fewer than one lookup in five found
+/// its line (issue 16's trace, whose locations all differ: 0.2%).
+const MEMO_CHECKED: u64 = 1 << 14;
+
+/// The longest line a [`LineMemo`] keeps, in bytes: two packed names.
+const MEMO_LONGEST: usize = 2 * SHORT_NAME;
+
+impl LineMemo {
+    /// The memo's key of `line`, if it may be kept: its first
+    /// [`SHORT_NAME`] bytes packed, then the rest (each with its length,
+    /// so distinct lines have distinct keys).
+    #[inline(always)]
+    fn key(&self, line: &[u8]) -> Option<(u128, u128)> {
+        if self.off || line.len() > MEMO_LONGEST {
+            return None;
+        }
+        let split = line.len().min(SHORT_NAME);
+        Some((pack(&line[..split]), pack(&line[split..])))
+    }
+
+    /// The slot of `key`: its words folded, multiplied (FxHash's constant)
+    /// and the top bits taken.
+    #[inline(always)]
+    fn slot(key: (u128, u128)) -> usize {
+        let fold = |w: u128| (w as u64) ^ ((w >> 64) as u64).rotate_left(29);
+        let h = (fold(key.0) ^ fold(key.1).rotate_left(13)).wrapping_mul(0xf135_7aea_2e62_a9c5);
+        (h >> (64 - MEMO_SLOTS.trailing_zeros())) as usize
+    }
+
+    /// The event of the line of `key`, if it is kept.
+    #[inline(always)]
+    fn get(&mut self, key: (u128, u128)) -> Option<&Event> {
+        let found = match self.slots.get(Self::slot(key)) {
+            Some(Some((kept, event))) if *kept == key => Some(event),
+            _ => None,
+        };
+        if found.is_some() {
+            self.hits += 1;
+        } else {
+            self.misses += 1;
+        }
+        found
+    }
+
+    /// Keeps `event` as the line of `key`'s (which [`Self::get`] did not
+    /// find), unless the memo is dropped now (see [`MEMO_CHECKED`]).
+    fn keep(&mut self, key: (u128, u128), event: &Event) {
+        if self.hits + self.misses >= MEMO_CHECKED && self.hits * 4 < self.misses {
+            self.off = true;
+            self.slots = Vec::new();
+            return;
+        }
+        if self.slots.is_empty() {
+            self.slots.resize_with(MEMO_SLOTS, || None);
+        }
+        if let Some(slot) = self.slots.get_mut(Self::slot(key)) {
+            *slot = Some((key, event.clone()));
+        }
+    }
 }
 
 /// Names as written in a trace, to what they stand for. A name of at most
@@ -195,14 +296,16 @@ impl Op {
 
 /// A site is the program location the trace gives (its LOCATION field), in
 /// the trace's file: the same code is the same site, so repeated findings
-/// merge. Without a location, the trace line.
-fn site_at(place: Place, location: &[u8]) -> Site {
-    let line = parse_u32(location).unwrap_or_else(|| u32::try_from(place.line).unwrap_or(u32::MAX));
-    Site {
+/// merge. Without a location, the trace line (and false).
+fn site_at(place: Place, location: &[u8]) -> (Site, bool) {
+    let located = parse_u32(location);
+    let line = located.unwrap_or_else(|| u32::try_from(place.line).unwrap_or(u32::MAX));
+    let site = Site {
         file: place.file,
         line,
         column: 0,
-    }
+    };
+    (site, located.is_some())
 }
 
 /// Whether `bytes` are UTF-8 (names are checked only when first seen).
@@ -292,7 +395,15 @@ impl Decoder {
     /// names it introduces go to `self.queued`. (Inlined into its one
     /// caller: the event is built where it is returned, not moved.)
     #[inline(always)]
-    fn decode(&mut self, text: &[u8], place: Place) -> Result<Option<Event>, TraceError> {
+    ///
+    /// `located` is set when the event's site is the line's location (not
+    /// its number): the same line then always decodes to the same event.
+    fn decode(
+        &mut self,
+        text: &[u8],
+        place: Place,
+        located: &mut bool,
+    ) -> Result<Option<Event>, TraceError> {
         let (thread, name, target, location) = match split_plain(text) {
             Some(parts) => parts,
             None => split(text, place)?,
@@ -327,7 +438,8 @@ impl Decoder {
             return Err(place.error(format!("`{}` has no target", self::text(name)), false));
         }
         let location = location.map(|l| l.trim_ascii());
-        let site = site_at(place, location.unwrap_or(b""));
+        let (site, from_location) = site_at(place, location.unwrap_or(b""));
+        *located = from_location;
         let thread = match known_thread {
             Some(id) => id,
             None => self.thread(thread),
@@ -490,7 +602,7 @@ impl<R: BufRead> Iterator for StdReader<R> {
                 Ok(line) => line,
                 Err(e) => return Some(Err(e)),
             };
-            match self.decoder.decode(text, place) {
+            match self.decoder.decode(text, place, &mut false) {
                 Ok(Some(event)) if self.decoder.queued.is_empty() => return Some(Ok(event)),
                 // After the names it introduced.
                 Ok(Some(event)) => self.decoder.queued.push_back(event),
@@ -567,7 +679,10 @@ impl<R: BufRead> super::EventSource for StdReader<R> {
     }
 
     /// What [`Iterator::next`] yields, one item after another, each event
-    /// decoded in place and lent to `f`.
+    /// decoded in place and lent to `f`, or lent from the [`LineMemo`] when
+    /// its line was decoded before (the iterator decodes every line: the
+    /// two are checked against each other by a unit test and the fuzz
+    /// target).
     fn for_each_event(&mut self, f: &mut dyn FnMut(Result<&Event, TraceError>) -> ControlFlow<()>) {
         loop {
             while let Some(event) = self.decoder.queued.pop_front() {
@@ -578,23 +693,49 @@ impl<R: BufRead> super::EventSource for StdReader<R> {
             let flow = match self.lines.next_line() {
                 None => return,
                 Some(Err(e)) => f(Err(e)),
-                Some(Ok((text, place))) => match self.decoder.decode(text, place) {
-                    // Lent where it was decoded, not moved out first.
-                    decoded @ Ok(Some(_)) if self.decoder.queued.is_empty() => lend(f, decoded),
-                    // After the names it introduced.
-                    Ok(Some(event)) => {
-                        self.decoder.queued.push_back(event);
-                        ControlFlow::Continue(())
+                Some(Ok((text, place))) => {
+                    let key = self.decoder.memo.key(text);
+                    if let Some(event) = key.and_then(|k| self.decoder.memo.get(k)) {
+                        if f(Ok(event)).is_break() {
+                            return;
+                        }
+                        continue;
                     }
-                    Ok(None) => ControlFlow::Continue(()),
-                    Err(e) => {
-                        self.decoder.queued.clear();
-                        f(Err(e))
+                    let mut located = false;
+                    let decoded = self.decoder.decode(text, place, &mut located);
+                    if let (Some(key), Ok(Some(event)), true) = (key, &decoded, located) {
+                        self.decoder.memo.keep(key, event);
                     }
-                },
+                    self.lend_decoded(f, decoded)
+                }
             };
             if flow.is_break() {
                 return;
+            }
+        }
+    }
+}
+
+impl<R: BufRead> StdReader<R> {
+    /// Lends what a line decoded to (after the names it introduced).
+    #[inline(always)]
+    fn lend_decoded(
+        &mut self,
+        f: &mut dyn FnMut(Result<&Event, TraceError>) -> ControlFlow<()>,
+        decoded: Result<Option<Event>, TraceError>,
+    ) -> ControlFlow<()> {
+        match decoded {
+            // Lent where it was decoded, not moved out first.
+            decoded @ Ok(Some(_)) if self.decoder.queued.is_empty() => lend(f, decoded),
+            // After the names it introduced.
+            Ok(Some(event)) => {
+                self.decoder.queued.push_back(event);
+                ControlFlow::Continue(())
+            }
+            Ok(None) => ControlFlow::Continue(()),
+            Err(e) => {
+                self.decoder.queued.clear();
+                f(Err(e))
             }
         }
     }
@@ -776,6 +917,57 @@ mod tests {
             ControlFlow::Break(())
         });
         assert_eq!(seen, 1);
+    }
+
+    #[test]
+    fn lines_lent_from_the_memo_are_what_decoding_them_gives() {
+        use crate::trace::EventSource;
+        // Repeats of: lines with and without a location (whose sites are
+        // their line numbers), names first seen, a fork by number, errors,
+        // markers, a long name, a line too long for the memo.
+        let once = "T0|acq(L1)|1\nT0|rel(L1)\n11|fork(12)|2\n12|r(x)|3\nT0|zap(L1)|4\n\
+                    T9|acq()|5\nT5|begin(x)|8\nT1|w(a_16_byte_name__)|9\n\
+                    T1|w(a_name_longer_than_fifteen_and_the_line_too)|10\nT1|r(V7)|12x\n";
+        let text = once.repeat(3);
+        let by_next = events(&text);
+        let mut reader = StdReader::new(text.as_bytes(), "t.std");
+        let mut lent = Vec::new();
+        reader.for_each_event(&mut |item| {
+            lent.push(item.cloned());
+            ControlFlow::Continue(())
+        });
+        assert_eq!(lent, by_next);
+        let memo = &reader.decoder.memo;
+        let kept = memo.slots.iter().flatten().count();
+        assert_eq!(kept, 4, "the located lines short enough");
+        assert_eq!(memo.hits, 8, "their two repeats");
+    }
+
+    #[test]
+    fn a_memo_of_lines_that_do_not_repeat_is_dropped() {
+        let event = Event::Notify {
+            thread: ThreadId(1),
+            condition: LockId(1),
+            site: Site::caller(),
+        };
+        // Lines that do not repeat: dropped once checked.
+        let mut memo = LineMemo::default();
+        for i in 0..=MEMO_CHECKED as u128 {
+            assert!(memo.get((i, 0)).is_none());
+            memo.keep((i, 0), &event);
+        }
+        assert!(memo.slots.is_empty());
+        assert!(memo.off && memo.key(b"T0|r(x)|1").is_none());
+        // Near miss: lines that repeat keep it, in its slots.
+        let mut memo = LineMemo::default();
+        for i in 0..=MEMO_CHECKED as u128 * 4 {
+            let key = (i % 100, 7);
+            if memo.get(key).is_none() {
+                memo.keep(key, &event);
+            }
+        }
+        assert!(!memo.off && memo.slots.len() == MEMO_SLOTS);
+        assert!(memo.get((3, 7)).is_some() && memo.get((3, 8)).is_none());
     }
 
     #[test]
