@@ -98,24 +98,7 @@ impl KnownEdges {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{LockId, LockKind, Site};
-
-    fn lock(id: u64) -> LockInfo {
-        LockInfo {
-            id: LockId(id),
-            kind: LockKind::RwLock,
-            name: None,
-            created: Site::caller(),
-        }
-    }
-
-    fn held(id: u64, mode: AcquireMode) -> HeldLock {
-        HeldLock {
-            lock: lock(id),
-            mode,
-            site: Site::caller(),
-        }
-    }
+    use crate::detect::test_locks::{held, lock};
 
     #[test]
     fn every_edge_must_be_known_and_a_drop_forgets() {

@@ -8,6 +8,8 @@ pub mod lock_order;
 pub mod lockset;
 pub mod race;
 pub mod self_deadlock;
+#[cfg(test)]
+pub(crate) mod test_locks;
 pub mod vector_clock;
 pub mod wait_for;
 

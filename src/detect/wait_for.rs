@@ -394,16 +394,7 @@ impl WaitForGraph {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{LockId, LockKind};
-
-    fn lock(id: u64) -> LockInfo {
-        LockInfo {
-            id: LockId(id),
-            kind: LockKind::RwLock,
-            name: None,
-            created: Site::caller(),
-        }
-    }
+    use crate::detect::test_locks::lock;
     fn waiter(t: u64, holds: &[(u64, AcquireMode)], wants: u64, mode: AcquireMode) -> Waiter {
         Waiter {
             thread: ThreadInfo {
