@@ -64,6 +64,9 @@ GROUP_ORDER = [
     "fresh_n",
 ]
 SKIP_DIRS = {"report", "base", "change", "new"}
+# Groups of the other benches that are no lock against parking_lot (the
+# trace analysis: criterion prints their events per second itself).
+SKIP_GROUPS = {"analyze", "analyze_findings"}
 
 # benches/shared.rs: group -> baselines, the first one named in the table.
 SHARED_BASELINES = {
@@ -123,7 +126,7 @@ def collect(root, stat):
     """{row label: {impl: (ns, elements)}} and the row order."""
     rows = {}
     for group_dir in sorted(p for p in root.iterdir() if p.is_dir()):
-        if group_dir.name in SKIP_DIRS:
+        if group_dir.name in SKIP_DIRS or group_dir.name in SKIP_GROUPS:
             continue
         for impl_dir in sorted(p for p in group_dir.iterdir() if p.is_dir()):
             impl = impl_dir.name
