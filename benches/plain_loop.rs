@@ -314,17 +314,23 @@ fn main() {
     // times[impl][case][round]
     let mut times = vec![vec![Vec::with_capacity(rounds); CASES.len()]; impls.len()];
     let wanted = |case: &str| only.as_deref().is_none_or(|o| case.contains(o));
-    for _ in 0..rounds {
+    for round in 0..rounds {
         for (c, case) in CASES.iter().enumerate() {
             if !wanted(case) {
                 continue;
             }
-            for (i, imp) in impls.iter().enumerate() {
+            // Each round starts with the next implementation: the first
+            // measured after the case before was slow (parking_lot 0.12's
+            // `fresh 1k`, 16–20 ns against 8 for every other round's
+            // 0.13), and a median takes one slow round of each
+            // implementation in its stride.
+            for k in 0..impls.len() {
+                let i = (round + k) % impls.len();
                 // A pause between implementations: deloxide's detector
                 // thread goes on with what the last case queued for it,
                 // and on a 2-core host took the next measurement's core.
                 std::thread::sleep(std::time::Duration::from_millis(20));
-                times[i][c].push((imp.cases[c])(N));
+                times[i][c].push((impls[i].cases[c])(N));
             }
         }
     }
