@@ -420,15 +420,9 @@ impl LockOrderGraph {
         epoch: Option<Epoch>,
     ) -> Vec<Cycle> {
         let target = self.key(&to.lock);
-        let leads = self.index.get(&target).is_some_and(|&ix| {
-            self.graph
-                .edges_directed(ix, Direction::Outgoing)
-                .next()
-                .is_some()
-        });
         // A lock's first use makes its one leaf edge; a second would break
         // the runtime's protocol and goes into the graph.
-        let beside = !leads
+        let beside = !self.leads(target)
             && self.granularity == OrderGranularity::Instance
             && self.leaves.get(target).is_none();
         if beside {
@@ -494,13 +488,16 @@ impl LockOrderGraph {
     /// edge leaves: what makes keeping it there safe.
     #[cfg(test)]
     pub(crate) fn leaves_lead_nowhere(&self) -> bool {
-        self.leaves.targets().all(|target| {
-            self.index.get(&target).is_none_or(|&ix| {
-                self.graph
-                    .edges_directed(ix, Direction::Outgoing)
-                    .next()
-                    .is_none()
-            })
+        self.leaves.targets().all(|target| !self.leads(target))
+    }
+
+    /// Whether an edge of the graph leaves the lock of key `key`.
+    fn leads(&self, key: u64) -> bool {
+        self.index.get(&key).is_some_and(|&ix| {
+            self.graph
+                .edges_directed(ix, Direction::Outgoing)
+                .next()
+                .is_some()
         })
     }
 
@@ -1103,6 +1100,25 @@ mod tests {
         let cycles = g.on_wait_edge(&thread(1), &held(2, X), &held(1, X), wait);
         assert_eq!(cycles.len(), 1);
         assert_eq!(g.leaf_count(), 0);
+    }
+
+    #[test]
+    fn a_hold_and_wait_out_of_a_lock_with_a_waiting_edge_in_one_order_is_no_cycle() {
+        use AcquireMode::Exclusive as X;
+        let mut g = LockOrderGraph::default();
+        g.on_parked_edge(&thread(1), &held(1, X), &held(2, X), None);
+        let wait = WaitEdge {
+            by: WokenBy::Notify,
+            on: 9,
+            released: None,
+            wait_site: Site::caller(),
+            waker: thread(2),
+            wake_site: Site::caller(),
+        };
+        // Holding 2 across a wait that a holder of 3 ended: 1 → 2 → 3.
+        let cycles = g.on_wait_edge(&thread(1), &held(2, X), &held(3, X), wait);
+        assert!(cycles.is_empty());
+        assert_eq!((g.edge_count(), g.leaf_count()), (2, 0));
     }
 
     #[test]
